@@ -1,0 +1,117 @@
+//! Counts the AWS API operations and HTTP attempts the probe's SDK clients make, with an SDK
+//! interceptor registered on every client (the caching library's included). The cost model
+//! prices exactly these counts, so they are observed, not assumed.
+
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::context::{
+    BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+};
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::orchestrator::Metadata;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::config_bag::ConfigBag;
+use secbench_record::ApiCall;
+use std::sync::{Arc, Mutex};
+
+#[derive(Debug, Default)]
+struct Log {
+    operations: Vec<(String, String)>,
+    attempts: u32,
+}
+
+/// Shared by all clients of one probe. Lambda sends an environment one event at a time and
+/// fetches are sequential, so draining after each fetch attributes calls to that fetch.
+#[derive(Debug, Clone, Default)]
+pub struct CallRecorder {
+    log: Arc<Mutex<Log>>,
+}
+
+/// What one fetch made.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Calls {
+    /// Operations by service and name, in first-seen order.
+    pub api_calls: Vec<ApiCall>,
+    /// HTTP attempts, retries included.
+    pub attempts: u32,
+}
+
+impl Calls {
+    /// How many times `operation` was called.
+    pub fn count(&self, operation: &str) -> u32 {
+        self.api_calls
+            .iter()
+            .filter(|c| c.operation == operation)
+            .map(|c| c.count)
+            .sum()
+    }
+}
+
+impl CallRecorder {
+    /// Takes everything recorded since the last call.
+    pub fn drain(&self) -> Calls {
+        let mut log = match self.log.lock() {
+            Ok(log) => log,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let mut api_calls: Vec<ApiCall> = Vec::new();
+        for (service, operation) in log.operations.drain(..) {
+            match api_calls
+                .iter_mut()
+                .find(|c| c.service == service && c.operation == operation)
+            {
+                Some(c) => c.count += 1,
+                None => api_calls.push(ApiCall {
+                    service,
+                    operation,
+                    count: 1,
+                }),
+            }
+        }
+        let attempts = std::mem::take(&mut log.attempts);
+        Calls {
+            api_calls,
+            attempts,
+        }
+    }
+
+    /// Adds one attempt made outside the SDK (the agent's HTTP client).
+    pub fn add_attempt(&self) {
+        self.with_log(|log| log.attempts += 1);
+    }
+
+    fn with_log(&self, f: impl FnOnce(&mut Log)) {
+        match self.log.lock() {
+            Ok(mut log) => f(&mut log),
+            Err(poisoned) => f(&mut poisoned.into_inner()),
+        }
+    }
+}
+
+impl Intercept for CallRecorder {
+    fn name(&self) -> &'static str {
+        "SecbenchCallRecorder"
+    }
+
+    fn read_before_serialization(
+        &self,
+        _context: &BeforeSerializationInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if let Some(meta) = cfg.load::<Metadata>() {
+            let (service, operation) = (meta.service().to_owned(), meta.name().to_owned());
+            self.with_log(|log| log.operations.push((service, operation)));
+        }
+        Ok(())
+    }
+
+    fn read_before_attempt(
+        &self,
+        _context: &BeforeTransmitInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.with_log(|log| log.attempts += 1);
+        Ok(())
+    }
+}

@@ -1,0 +1,127 @@
+//! One place that turns any failure (an SDK error of any service, an agent HTTP status) into
+//! the record's stable error classes. Only the class and the service's error code leave this
+//! module: SDK error messages can echo request data, so they are never logged or recorded.
+
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use secbench_record::ErrorClass;
+
+/// A failed fetch: its class and, when the service gave one, its error code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FetchError {
+    /// The stable class.
+    pub class: ErrorClass,
+    /// The service's error code (e.g. `ParameterNotFound`), safe to log.
+    pub code: Option<String>,
+}
+
+impl FetchError {
+    /// A failure with no service code.
+    pub fn new(class: ErrorClass) -> FetchError {
+        FetchError { class, code: None }
+    }
+}
+
+/// Classifies a service error code, the same for KMS, SSM, Secrets Manager and the agent.
+pub fn classify_code(code: &str) -> ErrorClass {
+    match code {
+        "ThrottlingException"
+        | "Throttling"
+        | "ThrottledException"
+        | "TooManyRequestsException"
+        | "RequestLimitExceeded"
+        | "LimitExceededException" => ErrorClass::Throttled,
+        "AccessDeniedException"
+        | "AccessDenied"
+        | "UnrecognizedClientException"
+        | "InvalidClientTokenId"
+        | "KMSAccessDeniedException"
+        | "ExpiredTokenException" => ErrorClass::AccessDenied,
+        "ResourceNotFoundException"
+        | "ParameterNotFound"
+        | "ParameterVersionNotFound"
+        | "NotFoundException" => ErrorClass::NotFound,
+        "InvalidCiphertextException" | "IncorrectKeyException" | "InvalidKeyUsageException" => {
+            ErrorClass::InvalidCiphertext
+        }
+        "RequestTimeout" | "RequestTimeoutException" => ErrorClass::Timeout,
+        _ => ErrorClass::Other,
+    }
+}
+
+/// Classifies any SDK error.
+pub fn classify_sdk<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> FetchError {
+    match err {
+        SdkError::TimeoutError(_) => FetchError::new(ErrorClass::Timeout),
+        SdkError::DispatchFailure(failure) => FetchError::new(if failure.is_timeout() {
+            ErrorClass::Timeout
+        } else if failure.is_io() {
+            ErrorClass::Connect
+        } else {
+            ErrorClass::Other
+        }),
+        SdkError::ServiceError(service) => {
+            let code = service.err().code().map(str::to_owned);
+            FetchError {
+                class: code
+                    .as_deref()
+                    .map(classify_code)
+                    .unwrap_or(ErrorClass::Other),
+                code,
+            }
+        }
+        _ => FetchError::new(ErrorClass::Other),
+    }
+}
+
+/// Classifies an HTTP status (and error code, if the body had one) from the local agent.
+pub fn classify_http(status: u16, code: Option<&str>) -> ErrorClass {
+    if let Some(class) = code.map(classify_code).filter(|c| *c != ErrorClass::Other) {
+        return class;
+    }
+    match status {
+        401 | 403 => ErrorClass::AccessDenied,
+        404 => ErrorClass::NotFound,
+        408 | 504 => ErrorClass::Timeout,
+        429 => ErrorClass::Throttled,
+        _ => ErrorClass::Other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_of_each_service_map_to_classes() {
+        assert_eq!(classify_code("ThrottlingException"), ErrorClass::Throttled);
+        assert_eq!(classify_code("ParameterNotFound"), ErrorClass::NotFound);
+        assert_eq!(
+            classify_code("ResourceNotFoundException"),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            classify_code("InvalidCiphertextException"),
+            ErrorClass::InvalidCiphertext
+        );
+        assert_eq!(
+            classify_code("AccessDeniedException"),
+            ErrorClass::AccessDenied
+        );
+        assert_eq!(classify_code("InternalFailure"), ErrorClass::Other);
+    }
+
+    #[test]
+    fn agent_statuses_map_to_classes() {
+        assert_eq!(classify_http(403, None), ErrorClass::AccessDenied);
+        assert_eq!(
+            classify_http(400, Some("ResourceNotFoundException")),
+            ErrorClass::NotFound
+        );
+        assert_eq!(
+            classify_http(400, Some("ThrottlingException")),
+            ErrorClass::Throttled
+        );
+        assert_eq!(classify_http(500, None), ErrorClass::Other);
+    }
+}

@@ -1,0 +1,49 @@
+//! The probe binary: take the clock, run INIT, hand the handler to `lambda_runtime`.
+
+use bench_lambda::emit::LogSink;
+use bench_lambda::{InitClock, Probe};
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
+
+fn main() {
+    let clock = InitClock::now();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    std::process::exit(runtime.block_on(run(clock)));
+}
+
+async fn run(clock: InitClock) -> i32 {
+    lambda_runtime::tracing::init_default_subscriber();
+    let env: bench_lambda::settings::Env = std::env::vars().collect();
+    let probe = match Probe::init(&env, clock, LogSink::Stdout).await {
+        Ok(p) => p,
+        Err(e) => {
+            tracing::error!(error_type = e.error_type(), "INIT failed: {e}");
+            if let Some(api) = env.get("AWS_LAMBDA_RUNTIME_API") {
+                bench_lambda::runtime_api::report_init_error(api, &e).await;
+            }
+            return 1;
+        }
+    };
+    let probe = &probe;
+    let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
+        probe
+            .handle(event.payload, &event.context.request_id)
+            .await
+            .map_err(Diagnostic::from)
+    });
+    match lambda_runtime::run(handler).await {
+        Ok(()) => 0,
+        Err(e) => {
+            tracing::error!("runtime loop ended: {e}");
+            1
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! The probe itself: INIT (settings, SDK configuration, clients, optional INIT-time fetch, each
+//! timed) and the handler (parse the event, fetch as many times as asked, return the record).
+
+use crate::cache::{Cache, Fetcher};
+use crate::calls::CallRecorder;
+use crate::clock::ProcessAge;
+use crate::emit::LogSink;
+use crate::error::{InitError, InvocationError};
+use crate::event::ProbeEvent;
+use crate::settings::{Env, Settings};
+use crate::source::SourceClient;
+use secbench_record::{
+    CacheMode, FetchAt, FetchPhase, FetchRecord, InitBreakdown, ProbeRecord, RetrySettings,
+    SCHEMA_VERSION,
+};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+/// When `main` started, taken on its first line.
+#[derive(Debug, Clone, Copy)]
+pub struct InitClock {
+    /// `Instant` at the first line of `main`.
+    pub main_start: Instant,
+    /// The OS's process age at that moment (absent outside Linux).
+    pub process_age_at_main: Option<ProcessAge>,
+}
+
+impl InitClock {
+    /// Takes the clock now. Call it first thing in `main`.
+    pub fn now() -> InitClock {
+        InitClock {
+            main_start: Instant::now(),
+            process_age_at_main: crate::clock::process_age(),
+        }
+    }
+}
+
+/// One execution environment's probe.
+#[derive(Debug)]
+pub struct Probe {
+    settings: Settings,
+    fetcher: Fetcher,
+    environment_id: String,
+    invocations: AtomicU64,
+    pending_init: Mutex<Option<(InitBreakdown, Option<FetchRecord>)>>,
+    retry: Option<RetrySettings>,
+    sink: LogSink,
+}
+
+fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+impl Probe {
+    /// Runs INIT: everything before the runtime asks for the first event.
+    pub async fn init(env: &Env, clock: InitClock, sink: LogSink) -> Result<Probe, InitError> {
+        let settings = Settings::from_env(env)?;
+        let recorder = CallRecorder::default();
+
+        let t = Instant::now();
+        let sdk = if settings.uses_sdk() {
+            Some(crate::sdk::load(env).await)
+        } else {
+            None
+        };
+        let sdk_config_load = t.elapsed();
+        let retry = sdk.as_ref().map(crate::sdk::retry_settings);
+
+        let t = Instant::now();
+        let source = SourceClient::build(&settings, env, sdk.as_ref(), &recorder)?;
+        let cache = build_cache(&settings, sdk.as_ref(), &recorder)?;
+        let client_construction = t.elapsed();
+
+        let fetcher = Fetcher::new(
+            settings.source,
+            settings.cache,
+            source,
+            cache,
+            recorder,
+            settings.expected_sha256,
+        );
+        let init_fetch = match settings.fetch_at {
+            FetchAt::Init => Some(fetcher.fetch(FetchPhase::Init, false).await),
+            FetchAt::Handler => None,
+        };
+
+        let breakdown = InitBreakdown {
+            process_start_to_main_ns: clock.process_age_at_main.map(|a| a.age_ns),
+            process_start_resolution_ns: clock.process_age_at_main.map(|a| a.resolution_ns),
+            sdk_config_load_ns: nanos(sdk_config_load),
+            client_construction_ns: nanos(client_construction),
+            init_fetch_ns: init_fetch.as_ref().map(|f| f.latency_ns),
+            main_to_ready_ns: nanos(clock.main_start.elapsed()),
+        };
+        Ok(Probe {
+            environment_id: format!("{:016x}", rand::random::<u64>()),
+            settings,
+            fetcher,
+            invocations: AtomicU64::new(0),
+            pending_init: Mutex::new(Some((breakdown, init_fetch))),
+            retry,
+            sink,
+        })
+    }
+
+    /// The random id of this execution environment.
+    pub fn environment_id(&self) -> &str {
+        &self.environment_id
+    }
+
+    /// Handles one invocation.
+    pub async fn handle(
+        &self,
+        payload: serde_json::Value,
+        request_id: &str,
+    ) -> Result<ProbeRecord, InvocationError> {
+        let start = Instant::now();
+        let event = ProbeEvent::from_value(payload)?;
+        let seq = self.invocations.fetch_add(1, Ordering::Relaxed) + 1;
+        let pending = match self.pending_init.lock() {
+            Ok(mut p) => p.take(),
+            Err(poisoned) => poisoned.into_inner().take(),
+        };
+        let (init, mut fetches) = match pending {
+            Some((breakdown, init_fetch)) => (Some(breakdown), init_fetch.into_iter().collect()),
+            None => (None, Vec::new()),
+        };
+        for i in 0..event.fetches {
+            fetches.push(
+                self.fetcher
+                    .fetch(FetchPhase::Handler, event.force_refresh && i == 0)
+                    .await,
+            );
+        }
+        let s = &self.settings;
+        let record = ProbeRecord {
+            schema_version: SCHEMA_VERSION,
+            run_id: event.run_id,
+            scenario: event.scenario,
+            stage: s.stage.clone(),
+            region: s.region.clone(),
+            function_name: s.function_name.clone(),
+            function_version: s.function_version.clone(),
+            memory_mb: s.memory_mb,
+            architecture: s.architecture,
+            environment_id: self.environment_id.clone(),
+            invocation_seq: seq,
+            cold: seq == 1,
+            request_id: request_id.to_owned(),
+            source: s.source,
+            cache: s.cache,
+            cache_ttl_ms: s
+                .cache_ttl
+                .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            fetch_at: s.fetch_at,
+            sdk_retry: self.retry.clone(),
+            init,
+            fetches,
+            handler_duration_ns: nanos(start.elapsed()),
+            probe_version: env!("CARGO_PKG_VERSION").to_owned(),
+        };
+        let now_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis())
+            .unwrap_or(0);
+        self.sink.emit(&record, now_ms);
+        Ok(record)
+    }
+}
+
+fn build_cache(
+    settings: &Settings,
+    sdk: Option<&aws_config::SdkConfig>,
+    recorder: &CallRecorder,
+) -> Result<Cache, InitError> {
+    Ok(match settings.cache {
+        CacheMode::None if settings.fetch_at == FetchAt::Init => Cache::Pinned(Mutex::new(None)),
+        CacheMode::None => Cache::None,
+        CacheMode::Ttl => Cache::Ttl(crate::cache::ttl::TtlCache::new(
+            settings
+                .cache_ttl
+                .unwrap_or(crate::settings::DEFAULT_CACHE_TTL),
+        )),
+        #[cfg(feature = "aws-caching-library")]
+        CacheMode::AwsCachingLibrary => {
+            let sdk =
+                sdk.ok_or_else(|| InitError::Sdk("the SDK configuration was not loaded".into()))?;
+            let id = match &settings.target {
+                crate::settings::Target::Secret { id } => id.clone(),
+                _ => {
+                    return Err(InitError::Unsupported(
+                        "aws-caching-library needs SECBENCH_SECRET_ID".into(),
+                    ))
+                }
+            };
+            let ttl = settings
+                .cache_ttl
+                .unwrap_or(crate::settings::DEFAULT_CACHE_TTL);
+            Cache::Library(
+                crate::cache::aws_library::LibraryCache::new(sdk, recorder, id, ttl)
+                    .map_err(InitError::Sdk)?,
+            )
+        }
+        #[cfg(not(feature = "aws-caching-library"))]
+        CacheMode::AwsCachingLibrary => {
+            let _ = (sdk, recorder);
+            return Err(InitError::Unsupported(
+                "this probe was built without the `aws-caching-library` feature".into(),
+            ));
+        }
+    })
+}

@@ -1,0 +1,57 @@
+//! The fetched value. It has no `Display`, no `Serialize`, and its `Debug` shows only the
+//! length, so it cannot reach a record, a log line or an error message by accident.
+
+use sha2::{Digest, Sha256};
+
+/// A secret value held in memory.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps bytes.
+    pub fn new(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the value is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// SHA-256 of the value.
+    pub fn sha256(&self) -> [u8; 32] {
+        Sha256::digest(&self.0).into()
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secret(<{} bytes redacted>)", self.0.len())
+    }
+}
+
+impl Drop for Secret {
+    fn drop(&mut self) {
+        // Best effort: clear the bytes before the allocation is freed.
+        for b in self.0.iter_mut() {
+            // SAFETY-free volatile-ish write: black_box keeps the compiler from eliding it.
+            *b = std::hint::black_box(0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_the_value() {
+        let s = Secret::new(b"canary-value".to_vec());
+        assert_eq!(format!("{s:?}"), "Secret(<12 bytes redacted>)");
+    }
+}

@@ -1,0 +1,50 @@
+//! `agent-secrets-manager`: Secrets Manager through the Parameters and Secrets Lambda
+//! Extension / Secrets Manager Agent (`GET /secretsmanager/get?secretId=…`). The agent caches;
+//! the probe cannot see whether it hit, so these fetches are recorded as `delegated`.
+
+use super::agent_http::{encode, AgentClient};
+use crate::classify::FetchError;
+use crate::secret::Secret;
+use secbench_record::ErrorClass;
+use serde::Deserialize;
+
+/// The agent client and the secret id.
+#[derive(Debug)]
+pub struct AgentSecretsManager {
+    client: AgentClient,
+    path: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Response {
+    secret_string: Option<String>,
+    secret_binary: Option<String>,
+}
+
+impl AgentSecretsManager {
+    /// Builds the source.
+    pub fn new(client: AgentClient, secret_id: &str) -> AgentSecretsManager {
+        AgentSecretsManager {
+            client,
+            path: format!("/secretsmanager/get?secretId={}", encode(secret_id)),
+        }
+    }
+
+    /// Asks the agent.
+    pub async fn fetch(&self) -> Result<Secret, FetchError> {
+        use base64::Engine as _;
+        let body = self.client.get(&self.path).await?;
+        let response: Response =
+            serde_json::from_slice(&body).map_err(|_| FetchError::new(ErrorClass::Other))?;
+        let binary = match response.secret_binary {
+            Some(b64) => Some(
+                base64::engine::general_purpose::STANDARD
+                    .decode(b64)
+                    .map_err(|_| FetchError::new(ErrorClass::Other))?,
+            ),
+            None => None,
+        };
+        super::secrets_manager::value_of(response.secret_string, binary)
+    }
+}

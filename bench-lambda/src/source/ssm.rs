@@ -1,0 +1,45 @@
+//! `ssm`: SSM Parameter Store `GetParameter` with `WithDecryption=true` on a `SecureString`
+//! (SSM calls KMS `Decrypt` on the caller's behalf; that call is not the probe's to see).
+
+use crate::calls::CallRecorder;
+use crate::classify::{classify_sdk, FetchError};
+use crate::secret::Secret;
+use aws_config::SdkConfig;
+use secbench_record::ErrorClass;
+
+/// An SSM client and the parameter name.
+#[derive(Debug)]
+pub struct Ssm {
+    client: aws_sdk_ssm::Client,
+    name: String,
+}
+
+impl Ssm {
+    /// Builds the client.
+    pub fn new(sdk: &SdkConfig, recorder: &CallRecorder, name: String) -> Ssm {
+        let config = aws_sdk_ssm::config::Builder::from(sdk)
+            .interceptor(recorder.clone())
+            .build();
+        Ssm {
+            client: aws_sdk_ssm::Client::from_conf(config),
+            name,
+        }
+    }
+
+    /// Reads the parameter, decrypted.
+    pub async fn fetch(&self) -> Result<Secret, FetchError> {
+        let out = self
+            .client
+            .get_parameter()
+            .name(&self.name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| classify_sdk(&e))?;
+        let value = out
+            .parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| FetchError::new(ErrorClass::Other))?;
+        Ok(Secret::new(value.into_bytes()))
+    }
+}

@@ -1,0 +1,1 @@
+//! Criterion benchmarks of secbench live in `benches/`; this crate has no code of its own.

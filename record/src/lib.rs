@@ -1,0 +1,360 @@
+//! The record schema of secbench: what the probe returns for each invocation and what the
+//! analyzer reads. This crate is the only definition of it (the probe and the analyzer both
+//! depend on it) and it needs no AWS SDK. `schema/probe-record.schema.json` is the same
+//! schema as JSON Schema for other tools; a test keeps the two in step.
+#![warn(missing_docs)]
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// Version of the record format. Bump it on any change a reader must know about.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The JSON Schema of [`ProbeRecord`], as committed.
+pub const PROBE_RECORD_SCHEMA: &str = include_str!("../schema/probe-record.schema.json");
+
+/// Declares a closed set of kebab-case names with `FromStr`/`Display` that agree with serde.
+macro_rules! closed_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The name used in environment variables, plans and records.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownName;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(UnknownName {
+                        kind: stringify!($name),
+                        given: s.to_owned(),
+                        allowed: &[$($text),+],
+                    }),
+                }
+            }
+        }
+    };
+}
+
+/// A name that is not one of a closed set (a source, a cache mode, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownName {
+    /// Which set was asked for.
+    pub kind: &'static str,
+    /// What was given.
+    pub given: String,
+    /// What would have been accepted.
+    pub allowed: &'static [&'static str],
+}
+
+impl fmt::Display for UnknownName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "`{}` is not a known {}; expected one of: {}",
+            self.given,
+            self.kind,
+            self.allowed.join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownName {}
+
+closed_enum! {
+    /// Where the probe gets its secret from.
+    Source {
+        /// Plaintext in an environment variable: the zero-cost baseline.
+        PlainEnv = "plain-env",
+        /// Base64 KMS ciphertext in an environment variable, decrypted with KMS `Decrypt`.
+        KmsEnv = "kms-env",
+        /// SSM Parameter Store `GetParameter` with decryption on a `SecureString`.
+        Ssm = "ssm",
+        /// Secrets Manager `GetSecretValue`.
+        SecretsManager = "secrets-manager",
+        /// Secrets Manager through the Parameters and Secrets extension / agent on localhost.
+        AgentSecretsManager = "agent-secrets-manager",
+        /// SSM through the Parameters and Secrets extension on localhost.
+        AgentSsm = "agent-ssm",
+    }
+}
+
+impl Source {
+    /// Whether the value comes through the local agent (which caches it itself).
+    pub fn is_agent(self) -> bool {
+        matches!(self, Source::AgentSecretsManager | Source::AgentSsm)
+    }
+}
+
+closed_enum! {
+    /// How the probe caches what it fetched.
+    CacheMode {
+        /// No cache in the probe: every fetch goes to the source.
+        None = "none",
+        /// An in-process cache with a time to live (like Powertools' `max_age`).
+        Ttl = "ttl",
+        /// The `aws_secretsmanager_caching` crate (Secrets Manager only).
+        AwsCachingLibrary = "aws-caching-library",
+    }
+}
+
+closed_enum! {
+    /// When the probe fetches.
+    FetchAt {
+        /// Once during INIT, before the runtime loop (counted in Init Duration).
+        Init = "init",
+        /// In the handler, on each invocation.
+        Handler = "handler",
+    }
+}
+
+closed_enum! {
+    /// The CPU architecture the probe was built for.
+    Architecture {
+        /// 64-bit x86.
+        X86_64 = "x86_64",
+        /// 64-bit ARM (Graviton on AWS).
+        Arm64 = "arm64",
+    }
+}
+
+impl Architecture {
+    /// The architecture of the running binary, if it is one Lambda offers.
+    pub fn current() -> Option<Architecture> {
+        match std::env::consts::ARCH {
+            "x86_64" => Some(Architecture::X86_64),
+            "aarch64" => Some(Architecture::Arm64),
+            _ => None,
+        }
+    }
+}
+
+closed_enum! {
+    /// What happened to one fetch.
+    Outcome {
+        /// Fetched from the source (nothing cached, or nothing cached yet).
+        Miss = "miss",
+        /// Served from the probe's cache without calling AWS.
+        Hit = "hit",
+        /// A cached entry was expired (or a refresh was forced) and was fetched again.
+        Refresh = "refresh",
+        /// Served by the local agent, whose cache the probe cannot see into.
+        Delegated = "delegated",
+        /// The fetch failed; see `error_class`.
+        Error = "error",
+    }
+}
+
+closed_enum! {
+    /// Why a fetch failed, in classes stable across services.
+    ErrorClass {
+        /// The service throttled the request (`ThrottlingException`, `TooManyRequests...`).
+        Throttled = "throttled",
+        /// The request timed out.
+        Timeout = "timeout",
+        /// The caller may not do this (`AccessDeniedException`, agent 403).
+        AccessDenied = "access_denied",
+        /// The secret, parameter or key does not exist.
+        NotFound = "not_found",
+        /// KMS refused the ciphertext (wrong key, wrong encryption context, corrupt).
+        InvalidCiphertext = "invalid_ciphertext",
+        /// The endpoint could not be reached.
+        Connect = "connect",
+        /// Anything else.
+        Other = "other",
+    }
+}
+
+closed_enum! {
+    /// The part of the lifecycle a fetch happened in.
+    FetchPhase {
+        /// During INIT (`fetch_at = init`).
+        Init = "init",
+        /// In the handler.
+        Handler = "handler",
+    }
+}
+
+/// One AWS API operation and how many times a fetch called it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiCall {
+    /// Service name as the SDK names it, e.g. `kms`, `ssm`, `secretsmanager`.
+    pub service: String,
+    /// Operation name, e.g. `Decrypt`, `GetParameter`, `DescribeSecret`.
+    pub operation: String,
+    /// How many operations (not attempts) were made.
+    pub count: u32,
+}
+
+/// The SDK's retry settings in force, as loaded from its standard configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetrySettings {
+    /// `standard` or `adaptive`.
+    pub mode: String,
+    /// Attempts per operation, the first included.
+    pub max_attempts: u32,
+}
+
+/// How long each part of INIT took, on cold invocations.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitBreakdown {
+    /// From the process start time the OS keeps (`/proc/self/stat`) to the first line of
+    /// `main`. Absent where the OS does not say.
+    pub process_start_to_main_ns: Option<u64>,
+    /// The resolution of the OS process start time (clock ticks), so readers know how far to
+    /// trust `process_start_to_main_ns`.
+    pub process_start_resolution_ns: Option<u64>,
+    /// Loading the SDK configuration (region, credentials, endpoint, retry settings).
+    pub sdk_config_load_ns: u64,
+    /// Building the service clients (and caches) the source needs.
+    pub client_construction_ns: u64,
+    /// The fetch made during INIT, when `fetch_at = init`.
+    pub init_fetch_ns: Option<u64>,
+    /// From the first line of `main` until the probe was ready to ask for its first event.
+    pub main_to_ready_ns: u64,
+}
+
+/// One fetch of the secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FetchRecord {
+    /// INIT or handler.
+    pub phase: FetchPhase,
+    /// Where the value came from.
+    pub source: Source,
+    /// The probe's cache mode.
+    pub cache: CacheMode,
+    /// Hit, miss, refresh, delegated or error.
+    pub outcome: Outcome,
+    /// Wall time of the fetch, cache lookup included.
+    pub latency_ns: u64,
+    /// HTTP attempts the SDK (or the agent client) made, retries included; 0 on a cache hit.
+    pub sdk_attempts: u32,
+    /// Set when `outcome` is `error`.
+    pub error_class: Option<ErrorClass>,
+    /// Length of the fetched value in bytes (never the value).
+    pub value_length_bytes: Option<u64>,
+    /// Whether the value's SHA-256 matched `SECBENCH_EXPECTED_SHA256`; absent when no digest
+    /// was configured or the fetch failed.
+    pub verified: Option<bool>,
+    /// AWS API operations the probe's SDK clients made for this fetch.
+    pub api_calls: Vec<ApiCall>,
+}
+
+/// One invocation of the probe, as returned and logged by it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeRecord {
+    /// Always [`SCHEMA_VERSION`] for records this crate writes.
+    pub schema_version: u32,
+    /// The run this invocation belongs to (from the event).
+    pub run_id: String,
+    /// The scenario name (from the event).
+    pub scenario: String,
+    /// The stage the probe is deployed in (`SECBENCH_STAGE`), e.g. `dev`, `local`.
+    pub stage: Option<String>,
+    /// `AWS_REGION`.
+    pub region: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_NAME`.
+    pub function_name: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_VERSION`.
+    pub function_version: Option<String>,
+    /// `AWS_LAMBDA_FUNCTION_MEMORY_SIZE`.
+    pub memory_mb: Option<u32>,
+    /// What the probe binary was built for.
+    pub architecture: Option<Architecture>,
+    /// Random per execution environment (process).
+    pub environment_id: String,
+    /// 1 for the first invocation in this environment, then 2, 3, ...
+    pub invocation_seq: u64,
+    /// True on the first invocation of an environment.
+    pub cold: bool,
+    /// The Lambda request id.
+    pub request_id: String,
+    /// The configured source.
+    pub source: Source,
+    /// The configured cache mode.
+    pub cache: CacheMode,
+    /// The configured TTL, for `ttl` and `aws-caching-library`.
+    pub cache_ttl_ms: Option<u64>,
+    /// When the probe fetches.
+    pub fetch_at: FetchAt,
+    /// The SDK retry settings in force (absent for sources that use no SDK client).
+    pub sdk_retry: Option<RetrySettings>,
+    /// On cold invocations, how INIT was spent.
+    pub init: Option<InitBreakdown>,
+    /// The fetches of this invocation, INIT-time fetch first on a cold start.
+    pub fetches: Vec<FetchRecord>,
+    /// The handler's own wall time, as the probe measured it.
+    pub handler_duration_ns: u64,
+    /// Version of the probe that wrote the record.
+    pub probe_version: String,
+}
+
+impl ProbeRecord {
+    /// Parses one record line and checks its schema version.
+    pub fn from_json(line: &str) -> Result<ProbeRecord, RecordError> {
+        let value: serde_json::Value =
+            serde_json::from_str(line).map_err(|e| RecordError::Json(e.to_string()))?;
+        match value.get("schema_version").and_then(|v| v.as_u64()) {
+            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v) => return Err(RecordError::UnknownVersion(v)),
+            None => return Err(RecordError::MissingField("schema_version".to_owned())),
+        }
+        serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            RecordError::Json(format!("field `{path}`: {}", e.into_inner()))
+        })
+    }
+}
+
+/// A record that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RecordError {
+    /// Not JSON, or a field of the wrong type, or missing or unknown (serde names the field).
+    Json(String),
+    /// A required field is missing.
+    MissingField(String),
+    /// The record was written by a newer or older format; use the matching secbench.
+    UnknownVersion(u64),
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RecordError::Json(e) => write!(f, "{e}"),
+            RecordError::MissingField(field) => write!(f, "missing field `{field}`"),
+            RecordError::UnknownVersion(v) => write!(
+                f,
+                "field `schema_version`: version {v} is not supported (this secbench reads {SCHEMA_VERSION})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+#[cfg(test)]
+mod tests;
