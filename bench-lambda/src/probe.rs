@@ -58,13 +58,14 @@ impl Probe {
         let settings = Settings::from_env(env)?;
         let recorder = CallRecorder::default();
 
-        let t = Instant::now();
-        let sdk = if settings.uses_sdk() {
-            Some(crate::sdk::load(env).await)
+        // Sources without an SDK client (plain-env, the agents) load no SDK configuration.
+        let (sdk, sdk_config_load) = if settings.uses_sdk() {
+            let t = Instant::now();
+            let sdk = crate::sdk::load(env).await;
+            (Some(sdk), t.elapsed())
         } else {
-            None
+            (None, std::time::Duration::ZERO)
         };
-        let sdk_config_load = t.elapsed();
         let retry = sdk.as_ref().map(crate::sdk::retry_settings);
 
         let t = Instant::now();

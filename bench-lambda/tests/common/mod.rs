@@ -29,6 +29,7 @@ pub fn root() -> PathBuf {
 pub struct Managed {
     child: Child,
     _stdin: Option<ChildStdin>,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl Drop for Managed {
@@ -49,8 +50,11 @@ fn moto_python() -> PathBuf {
 
 /// Starts a private moto; returns it and its endpoint once it answers.
 pub fn start_moto() -> (Managed, String) {
+    // moto's request recorder writes to a file (default: ./moto_recording); one per server.
+    let dir = tempfile::tempdir().expect("tempdir");
     let mut child = Command::new(moto_python())
         .arg(root().join("scripts/moto_server.py"))
+        .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
         .arg("--until-stdin-closes")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -72,6 +76,7 @@ pub fn start_moto() -> (Managed, String) {
         Managed {
             child,
             _stdin: stdin,
+            _dir: Some(dir),
         },
         endpoint,
     )
@@ -427,9 +432,9 @@ pub async fn start_agent(endpoint: &str, ttl_seconds: u32) -> (Managed, u16) {
     let managed = Managed {
         child,
         _stdin: None,
+        _dir: Some(dir),
     };
     wait_until_listening(port, Duration::from_secs(20)).await;
-    std::mem::forget(dir); // the agent reads its config at start only; keep the file for it
     (managed, port)
 }
 

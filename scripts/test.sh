@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# The test command: installs what the tests need (moto into .venv/, the Secrets Manager Agent
+# into .tools/agent/), then runs every test of the workspace. Extra arguments go to cargo test.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+scripts/install-moto.sh
+scripts/install-agent.sh
+cargo test --workspace --locked "$@"
