@@ -15,6 +15,42 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the whole experiment on this machine (moto + local Lambda platform), no AWS account.
+    Local {
+        /// The plan (default: scripts/plans/local.toml of the checkout).
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// Where runs are written.
+        #[arg(long, default_value = "reports")]
+        out_dir: PathBuf,
+        /// Complete an interrupted local run instead of starting a new one.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+    },
+    /// Run a plan against a deployed probe function (AWS, or any Lambda API endpoint).
+    Run {
+        /// The plan file (not needed with --resume).
+        #[arg(long, required_unless_present = "resume")]
+        plan: Option<PathBuf>,
+        /// The stage; its stage file (.secbench/stages/NAME.toml) gives function and region.
+        #[arg(long)]
+        stage: Option<String>,
+        /// The function (overrides plan and stage file).
+        #[arg(long)]
+        function: Option<String>,
+        /// The region (overrides plan and stage file).
+        #[arg(long)]
+        region: Option<String>,
+        /// A Lambda API endpoint other than AWS's (e.g. a local platform).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// Where runs are written.
+        #[arg(long, default_value = "reports")]
+        out_dir: PathBuf,
+        /// Complete an interrupted run.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+    },
     /// Check record files (records.jsonl) against the record schema and count them.
     Validate {
         /// Record files, one JSON record per line.

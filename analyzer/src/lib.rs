@@ -2,10 +2,18 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod local;
+pub mod plan;
+pub mod platform_log;
+pub mod provision;
+pub mod run;
+pub mod stage_file;
 pub mod validate;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use cli::{Cli, Command};
+use secbench_record::run::RunStatus;
+use std::time::Duration;
 
 /// Runs one command and returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
@@ -22,5 +30,143 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(i32::from(failed))
         }
+        Command::Local {
+            plan,
+            out_dir,
+            resume,
+        } => {
+            let cwd = std::env::current_dir().context("current directory")?;
+            let root = local::stage::find_root(&cwd)?;
+            let opts = local::stage::LocalOptions {
+                plan: plan.unwrap_or_else(|| root.join("scripts/plans/local.toml")),
+                root,
+                out_dir,
+                resume,
+                probe_bin: None,
+                skip_install: false,
+            };
+            let rt = runtime()?;
+            let summary = rt.block_on(async {
+                let cancel = interrupt_on_ctrl_c();
+                local::stage::run_local(&opts, cancel).await
+            })?;
+            Ok(report(&summary, true))
+        }
+        Command::Run {
+            plan,
+            stage,
+            function,
+            region,
+            endpoint_url,
+            out_dir,
+            resume,
+        } => {
+            let (plan, resumed) = match &resume {
+                Some(dir) => {
+                    let (plan, manifest) = run::plan_of(dir)?;
+                    (plan, Some(manifest))
+                }
+                None => (
+                    plan::Plan::load(plan.as_deref().context("--plan is required")?)?,
+                    None,
+                ),
+            };
+            let stage = stage
+                .or_else(|| resumed.as_ref().map(|m| m.stage.clone()))
+                .or_else(|| plan.file.stage.clone())
+                .context("no stage: pass --stage or set `stage` in the plan")?;
+            let cwd = std::env::current_dir().context("current directory")?;
+            let stage_file = stage_file::load(&cwd, &stage)?;
+            let function = function
+                .or_else(|| resumed.as_ref().map(|m| m.function.clone()))
+                .or_else(|| plan.file.function.clone())
+                .or_else(|| stage_file.as_ref().map(|s| s.function.clone()))
+                .with_context(|| format!("no function: pass --function, set `function` in the plan, or deploy stage {stage} (its stage file {})", stage_file::path(&cwd, &stage).display()))?;
+            let region = region
+                .or_else(|| resumed.as_ref().map(|m| m.region.clone()))
+                .or_else(|| plan.file.region.clone())
+                .or_else(|| stage_file.as_ref().map(|s| s.region.clone()))
+                .context("no region: pass --region or set `region` in the plan")?;
+            let layer = plan
+                .file
+                .extension_layer_arn
+                .clone()
+                .or_else(|| stage_file.and_then(|s| s.extension_layer_arn));
+            let local = stage == "local" || resumed.as_ref().is_some_and(|m| m.local_emulator);
+            let target = run::Target {
+                stage,
+                region: region.clone(),
+                function,
+                local_emulator: local,
+                extension_layer_arn: layer,
+                poll: Duration::from_millis(if endpoint_url.is_some() { 20 } else { 1000 }),
+            };
+            let longest = plan
+                .scenarios
+                .iter()
+                .map(|s| s.timeout)
+                .max()
+                .unwrap_or(Duration::from_secs(30));
+            let rt = runtime()?;
+            let summary = rt.block_on(async {
+                let client = run::lambda_client(
+                    &region,
+                    endpoint_url.as_deref(),
+                    longest,
+                    endpoint_url.is_some(),
+                )
+                .await;
+                let cancel = interrupt_on_ctrl_c();
+                run::run(client, &plan, &target, &out_dir, resume.as_deref(), cancel).await
+            })?;
+            Ok(report(&summary, local))
+        }
     }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Ctrl-C stops new invocations; the run then ends `partial` with everything sent recorded.
+fn interrupt_on_ctrl_c() -> run::Cancel {
+    let cancel = run::Cancel::default();
+    let c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!(
+                "\ninterrupted: finishing the invocations in flight, then writing a partial run"
+            );
+            c.cancel();
+        }
+    });
+    cancel
+}
+
+fn report(summary: &run::RunSummary, local: bool) -> i32 {
+    let status = match summary.status {
+        RunStatus::Complete => "complete",
+        RunStatus::Partial => "partial",
+        RunStatus::Failed => "failed",
+        RunStatus::Running => "running",
+    };
+    println!("run {status}: {}", summary.dir.display());
+    println!("accounting: {}", summary.accounting.line());
+    if let Some(m) = &summary.message {
+        println!("note: {m}");
+    }
+    let rate = summary
+        .warm_invocations_per_second
+        .map(|r| format!(", warm phases at {r:.0} invocations/s"))
+        .unwrap_or_default();
+    println!("wall time {:.1} s{rate}", summary.wall.as_secs_f64());
+    if local {
+        println!(
+            "these are local emulator figures (moto + the local Lambda platform), not AWS figures"
+        );
+    }
+    i32::from(summary.status != RunStatus::Complete)
 }

@@ -179,22 +179,16 @@ impl Settings {
             (_, None) => Some(DEFAULT_CACHE_TTL),
         };
 
-        if cache == CacheMode::AwsCachingLibrary && source != Source::SecretsManager {
-            return Err(InitError::Unsupported(format!(
-                "SECBENCH_CACHE=aws-caching-library caches Secrets Manager only, but SECBENCH_SOURCE={source}"
-            )));
-        }
+        secbench_record::check_combination(source, cache, fetch_at).map_err(|why| {
+            InitError::Unsupported(format!(
+                "{why} (SECBENCH_SOURCE, SECBENCH_CACHE, SECBENCH_FETCH_AT)"
+            ))
+        })?;
         if cache == CacheMode::AwsCachingLibrary && !cfg!(feature = "aws-caching-library") {
             return Err(InitError::Unsupported(
                 "this probe was built without the `aws-caching-library` feature".into(),
             ));
         }
-        if source.is_agent() && fetch_at == FetchAt::Init {
-            return Err(InitError::Unsupported(format!(
-                "SECBENCH_SOURCE={source} with SECBENCH_FETCH_AT=init: the Parameters and Secrets extension answers only in the INVOKE phase, so fetch in the handler"
-            )));
-        }
-
         let target = match source {
             Source::PlainEnv => {
                 required(

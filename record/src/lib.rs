@@ -4,6 +4,8 @@
 //! schema as JSON Schema for other tools; a test keeps the two in step.
 #![warn(missing_docs)]
 
+pub mod run;
+
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -358,3 +360,23 @@ impl std::error::Error for RecordError {}
 
 #[cfg(test)]
 mod tests;
+
+/// Refuses the combinations of settings that cannot work, saying why. The probe checks this at
+/// INIT and the runner checks plans with it, so a plan is refused before anything is deployed.
+pub fn check_combination(
+    source: Source,
+    cache: CacheMode,
+    fetch_at: FetchAt,
+) -> Result<(), String> {
+    if cache == CacheMode::AwsCachingLibrary && source != Source::SecretsManager {
+        return Err(format!(
+            "cache = aws-caching-library caches Secrets Manager only, but source = {source}"
+        ));
+    }
+    if source.is_agent() && fetch_at == FetchAt::Init {
+        return Err(format!(
+            "source = {source} with fetch_at = init: the Parameters and Secrets extension answers only in the INVOKE phase, so fetch in the handler"
+        ));
+    }
+    Ok(())
+}

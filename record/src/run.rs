@@ -1,0 +1,247 @@
+//! The run format: one `InvocationRecord` per invocation in `records.jsonl` (the probe's record
+//! joined with the platform's REPORT fields and the caller's timing) and the run's
+//! `manifest.json`. Written by the runner, read by the analyzer.
+
+use crate::ProbeRecord;
+use serde::{Deserialize, Serialize};
+
+/// Version of the run format (records and manifest).
+pub const RUN_SCHEMA_VERSION: u32 = 1;
+
+/// The planned phase of an invocation. The probe's `cold` flag says what really happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    /// Sent right after a configuration change, to land on a fresh execution environment.
+    Cold,
+    /// Sent to warm environments at the planned rate and concurrency.
+    Warm,
+}
+
+impl Phase {
+    /// The name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Cold => "cold",
+            Phase::Warm => "warm",
+        }
+    }
+}
+
+/// What one invocation came to, from the caller's side. Every invocation sent has exactly one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvocationOutcome {
+    /// The function returned a valid probe record.
+    Ok,
+    /// The function failed (`X-Amz-Function-Error`), crashed, timed out in Lambda, or returned
+    /// something that is not a probe record.
+    FunctionError,
+    /// Lambda refused the invocation (429 `TooManyRequestsException`).
+    Throttled,
+    /// The caller gave up waiting.
+    Timeout,
+    /// No function result: a network error or a Lambda service error other than throttling.
+    Transport,
+}
+
+impl InvocationOutcome {
+    /// Every outcome, in the order the accounting line prints them.
+    pub const ALL: [InvocationOutcome; 5] = [
+        InvocationOutcome::Ok,
+        InvocationOutcome::FunctionError,
+        InvocationOutcome::Throttled,
+        InvocationOutcome::Timeout,
+        InvocationOutcome::Transport,
+    ];
+
+    /// The name used in files and the accounting line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InvocationOutcome::Ok => "ok",
+            InvocationOutcome::FunctionError => "function_error",
+            InvocationOutcome::Throttled => "throttled",
+            InvocationOutcome::Timeout => "timeout",
+            InvocationOutcome::Transport => "transport",
+        }
+    }
+}
+
+/// The fields of Lambda's `REPORT` line (or `platform.report` event). Absent fields stay absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PlatformReport {
+    /// The request id the line names.
+    pub request_id: Option<String>,
+    /// `Duration`.
+    pub duration_ms: Option<f64>,
+    /// `Billed Duration`.
+    pub billed_duration_ms: Option<u64>,
+    /// `Memory Size`.
+    pub memory_size_mb: Option<u32>,
+    /// `Max Memory Used`.
+    pub max_memory_used_mb: Option<u32>,
+    /// `Init Duration` (cold starts only).
+    pub init_duration_ms: Option<f64>,
+    /// `Restore Duration` (SnapStart only).
+    pub restore_duration_ms: Option<f64>,
+    /// `Billed Restore Duration` (SnapStart only).
+    pub billed_restore_duration_ms: Option<u64>,
+    /// `Status` (`success`, `error`, `timeout`), where the line has one.
+    pub status: Option<String>,
+}
+
+/// Lambda's `INIT_REPORT` line, written when INIT failed or timed out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct InitReport {
+    /// `Init Duration`.
+    pub init_duration_ms: Option<f64>,
+    /// `Phase` (`init`, `invoke`).
+    pub phase: Option<String>,
+    /// `Status` (`error`, `timeout`, ...).
+    pub status: Option<String>,
+}
+
+/// One line of `records.jsonl`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvocationRecord {
+    /// Always [`RUN_SCHEMA_VERSION`].
+    pub run_schema_version: u32,
+    /// The run.
+    pub run_id: String,
+    /// The stage (`local`, `dev`, ...).
+    pub stage: String,
+    /// The scenario name from the plan.
+    pub scenario: String,
+    /// The planned phase.
+    pub phase: Phase,
+    /// 0-based index within (scenario, phase): what `--resume` counts.
+    pub index: u64,
+    /// For cold invocations: which configuration change they followed (0-based).
+    pub round: Option<u32>,
+    /// The outcome.
+    pub outcome: InvocationOutcome,
+    /// The error type (function `errorType`, or the Lambda service error code), if any.
+    pub error_type: Option<String>,
+    /// HTTP status of the Invoke response, when one came.
+    pub status_code: Option<u16>,
+    /// When the invocation was meant to be sent (open loop) or was sent (closed loop), ms since
+    /// the Unix epoch.
+    pub intended_send_unix_ms: u64,
+    /// From the intended send time to the complete response: includes any wait for a free
+    /// slot, so an open-loop run does not hide queueing (no coordinated omission).
+    pub caller_latency_ns: u64,
+    /// From the actual send to the complete response.
+    pub caller_service_ns: u64,
+    /// `X-Amz-Executed-Version`.
+    pub executed_version: Option<String>,
+    /// The REPORT line of this invocation, from the log tail.
+    pub platform: Option<PlatformReport>,
+    /// An INIT_REPORT line in the log tail, if any.
+    pub init_report: Option<InitReport>,
+    /// The probe's record (the function's response), on `ok`.
+    pub probe: Option<ProbeRecord>,
+}
+
+/// Counts of invocations by outcome. `sent` is the sum of the others, always.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Accounting {
+    /// Invocations sent.
+    pub sent: u64,
+    /// `ok`.
+    pub ok: u64,
+    /// `function_error`.
+    pub function_error: u64,
+    /// `throttled`.
+    pub throttled: u64,
+    /// `timeout`.
+    pub timeout: u64,
+    /// `transport`.
+    pub transport: u64,
+}
+
+impl Accounting {
+    /// Counts one invocation.
+    pub fn add(&mut self, outcome: InvocationOutcome) {
+        self.sent += 1;
+        *self.slot(outcome) += 1;
+    }
+
+    fn slot(&mut self, outcome: InvocationOutcome) -> &mut u64 {
+        match outcome {
+            InvocationOutcome::Ok => &mut self.ok,
+            InvocationOutcome::FunctionError => &mut self.function_error,
+            InvocationOutcome::Throttled => &mut self.throttled,
+            InvocationOutcome::Timeout => &mut self.timeout,
+            InvocationOutcome::Transport => &mut self.transport,
+        }
+    }
+
+    /// Whether every sent invocation is counted exactly once.
+    pub fn balanced(&self) -> bool {
+        self.ok + self.function_error + self.throttled + self.timeout + self.transport == self.sent
+    }
+
+    /// `sent 120 = ok 118 + function_error 1 + throttled 1 + timeout 0 + transport 0`.
+    pub fn line(&self) -> String {
+        format!(
+            "sent {} = ok {} + function_error {} + throttled {} + timeout {} + transport {}",
+            self.sent, self.ok, self.function_error, self.throttled, self.timeout, self.transport
+        )
+    }
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Still running (or killed without a chance to say otherwise).
+    Running,
+    /// Every planned invocation was sent and recorded.
+    Complete,
+    /// Stopped early (interrupted, or the platform failed); `--resume` completes it.
+    Partial,
+    /// Could not run at all.
+    Failed,
+}
+
+/// `manifest.json`: what was run, where, with what, and how it ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifest {
+    /// Always [`RUN_SCHEMA_VERSION`].
+    pub run_schema_version: u32,
+    /// The run id (also the directory name).
+    pub run_id: String,
+    /// The stage.
+    pub stage: String,
+    /// True when the AWS APIs were the local emulator: figures are emulator figures.
+    pub local_emulator: bool,
+    /// The AWS region.
+    pub region: String,
+    /// The function driven.
+    pub function: String,
+    /// secbench's version.
+    pub tool_version: String,
+    /// The git commit secbench was built from, when known.
+    pub git_commit: Option<String>,
+    /// The plan, as read (TOML converted to JSON).
+    pub plan: serde_json::Value,
+    /// The function's configuration at the start (no environment values: names only).
+    pub function_configuration: serde_json::Value,
+    /// RFC 3339 start time.
+    pub started_at: String,
+    /// RFC 3339 end time.
+    pub ended_at: Option<String>,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Why it ended that way, in words.
+    pub status_message: Option<String>,
+    /// Invocations by outcome, over the whole run (resumed parts included).
+    pub accounting: Accounting,
+    /// Planned invocations.
+    pub planned: u64,
+}
