@@ -6,4 +6,6 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/install-moto.sh
 scripts/install-agent.sh
+# The local-stage tests run the unchanged release probe, as `secbench local` does.
+cargo build --release --locked -p bench-lambda --bin bench-lambda
 cargo test --workspace --locked "$@"

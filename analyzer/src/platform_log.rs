@@ -6,10 +6,11 @@
 use secbench_record::run::{InitReport, PlatformReport};
 
 /// Known field names, longest first so `Billed Restore Duration` is not read as `Duration`.
-const KEYS: [&str; 11] = [
+const KEYS: [&str; 12] = [
     "Billed Restore Duration",
     "Restore Duration",
     "Max Memory Used",
+    "Error Type",
     "Billed Duration",
     "Init Duration",
     "Memory Size",
@@ -20,8 +21,19 @@ const KEYS: [&str; 11] = [
     "SegmentId",
 ];
 
-/// Splits `Key: value unit` fields, whether separated by tabs or by spaces.
+/// Splits `Key: value unit` fields: on Lambda's tabs when there are any (unknown keys are then
+/// skipped whole), else at the known key names.
 fn fields(line: &str) -> Vec<(&'static str, &str)> {
+    if line.contains('\t') {
+        return line
+            .split('\t')
+            .filter_map(|f| {
+                let (k, v) = f.split_once(':')?;
+                let key = KEYS.iter().find(|known| **known == k.trim())?;
+                Some((*key, v.trim()))
+            })
+            .collect();
+    }
     let mut starts: Vec<(usize, &'static str)> = Vec::new();
     let mut i = 0;
     while i < line.len() {
@@ -76,6 +88,7 @@ pub fn parse_report_line(line: &str) -> Option<PlatformReport> {
             "Restore Duration" => r.restore_duration_ms = number(value),
             "Billed Restore Duration" => r.billed_restore_duration_ms = whole(value),
             "Status" => r.status = Some(value.to_owned()),
+            "Error Type" => r.error_type = Some(value.to_owned()),
             _ => {}
         }
     }
@@ -91,6 +104,7 @@ pub fn parse_init_report_line(line: &str) -> Option<InitReport> {
             "Init Duration" => r.init_duration_ms = number(value),
             "Phase" => r.phase = Some(value.to_owned()),
             "Status" => r.status = Some(value.to_owned()),
+            "Error Type" => r.error_type = Some(value.to_owned()),
             _ => {}
         }
     }
@@ -107,6 +121,10 @@ fn json_line(line: &str) -> Option<(Option<PlatformReport>, Option<InitReport>)>
     let metrics = record.get("metrics");
     let status = record
         .get("status")
+        .and_then(|s| s.as_str())
+        .map(str::to_owned);
+    let error_type = record
+        .get("errorType")
         .and_then(|s| s.as_str())
         .map(str::to_owned);
     match v.get("type")?.as_str()? {
@@ -128,6 +146,7 @@ fn json_line(line: &str) -> Option<(Option<PlatformReport>, Option<InitReport>)>
                     billed_restore_duration_ms: json_number(m, "billedRestoreDurationMs")
                         .map(|x| x.round() as u64),
                     status,
+                    error_type,
                 }),
                 None,
             ))
@@ -141,6 +160,7 @@ fn json_line(line: &str) -> Option<(Option<PlatformReport>, Option<InitReport>)>
                     .and_then(|s| s.as_str())
                     .map(str::to_owned),
                 status,
+                error_type,
             }),
         )),
         _ => None,
@@ -236,8 +256,28 @@ mod tests {
         assert_eq!(r.init_duration_ms, Some(116.67));
         assert_eq!(r.status.as_deref(), Some("success"));
         let (r, i) = parse_tail(&fixture("platform-init-report.jsonl"));
-        assert_eq!(r.expect("report").status.as_deref(), Some("error"));
-        assert_eq!(i.expect("initReport").init_duration_ms, Some(12.5));
+        let r = r.expect("report");
+        assert_eq!(
+            (r.status.as_deref(), r.error_type.as_deref()),
+            (Some("error"), Some("Runtime.ExitError"))
+        );
+        let i = i.expect("initReport");
+        assert_eq!(i.init_duration_ms, Some(12.5));
+        assert_eq!(i.error_type.as_deref(), Some("Runtime.ExitError"));
+    }
+
+    #[test]
+    fn init_report_with_error_type() {
+        let i = parse_init_report_line("INIT_REPORT Init Duration: 3.20 ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError").expect("INIT_REPORT");
+        assert_eq!(
+            (i.status.as_deref(), i.error_type.as_deref()),
+            (Some("error"), Some("Runtime.ExitError"))
+        );
+        let i = parse_init_report_line("INIT_REPORT Init Duration: 3.20 ms Phase: init Status: error Error Type: Runtime.ExitError").expect("spaces");
+        assert_eq!(
+            (i.status.as_deref(), i.error_type.as_deref()),
+            (Some("error"), Some("Runtime.ExitError"))
+        );
     }
 
     #[test]

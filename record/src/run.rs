@@ -89,6 +89,8 @@ pub struct PlatformReport {
     pub billed_restore_duration_ms: Option<u64>,
     /// `Status` (`success`, `error`, `timeout`), where the line has one.
     pub status: Option<String>,
+    /// `Error Type` (e.g. `Runtime.ExitError`), where the line has one.
+    pub error_type: Option<String>,
 }
 
 /// Lambda's `INIT_REPORT` line, written when INIT failed or timed out.
@@ -101,6 +103,8 @@ pub struct InitReport {
     pub phase: Option<String>,
     /// `Status` (`error`, `timeout`, ...).
     pub status: Option<String>,
+    /// `Error Type`, where the line has one.
+    pub error_type: Option<String>,
 }
 
 /// One line of `records.jsonl`.

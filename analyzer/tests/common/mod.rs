@@ -1,0 +1,171 @@
+//! Shared helpers of the analyzer's integration tests: the release probe, moto, provisioning
+//! with a canary value, a local platform, and plans written to temporary files.
+#![allow(dead_code)]
+
+use secbench::local::stage::{platform_vars, start_moto, Moto, FUNCTION, REGION};
+use secbench::local::{LocalPlatform, PlatformConfig};
+use secbench::plan::Plan;
+use secbench::provision::Provisioned;
+use secbench::run::{self, Target};
+use secbench_record::run::{InvocationRecord, Manifest};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The release probe (scripts/test.sh builds it before the tests).
+pub fn probe_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let bin = target.join("release/bench-lambda");
+    assert!(bin.is_file(), "{} is missing: build it with `cargo build --release -p bench-lambda` (scripts/test.sh does)", bin.display());
+    bin
+}
+
+pub fn agent_bin() -> PathBuf {
+    let bin = root().join(".tools/agent/bin/aws_secretsmanager_agent");
+    assert!(
+        bin.is_file(),
+        "run scripts/install-agent.sh (scripts/test.sh does)"
+    );
+    bin
+}
+
+pub fn canary() -> String {
+    format!("canary-{:032x}", rand::random::<u128>())
+}
+
+/// moto with a key, ciphertext, parameter and secret holding `canary`.
+pub struct Backend {
+    pub moto: Moto,
+    pub provisioned: Provisioned,
+    pub canary: String,
+}
+
+pub async fn backend() -> Backend {
+    let moto = start_moto(&root()).expect("moto starts (scripts/install-moto.sh)");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .load()
+        .await;
+    let canary = canary();
+    let provisioned = secbench::provision::provision(
+        &sdk,
+        &format!("t{:08x}", rand::random::<u32>()),
+        FUNCTION,
+        &canary,
+    )
+    .await
+    .expect("provision");
+    Backend {
+        moto,
+        provisioned,
+        canary,
+    }
+}
+
+pub const SESSION_TOKEN: &str = "test-session-token";
+
+pub fn function_vars(b: &Backend) -> BTreeMap<String, String> {
+    let p = &b.provisioned;
+    [
+        ("SECBENCH_STAGE", "local"),
+        ("SECBENCH_SOURCE", "plain-env"),
+        ("SECBENCH_PLAINTEXT", b.canary.as_str()),
+        ("SECBENCH_CIPHERTEXT", p.ciphertext_b64.as_str()),
+        ("SECBENCH_KMS_ENCRYPTION_CONTEXT", "LambdaFunctionName"),
+        ("SECBENCH_PARAMETER_NAME", p.parameter_name.as_str()),
+        ("SECBENCH_SECRET_ID", p.secret_id.as_str()),
+        ("SECBENCH_EXPECTED_SHA256", p.sha256_hex.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+pub async fn platform(b: &Backend, max_concurrency: usize, timeout: Duration) -> LocalPlatform {
+    LocalPlatform::start(PlatformConfig {
+        function_name: FUNCTION.into(),
+        region: REGION.into(),
+        probe_bin: probe_bin(),
+        agent_bin: Some(agent_bin()),
+        platform_vars: platform_vars(&b.moto.endpoint, SESSION_TOKEN),
+        function_vars: function_vars(b),
+        memory_mb: 128,
+        timeout,
+        max_concurrency,
+    })
+    .await
+    .expect("platform starts")
+}
+
+pub fn target() -> Target {
+    Target {
+        stage: "local".into(),
+        region: REGION.into(),
+        function: FUNCTION.into(),
+        local_emulator: true,
+        extension_layer_arn: Some(format!(
+            "arn:aws:lambda:{REGION}:000000000000:layer:{}:local",
+            secbench::local::EXTENSION_LAYER_NAME
+        )),
+        poll: Duration::from_millis(10),
+    }
+}
+
+pub fn plan(dir: &Path, text: &str) -> Plan {
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, text).expect("write plan");
+    Plan::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+pub async fn client(p: &LocalPlatform) -> aws_sdk_lambda::Client {
+    run::lambda_client(REGION, Some(&p.endpoint), Duration::from_secs(30), true).await
+}
+
+pub fn records(dir: &Path) -> Vec<InvocationRecord> {
+    std::fs::read_to_string(dir.join("records.jsonl"))
+        .expect("records.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad record line: {e}")))
+        .collect()
+}
+
+pub fn manifest(dir: &Path) -> Manifest {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("manifest.json")).expect("manifest"))
+        .expect("manifest JSON")
+}
+
+/// Fails if the canary or its base64/hex forms appear in any file under `dir`.
+pub fn assert_no_canary_in(dir: &Path, canary: &str) {
+    use base64::Engine as _;
+    let forms = [
+        canary.to_owned(),
+        base64::engine::general_purpose::STANDARD.encode(canary),
+        hex::encode(canary),
+    ];
+    for entry in std::fs::read_dir(dir).expect("dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            assert_no_canary_in(&path, canary);
+            continue;
+        }
+        let bytes = std::fs::read(&path).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        for form in &forms {
+            assert!(
+                !text.contains(form.as_str()),
+                "the canary leaked into {}",
+                path.display()
+            );
+        }
+    }
+}
