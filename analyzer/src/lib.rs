@@ -50,7 +50,9 @@ pub fn run(cli: Cli) -> Result<i32> {
                 let cancel = interrupt_on_ctrl_c();
                 local::stage::run_local(&opts, cancel).await
             })?;
-            Ok(report(&summary, true))
+            let code = report(&summary, true);
+            println!("agent-ssm is not run on the local stage: no local server speaks the extension's SSM protocol, so its figures come from AWS only");
+            Ok(code)
         }
         Command::Run {
             plan,
@@ -101,12 +103,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 extension_layer_arn: layer,
                 poll: Duration::from_millis(if endpoint_url.is_some() { 20 } else { 1000 }),
             };
-            let longest = plan
-                .scenarios
-                .iter()
-                .map(|s| s.timeout)
-                .max()
-                .unwrap_or(Duration::from_secs(30));
+            let longest = plan.longest_timeout();
             let rt = runtime()?;
             let summary = rt.block_on(async {
                 let client = run::lambda_client(

@@ -387,6 +387,15 @@ impl Plan {
         })
     }
 
+    /// The longest function timeout of any scenario (the caller's timeout must exceed it).
+    pub fn longest_timeout(&self) -> Duration {
+        self.scenarios
+            .iter()
+            .map(|s| s.timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(30))
+    }
+
     /// Invocations the whole plan sends.
     pub fn planned(&self) -> u64 {
         self.scenarios.iter().map(Scenario::planned).sum()

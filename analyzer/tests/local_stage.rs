@@ -181,7 +181,13 @@ fetches = 150
         .iter()
         .filter(|r| r.error_type.as_deref() == Some("Runtime.ExitError"))
         .collect();
-    assert_eq!(crashed.len(), killed, "{}", summary.accounting.line());
+    // A kill that lands between a response and the environment's release crashes nothing.
+    assert!(
+        (1..=killed).contains(&crashed.len()),
+        "{} crashed of {killed} killed: {}",
+        crashed.len(),
+        summary.accounting.line()
+    );
     assert!(crashed
         .iter()
         .all(|r| r.outcome == InvocationOutcome::FunctionError));

@@ -22,6 +22,18 @@ fn main() {
 async fn run(clock: InitClock) -> i32 {
     lambda_runtime::tracing::init_default_subscriber();
     let env: bench_lambda::settings::Env = std::env::vars().collect();
+    // lambda_runtime panics when these are missing (outside Lambda): say which one instead.
+    for var in [
+        "AWS_LAMBDA_RUNTIME_API",
+        "AWS_LAMBDA_FUNCTION_NAME",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+        "AWS_LAMBDA_FUNCTION_VERSION",
+    ] {
+        if env.get(var).is_none_or(|v| v.is_empty()) {
+            eprintln!("INIT failed: environment variable {var} is not set (Lambda sets it; set it when running the probe elsewhere)");
+            return 1;
+        }
+    }
     let probe = match Probe::init(&env, clock, LogSink::Stdout).await {
         Ok(p) => p,
         Err(e) => {

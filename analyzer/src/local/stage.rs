@@ -192,6 +192,18 @@ pub fn start_moto(root: &Path) -> Result<Moto, LocalError> {
     })
 }
 
+/// SDK configuration for the emulator at `endpoint` (static local credentials).
+pub async fn emulator_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "local", "local", None, None, "local",
+        ))
+        .load()
+        .await
+}
+
 /// The variables the platform gives every process of the local stage.
 pub fn platform_vars(moto: &str, session_token: &str) -> BTreeMap<String, String> {
     [
@@ -232,14 +244,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
     let moto = start_moto(root)?;
     eprintln!("secbench local: moto (local emulator) at {}", moto.endpoint);
 
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            "local", "local", None, None, "local",
-        ))
-        .load()
-        .await;
+    let sdk = emulator_sdk(&moto.endpoint).await;
     let value = crate::provision::random_value();
     let prefix = format!("secbench/local/{:08x}", rand::random::<u32>());
     let p = crate::provision::provision(&sdk, &prefix, FUNCTION, &value).await?;
@@ -270,12 +275,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         .map(|s| s.concurrency)
         .max()
         .unwrap_or(1);
-    let longest = plan
-        .scenarios
-        .iter()
-        .map(|s| s.timeout)
-        .max()
-        .unwrap_or(Duration::from_secs(30));
+    let longest = plan.longest_timeout();
     let platform = LocalPlatform::start(PlatformConfig {
         function_name: FUNCTION.into(),
         region: REGION.into(),

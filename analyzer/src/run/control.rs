@@ -3,6 +3,7 @@
 //! execution environment, which is how cold starts are forced.
 
 use crate::plan::Scenario;
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::types::{Environment, LastUpdateStatus};
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -105,12 +106,12 @@ fn api_message<
     }
 }
 
-/// The function's current environment variables.
-pub async fn current_vars(
+/// `GetFunctionConfiguration`.
+pub async fn get_configuration(
     client: &aws_sdk_lambda::Client,
     function: &str,
-) -> Result<HashMap<String, String>, ControlError> {
-    let config = client
+) -> Result<GetFunctionConfigurationOutput, ControlError> {
+    client
         .get_function_configuration()
         .function_name(function)
         .send()
@@ -119,7 +120,15 @@ pub async fn current_vars(
             operation: "GetFunctionConfiguration",
             function: function.into(),
             message: api_message(&e),
-        })?;
+        })
+}
+
+/// The function's current environment variables.
+pub async fn current_vars(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<HashMap<String, String>, ControlError> {
+    let config = get_configuration(client, function).await?;
     Ok(config
         .environment
         .and_then(|e| e.variables)
@@ -162,16 +171,7 @@ pub async fn wait_until_updated(
 ) -> Result<(), ControlError> {
     let start = Instant::now();
     loop {
-        let c = client
-            .get_function_configuration()
-            .function_name(function)
-            .send()
-            .await
-            .map_err(|e| ControlError::Api {
-                operation: "GetFunctionConfiguration",
-                function: function.into(),
-                message: api_message(&e),
-            })?;
+        let c = get_configuration(client, function).await?;
         let status = c.last_update_status.as_ref().map(LastUpdateStatus::as_str);
         let code = c
             .last_update_status_reason_code

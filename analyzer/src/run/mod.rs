@@ -323,10 +323,11 @@ pub async fn run(
         });
         let mut applied = false;
 
-        for (round, chunk) in pending_cold
-            .chunks(usize::try_from(s.concurrency).unwrap_or(1))
-            .enumerate()
-        {
+        // The short round (if any) goes first, so the last round leaves `concurrency` warm
+        // environments for the warm phase.
+        let size = usize::try_from(s.concurrency).unwrap_or(1);
+        let rounds: Vec<&[u64]> = pending_cold.rchunks(size).rev().collect();
+        for (round, chunk) in rounds.into_iter().enumerate() {
             if ctx.cancel.is_cancelled() {
                 break;
             }
@@ -526,19 +527,7 @@ async fn describe_function(
     client: &aws_sdk_lambda::Client,
     function: &str,
 ) -> Result<serde_json::Value, RunError> {
-    let c = client
-        .get_function_configuration()
-        .function_name(function)
-        .send()
-        .await
-        .map_err(|e| control::ControlError::Api {
-            operation: "GetFunctionConfiguration",
-            function: function.into(),
-            message: format!(
-                "{}",
-                aws_smithy_types::error::display::DisplayErrorContext(&e)
-            ),
-        })?;
+    let c = control::get_configuration(client, function).await?;
     let mut names: Vec<String> = c
         .environment
         .and_then(|e| e.variables)

@@ -48,14 +48,7 @@ pub struct Backend {
 
 pub async fn backend() -> Backend {
     let moto = start_moto(&root()).expect("moto starts (scripts/install-moto.sh)");
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(REGION))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
-        .load()
-        .await;
+    let sdk = secbench::local::stage::emulator_sdk(&moto.endpoint).await;
     let canary = canary();
     let provisioned = secbench::provision::provision(
         &sdk,

@@ -32,6 +32,32 @@ pub struct Managed {
     _dir: Option<tempfile::TempDir>,
 }
 
+impl Managed {
+    /// Takes charge of a child started elsewhere.
+    pub fn from_child(child: Child) -> Managed {
+        Managed {
+            child,
+            _stdin: None,
+            _dir: None,
+        }
+    }
+
+    /// Kills the child and returns what it wrote to stdout and stderr.
+    pub fn kill_and_output(mut self) -> String {
+        use std::io::Read;
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut text = String::new();
+        if let Some(mut out) = self.child.stdout.take() {
+            let _ = out.read_to_string(&mut text);
+        }
+        if let Some(mut err) = self.child.stderr.take() {
+            let _ = err.read_to_string(&mut text);
+        }
+        text
+    }
+}
+
 impl Drop for Managed {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -391,6 +417,22 @@ async fn http_call(method: &str, url: &str) -> String {
     );
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     String::from_utf8_lossy(&body).into_owned()
+}
+
+/// POSTs a JSON body; returns the status and the body, whatever the status.
+pub async fn http_post_json(url: &str, body: &str) -> (u16, String) {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::client::legacy::Client;
+    let client: Client<_, Full<bytes::Bytes>> =
+        Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+    let req = http::Request::post(url)
+        .header("content-type", "application/json")
+        .body(Full::new(bytes::Bytes::from(body.to_owned())))
+        .expect("request");
+    let resp = client.request(req).await.expect("server answers");
+    let status = resp.status().as_u16();
+    let body = resp.into_body().collect().await.expect("body").to_bytes();
+    (status, String::from_utf8_lossy(&body).into_owned())
 }
 
 pub async fn http_get(url: &str) -> String {
