@@ -8,4 +8,6 @@ scripts/install-moto.sh
 scripts/install-agent.sh
 # The local-stage tests run the unchanged release probe, as `secbench local` does.
 cargo build --release --locked -p bench-lambda --bin bench-lambda
+# The lean probe (without the aws-caching-library feature) must keep compiling.
+cargo check --locked -p bench-lambda --no-default-features
 cargo test --workspace --locked "$@"

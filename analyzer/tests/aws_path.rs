@@ -161,3 +161,37 @@ async fn an_unknown_function_fails_the_run_with_the_lambda_error() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_run_against_a_missing_function_leaves_no_run_directory() {
+    let moto = secbench::local::stage::start_moto(&root()).expect("moto");
+    let client = run::lambda_client(
+        "eu-central-1",
+        Some(&moto.endpoint),
+        Duration::from_secs(10),
+        true,
+    )
+    .await;
+    let out = tempfile::tempdir().expect("tmp");
+    let plan = common::plan(out.path(), "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\n");
+    let target = Target {
+        stage: "dev".into(),
+        region: "eu-central-1".into(),
+        function: "no-such-function".into(),
+        local_emulator: false,
+        extension_layer_arn: None,
+        poll: Duration::from_millis(10),
+    };
+    let err = run::run(client, &plan, &target, out.path(), None, Cancel::default())
+        .await
+        .expect_err("refused");
+    assert!(
+        err.to_string().contains("no-such-function")
+            && err.to_string().contains("ResourceNotFoundException"),
+        "{err}"
+    );
+    assert!(
+        !out.path().join("dev").exists(),
+        "an empty run directory was left behind"
+    );
+}

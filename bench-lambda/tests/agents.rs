@@ -105,21 +105,35 @@ async fn agent_ssm_follows_the_extension_protocol() {
     let p = provision(&moto()).await;
     let (_server, port) =
         start_ssm_extension_fixture(p.parameter_name.clone(), p.canary.clone()).await;
+    for (cache, ttl, second) in [
+        ("none", None, Outcome::Delegated),
+        ("ttl", Some("5m"), Outcome::Hit),
+    ] {
+        let mut env = probe_env(&p, "agent-ssm", cache, ttl, "handler");
+        env.insert(
+            "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
+            port.to_string(),
+        );
+        let probe = TestProbe::init(&env).await;
+        let record = probe.invoke(2).await;
+        assert_schema_valid(&record);
+        let seen: Vec<_> = record
+            .fetches
+            .iter()
+            .map(|f| (f.outcome, f.verified))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![(Outcome::Delegated, Some(true)), (second, Some(true))],
+            "{cache}"
+        );
+        assert_no_canary(&p.canary, &[("log", &probe.log_text())]);
+    }
     let mut env = probe_env(&p, "agent-ssm", "none", None, "handler");
     env.insert(
         "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
         port.to_string(),
     );
-    let probe = TestProbe::init(&env).await;
-    let record = probe.invoke(2).await;
-    assert_schema_valid(&record);
-    for f in &record.fetches {
-        assert_eq!(
-            (f.outcome, f.verified),
-            (Outcome::Delegated, Some(true)),
-            "{f:?}"
-        );
-    }
 
     env.insert("SECBENCH_PARAMETER_NAME".into(), "/not/there".into());
     let record = TestProbe::init(&env).await.invoke(1).await;
@@ -131,8 +145,37 @@ async fn agent_ssm_follows_the_extension_protocol() {
         record.fetches[0].error_class,
         Some(ErrorClass::AccessDenied)
     );
-    assert_no_canary(
-        &p.canary,
-        &[("log", &probe.log_text()), ("tracing", &tracing_text())],
+    assert_no_canary(&p.canary, &[("tracing", &tracing_text())]);
+}
+
+#[tokio::test]
+async fn the_agent_refreshes_with_describe_secret_after_its_ttl() {
+    // What the cost model assumes of the agent, checked on moto's request recorder.
+    let (_moto, endpoint) = start_moto();
+    let p = provision(&endpoint).await;
+    let (_agent, port) = start_agent(&endpoint, 1).await;
+    let mut env = probe_env(&p, "agent-secrets-manager", "none", None, "handler");
+    env.insert(
+        "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
+        port.to_string(),
+    );
+    let probe = TestProbe::init(&env).await;
+    let recorder = Recorder::start(&endpoint).await;
+    probe.invoke(3).await;
+    let first = recorder.operations().await;
+    assert_eq!(
+        first,
+        vec!["GetSecretValue"],
+        "within the agent's TTL only the first fetch reaches AWS"
+    );
+    // The agent's TTL (1 s) is what is under test: let it pass.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let record = probe.invoke(1).await;
+    assert_eq!(record.fetches[0].verified, Some(true));
+    let ops = recorder.operations().await;
+    assert_eq!(
+        ops,
+        vec!["GetSecretValue", "DescribeSecret"],
+        "unchanged version: DescribeSecret only"
     );
 }

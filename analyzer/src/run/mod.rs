@@ -231,9 +231,10 @@ pub async fn run(
             (RunDir::open(path.to_owned())?, manifest, existing.done)
         }
         None => {
+            // Read the function first: a wrong name fails here, before a run directory exists.
+            let configuration = describe_function(&client, &target.function).await?;
             let run_id = new_run_id();
             let dir = RunDir::create(out_dir, &target.stage, &run_id)?;
-            let configuration = describe_function(&client, &target.function).await?;
             let manifest = Manifest {
                 run_schema_version: RUN_SCHEMA_VERSION,
                 run_id,
