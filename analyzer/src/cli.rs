@@ -51,6 +51,49 @@ pub enum Command {
         #[arg(long, value_name = "RUN_DIR")]
         resume: Option<PathBuf>,
     },
+    /// Summarize runs: per stage × scenario × phase, percentiles with bootstrap intervals.
+    Analyze {
+        /// Run directories (or records.jsonl files); several runs and stages at once.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: crate::export::Format,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write one HdrHistogram interval log per group into this directory.
+        #[arg(long, value_name = "DIR")]
+        histograms: Option<PathBuf>,
+        /// Skip lines that are not records (and say how many) instead of stopping.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Seed of the bootstrap.
+        #[arg(long, default_value_t = crate::stats::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Compare two runs (or stages): ratios of medians and p99s with a verdict per group.
+    Compare {
+        /// The base run directory.
+        base: PathBuf,
+        /// The new run directory.
+        new: PathBuf,
+        /// Changes within this fraction are noise (0.05 = 5%).
+        #[arg(long, default_value_t = 0.05)]
+        noise_threshold: f64,
+        /// Exit with status 1 when any group got slower beyond the threshold.
+        #[arg(long)]
+        fail_on_regression: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Skip lines that are not records.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Seed of the bootstrap.
+        #[arg(long, default_value_t = crate::stats::DEFAULT_SEED)]
+        seed: u64,
+    },
     /// Check record files (records.jsonl) against the record schema and count them.
     Validate {
         /// Record files, one JSON record per line.

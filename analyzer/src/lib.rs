@@ -2,12 +2,18 @@
 #![warn(missing_docs)]
 
 pub mod cli;
+pub mod compare;
+pub mod export;
+pub mod hdr;
+pub mod ingest;
 pub mod local;
 pub mod plan;
 pub mod platform_log;
 pub mod provision;
 pub mod run;
 pub mod stage_file;
+pub mod stats;
+pub mod summary;
 pub mod validate;
 
 use anyhow::{Context, Result};
@@ -18,6 +24,61 @@ use std::time::Duration;
 /// Runs one command and returns the process exit code.
 pub fn run(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::Analyze {
+            runs,
+            format,
+            out,
+            histograms,
+            skip_invalid,
+            seed,
+        } => {
+            let ingested = read_runs(&runs, skip_invalid)?;
+            let summary = summary::build(&ingested, seed);
+            export::write(&export::render(&summary, format), out.as_deref()).with_context(
+                || {
+                    format!(
+                        "writing {}",
+                        out.as_ref()
+                            .map_or("standard output".into(), |p| p.display().to_string())
+                    )
+                },
+            )?;
+            if let Some(dir) = histograms {
+                let files = hdr::write_all(&ingested, &dir)?;
+                eprintln!(
+                    "wrote {} HdrHistogram interval logs to {}",
+                    files.len(),
+                    dir.display()
+                );
+            }
+            Ok(0)
+        }
+        Command::Compare {
+            base,
+            new,
+            noise_threshold,
+            fail_on_regression,
+            json,
+            skip_invalid,
+            seed,
+        } => {
+            let (b, n) = (
+                read_runs(&[base], skip_invalid)?,
+                read_runs(&[new], skip_invalid)?,
+            );
+            let comparisons = compare::compare(&b, &n, noise_threshold, seed);
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&comparisons).context("serializing")?
+                );
+            } else {
+                print!("{}", compare::render_table(&comparisons, noise_threshold));
+            }
+            Ok(i32::from(
+                fail_on_regression && compare::any_regression(&comparisons),
+            ))
+        }
         Command::Validate { files } => {
             let mut failed = false;
             for file in &files {
@@ -119,6 +180,24 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(report(&summary, local))
         }
     }
+}
+
+/// Reads runs, telling on standard error what was skipped or cut off.
+fn read_runs(runs: &[std::path::PathBuf], skip_invalid: bool) -> Result<ingest::Ingested> {
+    let mut ingested = ingest::Ingested::default();
+    for run in runs {
+        ingested.read(run, skip_invalid)?;
+    }
+    if ingested.input.skipped_lines > 0 {
+        eprintln!(
+            "skipped {} invalid line(s) (--skip-invalid)",
+            ingested.input.skipped_lines
+        );
+    }
+    for t in &ingested.input.truncated_lines {
+        eprintln!("note: truncated last line (a run cut off mid-write), not counted: {t}");
+    }
+    Ok(ingested)
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {

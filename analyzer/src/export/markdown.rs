@@ -1,0 +1,54 @@
+//! A GitHub-flavoured Markdown table of the headline metric (fetch latency) per group, with
+//! its confidence intervals, errors and cache hits.
+
+use super::{human_ns, LOCAL_NOTE};
+use crate::summary::Summary;
+
+/// The Markdown text.
+pub fn render(summary: &Summary) -> String {
+    let mut out = String::new();
+    if summary.local_emulator {
+        out.push_str(&format!("> **{LOCAL_NOTE}.**\n\n"));
+    }
+    out.push_str("| stage | scenario | phase | n | fetch p50 (95% CI) | fetch p90 | fetch p99 (95% CI) | errors | cache hits |\n");
+    out.push_str("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    for g in &summary.groups {
+        let k = &g.key;
+        let (p50, p90, p99) = match g.metrics.get("fetch_latency_ns") {
+            Some(m) => (
+                format!(
+                    "{} ({} – {})",
+                    human_ns(m.p50_ns),
+                    human_ns(m.p50_ci_ns[0]),
+                    human_ns(m.p50_ci_ns[1])
+                ),
+                human_ns(m.p90_ns),
+                format!(
+                    "{} ({} – {}){}",
+                    human_ns(m.p99_ns),
+                    human_ns(m.p99_ci_ns[0]),
+                    human_ns(m.p99_ci_ns[1]),
+                    if m.p99_stable { "" } else { " †" }
+                ),
+            ),
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {p50} | {p90} | {p99} | {:.2}% | {:.1}% |\n",
+            k.stage,
+            k.scenario,
+            k.phase,
+            g.invocations,
+            g.error_rate * 100.0,
+            g.cache_hit_ratio * 100.0
+        ));
+    }
+    if summary.groups.iter().any(|g| {
+        g.metrics
+            .get("fetch_latency_ns")
+            .is_some_and(|m| !m.p99_stable)
+    }) {
+        out.push_str("\n† fewer than 1,000 samples: the p99 rests on the largest few values.\n");
+    }
+    out
+}

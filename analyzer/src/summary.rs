@@ -1,0 +1,103 @@
+//! The analysis summary: per group (stage × scenario × phase) its counters and, per metric,
+//! the statistics. This is what every export renders and what `schema/summary.schema.json`
+//! describes.
+
+use crate::ingest::{GroupKey, Ingested, InputReport, Metric};
+use crate::stats::{seed_for, summarize, MetricSummary};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Version of the summary format.
+pub const SUMMARY_SCHEMA_VERSION: u32 = 1;
+
+/// The whole summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Always [`SUMMARY_SCHEMA_VERSION`].
+    pub summary_schema_version: u32,
+    /// secbench's version.
+    pub tool_version: String,
+    /// The bootstrap seed.
+    pub seed: u64,
+    /// True when any input run is a local-emulator run.
+    pub local_emulator: bool,
+    /// What was read.
+    pub input: InputReport,
+    /// The groups.
+    pub groups: Vec<GroupSummary>,
+}
+
+/// One group.
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupSummary {
+    /// The key.
+    #[serde(flatten)]
+    pub key: GroupKey,
+    /// Invocations.
+    pub invocations: u64,
+    /// Invocations by outcome.
+    pub outcomes: BTreeMap<&'static str, u64>,
+    /// Share of invocations that were not `ok`.
+    pub error_rate: f64,
+    /// Fetches.
+    pub fetches: u64,
+    /// Failed fetches by class.
+    pub fetch_errors: BTreeMap<&'static str, u64>,
+    /// AWS API calls by `service:Operation` (for the cost model).
+    pub api_calls: BTreeMap<String, u64>,
+    /// Share of fetches served from the probe's cache.
+    pub cache_hit_ratio: f64,
+    /// Metrics by name (with unit).
+    pub metrics: BTreeMap<&'static str, MetricSummary>,
+}
+
+/// Builds the summary.
+pub fn build(ingested: &Ingested, seed: u64) -> Summary {
+    let groups = ingested
+        .groups
+        .iter()
+        .map(|(key, g)| {
+            let invocations = g.invocations();
+            let ok = g.outcomes.get("ok").copied().unwrap_or(0);
+            let metrics = Metric::ALL
+                .iter()
+                .filter_map(|m| {
+                    let h = g.histograms.get(m)?;
+                    let s = seed_for(seed, &[&key.stage, &key.scenario, &key.phase, m.name()]);
+                    Some((m.name(), summarize(h, s)))
+                })
+                .collect();
+            GroupSummary {
+                key: key.clone(),
+                invocations,
+                outcomes: g.outcomes.clone(),
+                error_rate: if invocations == 0 {
+                    0.0
+                } else {
+                    (invocations - ok) as f64 / invocations as f64
+                },
+                fetches: g.fetches,
+                fetch_errors: g.fetch_errors.clone(),
+                api_calls: g.api_calls.clone(),
+                cache_hit_ratio: if g.fetches == 0 {
+                    0.0
+                } else {
+                    g.cache_hits as f64 / g.fetches as f64
+                },
+                metrics,
+            }
+        })
+        .collect();
+    Summary {
+        summary_schema_version: SUMMARY_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        seed,
+        local_emulator: ingested
+            .input
+            .runs
+            .iter()
+            .any(|r| r.local_emulator == Some(true)),
+        input: ingested.input.clone(),
+        groups,
+    }
+}
