@@ -110,8 +110,7 @@ pub fn compare(base: &Ingested, new: &Ingested, threshold: f64, seed: u64) -> Ve
             continue;
         };
         for metric in [Metric::FetchLatency, Metric::CallerRoundTrip] {
-            let (Some(bh), Some(nh)) = (bg.histograms.get(&metric), ng.histograms.get(&metric))
-            else {
+            let (Some(bh), Some(nh)) = (bg.histogram(metric), ng.histogram(metric)) else {
                 continue;
             };
             let s = seed_for(seed, &[&bk.scenario, &bk.phase, metric.name()]);

@@ -72,7 +72,7 @@ pub fn write_all(ingested: &Ingested, dir: &Path) -> Result<Vec<PathBuf>, HdrErr
                 .begin_log_with(&mut text, &mut serializer)
                 .map_err(|e| err(e.to_string()))?;
             for metric in Metric::ALL {
-                if let Some(h) = group.histograms.get(&metric) {
+                if let Some(h) = group.histogram(metric) {
                     let tag = Tag::new(metric.name())
                         .ok_or_else(|| err(format!("bad tag {}", metric.name())))?;
                     log.write_histogram(h, Duration::ZERO, Duration::from_secs(1), Some(tag))

@@ -7,7 +7,6 @@ use secbench_record::run::{InvocationOutcome, InvocationRecord, Manifest, Phase}
 use secbench_record::{ErrorClass, FetchPhase, Outcome};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 /// A run directory or record file that cannot be read.
@@ -143,8 +142,8 @@ impl GroupKey {
 /// What one group holds.
 #[derive(Debug, Clone)]
 pub struct Group {
-    /// Histograms by metric (only metrics that had values).
-    pub histograms: BTreeMap<Metric, Histogram<u64>>,
+    /// Histograms by metric (`Metric as usize`; `None` until a metric gets a value).
+    pub histograms: [Option<Histogram<u64>>; 11],
     /// Invocations by outcome.
     pub outcomes: BTreeMap<&'static str, u64>,
     /// Fetches by failure class.
@@ -160,7 +159,7 @@ pub struct Group {
 impl Group {
     fn new() -> Group {
         Group {
-            histograms: BTreeMap::new(),
+            histograms: Default::default(),
             outcomes: BTreeMap::new(),
             fetch_errors: BTreeMap::new(),
             fetches: 0,
@@ -170,11 +169,16 @@ impl Group {
     }
 
     fn record(&mut self, metric: Metric, value_ns: u64) {
-        let h = self.histograms.entry(metric).or_insert_with(new_histogram);
+        let h = self.histograms[metric as usize].get_or_insert_with(new_histogram);
         // `record` grows the auto-resizing histogram; `saturating_record` would clamp instead.
         if h.record(value_ns.max(1)).is_err() {
             h.saturating_record(value_ns.max(1));
         }
+    }
+
+    /// The histogram of `metric`, if it has values.
+    pub fn histogram(&self, metric: Metric) -> Option<&Histogram<u64>> {
+        self.histograms[metric as usize].as_ref()
     }
 
     /// Invocations in this group.
@@ -237,42 +241,145 @@ fn label(outcome: InvocationOutcome) -> &'static str {
     outcome.as_str()
 }
 
-impl Ingested {
-    /// Folds one record in.
-    pub fn add(&mut self, r: &InvocationRecord) {
-        self.input.records += 1;
+/// The fields of a record the analysis uses, borrowed from the line: fields it does not use
+/// are skipped, not built. `secbench validate` checks whole records.
+#[derive(serde::Deserialize)]
+struct Lite<'a> {
+    run_schema_version: u32,
+    #[serde(borrow)]
+    stage: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    scenario: std::borrow::Cow<'a, str>,
+    phase: Phase,
+    outcome: InvocationOutcome,
+    caller_latency_ns: u64,
+    platform: Option<LitePlatform>,
+    #[serde(borrow)]
+    probe: Option<LiteProbe<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct LitePlatform {
+    duration_ms: Option<f64>,
+    billed_duration_ms: Option<u64>,
+    init_duration_ms: Option<f64>,
+}
+
+#[derive(serde::Deserialize)]
+struct LiteProbe<'a> {
+    cold: bool,
+    source: secbench_record::Source,
+    cache: secbench_record::CacheMode,
+    fetch_at: secbench_record::FetchAt,
+    memory_mb: Option<u32>,
+    architecture: Option<secbench_record::Architecture>,
+    handler_duration_ns: u64,
+    init: Option<secbench_record::InitBreakdown>,
+    #[serde(borrow)]
+    fetches: Vec<LiteFetch<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct LiteFetch<'a> {
+    phase: FetchPhase,
+    outcome: Outcome,
+    latency_ns: u64,
+    error_class: Option<ErrorClass>,
+    #[serde(borrow)]
+    api_calls: Vec<LiteCall<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+struct LiteCall<'a> {
+    #[serde(borrow)]
+    service: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    operation: std::borrow::Cow<'a, str>,
+    count: u32,
+}
+
+/// One worker's groups, found by a hash of (stage, scenario, phase) and then a check of the
+/// whole key, so the hot path allocates nothing.
+#[derive(Default)]
+struct Accum {
+    groups: Vec<(GroupKey, Group)>,
+    index: std::collections::HashMap<u64, Vec<usize>>,
+    records: u64,
+    skipped: u64,
+}
+
+fn short_hash(parts: [&str; 3]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain(std::iter::once(0xff)) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+impl Accum {
+    fn group(
+        &mut self,
+        stage: &str,
+        scenario: &str,
+        phase: &str,
+        probe: Option<&LiteProbe<'_>>,
+    ) -> &mut Group {
+        let matches = |k: &GroupKey| {
+            k.stage == stage
+                && k.scenario == scenario
+                && k.phase == phase
+                && probe.is_none_or(|p| {
+                    k.source == p.source.as_str()
+                        && k.cache == p.cache.as_str()
+                        && k.fetch_at == p.fetch_at.as_str()
+                        && k.memory_mb == p.memory_mb
+                        && k.architecture.as_deref() == p.architecture.map(|a| a.as_str())
+                })
+        };
+        let hash = short_hash([stage, scenario, phase]);
+        let found = self.index.get(&hash).and_then(|candidates| {
+            candidates
+                .iter()
+                .copied()
+                .find(|i| matches(&self.groups[*i].0))
+        });
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let key = GroupKey {
+                    stage: stage.to_owned(),
+                    scenario: scenario.to_owned(),
+                    source: probe.map_or_else(String::new, |p| p.source.as_str().to_owned()),
+                    cache: probe.map_or_else(String::new, |p| p.cache.as_str().to_owned()),
+                    fetch_at: probe.map_or_else(String::new, |p| p.fetch_at.as_str().to_owned()),
+                    memory_mb: probe.and_then(|p| p.memory_mb),
+                    architecture: probe
+                        .and_then(|p| p.architecture)
+                        .map(|a| a.as_str().to_owned()),
+                    phase: phase.to_owned(),
+                };
+                self.groups.push((key, Group::new()));
+                self.index
+                    .entry(hash)
+                    .or_default()
+                    .push(self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[i].1
+    }
+
+    fn add(&mut self, r: &Lite<'_>) {
+        self.records += 1;
         let probe = r.probe.as_ref();
         let phase = match probe.map(|p| p.cold) {
             Some(true) => "cold",
             Some(false) => "warm",
             None => r.phase.as_str(),
         };
-        let key = GroupKey {
-            stage: r.stage.clone(),
-            scenario: r.scenario.clone(),
-            source: probe.map_or_else(String::new, |p| p.source.as_str().to_owned()),
-            cache: probe.map_or_else(String::new, |p| p.cache.as_str().to_owned()),
-            fetch_at: probe.map_or_else(String::new, |p| p.fetch_at.as_str().to_owned()),
-            memory_mb: probe.and_then(|p| p.memory_mb),
-            architecture: probe
-                .and_then(|p| p.architecture)
-                .map(|a| a.as_str().to_owned()),
-            phase: phase.to_owned(),
-        };
-        // Records without a probe record (throttles, crashes) join the scenario's group when
-        // one exists with the same stage, scenario and phase.
-        let key = if probe.is_none() {
-            self.groups
-                .keys()
-                .find(|k| {
-                    k.stage == key.stage && k.scenario == key.scenario && k.phase == key.phase
-                })
-                .cloned()
-                .unwrap_or(key)
-        } else {
-            key
-        };
-        let g = self.groups.entry(key).or_insert_with(Group::new);
+        let g = self.group(&r.stage, &r.scenario, phase, probe);
         *g.outcomes.entry(label(r.outcome)).or_insert(0) += 1;
         g.record(Metric::CallerRoundTrip, r.caller_latency_ns);
         if let Some(pl) = &r.platform {
@@ -303,9 +410,16 @@ impl Ingested {
         for f in &p.fetches {
             g.fetches += 1;
             for c in &f.api_calls {
-                *g.api_calls
-                    .entry(format!("{}:{}", c.service, c.operation))
-                    .or_insert(0) += u64::from(c.count);
+                let (s, o) = (c.service.as_ref(), c.operation.as_ref());
+                let known = g.api_calls.iter_mut().find(|(k, _)| {
+                    k.len() == s.len() + 1 + o.len() && k.starts_with(s) && k.ends_with(o)
+                });
+                match known {
+                    Some((_, n)) => *n += u64::from(c.count),
+                    None => {
+                        g.api_calls.insert(format!("{s}:{o}"), u64::from(c.count));
+                    }
+                }
             }
             if f.outcome == Outcome::Hit {
                 g.cache_hits += 1;
@@ -318,9 +432,65 @@ impl Ingested {
             }
         }
     }
+}
 
-    /// Reads a run directory (or a `records.jsonl` file).
+/// A bad line found by a worker.
+struct BadLine {
+    line: u64,
+    message: String,
+}
+
+/// Parses one line: the fast borrowed parse, and on failure the strict parse for a message that
+/// names the field.
+fn parse_lite(line: &[u8]) -> Result<Lite<'_>, String> {
+    match serde_json::from_slice::<Lite<'_>>(line) {
+        Ok(r) if r.run_schema_version == secbench_record::run::RUN_SCHEMA_VERSION => Ok(r),
+        _ => Err(parse(line)
+            .err()
+            .unwrap_or_else(|| "not a record".to_owned())),
+    }
+}
+
+/// Folds the complete lines of `chunk` (numbered from `first_line`) into `acc`.
+fn fold_chunk(
+    acc: &mut Accum,
+    chunk: &[u8],
+    first_line: u64,
+    skip_invalid: bool,
+) -> Result<(), BadLine> {
+    let mut start = 0;
+    for (n, end) in memchr::memchr_iter(b'\n', chunk)
+        .chain(std::iter::once(chunk.len()))
+        .enumerate()
+    {
+        let line = trim(&chunk[start..end]);
+        start = end + 1;
+        if line.is_empty() {
+            continue;
+        }
+        match parse_lite(line) {
+            Ok(r) => acc.add(&r),
+            Err(_) if skip_invalid => acc.skipped += 1,
+            Err(message) => {
+                return Err(BadLine {
+                    line: first_line + n as u64,
+                    message,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// How much of the file a worker takes at a time.
+const CHUNK_BYTES: usize = 4 << 20;
+
+impl Ingested {
+    /// Reads a run directory (or a `records.jsonl` file), on every core: the file is cut into
+    /// chunks at line ends, each worker folds chunks into its own groups, and the groups are
+    /// merged at the end (histograms add exactly).
     pub fn read(&mut self, path: &Path, skip_invalid: bool) -> Result<(), IngestError> {
+        use std::io::Read;
         let (dir, file) = if path.is_dir() {
             (path.to_owned(), path.join("records.jsonl"))
         } else {
@@ -345,41 +515,154 @@ impl Ingested {
             path: file.clone(),
             source,
         };
-        let mut reader = BufReader::with_capacity(1 << 20, File::open(&file).map_err(io)?);
-        let mut buf = Vec::with_capacity(4096);
-        let mut line = 0u64;
-        loop {
-            buf.clear();
-            if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
-                break;
-            }
-            line += 1;
-            let complete = buf.last() == Some(&b'\n');
-            let text = trim(&buf);
-            if text.is_empty() {
-                continue;
-            }
-            match parse(text) {
-                Ok(r) => self.add(&r),
-                Err(message) if !complete => {
-                    self.input
-                        .truncated_lines
-                        .push(format!("{}:{line}: {message}", file.display()));
-                }
-                Err(message) if skip_invalid => {
-                    let _ = message;
-                    self.input.skipped_lines += 1;
-                }
-                Err(message) => {
-                    return Err(IngestError::Invalid {
-                        path: file.clone(),
-                        line,
-                        message,
+        let mut reader = File::open(&file).map_err(io)?;
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, 8);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(workers * 2);
+        let rx = std::sync::Mutex::new(rx);
+        // Chunk buffers go back to the reader: a fixed set of them is allocated once, so memory
+        // does not grow with the file (buffers freed on another thread would).
+        let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
+        let mut tail: Option<(u64, Vec<u8>)> = None;
+        let results: Vec<(Accum, Option<BadLine>)> =
+            std::thread::scope(|scope| -> Result<_, IngestError> {
+                let handles: Vec<_> = (0..workers)
+                    .map(|_| {
+                        let free_tx = free_tx.clone();
+                        let rx = &rx;
+                        scope.spawn(move || {
+                            let mut acc = Accum::default();
+                            let mut bad: Option<BadLine> = None;
+                            loop {
+                                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
+                                let Ok((first, chunk)) = next else { break };
+                                if bad.as_ref().is_none_or(|b| b.line > first) {
+                                    if let Err(b) =
+                                        fold_chunk(&mut acc, &chunk, first, skip_invalid)
+                                    {
+                                        if bad.as_ref().is_none_or(|old| b.line < old.line) {
+                                            bad = Some(b);
+                                        }
+                                    }
+                                }
+                                let _ = free_tx.send(chunk);
+                            }
+                            (acc, bad)
+                        })
                     })
+                    .collect();
+                drop(free_tx);
+                let mut carry: Vec<u8> = Vec::new();
+                let mut line = 1u64;
+                loop {
+                    let mut buf = free_rx
+                        .try_recv()
+                        .unwrap_or_else(|_| Vec::with_capacity(CHUNK_BYTES + (64 << 10)));
+                    buf.clear();
+                    buf.extend_from_slice(&carry);
+                    carry.clear();
+                    let n = (&mut reader)
+                        .take(CHUNK_BYTES as u64)
+                        .read_to_end(&mut buf)
+                        .map_err(io)?;
+                    if n == 0 {
+                        if !buf.is_empty() {
+                            tail = Some((line, buf));
+                        }
+                        break;
+                    }
+                    let Some(cut) = memchr::memrchr(b'\n', &buf) else {
+                        carry = buf;
+                        continue;
+                    };
+                    carry.extend_from_slice(&buf[cut + 1..]);
+                    buf.truncate(cut + 1);
+                    let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                    if tx.send((line, buf)).is_err() {
+                        break;
+                    }
+                    line += lines;
                 }
+                drop(tx);
+                Ok(handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|_| (Accum::default(), None)))
+                    .collect())
+            })?;
+        let mut first_bad: Option<BadLine> = None;
+        let mut merged = Accum::default();
+        for (acc, bad) in results {
+            if let Some(b) = bad {
+                if first_bad.as_ref().is_none_or(|old| b.line < old.line) {
+                    first_bad = Some(b);
+                }
+            }
+            merged.records += acc.records;
+            merged.skipped += acc.skipped;
+            for (key, group) in acc.groups {
+                merge_into(&mut self.groups, key, group);
             }
         }
+        if let Some(b) = first_bad {
+            return Err(IngestError::Invalid {
+                path: file.clone(),
+                line: b.line,
+                message: b.message,
+            });
+        }
+        // A last line without its newline: a run cut off mid-write. Reported, not fatal.
+        if let Some((line, bytes)) = tail {
+            let text = trim(&bytes);
+            match parse_lite(text) {
+                Ok(r) => {
+                    let mut acc = Accum::default();
+                    acc.add(&r);
+                    merged.records += 1;
+                    for (key, group) in acc.groups {
+                        merge_into(&mut self.groups, key, group);
+                    }
+                }
+                Err(message) => self
+                    .input
+                    .truncated_lines
+                    .push(format!("{}:{line}: {message}", file.display())),
+            }
+        }
+        self.input.records += merged.records;
+        self.input.skipped_lines += merged.skipped;
         Ok(())
+    }
+}
+
+fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, group: Group) {
+    match groups.get_mut(&key) {
+        None => {
+            groups.insert(key, group);
+        }
+        Some(g) => {
+            for (mine, theirs) in g.histograms.iter_mut().zip(group.histograms) {
+                match (mine.as_mut(), theirs) {
+                    // Auto-resizing histograms of the same precision always add.
+                    (Some(m), Some(t)) => {
+                        let _ = m.add(&t);
+                    }
+                    (None, Some(t)) => *mine = Some(t),
+                    _ => {}
+                }
+            }
+            for (k, v) in group.outcomes {
+                *g.outcomes.entry(k).or_insert(0) += v;
+            }
+            for (k, v) in group.fetch_errors {
+                *g.fetch_errors.entry(k).or_insert(0) += v;
+            }
+            for (k, v) in group.api_calls {
+                *g.api_calls.entry(k).or_insert(0) += v;
+            }
+            g.fetches += group.fetches;
+            g.cache_hits += group.cache_hits;
+        }
     }
 }
 

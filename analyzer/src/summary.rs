@@ -62,7 +62,7 @@ pub fn build(ingested: &Ingested, seed: u64) -> Summary {
             let metrics = Metric::ALL
                 .iter()
                 .filter_map(|m| {
-                    let h = g.histograms.get(m)?;
+                    let h = g.histogram(*m)?;
                     let s = seed_for(seed, &[&key.stage, &key.scenario, &key.phase, m.name()]);
                     Some((m.name(), summarize(h, s)))
                 })

@@ -274,3 +274,55 @@ fn compare_gives_verdicts_and_gates_on_regressions() {
     let table = stdout(&o);
     assert!(table.contains("faster"), "{table}");
 }
+
+#[test]
+fn line_numbers_hold_across_the_parallel_chunks() {
+    // 10,000 lines (about 14 MB: several 4 MB chunks read by several workers), one bad.
+    let good: Vec<String> = std::fs::read_to_string(fixture().join("records.jsonl"))
+        .expect("records")
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let dir = tempfile::tempdir().expect("tmp");
+    let mut text = String::new();
+    for i in 1..=10_000u32 {
+        if i == 7777 {
+            text.push_str(&good[0].replacen("\"outcome\":\"ok\"", "\"outcome\":\"fine\"", 1));
+        } else {
+            text.push_str(&good[i as usize % good.len()]);
+        }
+        text.push('\n');
+    }
+    std::fs::write(dir.path().join("records.jsonl"), text).expect("write");
+    let o = secbench(&["analyze", path(dir.path())]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("records.jsonl:7777:") && err.contains("outcome"),
+        "{err}"
+    );
+    let o = secbench(&[
+        "analyze",
+        path(dir.path()),
+        "--skip-invalid",
+        "--format",
+        "json",
+    ]);
+    let summary: serde_json::Value = serde_json::from_str(&stdout(&o)).expect("json");
+    assert_eq!(
+        (
+            summary["input"]["records"].as_u64(),
+            summary["input"]["skipped_lines"].as_u64()
+        ),
+        (Some(9999), Some(1))
+    );
+    let invocations: u64 = summary["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .map(|g| g["invocations"].as_u64().expect("n"))
+        .sum();
+    assert_eq!(
+        invocations, 9999,
+        "every record counted once across workers"
+    );
+}
