@@ -113,6 +113,20 @@ pub fn run(cli: Cli) -> Result<i32> {
             })?;
             let code = report(&summary, true);
             println!("agent-ssm is not run on the local stage: no local server speaks the extension's SSM protocol, so its figures come from AWS only");
+            // The analysis of what was just measured (nothing is written into the run).
+            let ingested = read_runs(std::slice::from_ref(&summary.dir), false)?;
+            println!();
+            print!(
+                "{}",
+                export::render(
+                    &summary::build(&ingested, stats::DEFAULT_SEED),
+                    export::Format::Table
+                )
+            );
+            println!(
+                "more: secbench analyze {} --format md|json|csv",
+                summary.dir.display()
+            );
             Ok(code)
         }
         Command::Run {
