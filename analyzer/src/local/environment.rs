@@ -128,6 +128,28 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Starts `cmd` with its stdout and stderr going to the environment's log stream.
+fn spawn_captured(
+    cmd: &mut tokio::process::Command,
+    logs: &Arc<Mutex<LogBuffer>>,
+    pids: &mut Vec<u32>,
+) -> std::io::Result<tokio::process::Child> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    if let Some(out) = child.stdout.take() {
+        capture(out, logs.clone());
+    }
+    if let Some(err) = child.stderr.take() {
+        capture(err, logs.clone());
+    }
+    pids.extend(child.id());
+    Ok(child)
+}
+
 fn capture<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
     reader: R,
     logs: Arc<Mutex<LogBuffer>>,
@@ -171,27 +193,19 @@ impl Environment {
                     a.ttl_seconds
                 ),
             )?;
-            let mut child = tokio::process::Command::new(&a.bin)
-                .arg("--config")
-                .arg(&config)
-                .env_clear()
-                .envs(&a.vars)
-                .env(
-                    "AWS_SESSION_TOKEN",
-                    vars.get("AWS_SESSION_TOKEN").cloned().unwrap_or_default(),
-                )
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .kill_on_drop(true)
-                .spawn()?;
-            if let Some(out) = child.stdout.take() {
-                capture(out, logs.clone());
-            }
-            if let Some(err) = child.stderr.take() {
-                capture(err, logs.clone());
-            }
-            pids.extend(child.id());
+            let child = spawn_captured(
+                tokio::process::Command::new(&a.bin)
+                    .arg("--config")
+                    .arg(&config)
+                    .env_clear()
+                    .envs(&a.vars)
+                    .env(
+                        "AWS_SESSION_TOKEN",
+                        vars.get("AWS_SESSION_TOKEN").cloned().unwrap_or_default(),
+                    ),
+                &logs,
+                &mut pids,
+            )?;
             vars.insert(
                 "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
                 port.to_string(),
@@ -201,22 +215,14 @@ impl Environment {
             agent_dir = Some(dir);
         }
 
-        let mut child = tokio::process::Command::new(&spec.probe_bin)
-            .env_clear()
-            .envs(&vars)
-            .env("AWS_LAMBDA_RUNTIME_API", &runtime_api)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()?;
-        if let Some(out) = child.stdout.take() {
-            capture(out, logs.clone());
-        }
-        if let Some(err) = child.stderr.take() {
-            capture(err, logs.clone());
-        }
-        pids.extend(child.id());
+        let mut child = spawn_captured(
+            tokio::process::Command::new(&spec.probe_bin)
+                .env_clear()
+                .envs(&vars)
+                .env("AWS_LAMBDA_RUNTIME_API", &runtime_api),
+            &logs,
+            &mut pids,
+        )?;
 
         let (kill_tx, kill_rx) = oneshot::channel::<()>();
         let (exit_tx, exit_rx) = watch::channel(None);

@@ -204,6 +204,24 @@ pub async fn emulator_sdk(endpoint: &str) -> aws_config::SdkConfig {
         .await
 }
 
+/// The function's own variables on the local stage: where the provisioned secret is, and the
+/// plaintext for `plain-env` (that approach keeps it in the function's environment by design).
+pub fn function_vars(p: &crate::provision::Provisioned, value: &str) -> BTreeMap<String, String> {
+    [
+        ("SECBENCH_STAGE", "local"),
+        ("SECBENCH_SOURCE", "plain-env"),
+        ("SECBENCH_PLAINTEXT", value),
+        ("SECBENCH_CIPHERTEXT", p.ciphertext_b64.as_str()),
+        ("SECBENCH_KMS_ENCRYPTION_CONTEXT", "LambdaFunctionName"),
+        ("SECBENCH_PARAMETER_NAME", p.parameter_name.as_str()),
+        ("SECBENCH_SECRET_ID", p.secret_id.as_str()),
+        ("SECBENCH_EXPECTED_SHA256", p.sha256_hex.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
 /// The variables the platform gives every process of the local stage.
 pub fn platform_vars(moto: &str, session_token: &str) -> BTreeMap<String, String> {
     [
@@ -253,19 +271,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         p.sha256_hex
     );
 
-    let function_vars: BTreeMap<String, String> = [
-        ("SECBENCH_STAGE", "local"),
-        ("SECBENCH_SOURCE", "plain-env"),
-        ("SECBENCH_PLAINTEXT", value.as_str()),
-        ("SECBENCH_CIPHERTEXT", p.ciphertext_b64.as_str()),
-        ("SECBENCH_KMS_ENCRYPTION_CONTEXT", "LambdaFunctionName"),
-        ("SECBENCH_PARAMETER_NAME", p.parameter_name.as_str()),
-        ("SECBENCH_SECRET_ID", p.secret_id.as_str()),
-        ("SECBENCH_EXPECTED_SHA256", p.sha256_hex.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
+    let function_vars = function_vars(&p, &value);
     drop(value);
     let session_token = format!("local-{:032x}", rand::random::<u128>());
     let agent_bin = root.join(".tools/agent/bin/aws_secretsmanager_agent");

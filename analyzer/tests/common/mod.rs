@@ -68,20 +68,7 @@ pub async fn backend() -> Backend {
 pub const SESSION_TOKEN: &str = "test-session-token";
 
 pub fn function_vars(b: &Backend) -> BTreeMap<String, String> {
-    let p = &b.provisioned;
-    [
-        ("SECBENCH_STAGE", "local"),
-        ("SECBENCH_SOURCE", "plain-env"),
-        ("SECBENCH_PLAINTEXT", b.canary.as_str()),
-        ("SECBENCH_CIPHERTEXT", p.ciphertext_b64.as_str()),
-        ("SECBENCH_KMS_ENCRYPTION_CONTEXT", "LambdaFunctionName"),
-        ("SECBENCH_PARAMETER_NAME", p.parameter_name.as_str()),
-        ("SECBENCH_SECRET_ID", p.secret_id.as_str()),
-        ("SECBENCH_EXPECTED_SHA256", p.sha256_hex.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    secbench::local::stage::function_vars(&b.provisioned, &b.canary)
 }
 
 pub async fn platform(b: &Backend, max_concurrency: usize, timeout: Duration) -> LocalPlatform {
