@@ -94,9 +94,9 @@ pub enum Command {
         #[arg(long, default_value_t = crate::stats::DEFAULT_SEED)]
         seed: u64,
     },
-    /// Check record files (records.jsonl) against the record schema and count them.
+    /// Check run record files (records.jsonl) strictly, every field, and count the records.
     Validate {
-        /// Record files, one JSON record per line.
+        /// Record files, one JSON run record per line.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },

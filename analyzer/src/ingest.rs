@@ -237,10 +237,6 @@ pub struct Ingested {
     pub input: InputReport,
 }
 
-fn label(outcome: InvocationOutcome) -> &'static str {
-    outcome.as_str()
-}
-
 /// The fields of a record the analysis uses, borrowed from the line: fields it does not use
 /// are skipped, not built. `secbench validate` checks whole records.
 #[derive(serde::Deserialize)]
@@ -380,7 +376,7 @@ impl Accum {
             None => r.phase.as_str(),
         };
         let g = self.group(&r.stage, &r.scenario, phase, probe);
-        *g.outcomes.entry(label(r.outcome)).or_insert(0) += 1;
+        *g.outcomes.entry(r.outcome.as_str()).or_insert(0) += 1;
         g.record(Metric::CallerRoundTrip, r.caller_latency_ns);
         if let Some(pl) = &r.platform {
             let ms = |v: f64| (v * 1e6).round() as u64;
@@ -425,7 +421,7 @@ impl Accum {
                 g.cache_hits += 1;
             }
             if let Some(class) = f.error_class {
-                *g.fetch_errors.entry(class_name(class)).or_insert(0) += 1;
+                *g.fetch_errors.entry(class.as_str()).or_insert(0) += 1;
             }
             if f.phase == FetchPhase::Handler && f.outcome != Outcome::Error {
                 g.record(Metric::FetchLatency, f.latency_ns);
@@ -694,13 +690,4 @@ pub fn parse(line: &[u8]) -> Result<InvocationRecord, String> {
         ));
     }
     Ok(record)
-}
-
-fn class_name(class: ErrorClass) -> &'static str {
-    class.as_str()
-}
-
-/// The planned phase's name (for records without a probe record).
-pub fn phase_name(p: Phase) -> &'static str {
-    p.as_str()
 }

@@ -1,7 +1,7 @@
-//! Reads record files line by line and checks each line against the record schema, naming
-//! the file and line of every problem. Reads only; never writes into a run directory.
+//! Reads run record files (`records.jsonl`) line by line and checks each whole line strictly
+//! (every field, the embedded probe record included), naming the file, line and field of every
+//! problem. `analyze` reads only the fields it needs; this reads them all. Never writes.
 
-use secbench_record::ProbeRecord;
 use std::fmt;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -92,12 +92,12 @@ pub fn validate_file(path: &Path) -> Result<Summary, ValidateError> {
         if text.is_empty() {
             continue;
         }
-        match ProbeRecord::from_json(text) {
+        match crate::ingest::parse(text.as_bytes()) {
             Ok(_) => summary.records += 1,
-            Err(e) => summary.problems.push(Problem {
+            Err(message) => summary.problems.push(Problem {
                 path: path.to_owned(),
                 line: line_no,
-                message: e.to_string(),
+                message,
                 truncated,
             }),
         }
@@ -110,30 +110,31 @@ mod tests {
     use super::*;
     use std::io::Write;
 
-    const GOOD: &str = include_str!("../../record/tests/fixtures/cold-ssm-ttl.json");
+    const RUN: &str = include_str!("../tests/fixtures/runs/small/records.jsonl");
 
     #[test]
     fn names_file_line_and_field_and_flags_a_truncated_tail() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("records.jsonl");
+        let good = RUN.lines().next().expect("a record");
         let mut f = File::create(&path).expect("create");
-        writeln!(f, "{}", GOOD.trim()).expect("write");
+        writeln!(f, "{good}").expect("write");
         writeln!(
             f,
             "{}",
-            GOOD.trim().replace("\"cold\":true", "\"cold\":\"yes\"")
+            good.replacen("\"cold\":true", "\"cold\":\"yes\"", 1)
         )
         .expect("write");
-        write!(f, "{}", &GOOD.trim()[..40]).expect("write");
+        write!(f, "{}", &good[..40]).expect("write");
         drop(f);
         let summary = validate_file(&path).expect("readable");
         assert_eq!(summary.records, 1);
         assert_eq!(summary.problems.len(), 2);
         assert_eq!(summary.problems[0].line, 2);
+        let message = &summary.problems[0].message;
         assert!(
-            summary.problems[0].message.contains("boolean"),
-            "{}",
-            summary.problems[0]
+            message.contains("boolean") && message.contains("probe.cold"),
+            "{message}"
         );
         assert!(!summary.problems[0].truncated);
         assert_eq!(summary.problems[1].line, 3);
