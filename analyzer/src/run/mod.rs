@@ -323,6 +323,16 @@ pub async fn run(
             }
         });
         let mut applied = false;
+        // Applies the scenario under a new tag (a new tag is a configuration change, which
+        // retires every environment); a failure stops the run with the scenario named.
+        let apply = |tag: String| {
+            let (client, layers) = (&client, layers.clone());
+            async move {
+                control::apply(client, &target.function, s, &tag, layers, target.poll)
+                    .await
+                    .map_err(|e| format!("scenario {}: {e}", s.name))
+            }
+        };
 
         // The short round (if any) goes first, so the last round leaves `concurrency` warm
         // environments for the warm phase.
@@ -332,18 +342,9 @@ pub async fn run(
             if ctx.cancel.is_cancelled() {
                 break;
             }
-            let tag = format!("{}-{}-{nonce}-{round}", manifest.run_id, s.name);
-            if let Err(e) = control::apply(
-                &client,
-                &target.function,
-                s,
-                &tag,
-                layers.clone(),
-                target.poll,
-            )
-            .await
+            if let Err(why) = apply(format!("{}-{}-{nonce}-{round}", manifest.run_id, s.name)).await
             {
-                stop = Some(format!("scenario {}: {e}", s.name));
+                stop = Some(why);
                 break;
             }
             applied = true;
@@ -367,18 +368,8 @@ pub async fn run(
             continue;
         }
         if !applied {
-            let tag = format!("{}-{}-{nonce}-warm", manifest.run_id, s.name);
-            if let Err(e) = control::apply(
-                &client,
-                &target.function,
-                s,
-                &tag,
-                layers.clone(),
-                target.poll,
-            )
-            .await
-            {
-                stop = Some(format!("scenario {}: {e}", s.name));
+            if let Err(why) = apply(format!("{}-{}-{nonce}-warm", manifest.run_id, s.name)).await {
+                stop = Some(why);
                 bar.abandon();
                 break;
             }
