@@ -189,15 +189,9 @@ impl Group {
 
 /// A histogram as the analyzer keeps them: auto-resizing, 3 significant digits.
 pub fn new_histogram() -> Histogram<u64> {
-    let mut h = Histogram::new(3).unwrap_or_else(|_| unreachable_sigfig());
+    let mut h = Histogram::new(3).expect("HdrHistogram takes 0 to 5 significant digits");
     h.auto(true);
     h
-}
-
-fn unreachable_sigfig() -> Histogram<u64> {
-    // 3 significant digits is always valid; this keeps `new_histogram` free of unwrap.
-    Histogram::new_with_bounds(1, u64::MAX / 2, 3)
-        .unwrap_or_else(|_| panic!("HdrHistogram rejects 3 significant digits"))
 }
 
 /// What the input held, besides the groups.

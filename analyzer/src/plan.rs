@@ -58,7 +58,8 @@ pub struct Traffic {
     pub timeout: Option<String>,
 }
 
-/// One `[[scenario]]` as written.
+/// One `[[scenario]]` as written. Its traffic fields repeat `Traffic`'s rather than
+/// `#[serde(flatten)]` it, because serde does not support `flatten` with `deny_unknown_fields`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ScenarioSpec {

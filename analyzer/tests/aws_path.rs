@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use secbench::run::{self, control, Cancel, Target};
+use secbench::run::{self, control, Cancel};
 use secbench_record::run::{InvocationOutcome, RunStatus};
 use std::time::Duration;
 
@@ -25,13 +25,7 @@ fn create_function(endpoint: &str, name: &str) {
 async fn control_plane_and_accounting_against_moto_lambda() {
     let moto = secbench::local::stage::start_moto(&root()).expect("moto");
     create_function(&moto.endpoint, "secbench-probe-dev");
-    let client = run::lambda_client(
-        "eu-central-1",
-        Some(&moto.endpoint),
-        Duration::from_secs(10),
-        true,
-    )
-    .await;
+    let client = moto_lambda(&moto.endpoint).await;
     let out = tempfile::tempdir().expect("tempdir");
     let plan = plan(
         out.path(),
@@ -50,14 +44,7 @@ warm_invocations = 5
 concurrency = 2
 "#,
     );
-    let target = Target {
-        stage: "dev".into(),
-        region: "eu-central-1".into(),
-        function: "secbench-probe-dev".into(),
-        local_emulator: false,
-        extension_layer_arn: None,
-        poll: Duration::from_millis(10),
-    };
+    let target = dev_target("secbench-probe-dev");
     let summary = run::run(
         client.clone(),
         &plan,
@@ -133,13 +120,7 @@ concurrency = 2
 #[tokio::test]
 async fn an_unknown_function_fails_the_run_with_the_lambda_error() {
     let moto = secbench::local::stage::start_moto(&root()).expect("moto");
-    let client = run::lambda_client(
-        "eu-central-1",
-        Some(&moto.endpoint),
-        Duration::from_secs(10),
-        true,
-    )
-    .await;
+    let client = moto_lambda(&moto.endpoint).await;
     let s = common::plan(
         tempfile::tempdir().expect("tmp").path(),
         "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\n",
@@ -165,23 +146,10 @@ async fn an_unknown_function_fails_the_run_with_the_lambda_error() {
 #[tokio::test]
 async fn a_run_against_a_missing_function_leaves_no_run_directory() {
     let moto = secbench::local::stage::start_moto(&root()).expect("moto");
-    let client = run::lambda_client(
-        "eu-central-1",
-        Some(&moto.endpoint),
-        Duration::from_secs(10),
-        true,
-    )
-    .await;
+    let client = moto_lambda(&moto.endpoint).await;
     let out = tempfile::tempdir().expect("tmp");
     let plan = common::plan(out.path(), "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\n");
-    let target = Target {
-        stage: "dev".into(),
-        region: "eu-central-1".into(),
-        function: "no-such-function".into(),
-        local_emulator: false,
-        extension_layer_arn: None,
-        poll: Duration::from_millis(10),
-    };
+    let target = dev_target("no-such-function");
     let err = run::run(client, &plan, &target, out.path(), None, Cancel::default())
         .await
         .expect_err("refused");

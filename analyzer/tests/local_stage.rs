@@ -48,16 +48,7 @@ concurrency = 3
 "#,
     );
     let platform = common::platform(&b, 3, Duration::from_secs(30)).await;
-    let summary = run::run(
-        client(&platform).await,
-        &plan,
-        &target(),
-        out.path(),
-        None,
-        Cancel::default(),
-    )
-    .await
-    .expect("run");
+    let summary = run_plan(&platform, &plan, out.path()).await;
     platform.shutdown().await;
 
     assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.message);
@@ -164,16 +155,7 @@ fetches = 150
             killed
         })
     };
-    let summary = run::run(
-        client(&platform).await,
-        &plan,
-        &target(),
-        out.path(),
-        None,
-        Cancel::default(),
-    )
-    .await
-    .expect("run");
+    let summary = run_plan(&platform, &plan, out.path()).await;
     let killed = killer.await.expect("killer");
     assert!(killed >= 1, "no environment was busy to kill");
     let records = records(&summary.dir);
@@ -220,16 +202,7 @@ warm_invocations = 0
 concurrency = 3
 "#;
     let platform = common::platform(&b, 1, Duration::from_secs(30)).await;
-    let summary = run::run(
-        client(&platform).await,
-        &plan(out.path(), plan_text),
-        &target(),
-        out.path(),
-        None,
-        Cancel::default(),
-    )
-    .await
-    .expect("run");
+    let summary = run_plan(&platform, &plan(out.path(), plan_text), out.path()).await;
     let a = &summary.accounting;
     assert_eq!((a.sent, a.ok, a.throttled), (6, 2, 4), "{}", a.line());
     assert!(a.balanced());
@@ -282,16 +255,7 @@ warm_invocations = 1
 fetches = 5000
 timeout = "1s"
 "#;
-    let summary = run::run(
-        client(&platform).await,
-        &plan(out2.path(), plan_text),
-        &target(),
-        out2.path(),
-        None,
-        Cancel::default(),
-    )
-    .await
-    .expect("run");
+    let summary = run_plan(&platform, &plan(out2.path(), plan_text), out2.path()).await;
     let recs = records(&summary.dir);
     assert_eq!(recs.len(), 2);
     for r in &recs {

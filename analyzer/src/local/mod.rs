@@ -508,7 +508,7 @@ async fn invoke(
             init,
             env,
         } => {
-            let lines = lock(&env.logs).since(0);
+            let mut lines = lock(&env.logs).since(0);
             let measured = Measured {
                 request_id: request_id.clone(),
                 duration_ms: 0.0,
@@ -517,7 +517,6 @@ async fn invoke(
                 init_duration_ms: Some(init.as_secs_f64() * 1e3),
                 status: Some("error"),
             };
-            let mut lines = lines;
             lines.push(format!(
                 "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}",
                 init.as_secs_f64() * 1e3

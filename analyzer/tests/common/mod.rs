@@ -107,6 +107,43 @@ pub fn plan(dir: &Path, text: &str) -> Plan {
     Plan::load(&path).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// Runs `plan` against the local platform into `out` (no resume, no cancel).
+pub async fn run_plan(p: &LocalPlatform, plan: &Plan, out: &Path) -> run::RunSummary {
+    run::run(
+        client(p).await,
+        plan,
+        &target(),
+        out,
+        None,
+        run::Cancel::default(),
+    )
+    .await
+    .expect("run")
+}
+
+/// A Lambda client for moto's Lambda in eu-central-1, as the AWS-path tests use it.
+pub async fn moto_lambda(endpoint: &str) -> aws_sdk_lambda::Client {
+    run::lambda_client(
+        "eu-central-1",
+        Some(endpoint),
+        Duration::from_secs(10),
+        true,
+    )
+    .await
+}
+
+/// The `dev` stage's target in eu-central-1, driving `function`.
+pub fn dev_target(function: &str) -> Target {
+    Target {
+        stage: "dev".into(),
+        region: "eu-central-1".into(),
+        function: function.into(),
+        local_emulator: false,
+        extension_layer_arn: None,
+        poll: Duration::from_millis(10),
+    }
+}
+
 pub async fn client(p: &LocalPlatform) -> aws_sdk_lambda::Client {
     run::lambda_client(REGION, Some(&p.endpoint), Duration::from_secs(30), true).await
 }
