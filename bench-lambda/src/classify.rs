@@ -29,8 +29,7 @@ pub fn classify_code(code: &str) -> ErrorClass {
         | "Throttling"
         | "ThrottledException"
         | "TooManyRequestsException"
-        | "RequestLimitExceeded"
-        | "LimitExceededException" => ErrorClass::Throttled,
+        | "RequestLimitExceeded" => ErrorClass::Throttled,
         "AccessDeniedException"
         | "AccessDenied"
         | "UnrecognizedClientException"
@@ -109,6 +108,8 @@ mod tests {
             ErrorClass::AccessDenied
         );
         assert_eq!(classify_code("InternalFailure"), ErrorClass::Other);
+        // KMS and Secrets Manager use it for resource quotas (keys, grants, secrets), not rates.
+        assert_eq!(classify_code("LimitExceededException"), ErrorClass::Other);
     }
 
     #[test]
