@@ -94,10 +94,51 @@ pub enum Command {
         #[arg(long, default_value_t = crate::stats::DEFAULT_SEED)]
         seed: u64,
     },
+    /// Monthly cost of every approach for a workload, from a dated pricing table.
+    Cost {
+        /// The workload file (TOML).
+        #[arg(long)]
+        workload: PathBuf,
+        /// Take latencies from these runs (else from the workload's [[latency]] table).
+        #[arg(long = "latency", value_name = "RUN_DIR")]
+        latency: Vec<PathBuf>,
+        /// A pricing table replacing the shipped one (analyzer/pricing/aws.toml).
+        #[arg(long)]
+        pricing: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: CostFormat,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The cost curve over one workload field, e.g. invocations_per_month=1e4..1e9.
+        #[arg(long, value_name = "FIELD=FROM..TO")]
+        sweep: Option<String>,
+        /// Samples per factor of ten in a sweep.
+        #[arg(long, default_value_t = 8)]
+        steps_per_decade: u32,
+        /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
+        #[arg(long)]
+        slo: Option<String>,
+        /// Skip lines of the runs that are not records.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
     /// Check run record files (records.jsonl) strictly, every field, and count the records.
     Validate {
         /// Record files, one JSON run record per line.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+/// The formats of `secbench cost --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CostFormat {
+    /// Aligned text for a terminal.
+    Table,
+    /// JSON (schema: analyzer/schema/cost.schema.json, or cost-sweep.schema.json for --sweep).
+    Json,
+    /// CSV: one row per approach × line (or per value × approach for --sweep).
+    Csv,
 }

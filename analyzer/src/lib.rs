@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod compare;
+pub mod cost;
 pub mod export;
 pub mod hdr;
 pub mod ingest;
@@ -78,6 +79,36 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(i32::from(
                 fail_on_regression && compare::any_regression(&comparisons),
             ))
+        }
+        Command::Cost {
+            workload,
+            latency,
+            pricing,
+            format,
+            out,
+            sweep,
+            steps_per_decade,
+            slo,
+            skip_invalid,
+        } => {
+            let text = cost_command(&CostArgs {
+                workload,
+                latency,
+                pricing,
+                format,
+                sweep,
+                steps_per_decade,
+                slo,
+                skip_invalid,
+            })?;
+            export::write(&text, out.as_deref()).with_context(|| {
+                format!(
+                    "writing {}",
+                    out.as_ref()
+                        .map_or("standard output".into(), |p| p.display().to_string())
+                )
+            })?;
+            Ok(0)
         }
         Command::Validate { files } => {
             let mut failed = false;
@@ -194,6 +225,76 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(report(&summary, local))
         }
     }
+}
+
+/// What `secbench cost` was asked.
+#[derive(Debug, Clone)]
+pub struct CostArgs {
+    /// The workload file.
+    pub workload: std::path::PathBuf,
+    /// Runs to take latencies from.
+    pub latency: Vec<std::path::PathBuf>,
+    /// A pricing table replacing the shipped one.
+    pub pricing: Option<std::path::PathBuf>,
+    /// Output format.
+    pub format: cli::CostFormat,
+    /// `FIELD=FROM..TO`.
+    pub sweep: Option<String>,
+    /// Samples per decade.
+    pub steps_per_decade: u32,
+    /// `p99_cold=200ms,...`.
+    pub slo: Option<String>,
+    /// Skip invalid record lines.
+    pub skip_invalid: bool,
+}
+
+/// Runs `secbench cost` and returns its output text.
+pub fn cost_command(args: &CostArgs) -> Result<String> {
+    let w = cost::workload::Workload::load(&args.workload)?;
+    let (p, file, overridden) = cost::pricing::load(args.pricing.as_deref(), &w.region)?;
+    let info = cost::PricingInfo::new(&p, &file.display().to_string(), &w.region, overridden);
+    let slo = match &args.slo {
+        Some(s) => cost::recommend::Slo::parse(s)?,
+        None => cost::recommend::Slo::default(),
+    };
+    let (latencies, notes, origin) = if args.latency.is_empty() {
+        let l = cost::latencies_from_workload(&w);
+        let origin = if l.is_empty() {
+            cost::latency::LatencyOrigin::None
+        } else {
+            cost::latency::LatencyOrigin::Workload
+        };
+        (l, Default::default(), origin)
+    } else {
+        let ingested = read_runs(&args.latency, args.skip_invalid)?;
+        let summary = summary::build(&ingested, stats::DEFAULT_SEED);
+        let (l, n) = cost::latencies_from_summary(&summary, &w);
+        let origin = cost::latency::LatencyOrigin::Runs {
+            runs: args
+                .latency
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect(),
+            local_emulator: summary.local_emulator,
+        };
+        (l, n, origin)
+    };
+    use cli::CostFormat as F;
+    if let Some(spec) = &args.sweep {
+        let spec = cost::sweep::SweepSpec::parse(spec)?;
+        let s = cost::sweep::sweep(&w, &spec, args.steps_per_decade, &p, info, &latencies)?;
+        return Ok(match args.format {
+            F::Table => cost::table::render_sweep(&s),
+            F::Json => serde_json::to_string_pretty(&s).context("serializing")? + "\n",
+            F::Csv => cost::csv::render_sweep(&s),
+        });
+    }
+    let r = cost::report(&w, &p, info, &latencies, &notes, origin, &slo);
+    Ok(match args.format {
+        F::Table => cost::table::render(&r),
+        F::Json => serde_json::to_string_pretty(&r).context("serializing")? + "\n",
+        F::Csv => cost::csv::render(&r),
+    })
 }
 
 /// Reads runs, telling on standard error what was skipped or cut off.

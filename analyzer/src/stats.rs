@@ -159,7 +159,7 @@ mod tests {
         sorted[lo] as f64 + (sorted[hi] as f64 - sorted[lo] as f64) * (pos - lo as f64)
     }
 
-    fn check(values: &mut Vec<u64>, what: &str) {
+    fn check(values: &mut [u64], what: &str) {
         let mut h = new_histogram();
         for v in values.iter() {
             h.record(*v).expect("record");

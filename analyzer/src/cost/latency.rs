@@ -1,0 +1,162 @@
+//! Latencies per approach for the cost model and the SLO check: from the analyzer's summary
+//! of a run, or from the workload's `[[latency]]` table. "Cold" is what a new execution
+//! environment spends getting its first secret (SDK config load + client construction + the
+//! first fetch, at INIT or in the first invocation); "warm" is one fetch in a warm invocation.
+
+use super::model::Approach;
+use super::workload::{Architecture, Workload};
+use crate::summary::{GroupSummary, Summary};
+use serde::Serialize;
+
+/// The latencies of one approach, in seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Latency {
+    /// Cold: median.
+    pub cold_p50_s: f64,
+    /// Cold: 99th percentile (from a run: the sum of the spans' p99s, an upper bound).
+    pub cold_p99_s: f64,
+    /// Cold: mean (what compute is priced with; the p50 when only percentiles are known).
+    pub cold_mean_s: f64,
+    /// Warm: median.
+    pub warm_p50_s: f64,
+    /// Warm: 99th percentile.
+    pub warm_p99_s: f64,
+    /// Warm: mean.
+    pub warm_mean_s: f64,
+}
+
+/// Where latencies came from.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum LatencyOrigin {
+    /// None given: compute for fetching is left out.
+    None,
+    /// The workload file's `[[latency]]` table.
+    Workload,
+    /// Measured runs.
+    Runs {
+        /// The run directories.
+        runs: Vec<String>,
+        /// Whether they are local-emulator figures.
+        local_emulator: bool,
+    },
+}
+
+/// Latencies from the workload table.
+pub fn from_workload(w: &Workload, a: &Approach) -> Option<Latency> {
+    w.latency
+        .iter()
+        .find(|l| l.source == a.source && l.cache == a.cache && l.fetch_at == a.fetch_at)
+        .map(|l| Latency {
+            cold_p50_s: l.cold_p50.as_secs_f64(),
+            cold_p99_s: l.cold_p99.as_secs_f64(),
+            cold_mean_s: l.cold_p50.as_secs_f64(),
+            warm_p50_s: l.warm_p50.as_secs_f64(),
+            warm_p99_s: l.warm_p99.as_secs_f64(),
+            warm_mean_s: l.warm_p50.as_secs_f64(),
+        })
+}
+
+/// What a run says about one approach: latencies and the API calls it measured per fetch.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    /// Latencies, when both a cold and a warm group were found.
+    pub latency: Option<Latency>,
+    /// `service:Operation` → calls per fetch in the cold phase (first fetches).
+    pub cold_calls_per_fetch: Vec<(String, f64)>,
+    /// Which scenario(s) the figures came from.
+    pub scenarios: Vec<String>,
+}
+
+/// Latencies from a summary: the groups of the approach, preferring the workload's memory
+/// and architecture when the run has several.
+pub fn from_summary(s: &Summary, w: &Workload, a: &Approach) -> Option<Measured> {
+    let arch = match w.architecture {
+        Architecture::Arm64 => "arm64",
+        Architecture::X86_64 => "x86_64",
+    };
+    let matching: Vec<&GroupSummary> = s
+        .groups
+        .iter()
+        .filter(|g| {
+            g.key.source == a.source.as_str()
+                && g.key.cache == a.cache.as_str()
+                && g.key.fetch_at == a.fetch_at.as_str()
+        })
+        .collect();
+    if matching.is_empty() {
+        return None;
+    }
+    let best = |phase: &str| -> Option<&GroupSummary> {
+        let of_phase = matching.iter().filter(|g| g.key.phase == phase);
+        of_phase
+            .clone()
+            .max_by_key(|g| {
+                (
+                    u8::from(g.key.memory_mb == Some(w.memory_mb)),
+                    u8::from(g.key.architecture.as_deref() == Some(arch)),
+                    g.invocations,
+                )
+            })
+            .copied()
+    };
+    let cold = best("cold");
+    let warm = best("warm");
+    let secs = |ns: f64| ns / 1e9;
+    let latency = match (cold, warm) {
+        (Some(c), Some(wg)) => {
+            let mut cold = [0.0f64; 3];
+            let fetch_metric = if a.fetch_at == secbench_record::FetchAt::Init {
+                "init_fetch_ns"
+            } else {
+                "fetch_latency_ns"
+            };
+            for metric in [
+                "init_sdk_config_load_ns",
+                "init_client_construction_ns",
+                fetch_metric,
+            ] {
+                if let Some(m) = c.metrics.get(metric) {
+                    cold[0] += m.p50_ns as f64;
+                    cold[1] += m.p99_ns as f64;
+                    cold[2] += m.mean_ns;
+                }
+            }
+            let (w50, w99, wmean) = wg
+                .metrics
+                .get("fetch_latency_ns")
+                .map_or((0.0, 0.0, 0.0), |m| {
+                    (m.p50_ns as f64, m.p99_ns as f64, m.mean_ns)
+                });
+            Some(Latency {
+                cold_p50_s: secs(cold[0]),
+                cold_p99_s: secs(cold[1]),
+                cold_mean_s: secs(cold[2]),
+                warm_p50_s: secs(w50),
+                warm_p99_s: secs(w99),
+                warm_mean_s: secs(wmean),
+            })
+        }
+        _ => None,
+    };
+    let cold_calls_per_fetch = cold
+        .filter(|c| c.fetches > 0)
+        .map(|c| {
+            c.api_calls
+                .iter()
+                .map(|(k, v)| (k.clone(), *v as f64 / c.fetches as f64))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut scenarios: Vec<String> = [cold, warm]
+        .into_iter()
+        .flatten()
+        .map(|g| format!("{}/{}", g.key.stage, g.key.scenario))
+        .collect();
+    scenarios.dedup();
+    Some(Measured {
+        latency,
+        cold_calls_per_fetch,
+        scenarios,
+    })
+}

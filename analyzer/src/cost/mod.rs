@@ -1,0 +1,256 @@
+//! `secbench cost`: monthly cost per approach from a dated pricing table, a workload and
+//! (optionally) measured latencies; the cost curve over a swept workload field with its
+//! break-even points; and a recommendation under an optional latency objective.
+
+pub mod csv;
+pub mod latency;
+pub mod model;
+pub mod pricing;
+pub mod recommend;
+pub mod sweep;
+pub mod table;
+pub mod workload;
+
+use latency::{Latency, LatencyOrigin};
+use model::{Approach, ApproachCost};
+use pricing::Pricing;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use workload::Workload;
+
+/// Version of the cost JSON (schema: analyzer/schema/cost.schema.json).
+pub const COST_SCHEMA_VERSION: u32 = 1;
+
+/// Why a cost cannot be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum CostError {
+    /// The file could not be read: check the path.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, an unknown field or a wrong type; the message gives line and field.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        message: String,
+    },
+    /// A value is out of range: fix the named field.
+    #[error("{path}: {field}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// The field.
+        field: String,
+        /// What is wrong and the allowed range.
+        message: String,
+    },
+    /// A command-line value (`--slo`, `--sweep`) is malformed: the message says the form.
+    #[error("{option}: {message}")]
+    Option {
+        /// The option.
+        option: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The pricing table as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PricingInfo {
+    /// The table's date.
+    pub date: String,
+    /// The file it came from.
+    pub file: String,
+    /// The region it was resolved for.
+    pub region: String,
+    /// Whether the table has overrides for that region (else us-east-1 list prices).
+    pub region_overrides: bool,
+    /// Sources of the figures.
+    pub sources: BTreeMap<&'static str, String>,
+    /// The assumptions the table makes, as switches.
+    pub assumptions: Vec<String>,
+}
+
+impl PricingInfo {
+    /// Describes `p` read from `file` for `region`.
+    pub fn new(p: &Pricing, file: &str, region: &str, overridden: bool) -> PricingInfo {
+        let sources = BTreeMap::from([
+            ("lambda", p.lambda.source.clone()),
+            ("kms", p.kms.source.clone()),
+            ("secrets_manager", p.secrets_manager.source.clone()),
+            ("ssm", p.ssm.source.clone()),
+            ("quotas.ssm", p.quotas.ssm.source.clone()),
+            (
+                "quotas.secrets_manager",
+                p.quotas.secrets_manager.source.clone(),
+            ),
+            ("quotas.kms", p.quotas.kms.source.clone()),
+        ]);
+        let mut assumptions = vec![
+            format!(
+                "requests to AWS managed keys (aws/ssm, aws/secretsmanager) are {} (kms.charge_aws_managed_key_requests)",
+                if p.kms.charge_aws_managed_key_requests { "charged" } else { "not charged" }
+            ),
+            format!(
+                "each GetSecretValue causes {} KMS request(s), each SecureString GetParameter {}",
+                p.secrets_manager.kms_requests_per_get_secret_value, p.ssm.kms_requests_per_secure_get
+            ),
+            format!("a month is {} hours", p.month_hours),
+            format!(
+                "INIT is {}billed (lambda.init_billed)",
+                if p.lambda.init_billed { "" } else { "not " }
+            ),
+            "secrets are not rotated during the month (a rotation adds one GetSecretValue per environment)".into(),
+        ];
+        if !overridden {
+            assumptions.push(format!(
+                "no overrides for {region} in the table: us-east-1 list prices and default quotas are used"
+            ));
+        }
+        PricingInfo {
+            date: p.date.clone(),
+            file: file.to_owned(),
+            region: region.to_owned(),
+            region_overrides: overridden,
+            sources,
+            assumptions,
+        }
+    }
+}
+
+/// The whole cost answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostReport {
+    /// Always [`COST_SCHEMA_VERSION`].
+    pub cost_schema_version: u32,
+    /// The table used.
+    pub pricing: PricingInfo,
+    /// The workload, echoed back.
+    pub workload: Workload,
+    /// Derived counts, per function per month.
+    pub derived: Derived,
+    /// Where latencies came from.
+    pub latency_origin: LatencyOrigin,
+    /// Every approach, cheapest first.
+    pub approaches: Vec<ApproachCost>,
+    /// The recommendation.
+    pub recommendation: recommend::Recommendation,
+    /// How API calls are counted (the formula, for the report).
+    pub formula: &'static str,
+}
+
+/// Derived workload figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Derived {
+    /// Average environments alive at once, per function.
+    pub environments: f64,
+    /// New environments per month, per function.
+    pub new_environments_per_month: f64,
+    /// Fetches asked for per month, per function.
+    pub fetches_per_month: f64,
+}
+
+/// The counting formula in words.
+pub const FORMULA: &str = "calls/month = new environments × secrets + (environment time / cache TTL) × secrets, at most invocations × secrets per invocation; without a cache, invocations × secrets per invocation; fetching at INIT, new environments × secrets. New environments = min(invocations, environments × month / environment lifetime).";
+
+/// Latencies per approach, by name.
+pub type Latencies = BTreeMap<Approach, Latency>;
+
+/// Prices every approach.
+pub fn evaluate(
+    w: &Workload,
+    p: &Pricing,
+    latencies: &Latencies,
+    extra_notes: &BTreeMap<Approach, Vec<String>>,
+) -> Vec<ApproachCost> {
+    let mut out: Vec<ApproachCost> = Approach::all()
+        .into_iter()
+        .map(|a| {
+            let mut c = model::price(model::Inputs {
+                approach: a,
+                latency: latencies.get(&a).copied(),
+                miss_latency: latencies.get(&a.miss_twin()).copied(),
+                workload: w,
+                pricing: p,
+            });
+            if let Some(n) = extra_notes.get(&a) {
+                c.notes.extend(n.iter().cloned());
+            }
+            c
+        })
+        .collect();
+    out.sort_by(|a, b| a.monthly_cost_usd.total_cmp(&b.monthly_cost_usd));
+    out
+}
+
+/// Latencies for every approach from a workload's table.
+pub fn latencies_from_workload(w: &Workload) -> Latencies {
+    Approach::all()
+        .into_iter()
+        .filter_map(|a| latency::from_workload(w, &a).map(|l| (a, l)))
+        .collect()
+}
+
+/// Latencies from a summary, plus notes where the measured API calls per first fetch differ
+/// from what the model assumes.
+pub fn latencies_from_summary(
+    s: &crate::summary::Summary,
+    w: &Workload,
+) -> (Latencies, BTreeMap<Approach, Vec<String>>) {
+    let mut lat = Latencies::new();
+    let mut notes: BTreeMap<Approach, Vec<String>> = BTreeMap::new();
+    for a in Approach::all() {
+        let Some(m) = latency::from_summary(s, w, &a) else {
+            continue;
+        };
+        let n = notes.entry(a).or_default();
+        n.push(format!("latency measured in {}", m.scenarios.join(", ")));
+        if let Some(l) = m.latency {
+            lat.insert(a, l);
+        }
+        for (op, per_fetch) in &m.cold_calls_per_fetch {
+            if (per_fetch - 1.0).abs() > 0.05 && a.cache == secbench_record::CacheMode::None {
+                n.push(format!(
+                    "the run measured {per_fetch:.2} {op} per cold fetch; the model assumes 1"
+                ));
+            }
+        }
+    }
+    (lat, notes)
+}
+
+/// Builds the report.
+pub fn report(
+    w: &Workload,
+    p: &Pricing,
+    info: PricingInfo,
+    latencies: &Latencies,
+    notes: &BTreeMap<Approach, Vec<String>>,
+    origin: LatencyOrigin,
+    slo: &recommend::Slo,
+) -> CostReport {
+    let approaches = evaluate(w, p, latencies, notes);
+    let recommendation = recommend::recommend(&approaches, slo);
+    let c = model::counts(model::Approach::all()[0], w, p);
+    CostReport {
+        cost_schema_version: COST_SCHEMA_VERSION,
+        pricing: info,
+        workload: w.clone(),
+        derived: Derived {
+            environments: c.environments,
+            new_environments_per_month: c.new_environments,
+            fetches_per_month: c.fetches,
+        },
+        latency_origin: origin,
+        approaches,
+        recommendation,
+        formula: FORMULA,
+    }
+}

@@ -1,0 +1,677 @@
+//! The cost model: for one approach (source × cache mode × when it fetches), a workload and
+//! a pricing table, the monthly cost as priced lines, the API calls it makes and whether the
+//! services' quotas allow it at the workload's peak.
+//!
+//! Counting (per function, per month of `month_hours`):
+//! - environment time `E = avg_concurrent_environments × month`; new environments
+//!   `N = min(invocations, E / environment_lifetime)`; fetches asked for
+//!   `F = invocations × secrets_per_invocation`.
+//! - no cache: every fetch is a call, `calls = F`.
+//! - fetch at INIT: `calls = min(N × secrets, F)`; never refreshed.
+//! - a cache (in-process TTL, the caching library, the agent):
+//!   `calls = N × secrets + (E / cache_ttl) × secrets` (first fetches + refreshes), never
+//!   more than `F`. The caching library and the agent refresh with `DescribeSecret` (and
+//!   fetch again only when the version changed: rotation is not modelled); the TTL cache
+//!   refreshes with the full fetch.
+//! - compute for fetching: new environments × (cold + (secrets − 1) × a miss) plus the warm
+//!   fetches × their mean time, × memory in GB, priced through the volume tiers on top of
+//!   `base_gb_seconds_per_month` (so the price is the marginal one).
+
+use super::latency::Latency;
+use super::pricing::{tiered_cost, Pricing};
+use super::workload::{KmsKey, ParameterTier, Workload};
+use secbench_record::{CacheMode, FetchAt, Source};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One way to get secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Approach {
+    /// Source.
+    pub source: Source,
+    /// Cache mode in the function.
+    pub cache: CacheMode,
+    /// When it fetches.
+    pub fetch_at: FetchAt,
+}
+
+impl Approach {
+    /// Every approach the model prices, the plaintext baseline first.
+    pub fn all() -> Vec<Approach> {
+        use CacheMode as C;
+        use FetchAt as A;
+        use Source as S;
+        let a = |source, cache, fetch_at| Approach {
+            source,
+            cache,
+            fetch_at,
+        };
+        let mut v = vec![a(S::PlainEnv, C::None, A::Handler)];
+        for s in [S::KmsEnv, S::Ssm, S::SecretsManager] {
+            v.push(a(s, C::None, A::Handler));
+            v.push(a(s, C::Ttl, A::Handler));
+            if s == S::SecretsManager {
+                v.push(a(s, C::AwsCachingLibrary, A::Handler));
+            }
+            v.push(a(s, C::None, A::Init));
+        }
+        v.push(a(S::AgentSecretsManager, C::None, A::Handler));
+        v.push(a(S::AgentSsm, C::None, A::Handler));
+        v
+    }
+
+    /// The approach's name in every output: `source`, `source+cache` or `source@init`.
+    pub fn name(&self) -> String {
+        match (self.cache, self.fetch_at) {
+            (CacheMode::None, FetchAt::Handler) => self.source.as_str().to_owned(),
+            (CacheMode::None, FetchAt::Init) => format!("{}@init", self.source),
+            (c, FetchAt::Handler) => format!("{}+{}", self.source, c),
+            (c, FetchAt::Init) => format!("{}+{}@init", self.source, c),
+        }
+    }
+
+    /// Parses a name made by [`Approach::name`].
+    pub fn parse(name: &str) -> Option<Approach> {
+        Approach::all().into_iter().find(|a| a.name() == name)
+    }
+
+    fn kind(&self) -> Kind {
+        if self.source == Source::PlainEnv {
+            Kind::Baseline
+        } else if self.source.is_agent() || self.cache != CacheMode::None {
+            Kind::Cached
+        } else if self.fetch_at == FetchAt::Init {
+            Kind::AtInit
+        } else {
+            Kind::Uncached
+        }
+    }
+
+    /// The uncached approach of the same service (whose warm fetch is a cache miss here).
+    pub fn miss_twin(&self) -> Approach {
+        let source = match self.source {
+            Source::AgentSecretsManager => Source::SecretsManager,
+            Source::AgentSsm => Source::Ssm,
+            s => s,
+        };
+        Approach {
+            source,
+            cache: CacheMode::None,
+            fetch_at: FetchAt::Handler,
+        }
+    }
+
+    /// API calls of a first fetch, and of a refresh after the TTL.
+    fn calls(&self) -> (&'static [Op], &'static [Op]) {
+        use Op::*;
+        let miss: &'static [Op] = match self.source {
+            Source::PlainEnv => &[],
+            Source::KmsEnv => &[KmsDecrypt],
+            Source::Ssm | Source::AgentSsm => &[SsmGetParameter],
+            Source::SecretsManager | Source::AgentSecretsManager => &[SmGetSecretValue],
+        };
+        let refresh: &'static [Op] = match (self.source, self.cache) {
+            (Source::AgentSecretsManager, _) | (_, CacheMode::AwsCachingLibrary) => {
+                &[SmDescribeSecret]
+            }
+            _ => miss,
+        };
+        (miss, refresh)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Baseline,
+    Uncached,
+    AtInit,
+    Cached,
+}
+
+/// An API operation that is priced or counted against a quota.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Op {
+    /// KMS `Decrypt` made by the function.
+    KmsDecrypt,
+    /// SSM `GetParameter` WithDecryption.
+    SsmGetParameter,
+    /// Secrets Manager `GetSecretValue`.
+    SmGetSecretValue,
+    /// Secrets Manager `DescribeSecret`.
+    SmDescribeSecret,
+}
+
+impl Op {
+    /// The name the probe's records use (`service:Operation`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Op::KmsDecrypt => "KMS:Decrypt",
+            Op::SsmGetParameter => "SSM:GetParameter",
+            Op::SmGetSecretValue => "Secrets Manager:GetSecretValue",
+            Op::SmDescribeSecret => "Secrets Manager:DescribeSecret",
+        }
+    }
+}
+
+/// One priced line.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Line {
+    /// What is charged.
+    pub item: String,
+    /// `fixed`, `api_requests`, `kms_requests`, `lambda_compute` or `lambda_requests`.
+    pub category: &'static str,
+    /// How many units.
+    pub quantity: f64,
+    /// The unit.
+    pub unit: &'static str,
+    /// Price of one unit.
+    pub unit_price_usd: f64,
+    /// `quantity × unit_price_usd`.
+    pub cost_usd: f64,
+    /// False for lines shown for context only (the Lambda request charge, which every
+    /// approach pays alike).
+    pub included_in_total: bool,
+}
+
+/// The priced approach.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApproachCost {
+    /// Name (see [`Approach::name`]).
+    pub approach: String,
+    /// Source.
+    pub source: Source,
+    /// Cache mode.
+    pub cache: CacheMode,
+    /// When it fetches.
+    pub fetch_at: FetchAt,
+    /// Sum of the included lines.
+    pub monthly_cost_usd: f64,
+    /// The lines.
+    pub breakdown: Vec<Line>,
+    /// Whether the quotas allow the workload's peak.
+    pub feasible: bool,
+    /// Reasons, assumptions and warnings.
+    pub notes: Vec<String>,
+    /// API calls per month by `service:Operation` (all functions).
+    pub api_calls_per_month: BTreeMap<&'static str, f64>,
+    /// KMS requests the calls cause per month (charged or not).
+    pub kms_requests_per_month: f64,
+    /// Peak request rate per quota, per second (all functions).
+    pub peak_requests_per_second: BTreeMap<&'static str, f64>,
+    /// The latencies used, if any.
+    pub latency: Option<Latency>,
+}
+
+/// What the model needs besides the workload and the table.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// The approach.
+    pub approach: Approach,
+    /// Its latencies.
+    pub latency: Option<Latency>,
+    /// The latencies of its uncached twin (cache misses cost that much).
+    pub miss_latency: Option<Latency>,
+    /// The workload.
+    pub workload: &'a Workload,
+    /// The table.
+    pub pricing: &'a Pricing,
+}
+
+/// Counts per function per month that the pricing multiplies.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Counts {
+    /// Seconds in the month.
+    pub month_s: f64,
+    /// Average environments alive at once.
+    pub environments: f64,
+    /// New environments.
+    pub new_environments: f64,
+    /// Fetches asked for (`invocations × secrets_per_invocation`).
+    pub fetches: f64,
+    /// First fetches that went to the service.
+    pub misses: f64,
+    /// Refreshes after the TTL.
+    pub refreshes: f64,
+}
+
+/// The counting part of the model (documented at the top of this module).
+pub fn counts(a: Approach, w: &Workload, p: &Pricing) -> Counts {
+    let month_s = p.month_hours * 3600.0;
+    let environments = environments(w);
+    let env_time = environments * month_s;
+    let new_environments = w
+        .invocations_per_month
+        .min(env_time / w.environment_lifetime.as_secs_f64());
+    let fetches = w.invocations_per_month * f64::from(w.secrets_per_invocation);
+    let secrets = f64::from(w.secrets);
+    let (misses, refreshes) = match a.kind() {
+        Kind::Baseline => (0.0, 0.0),
+        Kind::Uncached => (fetches, 0.0),
+        Kind::AtInit => ((new_environments * secrets).min(fetches), 0.0),
+        Kind::Cached => {
+            let misses = (new_environments * secrets).min(fetches);
+            let refreshes = (env_time / w.cache_ttl.as_secs_f64() * secrets).min(fetches - misses);
+            (misses, refreshes)
+        }
+    };
+    Counts {
+        month_s,
+        environments,
+        new_environments,
+        fetches,
+        misses,
+        refreshes,
+    }
+}
+
+/// Average environments alive at once: given, or peak concurrency (`peak_rps × avg_duration`,
+/// Lambda keeps environments after a burst) when derived.
+pub fn environments(w: &Workload) -> f64 {
+    match (w.avg_concurrent_environments, w.avg_duration) {
+        (Some(e), _) => e,
+        (None, Some(d)) => (w.peak_rps * d.as_secs_f64()).max(1e-6),
+        (None, None) => 1.0,
+    }
+}
+
+/// Prices one approach.
+pub fn price(i: Inputs<'_>) -> ApproachCost {
+    let (a, w, p) = (i.approach, i.workload, i.pricing);
+    let c = counts(a, w, p);
+    let functions = f64::from(w.functions);
+    let secrets = f64::from(w.secrets);
+    let mut notes = Vec::new();
+    let mut lines = Vec::new();
+    let (miss_ops, refresh_ops) = a.calls();
+
+    // API calls, all functions.
+    let mut api_calls: BTreeMap<&'static str, f64> = BTreeMap::new();
+    for op in miss_ops {
+        *api_calls.entry(op.key()).or_default() += c.misses * functions;
+    }
+    for op in refresh_ops {
+        *api_calls.entry(op.key()).or_default() += c.refreshes * functions;
+    }
+    let calls = |op: Op| api_calls.get(op.key()).copied().unwrap_or(0.0);
+
+    // KMS requests and whether they are charged.
+    let service_key = w.kms_key;
+    let kms_direct = calls(Op::KmsDecrypt);
+    let kms_by_services = calls(Op::SsmGetParameter) * p.ssm.kms_requests_per_secure_get
+        + calls(Op::SmGetSecretValue) * p.secrets_manager.kms_requests_per_get_secret_value;
+    let kms_requests = kms_direct + kms_by_services;
+    let kms_charged = kms_direct
+        + if service_key == KmsKey::CustomerManaged || p.kms.charge_aws_managed_key_requests {
+            kms_by_services
+        } else {
+            0.0
+        };
+
+    // Fixed fees.
+    let uses_cmk = a.source == Source::KmsEnv
+        || (service_key == KmsKey::CustomerManaged && a.source != Source::PlainEnv);
+    if uses_cmk {
+        lines.push(line(
+            "KMS customer managed key",
+            "fixed",
+            1.0,
+            "key-month",
+            p.kms.customer_managed_key_per_month_usd,
+        ));
+    }
+    match a.source {
+        Source::SecretsManager | Source::AgentSecretsManager => lines.push(line(
+            "Secrets Manager secrets",
+            "fixed",
+            secrets,
+            "secret-month",
+            p.secrets_manager.secret_per_month_usd,
+        )),
+        Source::Ssm | Source::AgentSsm => {
+            let (item, price) = match w.ssm_parameter_tier {
+                ParameterTier::Standard => (
+                    "SSM standard parameters",
+                    p.ssm.standard_parameter_per_month_usd,
+                ),
+                ParameterTier::Advanced => (
+                    "SSM advanced parameters",
+                    p.ssm.advanced_parameter_per_month_usd,
+                ),
+            };
+            lines.push(line(item, "fixed", secrets, "parameter-month", price));
+        }
+        _ => {}
+    }
+
+    // Peak request rates and feasibility.
+    let avg_rps = w.invocations_per_month / c.month_s;
+    let peak_envs = if w.avg_concurrent_environments.is_some() {
+        c.environments * (w.peak_rps / avg_rps).max(1.0)
+    } else {
+        c.environments
+    };
+    let uncached_rate = w.peak_rps * f64::from(w.secrets_per_invocation);
+    let fetch_rate = functions
+        * match a.kind() {
+            Kind::Baseline => 0.0,
+            Kind::Uncached => uncached_rate,
+            Kind::AtInit => {
+                uncached_rate.min(peak_envs * secrets / w.environment_lifetime.as_secs_f64())
+            }
+            Kind::Cached => uncached_rate.min(
+                peak_envs
+                    * secrets
+                    * (1.0 / w.cache_ttl.as_secs_f64()
+                        + 1.0 / w.environment_lifetime.as_secs_f64()),
+            ),
+        };
+    let burst = functions * peak_envs * secrets;
+    let mut peak: BTreeMap<&'static str, f64> = BTreeMap::new();
+    let mut feasible = true;
+    let mut ssm_higher_throughput = false;
+    let q = &p.quotas;
+    match a.source {
+        Source::Ssm | Source::AgentSsm => {
+            peak.insert("SSM:GetParameter", fetch_rate);
+            if fetch_rate > q.ssm.get_parameter_standard_tps {
+                if fetch_rate <= q.ssm.get_parameter_higher_throughput_tps {
+                    ssm_higher_throughput = true;
+                    notes.push(format!(
+                        "peak {fetch_rate:.0} GetParameter/s is above the standard throughput of {} TPS: priced with higher throughput (an account setting; it charges every API interaction in the region)",
+                        q.ssm.get_parameter_standard_tps
+                    ));
+                } else {
+                    feasible = false;
+                    notes.push(format!(
+                        "infeasible: peak {fetch_rate:.0} GetParameter/s is above even the higher-throughput quota of {} TPS",
+                        q.ssm.get_parameter_higher_throughput_tps
+                    ));
+                }
+            }
+        }
+        Source::SecretsManager | Source::AgentSecretsManager => {
+            peak.insert("Secrets Manager:GetSecretValue+DescribeSecret", fetch_rate);
+            if fetch_rate > q.secrets_manager.get_secret_value_describe_secret_tps {
+                feasible = false;
+                notes.push(format!(
+                    "infeasible: peak {fetch_rate:.0} GetSecretValue+DescribeSecret/s is above the quota of {} TPS",
+                    q.secrets_manager.get_secret_value_describe_secret_tps
+                ));
+            }
+        }
+        _ => {}
+    }
+    let kms_per_fetch = match a.source {
+        Source::KmsEnv => 1.0,
+        Source::Ssm | Source::AgentSsm => p.ssm.kms_requests_per_secure_get,
+        Source::SecretsManager => p.secrets_manager.kms_requests_per_get_secret_value,
+        // The agent's refreshes are DescribeSecret (no KMS); its first fetches decrypt.
+        Source::AgentSecretsManager => p.secrets_manager.kms_requests_per_get_secret_value,
+        Source::PlainEnv => 0.0,
+    };
+    let kms_rate = fetch_rate * kms_per_fetch;
+    if kms_rate > 0.0 {
+        peak.insert("KMS:symmetric", kms_rate);
+        if kms_rate > q.kms.symmetric_cryptographic_tps {
+            feasible = false;
+            notes.push(format!(
+                "infeasible at the default quota: peak {kms_rate:.0} KMS requests/s (counting requests the service makes on your behalf) is above the region's {} symmetric requests/s; the quota is adjustable",
+                q.kms.symmetric_cryptographic_tps
+            ));
+        }
+    }
+    if matches!(a.kind(), Kind::Cached | Kind::AtInit) {
+        let tightest = match a.source {
+            Source::Ssm | Source::AgentSsm if !ssm_higher_throughput => {
+                Some(q.ssm.get_parameter_standard_tps)
+            }
+            Source::Ssm | Source::AgentSsm => Some(q.ssm.get_parameter_higher_throughput_tps),
+            Source::SecretsManager | Source::AgentSecretsManager => {
+                Some(q.secrets_manager.get_secret_value_describe_secret_tps)
+            }
+            Source::KmsEnv => Some(q.kms.symmetric_cryptographic_tps),
+            Source::PlainEnv => None,
+        };
+        if let Some(quota) = tightest {
+            if burst > quota {
+                notes.push(format!(
+                    "cold-start storm: if the peak's {:.0} environment(s) start within one second, their {burst:.0} first fetches exceed the {quota} TPS quota; expect throttling (SDK retries) while scaling out",
+                    functions * peak_envs
+                ));
+            }
+        }
+    }
+
+    // API request charges.
+    let sm_calls = calls(Op::SmGetSecretValue) + calls(Op::SmDescribeSecret);
+    if matches!(
+        a.source,
+        Source::SecretsManager | Source::AgentSecretsManager
+    ) {
+        lines.push(line(
+            "Secrets Manager API calls",
+            "api_requests",
+            sm_calls / 1e4,
+            "10,000 calls",
+            p.secrets_manager.api_calls_per_10k_usd,
+        ));
+    }
+    if matches!(a.source, Source::Ssm | Source::AgentSsm) {
+        let (item, price) = if ssm_higher_throughput {
+            (
+                "SSM API interactions (higher throughput)",
+                p.ssm.higher_throughput_per_10k_usd,
+            )
+        } else {
+            (
+                "SSM API interactions (standard throughput)",
+                p.ssm.standard_throughput_per_10k_usd,
+            )
+        };
+        lines.push(line(
+            item,
+            "api_requests",
+            calls(Op::SsmGetParameter) / 1e4,
+            "10,000 interactions",
+            price,
+        ));
+    }
+    if kms_requests > 0.0 {
+        let free = if w.free_tier {
+            p.kms.free_tier_requests.min(kms_charged)
+        } else {
+            0.0
+        };
+        if free > 0.0 {
+            lines.push(line(
+                "KMS requests (free tier)",
+                "kms_requests",
+                free / 1e4,
+                "10,000 requests",
+                0.0,
+            ));
+        }
+        if kms_charged - free > 0.0 {
+            lines.push(line(
+                "KMS requests",
+                "kms_requests",
+                (kms_charged - free) / 1e4,
+                "10,000 requests",
+                p.kms.symmetric_requests_per_10k_usd,
+            ));
+        }
+        if kms_requests > kms_charged {
+            lines.push(line(
+                "KMS requests on AWS managed keys (not charged: pricing switch)",
+                "kms_requests",
+                (kms_requests - kms_charged) / 1e4,
+                "10,000 requests",
+                0.0,
+            ));
+        }
+    }
+
+    // Lambda compute spent fetching.
+    let gb = f64::from(w.memory_mb) / 1024.0;
+    let miss_mean = i
+        .miss_latency
+        .map(|l| l.warm_mean_s)
+        .or(i.latency.map(|l| l.warm_mean_s));
+    match i.latency {
+        None => notes.push(
+            "no latency for this approach (no run or workload [[latency]] entry): Lambda compute for fetching is left out".into(),
+        ),
+        Some(l) => {
+            let miss = miss_mean.unwrap_or(l.warm_mean_s);
+            if a.kind() != Kind::Baseline && i.miss_latency.is_none() && a.kind() == Kind::Cached {
+                notes.push(format!(
+                    "no latency for {}: a refresh is priced as a cache hit",
+                    a.miss_twin().name()
+                ));
+            }
+            let first_at_cold = match a.kind() {
+                Kind::Uncached | Kind::Baseline => f64::from(w.secrets_per_invocation),
+                Kind::AtInit | Kind::Cached => secrets,
+            };
+            let cold_s = c.new_environments * (l.cold_mean_s + (first_at_cold - 1.0) * miss);
+            let warm_s = match a.kind() {
+                Kind::Uncached | Kind::Baseline => {
+                    (c.fetches - c.new_environments * first_at_cold).max(0.0) * l.warm_mean_s
+                }
+                Kind::AtInit => c.fetches * l.warm_mean_s,
+                Kind::Cached => {
+                    c.refreshes * miss
+                        + (c.fetches - c.misses - c.refreshes).max(0.0) * l.warm_mean_s
+                }
+            };
+            let cold_gbs = cold_s * gb * functions;
+            let warm_gbs = warm_s * gb * functions;
+            let tiers = p.tiers(w.architecture);
+            let mut free_left = if w.free_tier {
+                (p.lambda.free_tier_gb_seconds - w.base_gb_seconds_per_month).max(0.0)
+            } else {
+                0.0
+            };
+            let mut base = if w.free_tier {
+                (w.base_gb_seconds_per_month - p.lambda.free_tier_gb_seconds).max(0.0)
+            } else {
+                w.base_gb_seconds_per_month
+            };
+            let cold_item = if p.lambda.init_billed {
+                "Lambda compute fetching at cold start (INIT included)"
+            } else {
+                "Lambda compute fetching at cold start (INIT not billed: handler part only)"
+            };
+            for (item, gbs) in [
+                (cold_item, cold_gbs),
+                ("Lambda compute fetching in warm invocations", warm_gbs),
+            ] {
+                let free = free_left.min(gbs);
+                free_left -= free;
+                if free > 0.0 {
+                    lines.push(line(
+                        &format!("{item} (free tier)"),
+                        "lambda_compute",
+                        free,
+                        "GB-second",
+                        0.0,
+                    ));
+                }
+                let billed = gbs - free;
+                let cost = tiered_cost(tiers, base, billed);
+                base += billed;
+                lines.push(Line {
+                    item: item.to_owned(),
+                    category: "lambda_compute",
+                    quantity: billed,
+                    unit: "GB-second",
+                    unit_price_usd: if billed > 0.0 {
+                        cost / billed
+                    } else {
+                        tiered_cost(tiers, base, 1.0)
+                    },
+                    cost_usd: cost,
+                    included_in_total: true,
+                });
+            }
+        }
+    }
+
+    // The request charge, for context: every approach pays it alike.
+    let requests = w.invocations_per_month * functions;
+    let free_requests = if w.free_tier {
+        p.lambda.free_tier_requests.min(requests)
+    } else {
+        0.0
+    };
+    let mut context = line(
+        "Lambda requests (context: the same for every approach)",
+        "lambda_requests",
+        (requests - free_requests) / 1e6,
+        "1M requests",
+        p.lambda.requests_per_million_usd,
+    );
+    context.included_in_total = false;
+    lines.push(context);
+
+    match a.kind() {
+        Kind::Baseline => notes.push(
+            "baseline: the value sits in plaintext in the function's configuration; not a way to hold a secret".into(),
+        ),
+        Kind::AtInit => notes.push(
+            "fetched once per environment at INIT: a rotated value is picked up only by new environments".into(),
+        ),
+        Kind::Cached if a.source.is_agent() => notes.push(format!(
+            "the agent caches for its TTL ({}); the extension layer itself is free but its INIT and memory are billed with the function",
+            humantime::format_duration(w.cache_ttl)
+        )),
+        _ => {}
+    }
+    if w.free_tier
+        && matches!(
+            a.source,
+            Source::SecretsManager | Source::AgentSecretsManager
+        )
+    {
+        notes.push("Secrets Manager has no free tier (only a 30-day trial per secret)".into());
+    }
+
+    let monthly_cost_usd = lines
+        .iter()
+        .filter(|l| l.included_in_total)
+        .map(|l| l.cost_usd)
+        .sum::<f64>()
+        + 0.0; // an empty sum is -0.0
+    ApproachCost {
+        approach: a.name(),
+        source: a.source,
+        cache: a.cache,
+        fetch_at: a.fetch_at,
+        monthly_cost_usd,
+        breakdown: lines,
+        feasible,
+        notes,
+        api_calls_per_month: api_calls,
+        kms_requests_per_month: kms_requests,
+        peak_requests_per_second: peak,
+        latency: i.latency,
+    }
+}
+
+fn line(
+    item: &str,
+    category: &'static str,
+    quantity: f64,
+    unit: &'static str,
+    unit_price: f64,
+) -> Line {
+    Line {
+        item: item.to_owned(),
+        category,
+        quantity,
+        unit,
+        unit_price_usd: unit_price,
+        cost_usd: quantity * unit_price,
+        included_in_total: true,
+    }
+}

@@ -1,0 +1,466 @@
+//! The pricing table (`analyzer/pricing/aws.toml`, or `--pricing FILE`): dated prices and
+//! quotas with their sources, resolved for one region (`[region."NAME"]` overrides merged
+//! over the defaults), read strictly and checked before any figure is used.
+
+use super::CostError;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The table shipped with secbench.
+pub const DEFAULT_TABLE: &str = include_str!("../../pricing/aws.toml");
+
+/// Where the shipped table lives in the repository (for messages).
+pub const DEFAULT_PATH: &str = "analyzer/pricing/aws.toml";
+
+/// A pricing table resolved for one region.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pricing {
+    /// When the figures were checked (`YYYY-MM-DD`).
+    pub date: String,
+    /// Always `USD`.
+    pub currency: String,
+    /// Hours in a billing month (AWS uses 730).
+    pub month_hours: f64,
+    /// AWS Lambda.
+    pub lambda: LambdaPrices,
+    /// AWS KMS.
+    pub kms: KmsPrices,
+    /// AWS Secrets Manager.
+    pub secrets_manager: SecretsManagerPrices,
+    /// SSM Parameter Store.
+    pub ssm: SsmPrices,
+    /// Request quotas.
+    pub quotas: Quotas,
+    /// Per-region overrides (consumed by [`load`]; empty once resolved).
+    #[serde(default, skip_serializing)]
+    pub region: toml::Table,
+}
+
+/// Lambda prices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LambdaPrices {
+    /// Page the figures come from.
+    pub source: String,
+    /// Per million requests.
+    pub requests_per_million_usd: f64,
+    /// Requests free each month.
+    pub free_tier_requests: f64,
+    /// GB-seconds free each month.
+    pub free_tier_gb_seconds: f64,
+    /// Whether INIT time is billed (it is for custom runtimes).
+    pub init_billed: bool,
+    /// Compute price tiers per architecture.
+    pub gb_second_tiers: GbSecondTiers,
+}
+
+/// Compute tiers per architecture.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GbSecondTiers {
+    /// x86_64.
+    pub x86_64: Vec<Tier>,
+    /// arm64 (Graviton).
+    pub arm64: Vec<Tier>,
+}
+
+/// One volume tier: the price applies up to `up_to_gb_seconds` (the last tier has no bound).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tier {
+    /// Upper bound of the tier in monthly GB-seconds; absent on the last tier.
+    pub up_to_gb_seconds: Option<f64>,
+    /// Price per GB-second.
+    pub usd: f64,
+}
+
+/// KMS prices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsPrices {
+    /// Page the figures come from.
+    pub source: String,
+    /// A customer managed key per month.
+    pub customer_managed_key_per_month_usd: f64,
+    /// Per 10,000 symmetric requests.
+    pub symmetric_requests_per_10k_usd: f64,
+    /// Requests free each month.
+    pub free_tier_requests: f64,
+    /// Whether requests to AWS managed keys (`aws/ssm`, `aws/secretsmanager`) are charged.
+    pub charge_aws_managed_key_requests: bool,
+}
+
+/// Secrets Manager prices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsManagerPrices {
+    /// Page the figures come from.
+    pub source: String,
+    /// A secret per month.
+    pub secret_per_month_usd: f64,
+    /// Per 10,000 API calls.
+    pub api_calls_per_10k_usd: f64,
+    /// KMS requests each `GetSecretValue` causes.
+    pub kms_requests_per_get_secret_value: f64,
+}
+
+/// SSM Parameter Store prices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsmPrices {
+    /// Page the figures come from.
+    pub source: String,
+    /// A standard parameter per month.
+    pub standard_parameter_per_month_usd: f64,
+    /// An advanced parameter per month.
+    pub advanced_parameter_per_month_usd: f64,
+    /// Per 10,000 API interactions at standard throughput.
+    pub standard_throughput_per_10k_usd: f64,
+    /// Per 10,000 API interactions with higher throughput enabled.
+    pub higher_throughput_per_10k_usd: f64,
+    /// KMS requests each `GetParameter` WithDecryption of a SecureString causes.
+    pub kms_requests_per_secure_get: f64,
+}
+
+/// Request quotas (per second, per account and region).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Quotas {
+    /// SSM.
+    pub ssm: SsmQuotas,
+    /// Secrets Manager.
+    pub secrets_manager: SecretsManagerQuotas,
+    /// KMS.
+    pub kms: KmsQuotas,
+}
+
+/// SSM quotas.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SsmQuotas {
+    /// Page the figures come from.
+    pub source: String,
+    /// `GetParameter` at standard throughput (shared with GetParameters, GetParametersByPath).
+    pub get_parameter_standard_tps: f64,
+    /// `GetParameter` with higher throughput.
+    pub get_parameter_higher_throughput_tps: f64,
+}
+
+/// Secrets Manager quotas.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsManagerQuotas {
+    /// Page the figures come from.
+    pub source: String,
+    /// `GetSecretValue` + `DescribeSecret` combined.
+    pub get_secret_value_describe_secret_tps: f64,
+}
+
+/// KMS quotas.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KmsQuotas {
+    /// Page the figures come from.
+    pub source: String,
+    /// Symmetric cryptographic operations (Decrypt, Encrypt, ...) shared.
+    pub symmetric_cryptographic_tps: f64,
+}
+
+/// The table read from `path` (or the shipped one) and resolved for `region`.
+pub fn load(path: Option<&Path>, region: &str) -> Result<(Pricing, PathBuf, bool), CostError> {
+    let (text, shown) = match path {
+        Some(p) => (
+            std::fs::read_to_string(p).map_err(|source| CostError::Io {
+                path: p.to_path_buf(),
+                source,
+            })?,
+            p.to_path_buf(),
+        ),
+        None => (DEFAULT_TABLE.to_owned(), PathBuf::from(DEFAULT_PATH)),
+    };
+    let (pricing, overridden) = parse(&text, region).map_err(|(field, message)| match field {
+        None => CostError::Syntax {
+            path: shown.clone(),
+            message,
+        },
+        Some(field) => CostError::Invalid {
+            path: shown.clone(),
+            field,
+            message,
+        },
+    })?;
+    Ok((pricing, shown, overridden))
+}
+
+/// Parses and resolves; the error is (field, message), field `None` for syntax errors.
+/// The flag says whether the region had overrides.
+pub fn parse(text: &str, region: &str) -> Result<(Pricing, bool), (Option<String>, String)> {
+    let mut table: toml::Table = toml::from_str(text).map_err(|e| (None, e.to_string()))?;
+    let overrides = match table.remove("region") {
+        None => toml::Table::new(),
+        Some(toml::Value::Table(t)) => t,
+        Some(_) => return Err((Some("region".into()), "must be a table of regions".into())),
+    };
+    let mut overridden = false;
+    if let Some(o) = overrides.get(region) {
+        let toml::Value::Table(o) = o else {
+            return Err((
+                Some(format!("region.\"{region}\"")),
+                "must be a table".into(),
+            ));
+        };
+        merge(&mut table, o);
+        overridden = true;
+    }
+    // Check that every override only names fields the table has.
+    for (name, o) in &overrides {
+        if let toml::Value::Table(o) = o {
+            let mut probe = table.clone();
+            merge(&mut probe, o);
+            deserialize(probe).map_err(|(f, m)| {
+                (
+                    Some(format!("region.\"{name}\".{}", f.unwrap_or_default())),
+                    m,
+                )
+            })?;
+        }
+    }
+    let pricing = deserialize(table)?;
+    validate(&pricing).map_err(|(f, m)| (Some(f), m))?;
+    Ok((pricing, overridden))
+}
+
+fn deserialize(table: toml::Table) -> Result<Pricing, (Option<String>, String)> {
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let field = e.path().to_string();
+        (Some(field), e.into_inner().to_string())
+    })
+}
+
+fn merge(base: &mut toml::Table, over: &toml::Table) {
+    for (k, v) in over {
+        match (base.get_mut(k), v) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            _ => {
+                base.insert(k.clone(), v.clone());
+            }
+        }
+    }
+}
+
+fn validate(p: &Pricing) -> Result<(), (String, String)> {
+    let bad = |f: &str, m: String| Err((f.to_owned(), m));
+    if !is_date(&p.date) {
+        return bad("date", format!("`{}` is not a date YYYY-MM-DD", p.date));
+    }
+    if p.currency != "USD" {
+        return bad(
+            "currency",
+            format!("`{}`: only USD is supported", p.currency),
+        );
+    }
+    if !(1.0..=744.0).contains(&p.month_hours) {
+        return bad(
+            "month_hours",
+            format!("{} is outside 1..=744", p.month_hours),
+        );
+    }
+    let prices = [
+        (
+            "lambda.requests_per_million_usd",
+            p.lambda.requests_per_million_usd,
+        ),
+        ("lambda.free_tier_requests", p.lambda.free_tier_requests),
+        ("lambda.free_tier_gb_seconds", p.lambda.free_tier_gb_seconds),
+        (
+            "kms.customer_managed_key_per_month_usd",
+            p.kms.customer_managed_key_per_month_usd,
+        ),
+        (
+            "kms.symmetric_requests_per_10k_usd",
+            p.kms.symmetric_requests_per_10k_usd,
+        ),
+        ("kms.free_tier_requests", p.kms.free_tier_requests),
+        (
+            "secrets_manager.secret_per_month_usd",
+            p.secrets_manager.secret_per_month_usd,
+        ),
+        (
+            "secrets_manager.api_calls_per_10k_usd",
+            p.secrets_manager.api_calls_per_10k_usd,
+        ),
+        (
+            "secrets_manager.kms_requests_per_get_secret_value",
+            p.secrets_manager.kms_requests_per_get_secret_value,
+        ),
+        (
+            "ssm.standard_parameter_per_month_usd",
+            p.ssm.standard_parameter_per_month_usd,
+        ),
+        (
+            "ssm.advanced_parameter_per_month_usd",
+            p.ssm.advanced_parameter_per_month_usd,
+        ),
+        (
+            "ssm.standard_throughput_per_10k_usd",
+            p.ssm.standard_throughput_per_10k_usd,
+        ),
+        (
+            "ssm.higher_throughput_per_10k_usd",
+            p.ssm.higher_throughput_per_10k_usd,
+        ),
+        (
+            "ssm.kms_requests_per_secure_get",
+            p.ssm.kms_requests_per_secure_get,
+        ),
+    ];
+    for (field, v) in prices {
+        if !v.is_finite() || !(0.0..=1e12).contains(&v) {
+            return bad(field, format!("{v} is outside 0..=1e12"));
+        }
+    }
+    let quotas = [
+        (
+            "quotas.ssm.get_parameter_standard_tps",
+            p.quotas.ssm.get_parameter_standard_tps,
+        ),
+        (
+            "quotas.ssm.get_parameter_higher_throughput_tps",
+            p.quotas.ssm.get_parameter_higher_throughput_tps,
+        ),
+        (
+            "quotas.secrets_manager.get_secret_value_describe_secret_tps",
+            p.quotas
+                .secrets_manager
+                .get_secret_value_describe_secret_tps,
+        ),
+        (
+            "quotas.kms.symmetric_cryptographic_tps",
+            p.quotas.kms.symmetric_cryptographic_tps,
+        ),
+    ];
+    for (field, v) in quotas {
+        if !v.is_finite() || v <= 0.0 || v > 1e9 {
+            return bad(field, format!("{v} is outside (0, 1e9]"));
+        }
+    }
+    for (arch, tiers) in [
+        ("x86_64", &p.lambda.gb_second_tiers.x86_64),
+        ("arm64", &p.lambda.gb_second_tiers.arm64),
+    ] {
+        let field = format!("lambda.gb_second_tiers.{arch}");
+        if tiers.is_empty() {
+            return bad(&field, "needs at least one tier".into());
+        }
+        let mut last = 0.0;
+        for (i, t) in tiers.iter().enumerate() {
+            let f = format!("{field}[{i}]");
+            if !t.usd.is_finite() || t.usd < 0.0 || t.usd > 1.0 {
+                return bad(&format!("{f}.usd"), format!("{} is outside 0..=1", t.usd));
+            }
+            match (t.up_to_gb_seconds, i + 1 == tiers.len()) {
+                (Some(_), true) => {
+                    return bad(
+                        &format!("{f}.up_to_gb_seconds"),
+                        "the last tier has no upper bound".into(),
+                    )
+                }
+                (None, false) => {
+                    return bad(
+                        &format!("{f}.up_to_gb_seconds"),
+                        "only the last tier may omit its upper bound".into(),
+                    )
+                }
+                (Some(up), false) => {
+                    if !up.is_finite() || up <= last {
+                        return bad(
+                            &format!("{f}.up_to_gb_seconds"),
+                            format!("{up} must be finite and above the previous tier's {last}"),
+                        );
+                    }
+                    last = up;
+                }
+                (None, true) => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+        && matches!(s[5..7].parse::<u8>(), Ok(1..=12))
+        && matches!(s[8..10].parse::<u8>(), Ok(1..=31))
+}
+
+impl Pricing {
+    /// The compute tiers of `architecture`.
+    pub fn tiers(&self, architecture: super::workload::Architecture) -> &[Tier] {
+        match architecture {
+            super::workload::Architecture::X86_64 => &self.lambda.gb_second_tiers.x86_64,
+            super::workload::Architecture::Arm64 => &self.lambda.gb_second_tiers.arm64,
+        }
+    }
+}
+
+/// The cost of `quantity` GB-seconds on top of `base` GB-seconds the account already uses,
+/// through the volume tiers (so the marginal price is the tier the total falls in).
+pub fn tiered_cost(tiers: &[Tier], base: f64, quantity: f64) -> f64 {
+    cumulative(tiers, base + quantity) - cumulative(tiers, base)
+}
+
+fn cumulative(tiers: &[Tier], amount: f64) -> f64 {
+    let mut cost = 0.0;
+    let mut lower = 0.0;
+    for t in tiers {
+        let upper = t.up_to_gb_seconds.unwrap_or(f64::INFINITY);
+        if amount <= lower {
+            break;
+        }
+        cost += (amount.min(upper) - lower) * t.usd;
+        lower = upper;
+    }
+    cost
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_table_reads_for_every_region_it_names() {
+        let (p, overridden) = parse(DEFAULT_TABLE, "us-east-1").expect("valid");
+        assert!(overridden);
+        assert_eq!(p.quotas.kms.symmetric_cryptographic_tps, 100_000.0);
+        let (p, overridden) = parse(DEFAULT_TABLE, "ap-south-1").expect("valid");
+        assert!(!overridden);
+        assert_eq!(p.quotas.kms.symmetric_cryptographic_tps, 10_000.0);
+    }
+
+    #[test]
+    fn tiers_price_each_slice_at_its_rate() {
+        let (p, _) = parse(DEFAULT_TABLE, "us-east-1").expect("valid");
+        let t = &p.lambda.gb_second_tiers.x86_64;
+        // 1,000 GB-s in tier 1.
+        assert!((tiered_cost(t, 0.0, 1000.0) - 0.0166667).abs() < 1e-9);
+        // 1e9 GB-s straddling the 6e9 boundary: 0.5e9 at tier 1, 0.5e9 at tier 2.
+        let c = tiered_cost(t, 5.5e9, 1e9);
+        assert!((c - (0.5e9 * 0.0000166667 + 0.5e9 * 0.000015)).abs() < 1e-3);
+        // All in tier 3.
+        assert!((tiered_cost(t, 20e9, 1e9) - 1e9 * 0.0000133334).abs() < 1e-3);
+    }
+
+    #[test]
+    fn dates_are_checked() {
+        assert!(is_date("2026-11-28"));
+        assert!(!is_date("2026-13-01"));
+        assert!(!is_date("28.11.2026"));
+    }
+}

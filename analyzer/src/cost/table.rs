@@ -1,0 +1,255 @@
+//! The cost answer as aligned text for a terminal: one row per approach, the recommendation,
+//! then each approach's priced lines.
+
+use super::sweep::Sweep;
+use super::CostReport;
+use std::fmt::Write as _;
+
+fn ms(s: f64) -> String {
+    if s < 1e-3 {
+        format!("{:.1} µs", s * 1e6)
+    } else {
+        format!("{:.1} ms", s * 1e3)
+    }
+}
+
+/// Renders a cost report.
+pub fn render(r: &CostReport) -> String {
+    let mut o = String::new();
+    let w = &r.workload;
+    let _ = writeln!(
+        o,
+        "Monthly cost per approach: {} invocations/month × {} function(s), {} secret(s) ({} per invocation), {} MB {}, {}",
+        si(w.invocations_per_month),
+        w.functions,
+        w.secrets,
+        w.secrets_per_invocation,
+        w.memory_mb,
+        match w.architecture {
+            super::workload::Architecture::Arm64 => "arm64",
+            super::workload::Architecture::X86_64 => "x86_64",
+        },
+        w.region
+    );
+    let _ = writeln!(
+        o,
+        "pricing table {} ({}); {:.1} environments, {} new environments/month per function",
+        r.pricing.date,
+        r.pricing.file,
+        r.derived.environments,
+        si(r.derived.new_environments_per_month)
+    );
+    match &r.latency_origin {
+        super::LatencyOrigin::None => {
+            let _ = writeln!(o, "latencies: none given (compute for fetching left out)");
+        }
+        super::LatencyOrigin::Workload => {
+            let _ = writeln!(o, "latencies: the workload file's [[latency]] table");
+        }
+        super::LatencyOrigin::Runs {
+            runs,
+            local_emulator,
+        } => {
+            let _ = writeln!(
+                o,
+                "latencies: measured in {}{}",
+                runs.join(", "),
+                if *local_emulator {
+                    " (local emulator figures, not AWS: compute for fetching is an emulator figure)"
+                } else {
+                    ""
+                }
+            );
+        }
+    }
+    let _ = writeln!(o);
+    let header = [
+        "approach", "$/month", "fixed", "API", "KMS", "compute", "feasible", "cold p99", "warm p99",
+    ];
+    let rows: Vec<[String; 9]> = r
+        .approaches
+        .iter()
+        .map(|c| {
+            let cat = |name: &str| {
+                c.breakdown
+                    .iter()
+                    .filter(|l| l.category == name && l.included_in_total)
+                    .map(|l| l.cost_usd)
+                    .sum::<f64>()
+                    + 0.0 // an empty sum is -0.0
+            };
+            [
+                c.approach.clone(),
+                format!("{:.2}", c.monthly_cost_usd),
+                format!("{:.2}", cat("fixed")),
+                format!("{:.2}", cat("api_requests")),
+                format!("{:.2}", cat("kms_requests")),
+                format!("{:.2}", cat("lambda_compute")),
+                if c.feasible {
+                    "yes".into()
+                } else {
+                    "NO".into()
+                },
+                c.latency.map_or("-".into(), |l| ms(l.cold_p99_s)),
+                c.latency.map_or("-".into(), |l| ms(l.warm_p99_s)),
+            ]
+        })
+        .collect();
+    let mut width = header.map(str::len);
+    for row in &rows {
+        for (i, cell) in row.iter().enumerate() {
+            width[i] = width[i].max(cell.chars().count());
+        }
+    }
+    let pad = |o: &mut String, cells: &[String]| {
+        for (i, cell) in cells.iter().enumerate() {
+            let n = width[i] - cell.chars().count();
+            if i == 0 {
+                let _ = write!(o, "{cell}{}", " ".repeat(n));
+            } else {
+                let _ = write!(o, "  {}{cell}", " ".repeat(n));
+            }
+        }
+        o.push('\n');
+    };
+    pad(&mut o, &header.map(String::from));
+    for row in &rows {
+        pad(&mut o, row);
+    }
+    let _ = writeln!(o);
+    let rec = &r.recommendation;
+    let _ = writeln!(
+        o,
+        "Recommendation: {}",
+        rec.approach.as_deref().unwrap_or("none")
+    );
+    let _ = writeln!(o, "  {}", rec.why);
+    let _ = writeln!(o);
+    let _ = writeln!(o, "How calls are counted: {}", r.formula);
+    for c in &r.approaches {
+        let _ = writeln!(o);
+        let _ = writeln!(
+            o,
+            "{}: ${:.2}/month{}",
+            c.approach,
+            c.monthly_cost_usd,
+            if c.feasible { "" } else { " (infeasible)" }
+        );
+        for l in &c.breakdown {
+            let _ = writeln!(
+                o,
+                "  {:<70} {:>16} {:<20} × ${:<12} = ${:.2}{}",
+                l.item,
+                format!("{:.4}", l.quantity),
+                l.unit,
+                format!("{:.10}", l.unit_price_usd)
+                    .trim_end_matches('0')
+                    .trim_end_matches('.'),
+                l.cost_usd,
+                if l.included_in_total {
+                    ""
+                } else {
+                    " (not in total)"
+                }
+            );
+        }
+        for n in &c.notes {
+            let _ = writeln!(o, "  note: {n}");
+        }
+    }
+    let _ = writeln!(o);
+    for a in &r.pricing.assumptions {
+        let _ = writeln!(o, "assumption: {a}");
+    }
+    o
+}
+
+/// Renders a sweep: cost per approach at each value, then the break-even points.
+pub fn render_sweep(s: &Sweep) -> String {
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "Monthly cost (USD) over {} ({}); pricing table {}",
+        s.parameter, s.scaling, s.pricing.date
+    );
+    let mut header = vec![s.parameter.clone()];
+    header.extend(s.approaches.iter().cloned());
+    header.push("cheapest".into());
+    let rows: Vec<Vec<String>> = s
+        .points
+        .iter()
+        .map(|p| {
+            let mut row = vec![si(p.value)];
+            for a in &s.approaches {
+                let cost = p.monthly_cost_usd.get(a).copied().unwrap_or(f64::NAN);
+                let mark = if p.feasible.get(a).copied().unwrap_or(true) {
+                    ""
+                } else {
+                    "*"
+                };
+                row.push(format!("{cost:.2}{mark}"));
+            }
+            row.push(p.cheapest.clone().unwrap_or_else(|| "-".into()));
+            row
+        })
+        .collect();
+    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
+    for row in &rows {
+        for (i, c) in row.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    for row in std::iter::once(&header).chain(rows.iter()) {
+        for (i, c) in row.iter().enumerate() {
+            let n = width[i] - c.chars().count();
+            if i == 0 || i + 1 == row.len() {
+                let _ = write!(o, "{c}{}  ", " ".repeat(n));
+            } else {
+                let _ = write!(o, "{}{c}  ", " ".repeat(n));
+            }
+        }
+        o.truncate(o.trim_end().len());
+        o.push('\n');
+    }
+    let _ = writeln!(o, "(* infeasible at that value)");
+    if s.break_even.is_empty() {
+        let _ = writeln!(
+            o,
+            "no break-even: the same approach is cheapest over the range"
+        );
+    }
+    for b in &s.break_even {
+        let _ = writeln!(
+            o,
+            "break-even at {} = {}: {} → {}",
+            s.parameter,
+            si(b.value),
+            b.from,
+            b.to
+        );
+    }
+    o
+}
+
+/// A count with a thousands-style suffix (`10M`, `12.5k`).
+pub fn si(v: f64) -> String {
+    let (d, suffix) = if v >= 1e9 {
+        (1e9, "G")
+    } else if v >= 1e6 {
+        (1e6, "M")
+    } else if v >= 1e3 {
+        (1e3, "k")
+    } else {
+        (1.0, "")
+    };
+    let x = v / d;
+    let s = if (x - x.round()).abs() < 1e-9 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
+    };
+    format!("{s}{suffix}")
+}

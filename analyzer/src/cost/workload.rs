@@ -1,0 +1,342 @@
+//! The workload file: the traffic and shape of the functions to price (`deny_unknown_fields`,
+//! every value range-checked, errors naming the field and the allowed range), optionally with
+//! a latency table so the model runs without a measured run.
+
+use super::CostError;
+use secbench_record::{CacheMode, FetchAt, Source};
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::time::Duration;
+
+/// The CPU architecture of the functions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Architecture {
+    /// Graviton.
+    #[serde(rename = "arm64")]
+    Arm64,
+    /// Intel/AMD.
+    #[serde(rename = "x86_64")]
+    X86_64,
+}
+
+/// Which KMS key encrypts the SSM parameters and the secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum KmsKey {
+    /// The services' AWS managed keys (`aws/ssm`, `aws/secretsmanager`): no key fee.
+    #[default]
+    AwsManaged,
+    /// One customer managed key (the KMS env var always uses one).
+    CustomerManaged,
+}
+
+/// The SSM parameter tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum ParameterTier {
+    /// Up to 4 KB, no fee.
+    #[default]
+    Standard,
+    /// Up to 8 KB, a monthly fee per parameter.
+    Advanced,
+}
+
+/// The workload as written.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Workload {
+    /// The region (selects the pricing table's region overrides).
+    pub region: String,
+    /// Invocations per month, per function.
+    pub invocations_per_month: f64,
+    /// Peak invocations per second, per function.
+    pub peak_rps: f64,
+    /// Function memory.
+    pub memory_mb: u32,
+    /// Function architecture.
+    pub architecture: Architecture,
+    /// Distinct secrets the functions read.
+    pub secrets: u32,
+    /// Secrets each invocation reads.
+    pub secrets_per_invocation: u32,
+    /// Functions reading them (each caches on its own; traffic figures are per function).
+    #[serde(default = "one")]
+    pub functions: u32,
+    /// Average number of execution environments alive at once, per function.
+    #[serde(default)]
+    pub avg_concurrent_environments: Option<f64>,
+    /// Average invocation duration, to derive environments from `peak_rps` when
+    /// `avg_concurrent_environments` is not given.
+    #[serde(default, with = "opt_duration")]
+    pub avg_duration: Option<Duration>,
+    /// How long an environment lives on average.
+    #[serde(with = "duration")]
+    pub environment_lifetime: Duration,
+    /// The TTL of every cache (in-process, caching library, agent).
+    #[serde(default = "five_minutes", with = "duration")]
+    pub cache_ttl: Duration,
+    /// Whether the account's free tiers are still available to this workload.
+    #[serde(default)]
+    pub free_tier: bool,
+    /// Key of the SSM parameters and the secrets.
+    #[serde(default)]
+    pub kms_key: KmsKey,
+    /// SSM parameter tier.
+    #[serde(default)]
+    pub ssm_parameter_tier: ParameterTier,
+    /// GB-seconds the account's functions use each month besides fetching (for the tiers).
+    #[serde(default)]
+    pub base_gb_seconds_per_month: f64,
+    /// Latencies per approach, used when no run is given.
+    #[serde(default)]
+    pub latency: Vec<LatencyEntry>,
+}
+
+/// Latencies of one approach, as the workload file gives them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyEntry {
+    /// Source.
+    pub source: Source,
+    /// Cache mode.
+    #[serde(default = "no_cache")]
+    pub cache: CacheMode,
+    /// When the fetch happens.
+    #[serde(default = "handler")]
+    pub fetch_at: FetchAt,
+    /// Fetching at cold start (SDK setup + first fetch), median.
+    #[serde(with = "duration")]
+    pub cold_p50: Duration,
+    /// … 99th percentile.
+    #[serde(with = "duration")]
+    pub cold_p99: Duration,
+    /// A warm fetch, median.
+    #[serde(with = "duration")]
+    pub warm_p50: Duration,
+    /// … 99th percentile.
+    #[serde(with = "duration")]
+    pub warm_p99: Duration,
+}
+
+fn one() -> u32 {
+    1
+}
+fn five_minutes() -> Duration {
+    Duration::from_secs(300)
+}
+fn no_cache() -> CacheMode {
+    CacheMode::None
+}
+fn handler() -> FetchAt {
+    FetchAt::Handler
+}
+
+mod duration {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&humantime::format_duration(*d).to_string())
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        humantime::parse_duration(&s).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "`{s}` is not a duration ({e}); write e.g. \"45m\" or \"120ms\""
+            ))
+        })
+    }
+}
+
+mod opt_duration {
+    use serde::{Deserializer, Serializer};
+    use std::time::Duration;
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => super::duration::serialize(d, s),
+            None => s.serialize_none(),
+        }
+    }
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        super::duration::deserialize(d).map(Some)
+    }
+}
+
+impl Workload {
+    /// Reads and checks a workload file.
+    pub fn load(path: &Path) -> Result<Workload, CostError> {
+        let text = std::fs::read_to_string(path).map_err(|source| CostError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|(field, message)| match field {
+            None => CostError::Syntax {
+                path: path.to_path_buf(),
+                message,
+            },
+            Some(field) => CostError::Invalid {
+                path: path.to_path_buf(),
+                field,
+                message,
+            },
+        })
+    }
+
+    /// Parses and checks; the error is (field, message), field `None` for syntax errors.
+    pub fn parse(text: &str) -> Result<Workload, (Option<String>, String)> {
+        let w: Workload = toml::from_str(text).map_err(|e| (None, e.to_string()))?;
+        w.validate().map_err(|(f, m)| (Some(f), m))?;
+        Ok(w)
+    }
+
+    /// Checks every range; the error names the field and the allowed range.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        fn range(field: &str, v: f64, lo: f64, hi: f64) -> Result<(), (String, String)> {
+            if v.is_finite() && v >= lo && v <= hi {
+                Ok(())
+            } else {
+                Err((
+                    field.to_owned(),
+                    format!("{v} is outside the allowed range {lo}..={hi}"),
+                ))
+            }
+        }
+        if self.region.is_empty()
+            || !self
+                .region
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err((
+                "region".into(),
+                format!("`{}` is not a region name like us-east-1", self.region),
+            ));
+        }
+        range(
+            "invocations_per_month",
+            self.invocations_per_month,
+            1.0,
+            1e13,
+        )?;
+        range("peak_rps", self.peak_rps, 1e-6, 1e7)?;
+        range("memory_mb", self.memory_mb.into(), 128.0, 10240.0)?;
+        range("secrets", self.secrets.into(), 1.0, 10_000.0)?;
+        range(
+            "secrets_per_invocation",
+            self.secrets_per_invocation.into(),
+            1.0,
+            1000.0,
+        )?;
+        range("functions", self.functions.into(), 1.0, 100_000.0)?;
+        range(
+            "base_gb_seconds_per_month",
+            self.base_gb_seconds_per_month,
+            0.0,
+            1e13,
+        )?;
+        let avg_rps = self.invocations_per_month / (self.month_seconds_hint());
+        if self.peak_rps < avg_rps * 0.999 {
+            return Err((
+                "peak_rps".into(),
+                format!(
+                    "{} is below the average rate {avg_rps:.3}/s that invocations_per_month implies",
+                    self.peak_rps
+                ),
+            ));
+        }
+        match (self.avg_concurrent_environments, self.avg_duration) {
+            (Some(e), None) => range("avg_concurrent_environments", e, 1e-6, 1e7)?,
+            (None, Some(d)) => range("avg_duration", d.as_secs_f64(), 0.001, 900.0)?,
+            (Some(_), Some(_)) => {
+                return Err((
+                    "avg_concurrent_environments".into(),
+                    "give either avg_concurrent_environments or avg_duration, not both".into(),
+                ))
+            }
+            (None, None) => {
+                return Err((
+                    "avg_concurrent_environments".into(),
+                    "missing: give avg_concurrent_environments, or avg_duration to derive it from peak_rps".into(),
+                ))
+            }
+        }
+        range(
+            "environment_lifetime",
+            self.environment_lifetime.as_secs_f64(),
+            1.0,
+            86_400.0 * 31.0,
+        )?;
+        range(
+            "cache_ttl",
+            self.cache_ttl.as_secs_f64(),
+            1.0,
+            86_400.0 * 31.0,
+        )?;
+        for (i, l) in self.latency.iter().enumerate() {
+            secbench_record::check_combination(l.source, l.cache, l.fetch_at)
+                .map_err(|m| (format!("latency[{i}]"), m))?;
+            for (name, d) in [
+                ("cold_p50", l.cold_p50),
+                ("cold_p99", l.cold_p99),
+                ("warm_p50", l.warm_p50),
+                ("warm_p99", l.warm_p99),
+            ] {
+                range(&format!("latency[{i}].{name}"), d.as_secs_f64(), 0.0, 900.0)?;
+            }
+            if l.cold_p99 < l.cold_p50 || l.warm_p99 < l.warm_p50 {
+                return Err((format!("latency[{i}]"), "a p99 is below its p50".into()));
+            }
+        }
+        Ok(())
+    }
+
+    // Before the pricing table is known, a 730-hour month.
+    fn month_seconds_hint(&self) -> f64 {
+        730.0 * 3600.0
+    }
+
+    /// Sets a numeric field by name (for sweeps); `Err` lists the fields that can be swept.
+    pub fn set(&mut self, field: &str, value: f64) -> Result<(), String> {
+        match field {
+            "invocations_per_month" => {
+                // Traffic scales together: the peak and the environments grow with the volume.
+                let k = value / self.invocations_per_month;
+                self.invocations_per_month = value;
+                self.peak_rps *= k;
+                if let Some(e) = self.avg_concurrent_environments.as_mut() {
+                    *e *= k;
+                }
+            }
+            "peak_rps" => self.peak_rps = value,
+            "avg_concurrent_environments" => {
+                self.avg_concurrent_environments = Some(value);
+                self.avg_duration = None;
+            }
+            "secrets" => self.secrets = value.round() as u32,
+            "secrets_per_invocation" => self.secrets_per_invocation = value.round() as u32,
+            "functions" => self.functions = value.round() as u32,
+            "memory_mb" => self.memory_mb = value.round() as u32,
+            "cache_ttl_s" => self.cache_ttl = Duration::from_secs_f64(value),
+            "environment_lifetime_s" => self.environment_lifetime = Duration::from_secs_f64(value),
+            _ => {
+                return Err(format!(
+                    "`{field}` cannot be swept; one of: {}",
+                    SWEEPABLE.join(", ")
+                ))
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Fields `--sweep` accepts.
+pub const SWEEPABLE: &[&str] = &[
+    "invocations_per_month",
+    "peak_rps",
+    "avg_concurrent_environments",
+    "secrets",
+    "secrets_per_invocation",
+    "functions",
+    "memory_mb",
+    "cache_ttl_s",
+    "environment_lifetime_s",
+];
