@@ -94,6 +94,34 @@ pub enum Command {
         #[arg(long, default_value_t = crate::stats::DEFAULT_SEED)]
         seed: u64,
     },
+    /// Fill in a deployed stage: the SecureString, the KMS ciphertext and the digest the probe
+    /// checks (the value never appears on the command line, in a file or in the output).
+    Provision {
+        /// The stage (its stage file .secbench/stages/NAME.toml names the resources).
+        #[arg(long)]
+        stage: String,
+        /// First write the stage file from the stack's outputs (JSON of `aws cloudformation
+        /// describe-stacks`, whole or `--query 'Stacks[0].Outputs'`).
+        #[arg(long, value_name = "FILE")]
+        outputs: Option<PathBuf>,
+        /// The stack's name, kept in the stage file (for teardown).
+        #[arg(long, requires = "outputs")]
+        stack_name: Option<String>,
+        /// Read a new value from standard input (its first line) and put it into the secret;
+        /// without this or --new-value the secret's current (generated) value is used.
+        #[arg(long, conflicts_with = "new_value")]
+        value_stdin: bool,
+        /// Generate a new random value and put it into the secret.
+        #[arg(long)]
+        new_value: bool,
+        /// Also put the value in plaintext into the function's configuration, for the
+        /// plain-env baseline. Only for a throwaway value.
+        #[arg(long)]
+        plain_env_baseline: bool,
+        /// An AWS endpoint other than AWS's (the emulator).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+    },
     /// Monthly cost of every approach for a workload, from a dated pricing table.
     Cost {
         /// The workload file (TOML).

@@ -1,11 +1,12 @@
-//! Stage files (`.secbench/stages/<stage>.toml`), written by the deploy script, so that
+//! Stage files (`.secbench/stages/<stage>.toml`), written from the stack's outputs by
+//! `secbench provision --outputs` (which the deploy script runs), so that
 //! `secbench run --stage dev` finds its function and region without retyping them.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// A deployed stage.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct StageFile {
     /// The probe function's name.
@@ -13,12 +14,31 @@ pub struct StageFile {
     /// Its region.
     pub region: String,
     /// The Parameters and Secrets extension layer ARN for that region and architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension_layer_arn: Option<String>,
+    /// The CloudFormation stack.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stack_name: Option<String>,
+    /// The stage's KMS key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_arn: Option<String>,
+    /// The stage's secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_arn: Option<String>,
+    /// The SecureString parameter.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_name: Option<String>,
+    /// The probe's architecture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
+    /// The probe's log group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_group: Option<String>,
 }
 
-/// A stage file that exists but does not read.
+/// A stage file (or the stack outputs it is made from) that does not read.
 #[derive(Debug, thiserror::Error)]
-#[error("stage file {path}: {message}")]
+#[error("{path}: {message}")]
 pub struct StageFileError {
     /// The file.
     pub path: PathBuf,
@@ -47,4 +67,77 @@ pub fn load(root: &Path, stage: &str) -> Result<Option<StageFile>, StageFileErro
             message: e.to_string(),
         }),
     }
+}
+
+/// Writes the stage file of `stage` (creating `.secbench/stages/`); returns its path.
+pub fn save(root: &Path, stage: &str, file: &StageFile) -> Result<PathBuf, StageFileError> {
+    let path = path(root, stage);
+    let fail = |message: String| StageFileError {
+        path: path.clone(),
+        message,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail(e.to_string()))?;
+    }
+    let text = toml::to_string(file).map_err(|e| fail(e.to_string()))?;
+    std::fs::write(&path, format!("# Written by `secbench provision --outputs`; the deploy script keeps it current.\n{text}"))
+        .map_err(|e| fail(e.to_string()))?;
+    Ok(path)
+}
+
+/// One CloudFormation output as `describe-stacks` prints it.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Output {
+    output_key: String,
+    output_value: String,
+}
+
+/// Makes a stage file from the stack's outputs: the JSON of
+/// `aws cloudformation describe-stacks --query 'Stacks[0].Outputs'` (a list of
+/// `{OutputKey, OutputValue}`), or the whole `describe-stacks` answer.
+pub fn from_outputs(path: &Path, stack_name: Option<&str>) -> Result<StageFile, StageFileError> {
+    let fail = |message: String| StageFileError {
+        path: path.to_path_buf(),
+        message,
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?;
+    let value: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| fail(format!("not JSON: {e}")))?;
+    let list = match &value {
+        serde_json::Value::Array(_) => value.clone(),
+        _ => value.pointer("/Stacks/0/Outputs").cloned().ok_or_else(|| {
+            fail(
+                "neither a list of outputs nor a describe-stacks answer with Stacks[0].Outputs"
+                    .into(),
+            )
+        })?,
+    };
+    let outputs: Vec<Output> = serde_path_to_error::deserialize(list)
+        .map_err(|e| fail(format!("outputs{}: {}", e.path(), e.inner())))?;
+    let get = |k: &str| {
+        outputs
+            .iter()
+            .find(|o| o.output_key == k)
+            .map(|o| o.output_value.clone())
+            .filter(|v| !v.is_empty())
+    };
+    let required = |k: &str| {
+        get(k).ok_or_else(|| {
+            fail(format!(
+                "output {k} is missing: is this the secbench stack (scripts/template.yaml)?"
+            ))
+        })
+    };
+    Ok(StageFile {
+        function: required("FunctionName")?,
+        region: required("Region")?,
+        extension_layer_arn: get("ExtensionLayerArn"),
+        stack_name: stack_name.map(str::to_owned),
+        key_arn: Some(required("KeyArn")?),
+        secret_arn: Some(required("SecretArn")?),
+        parameter_name: Some(required("ParameterName")?),
+        architecture: get("Architecture"),
+        log_group: get("LogGroupName"),
+    })
 }

@@ -42,9 +42,11 @@ impl Slo {
                 "p99_cold" => &mut slo.p99_cold_s,
                 "p50_warm" => &mut slo.p50_warm_s,
                 "p99_warm" => &mut slo.p99_warm_s,
-                other => return Err(bad(format!(
+                other => {
+                    return Err(bad(format!(
                     "`{other}` is not an objective; one of p50_cold, p99_cold, p50_warm, p99_warm"
-                ))),
+                )))
+                }
             };
             *slot = Some(d.as_secs_f64());
         }

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Checks scripts/template.yaml beyond what cfn-lint and checkov see.
+
+1. Transforms the SAM template with aws-sam-translator (what CloudFormation runs) and checks the
+   probe function's critical properties in the transformed AWS::Lambda::Function.
+2. Reads every IAM policy statement (role inline policies and AWS::IAM::Policy resources) and
+   fails if a KMS, Secrets Manager or SSM action is granted on "*" or on a wildcard other than
+   the stage's parameter path, or if such an action is itself a wildcard.
+
+Usage: check_template.py [TEMPLATE]   (exit 0: all good; 1: problems, each printed on a line)
+"""
+import copy
+import os
+import sys
+
+from cfnlint.decode import cfn_yaml
+from samtranslator.model.exceptions import InvalidDocumentException
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+
+SECRET_SERVICES = ("kms:", "secretsmanager:", "ssm:")
+
+
+class NoManagedPolicies:
+    """The template names no managed policies; the translator must not call IAM."""
+
+    def load(self):
+        return {}
+
+
+def transform(template):
+    # The translator looks the region up in the environment; no AWS call is made.
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    template = copy.deepcopy(template)
+    # `sam deploy` uploads the local CodeUri and rewrites it to S3 before the transform.
+    for r in template["Resources"].values():
+        if r.get("Type") == "AWS::Serverless::Function":
+            r["Properties"]["CodeUri"] = "s3://secbench-artifacts/bench-lambda.zip"
+    translator = Translator(NoManagedPolicies(), Parser())
+    return translator.translate(
+        template,
+        parameter_values={"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"},
+    )
+
+
+def as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+def statements(resources):
+    """(where, statement) for every IAM policy statement outside key policies."""
+    for name, r in resources.items():
+        props = r.get("Properties", {})
+        if r.get("Type") == "AWS::IAM::Role":
+            for p in props.get("Policies", []):
+                for i, s in enumerate(as_list(p["PolicyDocument"]["Statement"])):
+                    yield f"{name}.Policies[{p.get('PolicyName')}].Statement[{i}]", s
+        if r.get("Type") == "AWS::IAM::Policy":
+            for i, s in enumerate(as_list(props["PolicyDocument"]["Statement"])):
+                yield f"{name}.Statement[{i}]", s
+
+
+def resource_text(res):
+    """A resource as text: literal strings as they are, intrinsic functions as their source."""
+    if isinstance(res, str):
+        return res
+    if isinstance(res, dict) and len(res) == 1:
+        (fn, arg), = res.items()
+        if fn == "Fn::Sub":
+            return arg if isinstance(arg, str) else arg[0]
+        return f"{{{fn}}}"
+    return str(res)
+
+
+def check_least_privilege(resources):
+    problems = []
+    for where, s in statements(resources):
+        if s.get("Effect") != "Allow":
+            continue
+        actions = [a for a in as_list(s.get("Action", [])) if a.lower().startswith(SECRET_SERVICES)]
+        if not actions:
+            continue
+        for a in actions:
+            if "*" in a:
+                problems.append(f"{where}: action {a} is a wildcard; name the operations")
+        if "NotResource" in s:
+            problems.append(f"{where}: NotResource with {actions}")
+        for res in as_list(s.get("Resource", [])):
+            text = resource_text(res)
+            if text == "*":
+                problems.append(f"{where}: {', '.join(actions)} granted on *")
+            elif "*" in text and not (
+                all(a.lower().startswith("ssm:") for a in actions)
+                and text.endswith(":parameter/secbench/${Stage}/*")
+            ):
+                problems.append(f"{where}: {', '.join(actions)} granted on the wildcard {text}")
+    return problems
+
+
+def check_key_policy(resources):
+    problems = []
+    for name, r in resources.items():
+        if r.get("Type") != "AWS::KMS::Key":
+            continue
+        for i, s in enumerate(as_list(r["Properties"]["KeyPolicy"]["Statement"])):
+            principal = s.get("Principal", {})
+            if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*"):
+                problems.append(f"{name}.KeyPolicy.Statement[{i}]: principal *")
+            actions = as_list(s.get("Action", []))
+            account_root = resource_text(principal.get("AWS", "")).endswith(":root")
+            if "kms:*" in actions and not account_root:
+                problems.append(f"{name}.KeyPolicy.Statement[{i}]: kms:* for a principal other than the account")
+    return problems
+
+
+def check_function(transformed):
+    problems = []
+    functions = {n: r for n, r in transformed["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
+    if list(functions) != ["ProbeFunction"]:
+        return [f"expected one function ProbeFunction, found {list(functions)}"]
+    p = functions["ProbeFunction"]["Properties"]
+    expect = {
+        "Runtime": "provided.al2023",
+        "Handler": "bootstrap",
+        "Architectures": [{"Ref": "Architecture"}],
+        "MemorySize": {"Ref": "MemorySize"},
+        "Timeout": {"Ref": "Timeout"},
+        "Role": {"Fn::GetAtt": ["ProbeRole", "Arn"]},
+        "ReservedConcurrentExecutions": {"Ref": "ReservedConcurrency"},
+        "LoggingConfig": {"LogGroup": {"Ref": "ProbeLogGroup"}, "LogFormat": "Text"},
+    }
+    for k, v in expect.items():
+        if p.get(k) != v:
+            problems.append(f"ProbeFunction.{k} is {p.get(k)!r}, expected {v!r}")
+    env = p.get("Environment", {}).get("Variables", {})
+    for k in ("SECBENCH_PLAINTEXT", "SECBENCH_CIPHERTEXT", "SECBENCH_EXPECTED_SHA256"):
+        if k in env:
+            problems.append(f"ProbeFunction.Environment sets {k}: values come from `secbench provision`, never the template")
+    if transformed["Parameters"]["Architecture"].get("Default") != "arm64":
+        problems.append("the Architecture parameter must default to arm64")
+    return problems
+
+
+def main():
+    path = sys.argv[1] if len(sys.argv) > 1 else "scripts/template.yaml"
+    template = cfn_yaml.load(path)
+    try:
+        transformed = transform(template)
+    except InvalidDocumentException as e:
+        print(f"{path}: SAM transform failed: {e}")
+        return 1
+    problems = check_least_privilege(transformed["Resources"]) + check_key_policy(transformed["Resources"])
+    problems += check_function(transformed)
+    for p in problems:
+        print(f"{path}: {p}")
+    if not problems:
+        n = sum(1 for _ in statements(transformed["Resources"]))
+        print(f"{path}: transformed; {n} IAM statements checked, none grants a secret or key action on *")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

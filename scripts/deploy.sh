@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Deploys the probe for one stage: scripts/deploy.sh STAGE [--x86-64] [--extension-layer ARN]
+#   [--value-stdin | --new-value] [--plain-env-baseline]
+# 1. builds the probe with cargo-lambda (scripts/build-lambda.sh), arm64 unless --x86-64;
+# 2. deploys scripts/template.yaml with `sam deploy --config-env STAGE` (scripts/samconfig.toml;
+#    a stage without its own section there gets stack secbench-STAGE in $AWS_REGION);
+# 3. writes the stage file .secbench/stages/STAGE.toml from the stack's outputs and fills in
+#    what CloudFormation cannot create (`secbench provision`): the SecureString parameter and
+#    the KMS ciphertext. The value is the secret's generated one unless --value-stdin (read from
+#    standard input) or --new-value; it is never an argument and never printed.
+# Then: secbench run --stage STAGE --plan PLAN
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+usage() { sed -n '2,3p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || usage
+stage="$1"; shift
+[[ "$stage" =~ ^[a-z][a-z0-9-]{0,19}$ ]] || { echo "deploy.sh: stage '$stage' must match ^[a-z][a-z0-9-]{0,19}\$" >&2; exit 2; }
+arch="arm64"; layer=""; provision_args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --x86-64) arch="x86_64" ;;
+    --arm64) arch="arm64" ;;
+    --extension-layer) layer="${2:?--extension-layer needs an ARN}"; shift ;;
+    --value-stdin|--new-value|--plain-env-baseline) provision_args+=("$1") ;;
+    *) echo "deploy.sh: unknown option $1" >&2; usage ;;
+  esac
+  shift
+done
+for tool in aws sam cargo rustup python3; do
+  command -v "$tool" >/dev/null || { echo "deploy.sh: $tool is not installed (see scripts/README.md, Prerequisites)" >&2; exit 1; }
+done
+cd "$root"
+"$root/scripts/build-lambda.sh" "$arch"
+
+config=(--config-file "$root/scripts/samconfig.toml")
+if grep -q "^\[$stage\.deploy\.parameters\]" scripts/samconfig.toml; then
+  config+=(--config-env "$stage")
+  stack=$(sed -n "/^\[$stage\.deploy\.parameters\]/,/^\[/s/^stack_name = \"\(.*\)\"/\1/p" scripts/samconfig.toml)
+  region=$(sed -n "/^\[$stage\.deploy\.parameters\]/,/^\[/s/^region = \"\(.*\)\"/\1/p" scripts/samconfig.toml)
+else
+  stack="secbench-$stage"
+  region="${AWS_REGION:?no [$stage.deploy.parameters] in scripts/samconfig.toml: set AWS_REGION}"
+  config+=(--stack-name "$stack" --region "$region" --capabilities CAPABILITY_IAM --resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset)
+fi
+overrides=("Stage=$stage" "Architecture=$arch")
+[ -n "$layer" ] && overrides+=("ExtensionLayerArn=$layer")
+sam deploy --template-file "$root/scripts/template.yaml" "${config[@]}" --region "$region" \
+  --parameter-overrides "${overrides[@]}"
+
+outputs="$(mktemp)"; trap 'rm -f "$outputs"' EXIT
+aws cloudformation describe-stacks --stack-name "$stack" --region "$region" --output json > "$outputs"
+secbench=(cargo run --quiet --release --locked -p secbench --)
+"${secbench[@]}" provision --stage "$stage" --outputs "$outputs" --stack-name "$stack" "${provision_args[@]}"
+echo "deployed stage $stage ($stack in $region, $arch). Next: secbench run --stage $stage --plan PLAN"
