@@ -51,43 +51,63 @@ pub struct GroupSummary {
     pub metrics: BTreeMap<&'static str, MetricSummary>,
 }
 
-/// Builds the summary.
-pub fn build(ingested: &Ingested, seed: u64) -> Summary {
-    let groups = ingested
-        .groups
+fn group_summary(key: &GroupKey, g: &crate::ingest::Group, seed: u64) -> GroupSummary {
+    let invocations = g.invocations();
+    let ok = g.outcomes.get("ok").copied().unwrap_or(0);
+    let metrics = Metric::ALL
         .iter()
-        .map(|(key, g)| {
-            let invocations = g.invocations();
-            let ok = g.outcomes.get("ok").copied().unwrap_or(0);
-            let metrics = Metric::ALL
-                .iter()
-                .filter_map(|m| {
-                    let h = g.histogram(*m)?;
-                    let s = seed_for(seed, &[&key.stage, &key.scenario, &key.phase, m.name()]);
-                    Some((m.name(), summarize(h, s)))
-                })
-                .collect();
-            GroupSummary {
-                key: key.clone(),
-                invocations,
-                outcomes: g.outcomes.clone(),
-                error_rate: if invocations == 0 {
-                    0.0
-                } else {
-                    (invocations - ok) as f64 / invocations as f64
-                },
-                fetches: g.fetches,
-                fetch_errors: g.fetch_errors.clone(),
-                api_calls: g.api_calls.clone(),
-                cache_hit_ratio: if g.fetches == 0 {
-                    0.0
-                } else {
-                    g.cache_hits as f64 / g.fetches as f64
-                },
-                metrics,
-            }
+        .filter_map(|m| {
+            let h = g.histogram(*m)?;
+            let s = seed_for(seed, &[&key.stage, &key.scenario, &key.phase, m.name()]);
+            Some((m.name(), summarize(h, s)))
         })
         .collect();
+    GroupSummary {
+        key: key.clone(),
+        invocations,
+        outcomes: g.outcomes.clone(),
+        error_rate: if invocations == 0 {
+            0.0
+        } else {
+            (invocations - ok) as f64 / invocations as f64
+        },
+        fetches: g.fetches,
+        fetch_errors: g.fetch_errors.clone(),
+        api_calls: g.api_calls.clone(),
+        cache_hit_ratio: if g.fetches == 0 {
+            0.0
+        } else {
+            g.cache_hits as f64 / g.fetches as f64
+        },
+        metrics,
+    }
+}
+
+/// Builds the summary.
+pub fn build(ingested: &Ingested, seed: u64) -> Summary {
+    // The bootstrap is the costly part: the groups are summarized on every core (each group's
+    // seed comes from its key, so the result does not depend on how the work is split).
+    let all: Vec<(&GroupKey, &crate::ingest::Group)> = ingested.groups.iter().collect();
+    let workers = std::thread::available_parallelism()
+        .map_or(2, |n| n.get())
+        .clamp(1, 8);
+    let per = all.len().div_ceil(workers).max(1);
+    let groups: Vec<GroupSummary> = std::thread::scope(|scope| {
+        let handles: Vec<_> = all
+            .chunks(per)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .map(|(key, g)| group_summary(key, g, seed))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
     Summary {
         summary_schema_version: SUMMARY_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").to_owned(),
