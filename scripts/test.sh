@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need (moto, cfn-lint and checkov into .venv/, the
-# Secrets Manager Agent into .tools/agent/), then runs every test of the workspace. Extra arguments go to cargo test.
+# Secrets Manager Agent into .tools/agent/, Debian's chromium for the report's browser test),
+# then runs every test of the workspace. Extra arguments go to cargo test.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/install-moto.sh
 scripts/install-iac-lint.sh
 scripts/install-agent.sh
+scripts/install-chromium.sh
 # The local-stage tests run the unchanged release probe, as `secbench local` does.
 cargo build --release --locked -p bench-lambda --bin bench-lambda
 # The lean probe (without the aws-caching-library feature) must keep compiling.

@@ -26,6 +26,9 @@ pub enum Command {
         /// Complete an interrupted local run instead of starting a new one.
         #[arg(long, value_name = "RUN_DIR")]
         resume: Option<PathBuf>,
+        /// The workload of the report's cost plots (default: scripts/workloads/example.toml).
+        #[arg(long)]
+        workload: Option<PathBuf>,
     },
     /// Run a plan against a deployed probe function (AWS, or any Lambda API endpoint).
     Run {
@@ -121,6 +124,34 @@ pub enum Command {
         /// An AWS endpoint other than AWS's (the emulator).
         #[arg(long)]
         endpoint_url: Option<String>,
+    },
+    /// Write the plotted report: report.html (self-contained), report.md, plots/*.svg|png and
+    /// the raw exports, beside the runs (never inside them).
+    Report {
+        /// Run directories; several runs and stages at once.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// A workload for the cost plots and the recommendation.
+        #[arg(long)]
+        workload: Option<PathBuf>,
+        /// A pricing table replacing the shipped one.
+        #[arg(long)]
+        pricing: Option<PathBuf>,
+        /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
+        #[arg(long)]
+        slo: Option<String>,
+        /// A base run to compare the runs against.
+        #[arg(long, value_name = "BASE_RUN")]
+        compare: Option<PathBuf>,
+        /// Changes within this fraction are noise in the comparison.
+        #[arg(long, default_value_t = 0.05)]
+        noise_threshold: f64,
+        /// Where to write (default: RUN-report beside the first run).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Skip lines of the runs that are not records.
+        #[arg(long)]
+        skip_invalid: bool,
     },
     /// Monthly cost of every approach for a workload, from a dated pricing table.
     Cost {

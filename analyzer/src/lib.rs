@@ -10,7 +10,9 @@ pub mod ingest;
 pub mod local;
 pub mod plan;
 pub mod platform_log;
+pub mod plot;
 pub mod provision;
+pub mod report;
 pub mod run;
 pub mod stage_file;
 pub mod stats;
@@ -209,6 +211,37 @@ pub fn run(cli: Cli) -> Result<i32> {
             println!("sha256 of the value: {}", done.sha256_hex);
             Ok(0)
         }
+        Command::Report {
+            runs,
+            workload,
+            pricing,
+            slo,
+            compare,
+            noise_threshold,
+            out,
+            skip_invalid,
+        } => {
+            let out = out.unwrap_or_else(|| report::default_out(&runs[0]));
+            let start = std::time::Instant::now();
+            let files = report::write(&report::ReportOptions {
+                runs,
+                workload,
+                pricing,
+                slo,
+                compare,
+                noise_threshold,
+                out,
+                skip_invalid,
+            })?;
+            println!(
+                "report: {} ({} plots, {:.2} s)\nmarkdown: {}",
+                files.html.display(),
+                files.plots.len(),
+                start.elapsed().as_secs_f64(),
+                files.markdown.display()
+            );
+            Ok(0)
+        }
         Command::Validate { files } => {
             let mut failed = false;
             for file in &files {
@@ -225,9 +258,11 @@ pub fn run(cli: Cli) -> Result<i32> {
             plan,
             out_dir,
             resume,
+            workload,
         } => {
             let cwd = std::env::current_dir().context("current directory")?;
             let root = local::stage::find_root(&cwd)?;
+            let workload = workload.unwrap_or_else(|| root.join("scripts/workloads/example.toml"));
             let opts = local::stage::LocalOptions {
                 plan: plan.unwrap_or_else(|| root.join("scripts/plans/local.toml")),
                 root,
@@ -257,6 +292,17 @@ pub fn run(cli: Cli) -> Result<i32> {
                 "more: secbench analyze {} --format md|json|csv",
                 summary.dir.display()
             );
+            let files = report::write(&report::ReportOptions {
+                runs: vec![summary.dir.clone()],
+                workload: Some(workload),
+                pricing: None,
+                slo: None,
+                compare: None,
+                noise_threshold: 0.05,
+                out: report::default_out(&summary.dir),
+                skip_invalid: false,
+            })?;
+            println!("report: {}", files.html.display());
             Ok(code)
         }
         Command::Run {
@@ -397,7 +443,10 @@ pub fn cost_command(args: &CostArgs) -> Result<String> {
 }
 
 /// Reads runs, telling on standard error what was skipped or cut off.
-fn read_runs(runs: &[std::path::PathBuf], skip_invalid: bool) -> Result<ingest::Ingested> {
+pub(crate) fn read_runs(
+    runs: &[std::path::PathBuf],
+    skip_invalid: bool,
+) -> Result<ingest::Ingested> {
     let mut ingested = ingest::Ingested::default();
     for run in runs {
         ingested.read(run, skip_invalid)?;

@@ -121,6 +121,23 @@ concurrency = 3
     assert!(m.local_emulator);
     assert_eq!(m.accounting, summary.accounting);
     assert_no_canary_in(&summary.dir, &b.canary);
+    // The report of this run (HTML, Markdown, plots, exports, HdrHistogram logs) carries no
+    // trace of the value either.
+    let report = secbench::report::write(&secbench::report::ReportOptions {
+        runs: vec![summary.dir.clone()],
+        workload: Some(root().join("scripts/workloads/example.toml")),
+        pricing: None,
+        slo: None,
+        compare: None,
+        noise_threshold: 0.05,
+        out: secbench::report::default_out(&summary.dir),
+        skip_invalid: false,
+    })
+    .expect("report");
+    assert!(report
+        .html
+        .starts_with(summary.dir.parent().expect("parent")));
+    assert_no_canary_in(report.html.parent().expect("report dir"), &b.canary);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -189,6 +189,13 @@ pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
                 why
             }
         };
+    let mut why = why;
+    if let Some(f) = first.filter(|f| f.latency.is_none()) {
+        why.push_str(&format!(
+            " Its latency was not measured (no run or [[latency]] entry for {}): measure it before choosing it.",
+            f.approach
+        ));
+    }
     Recommendation {
         slo: slo.clone(),
         approach: first.map(|c| c.approach.clone()),

@@ -1,0 +1,162 @@
+//! Chart 6: errors and throttles per approach: the share of invocations that did not end `ok`,
+//! stacked by outcome, and the share of fetches that failed, by error class.
+
+use super::{e, font, with_legend, Chart, DrawResult};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::collections::BTreeMap;
+
+/// One approach's counts.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Label.
+    pub label: String,
+    /// Invocations.
+    pub invocations: u64,
+    /// Invocations by non-`ok` outcome.
+    pub outcomes: BTreeMap<String, u64>,
+    /// Fetches.
+    pub fetches: u64,
+    /// Failed fetches by class.
+    pub fetch_errors: BTreeMap<String, u64>,
+}
+
+/// The chart.
+#[derive(Debug, Clone)]
+pub struct Errors {
+    /// Rows.
+    pub rows: Vec<Row>,
+}
+
+const COLOURS: [RGBColor; 8] = [
+    RGBColor(0xD5, 0x5E, 0x00),
+    RGBColor(0x00, 0x72, 0xB2),
+    RGBColor(0xE6, 0x9F, 0x00),
+    RGBColor(0x00, 0x9E, 0x73),
+    RGBColor(0xCC, 0x79, 0xA7),
+    RGBColor(0x56, 0xB4, 0xE9),
+    RGBColor(0xF0, 0xE4, 0x42),
+    RGBColor(0x55, 0x55, 0x55),
+];
+
+impl Errors {
+    fn kinds(&self) -> Vec<String> {
+        let mut kinds: Vec<String> = Vec::new();
+        for r in &self.rows {
+            for k in r
+                .outcomes
+                .keys()
+                .map(|k| format!("invocation: {k}"))
+                .chain(r.fetch_errors.keys().map(|k| format!("fetch: {k}")))
+            {
+                if !kinds.contains(&k) {
+                    kinds.push(k);
+                }
+            }
+        }
+        kinds.sort();
+        kinds
+    }
+}
+
+impl Chart for Errors {
+    fn name(&self) -> &'static str {
+        "errors"
+    }
+    fn title(&self) -> String {
+        "Errors and throttles per approach (% of invocations / of fetches)".into()
+    }
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
+        let kinds = self.kinds();
+        // With no errors the rows still show, each with its count of clean invocations.
+        let items: Vec<(String, RGBColor)> = if kinds.is_empty() {
+            vec![(
+                "no errors in these runs".to_owned(),
+                RGBColor(0xBB, 0xBB, 0xBB),
+            )]
+        } else {
+            kinds
+                .iter()
+                .enumerate()
+                .map(|(i, k)| (k.clone(), COLOURS[i % COLOURS.len()]))
+                .collect()
+        };
+        let plot = with_legend(area, &self.title(), &items)?;
+        let share = |r: &Row, k: &str| -> f64 {
+            if let Some(o) = k.strip_prefix("invocation: ") {
+                r.outcomes.get(o).copied().unwrap_or(0) as f64 * 100.0 / r.invocations.max(1) as f64
+            } else if let Some(c) = k.strip_prefix("fetch: ") {
+                r.fetch_errors.get(c).copied().unwrap_or(0) as f64 * 100.0 / r.fetches.max(1) as f64
+            } else {
+                0.0
+            }
+        };
+        let n = self.rows.len().max(1);
+        let hi = self
+            .rows
+            .iter()
+            .map(|r| kinds.iter().map(|k| share(r, k)).sum::<f64>())
+            .fold(0.0, f64::max)
+            .max(1.0)
+            * 1.2;
+        let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
+        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(8)
+            .x_label_area_size(40)
+            .y_label_area_size((longest * 7 + 10).min(360))
+            .build_cartesian_2d(0.0..hi, 0.0..n as f64)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_desc("% (invocation outcomes of invocations; fetch error classes of fetches)")
+            .y_labels(n * 2 + 1)
+            .y_label_formatter(&|y| {
+                let i = (n as f64 - y - 0.5).round();
+                if (n as f64 - y - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len()
+                {
+                    labels[i as usize].clone()
+                } else {
+                    String::new()
+                }
+            })
+            .label_style(font(12))
+            .axis_desc_style(font(13))
+            .disable_y_mesh()
+            .draw()
+            .map_err(e)?;
+        for (i, r) in self.rows.iter().enumerate() {
+            let y0 = n as f64 - i as f64 - 0.8;
+            let mut x = 0.0;
+            for (k, kind) in kinds.iter().enumerate() {
+                let v = share(r, kind);
+                if v > 0.0 {
+                    chart
+                        .draw_series([Rectangle::new(
+                            [(x, y0), (x + v, y0 + 0.6)],
+                            COLOURS[k % COLOURS.len()].filled(),
+                        )])
+                        .map_err(e)?;
+                }
+                x += v;
+            }
+            let errors: u64 = r.outcomes.values().sum();
+            if errors == 0 && r.fetch_errors.is_empty() {
+                chart
+                    .draw_series([Rectangle::new(
+                        [(0.0, y0 + 0.25), (hi * 0.005, y0 + 0.35)],
+                        RGBColor(0xBB, 0xBB, 0xBB).filled(),
+                    )])
+                    .map_err(e)?;
+            }
+            chart
+                .draw_series([Text::new(
+                    format!("{errors} of {} invocations failed", r.invocations),
+                    (x + hi * 0.01, y0 + 0.45),
+                    font(12),
+                )])
+                .map_err(e)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,251 @@
+//! Plots of the report (plotters): sizes, the colour-blind-safe palette, the fonts compiled
+//! into the binary, and rendering of one chart to an SVG string and a PNG file. One file per
+//! chart; each is a [`Chart`] drawn the same way on both backends.
+
+pub mod cdf;
+pub mod cold_start;
+pub mod compare;
+pub mod cost_breakdown;
+pub mod cost_curve;
+pub mod errors;
+pub mod percentiles;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use secbench_record::{CacheMode, FetchAt, Source};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+/// Width of every chart, in pixels.
+pub const WIDTH: u32 = 1000;
+/// Height of every chart, in pixels.
+pub const HEIGHT: u32 = 560;
+
+/// A chart could not be drawn or written.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// plotters failed while drawing: the chart's name says which.
+    #[error("drawing {chart}: {message}")]
+    Draw {
+        /// The chart.
+        chart: String,
+        /// plotters' message.
+        message: String,
+    },
+    /// The PNG file could not be written: check the output directory.
+    #[error("writing {path}: {message}")]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+/// The result of a drawing call, whatever the backend.
+pub type DrawResult = Result<(), String>;
+
+/// Turns a plotters error into text (the backends' error types differ).
+pub fn e<E: std::fmt::Debug>(err: E) -> String {
+    format!("{err:?}")
+}
+
+/// One chart.
+pub trait Chart {
+    /// File stem (`latency-cdf`).
+    fn name(&self) -> &'static str;
+    /// Title shown above it.
+    fn title(&self) -> String;
+    /// Size in pixels.
+    fn size(&self) -> (u32, u32) {
+        (WIDTH, HEIGHT)
+    }
+    /// Draws onto `area`.
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult;
+}
+
+/// A rendered chart.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    /// File stem.
+    pub name: &'static str,
+    /// Title.
+    pub title: String,
+    /// The SVG document, for inlining.
+    pub svg: String,
+    /// The SVG file.
+    pub svg_path: PathBuf,
+    /// The PNG file.
+    pub png_path: PathBuf,
+}
+
+/// Registers the DejaVu fonts (compiled in) as the sans-serif family, once.
+pub fn fonts() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // The bytes are valid TrueType shipped by the dejavu crate; a failure would only lose
+        // text, never data, so it is reported and drawing goes on.
+        for (style, bytes) in [
+            (FontStyle::Normal, dejavu::sans::regular()),
+            (FontStyle::Bold, dejavu::sans::bold()),
+        ] {
+            if plotters::style::register_font("sans-serif", style, bytes).is_err() {
+                eprintln!("warning: the built-in DejaVu font did not load; plots lose their text");
+            }
+        }
+    });
+}
+
+/// Draws `chart` to `dir/NAME.svg` and `dir/NAME.png`.
+pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, PlotError> {
+    fonts();
+    let draw_err = |message: String| PlotError::Draw {
+        chart: chart.name().to_owned(),
+        message,
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, chart.size()).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| draw_err(e(x)))?;
+        chart.draw(&root).map_err(draw_err)?;
+        root.present().map_err(|x| draw_err(e(x)))?;
+    }
+    let svg_path = dir.join(format!("{}.svg", chart.name()));
+    std::fs::write(&svg_path, &svg).map_err(|x| PlotError::Write {
+        path: svg_path.clone(),
+        message: x.to_string(),
+    })?;
+    let png_path = dir.join(format!("{}.png", chart.name()));
+    {
+        let root = BitMapBackend::new(&png_path, chart.size()).into_drawing_area();
+        root.fill(&WHITE).map_err(|x| draw_err(e(x)))?;
+        chart.draw(&root).map_err(draw_err)?;
+        root.present().map_err(|x| PlotError::Write {
+            path: png_path.clone(),
+            message: e(x),
+        })?;
+    }
+    Ok(Rendered {
+        name: chart.name(),
+        title: chart.title(),
+        svg,
+        svg_path,
+        png_path,
+    })
+}
+
+/// Paul Tol's "muted" scheme and Okabe–Ito extras: distinguishable with the common colour
+/// vision deficiencies. An approach keeps its colour in every chart (its place in
+/// [`crate::cost::model::Approach::all`]).
+pub const PALETTE: [RGBColor; 13] = [
+    RGBColor(0x33, 0x22, 0x88), // indigo
+    RGBColor(0x88, 0xCC, 0xEE), // cyan
+    RGBColor(0x44, 0xAA, 0x99), // teal
+    RGBColor(0x11, 0x77, 0x33), // green
+    RGBColor(0x99, 0x99, 0x33), // olive
+    RGBColor(0xDD, 0xCC, 0x77), // sand
+    RGBColor(0xCC, 0x66, 0x77), // rose
+    RGBColor(0x88, 0x22, 0x55), // wine
+    RGBColor(0xAA, 0x44, 0x99), // purple
+    RGBColor(0xE6, 0x9F, 0x00), // orange
+    RGBColor(0x00, 0x72, 0xB2), // blue
+    RGBColor(0x55, 0x55, 0x55), // dark grey
+    RGBColor(0xD5, 0x5E, 0x00), // vermilion
+];
+
+/// The approach of a group (source, cache, fetch_at as the records spell them).
+pub fn approach_of(
+    source: &str,
+    cache: &str,
+    fetch_at: &str,
+) -> Option<crate::cost::model::Approach> {
+    Some(crate::cost::model::Approach {
+        source: Source::from_str(source).ok()?,
+        cache: CacheMode::from_str(cache).ok()?,
+        fetch_at: FetchAt::from_str(fetch_at).ok()?,
+    })
+}
+
+/// The colour of an approach by name (grey when unknown).
+pub fn colour(approach: &str) -> RGBColor {
+    crate::cost::model::Approach::all()
+        .iter()
+        .position(|a| a.name() == approach)
+        .map_or(RGBColor(0x99, 0x99, 0x99), |i| PALETTE[i % PALETTE.len()])
+}
+
+/// The text style of titles, labels and legends.
+pub fn font(size: u32) -> TextStyle<'static> {
+    ("sans-serif", size).into_font().color(&BLACK)
+}
+
+/// A label for a group: its approach, with the stage in front when several are shown.
+pub fn series_label(stage: &str, approach: &str, several_stages: bool) -> String {
+    if several_stages {
+        format!("{stage}: {approach}")
+    } else {
+        approach.to_owned()
+    }
+}
+
+/// Milliseconds with a sensible number of digits.
+pub fn ms_label(ms: f64) -> String {
+    if ms >= 100.0 {
+        format!("{ms:.0} ms")
+    } else if ms >= 1.0 {
+        format!("{ms:.1} ms")
+    } else if ms >= 0.001 {
+        format!("{:.0} µs", ms * 1000.0)
+    } else {
+        format!("{:.0} ns", ms * 1e6)
+    }
+}
+
+/// Draws a centred message in an empty chart (e.g. "no errors").
+pub fn empty<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    message: &str,
+) -> DrawResult {
+    area.titled(title, font(22)).map_err(e)?;
+    let (w, h) = area.dim_in_pixel();
+    area.draw(&Text::new(
+        message.to_owned(),
+        (w as i32 / 2 - 160, h as i32 / 2 - 40),
+        font(18),
+    ))
+    .map_err(e)
+}
+
+/// Splits `area` into the plot (left) and a legend column (right) that never covers data.
+pub fn with_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    items: &[(String, RGBColor)],
+) -> Result<DrawingArea<DB, Shift>, String> {
+    let titled = area.titled(title, font(22)).map_err(e)?;
+    let (w, _) = titled.dim_in_pixel();
+    let longest = items
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0) as u32;
+    let legend_w = (longest * 8 + 40).clamp(120, w / 3);
+    let (plot, legend) = titled.split_horizontally(w - legend_w);
+    for (i, (label, colour)) in items.iter().enumerate() {
+        let y = 30 + i as i32 * 22;
+        legend
+            .draw(&Rectangle::new([(6, y), (20, y + 12)], colour.filled()))
+            .map_err(e)?;
+        legend
+            .draw(&Text::new(label.clone(), (26, y - 1), font(13)))
+            .map_err(e)?;
+    }
+    Ok(plot)
+}
+
+/// A lighter shade of `c` (towards white by `t` in 0..1).
+pub fn lighter(c: RGBColor, t: f64) -> RGBColor {
+    let mix = |v: u8| (f64::from(v) + (255.0 - f64::from(v)) * t).round() as u8;
+    RGBColor(mix(c.0), mix(c.1), mix(c.2))
+}

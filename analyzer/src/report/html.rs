@@ -1,0 +1,280 @@
+//! `report.html`: one self-contained page (inline CSS, inline SVG plots, no script, no font or
+//! image fetched from anywhere) that leads with the recommendation and the plots.
+
+use super::{approach_name, esc, relative, ReportData};
+use crate::plot::Rendered;
+use std::fmt::Write as _;
+use std::path::Path;
+
+const CSS: &str = "
+body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:0 auto;max-width:1060px;padding:24px;color:#222;line-height:1.45}
+h1{font-size:28px;margin:0 0 8px}
+h2{font-size:21px;margin:32px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
+.banner{background:#fff4d6;border:2px solid #e69f00;padding:12px 16px;font-weight:bold;margin:12px 0}
+.rec{background:#eef5fb;border-left:6px solid #0072b2;padding:12px 16px;margin:12px 0}
+figure{margin:16px 0}
+figure svg{max-width:100%;height:auto;border:1px solid #eee}
+figcaption{font-size:14px;color:#555}
+table{border-collapse:collapse;font-size:13px;margin:8px 0}
+th,td{border:1px solid #ddd;padding:3px 7px;text-align:right}
+th:first-child,td:first-child,td.l{text-align:left}
+th{background:#f4f4f4}
+.warn{color:#a04000}
+code{background:#f4f4f4;padding:0 3px}
+";
+
+fn ms(ns: u64) -> String {
+    crate::export::human_ns(ns)
+}
+
+/// Renders the page.
+pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
+    let mut o = String::new();
+    let _ = write!(
+        o,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>secbench report</title><style>{CSS}</style></head><body>\n"
+    );
+    let _ = writeln!(
+        o,
+        "<h1>secbench report: getting secrets into AWS Lambda</h1>"
+    );
+    let stages: Vec<&str> = {
+        let mut s: Vec<&str> = d
+            .summary
+            .input
+            .runs
+            .iter()
+            .filter_map(|r| r.stage.as_deref())
+            .collect();
+        s.dedup();
+        s
+    };
+    let _ = writeln!(
+        o,
+        "<p>{} records from {} run(s), stage(s) {}. secbench {}.</p>",
+        d.summary.input.records,
+        d.summary.input.runs.len(),
+        esc(&stages.join(", ")),
+        esc(&d.summary.tool_version)
+    );
+    if d.local_emulator {
+        let _ = writeln!(
+            o,
+            "<div class=\"banner\">Local emulator figures: these runs used moto and the local Lambda platform on this machine, not AWS. Latencies, cold starts and the compute costs derived from them are emulator figures; use them to compare approaches and to check the set-up, and measure on AWS before deciding.</div>"
+        );
+    }
+
+    let _ = writeln!(o, "<h2>Recommendation</h2>");
+    match &d.cost {
+        Some(c) => {
+            let r = &c.recommendation;
+            let slo = &r.slo;
+            let objective = [
+                ("p50 cold", slo.p50_cold_s),
+                ("p99 cold", slo.p99_cold_s),
+                ("p50 warm", slo.p50_warm_s),
+                ("p99 warm", slo.p99_warm_s),
+            ]
+            .iter()
+            .filter_map(|(n, v)| v.map(|v| format!("{n} ≤ {:.0} ms", v * 1e3)))
+            .collect::<Vec<_>>();
+            let _ = writeln!(
+                o,
+                "<div class=\"rec\"><p><strong>{}</strong>{}</p><p>{}</p><p>Workload: {} invocations/month per function × {} function(s), peak {} requests/s, {} secret(s) ({} per invocation), {} MB {}, {}, cache TTL {}. Pricing table dated {} (<code>{}</code>).</p></div>",
+                esc(r.approach.as_deref().unwrap_or("no approach qualifies")),
+                r.monthly_cost_usd.map(|c| format!(" at ${c:.2} a month")).unwrap_or_default(),
+                esc(&r.why),
+                crate::cost::table::si(c.workload.invocations_per_month),
+                c.workload.functions,
+                c.workload.peak_rps,
+                c.workload.secrets,
+                c.workload.secrets_per_invocation,
+                c.workload.memory_mb,
+                match c.workload.architecture {
+                    crate::cost::workload::Architecture::Arm64 => "arm64",
+                    crate::cost::workload::Architecture::X86_64 => "x86_64",
+                },
+                esc(&c.workload.region),
+                humantime::format_duration(c.workload.cache_ttl),
+                esc(&c.pricing.date),
+                esc(&c.pricing.file),
+            );
+            let _ = writeln!(
+                o,
+                "<p>Latency objective: {}.</p>",
+                if objective.is_empty() {
+                    "none given (<code>--slo p99_cold=200ms,p99_warm=20ms</code>)".into()
+                } else {
+                    esc(&objective.join(", "))
+                }
+            );
+        }
+        None => {
+            let _ = writeln!(
+                o,
+                "<p>No workload was given, so there is no cost model and no recommendation: run <code>secbench report RUN --workload WORKLOAD.toml</code>.</p>"
+            );
+        }
+    }
+
+    let _ = writeln!(o, "<h2>Plots</h2>");
+    for p in plots {
+        // The SVG document's XML declaration is not allowed inside HTML.
+        let svg = p.svg.trim_start_matches(|c| c != '<');
+        let svg = match svg.strip_prefix("<?xml") {
+            Some(rest) => rest.split_once("?>").map_or(rest, |(_, r)| r),
+            None => svg,
+        };
+        let _ = writeln!(
+            o,
+            "<figure id=\"{}\">{}<figcaption>{} (<a href=\"{}\">PNG</a>, <a href=\"{}\">SVG</a>)</figcaption></figure>",
+            p.name,
+            svg.trim(),
+            esc(&p.title),
+            esc(&relative(&p.png_path, out)),
+            esc(&relative(&p.svg_path, out)),
+        );
+    }
+
+    let _ = writeln!(o, "<h2>Fetch latency percentiles</h2>");
+    let _ = writeln!(
+        o,
+        "<p>Per stage × approach × phase. Cold: the first fetch of a new environment (at INIT for <code>@init</code>). Intervals: 95% bootstrap (seed {}).</p>",
+        d.summary.seed
+    );
+    let _ = writeln!(o, "<table><tr><th>stage</th><th>approach</th><th>scenario</th><th>phase</th><th>n</th><th>p50 [95% CI]</th><th>p90</th><th>p99 [95% CI]</th><th>p99.9</th><th>max</th><th>errors</th></tr>");
+    for g in &d.summary.groups {
+        let metric = if g.key.phase == "cold" && g.key.fetch_at == "init" {
+            "init_fetch_ns"
+        } else {
+            "fetch_latency_ns"
+        };
+        let Some(m) = g.metrics.get(metric) else {
+            continue;
+        };
+        let _ = writeln!(
+            o,
+            "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{} [{}, {}]</td><td>{}</td><td>{} [{}, {}]{}</td><td>{}</td><td>{}</td><td>{:.2}%</td></tr>",
+            esc(&g.key.stage),
+            esc(&approach_name(&g.key)),
+            esc(&g.key.scenario),
+            esc(&g.key.phase),
+            m.count,
+            ms(m.p50_ns),
+            ms(m.p50_ci_ns[0]),
+            ms(m.p50_ci_ns[1]),
+            ms(m.p90_ns),
+            ms(m.p99_ns),
+            ms(m.p99_ci_ns[0]),
+            ms(m.p99_ci_ns[1]),
+            if m.p99_stable { "" } else { " <span class=\"warn\">(few samples)</span>" },
+            ms(m.p999_ns),
+            ms(m.max_ns),
+            g.error_rate * 100.0
+        );
+    }
+    let _ = writeln!(o, "</table>");
+
+    if let Some(c) = &d.cost {
+        let _ = writeln!(o, "<h2>Monthly cost at the workload</h2>");
+        let _ = writeln!(o, "<table><tr><th>approach</th><th>USD/month</th><th>feasible</th><th>cold p99</th><th>warm p99</th><th>notes</th></tr>");
+        for a in &c.approaches {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                esc(&a.approach),
+                a.monthly_cost_usd,
+                if a.feasible { "yes" } else { "<span class=\"warn\">no</span>" },
+                a.latency.map_or("–".into(), |l| ms((l.cold_p99_s * 1e9) as u64)),
+                a.latency.map_or("–".into(), |l| ms((l.warm_p99_s * 1e9) as u64)),
+                esc(&a.notes.iter().filter(|n| !n.starts_with("latency measured")).cloned().collect::<Vec<_>>().join("; "))
+            );
+        }
+        let _ = writeln!(o, "</table>");
+        let _ = writeln!(o, "<p>How API calls are counted: {}</p>", esc(c.formula));
+        let _ = writeln!(o, "<ul>");
+        for a in &c.pricing.assumptions {
+            let _ = writeln!(o, "<li>assumption: {}</li>", esc(a));
+        }
+        for (k, v) in &c.pricing.sources {
+            let _ = writeln!(o, "<li>source of {}: {}</li>", esc(k), esc(v));
+        }
+        let _ = writeln!(o, "</ul>");
+    }
+
+    if let Some(base) = &d.compared_with {
+        let _ = writeln!(o, "<h2>Compared with {}</h2>", esc(base));
+        let _ = writeln!(o, "<table><tr><th>scenario</th><th>phase</th><th>metric</th><th>p50 NEW/BASE [95% CI]</th><th>verdict</th><th>p99 NEW/BASE [95% CI]</th><th>verdict</th></tr>");
+        for c in &d.comparisons {
+            let _ = writeln!(
+                o,
+                "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{:.3} [{:.3}, {:.3}]</td><td class=\"l\">{}</td><td>{:.3} [{:.3}, {:.3}]</td><td class=\"l\">{}</td></tr>",
+                esc(&c.scenario), esc(&c.phase), c.metric, c.p50.ratio, c.p50.ci[0], c.p50.ci[1], c.p50.verdict.as_str(), c.p99.ratio, c.p99.ci[0], c.p99.ci[1], c.p99.verdict.as_str()
+            );
+        }
+        let _ = writeln!(o, "</table>");
+    }
+
+    let _ = writeln!(o, "<h2>Environment</h2><table><tr><th>run</th><th>stage</th><th>region</th><th>function</th><th>where</th><th>status</th><th>accounting</th><th>secbench</th><th>started</th></tr>");
+    for (dir, m) in &d.manifests {
+        let _ = writeln!(
+            o,
+            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
+            esc(dir),
+            esc(&m.stage),
+            esc(&m.region),
+            esc(&m.function),
+            if m.local_emulator { "<strong>local emulator</strong>" } else { "AWS" },
+            esc(&format!("{:?}", m.status).to_lowercase()),
+            esc(&m.accounting.line()),
+            esc(&m.tool_version),
+            esc(&m.started_at),
+        );
+    }
+    let _ = writeln!(o, "</table>");
+    let mut memories: Vec<String> = d
+        .summary
+        .groups
+        .iter()
+        .filter_map(|g| g.key.memory_mb.map(|m| format!("{m} MB")))
+        .collect();
+    memories.sort();
+    memories.dedup();
+    let mut arches: Vec<String> = d
+        .summary
+        .groups
+        .iter()
+        .filter_map(|g| g.key.architecture.clone())
+        .collect();
+    arches.sort();
+    arches.dedup();
+    let _ = writeln!(
+        o,
+        "<p>Memory: {}. Architecture: {}.</p>",
+        esc(&memories.join(", ")),
+        esc(&arches.join(", "))
+    );
+
+    let _ = writeln!(o, "<h2>Raw exports</h2><ul>");
+    for (path, what) in &d.exports {
+        let _ = writeln!(
+            o,
+            "<li><a href=\"{}\">{}</a>: {}</li>",
+            esc(path),
+            esc(path),
+            esc(what)
+        );
+    }
+    for r in &d.summary.input.runs {
+        let records = Path::new(&r.dir).join("records.jsonl");
+        let _ = writeln!(
+            o,
+            "<li><a href=\"{}\">{}</a>: the raw records of run {}</li>",
+            esc(&relative(&records, out)),
+            esc(&records.display().to_string()),
+            esc(r.run_id.as_deref().unwrap_or("?"))
+        );
+    }
+    let _ = writeln!(o, "</ul>\n</body></html>");
+    o
+}

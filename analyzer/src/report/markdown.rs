@@ -1,0 +1,97 @@
+//! `report.md`: the report as GitHub-flavoured Markdown for a pull request or a wiki, with the
+//! plots as linked PNGs.
+
+use super::{approach_name, relative, ReportData};
+use crate::plot::Rendered;
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Renders the Markdown.
+pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
+    let mut o = String::from("# secbench report: getting secrets into AWS Lambda\n\n");
+    if d.local_emulator {
+        o.push_str("> **Local emulator figures** (moto + the local Lambda platform on one machine), not AWS: compare approaches with them, and measure on AWS before deciding.\n\n");
+    }
+    let _ = writeln!(
+        o,
+        "{} records from {} run(s); secbench {}.\n",
+        d.summary.input.records,
+        d.summary.input.runs.len(),
+        d.summary.tool_version
+    );
+    o.push_str("## Recommendation\n\n");
+    match &d.cost {
+        Some(c) => {
+            let r = &c.recommendation;
+            let _ = writeln!(
+                o,
+                "**{}**{}. {}\n\nWorkload: {} invocations/month × {} function(s), {} secret(s), {} MB, {}; pricing table {}.\n",
+                r.approach.as_deref().unwrap_or("no approach qualifies"),
+                r.monthly_cost_usd.map(|c| format!(" at ${c:.2} a month")).unwrap_or_default(),
+                r.why,
+                crate::cost::table::si(c.workload.invocations_per_month),
+                c.workload.functions,
+                c.workload.secrets,
+                c.workload.memory_mb,
+                c.workload.region,
+                c.pricing.date
+            );
+        }
+        None => o.push_str("No workload given: no cost model or recommendation (`secbench report RUN --workload FILE`).\n\n"),
+    }
+    o.push_str("## Plots\n\n");
+    for p in plots {
+        let _ = writeln!(
+            o,
+            "### {}\n\n![{}]({})\n",
+            p.title,
+            p.title,
+            relative(&p.png_path, out)
+        );
+    }
+    o.push_str("## Fetch latency percentiles\n\n| stage | approach | phase | n | p50 [95% CI] | p99 [95% CI] | errors |\n| --- | --- | --- | ---: | ---: | ---: | ---: |\n");
+    for g in &d.summary.groups {
+        let metric = if g.key.phase == "cold" && g.key.fetch_at == "init" {
+            "init_fetch_ns"
+        } else {
+            "fetch_latency_ns"
+        };
+        let Some(m) = g.metrics.get(metric) else {
+            continue;
+        };
+        let h = crate::export::human_ns;
+        let _ = writeln!(
+            o,
+            "| {} | {} | {} | {} | {} [{}, {}] | {} [{}, {}]{} | {:.2}% |",
+            g.key.stage,
+            approach_name(&g.key),
+            g.key.phase,
+            m.count,
+            h(m.p50_ns),
+            h(m.p50_ci_ns[0]),
+            h(m.p50_ci_ns[1]),
+            h(m.p99_ns),
+            h(m.p99_ci_ns[0]),
+            h(m.p99_ci_ns[1]),
+            if m.p99_stable { "" } else { " (few samples)" },
+            g.error_rate * 100.0
+        );
+    }
+    if let Some(c) = &d.cost {
+        o.push_str("\n## Monthly cost at the workload\n\n| approach | USD/month | feasible |\n| --- | ---: | --- |\n");
+        for a in &c.approaches {
+            let _ = writeln!(
+                o,
+                "| {} | {:.2} | {} |",
+                a.approach,
+                a.monthly_cost_usd,
+                if a.feasible { "yes" } else { "no" }
+            );
+        }
+    }
+    o.push_str("\n## Raw exports\n\n");
+    for (path, what) in &d.exports {
+        let _ = writeln!(o, "- [{path}]({path}): {what}");
+    }
+    o
+}

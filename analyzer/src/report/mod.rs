@@ -1,0 +1,448 @@
+//! `secbench report`: one self-contained HTML page and a Markdown summary that a design review
+//! can decide from: the recommendation (when a workload is given), the plots (inline SVG in the
+//! page, PNG for the Markdown), percentiles with their intervals, the environment, and links to
+//! the raw exports written beside them. Every figure comes from the runs' histograms and the
+//! cost model; nothing is drawn from raw records.
+
+pub mod html;
+pub mod markdown;
+
+use crate::cost::{self, CostReport};
+use crate::ingest::{GroupKey, Ingested, Metric};
+use crate::plot::{self, approach_of, colour, series_label, Rendered};
+use crate::summary::Summary;
+use secbench_record::run::Manifest;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// What to report on.
+#[derive(Debug, Clone)]
+pub struct ReportOptions {
+    /// Run directories.
+    pub runs: Vec<PathBuf>,
+    /// A workload for the cost model and the recommendation.
+    pub workload: Option<PathBuf>,
+    /// A pricing table replacing the shipped one.
+    pub pricing: Option<PathBuf>,
+    /// A latency objective for the recommendation.
+    pub slo: Option<String>,
+    /// A base run to compare against.
+    pub compare: Option<PathBuf>,
+    /// Noise threshold of the comparison.
+    pub noise_threshold: f64,
+    /// Where to write.
+    pub out: PathBuf,
+    /// Skip invalid record lines.
+    pub skip_invalid: bool,
+}
+
+/// What was written.
+#[derive(Debug, Clone)]
+pub struct ReportFiles {
+    /// `report.html`.
+    pub html: PathBuf,
+    /// `report.md`.
+    pub markdown: PathBuf,
+    /// The plots.
+    pub plots: Vec<Rendered>,
+}
+
+/// Everything the page and the Markdown show.
+#[derive(Debug)]
+pub struct ReportData {
+    /// The analysis.
+    pub summary: Summary,
+    /// The runs' manifests (when they have one).
+    pub manifests: Vec<(String, Manifest)>,
+    /// The cost model at the workload, if one was given.
+    pub cost: Option<CostReport>,
+    /// The base run's directory, if compared.
+    pub compared_with: Option<String>,
+    /// The comparison, if any.
+    pub comparisons: Vec<crate::compare::Comparison>,
+    /// Files written beside the report (relative path, what it is).
+    pub exports: Vec<(String, String)>,
+    /// Whether any run is a local-emulator run.
+    pub local_emulator: bool,
+}
+
+/// The approach name of a group (its scenario when the source is unknown).
+pub fn approach_name(k: &GroupKey) -> String {
+    approach_of(&k.source, &k.cache, &k.fetch_at).map_or_else(|| k.scenario.clone(), |a| a.name())
+}
+
+/// Writes the report; returns the files. Progress and notes go to standard error.
+pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
+    use anyhow::Context;
+    let ingested = crate::read_runs(&opts.runs, opts.skip_invalid)?;
+    let summary = crate::summary::build(&ingested, crate::stats::DEFAULT_SEED);
+    let plots_dir = opts.out.join("plots");
+    std::fs::create_dir_all(&plots_dir)
+        .with_context(|| format!("creating {}", plots_dir.display()))?;
+    let mut exports = Vec::new();
+    for (name, format, what) in [
+        (
+            "summary.json",
+            crate::export::Format::Json,
+            "the analysis (schema analyzer/schema/summary.schema.json)",
+        ),
+        (
+            "summary.csv",
+            crate::export::Format::Csv,
+            "one row per group × metric",
+        ),
+        (
+            "summary.md",
+            crate::export::Format::Md,
+            "the analysis as Markdown tables",
+        ),
+    ] {
+        let path = opts.out.join(name);
+        std::fs::write(&path, crate::export::render(&summary, format))
+            .with_context(|| format!("writing {}", path.display()))?;
+        exports.push((name.to_owned(), what.to_owned()));
+    }
+    let hdr_dir = opts.out.join("histograms");
+    let logs = crate::hdr::write_all(&ingested, &hdr_dir)?;
+    exports.push((
+        "histograms/".to_owned(),
+        format!("{} HdrHistogram interval logs, one per group", logs.len()),
+    ));
+
+    let labels = Labels::new(&summary);
+    let mut plots = Vec::new();
+    plots.push(plot::render(&cdf(&ingested, &labels), &plots_dir)?);
+    plots.push(plot::render(&percentiles(&summary, &labels), &plots_dir)?);
+    plots.push(plot::render(&cold_start(&summary, &labels), &plots_dir)?);
+
+    let mut cost_report = None;
+    if let Some(wl) = &opts.workload {
+        let w = cost::workload::Workload::load(wl)?;
+        let (p, file, overridden) = cost::pricing::load(opts.pricing.as_deref(), &w.region)?;
+        let info = cost::PricingInfo::new(&p, &file.display().to_string(), &w.region, overridden);
+        let slo = match &opts.slo {
+            Some(s) => cost::recommend::Slo::parse(s)?,
+            None => cost::recommend::Slo::default(),
+        };
+        let (lat, notes) = cost::latencies_from_summary(&summary, &w);
+        let origin = cost::latency::LatencyOrigin::Runs {
+            runs: opts.runs.iter().map(|r| r.display().to_string()).collect(),
+            local_emulator: summary.local_emulator,
+        };
+        let r = cost::report(&w, &p, info.clone(), &lat, &notes, origin, &slo);
+        let spec = cost::sweep::SweepSpec {
+            field: "invocations_per_month".into(),
+            from: (w.invocations_per_month / 10.0).clamp(1.0, 1e4),
+            to: (w.invocations_per_month * 10.0).max(1e9),
+        };
+        let sweep = cost::sweep::sweep(&w, &spec, 8, &p, info, &lat)?;
+        std::fs::write(
+            opts.out.join("cost.json"),
+            serde_json::to_string_pretty(&r)?,
+        )?;
+        std::fs::write(
+            opts.out.join("cost-sweep.json"),
+            serde_json::to_string_pretty(&sweep)?,
+        )?;
+        exports.push((
+            "cost.json".into(),
+            "the cost model at the workload (schema analyzer/schema/cost.schema.json)".into(),
+        ));
+        exports.push((
+            "cost-sweep.json".into(),
+            "cost curves and break-even points (schema analyzer/schema/cost-sweep.schema.json)"
+                .into(),
+        ));
+        plots.push(plot::render(
+            &plot::cost_curve::CostCurve {
+                sweep,
+                workload_invocations: w.invocations_per_month,
+            },
+            &plots_dir,
+        )?);
+        plots.push(plot::render(
+            &plot::cost_breakdown::CostBreakdown { report: r.clone() },
+            &plots_dir,
+        )?);
+        cost_report = Some(r);
+    }
+    plots.push(plot::render(&errors(&summary, &labels), &plots_dir)?);
+
+    let mut comparisons = Vec::new();
+    let mut compared_with = None;
+    if let Some(base) = &opts.compare {
+        let b = crate::read_runs(std::slice::from_ref(base), opts.skip_invalid)?;
+        comparisons = crate::compare::compare(
+            &b,
+            &ingested,
+            opts.noise_threshold,
+            crate::stats::DEFAULT_SEED,
+        );
+        let rows = comparisons
+            .iter()
+            .filter(|c| c.metric == Metric::FetchLatency.name())
+            .map(|c| {
+                let approach = summary
+                    .groups
+                    .iter()
+                    .find(|g| g.key.scenario == c.scenario)
+                    .map_or_else(|| c.scenario.clone(), |g| approach_name(&g.key));
+                plot::compare::Row {
+                    label: format!(
+                        "{} {}",
+                        labels_by_scenario(&labels, &summary, &c.scenario),
+                        c.phase
+                    ),
+                    approach,
+                    ratio: c.p50.ratio,
+                    ci: c.p50.ci,
+                    verdict: c.p50.verdict,
+                }
+            })
+            .collect();
+        plots.push(plot::render(
+            &plot::compare::Compare {
+                base: short(base),
+                new: opts
+                    .runs
+                    .iter()
+                    .map(|r| short(r))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                rows,
+                threshold: opts.noise_threshold,
+            },
+            &plots_dir,
+        )?);
+        compared_with = Some(base.display().to_string());
+    }
+
+    let manifests = opts
+        .runs
+        .iter()
+        .filter_map(|r| {
+            let text = std::fs::read_to_string(r.join("manifest.json")).ok()?;
+            Some((r.display().to_string(), serde_json::from_str(&text).ok()?))
+        })
+        .collect();
+    let data = ReportData {
+        local_emulator: summary.local_emulator,
+        summary,
+        manifests,
+        cost: cost_report,
+        compared_with,
+        comparisons,
+        exports,
+    };
+    let html = opts.out.join("report.html");
+    std::fs::write(&html, html::render(&data, &plots, &opts.out))
+        .with_context(|| format!("writing {}", html.display()))?;
+    let markdown = opts.out.join("report.md");
+    std::fs::write(&markdown, markdown::render(&data, &plots, &opts.out))
+        .with_context(|| format!("writing {}", markdown.display()))?;
+    Ok(ReportFiles {
+        html,
+        markdown,
+        plots,
+    })
+}
+
+/// The default output directory of a run's report: beside the run, never inside it.
+pub fn default_out(run: &Path) -> PathBuf {
+    let name = run
+        .file_name()
+        .map_or_else(|| "run".into(), |n| n.to_string_lossy().into_owned());
+    run.with_file_name(format!("{name}-report"))
+}
+
+/// A run's short name in titles: its directory's name (the run id).
+fn short(run: &Path) -> String {
+    run.file_name().map_or_else(
+        || run.display().to_string(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
+/// Series labels: the approach (with the stage in front when several stages are shown), and
+/// the scenario's name after it when two scenarios share an approach (a memory sweep, say).
+#[derive(Debug)]
+pub struct Labels {
+    by_key: BTreeMap<(String, String), String>,
+}
+
+impl Labels {
+    /// Labels for every group of `s`.
+    pub fn new(s: &Summary) -> Labels {
+        let mut stages: Vec<&str> = s.groups.iter().map(|g| g.key.stage.as_str()).collect();
+        stages.sort_unstable();
+        stages.dedup();
+        let several = stages.len() > 1;
+        let base = |k: &GroupKey| series_label(&k.stage, &approach_name(k), several);
+        let mut scenarios: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for g in &s.groups {
+            let v = scenarios.entry(base(&g.key)).or_default();
+            if !v.contains(&g.key.scenario) {
+                v.push(g.key.scenario.clone());
+            }
+        }
+        let by_key = s
+            .groups
+            .iter()
+            .map(|g| {
+                let b = base(&g.key);
+                let label = if scenarios.get(&b).is_some_and(|v| v.len() > 1) {
+                    format!("{b} ({})", g.key.scenario)
+                } else {
+                    b
+                };
+                ((g.key.stage.clone(), g.key.scenario.clone()), label)
+            })
+            .collect();
+        Labels { by_key }
+    }
+
+    /// The label of a group.
+    pub fn get(&self, k: &GroupKey) -> String {
+        self.by_key
+            .get(&(k.stage.clone(), k.scenario.clone()))
+            .cloned()
+            .unwrap_or_else(|| approach_name(k))
+    }
+}
+
+fn label(k: &GroupKey, labels: &Labels) -> String {
+    labels.get(k)
+}
+
+fn labels_by_scenario(labels: &Labels, s: &Summary, scenario: &str) -> String {
+    s.groups
+        .iter()
+        .find(|g| g.key.scenario == scenario)
+        .map_or_else(|| scenario.to_owned(), |g| labels.get(&g.key))
+}
+
+fn cold_metric(k: &GroupKey) -> Metric {
+    if k.fetch_at == "init" {
+        Metric::InitFetch
+    } else {
+        Metric::FetchLatency
+    }
+}
+
+fn cdf(ingested: &Ingested, several: &Labels) -> plot::cdf::LatencyCdf {
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    for (k, g) in &ingested.groups {
+        let (metric, into) = match k.phase.as_str() {
+            "cold" => (cold_metric(k), &mut cold),
+            _ => (Metric::FetchLatency, &mut warm),
+        };
+        if let Some(h) = g.histogram(metric) {
+            into.push(plot::cdf::Series::from_histogram(
+                label(k, several),
+                colour(&approach_name(k)),
+                h,
+            ));
+        }
+    }
+    plot::cdf::LatencyCdf { cold, warm }
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn percentiles(s: &Summary, several: &Labels) -> plot::percentiles::Percentiles {
+    let mut warm = Vec::new();
+    let mut cold = Vec::new();
+    for g in &s.groups {
+        let (metric, into) = match g.key.phase.as_str() {
+            "cold" => (cold_metric(&g.key), &mut cold),
+            _ => (Metric::FetchLatency, &mut warm),
+        };
+        if let Some(m) = g.metrics.get(metric.name()) {
+            into.push(plot::percentiles::Row {
+                label: label(&g.key, several),
+                colour: colour(&approach_name(&g.key)),
+                p_ms: [ms(m.p50_ns), ms(m.p90_ns), ms(m.p99_ns)],
+                p50_ci_ms: [ms(m.p50_ci_ns[0]), ms(m.p50_ci_ns[1])],
+                p99_ci_ms: [ms(m.p99_ci_ns[0]), ms(m.p99_ci_ns[1])],
+                count: m.count,
+            });
+        }
+    }
+    plot::percentiles::Percentiles { warm, cold }
+}
+
+fn cold_start(s: &Summary, several: &Labels) -> plot::cold_start::ColdStart {
+    let bars = s
+        .groups
+        .iter()
+        .filter(|g| g.key.phase == "cold")
+        .map(|g| {
+            let mean = |name: &str| g.metrics.get(name).map_or(0.0, |m| m.mean_ns / 1e6);
+            plot::cold_start::Bar {
+                label: label(&g.key, several),
+                spans_ms: [
+                    mean(Metric::InitProcessStart.name()),
+                    mean(Metric::InitSdkConfig.name()),
+                    mean(Metric::InitClientConstruction.name()),
+                    mean(cold_metric(&g.key).name()),
+                ],
+                count: g.invocations,
+            }
+        })
+        .collect();
+    plot::cold_start::ColdStart { bars }
+}
+
+fn errors(s: &Summary, several: &Labels) -> plot::errors::Errors {
+    let mut rows: BTreeMap<String, plot::errors::Row> = BTreeMap::new();
+    for g in &s.groups {
+        let l = label(&g.key, several);
+        let row = rows.entry(l.clone()).or_insert_with(|| plot::errors::Row {
+            label: l,
+            invocations: 0,
+            outcomes: BTreeMap::new(),
+            fetches: 0,
+            fetch_errors: BTreeMap::new(),
+        });
+        row.invocations += g.invocations;
+        row.fetches += g.fetches;
+        for (o, n) in &g.outcomes {
+            if *o != "ok" {
+                *row.outcomes.entry((*o).to_owned()).or_default() += n;
+            }
+        }
+        for (c, n) in &g.fetch_errors {
+            *row.fetch_errors.entry((*c).to_owned()).or_default() += n;
+        }
+    }
+    plot::errors::Errors {
+        rows: rows.into_values().collect(),
+    }
+}
+
+/// Escapes text for HTML.
+pub fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// A path relative to the report directory, for links (absolute when it is elsewhere).
+pub fn relative(path: &Path, out: &Path) -> String {
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let (p, o) = (abs(path), abs(out));
+    match p.strip_prefix(&o) {
+        Ok(r) => r.display().to_string(),
+        Err(_) => {
+            // One level up is the common case (the run beside its report).
+            match o.parent().and_then(|parent| p.strip_prefix(parent).ok()) {
+                Some(r) => format!("../{}", r.display()),
+                None => p.display().to_string(),
+            }
+        }
+    }
+}
