@@ -293,8 +293,18 @@ fn recommendation_is_the_cheapest_feasible_that_meets_the_objective() {
     ]);
     let approaches = cost::evaluate(&w, &p, &lat, &BTreeMap::new());
     let none = cost::recommend::recommend(&approaches, &Slo::default());
-    // Without an objective the cheapest feasible non-baseline wins, latency or not.
-    assert_eq!(none.approach.as_deref(), Some("ssm@init"));
+    // Without an objective the cheapest feasible approach with a latency wins: approaches
+    // nobody measured are not candidates once some were.
+    assert_eq!(none.approach.as_deref(), Some("ssm+ttl"));
+    assert!(none
+        .excluded
+        .iter()
+        .any(|e| e.approach == "ssm@init" && e.reason.starts_with("no latency")));
+    // With no latency at all (the workload alone), every feasible approach is a candidate.
+    let bare = cost::evaluate(&w, &p, &BTreeMap::new(), &BTreeMap::new());
+    let r = cost::recommend::recommend(&bare, &Slo::default());
+    assert_eq!(r.approach.as_deref(), Some("ssm@init"));
+    assert!(r.why.contains("was not measured"), "{}", r.why);
     let slo = Slo::parse("p99_cold=200ms").expect("valid");
     let r = cost::recommend::recommend(&approaches, &slo);
     assert_eq!(r.approach.as_deref(), Some("kms-env@init"), "{}", r.why);

@@ -119,11 +119,21 @@ pub struct Excluded {
 pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
     let mut excluded = Vec::new();
     let mut candidates = Vec::new();
+    // When latencies were measured or given for some approaches, the others are not
+    // candidates: a recommendation stands on figures.
+    let any_latency = approaches
+        .iter()
+        .any(|c| c.source != Source::PlainEnv && c.latency.is_some());
     for c in approaches {
         if c.source == Source::PlainEnv {
             continue;
         }
-        if !c.feasible {
+        if any_latency && c.latency.is_none() {
+            excluded.push(Excluded {
+                approach: c.approach.clone(),
+                reason: "no latency for it (not in the runs or the [[latency]] table)".into(),
+            });
+        } else if !c.feasible {
             let reason = c
                 .notes
                 .iter()
@@ -175,14 +185,28 @@ pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
                 s.approach,
                 s.monthly_cost_usd - f.monthly_cost_usd
             );
-                if !cheaper_excluded.is_empty() {
+                let (unmeasured, other): (Vec<&Excluded>, Vec<&Excluded>) = cheaper_excluded
+                    .iter()
+                    .partition(|e| e.reason.starts_with("no latency"));
+                if !other.is_empty() {
                     why.push_str(" Cheaper but left out: ");
                     why.push_str(
-                        &cheaper_excluded
+                        &other
                             .iter()
                             .map(|e| format!("{} ({})", e.approach, e.reason))
                             .collect::<Vec<_>>()
                             .join("; "),
+                    );
+                    why.push('.');
+                }
+                if !unmeasured.is_empty() {
+                    why.push_str(" Cheaper but not measured (run them to compare): ");
+                    why.push_str(
+                        &unmeasured
+                            .iter()
+                            .map(|e| e.approach.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     );
                     why.push('.');
                 }
