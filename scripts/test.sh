@@ -14,3 +14,5 @@ cargo build --release --locked -p bench-lambda --bin bench-lambda
 # The lean probe (without the aws-caching-library feature) must keep compiling.
 cargo check --locked -p bench-lambda --no-default-features
 cargo test --workspace --locked "$@"
+# No secret-like string outside the reviewed baseline in any tracked file.
+scripts/scan-secrets.sh

@@ -324,6 +324,11 @@ pub fn run(cli: Cli) -> Result<i32> {
                     None,
                 ),
             };
+            anyhow::ensure!(
+                !plan.has_faults(),
+                "plan {}: [scenario.faults] are injected by the local stage's proxy; run this plan with `secbench local --plan`",
+                plan.path.display()
+            );
             let stage = stage
                 .or_else(|| resumed.as_ref().map(|m| m.stage.clone()))
                 .or_else(|| plan.file.stage.clone())
@@ -353,6 +358,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 local_emulator: local,
                 extension_layer_arn: layer,
                 poll: Duration::from_millis(if endpoint_url.is_some() { 20 } else { 1000 }),
+                faults: None,
             };
             let longest = plan.longest_timeout();
             let rt = runtime()?;

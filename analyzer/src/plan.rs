@@ -91,6 +91,8 @@ pub struct ScenarioSpec {
     pub memory_mb: Option<u32>,
     /// Function timeout (overrides `[defaults]`).
     pub timeout: Option<String>,
+    /// Faults the local stage's proxy injects while this scenario runs (local stage only).
+    pub faults: Option<crate::local::faults::FaultSpec>,
 }
 
 impl ScenarioSpec {
@@ -179,6 +181,8 @@ pub struct Scenario {
     pub memory_mb: u32,
     /// Function timeout.
     pub timeout: Duration,
+    /// Faults injected on the local stage while it runs.
+    pub faults: Option<crate::local::faults::Faults>,
 }
 
 impl Scenario {
@@ -358,6 +362,13 @@ impl Plan {
             if timeout < Duration::from_secs(1) || timeout > Duration::from_secs(900) {
                 return Err(invalid(at("timeout"), "Lambda allows 1s to 900s".into()));
             }
+            let faults = match &spec.faults {
+                None => None,
+                Some(f) => Some(
+                    f.resolve()
+                        .map_err(|(field, m)| invalid(at(&format!("faults.{field}")), m))?,
+                ),
+            };
             if cold_starts + warm_invocations == 0 {
                 return Err(invalid(
                     at("warm_invocations"),
@@ -379,6 +390,7 @@ impl Plan {
                 fetches,
                 memory_mb,
                 timeout,
+                faults,
             });
         }
         Ok(Plan {
@@ -386,6 +398,11 @@ impl Plan {
             file,
             scenarios,
         })
+    }
+
+    /// Whether any scenario injects faults (which only the local stage can do).
+    pub fn has_faults(&self) -> bool {
+        self.scenarios.iter().any(|s| s.faults.is_some())
     }
 
     /// The longest function timeout of any scenario (the caller's timeout must exceed it).

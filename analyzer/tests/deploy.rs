@@ -364,3 +364,34 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
     assert_eq!(manifest.region, region);
     common::assert_no_canary_in(cwd.path(), &canary);
 }
+
+#[test]
+fn the_secret_scan_passes_the_tree_and_catches_a_planted_key() {
+    let hook = venv("detect-secrets-hook");
+    let baseline = root().join(".secrets.baseline");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let planted = dir.path().join("config.py");
+    // An AWS access key id/secret pair in the shape AWS documents for examples.
+    std::fs::write(
+        &planted,
+        "aws_access_key_id = \"AKIAIOSFODNN7EXAMPLE\"\naws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"\n", // pragma: allowlist secret
+    )
+    .expect("write");
+    let o = Command::new(&hook)
+        .arg("--baseline")
+        .arg(&baseline)
+        .arg(&planted)
+        .current_dir(root())
+        .output()
+        .expect("detect-secrets-hook (scripts/install-iac-lint.sh)");
+    assert!(
+        !o.status.success(),
+        "the planted key was not caught: {}",
+        text(&o)
+    );
+    let o = Command::new(root().join("scripts/scan-secrets.sh"))
+        .current_dir(root())
+        .output()
+        .expect("scan-secrets.sh");
+    assert!(o.status.success(), "{}", text(&o));
+}

@@ -42,7 +42,21 @@ pub async fn load(env: &Env) -> SdkConfig {
     {
         retry = retry.with_max_attempts(n);
     }
+    if let Some(d) = attempt_timeout(env) {
+        loader = loader.timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .operation_attempt_timeout(d)
+                .build(),
+        );
+    }
     loader.retry_config(retry).load().await
+}
+
+/// `SECBENCH_SDK_ATTEMPT_TIMEOUT` (`2s`, `500ms`): the SDK's time limit per attempt.
+fn attempt_timeout(env: &Env) -> Option<std::time::Duration> {
+    get(env, "SECBENCH_SDK_ATTEMPT_TIMEOUT")
+        .and_then(|t| humantime::parse_duration(t).ok())
+        .filter(|d| !d.is_zero())
 }
 
 /// The retry settings in force, for the record.
@@ -57,5 +71,9 @@ pub fn retry_settings(config: &SdkConfig) -> RetrySettings {
             _ => "standard".to_owned(),
         },
         max_attempts: retry.max_attempts(),
+        attempt_timeout_ms: config
+            .timeout_config()
+            .and_then(|t| t.operation_attempt_timeout())
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
     }
 }

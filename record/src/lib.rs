@@ -216,6 +216,10 @@ pub struct RetrySettings {
     pub mode: String,
     /// Attempts per operation, the first included.
     pub max_attempts: u32,
+    /// Time limit of one attempt (`SECBENCH_SDK_ATTEMPT_TIMEOUT`), if set; an attempt that
+    /// takes longer fails as a timeout and is retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attempt_timeout_ms: Option<u64>,
 }
 
 /// How long each part of INIT took, on cold invocations.

@@ -7,6 +7,7 @@
 //! the environment, and the log tail ends in a REPORT line the platform measured.
 
 pub mod environment;
+pub mod faults;
 pub mod http;
 pub mod logs;
 pub mod stage;

@@ -271,6 +271,23 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         p.sha256_hex
     );
 
+    // Faults go through a proxy in front of moto, for the probe and the agent alike; without
+    // faults in the plan, nothing stands between them and moto.
+    let proxy = if plan.has_faults() {
+        let proxy = super::faults::FaultProxy::start(&moto.endpoint)
+            .await
+            .map_err(|source| LocalError::Spawn {
+                what: "the fault proxy".into(),
+                source,
+            })?;
+        eprintln!("secbench local: fault proxy at {}", proxy.endpoint);
+        Some(proxy)
+    } else {
+        None
+    };
+    let aws_endpoint = proxy
+        .as_ref()
+        .map_or_else(|| moto.endpoint.clone(), |p| p.endpoint.clone());
     let function_vars = function_vars(&p, &value);
     drop(value);
     let session_token = format!("local-{:032x}", rand::random::<u128>());
@@ -287,7 +304,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         region: REGION.into(),
         probe_bin,
         agent_bin: agent_bin.is_file().then_some(agent_bin),
-        platform_vars: platform_vars(&moto.endpoint, &session_token),
+        platform_vars: platform_vars(&aws_endpoint, &session_token),
         function_vars,
         memory_mb: 128,
         timeout: longest,
@@ -313,6 +330,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
             "arn:aws:lambda:{REGION}:000000000000:layer:{EXTENSION_LAYER_NAME}:local"
         )),
         poll: Duration::from_millis(10),
+        faults: proxy.as_ref().map(|p| p.control.clone()),
     };
     let summary = run::run(
         client,
@@ -324,6 +342,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
     )
     .await;
     platform.shutdown().await;
+    drop(proxy);
     drop(moto);
     Ok(summary?)
 }

@@ -87,6 +87,8 @@ pub struct Target {
     pub extension_layer_arn: Option<String>,
     /// How often to poll `GetFunctionConfiguration` while an update is in progress.
     pub poll: Duration,
+    /// The local stage's fault proxy, switched to each scenario's faults as it starts.
+    pub faults: Option<crate::local::faults::FaultControl>,
 }
 
 /// What a run came to.
@@ -311,6 +313,9 @@ pub async fn run(
             .collect();
         if pending_cold.is_empty() && pending_warm.is_empty() {
             continue;
+        }
+        if let Some(control) = &target.faults {
+            control.set(s.faults.clone());
         }
         let bar = progress::scenario_bar(&s.name, s.planned());
         bar.set_position(s.planned() - (pending_cold.len() + pending_warm.len()) as u64);

@@ -98,6 +98,7 @@ pub fn target() -> Target {
             secbench::local::EXTENSION_LAYER_NAME
         )),
         poll: Duration::from_millis(10),
+        faults: None,
     }
 }
 
@@ -141,6 +142,7 @@ pub fn dev_target(function: &str) -> Target {
         local_emulator: false,
         extension_layer_arn: None,
         poll: Duration::from_millis(10),
+        faults: None,
     }
 }
 

@@ -128,6 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             sdk_retry: Some(RetrySettings {
                 mode: "standard".into(),
                 max_attempts: 3,
+                attempt_timeout_ms: None,
             }),
             init,
             fetches: vec![fetch],

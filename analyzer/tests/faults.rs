@@ -1,0 +1,190 @@
+//! Faults on the local stage: the real probe under the local platform, its SDK talking to moto
+//! through the fault proxy. Each kind (throttling at a rate and above a TPS, HTTP 500/503,
+//! connection resets, responses slower than the SDK's attempt timeout, added latency) is
+//! recorded as its error class with the SDK attempts it took, the run goes on through all of
+//! them, and the accounting line holds: ok + errors by class = sent.
+
+mod common;
+
+use common::*;
+use secbench::local::faults::FaultProxy;
+use secbench::local::{LocalPlatform, PlatformConfig};
+use secbench_record::run::{InvocationOutcome, InvocationRecord};
+use secbench_record::ErrorClass;
+use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+fn scenario<'a>(records: &'a [InvocationRecord], name: &str) -> Vec<&'a InvocationRecord> {
+    records.iter().filter(|r| r.scenario == name).collect()
+}
+
+fn classes(records: &[&InvocationRecord]) -> BTreeMap<ErrorClass, usize> {
+    let mut m = BTreeMap::new();
+    for r in records {
+        for f in r.probe.iter().flat_map(|p| &p.fetches) {
+            if let Some(c) = f.error_class {
+                *m.entry(c).or_default() += 1;
+            }
+        }
+    }
+    m
+}
+
+fn max_attempts(records: &[&InvocationRecord]) -> u32 {
+    records
+        .iter()
+        .flat_map(|r| r.probe.iter().flat_map(|p| &p.fetches))
+        .map(|f| f.sdk_attempts)
+        .max()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_fault_kind_is_recorded_and_every_invocation_accounted_for() {
+    let b = backend().await;
+    let proxy = FaultProxy::start(&b.moto.endpoint).await.expect("proxy");
+    let mut vars = function_vars(&b);
+    vars.insert("SECBENCH_SDK_ATTEMPT_TIMEOUT".into(), "500ms".into());
+    let platform = LocalPlatform::start(PlatformConfig {
+        function_name: secbench::local::stage::FUNCTION.into(),
+        region: secbench::local::stage::REGION.into(),
+        probe_bin: probe_bin(),
+        agent_bin: Some(agent_bin()),
+        platform_vars: secbench::local::stage::platform_vars(&proxy.endpoint, SESSION_TOKEN),
+        function_vars: vars,
+        memory_mb: 128,
+        timeout: Duration::from_secs(20),
+        max_concurrency: 8,
+    })
+    .await
+    .expect("platform");
+    let plan =
+        secbench::plan::Plan::load(&root().join("analyzer/tests/fixtures/plans/faults.toml"))
+            .expect("plan");
+    let mut t = target();
+    t.faults = Some(proxy.control.clone());
+    let out = tempfile::tempdir().expect("tempdir");
+    let client = client(&platform).await;
+    let summary = secbench::run::run(
+        client,
+        &plan,
+        &t,
+        out.path(),
+        None,
+        secbench::run::Cancel::default(),
+    )
+    .await
+    .expect("run");
+    platform.shutdown().await;
+
+    // The run went through every fault and counted every invocation.
+    let planned: u64 = plan.scenarios.iter().map(|s| s.planned()).sum();
+    let a = &summary.accounting;
+    assert_eq!(a.sent, planned, "{}", a.line());
+    assert!(a.balanced(), "{}", a.line());
+    let records = records(&summary.dir);
+    assert_eq!(records.len() as u64, planned);
+    let m = manifest(&summary.dir);
+    assert_eq!(m.accounting, *a);
+    eprintln!("accounting: {}", a.line());
+
+    let c = &proxy.control.counts;
+    for (what, n) in [
+        ("throttled", c.throttled.load(Ordering::Relaxed)),
+        ("server errors", c.server_errors.load(Ordering::Relaxed)),
+        ("resets", c.resets.load(Ordering::Relaxed)),
+        ("slowed", c.slowed.load(Ordering::Relaxed)),
+        ("delayed", c.delayed.load(Ordering::Relaxed)),
+    ] {
+        assert!(n > 0, "the proxy injected no {what}");
+        eprintln!("proxy {what}: {n}");
+    }
+
+    // The retry configuration in force is in every probe record.
+    for r in &records {
+        if let Some(p) = &r.probe {
+            let retry = p.sdk_retry.as_ref().expect("sdk_retry");
+            assert_eq!(retry.mode, "standard");
+            assert_eq!(retry.max_attempts, 3);
+            assert_eq!(retry.attempt_timeout_ms, Some(500));
+        }
+    }
+
+    // Throttling at a rate: retried (attempts > 1), and where all 3 attempts were throttled,
+    // a fetch error of class `throttled`.
+    let throttled = scenario(&records, "ssm-throttled-half");
+    assert!(max_attempts(&throttled) > 1);
+    assert!(
+        classes(&throttled).contains_key(&ErrorClass::Throttled),
+        "{:?}",
+        classes(&throttled)
+    );
+    // Above 40 TPS at 200/s: throttled too.
+    let tps = scenario(&records, "ssm-above-40-tps");
+    assert!(max_attempts(&tps) > 1);
+    // 500/503: retried by the standard retry mode.
+    let errors = scenario(&records, "kms-server-errors");
+    assert!(max_attempts(&errors) > 1);
+    // Resets and slow responses: retried; the slow ones time out per attempt.
+    assert!(max_attempts(&scenario(&records, "secrets-manager-resets")) > 1);
+    let slow = scenario(&records, "secrets-manager-slow");
+    assert!(max_attempts(&slow) > 1);
+    // Added latency shows in the warm fetch latency (20..30 ms added to every call).
+    let warm_latency: Vec<u64> = scenario(&records, "secrets-manager-latency")
+        .iter()
+        .filter(|r| r.probe.as_ref().is_some_and(|p| !p.cold))
+        .flat_map(|r| r.probe.iter().flat_map(|p| &p.fetches))
+        .filter(|f| f.error_class.is_none())
+        .map(|f| f.latency_ns)
+        .collect();
+    assert!(!warm_latency.is_empty());
+    assert!(
+        warm_latency.iter().all(|ns| *ns >= 20_000_000),
+        "{warm_latency:?}"
+    );
+    // After the faults, the clean scenario is clean: the proxy passes everything through.
+    let clean = scenario(&records, "secrets-manager-clean");
+    assert!(clean.iter().all(|r| r.outcome == InvocationOutcome::Ok));
+    assert!(classes(&clean).is_empty());
+    assert_no_canary_in(&summary.dir, &b.canary);
+}
+
+#[test]
+fn bad_faults_are_named_in_the_plan() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "throttle_rate = 1.5",
+            "faults.throttle_rate: 1.5 is outside 0..=1",
+        ),
+        (
+            "services = [\"s3\"]",
+            "faults.services: `s3` is not one of kms, ssm, secretsmanager",
+        ),
+        (
+            "latency = \"soon\"",
+            "faults.latency: `soon` is not a duration",
+        ),
+        (
+            "slow_rate = 0.1",
+            "faults.slow_delay: needed with slow_rate",
+        ),
+        (
+            "throttle_above_tps = -1",
+            "faults.throttle_above_tps: -1 is outside",
+        ),
+        ("colour = \"red\"", "unknown field `colour`"),
+    ];
+    for (line, expected) in cases {
+        let text = format!(
+            "stage = \"local\"\n[[scenario]]\nname = \"s\"\nsource = \"ssm\"\n[scenario.faults]\n{line}\n"
+        );
+        let path = dir.path().join("plan.toml");
+        std::fs::write(&path, text).expect("write");
+        let e = secbench::plan::Plan::load(&path)
+            .expect_err(line)
+            .to_string();
+        assert!(e.contains(expected), "{line}: {e}");
+    }
+}
