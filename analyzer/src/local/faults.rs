@@ -234,7 +234,7 @@ fn throttling() -> Response<Body> {
 }
 
 fn server_error(n: u64) -> Response<Body> {
-    let (status, kind) = if n % 2 == 0 {
+    let (status, kind) = if n.is_multiple_of(2) {
         (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")

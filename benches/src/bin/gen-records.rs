@@ -98,7 +98,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             verified: Some(true),
             api_calls,
         };
-        let init = cold.then(|| InitBreakdown {
+        let init = cold.then_some(InitBreakdown {
             process_start_to_main_ns: Some(10_000_000),
             process_start_resolution_ns: Some(10_000_000),
             sdk_config_load_ns: 2_700_000,
