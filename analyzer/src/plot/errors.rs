@@ -151,7 +151,12 @@ impl Chart for Errors {
             }
             chart
                 .draw_series([Text::new(
-                    format!("{errors} of {} invocations failed", r.invocations),
+                    format!(
+                        "{errors} of {} invocations failed; {} of {} fetches",
+                        r.invocations,
+                        r.fetch_errors.values().sum::<u64>(),
+                        r.fetches
+                    ),
                     (x + hi * 0.01, y0 + 0.45),
                     font(12),
                 )])
