@@ -223,7 +223,7 @@ pub struct RunInfo {
 }
 
 /// Groups and input facts.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Ingested {
     /// Groups by key.
     pub groups: BTreeMap<GroupKey, Group>,

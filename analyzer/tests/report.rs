@@ -163,3 +163,36 @@ fn the_page_renders_in_headless_chromium() {
     );
     assert!(dom.contains("Fetch latency percentiles") && dom.contains("<table"));
 }
+
+#[test]
+fn two_stages_are_compared_without_being_asked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // The same run as stage `dev`: a second stage for the page to set against `local`.
+    let dev = dir.path().join("dev-run");
+    std::fs::create_dir_all(&dev).expect("mkdir");
+    let records = std::fs::read_to_string(run().join("records.jsonl")).expect("records");
+    std::fs::write(
+        dev.join("records.jsonl"),
+        records.replace("\"stage\":\"local\"", "\"stage\":\"dev\""),
+    )
+    .expect("write");
+    let out = dir.path().join("report");
+    let o = Command::new(env!("CARGO_BIN_EXE_secbench"))
+        .arg("report")
+        .arg(run())
+        .arg(&dev)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("secbench");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let html = std::fs::read_to_string(out.join("report.html")).expect("html");
+    assert!(out.join("plots/compare.png").is_file());
+    assert!(
+        html.contains("Compared with stage dev"),
+        "the first stage is the base"
+    );
+    // Series carry their stage when several are shown.
+    let svg = std::fs::read_to_string(out.join("plots/latency-cdf.svg")).expect("svg");
+    assert!(svg.contains("dev: kms-env") && svg.contains("local: kms-env"));
+}

@@ -168,13 +168,48 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
     }
     plots.push(plot::render(&errors(&summary, &labels), &plots_dir)?);
 
+    // Base vs new: the --compare run against these, or, with runs of exactly two stages and
+    // no --compare, the first stage against the second.
+    let mut stages: Vec<String> = ingested.groups.keys().map(|k| k.stage.clone()).collect();
+    stages.dedup();
+    stages.sort();
+    stages.dedup();
+    let pair: Option<(Ingested, Ingested, String, String)> = match &opts.compare {
+        Some(base) => Some((
+            crate::read_runs(std::slice::from_ref(base), opts.skip_invalid)?,
+            ingested.clone(),
+            short(base),
+            opts.runs
+                .iter()
+                .map(|r| short(r))
+                .collect::<Vec<_>>()
+                .join(", "),
+        )),
+        None if stages.len() == 2 => {
+            let of = |stage: &str| Ingested {
+                groups: ingested
+                    .groups
+                    .iter()
+                    .filter(|(k, _)| k.stage == stage)
+                    .map(|(k, g)| (k.clone(), g.clone()))
+                    .collect(),
+                input: Default::default(),
+            };
+            Some((
+                of(&stages[0]),
+                of(&stages[1]),
+                format!("stage {}", stages[0]),
+                format!("stage {}", stages[1]),
+            ))
+        }
+        None => None,
+    };
     let mut comparisons = Vec::new();
     let mut compared_with = None;
-    if let Some(base) = &opts.compare {
-        let b = crate::read_runs(std::slice::from_ref(base), opts.skip_invalid)?;
+    if let Some((base, new, base_name, new_name)) = pair {
         comparisons = crate::compare::compare(
-            &b,
-            &ingested,
+            &base,
+            &new,
             opts.noise_threshold,
             crate::stats::DEFAULT_SEED,
         );
@@ -188,11 +223,7 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
                     .find(|g| g.key.scenario == c.scenario)
                     .map_or_else(|| c.scenario.clone(), |g| approach_name(&g.key));
                 plot::compare::Row {
-                    label: format!(
-                        "{} {}",
-                        labels_by_scenario(&labels, &summary, &c.scenario),
-                        c.phase
-                    ),
+                    label: format!("{} {}", c.scenario, c.phase),
                     approach,
                     ratio: c.p50.ratio,
                     ci: c.p50.ci,
@@ -202,19 +233,14 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
             .collect();
         plots.push(plot::render(
             &plot::compare::Compare {
-                base: short(base),
-                new: opts
-                    .runs
-                    .iter()
-                    .map(|r| short(r))
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                base: base_name.clone(),
+                new: new_name,
                 rows,
                 threshold: opts.noise_threshold,
             },
             &plots_dir,
         )?);
-        compared_with = Some(base.display().to_string());
+        compared_with = Some(base_name);
     }
 
     let manifests = opts
@@ -312,13 +338,6 @@ impl Labels {
 
 fn label(k: &GroupKey, labels: &Labels) -> String {
     labels.get(k)
-}
-
-fn labels_by_scenario(labels: &Labels, s: &Summary, scenario: &str) -> String {
-    s.groups
-        .iter()
-        .find(|g| g.key.scenario == scenario)
-        .map_or_else(|| scenario.to_owned(), |g| labels.get(&g.key))
 }
 
 fn cold_metric(k: &GroupKey) -> Metric {
