@@ -419,7 +419,8 @@ pub fn cost_command(args: &CostArgs) -> Result<String> {
     } else {
         let ingested = read_runs(&args.latency, args.skip_invalid)?;
         let summary = summary::build(&ingested, stats::DEFAULT_SEED);
-        let (l, n) = cost::latencies_from_summary(&summary, &w);
+        let (l, n) =
+            cost::latencies_from_summary(&summary, &w, &cost::fault_scenarios(&args.latency));
         let origin = cost::latency::LatencyOrigin::Runs {
             runs: args
                 .latency

@@ -147,6 +147,10 @@ async fn every_fault_kind_is_recorded_and_every_invocation_accounted_for() {
     let clean = scenario(&records, "secrets-manager-clean");
     assert!(clean.iter().all(|r| r.outcome == InvocationOutcome::Ok));
     assert!(classes(&clean).is_empty());
+    // The cost model takes no latency from a scenario run under faults.
+    let faulted = secbench::cost::fault_scenarios(std::slice::from_ref(&summary.dir));
+    assert!(faulted.contains("ssm-throttled-half") && faulted.contains("secrets-manager-latency"));
+    assert!(!faulted.contains("secrets-manager-clean"));
     assert_no_canary_in(&summary.dir, &b.canary);
 }
 

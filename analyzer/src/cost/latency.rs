@@ -69,8 +69,14 @@ pub struct Measured {
 }
 
 /// Latencies from a summary: the groups of the approach, preferring the workload's memory
-/// and architecture when the run has several.
-pub fn from_summary(s: &Summary, w: &Workload, a: &Approach) -> Option<Measured> {
+/// and architecture when the run has several, leaving out the `exclude`d scenarios (those run
+/// under injected faults, whose latencies are the faults').
+pub fn from_summary(
+    s: &Summary,
+    w: &Workload,
+    a: &Approach,
+    exclude: &std::collections::BTreeSet<String>,
+) -> Option<Measured> {
     let arch = match w.architecture {
         Architecture::Arm64 => "arm64",
         Architecture::X86_64 => "x86_64",
@@ -79,7 +85,8 @@ pub fn from_summary(s: &Summary, w: &Workload, a: &Approach) -> Option<Measured>
         .groups
         .iter()
         .filter(|g| {
-            g.key.source == a.source.as_str()
+            !exclude.contains(&g.key.scenario)
+                && g.key.source == a.source.as_str()
                 && g.key.cache == a.cache.as_str()
                 && g.key.fetch_at == a.fetch_at.as_str()
         })

@@ -163,6 +163,34 @@ pub const FORMULA: &str = "calls/month = new environments × secrets + (environm
 /// Latencies per approach, by name.
 pub type Latencies = BTreeMap<Approach, Latency>;
 
+/// The scenarios of `runs` that ran under injected faults (from their manifests' plans).
+pub fn fault_scenarios(runs: &[std::path::PathBuf]) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for run in runs {
+        let dir = if run.is_dir() {
+            run.clone()
+        } else {
+            run.parent()
+                .map(std::path::Path::to_path_buf)
+                .unwrap_or_default()
+        };
+        let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) else {
+            continue;
+        };
+        let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        for s in m["plan"]["scenario"].as_array().into_iter().flatten() {
+            if !s["faults"].is_null() {
+                if let Some(name) = s["name"].as_str() {
+                    out.insert(name.to_owned());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Prices every approach.
 pub fn evaluate(
     w: &Workload,
@@ -203,11 +231,12 @@ pub fn latencies_from_workload(w: &Workload) -> Latencies {
 pub fn latencies_from_summary(
     s: &crate::summary::Summary,
     w: &Workload,
+    exclude: &std::collections::BTreeSet<String>,
 ) -> (Latencies, BTreeMap<Approach, Vec<String>>) {
     let mut lat = Latencies::new();
     let mut notes: BTreeMap<Approach, Vec<String>> = BTreeMap::new();
     for a in Approach::all() {
-        let Some(m) = latency::from_summary(s, w, &a) else {
+        let Some(m) = latency::from_summary(s, w, &a, exclude) else {
             continue;
         };
         let n = notes.entry(a).or_default();

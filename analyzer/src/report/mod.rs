@@ -124,7 +124,8 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
             Some(s) => cost::recommend::Slo::parse(s)?,
             None => cost::recommend::Slo::default(),
         };
-        let (lat, notes) = cost::latencies_from_summary(&summary, &w);
+        let (lat, notes) =
+            cost::latencies_from_summary(&summary, &w, &cost::fault_scenarios(&opts.runs));
         let origin = cost::latency::LatencyOrigin::Runs {
             runs: opts.runs.iter().map(|r| r.display().to_string()).collect(),
             local_emulator: summary.local_emulator,
