@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the checkers into the project-local, git-ignored venv `.venv/`: cfn-lint, checkov,
-# detect-secrets (scripts/scan-secrets.sh), and aws-sam-translator (what CloudFormation runs to transform the SAM template;
+# Installs the template checkers into the project-local, git-ignored venv `.venv/`: cfn-lint,
+# checkov, and aws-sam-translator (what CloudFormation runs to transform the SAM template;
 # scripts/check_template.py uses it). Idempotent: pinned versions, skipped when present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -8,17 +8,15 @@ venv="$root/.venv"
 cfn_lint="1.58.0"
 checkov="3.3.30"
 sam_translator="1.115.0"
-detect_secrets="1.5.0"
 "$root/scripts/install-moto.sh"
-if "$venv/bin/python" - "$cfn_lint" "$checkov" "$sam_translator" "$detect_secrets" <<'PY' 2>/dev/null; then
+if "$venv/bin/python" - "$cfn_lint" "$checkov" "$sam_translator" <<'PY' 2>/dev/null; then
 import sys
 from importlib.metadata import version
-want = dict(zip(["cfn-lint", "checkov", "aws-sam-translator", "detect-secrets"], sys.argv[1:]))
+want = dict(zip(["cfn-lint", "checkov", "aws-sam-translator"], sys.argv[1:]))
 sys.exit(any(version(k) != v for k, v in want.items()))
 PY
   exit 0
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "cfn-lint==$cfn_lint" "checkov==$checkov" "aws-sam-translator==$sam_translator" \
-  "detect-secrets==$detect_secrets"
-echo "cfn-lint $cfn_lint, checkov $checkov, aws-sam-translator $sam_translator, detect-secrets $detect_secrets installed in $venv" >&2
+  "cfn-lint==$cfn_lint" "checkov==$checkov" "aws-sam-translator==$sam_translator"
+echo "cfn-lint $cfn_lint, checkov $checkov, aws-sam-translator $sam_translator installed in $venv" >&2

@@ -9,10 +9,11 @@ scripts/install-moto.sh
 scripts/install-iac-lint.sh
 scripts/install-agent.sh
 scripts/install-chromium.sh
+# No secret-like string outside the reviewed baseline in any tracked file (installs
+# detect-secrets into .tools/detect-secrets/, which a test also uses).
+scripts/scan-secrets.sh
 # The local-stage tests run the unchanged release probe, as `secbench local` does.
 cargo build --release --locked -p bench-lambda --bin bench-lambda
 # The lean probe (without the aws-caching-library feature) must keep compiling.
 cargo check --locked -p bench-lambda --no-default-features
 cargo test --workspace --locked "$@"
-# No secret-like string outside the reviewed baseline in any tracked file.
-scripts/scan-secrets.sh

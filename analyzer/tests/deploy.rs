@@ -367,7 +367,7 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
 
 #[test]
 fn the_secret_scan_passes_the_tree_and_catches_a_planted_key() {
-    let hook = venv("detect-secrets-hook");
+    let hook = root().join(".tools/detect-secrets/bin/detect-secrets-hook");
     let baseline = root().join(".secrets.baseline");
     let dir = tempfile::tempdir().expect("tempdir");
     let planted = dir.path().join("config.py");
@@ -383,7 +383,7 @@ fn the_secret_scan_passes_the_tree_and_catches_a_planted_key() {
         .arg(&planted)
         .current_dir(root())
         .output()
-        .expect("detect-secrets-hook (scripts/install-iac-lint.sh)");
+        .expect("detect-secrets-hook (scripts/scan-secrets.sh)");
     assert!(
         !o.status.success(),
         "the planted key was not caught: {}",

@@ -192,3 +192,67 @@ fn bad_faults_are_named_in_the_plan() {
         assert!(e.contains(expected), "{line}: {e}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_emulator_stopping_mid_run_is_recorded_and_the_run_goes_on() {
+    let mut b = backend().await;
+    let out = tempfile::tempdir().expect("tempdir");
+    let plan = plan(
+        out.path(),
+        r#"
+[[scenario]]
+name = "backend-goes-away"
+source = "secrets-manager"
+cold_starts = 2
+warm_invocations = 150
+concurrency = 2
+rate = "50/s"
+"#,
+    );
+    let platform = common::platform(&b, 2, Duration::from_secs(30)).await;
+    let stopper = async {
+        // Once 40 invocations are on disk, moto goes away.
+        loop {
+            let written: usize = std::fs::read_dir(out.path().join("local"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|run| {
+                    std::fs::read_to_string(run.path().join("records.jsonl"))
+                        .map_or(0, |t| t.lines().count())
+                })
+                .sum();
+            if written >= 40 {
+                b.moto.stop();
+                return written;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let (summary, stopped_at) = tokio::join!(run_plan(&platform, &plan, out.path()), stopper);
+    platform.shutdown().await;
+    let a = &summary.accounting;
+    assert_eq!(a.sent, 152, "{}", a.line());
+    assert!(a.balanced(), "{}", a.line());
+    let records = records(&summary.dir);
+    assert_eq!(records.len(), 152);
+    // Fetches after the stop fail as connection errors, each recorded with its attempts.
+    let failed: Vec<_> = records
+        .iter()
+        .flat_map(|r| r.probe.iter().flat_map(|p| &p.fetches))
+        .filter(|f| f.error_class == Some(ErrorClass::Connect))
+        .collect();
+    assert!(
+        failed.len() >= 150 - stopped_at,
+        "{} connect errors after stopping at {stopped_at}: {}",
+        failed.len(),
+        a.line()
+    );
+    assert!(failed.iter().all(|f| f.sdk_attempts >= 1));
+    eprintln!(
+        "moto stopped after {stopped_at} records: {}; {} fetches failed to connect",
+        a.line(),
+        failed.len()
+    );
+    assert_no_canary_in(&summary.dir, &b.canary);
+}

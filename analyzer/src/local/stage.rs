@@ -147,6 +147,14 @@ pub struct Moto {
     pub endpoint: String,
 }
 
+impl Moto {
+    /// Stops the emulator now (for fault tests: the backend going away mid-run).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         let _ = self.child.kill();
