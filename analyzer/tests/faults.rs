@@ -56,6 +56,7 @@ async fn every_fault_kind_is_recorded_and_every_invocation_accounted_for() {
         memory_mb: 128,
         timeout: Duration::from_secs(20),
         max_concurrency: 8,
+        agent_start_delay: None,
     })
     .await
     .expect("platform");
@@ -253,6 +254,75 @@ rate = "50/s"
         "moto stopped after {stopped_at} records: {}; {} fetches failed to connect",
         a.line(),
         failed.len()
+    );
+    assert_no_canary_in(&summary.dir, &b.canary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_agent_not_up_yet_at_cold_start_is_recorded_and_later_fetches_succeed() {
+    let b = backend().await;
+    let platform = LocalPlatform::start(PlatformConfig {
+        function_name: secbench::local::stage::FUNCTION.into(),
+        region: secbench::local::stage::REGION.into(),
+        probe_bin: probe_bin(),
+        agent_bin: Some(agent_bin()),
+        platform_vars: secbench::local::stage::platform_vars(&b.moto.endpoint, SESSION_TOKEN),
+        function_vars: function_vars(&b),
+        memory_mb: 128,
+        timeout: Duration::from_secs(20),
+        max_concurrency: 2,
+        // INIT ends before the agent listens, as with the real extension now and then.
+        agent_start_delay: Some(Duration::from_millis(1500)),
+    })
+    .await
+    .expect("platform");
+    let out = tempfile::tempdir().expect("tempdir");
+    let plan = plan(
+        out.path(),
+        r#"
+[[scenario]]
+name = "agent-late"
+source = "agent-secrets-manager"
+cold_starts = 2
+warm_invocations = 20
+concurrency = 2
+rate = "5/s"
+"#,
+    );
+    let summary = run_plan(&platform, &plan, out.path()).await;
+    platform.shutdown().await;
+    let a = &summary.accounting;
+    assert_eq!(a.sent, 22, "{}", a.line());
+    assert!(a.balanced(), "{}", a.line());
+    let records = records(&summary.dir);
+    let fetches = |cold: bool| -> Vec<&secbench_record::FetchRecord> {
+        records
+            .iter()
+            .filter_map(|r| r.probe.as_ref())
+            .filter(|p| p.cold == cold)
+            .flat_map(|p| &p.fetches)
+            .collect()
+    };
+    // The first fetch of each new environment found no agent listening.
+    let cold = fetches(true);
+    assert_eq!(cold.len(), 2);
+    assert!(
+        cold.iter()
+            .all(|f| f.error_class == Some(ErrorClass::Connect)),
+        "{cold:#?}"
+    );
+    // Once it is up (4 s of warm traffic at 5/s), fetches succeed.
+    let warm = fetches(false);
+    assert!(
+        warm.last().is_some_and(|f| f.error_class.is_none()),
+        "{warm:#?}"
+    );
+    eprintln!(
+        "agent 1.5 s late: {}; cold fetches failed to connect: {}, warm fetches failed: {} of {}",
+        a.line(),
+        cold.len(),
+        warm.iter().filter(|f| f.error_class.is_some()).count(),
+        warm.len()
     );
     assert_no_canary_in(&summary.dir, &b.canary);
 }

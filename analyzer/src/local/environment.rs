@@ -42,6 +42,8 @@ pub struct AgentSpec {
     pub ttl_seconds: u64,
     /// Variables the agent gets (region, credentials, endpoint).
     pub vars: BTreeMap<String, String>,
+    /// Start it this long after the function, and do not wait for it at INIT.
+    pub start_delay: Option<Duration>,
 }
 
 /// How INIT went.
@@ -193,8 +195,19 @@ impl Environment {
                     a.ttl_seconds
                 ),
             )?;
+            // A delayed agent starts through `sh -c 'sleep S; exec AGENT --config FILE'`.
+            let mut command = match a.start_delay {
+                None => tokio::process::Command::new(&a.bin),
+                Some(d) => {
+                    let mut c = tokio::process::Command::new("/bin/sh");
+                    c.arg("-c")
+                        .arg(format!("sleep {:.3}; exec \"$0\" \"$@\"", d.as_secs_f64()))
+                        .arg(&a.bin);
+                    c
+                }
+            };
             let child = spawn_captured(
-                tokio::process::Command::new(&a.bin)
+                command
                     .arg("--config")
                     .arg(&config)
                     .env_clear()
@@ -211,7 +224,7 @@ impl Environment {
                 port.to_string(),
             );
             agent = Some(child);
-            agent_port = Some(port);
+            agent_port = a.start_delay.is_none().then_some(port);
             agent_dir = Some(dir);
         }
 

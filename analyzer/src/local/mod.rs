@@ -50,6 +50,9 @@ pub struct PlatformConfig {
     pub timeout: Duration,
     /// Most environments at once (the function's concurrency limit).
     pub max_concurrency: usize,
+    /// Start the agent this long after the function and let INIT end without it (for fault
+    /// tests: the real extension is sometimes not listening yet at the first invocation).
+    pub agent_start_delay: Option<Duration>,
 }
 
 #[derive(Debug, Clone)]
@@ -407,6 +410,7 @@ async fn acquire(p: &Arc<Platform>, state: &FunctionState) -> Acquired {
                 .into_iter()
                 .chain([("AWS_REGION".to_owned(), p.config.region.clone())])
                 .collect(),
+            start_delay: p.config.agent_start_delay,
         }),
         (None, true) => {
             p.live.fetch_sub(1, Ordering::SeqCst);

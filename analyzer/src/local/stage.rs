@@ -317,6 +317,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         memory_mb: 128,
         timeout: longest,
         max_concurrency: usize::try_from(max_concurrency).unwrap_or(1),
+        agent_start_delay: None,
     })
     .await
     .map_err(|source| LocalError::Spawn {

@@ -82,6 +82,7 @@ pub async fn platform(b: &Backend, max_concurrency: usize, timeout: Duration) ->
         memory_mb: 128,
         timeout,
         max_concurrency,
+        agent_start_delay: None,
     })
     .await
     .expect("platform starts")
