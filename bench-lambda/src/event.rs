@@ -31,6 +31,21 @@ fn one() -> u32 {
 impl ProbeEvent {
     /// Reads an event from the invocation payload.
     pub fn from_value(value: serde_json::Value) -> Result<ProbeEvent, InvocationError> {
+        // serde would read a struct from an array too (fields by position): only an object
+        // is an event.
+        if !value.is_object() {
+            return Err(InvocationError::InvalidEvent(format!(
+                "the event must be a JSON object, not {}",
+                match value {
+                    serde_json::Value::Null => "null",
+                    serde_json::Value::Bool(_) => "a boolean",
+                    serde_json::Value::Number(_) => "a number",
+                    serde_json::Value::String(_) => "a string",
+                    serde_json::Value::Array(_) => "an array",
+                    serde_json::Value::Object(_) => "an object",
+                }
+            )));
+        }
         let event: ProbeEvent = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let inner = e.into_inner().to_string();

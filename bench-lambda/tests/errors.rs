@@ -93,21 +93,29 @@ async fn a_failed_init_fetch_is_recorded_and_the_handler_fetches_again() {
 async fn bad_events_are_refused_with_a_stable_error_type() {
     let p = provision(&moto()).await;
     let probe = TestProbe::init(&probe_env(&p, "plain-env", "none", None, "handler")).await;
-    for (event, field) in [
-        (
-            serde_json::json!({"run_id": "r", "scenario": "s", "fetches": "two"}),
-            "fetches",
-        ),
-        (
-            serde_json::json!({"run_id": "r", "scenario": "s", "value": "x"}),
-            "value",
-        ),
-        (serde_json::json!({"scenario": "s"}), "run_id"),
-    ] {
-        let err = probe.probe.handle(event, "req").await.expect_err("refused");
-        assert_eq!(err.error_type(), "InvalidEvent");
-        assert!(err.to_string().contains(field), "{err}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/bad-events");
+    let expected = std::fs::read_to_string(dir.join("expected.tsv")).expect("expected.tsv");
+    let mut checked = 0;
+    for line in expected.lines().filter(|l| !l.trim().is_empty()) {
+        let (file, field) = line.split_once('\t').expect("FILE<TAB>TEXT");
+        let text = std::fs::read_to_string(dir.join(file)).expect("event file");
+        let event: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+        let err = probe.probe.handle(event, "req").await.expect_err(file);
+        assert_eq!(err.error_type(), "InvalidEvent", "{file}");
+        assert!(err.to_string().contains(field), "{file}: {err}");
+        checked += 1;
     }
+    let files = std::fs::read_dir(&dir)
+        .expect("corpus")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+        .count();
+    assert_eq!(
+        checked, files,
+        "every event file has a line in expected.tsv"
+    );
     // The refused invocations did not consume the cold start.
     assert!(probe.invoke(1).await.cold);
 }
