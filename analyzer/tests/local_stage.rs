@@ -49,7 +49,12 @@ concurrency = 3
     );
     let platform = common::platform(&b, 3, Duration::from_secs(30)).await;
     let summary = run_plan(&platform, &plan, out.path()).await;
+    let log = summary.dir.join("platform.log");
+    platform.write_logs(&log).expect("platform.log");
     platform.shutdown().await;
+    // The probe's and the agent's logs are there, and carry no value (checked below).
+    let logged = std::fs::read_to_string(&log).expect("log");
+    assert!(logged.contains("=== environment 0 ===") && logged.contains("\"run_id\""));
 
     assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.message);
     assert!(summary.accounting.balanced());
@@ -466,6 +471,20 @@ source = "plain-env"
     let keys: HashSet<_> = all.iter().map(|r| (r.phase, r.index)).collect();
     assert_eq!(keys.len(), 302, "an invocation ran twice");
     assert_eq!(manifest(&dir).accounting.sent, 302);
+    // Nothing the runner printed holds the value.
+    use base64::Engine as _;
+    for form in [
+        b.canary.clone(),
+        base64::engine::general_purpose::STANDARD.encode(&b.canary),
+        hex::encode(&b.canary),
+    ] {
+        for text in [&stdout, &stderr, &String::from_utf8_lossy(&second.stderr)] {
+            assert!(
+                !text.contains(&form),
+                "the canary leaked into the runner's output"
+            );
+        }
+    }
     platform.shutdown().await;
     eprintln!("SIGINT after {sent_before} records; resumed to 302, each once");
 }

@@ -159,6 +159,24 @@ impl LocalPlatform {
         lock(&self.platform.all).len()
     }
 
+    /// Appends every environment's captured log lines (the probe's output and the agent's
+    /// log, up to the last 2,048 lines each) to `path`, one section per environment.
+    pub fn write_logs(&self, path: &std::path::Path) -> std::io::Result<()> {
+        use std::io::Write;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)?;
+        let all: Vec<_> = lock(&self.platform.all).clone();
+        for (i, env) in all.iter().enumerate() {
+            writeln!(f, "=== environment {i} ===")?;
+            for line in lock(&env.logs).since(0) {
+                writeln!(f, "{line}")?;
+            }
+        }
+        f.flush()
+    }
+
     /// Stops serving and kills every environment.
     pub async fn shutdown(self) {
         self.server.abort();

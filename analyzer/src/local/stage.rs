@@ -350,6 +350,13 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         cancel,
     )
     .await;
+    // The probe's and the agent's logs go beside the records (the tests search them for the
+    // value too).
+    if let Ok(s) = &summary {
+        if let Err(e) = platform.write_logs(&s.dir.join("platform.log")) {
+            eprintln!("secbench local: could not write platform.log: {e}");
+        }
+    }
     platform.shutdown().await;
     drop(proxy);
     drop(moto);
