@@ -89,3 +89,29 @@ fn every_malformed_line_is_named_and_nothing_panics() {
         "{err}"
     );
 }
+
+#[test]
+fn files_that_are_not_utf8_are_named() {
+    let (code, err) = secbench(&[
+        "run",
+        "--plan",
+        "analyzer/tests/fixtures/plans/invalid-utf8.toml",
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("plans/invalid-utf8.toml") && err.contains("UTF-8"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+    let (code, err) = secbench(&[
+        "cost",
+        "--workload",
+        "analyzer/tests/fixtures/workloads/invalid/invalid-utf8.toml",
+    ]);
+    assert_ne!(code, Some(0));
+    assert!(
+        err.contains("invalid/invalid-utf8.toml") && err.contains("UTF-8"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

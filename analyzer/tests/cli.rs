@@ -98,10 +98,26 @@ async fn sigint_leaves_a_partial_run_that_resume_completes() {
     let first = records(dir).len();
     assert!(first > 0 && first < planned, "{first} of {planned}");
 
+    let interrupted = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
     let output = args(&["--resume", dir.to_str().expect("utf-8")])
         .output()
         .expect("resume");
     let stdout = String::from_utf8_lossy(&output.stdout);
+    // Nothing the runner printed, interrupted or resumed, holds the value.
+    {
+        use base64::Engine as _;
+        let resumed = format!("{stdout}{}", String::from_utf8_lossy(&output.stderr));
+        for form in [
+            b.canary.clone(),
+            base64::engine::general_purpose::STANDARD.encode(&b.canary),
+            hex::encode(&b.canary),
+        ] {
+            assert!(
+                !interrupted.contains(&form) && !resumed.contains(&form),
+                "the canary leaked into the runner's output"
+            );
+        }
+    }
     assert!(
         output.status.success(),
         "{stdout}\n{}",

@@ -90,6 +90,27 @@ async fn every_fault_kind_is_recorded_and_every_invocation_accounted_for() {
     assert_eq!(m.accounting, *a);
     eprintln!("accounting: {}", a.line());
 
+    // Per fault kind (scenario): sent = accounted, each invocation once.
+    for s in &plan.scenarios {
+        let mine = scenario(&records, &s.name);
+        let mut acc = secbench_record::run::Accounting::default();
+        for r in &mine {
+            acc.add(r.outcome);
+        }
+        assert_eq!(acc.sent, s.planned(), "{}", s.name);
+        assert!(acc.balanced());
+        let failed_fetches = mine
+            .iter()
+            .flat_map(|r| r.probe.iter().flat_map(|p| &p.fetches))
+            .filter(|f| f.error_class.is_some())
+            .count();
+        eprintln!(
+            "{}: {}; {failed_fetches} fetches failed after retries, most attempts {}",
+            s.name,
+            acc.line(),
+            max_attempts(&mine)
+        );
+    }
     let c = &proxy.control.counts;
     for (what, n) in [
         ("throttled", c.throttled.load(Ordering::Relaxed)),
