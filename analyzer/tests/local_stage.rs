@@ -143,7 +143,8 @@ concurrency = 3
         .html
         .starts_with(summary.dir.parent().expect("parent")));
     assert_no_canary_in(report.html.parent().expect("report dir"), &b.canary);
-    // Nor the session token (the agent's X-Aws-Parameters-Secrets-Token).
+    // Nor the session token (the agent's X-Aws-Parameters-Secrets-Token), nor the secret
+    // access key (made from it).
     assert_no_canary_in(&summary.dir, SESSION_TOKEN);
     assert_no_canary_in(report.html.parent().expect("report dir"), SESSION_TOKEN);
 }
