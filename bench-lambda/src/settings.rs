@@ -179,6 +179,26 @@ impl Settings {
             (_, None) => Some(DEFAULT_CACHE_TTL),
         };
 
+        // Read by the SDK loader; checked here so a bad value stops INIT with its name.
+        if let Some(text) = get(env, "SECBENCH_SDK_ATTEMPT_TIMEOUT") {
+            let var = "SECBENCH_SDK_ATTEMPT_TIMEOUT";
+            match humantime::parse_duration(text) {
+                Ok(d) if !d.is_zero() => {}
+                Ok(_) => {
+                    return Err(InitError::Invalid {
+                        var,
+                        reason: "must be more than zero".into(),
+                    })
+                }
+                Err(e) => {
+                    return Err(InitError::Invalid {
+                        var,
+                        reason: format!("`{text}` is not a duration like 2s or 500ms ({e})"),
+                    })
+                }
+            }
+        }
+
         secbench_record::check_combination(source, cache, fetch_at).map_err(|why| {
             InitError::Unsupported(format!(
                 "{why} (SECBENCH_SOURCE, SECBENCH_CACHE, SECBENCH_FETCH_AT)"
@@ -342,6 +362,14 @@ mod tests {
         assert!(err(&[("SECBENCH_SOURCE", "ssm")]).contains("SECBENCH_PARAMETER_NAME"));
         assert!(err(&[("SECBENCH_SOURCE", "secrets-manager")]).contains("SECBENCH_SECRET_ID"));
         assert!(err(&[("SECBENCH_SOURCE", "plain-env")]).contains("SECBENCH_PLAINTEXT"));
+        for bad in ["soon", "0s"] {
+            assert!(err(&[
+                ("SECBENCH_SOURCE", "plain-env"),
+                ("SECBENCH_PLAINTEXT", "x"),
+                ("SECBENCH_SDK_ATTEMPT_TIMEOUT", bad)
+            ])
+            .contains("SECBENCH_SDK_ATTEMPT_TIMEOUT"));
+        }
         assert!(err(&[
             ("SECBENCH_SOURCE", "kms-env"),
             ("SECBENCH_CIPHERTEXT", "%%")
