@@ -62,6 +62,50 @@ pub fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
+/// Encrypts `value` with `key`, bound to `function` (`LambdaFunctionName` encryption context,
+/// as Lambda's console helper does); returns base64 ciphertext.
+async fn encrypt_for_function(
+    sdk: &SdkConfig,
+    key: &str,
+    function: &str,
+    value: &str,
+) -> Result<String, ProvisionError> {
+    let ciphertext = aws_sdk_kms::Client::new(sdk)
+        .encrypt()
+        .key_id(key)
+        .plaintext(aws_sdk_kms::primitives::Blob::new(value.as_bytes()))
+        .encryption_context("LambdaFunctionName", function)
+        .send()
+        .await
+        .map_err(err("Encrypt"))?
+        .ciphertext_blob
+        .ok_or(ProvisionError {
+            operation: "Encrypt",
+            message: "no ciphertext in the response".into(),
+        })?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(ciphertext.into_inner()))
+}
+
+/// Creates (or overwrites) the SecureString `name` holding `value`, encrypted with `key`.
+async fn put_secure_string(
+    sdk: &SdkConfig,
+    name: &str,
+    key: &str,
+    value: &str,
+) -> Result<(), ProvisionError> {
+    aws_sdk_ssm::Client::new(sdk)
+        .put_parameter()
+        .name(name)
+        .value(value)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .key_id(key)
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(err("PutParameter"))?;
+    Ok(())
+}
+
 /// Creates the key, ciphertext, parameter and secret under `prefix`.
 pub async fn provision(
     sdk: &SdkConfig,
@@ -82,30 +126,9 @@ pub async fn provision(
             operation: "CreateKey",
             message: "no key id in the response".into(),
         })?;
-    let ciphertext = kms
-        .encrypt()
-        .key_id(&key_id)
-        .plaintext(aws_sdk_kms::primitives::Blob::new(value.as_bytes()))
-        .encryption_context("LambdaFunctionName", function)
-        .send()
-        .await
-        .map_err(err("Encrypt"))?
-        .ciphertext_blob
-        .ok_or(ProvisionError {
-            operation: "Encrypt",
-            message: "no ciphertext in the response".into(),
-        })?;
+    let ciphertext_b64 = encrypt_for_function(sdk, &key_id, function, value).await?;
     let parameter_name = format!("/{prefix}/secret");
-    aws_sdk_ssm::Client::new(sdk)
-        .put_parameter()
-        .name(&parameter_name)
-        .value(value)
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .key_id(&key_id)
-        .overwrite(true)
-        .send()
-        .await
-        .map_err(err("PutParameter"))?;
+    put_secure_string(sdk, &parameter_name, &key_id, value).await?;
     let secret_id = format!("{prefix}/secret");
     aws_sdk_secretsmanager::Client::new(sdk)
         .create_secret()
@@ -116,7 +139,7 @@ pub async fn provision(
         .map_err(err("CreateSecret"))?;
     Ok(Provisioned {
         key_id,
-        ciphertext_b64: base64::engine::general_purpose::STANDARD.encode(ciphertext.into_inner()),
+        ciphertext_b64,
         parameter_name,
         secret_id,
         sha256_hex: sha256_hex(value),
@@ -217,31 +240,9 @@ pub async fn provision_stage(
             (Value(v), false)
         }
     };
-    aws_sdk_ssm::Client::new(sdk)
-        .put_parameter()
-        .name(&stage.parameter_name)
-        .value(value.expose())
-        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
-        .key_id(&stage.key_arn)
-        .overwrite(true)
-        .send()
-        .await
-        .map_err(err("PutParameter"))?;
-    let ciphertext = aws_sdk_kms::Client::new(sdk)
-        .encrypt()
-        .key_id(&stage.key_arn)
-        .plaintext(aws_sdk_kms::primitives::Blob::new(
-            value.expose().as_bytes(),
-        ))
-        .encryption_context("LambdaFunctionName", &stage.function)
-        .send()
-        .await
-        .map_err(err("Encrypt"))?
-        .ciphertext_blob
-        .ok_or(ProvisionError {
-            operation: "Encrypt",
-            message: "no ciphertext in the response".into(),
-        })?;
+    put_secure_string(sdk, &stage.parameter_name, &stage.key_arn, value.expose()).await?;
+    let ciphertext_b64 =
+        encrypt_for_function(sdk, &stage.key_arn, &stage.function, value.expose()).await?;
     let sha256_hex = sha256_hex(value.expose());
     let mut vars = lambda
         .get_function_configuration()
@@ -252,10 +253,7 @@ pub async fn provision_stage(
         .environment
         .and_then(|e| e.variables)
         .unwrap_or_default();
-    vars.insert(
-        "SECBENCH_CIPHERTEXT".into(),
-        base64::engine::general_purpose::STANDARD.encode(ciphertext.into_inner()),
-    );
+    vars.insert("SECBENCH_CIPHERTEXT".into(), ciphertext_b64);
     vars.insert("SECBENCH_EXPECTED_SHA256".into(), sha256_hex.clone());
     if plain_env {
         vars.insert("SECBENCH_PLAINTEXT".into(), value.expose().to_owned());

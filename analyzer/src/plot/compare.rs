@@ -73,11 +73,10 @@ impl Chart for Compare {
             .iter()
             .map(|r| format!("{} ({})", r.label, r.verdict.as_str()))
             .collect();
-        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
         let mut chart = ChartBuilder::on(&titled)
             .margin(10)
             .x_label_area_size(40)
-            .y_label_area_size((longest * 7 + 10).min(400))
+            .y_label_area_size(super::label_area(&labels, 400))
             .build_cartesian_2d((lo.max(1e-3)..hi).log_scale(), 0.0..n as f64)
             .map_err(e)?;
         chart
@@ -89,14 +88,7 @@ impl Chart for Compare {
             .x_labels(6)
             .x_label_formatter(&|v| format!("{v:.2}×"))
             .y_labels(n * 2 + 1)
-            .y_label_formatter(&|y| {
-                let i = (n as f64 - y - 0.5).round();
-                if (n as f64 - y - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                    labels[i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&|y| super::row_label(&labels, n, *y))
             .label_style(font(12))
             .axis_desc_style(font(13))
             .disable_y_mesh()

@@ -100,26 +100,17 @@ impl Chart for Errors {
             .max(1.0)
             * 1.2;
         let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
-        let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
         let mut chart = ChartBuilder::on(&plot)
             .margin(8)
             .x_label_area_size(40)
-            .y_label_area_size((longest * 7 + 10).min(360))
+            .y_label_area_size(super::label_area(&labels, 360))
             .build_cartesian_2d(0.0..hi, 0.0..n as f64)
             .map_err(e)?;
         chart
             .configure_mesh()
             .x_desc("% (invocation outcomes of invocations; fetch error classes of fetches)")
             .y_labels(n * 2 + 1)
-            .y_label_formatter(&|y| {
-                let i = (n as f64 - y - 0.5).round();
-                if (n as f64 - y - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len()
-                {
-                    labels[i as usize].clone()
-                } else {
-                    String::new()
-                }
-            })
+            .y_label_formatter(&|y| super::row_label(&labels, n, *y))
             .label_style(font(12))
             .axis_desc_style(font(13))
             .disable_y_mesh()

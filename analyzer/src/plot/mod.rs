@@ -249,3 +249,20 @@ pub fn lighter(c: RGBColor, t: f64) -> RGBColor {
     let mix = |v: u8| (f64::from(v) + (255.0 - f64::from(v)) * t).round() as u8;
     RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
+
+/// Width of the label area for row labels (about 7 px a character), at most `max`.
+pub fn label_area(labels: &[String], max: u32) -> u32 {
+    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
+    (longest * 7 + 10).min(max)
+}
+
+/// The label of the row whose middle is at `y`, for charts with one row per unit of the y axis
+/// (row 0 at the top of `n` rows); empty between rows. Use with `y_labels(n * 2 + 1)`.
+pub fn row_label(labels: &[String], n: usize, y: f64) -> String {
+    let i = (n as f64 - y - 0.5).round();
+    if (n as f64 - y - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < labels.len() {
+        labels[i as usize].clone()
+    } else {
+        String::new()
+    }
+}

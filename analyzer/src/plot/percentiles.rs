@@ -55,12 +55,11 @@ fn panel<DB: DrawingBackend>(
         .iter()
         .map(|r| format!("{} (n={})", r.label, r.count))
         .collect();
-    let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
     let mut chart = ChartBuilder::on(area)
         .caption(caption, font(17))
         .margin(8)
         .x_label_area_size(36)
-        .y_label_area_size((longest * 7 + 10).min(360))
+        .y_label_area_size(super::label_area(&labels, 360))
         .build_cartesian_2d((lo..hi).log_scale(), 0.0..n as f64)
         .map_err(e)?;
     chart
@@ -69,14 +68,7 @@ fn panel<DB: DrawingBackend>(
         .x_labels(6)
         .x_label_formatter(&|v| ms_label(*v))
         .y_labels(n * 2 + 1)
-        .y_label_formatter(&|y| {
-            let i = (n as f64 - y - 0.5).round();
-            if (n as f64 - y - 0.5 - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
-                labels[i as usize].clone()
-            } else {
-                String::new()
-            }
-        })
+        .y_label_formatter(&|y| super::row_label(&labels, n, *y))
         .label_style(font(12))
         .axis_desc_style(font(13))
         .disable_y_mesh()
