@@ -55,6 +55,19 @@ fn line<'a>(c: &'a model::ApproachCost, item: &str) -> &'a model::Line {
         .unwrap_or_else(|| panic!("no line {item} in {:#?}", c.breakdown))
 }
 
+/// Sum of `value` over the Lambda compute lines that `keep` picks.
+fn compute(
+    c: &model::ApproachCost,
+    keep: impl Fn(&model::Line) -> bool,
+    value: impl Fn(&model::Line) -> f64,
+) -> f64 {
+    c.breakdown
+        .iter()
+        .filter(|l| l.category == "lambda_compute" && keep(l))
+        .map(value)
+        .sum()
+}
+
 fn cents(v: f64) -> i64 {
     (v * 100.0).round() as i64
 }
@@ -113,20 +126,13 @@ fn compute_straddling_a_volume_tier_is_priced_per_tier() {
         &table(&w.region),
         approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
     );
-    let compute: f64 = c
-        .breakdown
-        .iter()
-        .filter(|l| l.category == "lambda_compute")
-        .map(|l| l.cost_usd)
-        .sum();
-    let gbs: f64 = c
-        .breakdown
-        .iter()
-        .filter(|l| l.category == "lambda_compute")
-        .map(|l| l.quantity)
-        .sum();
+    let gbs = compute(&c, |_| true, |l| l.quantity);
     assert!((gbs - 1e8).abs() < 1e-3, "{gbs}");
-    assert_eq!(cents(compute), 158_334, "833.335 + 750.00");
+    assert_eq!(
+        cents(compute(&c, |_| true, |l| l.cost_usd)),
+        158_334,
+        "833.335 + 750.00"
+    );
     assert_eq!(cents(line(&c, "KMS requests").cost_usd), 600_000);
     assert_eq!(cents(c.monthly_cost_usd), 758_434);
 }
@@ -139,19 +145,9 @@ fn lambda_free_tier_covers_the_first_400000_gb_seconds() {
         &table(&w.region),
         approach(Source::Ssm, CacheMode::None, FetchAt::Handler),
     );
-    let free: f64 = c
-        .breakdown
-        .iter()
-        .filter(|l| l.category == "lambda_compute" && l.item.ends_with("(free tier)"))
-        .map(|l| l.quantity)
-        .sum();
+    let free = compute(&c, |l| l.item.ends_with("(free tier)"), |l| l.quantity);
     assert!((free - 400_000.0).abs() < 1e-6, "{free}");
-    let billed: f64 = c
-        .breakdown
-        .iter()
-        .filter(|l| l.category == "lambda_compute")
-        .map(|l| l.cost_usd)
-        .sum();
+    let billed = compute(&c, |_| true, |l| l.cost_usd);
     assert_eq!(
         cents(billed),
         267,

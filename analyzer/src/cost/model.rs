@@ -202,6 +202,18 @@ pub struct ApproachCost {
     pub latency: Option<Latency>,
 }
 
+impl ApproachCost {
+    /// The cost of the included lines of one category (`fixed`, `api_requests`, ...).
+    pub fn category_usd(&self, category: &str) -> f64 {
+        self.breakdown
+            .iter()
+            .filter(|l| l.category == category && l.included_in_total)
+            .map(|l| l.cost_usd)
+            .sum::<f64>()
+            + 0.0 // an empty sum is -0.0
+    }
+}
+
 /// What the model needs besides the workload and the table.
 #[derive(Debug, Clone, Copy)]
 pub struct Inputs<'a> {

@@ -70,14 +70,7 @@ pub fn render(r: &CostReport) -> String {
         .approaches
         .iter()
         .map(|c| {
-            let cat = |name: &str| {
-                c.breakdown
-                    .iter()
-                    .filter(|l| l.category == name && l.included_in_total)
-                    .map(|l| l.cost_usd)
-                    .sum::<f64>()
-                    + 0.0 // an empty sum is -0.0
-            };
+            let cat = |name: &str| c.category_usd(name);
             [
                 c.approach.clone(),
                 format!("{:.2}", c.monthly_cost_usd),

@@ -2,7 +2,7 @@
 //! probe measures (process start to `main`, SDK configuration, client construction) and the
 //! first fetch (at INIT or in the first invocation). Means over the run's cold starts.
 
-use super::{e, font, with_legend, Chart, DrawResult};
+use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -46,55 +46,24 @@ impl Chart for ColdStart {
         if self.bars.is_empty() {
             return super::empty(&plot, "", "no cold starts in these runs");
         }
-        let n = self.bars.len();
-        let hi = self
-            .bars
-            .iter()
-            .map(|b| b.spans_ms.iter().sum::<f64>())
-            .fold(0.0, f64::max)
-            .max(0.001)
-            * 1.15;
         let labels: Vec<String> = self
             .bars
             .iter()
             .map(|b| format!("{} (n={})", b.label, b.count))
             .collect();
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(8)
-            .x_label_area_size(40)
-            .y_label_area_size(super::label_area(&labels, 360))
-            .build_cartesian_2d(0.0..hi, 0.0..n as f64)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("time (ms)")
-            .y_labels(n * 2 + 1)
-            .y_label_formatter(&|y| super::row_label(&labels, n, *y))
-            .label_style(font(12))
-            .axis_desc_style(font(14))
-            .disable_y_mesh()
-            .draw()
-            .map_err(e)?;
-        for (i, b) in self.bars.iter().enumerate() {
-            let y0 = n as f64 - i as f64 - 0.8;
-            let mut x = 0.0;
-            for (k, v) in b.spans_ms.iter().enumerate() {
-                chart
-                    .draw_series([Rectangle::new(
-                        [(x, y0), (x + v, y0 + 0.6)],
-                        SPANS[k].1.filled(),
-                    )])
-                    .map_err(e)?;
-                x += v;
-            }
-            chart
-                .draw_series([Text::new(
-                    format!("{x:.1} ms"),
-                    (x + hi * 0.01, y0 + 0.45),
-                    font(12),
-                )])
-                .map_err(e)?;
-        }
-        Ok(())
+        let rows: Vec<StackedRow> = self
+            .bars
+            .iter()
+            .map(|b| StackedRow {
+                segments: b
+                    .spans_ms
+                    .iter()
+                    .zip(SPANS)
+                    .map(|(v, (_, c))| (*v, c))
+                    .collect(),
+                end_text: format!("{:.1} ms", b.spans_ms.iter().sum::<f64>()),
+            })
+            .collect();
+        stacked_rows(&plot, &labels, &rows, "time (ms)", None, 0.001)
     }
 }

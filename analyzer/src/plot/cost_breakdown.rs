@@ -1,7 +1,7 @@
 //! Chart 5: the monthly cost at the user's workload per approach, as stacked bars of fixed
 //! fees, API requests, KMS requests and the Lambda compute spent fetching (cheapest on top).
 
-use super::{e, font, with_legend, Chart, DrawResult};
+use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
 use crate::cost::CostReport;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -51,13 +51,6 @@ impl Chart for CostBreakdown {
             .iter()
             .filter(|a| a.approach != "plain-env")
             .collect();
-        let n = rows.len().max(1);
-        let hi = rows
-            .iter()
-            .map(|a| a.monthly_cost_usd)
-            .fold(0.0, f64::max)
-            .max(0.01)
-            * 1.25;
         let labels: Vec<String> = rows
             .iter()
             .map(|a| {
@@ -68,48 +61,17 @@ impl Chart for CostBreakdown {
                 }
             })
             .collect();
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(8)
-            .x_label_area_size(40)
-            .y_label_area_size(super::label_area(&labels, 360))
-            .build_cartesian_2d(0.0..hi, 0.0..n as f64)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("USD per month")
-            .x_label_formatter(&|v| format!("${v:.0}"))
-            .y_labels(n * 2 + 1)
-            .y_label_formatter(&|y| super::row_label(&labels, n, *y))
-            .label_style(font(12))
-            .axis_desc_style(font(14))
-            .disable_y_mesh()
-            .draw()
-            .map_err(e)?;
-        for (i, a) in rows.iter().enumerate() {
-            let y0 = n as f64 - i as f64 - 0.8;
-            let mut x = 0.0;
-            for (key, _, c) in CATEGORIES {
-                let v: f64 = a
-                    .breakdown
+        let bars: Vec<StackedRow> = rows
+            .iter()
+            .map(|a| StackedRow {
+                segments: CATEGORIES
                     .iter()
-                    .filter(|l| l.category == key && l.included_in_total)
-                    .map(|l| l.cost_usd)
-                    .sum();
-                if v > 0.0 {
-                    chart
-                        .draw_series([Rectangle::new([(x, y0), (x + v, y0 + 0.6)], c.filled())])
-                        .map_err(e)?;
-                }
-                x += v;
-            }
-            chart
-                .draw_series([Text::new(
-                    format!("${:.2}", a.monthly_cost_usd),
-                    (x + hi * 0.01, y0 + 0.45),
-                    font(12),
-                )])
-                .map_err(e)?;
-        }
-        Ok(())
+                    .map(|(key, _, c)| (a.category_usd(key), *c))
+                    .collect(),
+                end_text: format!("${:.2}", a.monthly_cost_usd),
+            })
+            .collect();
+        let usd = |v: &f64| format!("${v:.0}");
+        stacked_rows(&plot, &labels, &bars, "USD per month", Some(&usd), 0.01)
     }
 }

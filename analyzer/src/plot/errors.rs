@@ -1,7 +1,7 @@
 //! Chart 6: errors and throttles per approach: the share of invocations that did not end `ok`,
 //! stacked by outcome, and the share of fetches that failed, by error class.
 
-use super::{e, font, with_legend, Chart, DrawResult};
+use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;
@@ -91,68 +91,39 @@ impl Chart for Errors {
                 0.0
             }
         };
-        let n = self.rows.len().max(1);
-        let hi = self
+        let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
+        let bars: Vec<StackedRow> = self
             .rows
             .iter()
-            .map(|r| kinds.iter().map(|k| share(r, k)).sum::<f64>())
-            .fold(0.0, f64::max)
-            .max(1.0)
-            * 1.2;
-        let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
-        let mut chart = ChartBuilder::on(&plot)
-            .margin(8)
-            .x_label_area_size(40)
-            .y_label_area_size(super::label_area(&labels, 360))
-            .build_cartesian_2d(0.0..hi, 0.0..n as f64)
-            .map_err(e)?;
-        chart
-            .configure_mesh()
-            .x_desc("% (invocation outcomes of invocations; fetch error classes of fetches)")
-            .y_labels(n * 2 + 1)
-            .y_label_formatter(&|y| super::row_label(&labels, n, *y))
-            .label_style(font(12))
-            .axis_desc_style(font(13))
-            .disable_y_mesh()
-            .draw()
-            .map_err(e)?;
-        for (i, r) in self.rows.iter().enumerate() {
-            let y0 = n as f64 - i as f64 - 0.8;
-            let mut x = 0.0;
-            for (k, kind) in kinds.iter().enumerate() {
-                let v = share(r, kind);
-                if v > 0.0 {
-                    chart
-                        .draw_series([Rectangle::new(
-                            [(x, y0), (x + v, y0 + 0.6)],
-                            COLOURS[k % COLOURS.len()].filled(),
-                        )])
-                        .map_err(e)?;
+            .map(|r| {
+                let errors: u64 = r.outcomes.values().sum();
+                let mut segments: Vec<(f64, RGBColor)> = kinds
+                    .iter()
+                    .enumerate()
+                    .map(|(k, kind)| (share(r, kind), COLOURS[k % COLOURS.len()]))
+                    .collect();
+                if errors == 0 && r.fetch_errors.is_empty() {
+                    // A sliver, so a clean row still shows where its bar would be.
+                    segments.push((0.006, RGBColor(0xBB, 0xBB, 0xBB)));
                 }
-                x += v;
-            }
-            let errors: u64 = r.outcomes.values().sum();
-            if errors == 0 && r.fetch_errors.is_empty() {
-                chart
-                    .draw_series([Rectangle::new(
-                        [(0.0, y0 + 0.25), (hi * 0.005, y0 + 0.35)],
-                        RGBColor(0xBB, 0xBB, 0xBB).filled(),
-                    )])
-                    .map_err(e)?;
-            }
-            chart
-                .draw_series([Text::new(
-                    format!(
+                StackedRow {
+                    segments,
+                    end_text: format!(
                         "{errors} of {} invocations failed; {} of {} fetches",
                         r.invocations,
                         r.fetch_errors.values().sum::<u64>(),
                         r.fetches
                     ),
-                    (x + hi * 0.01, y0 + 0.45),
-                    font(12),
-                )])
-                .map_err(e)?;
-        }
-        Ok(())
+                }
+            })
+            .collect();
+        stacked_rows(
+            &plot,
+            &labels,
+            &bars,
+            "% (invocation outcomes of invocations; fetch error classes of fetches)",
+            None,
+            1.0,
+        )
     }
 }

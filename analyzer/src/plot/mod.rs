@@ -266,3 +266,69 @@ pub fn row_label(labels: &[String], n: usize, y: f64) -> String {
         String::new()
     }
 }
+
+/// One row of a stacked horizontal bar chart: its segments (value, colour) left to right, and
+/// the text written after the bar.
+#[derive(Debug, Clone)]
+pub struct StackedRow {
+    /// Segments, left to right.
+    pub segments: Vec<(f64, RGBColor)>,
+    /// Text after the bar.
+    pub end_text: String,
+}
+
+/// Draws one stacked horizontal bar per row, top to bottom, each labelled on the left; the x
+/// axis runs to the longest bar (at least `min_hi`) with 20% headroom for the end texts.
+pub fn stacked_rows<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    labels: &[String],
+    rows: &[StackedRow],
+    x_desc: &str,
+    x_label: Option<&dyn Fn(&f64) -> String>,
+    min_hi: f64,
+) -> DrawResult {
+    let n = rows.len().max(1);
+    let hi = rows
+        .iter()
+        .map(|r| r.segments.iter().map(|s| s.0).sum::<f64>())
+        .fold(min_hi, f64::max)
+        * 1.2;
+    let mut chart = ChartBuilder::on(area)
+        .margin(8)
+        .x_label_area_size(40)
+        .y_label_area_size(label_area(labels, 360))
+        .build_cartesian_2d(0.0..hi, 0.0..n as f64)
+        .map_err(e)?;
+    let row_labels = |y: &f64| row_label(labels, n, *y);
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc)
+        .y_labels(n * 2 + 1)
+        .y_label_formatter(&row_labels)
+        .label_style(font(12))
+        .axis_desc_style(font(13))
+        .disable_y_mesh();
+    if let Some(f) = x_label {
+        mesh.x_label_formatter(f);
+    }
+    mesh.draw().map_err(e)?;
+    for (i, r) in rows.iter().enumerate() {
+        let y0 = n as f64 - i as f64 - 0.8;
+        let mut x = 0.0;
+        for (v, c) in &r.segments {
+            if *v > 0.0 {
+                chart
+                    .draw_series([Rectangle::new([(x, y0), (x + v, y0 + 0.6)], c.filled())])
+                    .map_err(e)?;
+            }
+            x += v;
+        }
+        chart
+            .draw_series([Text::new(
+                r.end_text.clone(),
+                (x + hi * 0.01, y0 + 0.45),
+                font(12),
+            )])
+            .map_err(e)?;
+    }
+    Ok(())
+}
