@@ -26,10 +26,10 @@ seed() {
     cp "$f" "fuzz/corpus/$target/$(basename "$f")"
   done
 }
-seed report_line analyzer/tests/fixtures/logs/*.txt analyzer/tests/fixtures/logs/*.jsonl
+seed report_line record/tests/fixtures/logs/*.txt record/tests/fixtures/logs/*.jsonl
 seed record analyzer/tests/fixtures/bad-records/*.jsonl
 head -3 analyzer/tests/fixtures/runs/small/records.jsonl > fuzz/corpus/record/three-records.jsonl
-seed plan analyzer/tests/fixtures/plans/*.toml scripts/plans/*.toml
+seed plan record/tests/fixtures/plans/*.toml scripts/plans/*.toml
 failed=0
 for target in report_line record plan; do
   log="$(mktemp)"

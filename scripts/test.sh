@@ -2,9 +2,17 @@
 # The test command: installs what the tests need (moto, cfn-lint and checkov into .venv/, the
 # Secrets Manager Agent into .tools/agent/, Debian's chromium for the report's browser test),
 # then runs every test of the workspace. Extra arguments go to cargo test.
+#   scripts/test.sh --quick   unit tests and the tests on fixture files only: installs nothing,
+#                             starts nothing (the inner loop); CI runs the full command.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
+if [ "${1:-}" = "--quick" ]; then
+  shift
+  cargo test --workspace --locked --lib "$@"
+  cargo test --locked -p secbench --test analyze --test cost --test bad_input "$@"
+  exit 0
+fi
 scripts/install-moto.sh
 scripts/install-iac-lint.sh
 scripts/install-agent.sh
@@ -12,8 +20,17 @@ scripts/install-chromium.sh
 # No secret-like string outside the reviewed baseline in any tracked file (installs
 # detect-secrets into .tools/detect-secrets/, which a test also uses).
 scripts/scan-secrets.sh
-# The local-stage tests run the unchanged release probe, as `secbench local` does.
-cargo build --release --locked -p bench-lambda --bin bench-lambda
+# The layering the crates promise (ARCHITECTURE.md): the formats and the analysis build no
+# async runtime, HTTP stack or AWS SDK.
+for crate in secbench-record secbench-analyzer; do
+  if cargo tree --locked -p "$crate" -e normal --prefix none | grep -E '^(tokio|hyper|aws-[a-z-]+|aws_[a-z_]+) ' ; then
+    echo "$crate depends on the crates above; it must not (ARCHITECTURE.md)" >&2
+    exit 1
+  fi
+done
+# The local-stage tests run the unchanged release probe, built as `secbench local` builds it
+# (with the CLI selected, so the features and the build agree with `cargo run -p secbench`).
+cargo build --release --locked -p secbench -p bench-lambda --bin bench-lambda
 # The lean probe (without the aws-caching-library feature) must keep compiling.
 cargo check --locked -p bench-lambda --no-default-features
 cargo test --workspace --locked "$@"

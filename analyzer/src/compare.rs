@@ -7,6 +7,7 @@ use crate::ingest::{Ingested, Metric};
 use crate::stats::{bootstrap_quantile, interval, seed_for, RESAMPLES};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use secbench_record::run::Phase;
 use serde::Serialize;
 
 /// What changed.
@@ -49,7 +50,7 @@ pub struct Comparison {
     /// Scenario.
     pub scenario: String,
     /// Phase.
-    pub phase: String,
+    pub phase: Phase,
     /// BASE's stage.
     pub base_stage: String,
     /// NEW's stage.
@@ -113,10 +114,10 @@ pub fn compare(base: &Ingested, new: &Ingested, threshold: f64, seed: u64) -> Ve
             let (Some(bh), Some(nh)) = (bg.histogram(metric), ng.histogram(metric)) else {
                 continue;
             };
-            let s = seed_for(seed, &[&bk.scenario, &bk.phase, metric.name()]);
+            let s = seed_for(seed, &[&bk.scenario, bk.phase.as_str(), metric.name()]);
             out.push(Comparison {
                 scenario: bk.scenario.clone(),
-                phase: bk.phase.clone(),
+                phase: bk.phase,
                 base_stage: bk.stage.clone(),
                 new_stage: nk.stage.clone(),
                 metric: metric.name(),
@@ -147,7 +148,7 @@ pub fn render_table(c: &[Comparison], threshold: f64) -> String {
         out.push_str(&format!(
             "{:<34} {:<5} {:<24} p50 {:>7.3} [{:.3}, {:.3}] {:<9}  p99 {:>7.3} [{:.3}, {:.3}] {}\n",
             x.scenario,
-            x.phase,
+            x.phase.as_str(),
             x.metric,
             x.p50.ratio,
             x.p50.ci[0],

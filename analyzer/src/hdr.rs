@@ -36,7 +36,7 @@ pub fn file_name(key: &GroupKey) -> String {
         "{}__{}__{}.hlog",
         safe(&key.stage),
         safe(&key.scenario),
-        safe(&key.phase)
+        safe(key.phase.as_str())
     )
 }
 

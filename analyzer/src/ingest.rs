@@ -3,8 +3,11 @@
 //! record is read, folded into its group and dropped. Reads only: never writes into a run.
 
 use hdrhistogram::Histogram;
-use secbench_record::run::{InvocationOutcome, InvocationRecord, Manifest, Phase};
-use secbench_record::{ErrorClass, FetchPhase, Outcome};
+use secbench_record::run::{InvocationOutcome, InvocationRecord, Phase};
+use secbench_record::run_dir::{self, Chunk, Chunks, RunDirError};
+use secbench_record::sync::lock;
+use secbench_record::{Architecture, CacheMode, ErrorClass, FetchAt, FetchPhase, Outcome, Source};
+use std::cmp::Ordering;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -13,15 +16,18 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The file could not be opened or read: check the path.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
     },
+    /// The run's manifest does not read: check the directory.
+    #[error(transparent)]
+    Manifest(#[from] RunDirError),
     /// A line is not a record; `--skip-invalid` skips such lines and counts them.
-    #[error("{path}:{line}: {message}")]
+    #[error("{}:{line}: {message}", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -91,51 +97,111 @@ impl Metric {
             Metric::CallerRoundTrip => "caller_round_trip_ns",
         }
     }
+
+    /// The metric that stands for a group wherever one figure is shown (the terminal table,
+    /// the Markdown and HTML tables, the plots, the cost model): the first fetch a cold
+    /// environment makes, which is the INIT-time fetch for `fetch_at = init` (its handler
+    /// fetches are served from memory), else the handler's fetch.
+    pub fn headline(key: &GroupKey) -> Metric {
+        if key.phase == Phase::Cold && key.fetch_at == Some(FetchAt::Init) {
+            Metric::InitFetch
+        } else {
+            Metric::FetchLatency
+        }
+    }
 }
 
 /// What identifies a group: stage × scenario (source, cache, fetch_at, memory, architecture) × phase.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+/// The record's own types: they become text only where they are rendered (and serialize with
+/// the records' names; an unknown source, cache or fetch time as an empty string).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
 pub struct GroupKey {
     /// Stage.
     pub stage: String,
     /// Scenario name.
     pub scenario: String,
-    /// Source.
-    pub source: String,
+    /// Source (none when no invocation of the group returned a record).
+    #[serde(serialize_with = "name_or_empty")]
+    pub source: Option<Source>,
     /// Cache mode.
-    pub cache: String,
+    #[serde(serialize_with = "name_or_empty")]
+    pub cache: Option<CacheMode>,
     /// `init` or `handler`.
-    pub fetch_at: String,
+    #[serde(serialize_with = "name_or_empty")]
+    pub fetch_at: Option<FetchAt>,
     /// Memory in MB.
     pub memory_mb: Option<u32>,
     /// Architecture.
-    pub architecture: Option<String>,
+    pub architecture: Option<Architecture>,
     /// `cold` or `warm`: what the probe saw (its `cold` flag), else the planned phase.
-    pub phase: String,
+    pub phase: Phase,
 }
+
+fn name_or_empty<T: std::fmt::Display, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_str(""),
+    }
+}
+
+/// The same group in another stage or run (for `compare`): everything but the stage.
+pub type StagelessKey = (
+    String,
+    Option<Source>,
+    Option<CacheMode>,
+    Option<FetchAt>,
+    Option<u32>,
+    Option<Architecture>,
+    Phase,
+);
 
 impl GroupKey {
     /// The same group in another stage or run (for `compare`): everything but the stage.
-    pub fn without_stage(
-        &self,
-    ) -> (
-        String,
-        String,
-        String,
-        String,
-        Option<u32>,
-        Option<String>,
-        String,
-    ) {
+    pub fn without_stage(&self) -> StagelessKey {
         (
             self.scenario.clone(),
-            self.source.clone(),
-            self.cache.clone(),
-            self.fetch_at.clone(),
+            self.source,
+            self.cache,
+            self.fetch_at,
             self.memory_mb,
-            self.architecture.clone(),
-            self.phase.clone(),
+            self.architecture,
+            self.phase,
         )
+    }
+
+    /// Whether the group's records are of `approach`.
+    pub fn is(&self, approach: &crate::approach::Approach) -> bool {
+        crate::approach::Approach::of(self).as_ref() == Some(approach)
+    }
+
+    fn sort_key(&self) -> impl Ord + '_ {
+        let name = |v: Option<&'static str>| v.unwrap_or("");
+        (
+            (&self.stage, &self.scenario),
+            name(self.source.map(Source::as_str)),
+            name(self.cache.map(CacheMode::as_str)),
+            name(self.fetch_at.map(FetchAt::as_str)),
+            self.memory_mb,
+            self.architecture.map(Architecture::as_str),
+            self.phase,
+        )
+    }
+}
+
+/// Groups sort as their names do (stage, scenario, then the rest by name), so outputs keep the
+/// order they had when keys were text.
+impl Ord for GroupKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl PartialOrd for GroupKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
     }
 }
 
@@ -145,9 +211,9 @@ pub struct Group {
     /// Histograms by metric (`Metric as usize`; `None` until a metric gets a value).
     pub histograms: [Option<Histogram<u64>>; 11],
     /// Invocations by outcome.
-    pub outcomes: BTreeMap<&'static str, u64>,
+    pub outcomes: BTreeMap<InvocationOutcome, u64>,
     /// Fetches by failure class.
-    pub fetch_errors: BTreeMap<&'static str, u64>,
+    pub fetch_errors: BTreeMap<ErrorClass, u64>,
     /// Fetches made.
     pub fetches: u64,
     /// AWS API calls by `service:Operation`.
@@ -219,7 +285,10 @@ pub struct RunInfo {
     /// Local emulator figures?
     pub local_emulator: Option<bool>,
     /// Run status.
-    pub status: Option<String>,
+    pub status: Option<secbench_record::run::RunStatus>,
+    /// The manifest, when the run has one.
+    #[serde(skip)]
+    pub manifest: Option<secbench_record::run::Manifest>,
 }
 
 /// Groups and input facts.
@@ -229,6 +298,19 @@ pub struct Ingested {
     pub groups: BTreeMap<GroupKey, Group>,
     /// Input facts.
     pub input: InputReport,
+}
+
+impl Ingested {
+    /// The scenarios that ran under injected faults, in any of the runs (their latencies are
+    /// the faults', not the approach's).
+    pub fn fault_scenarios(&self) -> std::collections::BTreeSet<String> {
+        self.input
+            .runs
+            .iter()
+            .filter_map(|r| r.manifest.as_ref())
+            .flat_map(|m| m.fault_scenarios())
+            .collect()
+    }
 }
 
 /// The fields of a record the analysis uses, borrowed from the line: fields it does not use
@@ -258,11 +340,11 @@ struct LitePlatform {
 #[derive(serde::Deserialize)]
 struct LiteProbe<'a> {
     cold: bool,
-    source: secbench_record::Source,
-    cache: secbench_record::CacheMode,
-    fetch_at: secbench_record::FetchAt,
+    source: Source,
+    cache: CacheMode,
+    fetch_at: FetchAt,
     memory_mb: Option<u32>,
-    architecture: Option<secbench_record::Architecture>,
+    architecture: Option<Architecture>,
     handler_duration_ns: u64,
     init: Option<secbench_record::InitBreakdown>,
     #[serde(borrow)]
@@ -313,7 +395,7 @@ impl Accum {
         &mut self,
         stage: &str,
         scenario: &str,
-        phase: &str,
+        phase: Phase,
         probe: Option<&LiteProbe<'_>>,
     ) -> &mut Group {
         let matches = |k: &GroupKey| {
@@ -321,14 +403,14 @@ impl Accum {
                 && k.scenario == scenario
                 && k.phase == phase
                 && probe.is_none_or(|p| {
-                    k.source == p.source.as_str()
-                        && k.cache == p.cache.as_str()
-                        && k.fetch_at == p.fetch_at.as_str()
+                    k.source == Some(p.source)
+                        && k.cache == Some(p.cache)
+                        && k.fetch_at == Some(p.fetch_at)
                         && k.memory_mb == p.memory_mb
-                        && k.architecture.as_deref() == p.architecture.map(|a| a.as_str())
+                        && k.architecture == p.architecture
                 })
         };
-        let hash = short_hash([stage, scenario, phase]);
+        let hash = short_hash([stage, scenario, phase.as_str()]);
         let found = self.index.get(&hash).and_then(|candidates| {
             candidates
                 .iter()
@@ -341,14 +423,12 @@ impl Accum {
                 let key = GroupKey {
                     stage: stage.to_owned(),
                     scenario: scenario.to_owned(),
-                    source: probe.map_or_else(String::new, |p| p.source.as_str().to_owned()),
-                    cache: probe.map_or_else(String::new, |p| p.cache.as_str().to_owned()),
-                    fetch_at: probe.map_or_else(String::new, |p| p.fetch_at.as_str().to_owned()),
+                    source: probe.map(|p| p.source),
+                    cache: probe.map(|p| p.cache),
+                    fetch_at: probe.map(|p| p.fetch_at),
                     memory_mb: probe.and_then(|p| p.memory_mb),
-                    architecture: probe
-                        .and_then(|p| p.architecture)
-                        .map(|a| a.as_str().to_owned()),
-                    phase: phase.to_owned(),
+                    architecture: probe.and_then(|p| p.architecture),
+                    phase,
                 };
                 self.groups.push((key, Group::new()));
                 self.index
@@ -365,12 +445,12 @@ impl Accum {
         self.records += 1;
         let probe = r.probe.as_ref();
         let phase = match probe.map(|p| p.cold) {
-            Some(true) => "cold",
-            Some(false) => "warm",
-            None => r.phase.as_str(),
+            Some(true) => Phase::Cold,
+            Some(false) => Phase::Warm,
+            None => r.phase,
         };
         let g = self.group(&r.stage, &r.scenario, phase, probe);
-        *g.outcomes.entry(r.outcome.as_str()).or_insert(0) += 1;
+        *g.outcomes.entry(r.outcome).or_insert(0) += 1;
         g.record(Metric::CallerRoundTrip, r.caller_latency_ns);
         if let Some(pl) = &r.platform {
             let ms = |v: f64| (v * 1e6).round() as u64;
@@ -415,7 +495,7 @@ impl Accum {
                 g.cache_hits += 1;
             }
             if let Some(class) = f.error_class {
-                *g.fetch_errors.entry(class.as_str()).or_insert(0) += 1;
+                *g.fetch_errors.entry(class).or_insert(0) += 1;
             }
             if f.phase == FetchPhase::Handler && f.outcome != Outcome::Error {
                 g.record(Metric::FetchLatency, f.latency_ns);
@@ -445,29 +525,15 @@ fn parse_lite(line: &[u8]) -> Result<Lite<'_>, String> {
     }
 }
 
-/// Folds the complete lines of `chunk` (numbered from `first_line`) into `acc`.
-fn fold_chunk(
-    acc: &mut Accum,
-    chunk: &[u8],
-    first_line: u64,
-    skip_invalid: bool,
-) -> Result<(), BadLine> {
-    let mut start = 0;
-    for (n, end) in memchr::memchr_iter(b'\n', chunk)
-        .chain(std::iter::once(chunk.len()))
-        .enumerate()
-    {
-        let line = trim(&chunk[start..end]);
-        start = end + 1;
-        if line.is_empty() {
-            continue;
-        }
-        match parse_lite(line) {
+/// Folds the lines of `chunk` into `acc`.
+fn fold_chunk(acc: &mut Accum, chunk: &Chunk, skip_invalid: bool) -> Result<(), BadLine> {
+    for line in run_dir::lines(chunk) {
+        match parse_lite(line.text) {
             Ok(r) => acc.add(&r),
             Err(_) if skip_invalid => acc.skipped += 1,
             Err(message) => {
                 return Err(BadLine {
-                    line: first_line + n as u64,
+                    line: line.number,
                     message,
                 })
             }
@@ -479,55 +545,60 @@ fn fold_chunk(
 /// Folds record lines held in memory, as a worker folds a chunk of a file; returns how many
 /// records it counted. The fuzz target's entry into the ingest path.
 pub fn fold_bytes(data: &[u8], skip_invalid: bool) -> Result<u64, String> {
-    let mut acc = Accum::default();
-    fold_chunk(&mut acc, data, 1, skip_invalid)
-        .map_err(|b| format!("line {}: {}", b.line, b.message))?;
-    Ok(acc.records)
+    Ingested::from_bytes(data, skip_invalid).map(|i| i.input.records)
 }
 
-/// How much of the file a worker takes at a time.
-const CHUNK_BYTES: usize = 4 << 20;
+impl Ingested {
+    /// Groups record lines held in memory (no run, no manifest): what tests and the fuzzer
+    /// fold. A bad line is an error naming its line and field.
+    pub fn from_bytes(data: &[u8], skip_invalid: bool) -> Result<Ingested, String> {
+        let mut acc = Accum::default();
+        let mut chunks = Chunks::new(data);
+        let mut buf = Vec::new();
+        while let Some(chunk) = chunks.next_into(buf).map_err(|e| format!("reading: {e}"))? {
+            fold_chunk(&mut acc, &chunk, skip_invalid)
+                .map_err(|b| format!("line {}: {}", b.line, b.message))?;
+            buf = chunk.bytes;
+        }
+        let mut ingested = Ingested::default();
+        ingested.input.records = acc.records;
+        ingested.input.skipped_lines = acc.skipped;
+        for (key, group) in acc.groups {
+            merge_into(&mut ingested.groups, key, group);
+        }
+        Ok(ingested)
+    }
+}
 
 impl Ingested {
     /// Reads a run directory (or a `records.jsonl` file), on every core: the file is cut into
     /// chunks at line ends, each worker folds chunks into its own groups, and the groups are
     /// merged at the end (histograms add exactly).
     pub fn read(&mut self, path: &Path, skip_invalid: bool) -> Result<(), IngestError> {
-        use std::io::Read;
-        let (dir, file) = if path.is_dir() {
-            (path.to_owned(), path.join("records.jsonl"))
-        } else {
-            (
-                path.parent().map(Path::to_owned).unwrap_or_default(),
-                path.to_owned(),
-            )
-        };
-        let manifest: Option<Manifest> = std::fs::read_to_string(dir.join("manifest.json"))
-            .ok()
-            .and_then(|t| serde_json::from_str(&t).ok());
+        let (dir, file) = run_dir::locate(path);
+        let manifest = run_dir::read_manifest_if_present(&dir)?;
         self.input.runs.push(RunInfo {
             dir: dir.display().to_string(),
             run_id: manifest.as_ref().map(|m| m.run_id.clone()),
             stage: manifest.as_ref().map(|m| m.stage.clone()),
             local_emulator: manifest.as_ref().map(|m| m.local_emulator),
-            status: manifest
-                .as_ref()
-                .map(|m| format!("{:?}", m.status).to_lowercase()),
+            status: manifest.as_ref().map(|m| m.status),
+            manifest,
         });
         let io = |source| IngestError::Io {
             path: file.clone(),
             source,
         };
-        let mut reader = File::open(&file).map_err(io)?;
+        let mut chunks = Chunks::new(File::open(&file).map_err(io)?);
         let workers = std::thread::available_parallelism()
             .map_or(2, |n| n.get())
             .clamp(1, 8);
-        let (tx, rx) = std::sync::mpsc::sync_channel::<(u64, Vec<u8>)>(workers * 2);
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Chunk>(workers * 2);
         let rx = std::sync::Mutex::new(rx);
         // Chunk buffers go back to the reader: a fixed set of them is allocated once, so memory
         // does not grow with the file (buffers freed on another thread would).
         let (free_tx, free_rx) = std::sync::mpsc::channel::<Vec<u8>>();
-        let mut tail: Option<(u64, Vec<u8>)> = None;
+        let mut tail: Option<Chunk> = None;
         let results: Vec<(Accum, Option<BadLine>)> =
             std::thread::scope(|scope| -> Result<_, IngestError> {
                 let handles: Vec<_> = (0..workers)
@@ -538,54 +609,36 @@ impl Ingested {
                             let mut acc = Accum::default();
                             let mut bad: Option<BadLine> = None;
                             loop {
-                                let next = rx.lock().unwrap_or_else(|p| p.into_inner()).recv();
-                                let Ok((first, chunk)) = next else { break };
-                                if bad.as_ref().is_none_or(|b| b.line > first) {
-                                    if let Err(b) =
-                                        fold_chunk(&mut acc, &chunk, first, skip_invalid)
-                                    {
+                                let next = lock(rx).recv();
+                                let Ok(chunk) = next else { break };
+                                if bad.as_ref().is_none_or(|b| b.line > chunk.first_line) {
+                                    if let Err(b) = fold_chunk(&mut acc, &chunk, skip_invalid) {
                                         if bad.as_ref().is_none_or(|old| b.line < old.line) {
                                             bad = Some(b);
                                         }
                                     }
                                 }
-                                let _ = free_tx.send(chunk);
+                                let _ = free_tx.send(chunk.bytes);
                             }
                             (acc, bad)
                         })
                     })
                     .collect();
                 drop(free_tx);
-                let mut carry: Vec<u8> = Vec::new();
-                let mut line = 1u64;
                 loop {
-                    let mut buf = free_rx
+                    let buf = free_rx
                         .try_recv()
-                        .unwrap_or_else(|_| Vec::with_capacity(CHUNK_BYTES + (64 << 10)));
-                    buf.clear();
-                    buf.extend_from_slice(&carry);
-                    carry.clear();
-                    let n = (&mut reader)
-                        .take(CHUNK_BYTES as u64)
-                        .read_to_end(&mut buf)
-                        .map_err(io)?;
-                    if n == 0 {
-                        if !buf.is_empty() {
-                            tail = Some((line, buf));
-                        }
+                        .unwrap_or_else(|_| Vec::with_capacity(CHUNK_CAPACITY));
+                    let Some(chunk) = chunks.next_into(buf).map_err(io)? else {
                         break;
-                    }
-                    let Some(cut) = memchr::memrchr(b'\n', &buf) else {
-                        carry = buf;
-                        continue;
                     };
-                    carry.extend_from_slice(&buf[cut + 1..]);
-                    buf.truncate(cut + 1);
-                    let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
-                    if tx.send((line, buf)).is_err() {
+                    if !chunk.terminated {
+                        tail = Some(chunk);
                         break;
                     }
-                    line += lines;
+                    if tx.send(chunk).is_err() {
+                        break;
+                    }
                 }
                 drop(tx);
                 Ok(handles
@@ -615,9 +668,8 @@ impl Ingested {
             });
         }
         // A last line without its newline: a run cut off mid-write. Reported, not fatal.
-        if let Some((line, bytes)) = tail {
-            let text = trim(&bytes);
-            match parse_lite(text) {
+        for line in tail.iter().flat_map(run_dir::lines) {
+            match parse_lite(line.text) {
                 Ok(r) => {
                     let mut acc = Accum::default();
                     acc.add(&r);
@@ -626,10 +678,11 @@ impl Ingested {
                         merge_into(&mut self.groups, key, group);
                     }
                 }
-                Err(message) => self
-                    .input
-                    .truncated_lines
-                    .push(format!("{}:{line}: {message}", file.display())),
+                Err(message) => self.input.truncated_lines.push(format!(
+                    "{}:{}: {message}",
+                    file.display(),
+                    line.number
+                )),
             }
         }
         self.input.records += merged.records;
@@ -637,6 +690,9 @@ impl Ingested {
         Ok(())
     }
 }
+
+/// A chunk buffer's capacity: a chunk and the start of the line it cut.
+const CHUNK_CAPACITY: usize = Chunks::<File>::CHUNK_BYTES + (64 << 10);
 
 fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, group: Group) {
     match groups.get_mut(&key) {
@@ -669,14 +725,6 @@ fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, group: Grou
     }
 }
 
-fn trim(buf: &[u8]) -> &[u8] {
-    let end = buf
-        .iter()
-        .rposition(|b| !b.is_ascii_whitespace())
-        .map_or(0, |i| i + 1);
-    &buf[..end]
-}
-
 /// Parses one record line; errors name the field.
 pub fn parse(line: &[u8]) -> Result<InvocationRecord, String> {
     let mut de = serde_json::Deserializer::from_slice(line);
@@ -697,4 +745,14 @@ pub fn parse(line: &[u8]) -> Result<InvocationRecord, String> {
         ));
     }
     Ok(record)
+}
+
+/// Reads several runs into one set of groups. What was skipped or cut off is in
+/// [`Ingested::input`], for the caller to tell.
+pub fn read_runs(runs: &[PathBuf], skip_invalid: bool) -> Result<Ingested, IngestError> {
+    let mut ingested = Ingested::default();
+    for run in runs {
+        ingested.read(run, skip_invalid)?;
+    }
+    Ok(ingested)
 }

@@ -4,6 +4,8 @@
 
 use crate::ingest::{GroupKey, Ingested, InputReport, Metric};
 use crate::stats::{seed_for, summarize, MetricSummary};
+use secbench_record::run::InvocationOutcome;
+use secbench_record::ErrorClass;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -36,13 +38,13 @@ pub struct GroupSummary {
     /// Invocations.
     pub invocations: u64,
     /// Invocations by outcome.
-    pub outcomes: BTreeMap<&'static str, u64>,
+    pub outcomes: BTreeMap<InvocationOutcome, u64>,
     /// Share of invocations that were not `ok`.
     pub error_rate: f64,
     /// Fetches.
     pub fetches: u64,
     /// Failed fetches by class.
-    pub fetch_errors: BTreeMap<&'static str, u64>,
+    pub fetch_errors: BTreeMap<ErrorClass, u64>,
     /// AWS API calls by `service:Operation` (for the cost model).
     pub api_calls: BTreeMap<String, u64>,
     /// Share of fetches served from the probe's cache.
@@ -51,14 +53,29 @@ pub struct GroupSummary {
     pub metrics: BTreeMap<&'static str, MetricSummary>,
 }
 
+impl GroupSummary {
+    /// The statistics of `metric`, if the group has values of it.
+    pub fn metric(&self, metric: Metric) -> Option<&MetricSummary> {
+        self.metrics.get(metric.name())
+    }
+
+    /// The statistics of the group's headline metric ([`Metric::headline`]).
+    pub fn headline(&self) -> Option<&MetricSummary> {
+        self.metric(Metric::headline(&self.key))
+    }
+}
+
 fn group_summary(key: &GroupKey, g: &crate::ingest::Group, seed: u64) -> GroupSummary {
     let invocations = g.invocations();
-    let ok = g.outcomes.get("ok").copied().unwrap_or(0);
+    let ok = g.outcomes.get(&InvocationOutcome::Ok).copied().unwrap_or(0);
     let metrics = Metric::ALL
         .iter()
         .filter_map(|m| {
             let h = g.histogram(*m)?;
-            let s = seed_for(seed, &[&key.stage, &key.scenario, &key.phase, m.name()]);
+            let s = seed_for(
+                seed,
+                &[&key.stage, &key.scenario, key.phase.as_str(), m.name()],
+            );
             Some((m.name(), summarize(h, s)))
         })
         .collect();

@@ -2,16 +2,16 @@
 //! (every field, the embedded probe record included), naming the file, line and field of every
 //! problem. `analyze` reads only the fields it needs; this reads them all. Never writes.
 
+use secbench_record::run_dir::Chunks;
 use std::fmt;
 use std::fs::File;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 
 /// Why a record file could not be read at all.
 #[derive(Debug, thiserror::Error)]
 pub enum ValidateError {
     /// The file could not be opened or read: check the path and permissions.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -66,42 +66,24 @@ pub fn validate_file(path: &Path) -> Result<Summary, ValidateError> {
         path: path.to_owned(),
         source,
     };
-    let mut reader = BufReader::new(File::open(path).map_err(io)?);
     let mut summary = Summary::default();
-    let mut buf = Vec::new();
-    let mut line_no = 0u64;
-    loop {
-        buf.clear();
-        if reader.read_until(b'\n', &mut buf).map_err(io)? == 0 {
-            break;
-        }
-        line_no += 1;
-        let truncated = buf.last() != Some(&b'\n');
-        let text = match std::str::from_utf8(&buf) {
-            Ok(t) => t.trim_end(),
-            Err(e) => {
-                summary.problems.push(Problem {
-                    path: path.to_owned(),
-                    line: line_no,
-                    message: format!("not UTF-8: {e}"),
-                    truncated,
-                });
-                continue;
-            }
-        };
-        if text.is_empty() {
-            continue;
-        }
-        match crate::ingest::parse(text.as_bytes()) {
-            Ok(_) => summary.records += 1,
-            Err(message) => summary.problems.push(Problem {
+    Chunks::new(File::open(path).map_err(io)?)
+        .for_each_line(|line| {
+            let problem = |message| Problem {
                 path: path.to_owned(),
-                line: line_no,
+                line: line.number,
                 message,
-                truncated,
-            }),
-        }
-    }
+                truncated: !line.terminated,
+            };
+            match std::str::from_utf8(line.text) {
+                Err(e) => summary.problems.push(problem(format!("not UTF-8: {e}"))),
+                Ok(text) => match crate::ingest::parse(text.as_bytes()) {
+                    Ok(_) => summary.records += 1,
+                    Err(message) => summary.problems.push(problem(message)),
+                },
+            }
+        })
+        .map_err(io)?;
     Ok(summary)
 }
 

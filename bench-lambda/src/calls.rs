@@ -49,10 +49,7 @@ impl Calls {
 impl CallRecorder {
     /// Takes everything recorded since the last call.
     pub fn drain(&self) -> Calls {
-        let mut log = match self.log.lock() {
-            Ok(log) => log,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut log = secbench_record::sync::lock(&self.log);
         let mut api_calls: Vec<ApiCall> = Vec::new();
         for (service, operation) in log.operations.drain(..) {
             match api_calls
@@ -80,10 +77,7 @@ impl CallRecorder {
     }
 
     fn with_log(&self, f: impl FnOnce(&mut Log)) {
-        match self.log.lock() {
-            Ok(mut log) => f(&mut log),
-            Err(poisoned) => f(&mut poisoned.into_inner()),
-        }
+        f(&mut secbench_record::sync::lock(&self.log))
     }
 }
 

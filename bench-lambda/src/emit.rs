@@ -25,10 +25,9 @@ impl LogSink {
                 // is also in the response.
                 let _ = out.write_all(lines.as_bytes()).and_then(|_| out.flush());
             }
-            LogSink::Memory(buf) => match buf.lock() {
-                Ok(mut b) => b.extend_from_slice(lines.as_bytes()),
-                Err(poisoned) => poisoned.into_inner().extend_from_slice(lines.as_bytes()),
-            },
+            LogSink::Memory(buf) => {
+                secbench_record::sync::lock(buf).extend_from_slice(lines.as_bytes())
+            }
         }
     }
 }

@@ -6,7 +6,7 @@ use crate::calls::CallRecorder;
 use crate::clock::ProcessAge;
 use crate::emit::LogSink;
 use crate::error::{InitError, InvocationError};
-use crate::event::ProbeEvent;
+
 use crate::settings::{Env, Settings};
 use crate::source::SourceClient;
 use secbench_record::{
@@ -117,12 +117,9 @@ impl Probe {
         request_id: &str,
     ) -> Result<ProbeRecord, InvocationError> {
         let start = Instant::now();
-        let event = ProbeEvent::from_value(payload)?;
+        let event = crate::event::from_value(payload)?;
         let seq = self.invocations.fetch_add(1, Ordering::Relaxed) + 1;
-        let pending = match self.pending_init.lock() {
-            Ok(mut p) => p.take(),
-            Err(poisoned) => poisoned.into_inner().take(),
-        };
+        let pending = secbench_record::sync::lock(&self.pending_init).take();
         let (init, mut fetches) = match pending {
             Some((breakdown, init_fetch)) => (Some(breakdown), init_fetch.into_iter().collect()),
             None => (None, Vec::new()),

@@ -55,7 +55,7 @@ pub async fn load(env: &Env) -> SdkConfig {
 /// `SECBENCH_SDK_ATTEMPT_TIMEOUT` (`2s`, `500ms`): the SDK's time limit per attempt.
 fn attempt_timeout(env: &Env) -> Option<std::time::Duration> {
     get(env, "SECBENCH_SDK_ATTEMPT_TIMEOUT")
-        .and_then(|t| humantime::parse_duration(t).ok())
+        .and_then(|t| secbench_record::duration::parse(t).ok())
         .filter(|d| !d.is_zero())
 }
 

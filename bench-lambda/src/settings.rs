@@ -106,9 +106,9 @@ fn closed<T: std::str::FromStr<Err = secbench_record::UnknownName>>(
 
 /// Parses a human duration such as `5s`, `5m`, `250ms`.
 pub fn parse_duration(var: &'static str, text: &str) -> Result<Duration, InitError> {
-    let d = humantime::parse_duration(text).map_err(|e| InitError::Invalid {
+    let d = secbench_record::duration::parse(text).map_err(|e| InitError::Invalid {
         var,
-        reason: format!("`{text}` is not a duration like 5s, 5m or 250ms ({e})"),
+        reason: e.to_string(),
     })?;
     if d.is_zero() {
         return Err(InitError::Invalid {
@@ -182,7 +182,7 @@ impl Settings {
         // Read by the SDK loader; checked here so a bad value stops INIT with its name.
         if let Some(text) = get(env, "SECBENCH_SDK_ATTEMPT_TIMEOUT") {
             let var = "SECBENCH_SDK_ATTEMPT_TIMEOUT";
-            match humantime::parse_duration(text) {
+            match secbench_record::duration::parse(text) {
                 Ok(d) if !d.is_zero() => {}
                 Ok(_) => {
                     return Err(InitError::Invalid {
@@ -193,7 +193,7 @@ impl Settings {
                 Err(e) => {
                     return Err(InitError::Invalid {
                         var,
-                        reason: format!("`{text}` is not a duration like 2s or 500ms ({e})"),
+                        reason: e.to_string(),
                     })
                 }
             }

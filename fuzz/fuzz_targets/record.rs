@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = secbench::ingest::parse(data);
-    let _ = secbench::ingest::fold_bytes(data, false);
-    let _ = secbench::ingest::fold_bytes(data, true);
+    let _ = secbench_analyzer::ingest::parse(data);
+    let _ = secbench_analyzer::ingest::fold_bytes(data, false);
+    let _ = secbench_analyzer::ingest::fold_bytes(data, true);
 });

@@ -4,8 +4,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(text) = std::str::from_utf8(data) {
-        let _ = secbench::platform_log::parse_report_line(text);
-        let _ = secbench::platform_log::parse_init_report_line(text);
-        let _ = secbench::platform_log::parse_tail(text);
+        let _ = secbench_record::report_line::parse_report_line(text);
+        let _ = secbench_record::report_line::parse_init_report_line(text);
+        let _ = secbench_record::report_line::parse_tail(text);
     }
 });

@@ -4,7 +4,14 @@
 //! schema as JSON Schema for other tools; a test keeps the two in step.
 #![warn(missing_docs)]
 
+pub mod duration;
+pub mod event;
+pub mod faults;
+pub mod plan;
+pub mod report_line;
 pub mod run;
+pub mod run_dir;
+pub mod sync;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -212,6 +212,18 @@ pub enum RunStatus {
     Failed,
 }
 
+impl RunStatus {
+    /// The name used in files and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Complete => "complete",
+            RunStatus::Partial => "partial",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
 /// `manifest.json`: what was run, where, with what, and how it ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -248,4 +260,40 @@ pub struct Manifest {
     pub accounting: Accounting,
     /// Planned invocations.
     pub planned: u64,
+}
+
+/// The part of a manifest's plan the analysis needs: which scenarios ran under injected
+/// faults (their latencies are the faults', not the approach's).
+#[derive(Debug, Deserialize)]
+struct RecordedPlan {
+    #[serde(default)]
+    scenario: Vec<RecordedScenario>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RecordedScenario {
+    name: String,
+    #[serde(default)]
+    faults: Option<serde::de::IgnoredAny>,
+}
+
+impl Manifest {
+    /// The scenarios of the plan that ran under injected faults.
+    pub fn fault_scenarios(&self) -> std::collections::BTreeSet<String> {
+        RecordedPlan::deserialize(&self.plan)
+            .map(|p| {
+                p.scenario
+                    .into_iter()
+                    .filter(|s| s.faults.is_some())
+                    .map(|s| s.name)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Phase {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }

@@ -5,13 +5,7 @@ use super::sweep::Sweep;
 use super::CostReport;
 use std::fmt::Write as _;
 
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_owned()
-    }
-}
+use crate::export::csv::field;
 
 /// Renders a cost report.
 pub fn render(r: &CostReport) -> String {
@@ -23,7 +17,7 @@ pub fn render(r: &CostReport) -> String {
             let _ = writeln!(
                 o,
                 "{},{},{},{},{},{},{},{},{},{},{}",
-                field(&c.approach),
+                field(&c.approach.name()),
                 c.feasible,
                 c.monthly_cost_usd,
                 field(&l.item),
@@ -52,10 +46,10 @@ pub fn render_sweep(s: &Sweep) -> String {
                 o,
                 "{},{},{},{},{}",
                 p.value,
-                field(a),
+                field(&a.name()),
                 p.monthly_cost_usd.get(a).copied().unwrap_or(f64::NAN),
                 p.feasible.get(a).copied().unwrap_or(false),
-                p.cheapest.as_deref() == Some(a.as_str())
+                p.cheapest == Some(*a)
             );
         }
     }

@@ -4,8 +4,10 @@
 //! first fetch, at INIT or in the first invocation); "warm" is one fetch in a warm invocation.
 
 use super::model::Approach;
-use super::workload::{Architecture, Workload};
+use super::workload::Workload;
+use crate::ingest::Metric;
 use crate::summary::{GroupSummary, Summary};
+use secbench_record::run::Phase;
 use serde::Serialize;
 
 /// The latencies of one approach, in seconds.
@@ -77,64 +79,47 @@ pub fn from_summary(
     a: &Approach,
     exclude: &std::collections::BTreeSet<String>,
 ) -> Option<Measured> {
-    let arch = match w.architecture {
-        Architecture::Arm64 => "arm64",
-        Architecture::X86_64 => "x86_64",
-    };
     let matching: Vec<&GroupSummary> = s
         .groups
         .iter()
-        .filter(|g| {
-            !exclude.contains(&g.key.scenario)
-                && g.key.source == a.source.as_str()
-                && g.key.cache == a.cache.as_str()
-                && g.key.fetch_at == a.fetch_at.as_str()
-        })
+        .filter(|g| !exclude.contains(&g.key.scenario) && g.key.is(a))
         .collect();
     if matching.is_empty() {
         return None;
     }
-    let best = |phase: &str| -> Option<&GroupSummary> {
+    let best = |phase: Phase| -> Option<&GroupSummary> {
         let of_phase = matching.iter().filter(|g| g.key.phase == phase);
         of_phase
             .clone()
             .max_by_key(|g| {
                 (
                     u8::from(g.key.memory_mb == Some(w.memory_mb)),
-                    u8::from(g.key.architecture.as_deref() == Some(arch)),
+                    u8::from(g.key.architecture == Some(w.architecture)),
                     g.invocations,
                 )
             })
             .copied()
     };
-    let cold = best("cold");
-    let warm = best("warm");
+    let cold = best(Phase::Cold);
+    let warm = best(Phase::Warm);
     let secs = |ns: f64| ns / 1e9;
     let latency = match (cold, warm) {
         (Some(c), Some(wg)) => {
             let mut cold = [0.0f64; 3];
-            let fetch_metric = if a.fetch_at == secbench_record::FetchAt::Init {
-                "init_fetch_ns"
-            } else {
-                "fetch_latency_ns"
-            };
             for metric in [
-                "init_sdk_config_load_ns",
-                "init_client_construction_ns",
-                fetch_metric,
+                Metric::InitSdkConfig,
+                Metric::InitClientConstruction,
+                Metric::headline(&c.key),
             ] {
-                if let Some(m) = c.metrics.get(metric) {
+                if let Some(m) = c.metric(metric) {
                     cold[0] += m.p50_ns as f64;
                     cold[1] += m.p99_ns as f64;
                     cold[2] += m.mean_ns;
                 }
             }
-            let (w50, w99, wmean) = wg
-                .metrics
-                .get("fetch_latency_ns")
-                .map_or((0.0, 0.0, 0.0), |m| {
-                    (m.p50_ns as f64, m.p99_ns as f64, m.mean_ns)
-                });
+            let (w50, w99, wmean) = wg.headline().map_or((0.0, 0.0, 0.0), |m| {
+                (m.p50_ns as f64, m.p99_ns as f64, m.mean_ns)
+            });
             Some(Latency {
                 cold_p50_s: secs(cold[0]),
                 cold_p99_s: secs(cold[1]),

@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod latency;
 pub mod model;
+pub mod pipeline;
 pub mod pricing;
 pub mod recommend;
 pub mod sweep;
@@ -26,7 +27,7 @@ pub const COST_SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, thiserror::Error)]
 pub enum CostError {
     /// The file could not be read: check the path.
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -34,7 +35,7 @@ pub enum CostError {
         source: std::io::Error,
     },
     /// Not valid TOML, an unknown field or a wrong type; the message gives line and field.
-    #[error("{path}: {message}")]
+    #[error("{}: {message}", path.display())]
     Syntax {
         /// The file.
         path: PathBuf,
@@ -42,7 +43,7 @@ pub enum CostError {
         message: String,
     },
     /// A value is out of range: fix the named field.
-    #[error("{path}: {field}: {message}")]
+    #[error("{}: {field}: {message}", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
@@ -163,34 +164,6 @@ pub const FORMULA: &str = "calls/month = new environments × secrets + (environm
 /// Latencies per approach, by name.
 pub type Latencies = BTreeMap<Approach, Latency>;
 
-/// The scenarios of `runs` that ran under injected faults (from their manifests' plans).
-pub fn fault_scenarios(runs: &[std::path::PathBuf]) -> std::collections::BTreeSet<String> {
-    let mut out = std::collections::BTreeSet::new();
-    for run in runs {
-        let dir = if run.is_dir() {
-            run.clone()
-        } else {
-            run.parent()
-                .map(std::path::Path::to_path_buf)
-                .unwrap_or_default()
-        };
-        let Ok(text) = std::fs::read_to_string(dir.join("manifest.json")) else {
-            continue;
-        };
-        let Ok(m) = serde_json::from_str::<serde_json::Value>(&text) else {
-            continue;
-        };
-        for s in m["plan"]["scenario"].as_array().into_iter().flatten() {
-            if !s["faults"].is_null() {
-                if let Some(name) = s["name"].as_str() {
-                    out.insert(name.to_owned());
-                }
-            }
-        }
-    }
-    out
-}
-
 /// Prices every approach.
 pub fn evaluate(
     w: &Workload,
@@ -283,3 +256,6 @@ pub fn report(
         formula: FORMULA,
     }
 }
+
+#[cfg(test)]
+mod tests;

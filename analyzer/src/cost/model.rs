@@ -24,57 +24,15 @@ use secbench_record::{CacheMode, FetchAt, Source};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-/// One way to get secrets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct Approach {
-    /// Source.
-    pub source: Source,
-    /// Cache mode in the function.
-    pub cache: CacheMode,
-    /// When it fetches.
-    pub fetch_at: FetchAt,
+pub use crate::approach::Approach;
+
+/// What the model needs to know of an approach.
+trait Modelled {
+    fn kind(&self) -> Kind;
+    fn calls(&self) -> (&'static [Op], &'static [Op]);
 }
 
-impl Approach {
-    /// Every approach the model prices, the plaintext baseline first.
-    pub fn all() -> Vec<Approach> {
-        use CacheMode as C;
-        use FetchAt as A;
-        use Source as S;
-        let a = |source, cache, fetch_at| Approach {
-            source,
-            cache,
-            fetch_at,
-        };
-        let mut v = vec![a(S::PlainEnv, C::None, A::Handler)];
-        for s in [S::KmsEnv, S::Ssm, S::SecretsManager] {
-            v.push(a(s, C::None, A::Handler));
-            v.push(a(s, C::Ttl, A::Handler));
-            if s == S::SecretsManager {
-                v.push(a(s, C::AwsCachingLibrary, A::Handler));
-            }
-            v.push(a(s, C::None, A::Init));
-        }
-        v.push(a(S::AgentSecretsManager, C::None, A::Handler));
-        v.push(a(S::AgentSsm, C::None, A::Handler));
-        v
-    }
-
-    /// The approach's name in every output: `source`, `source+cache` or `source@init`.
-    pub fn name(&self) -> String {
-        match (self.cache, self.fetch_at) {
-            (CacheMode::None, FetchAt::Handler) => self.source.as_str().to_owned(),
-            (CacheMode::None, FetchAt::Init) => format!("{}@init", self.source),
-            (c, FetchAt::Handler) => format!("{}+{}", self.source, c),
-            (c, FetchAt::Init) => format!("{}+{}@init", self.source, c),
-        }
-    }
-
-    /// Parses a name made by [`Approach::name`].
-    pub fn parse(name: &str) -> Option<Approach> {
-        Approach::all().into_iter().find(|a| a.name() == name)
-    }
-
+impl Modelled for Approach {
     fn kind(&self) -> Kind {
         if self.source == Source::PlainEnv {
             Kind::Baseline
@@ -84,20 +42,6 @@ impl Approach {
             Kind::AtInit
         } else {
             Kind::Uncached
-        }
-    }
-
-    /// The uncached approach of the same service (whose warm fetch is a cache miss here).
-    pub fn miss_twin(&self) -> Approach {
-        let source = match self.source {
-            Source::AgentSecretsManager => Source::SecretsManager,
-            Source::AgentSsm => Source::Ssm,
-            s => s,
-        };
-        Approach {
-            source,
-            cache: CacheMode::None,
-            fetch_at: FetchAt::Handler,
         }
     }
 
@@ -176,8 +120,8 @@ pub struct Line {
 /// The priced approach.
 #[derive(Debug, Clone, Serialize)]
 pub struct ApproachCost {
-    /// Name (see [`Approach::name`]).
-    pub approach: String,
+    /// The approach (written by its name, see [`Approach::name`]).
+    pub approach: Approach,
     /// Source.
     pub source: Source,
     /// Cache mode.
@@ -286,17 +230,60 @@ pub fn environments(w: &Workload) -> f64 {
     }
 }
 
-/// Prices one approach.
+/// Prices one approach: its API calls, the KMS requests they cause, fixed fees, peak rates
+/// against the quotas, the API and KMS charges, the Lambda compute spent fetching, and the
+/// request charge for context; each a section below.
 pub fn price(i: Inputs<'_>) -> ApproachCost {
     let (a, w, p) = (i.approach, i.workload, i.pricing);
     let c = counts(a, w, p);
-    let functions = f64::from(w.functions);
-    let secrets = f64::from(w.secrets);
     let mut notes = Vec::new();
     let mut lines = Vec::new();
-    let (miss_ops, refresh_ops) = a.calls();
+    let api_calls = api_calls(a, &c, w);
+    let kms = kms_requests(&api_calls, w, p);
+    fixed_fees(a, w, p, &mut lines);
+    let peaks = peaks(a, w, p, &c, &mut notes);
+    api_charges(
+        a,
+        w,
+        p,
+        &api_calls,
+        kms,
+        peaks.ssm_higher_throughput,
+        &mut lines,
+    );
+    compute(&i, &c, &mut lines, &mut notes);
+    context(a, w, p, &mut lines, &mut notes);
+    let monthly_cost_usd = lines
+        .iter()
+        .filter(|l| l.included_in_total)
+        .map(|l| l.cost_usd)
+        .sum::<f64>()
+        + 0.0; // an empty sum is -0.0
+    ApproachCost {
+        approach: a,
+        source: a.source,
+        cache: a.cache,
+        fetch_at: a.fetch_at,
+        monthly_cost_usd,
+        breakdown: lines,
+        feasible: peaks.feasible,
+        notes,
+        api_calls_per_month: api_calls,
+        kms_requests_per_month: kms.requests,
+        peak_requests_per_second: peaks.peak,
+        latency: i.latency,
+    }
+}
 
-    // API calls, all functions.
+/// Calls of `op` in a month's count.
+fn calls(api_calls: &BTreeMap<&'static str, f64>, op: Op) -> f64 {
+    api_calls.get(op.key()).copied().unwrap_or(0.0)
+}
+
+/// API calls per month, all functions: first fetches and refreshes.
+fn api_calls(a: Approach, c: &Counts, w: &Workload) -> BTreeMap<&'static str, f64> {
+    let functions = f64::from(w.functions);
+    let (miss_ops, refresh_ops) = a.calls();
     let mut api_calls: BTreeMap<&'static str, f64> = BTreeMap::new();
     for op in miss_ops {
         *api_calls.entry(op.key()).or_default() += c.misses * functions;
@@ -304,9 +291,18 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
     for op in refresh_ops {
         *api_calls.entry(op.key()).or_default() += c.refreshes * functions;
     }
-    let calls = |op: Op| api_calls.get(op.key()).copied().unwrap_or(0.0);
+    api_calls
+}
 
-    // KMS requests and whether they are charged.
+/// KMS requests per month: all of them (for the quota) and those charged.
+#[derive(Debug, Clone, Copy)]
+struct Kms {
+    requests: f64,
+    charged: f64,
+}
+
+fn kms_requests(api_calls: &BTreeMap<&'static str, f64>, w: &Workload, p: &Pricing) -> Kms {
+    let calls = |op| calls(api_calls, op);
     let service_key = w.kms_key;
     let kms_direct = calls(Op::KmsDecrypt);
     let kms_by_services = calls(Op::SsmGetParameter) * p.ssm.kms_requests_per_secure_get
@@ -319,7 +315,16 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
             0.0
         };
 
-    // Fixed fees.
+    Kms {
+        requests: kms_requests,
+        charged: kms_charged,
+    }
+}
+
+/// The key, secret and parameter fees.
+fn fixed_fees(a: Approach, w: &Workload, p: &Pricing, lines: &mut Vec<Line>) {
+    let service_key = w.kms_key;
+    let secrets = f64::from(w.secrets);
     let uses_cmk = a.source == Source::KmsEnv
         || (service_key == KmsKey::CustomerManaged && a.source != Source::PlainEnv);
     if uses_cmk {
@@ -354,8 +359,19 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         }
         _ => {}
     }
+}
 
-    // Peak request rates and feasibility.
+/// Peak request rates per quota, and whether the quotas allow them.
+#[derive(Debug, Clone)]
+struct Peaks {
+    peak: BTreeMap<&'static str, f64>,
+    feasible: bool,
+    ssm_higher_throughput: bool,
+}
+
+fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<String>) -> Peaks {
+    let functions = f64::from(w.functions);
+    let secrets = f64::from(w.secrets);
     let avg_rps = w.invocations_per_month / c.month_s;
     let peak_envs = if w.avg_concurrent_environments.is_some() {
         c.environments * (w.peak_rps / avg_rps).max(1.0)
@@ -454,7 +470,25 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         }
     }
 
-    // API request charges.
+    Peaks {
+        peak,
+        feasible,
+        ssm_higher_throughput,
+    }
+}
+
+/// The Secrets Manager, SSM and KMS request charges.
+fn api_charges(
+    a: Approach,
+    w: &Workload,
+    p: &Pricing,
+    api_calls: &BTreeMap<&'static str, f64>,
+    kms: Kms,
+    ssm_higher_throughput: bool,
+    lines: &mut Vec<Line>,
+) {
+    let calls = |op| calls(api_calls, op);
+    let (kms_requests, kms_charged) = (kms.requests, kms.charged);
     let sm_calls = calls(Op::SmGetSecretValue) + calls(Op::SmDescribeSecret);
     if matches!(
         a.source,
@@ -522,8 +556,13 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
             ));
         }
     }
+}
 
-    // Lambda compute spent fetching.
+/// The Lambda compute spent fetching, cold and warm, through the volume tiers.
+fn compute(i: &Inputs<'_>, c: &Counts, lines: &mut Vec<Line>, notes: &mut Vec<String>) {
+    let (a, w, p) = (i.approach, i.workload, i.pricing);
+    let functions = f64::from(w.functions);
+    let secrets = f64::from(w.secrets);
     let gb = f64::from(w.memory_mb) / 1024.0;
     let miss_mean = i
         .miss_latency
@@ -608,8 +647,11 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
             }
         }
     }
+}
 
-    // The request charge, for context: every approach pays it alike.
+/// The request charge (for context: every approach pays it alike) and the approach's notes.
+fn context(a: Approach, w: &Workload, p: &Pricing, lines: &mut Vec<Line>, notes: &mut Vec<String>) {
+    let functions = f64::from(w.functions);
     let requests = w.invocations_per_month * functions;
     let free_requests = if w.free_tier {
         p.lambda.free_tier_requests.min(requests)
@@ -635,7 +677,7 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         ),
         Kind::Cached if a.source.is_agent() => notes.push(format!(
             "the agent caches for its TTL ({}); the extension layer itself is free but its INIT and memory are billed with the function",
-            humantime::format_duration(w.cache_ttl)
+            secbench_record::duration::format(w.cache_ttl)
         )),
         _ => {}
     }
@@ -646,27 +688,6 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         )
     {
         notes.push("Secrets Manager has no free tier (only a 30-day trial per secret)".into());
-    }
-
-    let monthly_cost_usd = lines
-        .iter()
-        .filter(|l| l.included_in_total)
-        .map(|l| l.cost_usd)
-        .sum::<f64>()
-        + 0.0; // an empty sum is -0.0
-    ApproachCost {
-        approach: a.name(),
-        source: a.source,
-        cache: a.cache,
-        fetch_at: a.fetch_at,
-        monthly_cost_usd,
-        breakdown: lines,
-        feasible,
-        notes,
-        api_calls_per_month: api_calls,
-        kms_requests_per_month: kms_requests,
-        peak_requests_per_second: peak,
-        latency: i.latency,
     }
 }
 

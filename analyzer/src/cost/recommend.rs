@@ -4,6 +4,7 @@
 
 use super::model::ApproachCost;
 use super::CostError;
+use crate::approach::Approach;
 use secbench_record::Source;
 use serde::Serialize;
 use std::time::Duration;
@@ -35,8 +36,8 @@ impl Slo {
                     "`{part}` is not KEY=DURATION (e.g. p99_cold=200ms)"
                 ))
             })?;
-            let d: Duration = humantime::parse_duration(v.trim())
-                .map_err(|e| bad(format!("`{v}` in `{part}` is not a duration: {e}")))?;
+            let d: Duration = secbench_record::duration::parse(v)
+                .map_err(|e| bad(format!("in `{part}`: {e}")))?;
             let slot = match k.trim() {
                 "p50_cold" => &mut slo.p50_cold_s,
                 "p99_cold" => &mut slo.p99_cold_s,
@@ -93,11 +94,11 @@ pub struct Recommendation {
     /// The objective used.
     pub slo: Slo,
     /// The recommended approach, if any qualifies.
-    pub approach: Option<String>,
+    pub approach: Option<Approach>,
     /// Its monthly cost.
     pub monthly_cost_usd: Option<f64>,
     /// The next cheapest that qualifies.
-    pub runner_up: Option<String>,
+    pub runner_up: Option<Approach>,
     /// The runner-up's monthly cost.
     pub runner_up_monthly_cost_usd: Option<f64>,
     /// Why, in a sentence or two.
@@ -110,7 +111,7 @@ pub struct Recommendation {
 #[derive(Debug, Clone, Serialize)]
 pub struct Excluded {
     /// The approach.
-    pub approach: String,
+    pub approach: Approach,
     /// Why.
     pub reason: String,
 }
@@ -130,7 +131,7 @@ pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
         }
         if any_latency && c.latency.is_none() {
             excluded.push(Excluded {
-                approach: c.approach.clone(),
+                approach: c.approach,
                 reason: "no latency for it (not in the runs or the [[latency]] table)".into(),
             });
         } else if !c.feasible {
@@ -141,12 +142,12 @@ pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
                 .cloned()
                 .unwrap_or_else(|| "infeasible".into());
             excluded.push(Excluded {
-                approach: c.approach.clone(),
+                approach: c.approach,
                 reason,
             });
         } else if let Some(reason) = slo.miss(c) {
             excluded.push(Excluded {
-                approach: c.approach.clone(),
+                approach: c.approach,
                 reason: format!("objective: {reason}"),
             });
         } else {
@@ -204,7 +205,7 @@ pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
                     why.push_str(
                         &unmeasured
                             .iter()
-                            .map(|e| e.approach.as_str())
+                            .map(|e| e.approach.name())
                             .collect::<Vec<_>>()
                             .join(", "),
                     );
@@ -222,9 +223,9 @@ pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
     }
     Recommendation {
         slo: slo.clone(),
-        approach: first.map(|c| c.approach.clone()),
+        approach: first.map(|c| c.approach),
         monthly_cost_usd: first.map(|c| c.monthly_cost_usd),
-        runner_up: second.map(|c| c.approach.clone()),
+        runner_up: second.map(|c| c.approach),
         runner_up_monthly_cost_usd: second.map(|c| c.monthly_cost_usd),
         why,
         excluded,

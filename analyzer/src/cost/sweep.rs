@@ -69,11 +69,11 @@ pub struct Point {
     /// The field's value.
     pub value: f64,
     /// Monthly cost by approach.
-    pub monthly_cost_usd: BTreeMap<String, f64>,
+    pub monthly_cost_usd: BTreeMap<Approach, f64>,
     /// Feasibility by approach.
-    pub feasible: BTreeMap<String, bool>,
+    pub feasible: BTreeMap<Approach, bool>,
     /// The cheapest feasible approach (the baseline excluded).
-    pub cheapest: Option<String>,
+    pub cheapest: Option<Approach>,
 }
 
 /// Where the cheapest approach changes.
@@ -81,10 +81,12 @@ pub struct Point {
 pub struct BreakEven {
     /// The field's value at the change.
     pub value: f64,
-    /// Cheapest below.
-    pub from: String,
+    /// Cheapest below (`none` when none is feasible).
+    #[serde(serialize_with = "name_or_none")]
+    pub from: Option<Approach>,
     /// Cheapest above.
-    pub to: String,
+    #[serde(serialize_with = "name_or_none")]
+    pub to: Option<Approach>,
 }
 
 /// The sweep.
@@ -101,11 +103,18 @@ pub struct Sweep {
     /// How other fields follow (sweeping invocations scales the peak and environments).
     pub scaling: String,
     /// Approaches in output order.
-    pub approaches: Vec<String>,
+    pub approaches: Vec<Approach>,
     /// The samples, ascending.
     pub points: Vec<Point>,
     /// The break-even points, ascending.
     pub break_even: Vec<BreakEven>,
+}
+
+fn name_or_none<S: serde::Serializer>(a: &Option<Approach>, s: S) -> Result<S::Ok, S::Error> {
+    match a {
+        Some(a) => s.collect_str(a),
+        None => s.serialize_str("none"),
+    }
 }
 
 fn at(
@@ -129,17 +138,14 @@ fn at(
         .iter()
         .filter(|c| c.feasible && c.source != secbench_record::Source::PlainEnv)
         .min_by(|a, b| a.monthly_cost_usd.total_cmp(&b.monthly_cost_usd))
-        .map(|c| c.approach.clone());
+        .map(|c| c.approach);
     Ok(Point {
         value: v,
         monthly_cost_usd: costs
             .iter()
-            .map(|c| (c.approach.clone(), c.monthly_cost_usd))
+            .map(|c| (c.approach, c.monthly_cost_usd))
             .collect(),
-        feasible: costs
-            .iter()
-            .map(|c| (c.approach.clone(), c.feasible))
-            .collect(),
+        feasible: costs.iter().map(|c| (c.approach, c.feasible)).collect(),
         cheapest,
     })
 }
@@ -182,8 +188,8 @@ pub fn sweep(
         let after = at(base, &spec.field, b, p, lat)?.cheapest;
         break_even.push(BreakEven {
             value: b,
-            from: lo.cheapest.clone().unwrap_or_else(|| "none".into()),
-            to: after.unwrap_or_else(|| "none".into()),
+            from: lo.cheapest,
+            to: after,
         });
     }
     let scaling = if spec.field == "invocations_per_month" {
@@ -197,7 +203,7 @@ pub fn sweep(
         workload: base.clone(),
         parameter: spec.field.clone(),
         scaling,
-        approaches: Approach::all().iter().map(Approach::name).collect(),
+        approaches: Approach::all(),
         points,
         break_even,
     })

@@ -5,12 +5,10 @@ use super::sweep::Sweep;
 use super::CostReport;
 use std::fmt::Write as _;
 
-fn ms(s: f64) -> String {
-    if s < 1e-3 {
-        format!("{:.1} µs", s * 1e6)
-    } else {
-        format!("{:.1} ms", s * 1e3)
-    }
+use crate::units::secs_label as ms;
+
+fn name_or_none(a: Option<crate::approach::Approach>) -> String {
+    a.map_or_else(|| "none".to_owned(), |a| a.name())
 }
 
 /// Renders a cost report.
@@ -25,10 +23,7 @@ pub fn render(r: &CostReport) -> String {
         w.secrets,
         w.secrets_per_invocation,
         w.memory_mb,
-        match w.architecture {
-            super::workload::Architecture::Arm64 => "arm64",
-            super::workload::Architecture::X86_64 => "x86_64",
-        },
+        w.architecture,
         w.region
     );
     let _ = writeln!(
@@ -72,7 +67,7 @@ pub fn render(r: &CostReport) -> String {
         .map(|c| {
             let cat = |name: &str| c.category_usd(name);
             [
-                c.approach.clone(),
+                c.approach.name(),
                 format!("{:.2}", c.monthly_cost_usd),
                 format!("{:.2}", cat("fixed")),
                 format!("{:.2}", cat("api_requests")),
@@ -114,7 +109,7 @@ pub fn render(r: &CostReport) -> String {
     let _ = writeln!(
         o,
         "Recommendation: {}",
-        rec.approach.as_deref().unwrap_or("none")
+        rec.approach.map_or_else(|| "none".to_owned(), |a| a.name())
     );
     let _ = writeln!(o, "  {}", rec.why);
     let _ = writeln!(o);
@@ -166,7 +161,7 @@ pub fn render_sweep(s: &Sweep) -> String {
         s.parameter, s.scaling, s.pricing.date
     );
     let mut header = vec![s.parameter.clone()];
-    header.extend(s.approaches.iter().cloned());
+    header.extend(s.approaches.iter().map(|a| a.name()));
     header.push("cheapest".into());
     let rows: Vec<Vec<String>> = s
         .points
@@ -182,7 +177,7 @@ pub fn render_sweep(s: &Sweep) -> String {
                 };
                 row.push(format!("{cost:.2}{mark}"));
             }
-            row.push(p.cheapest.clone().unwrap_or_else(|| "-".into()));
+            row.push(p.cheapest.map_or_else(|| "-".into(), |a| a.name()));
             row
         })
         .collect();
@@ -217,8 +212,8 @@ pub fn render_sweep(s: &Sweep) -> String {
             "break-even at {} = {}: {} → {}",
             s.parameter,
             si(b.value),
-            b.from,
-            b.to
+            name_or_none(b.from),
+            name_or_none(b.to)
         );
     }
     o

@@ -8,16 +8,7 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::time::Duration;
 
-/// The CPU architecture of the functions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Architecture {
-    /// Graviton.
-    #[serde(rename = "arm64")]
-    Arm64,
-    /// Intel/AMD.
-    #[serde(rename = "x86_64")]
-    X86_64,
-}
+pub use secbench_record::Architecture;
 
 /// Which KMS key encrypts the SSM parameters and the secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -67,13 +58,13 @@ pub struct Workload {
     pub avg_concurrent_environments: Option<f64>,
     /// Average invocation duration, to derive environments from `peak_rps` when
     /// `avg_concurrent_environments` is not given.
-    #[serde(default, with = "opt_duration")]
+    #[serde(default, with = "secbench_record::duration::option")]
     pub avg_duration: Option<Duration>,
     /// How long an environment lives on average.
-    #[serde(with = "duration")]
+    #[serde(with = "secbench_record::duration::serde")]
     pub environment_lifetime: Duration,
     /// The TTL of every cache (in-process, caching library, agent).
-    #[serde(default = "five_minutes", with = "duration")]
+    #[serde(default = "five_minutes", with = "secbench_record::duration::serde")]
     pub cache_ttl: Duration,
     /// Whether the account's free tiers are still available to this workload.
     #[serde(default)]
@@ -105,16 +96,16 @@ pub struct LatencyEntry {
     #[serde(default = "handler")]
     pub fetch_at: FetchAt,
     /// Fetching at cold start (SDK setup + first fetch), median.
-    #[serde(with = "duration")]
+    #[serde(with = "secbench_record::duration::serde")]
     pub cold_p50: Duration,
     /// … 99th percentile.
-    #[serde(with = "duration")]
+    #[serde(with = "secbench_record::duration::serde")]
     pub cold_p99: Duration,
     /// A warm fetch, median.
-    #[serde(with = "duration")]
+    #[serde(with = "secbench_record::duration::serde")]
     pub warm_p50: Duration,
     /// … 99th percentile.
-    #[serde(with = "duration")]
+    #[serde(with = "secbench_record::duration::serde")]
     pub warm_p99: Duration,
 }
 
@@ -129,36 +120,6 @@ fn no_cache() -> CacheMode {
 }
 fn handler() -> FetchAt {
     FetchAt::Handler
-}
-
-mod duration {
-    use serde::{Deserialize, Deserializer, Serializer};
-    use std::time::Duration;
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&humantime::format_duration(*d).to_string())
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let s = String::deserialize(d)?;
-        humantime::parse_duration(&s).map_err(|e| {
-            serde::de::Error::custom(format!(
-                "`{s}` is not a duration ({e}); write e.g. \"45m\" or \"120ms\""
-            ))
-        })
-    }
-}
-
-mod opt_duration {
-    use serde::{Deserializer, Serializer};
-    use std::time::Duration;
-    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
-        match d {
-            Some(d) => super::duration::serialize(d, s),
-            None => s.serialize_none(),
-        }
-    }
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
-        super::duration::deserialize(d).map(Some)
-    }
 }
 
 impl Workload {

@@ -4,12 +4,18 @@ use crate::summary::Summary;
 
 const HEADER: &str = "stage,scenario,source,cache,fetch_at,memory_mb,architecture,phase,metric,count,min_ns,mean_ns,stdev_ns,p50_ns,p50_ci_low_ns,p50_ci_high_ns,p90_ns,p99_ns,p99_ci_low_ns,p99_ci_high_ns,p99_stable,p999_ns,max_ns,invocations,error_rate,cache_hit_ratio,local_emulator";
 
-fn field(s: &str) -> String {
-    if s.contains([',', '"', '\n']) {
+/// One CSV field, quoted where it must be (RFC 4180): the one escaping rule of every CSV
+/// secbench writes.
+pub fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
         s.to_owned()
     }
+}
+
+fn text<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map(|v| field(&v.to_string())).unwrap_or_default()
 }
 
 /// The CSV text.
@@ -22,12 +28,12 @@ pub fn render(summary: &Summary) -> String {
             let row = [
                 field(&k.stage),
                 field(&k.scenario),
-                field(&k.source),
-                field(&k.cache),
-                field(&k.fetch_at),
+                text(k.source),
+                text(k.cache),
+                text(k.fetch_at),
                 k.memory_mb.map(|m| m.to_string()).unwrap_or_default(),
-                field(k.architecture.as_deref().unwrap_or("")),
-                field(&k.phase),
+                text(k.architecture),
+                k.phase.as_str().to_owned(),
                 (*name).to_owned(),
                 m.count.to_string(),
                 m.min_ns.to_string(),

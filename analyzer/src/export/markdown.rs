@@ -1,5 +1,6 @@
-//! A GitHub-flavoured Markdown table of the headline metric (fetch latency) per group, with
-//! its confidence intervals, errors and cache hits.
+//! A GitHub-flavoured Markdown table of the headline metric ([`crate::ingest::Metric::headline`]: the first
+//! fetch of a cold environment, else the handler's fetch) per group, with its confidence
+//! intervals, errors and cache hits.
 
 use super::{human_ns, LOCAL_NOTE};
 use crate::summary::Summary;
@@ -14,7 +15,7 @@ pub fn render(summary: &Summary) -> String {
     out.push_str("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
     for g in &summary.groups {
         let k = &g.key;
-        let (p50, p90, p99) = match g.metrics.get("fetch_latency_ns") {
+        let (p50, p90, p99) = match g.headline() {
             Some(m) => (
                 format!(
                     "{} ({} – {})",
@@ -37,17 +38,17 @@ pub fn render(summary: &Summary) -> String {
             "| {} | {} | {} | {} | {p50} | {p90} | {p99} | {:.2}% | {:.1}% |\n",
             k.stage,
             k.scenario,
-            k.phase,
+            k.phase.as_str(),
             g.invocations,
             g.error_rate * 100.0,
             g.cache_hit_ratio * 100.0
         ));
     }
-    if summary.groups.iter().any(|g| {
-        g.metrics
-            .get("fetch_latency_ns")
-            .is_some_and(|m| !m.p99_stable)
-    }) {
+    if summary
+        .groups
+        .iter()
+        .any(|g| g.headline().is_some_and(|m| !m.p99_stable))
+    {
         out.push_str("\n† fewer than 1,000 samples: the p99 rests on the largest few values.\n");
     }
     out

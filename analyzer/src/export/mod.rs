@@ -10,7 +10,8 @@ use crate::summary::Summary;
 use std::path::Path;
 
 /// The formats of `secbench analyze --format`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Format {
     /// Aligned text for a terminal.
     Table,
@@ -45,19 +46,10 @@ pub fn write(text: &str, out: Option<&Path>) -> std::io::Result<()> {
     }
 }
 
-/// Nanoseconds as a short human figure (`312 ns`, `8.12 ms`).
-pub fn human_ns(ns: u64) -> String {
-    let v = ns as f64;
-    if v < 1e3 {
-        format!("{ns} ns")
-    } else if v < 1e6 {
-        format!("{:.1} µs", v / 1e3)
-    } else if v < 1e9 {
-        format!("{:.2} ms", v / 1e6)
-    } else {
-        format!("{:.2} s", v / 1e9)
-    }
-}
+pub use crate::units::human_ns;
 
 /// The line every export of local-stage figures carries.
 pub const LOCAL_NOTE: &str = "local emulator figures (moto + the local Lambda platform), not AWS";
+
+#[cfg(test)]
+mod tests;

@@ -1,4 +1,5 @@
-//! The human table for a terminal: per group, fetch latency and the platform's view.
+//! The human table for a terminal: per group, the headline fetch ([`crate::ingest::Metric::headline`])
+//! with its intervals, INIT, errors and cache hits.
 
 use super::{human_ns, LOCAL_NOTE};
 use crate::summary::Summary;
@@ -18,7 +19,7 @@ pub fn render(summary: &Summary) -> String {
     ]];
     for g in &summary.groups {
         let k = &g.key;
-        let fetch = g.metrics.get("fetch_latency_ns");
+        let fetch = g.headline();
         let p50 = fetch.map_or("-".into(), |m| {
             format!(
                 "{} [{}, {}]",
@@ -43,7 +44,7 @@ pub fn render(summary: &Summary) -> String {
         rows.push([
             k.stage.clone(),
             k.scenario.clone(),
-            k.phase.clone(),
+            k.phase.as_str().to_owned(),
             g.invocations.to_string(),
             p50,
             p99,

@@ -12,7 +12,7 @@ pub struct Row {
     /// Label (approach and phase).
     pub label: String,
     /// Approach name (for its colour).
-    pub approach: String,
+    pub approach: Option<crate::approach::Approach>,
     /// NEW/BASE of the median.
     pub ratio: f64,
     /// Its interval.
@@ -111,7 +111,7 @@ impl Chart for Compare {
             .map_err(e)?;
         for (i, r) in self.rows.iter().enumerate() {
             let y = n as f64 - i as f64 - 0.5;
-            let c = colour(&r.approach);
+            let c = colour(r.approach);
             chart
                 .draw_series([
                     PathElement::new(vec![(r.ci[0], y), (r.ci[1], y)], c.stroke_width(2)),

@@ -49,13 +49,13 @@ impl Chart for CostBreakdown {
             .report
             .approaches
             .iter()
-            .filter(|a| a.approach != "plain-env")
+            .filter(|a| a.source != secbench_record::Source::PlainEnv)
             .collect();
         let labels: Vec<String> = rows
             .iter()
             .map(|a| {
                 if a.feasible {
-                    a.approach.clone()
+                    a.approach.name()
                 } else {
                     format!("{} (infeasible)", a.approach)
                 }

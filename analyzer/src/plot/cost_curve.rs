@@ -3,6 +3,7 @@
 //! workload as a vertical line. Drawn from `secbench cost --sweep`.
 
 use super::{colour, e, font, with_legend, Chart, DrawResult};
+use crate::approach::Approach;
 use crate::cost::sweep::Sweep;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -45,9 +46,15 @@ impl Chart for CostCurve {
     }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
         let s = &self.sweep;
-        let shown: Vec<&String> = s.approaches.iter().filter(|a| *a != "plain-env").collect();
-        let items: Vec<(String, RGBColor)> =
-            shown.iter().map(|a| ((*a).clone(), colour(a))).collect();
+        let shown: Vec<&Approach> = s
+            .approaches
+            .iter()
+            .filter(|a| a.source != secbench_record::Source::PlainEnv)
+            .collect();
+        let items: Vec<(String, RGBColor)> = shown
+            .iter()
+            .map(|a| (a.name(), colour(Some(**a))))
+            .collect();
         let plot = with_legend(area, &self.title(), &items)?;
         let xs = (
             s.points.first().map_or(1.0, |p| p.value),
@@ -65,7 +72,7 @@ impl Chart for CostCurve {
             .points
             .iter()
             .flat_map(|p| p.monthly_cost_usd.iter())
-            .filter(|(a, c)| a.as_str() != "plain-env" && **c > 0.0)
+            .filter(|(a, c)| a.source != secbench_record::Source::PlainEnv && **c > 0.0)
             .map(|(_, c)| *c)
             .fold(f64::INFINITY, f64::min)
             .clamp(1e-4, 1.0)
@@ -106,7 +113,7 @@ impl Chart for CostCurve {
             }
             for seg in segments {
                 chart
-                    .draw_series(LineSeries::new(seg, colour(a).stroke_width(2)))
+                    .draw_series(LineSeries::new(seg, colour(Some(**a)).stroke_width(2)))
                     .map_err(e)?;
             }
         }
@@ -139,7 +146,12 @@ impl Chart for CostCurve {
             };
             chart
                 .draw_series([Text::new(
-                    format!("break-even {}: {} → {}", count(b.value), b.from, b.to),
+                    format!(
+                        "break-even {}: {} → {}",
+                        count(b.value),
+                        b.from.map_or_else(|| "none".to_owned(), |a| a.name()),
+                        b.to.map_or_else(|| "none".to_owned(), |a| a.name())
+                    ),
                     (x, ymax / 2.5 / 3f64.powi(k)),
                     style,
                 )])

@@ -4,6 +4,8 @@
 use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use secbench_record::run::InvocationOutcome;
+use secbench_record::ErrorClass;
 use std::collections::BTreeMap;
 
 /// One approach's counts.
@@ -14,11 +16,37 @@ pub struct Row {
     /// Invocations.
     pub invocations: u64,
     /// Invocations by non-`ok` outcome.
-    pub outcomes: BTreeMap<String, u64>,
+    pub outcomes: BTreeMap<InvocationOutcome, u64>,
     /// Fetches.
     pub fetches: u64,
     /// Failed fetches by class.
-    pub fetch_errors: BTreeMap<String, u64>,
+    pub fetch_errors: BTreeMap<ErrorClass, u64>,
+}
+
+/// One stacked segment: an invocation outcome or a fetch error class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Invocation(InvocationOutcome),
+    Fetch(ErrorClass),
+}
+
+impl Kind {
+    fn label(self) -> String {
+        match self {
+            Kind::Invocation(o) => format!("invocation: {}", o.as_str()),
+            Kind::Fetch(c) => format!("fetch: {c}"),
+        }
+    }
+
+    /// Its share in `r`, in percent (of invocations, or of fetches).
+    fn share(self, r: &Row) -> f64 {
+        let pct =
+            |n: Option<&u64>, of: u64| n.copied().unwrap_or(0) as f64 * 100.0 / of.max(1) as f64;
+        match self {
+            Kind::Invocation(o) => pct(r.outcomes.get(&o), r.invocations),
+            Kind::Fetch(c) => pct(r.fetch_errors.get(&c), r.fetches),
+        }
+    }
 }
 
 /// The chart.
@@ -40,21 +68,22 @@ const COLOURS: [RGBColor; 8] = [
 ];
 
 impl Errors {
-    fn kinds(&self) -> Vec<String> {
-        let mut kinds: Vec<String> = Vec::new();
+    fn kinds(&self) -> Vec<Kind> {
+        let mut kinds: Vec<Kind> = Vec::new();
         for r in &self.rows {
             for k in r
                 .outcomes
                 .keys()
-                .map(|k| format!("invocation: {k}"))
-                .chain(r.fetch_errors.keys().map(|k| format!("fetch: {k}")))
+                .map(|o| Kind::Invocation(*o))
+                .chain(r.fetch_errors.keys().map(|c| Kind::Fetch(*c)))
             {
                 if !kinds.contains(&k) {
                     kinds.push(k);
                 }
             }
         }
-        kinds.sort();
+        // In the order of their labels, as the legend reads.
+        kinds.sort_by_key(|k| k.label());
         kinds
     }
 }
@@ -78,19 +107,10 @@ impl Chart for Errors {
             kinds
                 .iter()
                 .enumerate()
-                .map(|(i, k)| (k.clone(), COLOURS[i % COLOURS.len()]))
+                .map(|(i, k)| (k.label(), COLOURS[i % COLOURS.len()]))
                 .collect()
         };
         let plot = with_legend(area, &self.title(), &items)?;
-        let share = |r: &Row, k: &str| -> f64 {
-            if let Some(o) = k.strip_prefix("invocation: ") {
-                r.outcomes.get(o).copied().unwrap_or(0) as f64 * 100.0 / r.invocations.max(1) as f64
-            } else if let Some(c) = k.strip_prefix("fetch: ") {
-                r.fetch_errors.get(c).copied().unwrap_or(0) as f64 * 100.0 / r.fetches.max(1) as f64
-            } else {
-                0.0
-            }
-        };
         let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
         let bars: Vec<StackedRow> = self
             .rows
@@ -100,7 +120,7 @@ impl Chart for Errors {
                 let mut segments: Vec<(f64, RGBColor)> = kinds
                     .iter()
                     .enumerate()
-                    .map(|(k, kind)| (share(r, kind), COLOURS[k % COLOURS.len()]))
+                    .map(|(k, kind)| (kind.share(r), COLOURS[k % COLOURS.len()]))
                     .collect();
                 if errors == 0 && r.fetch_errors.is_empty() {
                     // A sliver, so a clean row still shows where its bar would be.

@@ -10,11 +10,10 @@ pub mod cost_curve;
 pub mod errors;
 pub mod percentiles;
 
+use crate::approach::Approach;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use secbench_record::{CacheMode, FetchAt, Source};
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 
 /// Width of every chart, in pixels.
 pub const WIDTH: u32 = 1000;
@@ -136,7 +135,7 @@ pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, PlotError> {
 
 /// Paul Tol's "muted" scheme and Okabe–Ito extras: distinguishable with the common colour
 /// vision deficiencies. An approach keeps its colour in every chart (its place in
-/// [`crate::cost::model::Approach::all`]).
+/// [`Approach::all`]).
 pub const PALETTE: [RGBColor; 13] = [
     RGBColor(0x33, 0x22, 0x88), // indigo
     RGBColor(0x88, 0xCC, 0xEE), // cyan
@@ -153,24 +152,10 @@ pub const PALETTE: [RGBColor; 13] = [
     RGBColor(0xD5, 0x5E, 0x00), // vermilion
 ];
 
-/// The approach of a group (source, cache, fetch_at as the records spell them).
-pub fn approach_of(
-    source: &str,
-    cache: &str,
-    fetch_at: &str,
-) -> Option<crate::cost::model::Approach> {
-    Some(crate::cost::model::Approach {
-        source: Source::from_str(source).ok()?,
-        cache: CacheMode::from_str(cache).ok()?,
-        fetch_at: FetchAt::from_str(fetch_at).ok()?,
-    })
-}
-
-/// The colour of an approach by name (grey when unknown).
-pub fn colour(approach: &str) -> RGBColor {
-    crate::cost::model::Approach::all()
-        .iter()
-        .position(|a| a.name() == approach)
+/// The colour of an approach (grey when unknown): its place in [`Approach::all`].
+pub fn colour(approach: Option<Approach>) -> RGBColor {
+    approach
+        .and_then(|a| a.index())
         .map_or(RGBColor(0x99, 0x99, 0x99), |i| PALETTE[i % PALETTE.len()])
 }
 
@@ -188,18 +173,7 @@ pub fn series_label(stage: &str, approach: &str, several_stages: bool) -> String
     }
 }
 
-/// Milliseconds with a sensible number of digits.
-pub fn ms_label(ms: f64) -> String {
-    if ms >= 100.0 {
-        format!("{ms:.0} ms")
-    } else if ms >= 1.0 {
-        format!("{ms:.1} ms")
-    } else if ms >= 0.001 {
-        format!("{:.0} µs", ms * 1000.0)
-    } else {
-        format!("{:.0} ns", ms * 1e6)
-    }
-}
+pub use crate::units::ms_label;
 
 /// Draws a centred message in an empty chart (e.g. "no errors").
 pub fn empty<DB: DrawingBackend>(

@@ -23,9 +23,7 @@ th{background:#f4f4f4}
 code{background:#f4f4f4;padding:0 3px}
 ";
 
-fn ms(ns: u64) -> String {
-    crate::export::human_ns(ns)
-}
+use crate::units::human_ns as ms;
 
 /// Renders the page.
 pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
@@ -81,7 +79,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             let _ = writeln!(
                 o,
                 "<div class=\"rec\"><p><strong>{}</strong>{}</p><p>{}</p><p>Workload: {} invocations/month per function × {} function(s), peak {} requests/s, {} secret(s) ({} per invocation), {} MB {}, {}, cache TTL {}. Pricing table dated {} (<code>{}</code>).</p></div>",
-                esc(r.approach.as_deref().unwrap_or("no approach qualifies")),
+                esc(&r.approach.map_or_else(|| "no approach qualifies".to_owned(), |a| a.name())),
                 r.monthly_cost_usd.map(|c| format!(" at ${c:.2} a month")).unwrap_or_default(),
                 esc(&r.why),
                 crate::cost::table::si(c.workload.invocations_per_month),
@@ -90,12 +88,9 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
                 c.workload.secrets,
                 c.workload.secrets_per_invocation,
                 c.workload.memory_mb,
-                match c.workload.architecture {
-                    crate::cost::workload::Architecture::Arm64 => "arm64",
-                    crate::cost::workload::Architecture::X86_64 => "x86_64",
-                },
+                c.workload.architecture,
                 esc(&c.workload.region),
-                humantime::format_duration(c.workload.cache_ttl),
+                secbench_record::duration::format(c.workload.cache_ttl),
                 esc(&c.pricing.date),
                 esc(&c.pricing.file),
             );
@@ -144,12 +139,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
     );
     let _ = writeln!(o, "<table><tr><th>stage</th><th>approach</th><th>scenario</th><th>phase</th><th>n</th><th>p50 [95% CI]</th><th>p90</th><th>p99 [95% CI]</th><th>p99.9</th><th>max</th><th>errors</th></tr>");
     for g in &d.summary.groups {
-        let metric = if g.key.phase == "cold" && g.key.fetch_at == "init" {
-            "init_fetch_ns"
-        } else {
-            "fetch_latency_ns"
-        };
-        let Some(m) = g.metrics.get(metric) else {
+        let Some(m) = g.headline() else {
             continue;
         };
         let _ = writeln!(
@@ -158,7 +148,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             esc(&g.key.stage),
             esc(&approach_name(&g.key)),
             esc(&g.key.scenario),
-            esc(&g.key.phase),
+            esc(g.key.phase.as_str()),
             m.count,
             ms(m.p50_ns),
             ms(m.p50_ci_ns[0]),
@@ -182,7 +172,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             let _ = writeln!(
                 o,
                 "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
-                esc(&a.approach),
+                esc(&a.approach.name()),
                 a.monthly_cost_usd,
                 if a.feasible { "yes" } else { "<span class=\"warn\">no</span>" },
                 a.latency.map_or("–".into(), |l| ms((l.cold_p99_s * 1e9) as u64)),
@@ -209,7 +199,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             let _ = writeln!(
                 o,
                 "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{:.3} [{:.3}, {:.3}]</td><td class=\"l\">{}</td><td>{:.3} [{:.3}, {:.3}]</td><td class=\"l\">{}</td></tr>",
-                esc(&c.scenario), esc(&c.phase), c.metric, c.p50.ratio, c.p50.ci[0], c.p50.ci[1], c.p50.verdict.as_str(), c.p99.ratio, c.p99.ci[0], c.p99.ci[1], c.p99.verdict.as_str()
+                esc(&c.scenario), esc(c.phase.as_str()), c.metric, c.p50.ratio, c.p50.ci[0], c.p50.ci[1], c.p50.verdict.as_str(), c.p99.ratio, c.p99.ci[0], c.p99.ci[1], c.p99.verdict.as_str()
             );
         }
         let _ = writeln!(o, "</table>");
@@ -244,7 +234,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         .summary
         .groups
         .iter()
-        .filter_map(|g| g.key.architecture.clone())
+        .filter_map(|g| g.key.architecture.map(|a| a.as_str().to_owned()))
         .collect();
     arches.sort();
     arches.dedup();
@@ -266,7 +256,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         );
     }
     for r in &d.summary.input.runs {
-        let records = Path::new(&r.dir).join("records.jsonl");
+        let records = Path::new(&r.dir).join(secbench_record::run_dir::RECORDS_FILE);
         let _ = writeln!(
             o,
             "<li><a href=\"{}\">{}</a>: the raw records of run {}</li>",

@@ -26,7 +26,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             let _ = writeln!(
                 o,
                 "**{}**{}. {}\n\nWorkload: {} invocations/month × {} function(s), {} secret(s), {} MB, {}; pricing table {}.\n",
-                r.approach.as_deref().unwrap_or("no approach qualifies"),
+                &r.approach.map_or_else(|| "no approach qualifies".to_owned(), |a| a.name()),
                 r.monthly_cost_usd.map(|c| format!(" at ${c:.2} a month")).unwrap_or_default(),
                 r.why,
                 crate::cost::table::si(c.workload.invocations_per_month),
@@ -51,12 +51,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
     }
     o.push_str("## Fetch latency percentiles\n\n| stage | approach | phase | n | p50 [95% CI] | p99 [95% CI] | errors |\n| --- | --- | --- | ---: | ---: | ---: | ---: |\n");
     for g in &d.summary.groups {
-        let metric = if g.key.phase == "cold" && g.key.fetch_at == "init" {
-            "init_fetch_ns"
-        } else {
-            "fetch_latency_ns"
-        };
-        let Some(m) = g.metrics.get(metric) else {
+        let Some(m) = g.headline() else {
             continue;
         };
         let h = crate::export::human_ns;
@@ -65,7 +60,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             "| {} | {} | {} | {} | {} [{}, {}] | {} [{}, {}]{} | {:.2}% |",
             g.key.stage,
             approach_name(&g.key),
-            g.key.phase,
+            g.key.phase.as_str(),
             m.count,
             h(m.p50_ns),
             h(m.p50_ci_ns[0]),

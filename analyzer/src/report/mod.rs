@@ -7,33 +7,56 @@
 pub mod html;
 pub mod markdown;
 
+use crate::approach::{name_of as approach_name, Approach};
+use crate::cost::pipeline::Priced;
+use crate::cost::recommend::Slo;
 use crate::cost::{self, CostReport};
 use crate::ingest::{GroupKey, Ingested, Metric};
-use crate::plot::{self, approach_of, colour, series_label, Rendered};
+use crate::plot::{self, colour, series_label, Rendered};
 use crate::summary::Summary;
-use secbench_record::run::Manifest;
+use secbench_record::run::{InvocationOutcome, Manifest, Phase};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// What to report on.
+/// What to report on: data the caller has read (the report reads no input file itself).
 #[derive(Debug, Clone)]
-pub struct ReportOptions {
-    /// Run directories.
-    pub runs: Vec<PathBuf>,
-    /// A workload for the cost model and the recommendation.
-    pub workload: Option<PathBuf>,
-    /// A pricing table replacing the shipped one.
-    pub pricing: Option<PathBuf>,
-    /// A latency objective for the recommendation.
-    pub slo: Option<String>,
-    /// A base run to compare against.
-    pub compare: Option<PathBuf>,
+pub struct ReportInputs {
+    /// The runs, as ingested (their manifests included).
+    pub ingested: Ingested,
+    /// The cost pipeline at the workload and the latency objective, when a workload is given.
+    pub cost: Option<(Priced, Slo)>,
+    /// A base run to compare against (as ingested) and its name in titles.
+    pub base: Option<(Ingested, String)>,
     /// Noise threshold of the comparison.
     pub noise_threshold: f64,
     /// Where to write.
     pub out: PathBuf,
-    /// Skip invalid record lines.
-    pub skip_invalid: bool,
+}
+
+/// Why a report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// A file or directory could not be written: check the output directory.
+    #[error("writing {}: {source}", path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A chart could not be drawn.
+    #[error(transparent)]
+    Plot(#[from] plot::PlotError),
+    /// The HdrHistogram logs could not be written.
+    #[error(transparent)]
+    Histograms(#[from] crate::hdr::HdrError),
+    /// The cost sweep failed.
+    #[error(transparent)]
+    Cost(#[from] cost::CostError),
+}
+
+fn write_file(path: PathBuf, text: impl AsRef<[u8]>) -> Result<(), ReportError> {
+    std::fs::write(&path, text).map_err(|source| ReportError::Write { path, source })
 }
 
 /// What was written.
@@ -66,19 +89,16 @@ pub struct ReportData {
     pub local_emulator: bool,
 }
 
-/// The approach name of a group (its scenario when the source is unknown).
-pub fn approach_name(k: &GroupKey) -> String {
-    approach_of(&k.source, &k.cache, &k.fetch_at).map_or_else(|| k.scenario.clone(), |a| a.name())
-}
-
-/// Writes the report; returns the files. Progress and notes go to standard error.
-pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
-    use anyhow::Context;
-    let ingested = crate::read_runs(&opts.runs, opts.skip_invalid)?;
-    let summary = crate::summary::build(&ingested, crate::stats::DEFAULT_SEED);
-    let plots_dir = opts.out.join("plots");
-    std::fs::create_dir_all(&plots_dir)
-        .with_context(|| format!("creating {}", plots_dir.display()))?;
+/// Writes the report; returns the files.
+pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
+    let out = &inputs.out;
+    let ingested = &inputs.ingested;
+    let summary = crate::summary::build(ingested, crate::stats::DEFAULT_SEED);
+    let plots_dir = out.join("plots");
+    std::fs::create_dir_all(&plots_dir).map_err(|source| ReportError::Write {
+        path: plots_dir.clone(),
+        source,
+    })?;
     let mut exports = Vec::new();
     for (name, format, what) in [
         (
@@ -97,13 +117,11 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
             "the analysis as Markdown tables",
         ),
     ] {
-        let path = opts.out.join(name);
-        std::fs::write(&path, crate::export::render(&summary, format))
-            .with_context(|| format!("writing {}", path.display()))?;
+        write_file(out.join(name), crate::export::render(&summary, format))?;
         exports.push((name.to_owned(), what.to_owned()));
     }
-    let hdr_dir = opts.out.join("histograms");
-    let logs = crate::hdr::write_all(&ingested, &hdr_dir)?;
+    let hdr_dir = out.join("histograms");
+    let logs = crate::hdr::write_all(ingested, &hdr_dir)?;
     exports.push((
         "histograms/".to_owned(),
         format!("{} HdrHistogram interval logs, one per group", logs.len()),
@@ -111,39 +129,21 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
 
     let labels = Labels::new(&summary);
     let mut plots = Vec::new();
-    plots.push(plot::render(&cdf(&ingested, &labels), &plots_dir)?);
+    plots.push(plot::render(&cdf(ingested, &labels), &plots_dir)?);
     plots.push(plot::render(&percentiles(&summary, &labels), &plots_dir)?);
     plots.push(plot::render(&cold_start(&summary, &labels), &plots_dir)?);
 
     let mut cost_report = None;
-    if let Some(wl) = &opts.workload {
-        let w = cost::workload::Workload::load(wl)?;
-        let (p, file, overridden) = cost::pricing::load(opts.pricing.as_deref(), &w.region)?;
-        let info = cost::PricingInfo::new(&p, &file.display().to_string(), &w.region, overridden);
-        let slo = match &opts.slo {
-            Some(s) => cost::recommend::Slo::parse(s)?,
-            None => cost::recommend::Slo::default(),
-        };
-        let (lat, notes) =
-            cost::latencies_from_summary(&summary, &w, &cost::fault_scenarios(&opts.runs));
-        let origin = cost::latency::LatencyOrigin::Runs {
-            runs: opts.runs.iter().map(|r| r.display().to_string()).collect(),
-            local_emulator: summary.local_emulator,
-        };
-        let r = cost::report(&w, &p, info.clone(), &lat, &notes, origin, &slo);
-        let spec = cost::sweep::SweepSpec {
-            field: "invocations_per_month".into(),
-            from: (w.invocations_per_month / 10.0).clamp(1.0, 1e4),
-            to: (w.invocations_per_month * 10.0).max(1e9),
-        };
-        let sweep = cost::sweep::sweep(&w, &spec, 8, &p, info, &lat)?;
-        std::fs::write(
-            opts.out.join("cost.json"),
-            serde_json::to_string_pretty(&r)?,
+    if let Some((priced, slo)) = &inputs.cost {
+        let r = priced.report(slo);
+        let sweep = priced.report_sweep()?;
+        write_file(
+            out.join("cost.json"),
+            serde_json::to_string_pretty(&r).unwrap_or_default(),
         )?;
-        std::fs::write(
-            opts.out.join("cost-sweep.json"),
-            serde_json::to_string_pretty(&sweep)?,
+        write_file(
+            out.join("cost-sweep.json"),
+            serde_json::to_string_pretty(&sweep).unwrap_or_default(),
         )?;
         exports.push((
             "cost.json".into(),
@@ -157,7 +157,7 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
         plots.push(plot::render(
             &plot::cost_curve::CostCurve {
                 sweep,
-                workload_invocations: w.invocations_per_month,
+                workload_invocations: priced.workload.invocations_per_month,
             },
             &plots_dir,
         )?);
@@ -172,20 +172,19 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
     // Base vs new: the --compare run against these, or, with runs of exactly two stages and
     // no --compare, the first stage against the second.
     let mut stages: Vec<String> = ingested.groups.keys().map(|k| k.stage.clone()).collect();
-    stages.dedup();
     stages.sort();
     stages.dedup();
-    let pair: Option<(Ingested, Ingested, String, String)> = match &opts.compare {
-        Some(base) => Some((
-            crate::read_runs(std::slice::from_ref(base), opts.skip_invalid)?,
-            ingested.clone(),
-            short(base),
-            opts.runs
-                .iter()
-                .map(|r| short(r))
-                .collect::<Vec<_>>()
-                .join(", "),
-        )),
+    let run_names = || {
+        ingested
+            .input
+            .runs
+            .iter()
+            .map(|r| short(Path::new(&r.dir)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let pair: Option<(Ingested, Ingested, String, String)> = match &inputs.base {
+        Some((base, name)) => Some((base.clone(), ingested.clone(), name.clone(), run_names())),
         None if stages.len() == 2 => {
             let of = |stage: &str| Ingested {
                 groups: ingested
@@ -211,7 +210,7 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
         comparisons = crate::compare::compare(
             &base,
             &new,
-            opts.noise_threshold,
+            inputs.noise_threshold,
             crate::stats::DEFAULT_SEED,
         );
         let rows = comparisons
@@ -222,9 +221,9 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
                     .groups
                     .iter()
                     .find(|g| g.key.scenario == c.scenario)
-                    .map_or_else(|| c.scenario.clone(), |g| approach_name(&g.key));
+                    .and_then(|g| Approach::of(&g.key));
                 plot::compare::Row {
-                    label: format!("{} {}", c.scenario, c.phase),
+                    label: format!("{} {}", c.scenario, c.phase.as_str()),
                     approach,
                     ratio: c.p50.ratio,
                     ci: c.p50.ci,
@@ -237,20 +236,18 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
                 base: base_name.clone(),
                 new: new_name,
                 rows,
-                threshold: opts.noise_threshold,
+                threshold: inputs.noise_threshold,
             },
             &plots_dir,
         )?);
         compared_with = Some(base_name);
     }
 
-    let manifests = opts
+    let manifests = ingested
+        .input
         .runs
         .iter()
-        .filter_map(|r| {
-            let text = std::fs::read_to_string(r.join("manifest.json")).ok()?;
-            Some((r.display().to_string(), serde_json::from_str(&text).ok()?))
-        })
+        .filter_map(|r| Some((r.dir.clone(), r.manifest.clone()?)))
         .collect();
     let data = ReportData {
         local_emulator: summary.local_emulator,
@@ -261,12 +258,10 @@ pub fn write(opts: &ReportOptions) -> anyhow::Result<ReportFiles> {
         comparisons,
         exports,
     };
-    let html = opts.out.join("report.html");
-    std::fs::write(&html, html::render(&data, &plots, &opts.out))
-        .with_context(|| format!("writing {}", html.display()))?;
-    let markdown = opts.out.join("report.md");
-    std::fs::write(&markdown, markdown::render(&data, &plots, &opts.out))
-        .with_context(|| format!("writing {}", markdown.display()))?;
+    let html = out.join("report.html");
+    write_file(html.clone(), html::render(&data, &plots, out))?;
+    let markdown = out.join("report.md");
+    write_file(markdown.clone(), markdown::render(&data, &plots, out))?;
     Ok(ReportFiles {
         html,
         markdown,
@@ -341,26 +336,19 @@ fn label(k: &GroupKey, labels: &Labels) -> String {
     labels.get(k)
 }
 
-fn cold_metric(k: &GroupKey) -> Metric {
-    if k.fetch_at == "init" {
-        Metric::InitFetch
-    } else {
-        Metric::FetchLatency
-    }
-}
-
 fn cdf(ingested: &Ingested, several: &Labels) -> plot::cdf::LatencyCdf {
     let mut cold = Vec::new();
     let mut warm = Vec::new();
     for (k, g) in &ingested.groups {
-        let (metric, into) = match k.phase.as_str() {
-            "cold" => (cold_metric(k), &mut cold),
-            _ => (Metric::FetchLatency, &mut warm),
+        let into = match k.phase {
+            Phase::Cold => &mut cold,
+            Phase::Warm => &mut warm,
         };
+        let metric = Metric::headline(k);
         if let Some(h) = g.histogram(metric) {
             into.push(plot::cdf::Series::from_histogram(
                 label(k, several),
-                colour(&approach_name(k)),
+                colour(Approach::of(k)),
                 h,
             ));
         }
@@ -376,14 +364,14 @@ fn percentiles(s: &Summary, several: &Labels) -> plot::percentiles::Percentiles 
     let mut warm = Vec::new();
     let mut cold = Vec::new();
     for g in &s.groups {
-        let (metric, into) = match g.key.phase.as_str() {
-            "cold" => (cold_metric(&g.key), &mut cold),
-            _ => (Metric::FetchLatency, &mut warm),
+        let into = match g.key.phase {
+            Phase::Cold => &mut cold,
+            Phase::Warm => &mut warm,
         };
-        if let Some(m) = g.metrics.get(metric.name()) {
+        if let Some(m) = g.headline() {
             into.push(plot::percentiles::Row {
                 label: label(&g.key, several),
-                colour: colour(&approach_name(&g.key)),
+                colour: colour(Approach::of(&g.key)),
                 p_ms: [ms(m.p50_ns), ms(m.p90_ns), ms(m.p99_ns)],
                 p50_ci_ms: [ms(m.p50_ci_ns[0]), ms(m.p50_ci_ns[1])],
                 p99_ci_ms: [ms(m.p99_ci_ns[0]), ms(m.p99_ci_ns[1])],
@@ -398,7 +386,7 @@ fn cold_start(s: &Summary, several: &Labels) -> plot::cold_start::ColdStart {
     let bars = s
         .groups
         .iter()
-        .filter(|g| g.key.phase == "cold")
+        .filter(|g| g.key.phase == Phase::Cold)
         .map(|g| {
             let mean = |name: &str| g.metrics.get(name).map_or(0.0, |m| m.mean_ns / 1e6);
             plot::cold_start::Bar {
@@ -407,7 +395,7 @@ fn cold_start(s: &Summary, several: &Labels) -> plot::cold_start::ColdStart {
                     mean(Metric::InitProcessStart.name()),
                     mean(Metric::InitSdkConfig.name()),
                     mean(Metric::InitClientConstruction.name()),
-                    mean(cold_metric(&g.key).name()),
+                    mean(Metric::headline(&g.key).name()),
                 ],
                 count: g.invocations,
             }
@@ -430,12 +418,12 @@ fn errors(s: &Summary, several: &Labels) -> plot::errors::Errors {
         row.invocations += g.invocations;
         row.fetches += g.fetches;
         for (o, n) in &g.outcomes {
-            if *o != "ok" {
-                *row.outcomes.entry((*o).to_owned()).or_default() += n;
+            if *o != InvocationOutcome::Ok {
+                *row.outcomes.entry(*o).or_default() += n;
             }
         }
         for (c, n) in &g.fetch_errors {
-            *row.fetch_errors.entry((*c).to_owned()).or_default() += n;
+            *row.fetch_errors.entry(*c).or_default() += n;
         }
     }
     plot::errors::Errors {

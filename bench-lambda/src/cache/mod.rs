@@ -10,6 +10,7 @@ use crate::calls::CallRecorder;
 use crate::classify::FetchError;
 use crate::secret::Secret;
 use crate::source::SourceClient;
+use secbench_record::sync::lock;
 use secbench_record::{CacheMode, FetchPhase, FetchRecord, Outcome, Source};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -159,12 +160,5 @@ impl Fetcher {
             #[cfg(feature = "aws-caching-library")]
             Cache::Library(library) => (library.fetch(force_refresh).await, Outcome::Miss),
         }
-    }
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    match m.lock() {
-        Ok(g) => g,
-        Err(poisoned) => poisoned.into_inner(),
     }
 }

@@ -10,20 +10,18 @@ use bench_lambda::emit::LogSink;
 use bench_lambda::settings::Env;
 use bench_lambda::{InitClock, Probe};
 use secbench_record::ProbeRecord;
-use sha2::{Digest, Sha256};
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
+use std::io::Write;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
+
+use secbench_local_lambda::moto::Moto;
+#[allow(unused_imports)]
+pub use secbench_test_support::{assert_no_canary, canary, free_port, root, sha256_hex, unique};
 use std::time::{Duration, Instant};
 
 pub const REGION: &str = "us-east-1";
 pub const FUNCTION_NAME: &str = "secbench-probe-test";
 pub const SESSION_TOKEN: &str = "test-session-token-not-secret";
-
-pub fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 /// A child process killed when dropped; its stdin is held open until then.
 pub struct Managed {
@@ -65,53 +63,17 @@ impl Drop for Managed {
     }
 }
 
-fn moto_python() -> PathBuf {
-    let python = root().join(".venv/bin/python");
-    assert!(
-        python.exists(),
-        "moto is not installed: run scripts/install-moto.sh (the README's test command does)"
-    );
-    python
-}
-
 /// Starts a private moto; returns it and its endpoint once it answers.
-pub fn start_moto() -> (Managed, String) {
-    // moto's request recorder writes to a file (default: ./moto_recording); one per server.
-    let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = Command::new(moto_python())
-        .arg(root().join("scripts/moto_server.py"))
-        .env("MOTO_RECORDER_FILEPATH", dir.path().join("recording"))
-        .arg("--until-stdin-closes")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start moto");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("moto prints READY");
-    let endpoint = line
-        .trim()
-        .strip_prefix("READY ")
-        .unwrap_or_else(|| panic!("moto said {line:?}"))
-        .to_owned();
-    let stdin = child.stdin.take();
-    (
-        Managed {
-            child,
-            _stdin: stdin,
-            _dir: Some(dir),
-        },
-        endpoint,
-    )
+pub fn start_moto() -> (Moto, String) {
+    let moto = secbench_test_support::start_moto();
+    let endpoint = moto.endpoint.clone();
+    (moto, endpoint)
 }
 
 /// The moto shared by the tests of this binary (or the one `SECBENCH_MOTO_ENDPOINT` names).
 /// Tests use distinct resource names, so they can share it.
 pub fn moto() -> String {
-    static SHARED: OnceLock<(Mutex<Managed>, String)> = OnceLock::new();
+    static SHARED: OnceLock<(Mutex<Moto>, String)> = OnceLock::new();
     if let Ok(endpoint) = std::env::var("SECBENCH_MOTO_ENDPOINT") {
         return endpoint;
     }
@@ -135,19 +97,6 @@ pub async fn sdk(endpoint: &str) -> SdkConfig {
         ))
         .load()
         .await
-}
-
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}-{:012x}", rand::random::<u64>() & 0xffff_ffff_ffff)
-}
-
-/// A random canary secret value, so any leak is found by searching for it.
-pub fn canary() -> String {
-    format!("canary-{:032x}", rand::random::<u128>())
-}
-
-pub fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
 }
 
 /// What `provision` created in moto.
@@ -327,23 +276,6 @@ pub fn tracing_text() -> String {
         .unwrap_or_default()
 }
 
-/// Fails if `canary`, its base64 or its hex form appears in any of `texts`.
-pub fn assert_no_canary(canary: &str, texts: &[(&str, &str)]) {
-    let forms = [
-        canary.to_owned(),
-        base64::engine::general_purpose::STANDARD.encode(canary),
-        hex::encode(canary),
-    ];
-    for (name, text) in texts {
-        for form in &forms {
-            assert!(
-                !text.contains(form.as_str()),
-                "the canary secret leaked into {name}"
-            );
-        }
-    }
-}
-
 /// Checks a record against the committed JSON Schema.
 pub fn assert_schema_valid(record: &ProbeRecord) {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
@@ -478,14 +410,6 @@ pub async fn start_agent(endpoint: &str, ttl_seconds: u32) -> (Managed, u16) {
     };
     wait_until_listening(port, Duration::from_secs(20)).await;
     (managed, port)
-}
-
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 /// Waits until something accepts connections on 127.0.0.1:`port`, or panics at `deadline`.

@@ -1,0 +1,123 @@
+//! An approach: a source × a cache mode × when it fetches. The one list of the approaches
+//! secbench prices and plots, their names, and the approach a measured group belongs to.
+
+use crate::ingest::GroupKey;
+use secbench_record::{CacheMode, FetchAt, Source};
+
+/// One way to get secrets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Approach {
+    /// Source.
+    pub source: Source,
+    /// Cache mode in the function.
+    pub cache: CacheMode,
+    /// When it fetches.
+    pub fetch_at: FetchAt,
+}
+
+impl Approach {
+    /// Every approach the model prices, the plaintext baseline first.
+    pub fn all() -> Vec<Approach> {
+        use CacheMode as C;
+        use FetchAt as A;
+        use Source as S;
+        let a = |source, cache, fetch_at| Approach {
+            source,
+            cache,
+            fetch_at,
+        };
+        let mut v = vec![a(S::PlainEnv, C::None, A::Handler)];
+        for s in [S::KmsEnv, S::Ssm, S::SecretsManager] {
+            v.push(a(s, C::None, A::Handler));
+            v.push(a(s, C::Ttl, A::Handler));
+            if s == S::SecretsManager {
+                v.push(a(s, C::AwsCachingLibrary, A::Handler));
+            }
+            v.push(a(s, C::None, A::Init));
+        }
+        v.push(a(S::AgentSecretsManager, C::None, A::Handler));
+        v.push(a(S::AgentSsm, C::None, A::Handler));
+        v
+    }
+
+    /// The approach of a measured group, when its records named one.
+    pub fn of(key: &GroupKey) -> Option<Approach> {
+        Some(Approach {
+            source: key.source?,
+            cache: key.cache?,
+            fetch_at: key.fetch_at?,
+        })
+    }
+
+    /// The approach's name in every output: `source`, `source+cache` or `source@init`.
+    pub fn name(&self) -> String {
+        match (self.cache, self.fetch_at) {
+            (CacheMode::None, FetchAt::Handler) => self.source.as_str().to_owned(),
+            (CacheMode::None, FetchAt::Init) => format!("{}@init", self.source),
+            (c, FetchAt::Handler) => format!("{}+{}", self.source, c),
+            (c, FetchAt::Init) => format!("{}+{}@init", self.source, c),
+        }
+    }
+
+    /// Parses a name made by [`Approach::name`].
+    pub fn parse(name: &str) -> Option<Approach> {
+        Approach::all().into_iter().find(|a| a.name() == name)
+    }
+
+    /// Its place in [`Approach::all`] (what keeps its colour in every chart).
+    pub fn index(&self) -> Option<usize> {
+        Approach::all().iter().position(|a| a == self)
+    }
+
+    /// The uncached approach of the same service (whose warm fetch is a cache miss here).
+    pub fn miss_twin(&self) -> Approach {
+        let source = match self.source {
+            Source::AgentSecretsManager => Source::SecretsManager,
+            Source::AgentSsm => Source::Ssm,
+            s => s,
+        };
+        Approach {
+            source,
+            cache: CacheMode::None,
+            fetch_at: FetchAt::Handler,
+        }
+    }
+}
+
+/// Every output writes an approach by its name.
+impl std::fmt::Display for Approach {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl serde::Serialize for Approach {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// The name of a group's approach, or its scenario's name when its records named none.
+pub fn name_of(key: &GroupKey) -> String {
+    Approach::of(key).map_or_else(|| key.scenario.clone(), |a| a.name())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let all = Approach::all();
+        for a in &all {
+            assert_eq!(Approach::parse(&a.name()), Some(*a));
+        }
+        let mut names: Vec<String> = all.iter().map(Approach::name).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), all.len());
+        assert_eq!(all[0].name(), "plain-env");
+        assert!(names.contains(&"secrets-manager+aws-caching-library".to_owned()));
+        assert!(names.contains(&"ssm@init".to_owned()));
+    }
+}

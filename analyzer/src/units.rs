@@ -1,0 +1,92 @@
+//! Durations as short human figures: the one formatter behind the terminal and Markdown tables
+//! (`8.12 ms`), the plots' axes (`8.1 ms`) and the cost table (`8.1 ms`). Each is a [`Style`]:
+//! a unit per magnitude and the decimals it is shown with.
+
+/// One unit of a style: used for values below `below_ns`.
+#[derive(Debug, Clone, Copy)]
+struct Step {
+    below_ns: f64,
+    unit: &'static str,
+    unit_ns: f64,
+    decimals: usize,
+}
+
+/// How a duration is shown.
+#[derive(Debug, Clone, Copy)]
+pub struct Style(&'static [Step]);
+
+const fn step(below_ns: f64, unit: &'static str, unit_ns: f64, decimals: usize) -> Step {
+    Step {
+        below_ns,
+        unit,
+        unit_ns,
+        decimals,
+    }
+}
+
+/// Tables: `312 ns`, `8.1 µs`, `8.12 ms`, `1.23 s`.
+pub const TABLE: Style = Style(&[
+    step(1e3, "ns", 1.0, 0),
+    step(1e6, "µs", 1e3, 1),
+    step(1e9, "ms", 1e6, 2),
+    step(f64::INFINITY, "s", 1e9, 2),
+]);
+
+/// Plot axes and labels: `312 ns`, `81 µs`, `8.1 ms`, `120 ms`.
+pub const AXIS: Style = Style(&[
+    step(1e3, "ns", 1.0, 0),
+    step(1e6, "µs", 1e3, 0),
+    step(1e8, "ms", 1e6, 1),
+    step(f64::INFINITY, "ms", 1e6, 0),
+]);
+
+/// The cost table's latencies: `0.5 µs`, `812.3 µs`, `8.1 ms`.
+pub const COST: Style = Style(&[step(1e6, "µs", 1e3, 1), step(f64::INFINITY, "ms", 1e6, 1)]);
+
+/// `ns` nanoseconds in `style`.
+pub fn format_ns(ns: f64, style: Style) -> String {
+    let s = style
+        .0
+        .iter()
+        .find(|s| ns < s.below_ns)
+        .or(style.0.last())
+        .copied()
+        .unwrap_or(step(f64::INFINITY, "ns", 1.0, 0));
+    format!("{:.*} {}", s.decimals, ns / s.unit_ns, s.unit)
+}
+
+/// Nanoseconds in the tables' style.
+pub fn human_ns(ns: u64) -> String {
+    format_ns(ns as f64, TABLE)
+}
+
+/// Milliseconds in the plots' style.
+pub fn ms_label(ms: f64) -> String {
+    format_ns(ms * 1e6, AXIS)
+}
+
+/// Seconds in the cost table's style.
+pub fn secs_label(s: f64) -> String {
+    format_ns(s * 1e9, COST)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_style_at_each_magnitude() {
+        assert_eq!(human_ns(312), "312 ns");
+        assert_eq!(human_ns(8_123), "8.1 µs");
+        assert_eq!(human_ns(8_123_456), "8.12 ms");
+        assert_eq!(human_ns(1_234_567_890), "1.23 s");
+        assert_eq!(ms_label(0.000_5), "500 ns");
+        assert_eq!(ms_label(0.081), "81 µs");
+        assert_eq!(ms_label(8.12), "8.1 ms");
+        assert_eq!(ms_label(120.4), "120 ms");
+        assert_eq!(ms_label(5000.0), "5000 ms");
+        assert_eq!(secs_label(0.000_000_5), "0.5 µs");
+        assert_eq!(secs_label(0.000_812_3), "812.3 µs");
+        assert_eq!(secs_label(0.008_12), "8.1 ms");
+    }
+}

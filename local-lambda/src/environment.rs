@@ -1,0 +1,515 @@
+//! One local execution environment: the unchanged probe binary started as a process with
+//! Lambda's environment variables, its own Runtime API server on 127.0.0.1
+//! (`/2018-06-01/runtime/invocation/next`, `…/{id}/response`, `…/{id}/error`,
+//! `/runtime/init/error`), an optional Secrets Manager Agent beside it (the extension), and
+//! its captured stdout/stderr (the function's log stream).
+
+use crate::http::{full, read_body, text_response, Body};
+use crate::logs::LogBuffer;
+use bytes::Bytes;
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use secbench_record::sync::lock;
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::{mpsc, oneshot, watch};
+
+/// Lambda's limit on INIT for on-demand functions.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct EnvSpec {
+    /// The probe binary.
+    pub probe_bin: PathBuf,
+    /// Every environment variable of the function process except `AWS_LAMBDA_RUNTIME_API`.
+    pub vars: BTreeMap<String, String>,
+    /// The agent to start beside the function, when the extension layer is attached.
+    pub agent: Option<AgentSpec>,
+    /// The function ARN, for the `Lambda-Runtime-Invoked-Function-Arn` header.
+    pub function_arn: String,
+}
+
+/// The Secrets Manager Agent standing in for the Parameters and Secrets extension.
+#[derive(Debug, Clone)]
+pub struct AgentSpec {
+    /// The agent binary.
+    pub bin: PathBuf,
+    /// `SECRETS_MANAGER_TTL` in seconds.
+    pub ttl_seconds: u64,
+    /// Variables the agent gets (region, credentials, endpoint).
+    pub vars: BTreeMap<String, String>,
+    /// Start it this long after the function, and do not wait for it at INIT.
+    pub start_delay: Option<Duration>,
+}
+
+/// How INIT went.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InitState {
+    /// Still starting.
+    Starting,
+    /// The runtime asked for its first event (and the agent, if any, listens).
+    Ready(Duration),
+    /// The runtime reported `/runtime/init/error`.
+    Failed {
+        /// Its `Lambda-Runtime-Function-Error-Type`.
+        error_type: String,
+        /// Its body.
+        body: Bytes,
+        /// Spawn to the report.
+        after: Duration,
+    },
+    /// The process exited before it was ready.
+    Exited(String),
+}
+
+/// How one invocation ended inside the environment.
+#[derive(Debug)]
+pub enum InvokeResult {
+    /// `/response`.
+    Response(Bytes),
+    /// `/error`.
+    Error {
+        /// `Lambda-Runtime-Function-Error-Type`, or the body's `errorType`.
+        error_type: String,
+        /// The error document.
+        body: Bytes,
+    },
+    /// The process exited mid-invocation.
+    Exited(String),
+    /// The function timeout passed.
+    TimedOut,
+}
+
+struct Delivery {
+    request_id: String,
+    payload: Bytes,
+    deadline_ms: u128,
+}
+
+struct Shared {
+    next_rx: tokio::sync::Mutex<mpsc::Receiver<Delivery>>,
+    pending: Mutex<HashMap<String, oneshot::Sender<InvokeResult>>>,
+    init: watch::Sender<InitState>,
+    spawned_at: Instant,
+    function_arn: String,
+    logs: Arc<Mutex<LogBuffer>>,
+}
+
+/// A running execution environment.
+pub struct Environment {
+    /// Random id.
+    pub id: String,
+    /// The configuration generation it was started with.
+    pub generation: u64,
+    shared: Arc<Shared>,
+    next_tx: mpsc::Sender<Delivery>,
+    exited: watch::Receiver<Option<String>>,
+    kill: Mutex<Option<oneshot::Sender<()>>>,
+    pids: Vec<u32>,
+    agent: Mutex<Option<tokio::process::Child>>,
+    agent_port: Option<u16>,
+    _agent_dir: Option<tempfile::TempDir>,
+    /// The log stream.
+    pub logs: Arc<Mutex<LogBuffer>>,
+}
+
+impl std::fmt::Debug for Environment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Environment")
+            .field("id", &self.id)
+            .field("generation", &self.generation)
+            .finish()
+    }
+}
+
+/// Starts `cmd` with its stdout and stderr going to the environment's log stream.
+fn spawn_captured(
+    cmd: &mut tokio::process::Command,
+    logs: &Arc<Mutex<LogBuffer>>,
+    pids: &mut Vec<u32>,
+) -> std::io::Result<tokio::process::Child> {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    if let Some(out) = child.stdout.take() {
+        capture(out, logs.clone());
+    }
+    if let Some(err) = child.stderr.take() {
+        capture(err, logs.clone());
+    }
+    pids.extend(child.id());
+    Ok(child)
+}
+
+fn capture<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
+    reader: R,
+    logs: Arc<Mutex<LogBuffer>>,
+) {
+    tokio::spawn(async move {
+        let mut lines = BufReader::new(reader).lines();
+        while let Ok(Some(line)) = lines.next_line().await {
+            lock(&logs).push(line);
+        }
+    });
+}
+
+impl Environment {
+    /// Starts the agent (if any) and the probe process.
+    pub async fn spawn(spec: &EnvSpec, generation: u64) -> std::io::Result<Arc<Environment>> {
+        let logs = Arc::new(Mutex::new(LogBuffer::default()));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let runtime_api = listener.local_addr()?.to_string();
+        let (next_tx, next_rx) = mpsc::channel(1);
+        let (init_tx, _) = watch::channel(InitState::Starting);
+        let spawned_at = Instant::now();
+        let shared = Arc::new(Shared {
+            next_rx: tokio::sync::Mutex::new(next_rx),
+            pending: Mutex::new(HashMap::new()),
+            init: init_tx,
+            spawned_at,
+            function_arn: spec.function_arn.clone(),
+            logs: logs.clone(),
+        });
+
+        let mut vars = spec.vars.clone();
+        let (mut agent, mut agent_port, mut agent_dir, mut pids) = (None, None, None, Vec::new());
+        if let Some(a) = &spec.agent {
+            let port = free_port()?;
+            let dir = tempfile::tempdir()?;
+            let config = dir.path().join("agent.toml");
+            std::fs::write(
+                &config,
+                format!(
+                    "log_level = \"info\"\nlog_to_file = false\nhttp_port = \"{port}\"\nttl_seconds = \"{}\"\nvalidate_credentials = false\n",
+                    a.ttl_seconds
+                ),
+            )?;
+            // A delayed agent starts through `sh -c 'sleep S; exec AGENT --config FILE'`.
+            let mut command = match a.start_delay {
+                None => tokio::process::Command::new(&a.bin),
+                Some(d) => {
+                    let mut c = tokio::process::Command::new("/bin/sh");
+                    c.arg("-c")
+                        .arg(format!("sleep {:.3}; exec \"$0\" \"$@\"", d.as_secs_f64()))
+                        .arg(&a.bin);
+                    c
+                }
+            };
+            let child = spawn_captured(
+                command
+                    .arg("--config")
+                    .arg(&config)
+                    .env_clear()
+                    .envs(&a.vars)
+                    .env(
+                        "AWS_SESSION_TOKEN",
+                        vars.get("AWS_SESSION_TOKEN").cloned().unwrap_or_default(),
+                    ),
+                &logs,
+                &mut pids,
+            )?;
+            vars.insert(
+                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
+                port.to_string(),
+            );
+            agent = Some(child);
+            agent_port = a.start_delay.is_none().then_some(port);
+            agent_dir = Some(dir);
+        }
+
+        let mut child = spawn_captured(
+            tokio::process::Command::new(&spec.probe_bin)
+                .env_clear()
+                .envs(&vars)
+                .env("AWS_LAMBDA_RUNTIME_API", &runtime_api),
+            &logs,
+            &mut pids,
+        )?;
+
+        let (kill_tx, kill_rx) = oneshot::channel::<()>();
+        let (exit_tx, exit_rx) = watch::channel(None);
+        let watcher_shared = shared.clone();
+        tokio::spawn(async move {
+            let status = tokio::select! {
+                s = child.wait() => s.map(|s| s.to_string()).unwrap_or_else(|e| e.to_string()),
+                _ = kill_rx => {
+                    let _ = child.kill().await;
+                    "signal: 9 (SIGKILL)".to_owned()
+                }
+            };
+            let message = format!("Runtime exited with error: {status}");
+            watcher_shared.init.send_if_modified(|s| {
+                if *s == InitState::Starting {
+                    *s = InitState::Exited(message.clone());
+                    true
+                } else {
+                    false
+                }
+            });
+            let pending: Vec<_> = lock(&watcher_shared.pending).drain().collect();
+            for (_, tx) in pending {
+                let _ = tx.send(InvokeResult::Exited(message.clone()));
+            }
+            let _ = exit_tx.send(Some(message));
+        });
+
+        let server_shared = shared.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let s = server_shared.clone();
+                tokio::spawn(async move {
+                    let service =
+                        hyper::service::service_fn(move |req| serve_runtime_api(s.clone(), req));
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+
+        Ok(Arc::new(Environment {
+            id: format!("{:016x}", rand::random::<u64>()),
+            generation,
+            shared,
+            next_tx,
+            exited: exit_rx,
+            kill: Mutex::new(Some(kill_tx)),
+            pids,
+            agent: Mutex::new(agent),
+            agent_port,
+            _agent_dir: agent_dir,
+            logs,
+        }))
+    }
+
+    /// Waits until INIT is over, or fails, or `INIT_TIMEOUT` passes.
+    pub async fn wait_ready(&self) -> InitState {
+        let mut rx = self.shared.init.subscribe();
+        let state = {
+            let waited =
+                tokio::time::timeout(INIT_TIMEOUT, rx.wait_for(|s| *s != InitState::Starting))
+                    .await;
+            match waited {
+                Ok(Ok(s)) => s.clone(),
+                Ok(Err(_)) => InitState::Exited("the environment went away".into()),
+                Err(_) => {
+                    return InitState::Exited(format!(
+                        "INIT did not finish within {INIT_TIMEOUT:?}"
+                    ))
+                }
+            }
+        };
+        // Lambda waits for every extension's INIT too: the agent must be listening.
+        if let (InitState::Ready(_), Some(port)) = (&state, self.agent_port) {
+            let deadline = self.shared.spawned_at + INIT_TIMEOUT;
+            loop {
+                if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                    .await
+                    .is_ok()
+                {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    return InitState::Exited(
+                        "the extension (agent) did not start listening".into(),
+                    );
+                }
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            return InitState::Ready(self.shared.spawned_at.elapsed());
+        }
+        state
+    }
+
+    /// Whether the process is still running.
+    pub fn alive(&self) -> bool {
+        self.exited.borrow().is_none()
+    }
+
+    /// Hands one event to the runtime and waits for its result, at most `timeout`.
+    pub async fn invoke(
+        &self,
+        request_id: &str,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> InvokeResult {
+        let (tx, rx) = oneshot::channel();
+        lock(&self.shared.pending).insert(request_id.to_owned(), tx);
+        let deadline_ms = SystemTime::now()
+            .checked_add(timeout)
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_millis());
+        let delivery = Delivery {
+            request_id: request_id.to_owned(),
+            payload,
+            deadline_ms,
+        };
+        if self.next_tx.send(delivery).await.is_err() {
+            lock(&self.shared.pending).remove(request_id);
+            return InvokeResult::Exited("the environment is gone".into());
+        }
+        let mut exited = self.exited.clone();
+        tokio::select! {
+            r = rx => r.unwrap_or(InvokeResult::Exited("the environment went away".into())),
+            _ = tokio::time::sleep(timeout) => {
+                lock(&self.shared.pending).remove(request_id);
+                InvokeResult::TimedOut
+            }
+            status = exited.wait_for(|e| e.is_some()) => {
+                let message = status.ok().and_then(|s| s.clone()).unwrap_or_default();
+                lock(&self.shared.pending).remove(request_id);
+                InvokeResult::Exited(message)
+            }
+        }
+    }
+
+    /// Peak resident memory of the environment's processes, in MB (VmHWM).
+    pub fn max_memory_used_mb(&self) -> u32 {
+        let kb: u64 = self.pids.iter().filter_map(|pid| vm_hwm_kb(*pid)).sum();
+        u32::try_from(kb.div_ceil(1024)).unwrap_or(u32::MAX)
+    }
+
+    /// Kills the processes.
+    pub async fn kill(&self) {
+        if let Some(tx) = lock(&self.kill).take() {
+            let _ = tx.send(());
+        }
+        let agent = lock(&self.agent).take();
+        if let Some(mut a) = agent {
+            let _ = a.kill().await;
+        }
+        let mut exited = self.exited.clone();
+        let _ = exited.wait_for(|e| e.is_some()).await;
+    }
+}
+
+fn vm_hwm_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+const PREFIX: &str = "/2018-06-01/runtime";
+
+async fn serve_runtime_api(
+    shared: Arc<Shared>,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, hyper::Error> {
+    let path = req.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix(PREFIX) else {
+        return Ok(text_response(
+            StatusCode::NOT_FOUND,
+            "not a Runtime API path",
+        ));
+    };
+    let method = req.method().clone();
+    let error_type = req
+        .headers()
+        .get("Lambda-Runtime-Function-Error-Type")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    match (method, rest) {
+        (Method::GET, "/invocation/next") => {
+            shared.init.send_if_modified(|s| {
+                if *s == InitState::Starting {
+                    *s = InitState::Ready(shared.spawned_at.elapsed());
+                    true
+                } else {
+                    false
+                }
+            });
+            let delivery = shared.next_rx.lock().await.recv().await;
+            let Some(d) = delivery else {
+                return Ok(text_response(StatusCode::GONE, "environment shutting down"));
+            };
+            lock(&shared.logs).push(format!(
+                "START RequestId: {} Version: $LATEST",
+                d.request_id
+            ));
+            let response = Response::builder()
+                .status(StatusCode::OK)
+                .header("Lambda-Runtime-Aws-Request-Id", &d.request_id)
+                .header("Lambda-Runtime-Deadline-Ms", d.deadline_ms.to_string())
+                .header("Lambda-Runtime-Invoked-Function-Arn", &shared.function_arn)
+                .header(
+                    "Lambda-Runtime-Trace-Id",
+                    format!(
+                        "Root=1-{:08x}-{:024x};Sampled=0",
+                        rand::random::<u32>(),
+                        rand::random::<u128>() >> 32
+                    ),
+                )
+                .header("content-type", "application/json")
+                .body(full(d.payload));
+            Ok(response
+                .unwrap_or_else(|_| text_response(StatusCode::INTERNAL_SERVER_ERROR, "response")))
+        }
+        (Method::POST, "/init/error") => {
+            let body = read_body(req).await?;
+            let after = shared.spawned_at.elapsed();
+            let error_type = error_type.unwrap_or_else(|| "Runtime.Unknown".into());
+            shared.init.send_replace(InitState::Failed {
+                error_type,
+                body,
+                after,
+            });
+            Ok(accepted())
+        }
+        (Method::POST, rest) => {
+            let Some(rest) = rest.strip_prefix("/invocation/") else {
+                return Ok(text_response(StatusCode::NOT_FOUND, "unknown path"));
+            };
+            let Some((id, kind)) = rest.split_once('/') else {
+                return Ok(text_response(StatusCode::NOT_FOUND, "unknown path"));
+            };
+            let body = read_body(req).await?;
+            let Some(tx) = lock(&shared.pending).remove(id) else {
+                return Ok(text_response(
+                    StatusCode::BAD_REQUEST,
+                    r#"{"errorMessage":"Invalid request ID","errorType":"InvalidRequestID"}"#,
+                ));
+            };
+            let result = match kind {
+                "response" => InvokeResult::Response(body),
+                "error" => {
+                    let from_body = serde_json::from_slice::<serde_json::Value>(&body)
+                        .ok()
+                        .and_then(|v| {
+                            v.get("errorType")
+                                .and_then(|t| t.as_str())
+                                .map(str::to_owned)
+                        });
+                    InvokeResult::Error {
+                        error_type: error_type
+                            .or(from_body)
+                            .unwrap_or_else(|| "Unhandled".into()),
+                        body,
+                    }
+                }
+                _ => return Ok(text_response(StatusCode::NOT_FOUND, "unknown path")),
+            };
+            let _ = tx.send(result);
+            Ok(accepted())
+        }
+        _ => Ok(text_response(StatusCode::NOT_FOUND, "unknown path")),
+    }
+}
+
+fn accepted() -> Response<Body> {
+    text_response(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+}

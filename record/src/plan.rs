@@ -1,0 +1,497 @@
+//! The experiment plan: a TOML file of scenarios (the probe's environment plus the traffic
+//! shape), read strictly (`deny_unknown_fields`) and resolved against its `[defaults]` into
+//! the list of scenarios the runner executes. Every error names the file and the field.
+
+use crate::{CacheMode, FetchAt, Source};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Why a plan cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The file could not be read: check the path.
+    #[error("cannot read plan {}: {source}", path.display())]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Not valid TOML, an unknown field or a wrong type; the message gives line and field.
+    #[error("plan {}: {message}", path.display())]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message, with line, column and field.
+        message: String,
+    },
+    /// A value is out of range or a combination cannot work: fix the named field.
+    #[error("plan {}: {field}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// Where, e.g. `scenario[2] (ssm-ttl).cache_ttl`.
+        field: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Traffic settings a scenario may take from `[defaults]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    /// Fresh execution environments per scenario.
+    pub cold_starts: Option<u64>,
+    /// Invocations in the warm phase.
+    pub warm_invocations: Option<u64>,
+    /// In-flight invocations at most.
+    pub concurrency: Option<u64>,
+    /// Open-loop arrival rate (`50/s`, `600/m`); absent means closed loop.
+    pub rate: Option<String>,
+    /// Fetches per invocation.
+    pub fetches: Option<u32>,
+    /// Function memory (AWS: applied; local: reported).
+    pub memory_mb: Option<u32>,
+    /// Function timeout, e.g. `30s`.
+    pub timeout: Option<String>,
+}
+
+/// One `[[scenario]]` as written. Its traffic fields repeat `Traffic`'s rather than
+/// `#[serde(flatten)]` it, because serde does not support `flatten` with `deny_unknown_fields`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// Unique name.
+    pub name: String,
+    /// The probe's source.
+    pub source: Source,
+    /// The probe's cache mode (default `none`).
+    #[serde(default = "cache_none")]
+    pub cache: CacheMode,
+    /// TTL for `ttl` and `aws-caching-library`, e.g. `5m`.
+    pub cache_ttl: Option<String>,
+    /// `init` or `handler` (default).
+    #[serde(default = "fetch_handler")]
+    pub fetch_at: FetchAt,
+    /// Attach the Parameters and Secrets extension layer (default: for the agent sources).
+    pub extension: Option<bool>,
+    /// Cold starts (overrides `[defaults]`).
+    pub cold_starts: Option<u64>,
+    /// Warm invocations (overrides `[defaults]`).
+    pub warm_invocations: Option<u64>,
+    /// In-flight limit (overrides `[defaults]`).
+    pub concurrency: Option<u64>,
+    /// Open-loop rate (overrides `[defaults]`).
+    pub rate: Option<String>,
+    /// Fetches per invocation (overrides `[defaults]`).
+    pub fetches: Option<u32>,
+    /// Memory in MB (overrides `[defaults]`).
+    pub memory_mb: Option<u32>,
+    /// Function timeout (overrides `[defaults]`).
+    pub timeout: Option<String>,
+    /// Faults the local stage's proxy injects while this scenario runs (local stage only).
+    pub faults: Option<crate::faults::FaultSpec>,
+}
+
+impl ScenarioSpec {
+    /// The traffic settings written on this scenario.
+    fn traffic(&self) -> Traffic {
+        Traffic {
+            cold_starts: self.cold_starts,
+            warm_invocations: self.warm_invocations,
+            concurrency: self.concurrency,
+            rate: self.rate.clone(),
+            fetches: self.fetches,
+            memory_mb: self.memory_mb,
+            timeout: self.timeout.clone(),
+        }
+    }
+}
+
+fn cache_none() -> CacheMode {
+    CacheMode::None
+}
+
+fn fetch_handler() -> FetchAt {
+    FetchAt::Handler
+}
+
+/// The plan file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    /// `local` or an AWS stage name (`dev`, `prod`, ...).
+    pub stage: Option<String>,
+    /// AWS region.
+    pub region: Option<String>,
+    /// The function to drive (AWS; the local stage names its own).
+    pub function: Option<String>,
+    /// ARN of the Parameters and Secrets extension layer for this region and architecture.
+    pub extension_layer_arn: Option<String>,
+    /// Defaults for every scenario.
+    #[serde(default)]
+    pub defaults: Traffic,
+    /// The scenarios, in order.
+    #[serde(default, rename = "scenario")]
+    pub scenarios: Vec<ScenarioSpec>,
+}
+
+/// Arrivals: open loop at a rate, or closed loop.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Arrival {
+    /// Send at this many invocations per second, whatever the responses do.
+    Open {
+        /// Invocations per second.
+        per_second: f64,
+    },
+    /// Keep `concurrency` invocations in flight.
+    Closed,
+}
+
+/// A scenario with every default applied and every value checked.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scenario {
+    /// Name.
+    pub name: String,
+    /// Source.
+    pub source: Source,
+    /// Cache mode.
+    pub cache: CacheMode,
+    /// TTL, for the cache modes that take one.
+    pub cache_ttl: Option<Duration>,
+    /// The TTL as written (passed to the probe unchanged).
+    pub cache_ttl_text: Option<String>,
+    /// When the probe fetches.
+    pub fetch_at: FetchAt,
+    /// Whether the extension layer is attached.
+    pub extension: bool,
+    /// Cold starts to collect.
+    pub cold_starts: u64,
+    /// Warm invocations to send.
+    pub warm_invocations: u64,
+    /// In-flight limit.
+    pub concurrency: u64,
+    /// Arrival process of the warm phase.
+    pub arrival: Arrival,
+    /// Fetches per invocation.
+    pub fetches: u32,
+    /// Memory in MB.
+    pub memory_mb: u32,
+    /// Function timeout.
+    pub timeout: Duration,
+    /// Faults injected on the local stage while it runs.
+    pub faults: Option<crate::faults::Faults>,
+}
+
+impl Scenario {
+    /// Invocations this scenario plans.
+    pub fn planned(&self) -> u64 {
+        self.cold_starts + self.warm_invocations
+    }
+}
+
+/// A checked plan.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// As written, for the manifest.
+    pub file: PlanFile,
+    /// Resolved scenarios.
+    pub scenarios: Vec<Scenario>,
+}
+
+/// Parses a rate such as `50/s`, `600/m` or `7200/h` into invocations per second.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    let (count, unit) = text
+        .split_once('/')
+        .ok_or_else(|| format!("`{text}` is not a rate like 50/s, 600/m or 7200/h"))?;
+    let count: f64 = count
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{count}` in `{text}` is not a number"))?;
+    let per = match unit.trim() {
+        "s" => 1.0,
+        "m" => 60.0,
+        "h" => 3600.0,
+        other => return Err(format!("unit `{other}` in `{text}` is not s, m or h")),
+    };
+    if !(count.is_finite() && count > 0.0) {
+        return Err(format!("`{text}`: the rate must be positive"));
+    }
+    Ok(count / per)
+}
+
+/// Parses a duration such as `5s`, `5m`, `250ms`.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    crate::duration::parse(text).map_err(|e| e.to_string())
+}
+
+/// The most invocations one scenario may plan: a guard against a typo of a few zeros.
+pub const MAX_INVOCATIONS: u64 = 100_000_000;
+
+impl Plan {
+    /// Reads and checks a plan file.
+    pub fn load(path: &Path) -> Result<Plan, PlanError> {
+        let text = std::fs::read_to_string(path).map_err(|source| PlanError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        Plan::parse(path, &text)
+    }
+
+    /// Parses and checks plan text.
+    pub fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
+        let file: PlanFile = toml::from_str(text).map_err(|e| PlanError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().to_owned(),
+        })?;
+        Plan::from_file(path, file)
+    }
+
+    /// Checks a parsed plan and applies its defaults.
+    pub fn from_file(path: &Path, file: PlanFile) -> Result<Plan, PlanError> {
+        let invalid = |field: String, message: String| PlanError::Invalid {
+            path: path.to_owned(),
+            field,
+            message,
+        };
+        if file.scenarios.is_empty() {
+            return Err(invalid(
+                "scenario".into(),
+                "the plan has no [[scenario]]".into(),
+            ));
+        }
+        let mut scenarios = Vec::new();
+        for (i, spec) in file.scenarios.iter().enumerate() {
+            let at = |field: &str| format!("scenario[{i}] ({}).{field}", spec.name);
+            if spec.name.trim().is_empty()
+                || !spec
+                    .name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+            {
+                return Err(invalid(
+                    at("name"),
+                    "use letters, digits, '-', '_' or '.'".into(),
+                ));
+            }
+            if file.scenarios[..i].iter().any(|s| s.name == spec.name) {
+                return Err(invalid(at("name"), "two scenarios have this name".into()));
+            }
+            crate::check_combination(spec.source, spec.cache, spec.fetch_at)
+                .map_err(|why| invalid(at("cache"), why))?;
+            let (cache_ttl, cache_ttl_text) = match (spec.cache, &spec.cache_ttl) {
+                (CacheMode::None, Some(_)) => {
+                    return Err(invalid(
+                        at("cache_ttl"),
+                        "cache = none caches nothing; remove cache_ttl or set a cache".into(),
+                    ))
+                }
+                (CacheMode::None, None) => (None, None),
+                (_, None) => {
+                    return Err(invalid(
+                        at("cache_ttl"),
+                        format!("required with cache = {}", spec.cache),
+                    ))
+                }
+                (_, Some(text)) => {
+                    let d = parse_duration(text).map_err(|m| invalid(at("cache_ttl"), m))?;
+                    if d.is_zero() {
+                        return Err(invalid(at("cache_ttl"), "must be more than zero".into()));
+                    }
+                    (Some(d), Some(text.clone()))
+                }
+            };
+            let t = &spec.traffic();
+            let d = &file.defaults;
+            let pick =
+                |field: &str, own: Option<u64>, default: Option<u64>, fallback: u64, min: u64| {
+                    let v = own.or(default).unwrap_or(fallback);
+                    if v < min || v > MAX_INVOCATIONS {
+                        Err(invalid(
+                            at(field),
+                            format!("{v} is outside {min}..={MAX_INVOCATIONS}"),
+                        ))
+                    } else {
+                        Ok(v)
+                    }
+                };
+            let cold_starts = pick("cold_starts", t.cold_starts, d.cold_starts, 10, 0)?;
+            let warm_invocations = pick(
+                "warm_invocations",
+                t.warm_invocations,
+                d.warm_invocations,
+                100,
+                0,
+            )?;
+            let concurrency = pick("concurrency", t.concurrency, d.concurrency, 1, 1)?;
+            if concurrency > 1000 {
+                return Err(invalid(
+                    at("concurrency"),
+                    format!("{concurrency} is more than 1000"),
+                ));
+            }
+            let arrival = match t.rate.as_ref().or(d.rate.as_ref()) {
+                Some(r) => Arrival::Open {
+                    per_second: parse_rate(r).map_err(|m| invalid(at("rate"), m))?,
+                },
+                None => Arrival::Closed,
+            };
+            let fetches = t.fetches.or(d.fetches).unwrap_or(1);
+            if fetches == 0 || fetches > 10_000 {
+                return Err(invalid(
+                    at("fetches"),
+                    format!("{fetches} is outside 1..=10000"),
+                ));
+            }
+            let memory_mb = t.memory_mb.or(d.memory_mb).unwrap_or(128);
+            if !(128..=10_240).contains(&memory_mb) {
+                return Err(invalid(
+                    at("memory_mb"),
+                    format!("{memory_mb} is outside Lambda's 128..=10240 MB"),
+                ));
+            }
+            let timeout = match t.timeout.as_ref().or(d.timeout.as_ref()) {
+                Some(text) => parse_duration(text).map_err(|m| invalid(at("timeout"), m))?,
+                None => Duration::from_secs(30),
+            };
+            if timeout < Duration::from_secs(1) || timeout > Duration::from_secs(900) {
+                return Err(invalid(at("timeout"), "Lambda allows 1s to 900s".into()));
+            }
+            let faults = match &spec.faults {
+                None => None,
+                Some(f) => Some(
+                    f.resolve()
+                        .map_err(|(field, m)| invalid(at(&format!("faults.{field}")), m))?,
+                ),
+            };
+            if cold_starts + warm_invocations == 0 {
+                return Err(invalid(
+                    at("warm_invocations"),
+                    "the scenario plans no invocation".into(),
+                ));
+            }
+            scenarios.push(Scenario {
+                name: spec.name.clone(),
+                source: spec.source,
+                cache: spec.cache,
+                cache_ttl,
+                cache_ttl_text,
+                fetch_at: spec.fetch_at,
+                extension: spec.extension.unwrap_or(spec.source.is_agent()),
+                cold_starts,
+                warm_invocations,
+                concurrency,
+                arrival,
+                fetches,
+                memory_mb,
+                timeout,
+                faults,
+            });
+        }
+        Ok(Plan {
+            path: path.to_owned(),
+            file,
+            scenarios,
+        })
+    }
+
+    /// Whether any scenario injects faults (which only the local stage can do).
+    pub fn has_faults(&self) -> bool {
+        self.scenarios.iter().any(|s| s.faults.is_some())
+    }
+
+    /// The longest function timeout of any scenario (the caller's timeout must exceed it).
+    pub fn longest_timeout(&self) -> Duration {
+        self.scenarios
+            .iter()
+            .map(|s| s.timeout)
+            .max()
+            .unwrap_or(Duration::from_secs(30))
+    }
+
+    /// Invocations the whole plan sends.
+    pub fn planned(&self) -> u64 {
+        self.scenarios.iter().map(Scenario::planned).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/plans")
+            .join(name)
+    }
+
+    #[test]
+    fn valid_fixtures_load() {
+        for name in ["issue-example.toml", "minimal.toml"] {
+            let plan = Plan::load(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert!(!plan.scenarios.is_empty(), "{name}");
+        }
+        let plan = Plan::load(&fixture("issue-example.toml")).expect("valid");
+        let s = &plan.scenarios[0];
+        assert_eq!(
+            (s.cold_starts, s.warm_invocations, s.concurrency),
+            (50, 1000, 10)
+        );
+        assert_eq!(s.arrival, Arrival::Open { per_second: 50.0 });
+        assert_eq!(s.cache_ttl, Some(Duration::from_secs(300)));
+        assert_eq!(plan.file.function.as_deref(), Some("secbench-probe-dev"));
+    }
+
+    #[test]
+    fn the_shipped_plans_load() {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/plans");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("scripts/plans") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                Plan::load(&path).unwrap_or_else(|e| panic!("{e}"));
+                seen += 1;
+            }
+        }
+        assert!(seen > 0);
+    }
+
+    #[test]
+    fn invalid_fixtures_name_the_problem() {
+        let cases = [
+            ("unknown-field.toml", "colds_starts"),
+            ("wrong-type.toml", "concurrency"),
+            ("bad-rate.toml", "rate"),
+            ("ttl-without-cache.toml", "cache_ttl"),
+            ("library-with-ssm.toml", "Secrets Manager only"),
+            ("agent-at-init.toml", "INVOKE phase"),
+            ("missing-ttl.toml", "cache_ttl"),
+            ("duplicate-name.toml", "two scenarios"),
+            ("no-scenarios.toml", "no [[scenario]]"),
+            ("huge-count.toml", "warm_invocations"),
+            ("bad-source.toml", "source"),
+            ("zero-concurrency.toml", "concurrency"),
+        ];
+        for (name, expected) in cases {
+            let err = Plan::load(&fixture(name)).expect_err(name).to_string();
+            assert!(err.contains(expected), "{name}: {err}");
+            assert!(
+                err.contains(name),
+                "{name}: the error does not name the file: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn rates_parse() {
+        assert_eq!(parse_rate("50/s"), Ok(50.0));
+        assert_eq!(parse_rate("600/m"), Ok(10.0));
+        assert!(parse_rate("50").is_err());
+        assert!(parse_rate("-1/s").is_err());
+        assert!(parse_rate("5/d").is_err());
+    }
+}

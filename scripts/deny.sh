@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The dependency policy (deny.toml): bans (a crate twice in two versions only with the reason
+# written next to it), licenses, and sources. Installs cargo-deny (pinned) into
+# .tools/cargo-deny/. The advisories check needs the RustSec database from GitHub, which this
+# machine cannot reach; it runs where SECBENCH_DENY_ADVISORIES=1 says the database can be had.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+tools="$root/.tools/cargo-deny"
+version="0.20.2"
+if ! "$tools/bin/cargo-deny" --version 2>/dev/null | grep -q "$version"; then
+  cargo install --quiet --locked --root "$tools" --version "$version" cargo-deny
+fi
+checks=(bans licenses sources)
+[ "${SECBENCH_DENY_ADVISORIES:-0}" = 1 ] && checks+=(advisories)
+"$tools/bin/cargo-deny" --locked check "${checks[@]}"

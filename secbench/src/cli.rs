@@ -1,0 +1,256 @@
+//! Command-line interface of `secbench` (clap derive). Parsing only, with value parsers for
+//! the human inputs (`--slo`, `--sweep`); `commands` runs it.
+
+use clap::{Parser, Subcommand};
+use secbench_analyzer::cost::recommend::Slo;
+use secbench_analyzer::cost::sweep::SweepSpec;
+use std::path::PathBuf;
+
+/// Measure and price the ways an AWS Lambda function can get its secrets.
+#[derive(Debug, Parser)]
+#[command(name = "secbench", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the whole experiment on this machine (moto + local Lambda platform), no AWS account.
+    Local {
+        /// The plan (default: scripts/plans/local.toml of the checkout).
+        #[arg(long)]
+        plan: Option<PathBuf>,
+        /// Where runs are written.
+        #[arg(long, default_value = "reports")]
+        out_dir: PathBuf,
+        /// Complete an interrupted local run instead of starting a new one.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+        /// The workload of the report's cost plots (default: scripts/workloads/example.toml).
+        #[arg(long)]
+        workload: Option<PathBuf>,
+    },
+    /// Run a plan against a deployed probe function (AWS, or any Lambda API endpoint).
+    Run {
+        /// The plan file (not needed with --resume).
+        #[arg(long, required_unless_present = "resume")]
+        plan: Option<PathBuf>,
+        /// The stage; its stage file (.secbench/stages/NAME.toml) gives function and region.
+        #[arg(long)]
+        stage: Option<String>,
+        /// The function (overrides plan and stage file).
+        #[arg(long)]
+        function: Option<String>,
+        /// The region (overrides plan and stage file).
+        #[arg(long)]
+        region: Option<String>,
+        /// A Lambda API endpoint other than AWS's (e.g. a local platform).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+        /// Where runs are written.
+        #[arg(long, default_value = "reports")]
+        out_dir: PathBuf,
+        /// Complete an interrupted run.
+        #[arg(long, value_name = "RUN_DIR")]
+        resume: Option<PathBuf>,
+    },
+    /// Summarize runs: per stage × scenario × phase, percentiles with bootstrap intervals.
+    Analyze {
+        /// Run directories (or records.jsonl files); several runs and stages at once.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: secbench_analyzer::export::Format,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Also write one HdrHistogram interval log per group into this directory.
+        #[arg(long, value_name = "DIR")]
+        histograms: Option<PathBuf>,
+        /// Skip lines that are not records (and say how many) instead of stopping.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Seed of the bootstrap.
+        #[arg(long, default_value_t = secbench_analyzer::stats::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Compare two runs (or stages): ratios of medians and p99s with a verdict per group.
+    Compare {
+        /// The base run directory.
+        base: PathBuf,
+        /// The new run directory.
+        new: PathBuf,
+        /// Changes within this fraction are noise (0.05 = 5%).
+        #[arg(long, default_value_t = 0.05)]
+        noise_threshold: f64,
+        /// Exit with status 1 when any group got slower beyond the threshold.
+        #[arg(long)]
+        fail_on_regression: bool,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Skip lines that are not records.
+        #[arg(long)]
+        skip_invalid: bool,
+        /// Seed of the bootstrap.
+        #[arg(long, default_value_t = secbench_analyzer::stats::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Fill in a deployed stage: the SecureString, the KMS ciphertext and the digest the probe
+    /// checks (the value never appears on the command line, in a file or in the output).
+    Provision {
+        /// The stage (its stage file .secbench/stages/NAME.toml names the resources).
+        #[arg(long)]
+        stage: String,
+        /// First write the stage file from the stack's outputs (JSON of `aws cloudformation
+        /// describe-stacks`, whole or `--query 'Stacks[0].Outputs'`).
+        #[arg(long, value_name = "FILE")]
+        outputs: Option<PathBuf>,
+        /// The stack's name, kept in the stage file (for teardown).
+        #[arg(long, requires = "outputs")]
+        stack_name: Option<String>,
+        /// Read a new value from standard input (its first line) and put it into the secret;
+        /// without this or --new-value the secret's current (generated) value is used.
+        #[arg(long, conflicts_with = "new_value")]
+        value_stdin: bool,
+        /// Generate a new random value and put it into the secret.
+        #[arg(long)]
+        new_value: bool,
+        /// Also put the value in plaintext into the function's configuration, for the
+        /// plain-env baseline. Only for a throwaway value.
+        #[arg(long)]
+        plain_env_baseline: bool,
+        /// An AWS endpoint other than AWS's (the emulator).
+        #[arg(long)]
+        endpoint_url: Option<String>,
+    },
+    /// Write the plotted report: report.html (self-contained), report.md, plots/*.svg|png and
+    /// the raw exports, beside the runs (never inside them).
+    Report {
+        /// Run directories; several runs and stages at once.
+        #[arg(required = true)]
+        runs: Vec<PathBuf>,
+        /// A workload for the cost plots and the recommendation.
+        #[arg(long)]
+        workload: Option<PathBuf>,
+        /// A pricing table replacing the shipped one.
+        #[arg(long)]
+        pricing: Option<PathBuf>,
+        /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
+        #[arg(long, value_parser = Slo::parse)]
+        slo: Option<Slo>,
+        /// A base run to compare the runs against.
+        #[arg(long, value_name = "BASE_RUN")]
+        compare: Option<PathBuf>,
+        /// Changes within this fraction are noise in the comparison.
+        #[arg(long, default_value_t = 0.05)]
+        noise_threshold: f64,
+        /// Where to write (default: RUN-report beside the first run).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Skip lines of the runs that are not records.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Monthly cost of every approach for a workload, from a dated pricing table.
+    Cost {
+        /// The workload file (TOML).
+        #[arg(long)]
+        workload: PathBuf,
+        /// Take latencies from these runs (else from the workload's `[[latency]]` table).
+        #[arg(long = "latency", value_name = "RUN_DIR")]
+        latency: Vec<PathBuf>,
+        /// A pricing table replacing the shipped one (analyzer/pricing/aws.toml).
+        #[arg(long)]
+        pricing: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: CostFormat,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The cost curve over one workload field, e.g. invocations_per_month=1e4..1e9.
+        #[arg(long, value_name = "FIELD=FROM..TO", value_parser = SweepSpec::parse)]
+        sweep: Option<SweepSpec>,
+        /// Samples per factor of ten in a sweep.
+        #[arg(long, default_value_t = 8)]
+        steps_per_decade: u32,
+        /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
+        #[arg(long, value_parser = Slo::parse)]
+        slo: Option<Slo>,
+        /// Skip lines of the runs that are not records.
+        #[arg(long)]
+        skip_invalid: bool,
+    },
+    /// Check run record files (records.jsonl) strictly, every field, and count the records.
+    Validate {
+        /// Record files, one JSON run record per line.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+/// The formats of `secbench cost --format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CostFormat {
+    /// Aligned text for a terminal.
+    Table,
+    /// JSON (schema: analyzer/schema/cost.schema.json, or cost-sweep.schema.json for --sweep).
+    Json,
+    /// CSV: one row per approach × line (or per value × approach for --sweep).
+    Csv,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("secbench").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn slo_and_sweep_are_parsed_into_values() {
+        let cli = parse(&[
+            "cost",
+            "--workload",
+            "w.toml",
+            "--slo",
+            "p99_cold=200ms,p50_warm=5ms",
+            "--sweep",
+            "invocations_per_month=1e4..1e9",
+        ])
+        .expect("valid");
+        let Command::Cost { slo, sweep, .. } = cli.command else {
+            panic!("cost");
+        };
+        let slo = slo.expect("slo");
+        assert_eq!((slo.p99_cold_s, slo.p50_warm_s), (Some(0.2), Some(0.005)));
+        assert_eq!(slo.p99_warm_s, None);
+        let sweep = sweep.expect("sweep");
+        assert_eq!(
+            (sweep.field.as_str(), sweep.from, sweep.to),
+            ("invocations_per_month", 1e4, 1e9)
+        );
+    }
+
+    #[test]
+    fn malformed_values_are_refused_with_the_option_and_the_form() {
+        let e = parse(&["cost", "--workload", "w", "--slo", "p99_cold=soon"])
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("--slo") && e.contains("`soon`"), "{e}");
+        let e = parse(&["report", "r", "--slo", "p42=1s"])
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("p50_cold, p99_cold"), "{e}");
+        let e = parse(&["cost", "--workload", "w", "--sweep", "secrets=5..1"])
+            .expect_err("refused")
+            .to_string();
+        assert!(e.contains("--sweep") && e.contains("empty"), "{e}");
+    }
+}

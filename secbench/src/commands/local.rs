@@ -1,0 +1,58 @@
+//! `secbench local`: the whole experiment on this machine, then its analysis and its report.
+
+use anyhow::{Context, Result};
+use secbench_analyzer::cost::recommend::Slo;
+use secbench_analyzer::{export, stats, summary};
+use std::path::PathBuf;
+
+pub fn run(
+    plan: Option<PathBuf>,
+    out_dir: PathBuf,
+    resume: Option<PathBuf>,
+    workload: Option<PathBuf>,
+) -> Result<i32> {
+    let cwd = std::env::current_dir().context("current directory")?;
+    let root = crate::local_stage::find_root(&cwd)?;
+    let workload = workload.unwrap_or_else(|| root.join("scripts/workloads/example.toml"));
+    let opts = crate::local_stage::LocalOptions {
+        plan: plan.unwrap_or_else(|| root.join("scripts/plans/local.toml")),
+        root,
+        out_dir,
+        resume,
+        probe_bin: None,
+        skip_install: false,
+    };
+    let rt = super::runtime()?;
+    let summary = rt.block_on(async {
+        let cancel = super::interrupt_on_ctrl_c();
+        crate::local_stage::run_local(&opts, cancel).await
+    })?;
+    let code = super::print_run_end(&summary, true);
+    println!("agent-ssm is not run on the local stage: no local server speaks the extension's SSM protocol, so its figures come from AWS only");
+    // The analysis of what was just measured (nothing is written into the run).
+    let ingested = super::read_runs(std::slice::from_ref(&summary.dir), false)?;
+    println!();
+    print!(
+        "{}",
+        export::render(
+            &summary::build(&ingested, stats::DEFAULT_SEED),
+            export::Format::Table
+        )
+    );
+    println!(
+        "more: secbench analyze {} --format md|json|csv",
+        summary.dir.display()
+    );
+    let files = super::report::write(&super::report::ReportArgs {
+        runs: vec![summary.dir.clone()],
+        workload: Some(workload),
+        pricing: None,
+        slo: Slo::default(),
+        compare: None,
+        noise_threshold: 0.05,
+        out: secbench_analyzer::report::default_out(&summary.dir),
+        skip_invalid: false,
+    })?;
+    println!("report: {}", files.html.display());
+    Ok(code)
+}

@@ -1,0 +1,114 @@
+//! `secbench provision`: the stage file from the stack's outputs, then the SecureString, the
+//! ciphertext and the digest on the function (the value is never shown; only its SHA-256).
+
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What `secbench provision` was asked.
+#[derive(Debug, Clone)]
+pub(super) struct ProvisionArgs {
+    pub stage: String,
+    pub outputs: Option<PathBuf>,
+    pub stack_name: Option<String>,
+    pub value_stdin: bool,
+    pub new_value: bool,
+    pub plain_env_baseline: bool,
+    pub endpoint_url: Option<String>,
+}
+
+pub fn run(args: ProvisionArgs) -> Result<i32> {
+    use crate::{provision, stage_file};
+    let ProvisionArgs {
+        stage,
+        outputs,
+        stack_name,
+        value_stdin,
+        new_value,
+        plain_env_baseline,
+        endpoint_url,
+    } = args;
+    let cwd = std::env::current_dir().context("current directory")?;
+    if let Some(outputs) = &outputs {
+        let file = stage_file::from_outputs(outputs, stack_name.as_deref())?;
+        let path = stage_file::save(&cwd, &stage, &file)?;
+        println!("stage file: {}", path.display());
+    }
+    let file = stage_file::load(&cwd, &stage)?.with_context(|| {
+        format!(
+            "no stage file {}: deploy the stage (scripts/deploy.sh {stage}) or pass --outputs",
+            stage_file::path(&cwd, &stage).display()
+        )
+    })?;
+    let missing = |what: &str| {
+        anyhow::anyhow!(
+            "stage file {} has no {what}: write it from the stack's outputs (--outputs)",
+            stage_file::path(&cwd, &stage).display()
+        )
+    };
+    let resources = provision::StageResources {
+        function: file.function.clone(),
+        key_arn: file.key_arn.clone().ok_or_else(|| missing("key_arn"))?,
+        secret_arn: file
+            .secret_arn
+            .clone()
+            .ok_or_else(|| missing("secret_arn"))?,
+        parameter_name: file
+            .parameter_name
+            .clone()
+            .ok_or_else(|| missing("parameter_name"))?,
+    };
+    let value = if value_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the value from standard input")?;
+        let v = line.trim_end_matches(['\n', '\r']).to_owned();
+        anyhow::ensure!(!v.is_empty(), "standard input gave an empty value");
+        provision::ValueSource::New(provision::Value::new(v))
+    } else if new_value {
+        provision::ValueSource::New(provision::Value::new(provision::random_value()))
+    } else {
+        provision::ValueSource::Secret
+    };
+    let rt = super::runtime()?;
+    let done = rt.block_on(async {
+        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new(file.region.clone()));
+        if let Some(url) = &endpoint_url {
+            loader = loader.endpoint_url(url);
+        }
+        let sdk = loader.load().await;
+        let lambda = aws_sdk_lambda::Client::new(&sdk);
+        let done = provision::provision_stage(&sdk, &lambda, &resources, value, plain_env_baseline)
+            .await?;
+        crate::run::control::wait_until_updated(
+            &lambda,
+            &resources.function,
+            Duration::from_millis(if endpoint_url.is_some() { 50 } else { 1000 }),
+            Duration::from_secs(300),
+        )
+        .await?;
+        anyhow::Ok(done)
+    })?;
+    if done.secret_updated {
+        println!("secret {}: new value written", resources.secret_arn);
+    } else {
+        println!("secret {}: its current value is used", resources.secret_arn);
+    }
+    println!(
+        "SecureString parameter {} (key {})",
+        done.parameter_name, resources.key_arn
+    );
+    println!(
+        "function {}: SECBENCH_CIPHERTEXT and SECBENCH_EXPECTED_SHA256 set{}",
+        done.function,
+        if done.plain_env_set {
+            ", and SECBENCH_PLAINTEXT (the plain-env baseline: the value is now in plaintext in the function's configuration)"
+        } else {
+            ""
+        }
+    );
+    println!("sha256 of the value: {}", done.sha256_hex);
+    Ok(0)
+}

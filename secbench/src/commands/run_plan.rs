@@ -1,0 +1,90 @@
+//! `secbench run`: a plan against a deployed probe (AWS, or any Lambda API endpoint), with
+//! function and region from the options, the plan, a resumed run or the stage file.
+
+use anyhow::{Context, Result};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What `secbench run` was asked.
+#[derive(Debug, Clone)]
+pub(super) struct RunArgs {
+    pub plan: Option<PathBuf>,
+    pub stage: Option<String>,
+    pub function: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+    pub out_dir: PathBuf,
+    pub resume: Option<PathBuf>,
+}
+
+pub fn run(args: RunArgs) -> Result<i32> {
+    let RunArgs {
+        plan,
+        stage,
+        function,
+        region,
+        endpoint_url,
+        out_dir,
+        resume,
+    } = args;
+    let (plan, resumed) = match &resume {
+        Some(dir) => {
+            let (plan, manifest) = crate::run::plan_of(dir)?;
+            (plan, Some(manifest))
+        }
+        None => (
+            crate::plan::Plan::load(plan.as_deref().context("--plan is required")?)?,
+            None,
+        ),
+    };
+    anyhow::ensure!(
+        !plan.has_faults(),
+        "plan {}: [scenario.faults] are injected by the local stage's proxy; run this plan with `secbench local --plan`",
+        plan.path.display()
+    );
+    let stage = stage
+        .or_else(|| resumed.as_ref().map(|m| m.stage.clone()))
+        .or_else(|| plan.file.stage.clone())
+        .context("no stage: pass --stage or set `stage` in the plan")?;
+    let cwd = std::env::current_dir().context("current directory")?;
+    let stage_file = crate::stage_file::load(&cwd, &stage)?;
+    let function = function
+        .or_else(|| resumed.as_ref().map(|m| m.function.clone()))
+        .or_else(|| plan.file.function.clone())
+        .or_else(|| stage_file.as_ref().map(|s| s.function.clone()))
+        .with_context(|| format!("no function: pass --function, set `function` in the plan, or deploy stage {stage} (its stage file {})", crate::stage_file::path(&cwd, &stage).display()))?;
+    let region = region
+        .or_else(|| resumed.as_ref().map(|m| m.region.clone()))
+        .or_else(|| plan.file.region.clone())
+        .or_else(|| stage_file.as_ref().map(|s| s.region.clone()))
+        .context("no region: pass --region or set `region` in the plan")?;
+    let layer = plan
+        .file
+        .extension_layer_arn
+        .clone()
+        .or_else(|| stage_file.and_then(|s| s.extension_layer_arn));
+    let local = stage == "local" || resumed.as_ref().is_some_and(|m| m.local_emulator);
+    let target = crate::run::Target {
+        stage,
+        region: region.clone(),
+        function,
+        local_emulator: local,
+        extension_layer_arn: layer,
+        poll: Duration::from_millis(if endpoint_url.is_some() { 20 } else { 1000 }),
+        on_scenario_start: None,
+    };
+    let longest = plan.longest_timeout();
+    let rt = super::runtime()?;
+    let summary = rt.block_on(async {
+        let client = crate::run::lambda_client(
+            &region,
+            endpoint_url.as_deref(),
+            longest,
+            endpoint_url.is_some(),
+        )
+        .await;
+        let cancel = super::interrupt_on_ctrl_c();
+        crate::run::run(client, &plan, &target, &out_dir, resume.as_deref(), cancel).await
+    })?;
+    Ok(super::print_run_end(&summary, local))
+}

@@ -1,0 +1,18 @@
+//! `secbench validate`: every line of record files checked strictly.
+
+use anyhow::Result;
+use secbench_analyzer::validate;
+use std::path::PathBuf;
+
+pub fn run(files: &[PathBuf]) -> Result<i32> {
+    let mut failed = false;
+    for file in files {
+        let summary = validate::validate_file(file)?;
+        println!("{}: {} records valid", file.display(), summary.records);
+        for problem in &summary.problems {
+            eprintln!("{problem}");
+        }
+        failed |= !summary.problems.is_empty();
+    }
+    Ok(i32::from(failed))
+}

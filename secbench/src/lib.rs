@@ -1,0 +1,17 @@
+//! The `secbench` operator CLI as a library: `cli` parses the command line, `commands` runs
+//! one command each (one file per command), `run` is the experiment runner (the same on AWS
+//! and on the local stage), `plan` reads plan files, `provision` and `stage_file` fill in and
+//! describe deployed stages, and `local_stage` sets up the whole experiment on one machine.
+//! The analysis lives in `secbench-analyzer`, the local Lambda platform in
+//! `secbench-local-lambda`, every format in `secbench-record`.
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod commands;
+pub mod local_stage;
+pub use secbench_record::plan;
+pub mod provision;
+pub mod run;
+pub mod stage_file;
+
+pub use commands::run;

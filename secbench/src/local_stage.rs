@@ -1,0 +1,322 @@
+//! `secbench local`: the whole experiment on one machine, no AWS account. It makes sure the
+//! emulators are installed (moto in `.venv/`, the Secrets Manager Agent in `.tools/agent/`),
+//! builds the release probe, starts moto, provisions a key, ciphertext, parameter and secret
+//! with a random value, starts the local Lambda platform, and runs the plan through the same
+//! runner as AWS. Every figure it produces is a local-emulator figure.
+
+use crate::plan::Plan;
+use crate::run::{self, Cancel, RunSummary, ScenarioHook, Target};
+use secbench_local_lambda::faults::{FaultControl, FaultProxy};
+use secbench_local_lambda::moto::{self, Moto, MotoError};
+use secbench_local_lambda::{LocalPlatform, PlatformConfig, EXTENSION_LAYER_NAME};
+use secbench_record::run_dir::PLATFORM_LOG_FILE;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The local stage's function name.
+pub const FUNCTION: &str = "secbench-probe-local";
+/// The region the local stage pretends to be in.
+pub const REGION: &str = "us-east-1";
+
+/// What went wrong setting up the local stage.
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    /// Not run from a secbench checkout: run it from the repository root.
+    #[error("cannot find the secbench checkout (scripts/install-moto.sh) from {0}; run from the repository")]
+    NoCheckout(PathBuf),
+    /// An installer or the build failed: its output is above.
+    #[error("{step} failed ({status})")]
+    Step {
+        /// What was run.
+        step: String,
+        /// Its exit status.
+        status: String,
+    },
+    /// A program could not be started.
+    #[error("cannot start {what}: {source}")]
+    Spawn {
+        /// What.
+        what: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// moto did not come up.
+    #[error(transparent)]
+    Moto(#[from] MotoError),
+    /// Provisioning in moto failed.
+    #[error(transparent)]
+    Provision(#[from] crate::provision::ProvisionError),
+    /// The plan does not read.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    /// The run failed.
+    #[error(transparent)]
+    Run(#[from] run::RunError),
+}
+
+/// Options of `secbench local`.
+#[derive(Debug, Clone)]
+pub struct LocalOptions {
+    /// The checkout.
+    pub root: PathBuf,
+    /// The plan (default `scripts/plans/local.toml`).
+    pub plan: PathBuf,
+    /// Where runs go (default `reports/`).
+    pub out_dir: PathBuf,
+    /// Resume this run instead of starting one.
+    pub resume: Option<PathBuf>,
+    /// Use this probe binary instead of building one.
+    pub probe_bin: Option<PathBuf>,
+    /// Skip the installers (tests, where they already ran).
+    pub skip_install: bool,
+}
+
+/// Finds the checkout: `start` or a parent that has `scripts/install-moto.sh`.
+pub fn find_root(start: &Path) -> Result<PathBuf, LocalError> {
+    start
+        .ancestors()
+        .find(|d| d.join("scripts/install-moto.sh").is_file())
+        .map(Path::to_owned)
+        .ok_or_else(|| LocalError::NoCheckout(start.to_owned()))
+}
+
+fn step(root: &Path, what: &str, cmd: &mut Command) -> Result<(), LocalError> {
+    eprintln!("secbench local: {what}");
+    let status = cmd
+        .current_dir(root)
+        .status()
+        .map_err(|source| LocalError::Spawn {
+            what: what.into(),
+            source,
+        })?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(LocalError::Step {
+            step: what.into(),
+            status: status.to_string(),
+        })
+    }
+}
+
+/// Builds the release probe and returns the binary's path (from cargo's own report).
+pub fn build_probe(root: &Path) -> Result<PathBuf, LocalError> {
+    eprintln!("secbench local: building the release probe (cargo build --release -p secbench -p bench-lambda --bin bench-lambda)");
+    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            // With the CLI selected too, the features resolve as for `cargo run -p secbench`,
+            // so every dependency is already built and only the probe is linked.
+            "-p",
+            "secbench",
+            "-p",
+            "bench-lambda",
+            "--bin",
+            "bench-lambda",
+            "--message-format=json-render-diagnostics",
+        ])
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|source| LocalError::Spawn {
+            what: "cargo".into(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(LocalError::Step {
+            step: "cargo build --release -p bench-lambda".into(),
+            status: out.status.to_string(),
+        });
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "bench-lambda")
+        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| LocalError::Step {
+            step: "cargo build (no executable reported)".into(),
+            status: "ok".into(),
+        })
+}
+
+/// Starts moto from the project venv.
+pub fn start_moto(root: &Path) -> Result<Moto, LocalError> {
+    Ok(moto::start(root)?)
+}
+
+/// The hook that switches the fault proxy to each scenario's faults as it starts.
+pub fn fault_hook(control: FaultControl) -> ScenarioHook {
+    ScenarioHook(Arc::new(move |s| control.set(s.faults.clone())))
+}
+
+/// SDK configuration for the emulator at `endpoint` (static local credentials).
+pub async fn emulator_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(REGION))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "local", "local", None, None, "local",
+        ))
+        .load()
+        .await
+}
+
+/// The function's own variables on the local stage: where the provisioned secret is, and the
+/// plaintext for `plain-env` (that approach keeps it in the function's environment by design).
+pub fn function_vars(p: &crate::provision::Provisioned, value: &str) -> BTreeMap<String, String> {
+    [
+        ("SECBENCH_STAGE", "local"),
+        ("SECBENCH_SOURCE", "plain-env"),
+        ("SECBENCH_PLAINTEXT", value),
+        ("SECBENCH_CIPHERTEXT", p.ciphertext_b64.as_str()),
+        ("SECBENCH_KMS_ENCRYPTION_CONTEXT", "LambdaFunctionName"),
+        ("SECBENCH_PARAMETER_NAME", p.parameter_name.as_str()),
+        ("SECBENCH_SECRET_ID", p.secret_id.as_str()),
+        ("SECBENCH_EXPECTED_SHA256", p.sha256_hex.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// The variables the platform gives every process of the local stage.
+/// The secret access key is made from the session token, so a search for the token (which
+/// the tests make) finds a leaked key too.
+pub fn platform_vars(moto: &str, session_token: &str) -> BTreeMap<String, String> {
+    let secret_key = format!("sk-{session_token}");
+    [
+        ("AWS_ACCESS_KEY_ID", "local"),
+        ("AWS_SECRET_ACCESS_KEY", secret_key.as_str()),
+        ("AWS_SESSION_TOKEN", session_token),
+        ("AWS_ENDPOINT_URL", moto),
+        ("AWS_REGION", REGION),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+/// Runs the local stage.
+pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary, LocalError> {
+    let root = &opts.root;
+    let plan = match &opts.resume {
+        Some(dir) => run::plan_of(dir)?.0,
+        None => Plan::load(&opts.plan)?,
+    };
+    if !opts.skip_install {
+        step(
+            root,
+            "installing moto into .venv/ (scripts/install-moto.sh)",
+            &mut Command::new(root.join("scripts/install-moto.sh")),
+        )?;
+        step(
+            root,
+            "installing the Secrets Manager Agent into .tools/agent/ (scripts/install-agent.sh)",
+            &mut Command::new(root.join("scripts/install-agent.sh")),
+        )?;
+    }
+    let probe_bin = match &opts.probe_bin {
+        Some(p) => p.clone(),
+        None => build_probe(root)?,
+    };
+    let moto = start_moto(root)?;
+    eprintln!("secbench local: moto (local emulator) at {}", moto.endpoint);
+
+    let sdk = emulator_sdk(&moto.endpoint).await;
+    let value = crate::provision::random_value();
+    let prefix = format!("secbench/local/{:08x}", rand::random::<u32>());
+    let p = crate::provision::provision(&sdk, &prefix, FUNCTION, &value).await?;
+    eprintln!(
+        "secbench local: provisioned key, ciphertext, SecureString and secret in moto (SHA-256 {})",
+        p.sha256_hex
+    );
+
+    // Faults go through a proxy in front of moto, for the probe and the agent alike; without
+    // faults in the plan, nothing stands between them and moto.
+    let proxy = if plan.has_faults() {
+        let proxy =
+            FaultProxy::start(&moto.endpoint)
+                .await
+                .map_err(|source| LocalError::Spawn {
+                    what: "the fault proxy".into(),
+                    source,
+                })?;
+        eprintln!("secbench local: fault proxy at {}", proxy.endpoint);
+        Some(proxy)
+    } else {
+        None
+    };
+    let aws_endpoint = proxy
+        .as_ref()
+        .map_or_else(|| moto.endpoint.clone(), |p| p.endpoint.clone());
+    let function_vars = function_vars(&p, &value);
+    drop(value);
+    let session_token = format!("local-{:032x}", rand::random::<u128>());
+    let agent_bin = root.join(".tools/agent/bin/aws_secretsmanager_agent");
+    let max_concurrency = plan
+        .scenarios
+        .iter()
+        .map(|s| s.concurrency)
+        .max()
+        .unwrap_or(1);
+    let longest = plan.longest_timeout();
+    let platform = LocalPlatform::start(PlatformConfig {
+        function_name: FUNCTION.into(),
+        region: REGION.into(),
+        probe_bin,
+        agent_bin: agent_bin.is_file().then_some(agent_bin),
+        platform_vars: platform_vars(&aws_endpoint, &session_token),
+        function_vars,
+        memory_mb: 128,
+        timeout: longest,
+        max_concurrency: usize::try_from(max_concurrency).unwrap_or(1),
+        agent_start_delay: None,
+    })
+    .await
+    .map_err(|source| LocalError::Spawn {
+        what: "the local Lambda platform".into(),
+        source,
+    })?;
+    eprintln!(
+        "secbench local: local Lambda platform at {}",
+        platform.endpoint
+    );
+
+    let client = run::lambda_client(REGION, Some(&platform.endpoint), longest, true).await;
+    let target = Target {
+        stage: "local".into(),
+        region: REGION.into(),
+        function: FUNCTION.into(),
+        local_emulator: true,
+        extension_layer_arn: Some(format!(
+            "arn:aws:lambda:{REGION}:000000000000:layer:{EXTENSION_LAYER_NAME}:local"
+        )),
+        poll: Duration::from_millis(10),
+        on_scenario_start: proxy.as_ref().map(|p| fault_hook(p.control.clone())),
+    };
+    let summary = run::run(
+        client,
+        &plan,
+        &target,
+        &opts.out_dir,
+        opts.resume.as_deref(),
+        cancel,
+    )
+    .await;
+    // The probe's and the agent's logs go beside the records (the tests search them for the
+    // value too).
+    if let Ok(s) = &summary {
+        if let Err(e) = platform.write_logs(&s.dir.join(PLATFORM_LOG_FILE)) {
+            eprintln!("secbench local: could not write platform.log: {e}");
+        }
+    }
+    platform.shutdown().await;
+    drop(proxy);
+    drop(moto);
+    Ok(summary?)
+}

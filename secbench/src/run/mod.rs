@@ -1,0 +1,600 @@
+//! The experiment runner, the same on AWS and on the local stage (both are the Lambda API to
+//! it). Per scenario: cold rounds (apply the configuration, which retires every environment,
+//! then send `concurrency` invocations at once), then the warm phase at the planned rate
+//! (open loop, scheduled ahead, latency counted from the intended send time) or concurrency
+//! (closed loop). Every invocation sent is recorded exactly once, whatever its outcome.
+
+pub mod control;
+pub mod invoke;
+pub mod progress;
+
+use crate::plan::{Arrival, Plan, PlanFile, Scenario};
+use secbench_record::event::ProbeEvent;
+use secbench_record::run::{
+    Accounting, InvocationOutcome, InvocationRecord, Manifest, Phase, RunStatus, RUN_SCHEMA_VERSION,
+};
+use secbench_record::run_dir::{RunDir, RunDirError, MANIFEST_FILE};
+use secbench_record::sync::lock;
+use std::collections::{HashSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::{mpsc, Notify, Semaphore};
+use tokio::task::JoinSet;
+
+/// Why a run could not start or go on.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The run directory could not be written or read.
+    #[error(transparent)]
+    Output(#[from] RunDirError),
+    /// The plan in a manifest given to `--resume` no longer reads.
+    #[error(transparent)]
+    Plan(#[from] crate::plan::PlanError),
+    /// The manifest of `--resume` is not usable.
+    #[error("cannot resume {dir}: {message}")]
+    Resume {
+        /// The run directory.
+        dir: PathBuf,
+        /// Why.
+        message: String,
+    },
+    /// The function could not be read before the run.
+    #[error(transparent)]
+    Control(#[from] control::ControlError),
+}
+
+/// A cancellation flag (Ctrl-C): no new invocation starts once it is set.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<(AtomicBool, Notify)>);
+
+impl Cancel {
+    /// Sets the flag.
+    pub fn cancel(&self) {
+        self.0 .0.store(true, Ordering::SeqCst);
+        self.0 .1.notify_waiters();
+    }
+
+    /// Whether the flag is set.
+    pub fn is_cancelled(&self) -> bool {
+        self.0 .0.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the flag is set.
+    pub async fn cancelled(&self) {
+        loop {
+            let notified = self.0 .1.notified();
+            if self.is_cancelled() {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+/// Where and how to run.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// The stage name.
+    pub stage: String,
+    /// The region.
+    pub region: String,
+    /// The function.
+    pub function: String,
+    /// True on the local stage.
+    pub local_emulator: bool,
+    /// The extension layer to attach for scenarios that want it; `None` leaves layers alone.
+    pub extension_layer_arn: Option<String>,
+    /// How often to poll `GetFunctionConfiguration` while an update is in progress.
+    pub poll: Duration,
+    /// Called as each scenario starts, before its first invocation (the local stage switches
+    /// its fault proxy to the scenario's faults with it).
+    pub on_scenario_start: Option<ScenarioHook>,
+}
+
+/// What the runner calls as each scenario starts.
+#[derive(Clone)]
+pub struct ScenarioHook(pub Arc<dyn Fn(&Scenario) + Send + Sync>);
+
+impl std::fmt::Debug for ScenarioHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScenarioHook")
+    }
+}
+
+/// What a run came to.
+#[derive(Debug, Clone)]
+pub struct RunSummary {
+    /// The run directory.
+    pub dir: PathBuf,
+    /// How it ended.
+    pub status: RunStatus,
+    /// Why, in words.
+    pub message: Option<String>,
+    /// Accounting over the whole run.
+    pub accounting: Accounting,
+    /// Wall time of this process's part of the run.
+    pub wall: Duration,
+    /// Warm-phase invocations per second this process sustained (all warm phases together).
+    pub warm_invocations_per_second: Option<f64>,
+}
+
+/// A new run id: UTC time plus a random suffix, e.g. `20261128-235800-3f9c`.
+pub fn new_run_id() -> String {
+    let now = humantime::format_rfc3339_seconds(SystemTime::now()).to_string();
+    let compact: String = now.chars().filter(|c| c.is_ascii_digit()).collect();
+    format!(
+        "{}-{}-{:04x}",
+        &compact[..8],
+        &compact[8..14],
+        rand::random::<u16>()
+    )
+}
+
+fn unix_ms(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn git_commit() -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+struct Ctx {
+    client: aws_sdk_lambda::Client,
+    function: String,
+    run_id: String,
+    stage: String,
+    tx: mpsc::UnboundedSender<InvocationRecord>,
+    cancel: Cancel,
+}
+
+struct Slot {
+    scenario: String,
+    phase: Phase,
+    index: u64,
+    round: Option<u32>,
+    fetches: u32,
+    intended: Instant,
+    intended_unix_ms: u64,
+}
+
+async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc<AtomicU64>) {
+    let event = ProbeEvent {
+        run_id: ctx.run_id.clone(),
+        scenario: slot.scenario.clone(),
+        fetches: slot.fetches,
+        force_refresh: false,
+    }
+    .to_json();
+    let r = invoke::invoke(&ctx.client, &ctx.function, event.as_bytes()).await;
+    let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    let record = InvocationRecord {
+        run_schema_version: RUN_SCHEMA_VERSION,
+        run_id: ctx.run_id.clone(),
+        stage: ctx.stage.clone(),
+        scenario: slot.scenario,
+        phase: slot.phase,
+        index: slot.index,
+        round: slot.round,
+        outcome: r.outcome,
+        error_type: r.error_type,
+        status_code: r.status_code,
+        intended_send_unix_ms: slot.intended_unix_ms,
+        caller_latency_ns: nanos(r.done.saturating_duration_since(slot.intended)),
+        caller_service_ns: nanos(r.done.saturating_duration_since(r.sent)),
+        executed_version: r.executed_version,
+        platform: r.platform,
+        init_report: r.init_report,
+        probe: r.probe,
+    };
+    if record.outcome != InvocationOutcome::Ok {
+        let n = errors.fetch_add(1, Ordering::Relaxed) + 1;
+        bar.set_message(format!("errors {n}"));
+    }
+    bar.inc(1);
+    // The writer outlives every invocation task; a send can only fail after it stopped.
+    let _ = ctx.tx.send(record);
+}
+
+fn slot(
+    scenario: &Scenario,
+    phase: Phase,
+    index: u64,
+    round: Option<u32>,
+    start: (Instant, SystemTime),
+    offset: Duration,
+) -> Slot {
+    Slot {
+        scenario: scenario.name.clone(),
+        phase,
+        index,
+        round,
+        fetches: scenario.fetches,
+        intended: start.0 + offset,
+        intended_unix_ms: unix_ms(start.1 + offset),
+    }
+}
+
+/// Runs (or resumes) a plan against `client`'s Lambda endpoint.
+pub async fn run(
+    client: aws_sdk_lambda::Client,
+    plan: &Plan,
+    target: &Target,
+    out_dir: &Path,
+    resume: Option<&Path>,
+    cancel: Cancel,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let (mut dir, mut manifest, done) = match resume {
+        Some(path) => {
+            let manifest = RunDir::read_manifest(path)?;
+            let existing = RunDir::existing(path)?;
+            if !existing.unreadable_lines.is_empty() {
+                eprintln!(
+                    "note: {} has {} unreadable line(s) (e.g. cut off mid-write): line(s) {:?}; they are kept and not counted",
+                    path.join(secbench_record::run_dir::RECORDS_FILE).display(),
+                    existing.unreadable_lines.len(),
+                    existing.unreadable_lines
+                );
+            }
+            let mut manifest = manifest;
+            manifest.accounting = existing.accounting;
+            (RunDir::open(path.to_owned())?, manifest, existing.done)
+        }
+        None => {
+            // Read the function first: a wrong name fails here, before a run directory exists.
+            let configuration = describe_function(&client, &target.function).await?;
+            let run_id = new_run_id();
+            let dir = RunDir::create(out_dir, &target.stage, &run_id)?;
+            let manifest = Manifest {
+                run_schema_version: RUN_SCHEMA_VERSION,
+                run_id,
+                stage: target.stage.clone(),
+                local_emulator: target.local_emulator,
+                region: target.region.clone(),
+                function: target.function.clone(),
+                tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+                git_commit: git_commit(),
+                plan: serde_json::to_value(&plan.file).unwrap_or_default(),
+                function_configuration: configuration,
+                started_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+                ended_at: None,
+                status: RunStatus::Running,
+                status_message: None,
+                accounting: Accounting::default(),
+                planned: plan.planned(),
+            };
+            (dir, manifest, HashSet::new())
+        }
+    };
+    manifest.status = RunStatus::Running;
+    manifest.ended_at = None;
+    dir.write_manifest(&manifest)?;
+
+    let (tx, mut rx) = mpsc::unbounded_channel::<InvocationRecord>();
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        function: target.function.clone(),
+        run_id: manifest.run_id.clone(),
+        stage: manifest.stage.clone(),
+        tx,
+        cancel: cancel.clone(),
+    });
+    let accounting = Arc::new(Mutex::new(manifest.accounting.clone()));
+    let writer_accounting = accounting.clone();
+    let writer = tokio::spawn(async move {
+        let mut since_checkpoint = 0u32;
+        let mut failure = None;
+        while let Some(record) = rx.recv().await {
+            if let Err(e) = dir.append(&record) {
+                failure.get_or_insert(e);
+            }
+            writer_accounting
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .add(record.outcome);
+            since_checkpoint += 1;
+            if since_checkpoint >= 256 {
+                since_checkpoint = 0;
+                if let Err(e) = dir.checkpoint() {
+                    failure.get_or_insert(e);
+                }
+            }
+        }
+        if let Err(e) = dir.sync() {
+            failure.get_or_insert(e);
+        }
+        (dir, failure)
+    });
+
+    let nonce = format!("{:04x}", rand::random::<u16>());
+    let mut stop: Option<String> = None;
+    let (mut warm_sent, mut warm_time) = (0u64, Duration::ZERO);
+    for s in &plan.scenarios {
+        if ctx.cancel.is_cancelled() || stop.is_some() {
+            break;
+        }
+        let pending_cold: Vec<u64> = (0..s.cold_starts)
+            .filter(|i| !done.contains(&(s.name.clone(), Phase::Cold, *i)))
+            .collect();
+        let pending_warm: Vec<u64> = (0..s.warm_invocations)
+            .filter(|i| !done.contains(&(s.name.clone(), Phase::Warm, *i)))
+            .collect();
+        if pending_cold.is_empty() && pending_warm.is_empty() {
+            continue;
+        }
+        if let Some(hook) = &target.on_scenario_start {
+            (hook.0)(s);
+        }
+        let bar = progress::scenario_bar(&s.name, s.planned());
+        bar.set_position(s.planned() - (pending_cold.len() + pending_warm.len()) as u64);
+        let errors = Arc::new(AtomicU64::new(0));
+        let layers = target.extension_layer_arn.as_ref().map(|arn| {
+            if s.extension {
+                vec![arn.clone()]
+            } else {
+                Vec::new()
+            }
+        });
+        let mut applied = false;
+        // Applies the scenario under a new tag (a new tag is a configuration change, which
+        // retires every environment); a failure stops the run with the scenario named.
+        let apply = |tag: String| {
+            let (client, layers) = (&client, layers.clone());
+            async move {
+                control::apply(client, &target.function, s, &tag, layers, target.poll)
+                    .await
+                    .map_err(|e| format!("scenario {}: {e}", s.name))
+            }
+        };
+
+        // The short round (if any) goes first, so the last round leaves `concurrency` warm
+        // environments for the warm phase.
+        let size = usize::try_from(s.concurrency).unwrap_or(1);
+        let rounds: Vec<&[u64]> = pending_cold.rchunks(size).rev().collect();
+        for (round, chunk) in rounds.into_iter().enumerate() {
+            if ctx.cancel.is_cancelled() {
+                break;
+            }
+            if let Err(why) = apply(format!("{}-{}-{nonce}-{round}", manifest.run_id, s.name)).await
+            {
+                stop = Some(why);
+                break;
+            }
+            applied = true;
+            let start = (Instant::now(), SystemTime::now());
+            let mut set = JoinSet::new();
+            for &index in chunk {
+                let slot = slot(
+                    s,
+                    Phase::Cold,
+                    index,
+                    Some(round as u32),
+                    start,
+                    Duration::ZERO,
+                );
+                set.spawn(one(ctx.clone(), slot, bar.clone(), errors.clone()));
+            }
+            while set.join_next().await.is_some() {}
+        }
+        if stop.is_some() || ctx.cancel.is_cancelled() || pending_warm.is_empty() {
+            bar.abandon();
+            continue;
+        }
+        if !applied {
+            if let Err(why) = apply(format!("{}-{}-{nonce}-warm", manifest.run_id, s.name)).await {
+                stop = Some(why);
+                bar.abandon();
+                break;
+            }
+        }
+        let warm_start = Instant::now();
+        let sent = warm_phase(&ctx, s, &pending_warm, &bar, &errors).await;
+        warm_sent += sent;
+        warm_time += warm_start.elapsed();
+        bar.finish();
+    }
+
+    // Every task holding a clone was joined: dropping the last one closes the channel.
+    drop(ctx);
+    let (dir, failure) = writer.await.map_err(|e| RunError::Resume {
+        dir: out_dir.to_owned(),
+        message: e.to_string(),
+    })?;
+    if let Some(e) = failure {
+        return Err(e.into());
+    }
+    let accounting = lock(&accounting).clone();
+    let recorded = accounting.sent;
+    let (status, message) = if let Some(why) = stop {
+        (
+            if recorded == 0 {
+                RunStatus::Failed
+            } else {
+                RunStatus::Partial
+            },
+            Some(why),
+        )
+    } else if cancel.is_cancelled() {
+        (
+            RunStatus::Partial,
+            Some(format!(
+                "interrupted; complete it with --resume {}",
+                dir.path.display()
+            )),
+        )
+    } else if recorded < manifest.planned {
+        (
+            RunStatus::Partial,
+            Some(format!(
+                "{recorded} of {} planned invocations recorded",
+                manifest.planned
+            )),
+        )
+    } else {
+        (RunStatus::Complete, None)
+    };
+    manifest.accounting = accounting.clone();
+    manifest.status = status;
+    manifest.status_message = message.clone();
+    manifest.ended_at = Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string());
+    dir.write_manifest(&manifest)?;
+    Ok(RunSummary {
+        dir: dir.path.clone(),
+        status,
+        message,
+        accounting,
+        wall: started.elapsed(),
+        warm_invocations_per_second: (warm_time > Duration::ZERO && warm_sent > 0)
+            .then(|| warm_sent as f64 / warm_time.as_secs_f64()),
+    })
+}
+
+/// Sends the warm phase; returns how many invocations were sent.
+async fn warm_phase(
+    ctx: &Arc<Ctx>,
+    s: &Scenario,
+    pending: &[u64],
+    bar: &indicatif::ProgressBar,
+    errors: &Arc<AtomicU64>,
+) -> u64 {
+    let start = (Instant::now(), SystemTime::now());
+    let mut set = JoinSet::new();
+    let mut sent = 0u64;
+    match s.arrival {
+        Arrival::Open { per_second } => {
+            let permits = Arc::new(Semaphore::new(usize::try_from(s.concurrency).unwrap_or(1)));
+            for (k, &index) in pending.iter().enumerate() {
+                let offset = Duration::from_secs_f64(k as f64 / per_second);
+                let slot = slot(s, Phase::Warm, index, None, start, offset);
+                tokio::select! {
+                    _ = tokio::time::sleep_until(slot.intended.into()) => {}
+                    _ = ctx.cancel.cancelled() => break,
+                }
+                // Waiting for a free slot counts: latency is measured from `intended`.
+                let permit = tokio::select! {
+                    p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
+                    _ = ctx.cancel.cancelled() => break,
+                };
+                let (ctx, bar, errors) = (ctx.clone(), bar.clone(), errors.clone());
+                set.spawn(async move {
+                    one(ctx, slot, bar, errors).await;
+                    drop(permit);
+                });
+                sent += 1;
+            }
+        }
+        Arrival::Closed => {
+            let queue = Arc::new(Mutex::new(
+                pending.iter().copied().collect::<VecDeque<u64>>(),
+            ));
+            let counter = Arc::new(AtomicU64::new(0));
+            for _ in 0..s.concurrency {
+                let (ctx, bar, errors, queue, counter, s) = (
+                    ctx.clone(),
+                    bar.clone(),
+                    errors.clone(),
+                    queue.clone(),
+                    counter.clone(),
+                    s.clone(),
+                );
+                set.spawn(async move {
+                    loop {
+                        if ctx.cancel.is_cancelled() {
+                            break;
+                        }
+                        let Some(index) = lock(&queue).pop_front() else {
+                            break;
+                        };
+                        let now = (Instant::now(), SystemTime::now());
+                        one(
+                            ctx.clone(),
+                            slot(&s, Phase::Warm, index, None, now, Duration::ZERO),
+                            bar.clone(),
+                            errors.clone(),
+                        )
+                        .await;
+                        counter.fetch_add(1, Ordering::Relaxed);
+                    }
+                });
+            }
+            while set.join_next().await.is_some() {}
+            return counter.load(Ordering::Relaxed);
+        }
+    }
+    while set.join_next().await.is_some() {}
+    sent
+}
+
+/// The function's configuration for the manifest, without environment values.
+async fn describe_function(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<serde_json::Value, RunError> {
+    let c = control::get_configuration(client, function).await?;
+    let mut names: Vec<String> = c
+        .environment
+        .and_then(|e| e.variables)
+        .map(|v| v.into_keys().collect())
+        .unwrap_or_default();
+    names.sort();
+    Ok(serde_json::json!({
+        "function_arn": c.function_arn,
+        "runtime": c.runtime.map(|r| r.as_str().to_owned()),
+        "memory_mb": c.memory_size,
+        "timeout_s": c.timeout,
+        "architectures": c.architectures.unwrap_or_default().iter().map(|a| a.as_str().to_owned()).collect::<Vec<_>>(),
+        "layers": c.layers.unwrap_or_default().into_iter().filter_map(|l| l.arn).collect::<Vec<_>>(),
+        "code_size_bytes": c.code_size,
+        "environment_variable_names": names,
+    }))
+}
+
+/// Builds a Lambda client for the runner: no SDK retries (an invocation is sent once and its
+/// outcome recorded), an operation timeout above the longest function timeout.
+pub async fn lambda_client(
+    region: &str,
+    endpoint_url: Option<&str>,
+    longest_timeout: Duration,
+    local: bool,
+) -> aws_sdk_lambda::Client {
+    use aws_config::{retry::RetryConfig, timeout::TimeoutConfig, BehaviorVersion, Region};
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(region.to_owned()))
+        .retry_config(RetryConfig::disabled())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_timeout(longest_timeout + Duration::from_secs(15))
+                .build(),
+        );
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    if local {
+        loader = loader.credentials_provider(aws_sdk_lambda::config::Credentials::new(
+            "local", "local", None, None, "local",
+        ));
+    }
+    aws_sdk_lambda::Client::new(&loader.load().await)
+}
+
+/// Reads the plan stored in a run's manifest (for `--resume`).
+pub fn plan_of(dir: &Path) -> Result<(Plan, Manifest), RunError> {
+    let manifest = RunDir::read_manifest(dir)?;
+    let file: PlanFile =
+        serde_json::from_value(manifest.plan.clone()).map_err(|e| RunError::Resume {
+            dir: dir.to_owned(),
+            message: format!("the manifest's plan does not read: {e}"),
+        })?;
+    let plan = Plan::from_file(&dir.join(MANIFEST_FILE), file)?;
+    Ok((plan, manifest))
+}

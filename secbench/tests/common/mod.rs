@@ -1,0 +1,160 @@
+//! Shared helpers of the CLI's integration tests (with `secbench-test-support`): the release probe, moto, provisioning
+//! with a canary value, a local platform, and plans written to temporary files.
+#![allow(dead_code)]
+
+use secbench::local_stage::{platform_vars, start_moto, FUNCTION, REGION};
+use secbench::plan::Plan;
+use secbench::provision::Provisioned;
+use secbench::run::{self, Target};
+use secbench_local_lambda::moto::Moto;
+use secbench_local_lambda::{LocalPlatform, PlatformConfig};
+use secbench_record::run::{InvocationRecord, Manifest};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+#[allow(unused_imports)]
+pub use secbench_test_support::{assert_no_canary_in, canary, root};
+
+/// The release probe (scripts/test.sh builds it before the tests).
+pub fn probe_bin() -> PathBuf {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"));
+    let bin = target.join("release/bench-lambda");
+    assert!(bin.is_file(), "{} is missing: build it with `cargo build --release -p bench-lambda` (scripts/test.sh does)", bin.display());
+    bin
+}
+
+pub fn agent_bin() -> PathBuf {
+    let bin = root().join(".tools/agent/bin/aws_secretsmanager_agent");
+    assert!(
+        bin.is_file(),
+        "run scripts/install-agent.sh (scripts/test.sh does)"
+    );
+    bin
+}
+
+/// moto with a key, ciphertext, parameter and secret holding `canary`.
+pub struct Backend {
+    pub moto: Moto,
+    pub provisioned: Provisioned,
+    pub canary: String,
+}
+
+pub async fn backend() -> Backend {
+    let moto = start_moto(&root()).expect("moto starts (scripts/install-moto.sh)");
+    let sdk = secbench::local_stage::emulator_sdk(&moto.endpoint).await;
+    let canary = canary();
+    let provisioned = secbench::provision::provision(
+        &sdk,
+        &format!("t{:08x}", rand::random::<u32>()),
+        FUNCTION,
+        &canary,
+    )
+    .await
+    .expect("provision");
+    Backend {
+        moto,
+        provisioned,
+        canary,
+    }
+}
+
+pub const SESSION_TOKEN: &str = "test-session-token";
+
+pub fn function_vars(b: &Backend) -> BTreeMap<String, String> {
+    secbench::local_stage::function_vars(&b.provisioned, &b.canary)
+}
+
+pub async fn platform(b: &Backend, max_concurrency: usize, timeout: Duration) -> LocalPlatform {
+    LocalPlatform::start(PlatformConfig {
+        function_name: FUNCTION.into(),
+        region: REGION.into(),
+        probe_bin: probe_bin(),
+        agent_bin: Some(agent_bin()),
+        platform_vars: platform_vars(&b.moto.endpoint, SESSION_TOKEN),
+        function_vars: function_vars(b),
+        memory_mb: 128,
+        timeout,
+        max_concurrency,
+        agent_start_delay: None,
+    })
+    .await
+    .expect("platform starts")
+}
+
+pub fn target() -> Target {
+    Target {
+        stage: "local".into(),
+        region: REGION.into(),
+        function: FUNCTION.into(),
+        local_emulator: true,
+        extension_layer_arn: Some(format!(
+            "arn:aws:lambda:{REGION}:000000000000:layer:{}:local",
+            secbench_local_lambda::EXTENSION_LAYER_NAME
+        )),
+        poll: Duration::from_millis(10),
+        on_scenario_start: None,
+    }
+}
+
+pub fn plan(dir: &Path, text: &str) -> Plan {
+    let path = dir.join("plan.toml");
+    std::fs::write(&path, text).expect("write plan");
+    Plan::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Runs `plan` against the local platform into `out` (no resume, no cancel).
+pub async fn run_plan(p: &LocalPlatform, plan: &Plan, out: &Path) -> run::RunSummary {
+    run::run(
+        client(p).await,
+        plan,
+        &target(),
+        out,
+        None,
+        run::Cancel::default(),
+    )
+    .await
+    .expect("run")
+}
+
+/// A Lambda client for moto's Lambda in eu-central-1, as the AWS-path tests use it.
+pub async fn moto_lambda(endpoint: &str) -> aws_sdk_lambda::Client {
+    run::lambda_client(
+        "eu-central-1",
+        Some(endpoint),
+        Duration::from_secs(10),
+        true,
+    )
+    .await
+}
+
+/// The `dev` stage's target in eu-central-1, driving `function`.
+pub fn dev_target(function: &str) -> Target {
+    Target {
+        stage: "dev".into(),
+        region: "eu-central-1".into(),
+        function: function.into(),
+        local_emulator: false,
+        extension_layer_arn: None,
+        poll: Duration::from_millis(10),
+        on_scenario_start: None,
+    }
+}
+
+pub async fn client(p: &LocalPlatform) -> aws_sdk_lambda::Client {
+    run::lambda_client(REGION, Some(&p.endpoint), Duration::from_secs(30), true).await
+}
+
+pub fn records(dir: &Path) -> Vec<InvocationRecord> {
+    std::fs::read_to_string(dir.join(secbench_record::run_dir::RECORDS_FILE))
+        .expect("records.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad record line: {e}")))
+        .collect()
+}
+
+pub fn manifest(dir: &Path) -> Manifest {
+    secbench_record::run_dir::read_manifest(dir).expect("manifest")
+}

@@ -1,0 +1,397 @@
+//! The deploy path that can be checked without an AWS account: the SAM template through
+//! cfn-lint, checkov and its transformed form (least privilege, the function's critical
+//! properties), the check itself failing on bad templates, stage files from stack outputs,
+//! and `secbench provision` against moto with a canary value that must appear nowhere.
+
+mod common;
+
+use common::root;
+use secbench::stage_file;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+fn venv(tool: &str) -> PathBuf {
+    root().join(".venv/bin").join(tool)
+}
+
+fn template() -> PathBuf {
+    root().join("scripts/template.yaml")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn check_template(path: &Path) -> Output {
+    Command::new(venv("python"))
+        .arg(root().join("scripts/check_template.py"))
+        .arg(path)
+        .output()
+        .expect("python")
+}
+
+#[test]
+fn template_passes_cfn_lint() {
+    let o = Command::new(venv("cfn-lint"))
+        .arg(template())
+        .output()
+        .expect("cfn-lint (scripts/install-iac-lint.sh)");
+    assert!(o.status.success(), "cfn-lint: {}", text(&o));
+}
+
+#[test]
+fn template_passes_checkov_with_every_skip_justified() {
+    let o = Command::new(venv("checkov"))
+        .args([
+            "--framework",
+            "cloudformation",
+            "--compact",
+            "--skip-download",
+            "-f",
+        ])
+        .arg(template())
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .output()
+        .expect("checkov (scripts/install-iac-lint.sh)");
+    let out = text(&o);
+    assert!(o.status.success(), "checkov: {out}");
+    assert!(out.contains("Failed checks: 0"), "{out}");
+    // Every skipped check carries a comment next to the resource.
+    let yaml = std::fs::read_to_string(template()).expect("template");
+    let skips = yaml.matches("- id: CKV").count();
+    let comments = yaml.matches("comment:").count();
+    assert!(
+        skips > 0 && skips == comments,
+        "{skips} skips, {comments} comments"
+    );
+}
+
+#[test]
+fn transformed_template_keeps_least_privilege_and_the_function_properties() {
+    let o = check_template(&template());
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains("none grants a secret or key action on *"));
+}
+
+#[test]
+fn the_template_check_fails_on_wildcards_and_wrong_properties() {
+    let yaml = std::fs::read_to_string(template()).expect("template");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = [
+        (
+            "            Resource: !Ref ProbeSecret",
+            "            Resource: \"*\"",
+            "secretsmanager:GetSecretValue, secretsmanager:DescribeSecret granted on *",
+        ),
+        (
+            "            Action: kms:Decrypt\n            Resource: !GetAtt ProbeKey.Arn\n            Condition:\n              StringEquals:\n                kms:EncryptionContext",
+            "            Action: kms:*\n            Resource: !GetAtt ProbeKey.Arn\n            Condition:\n              StringEquals:\n                kms:EncryptionContext",
+            "action kms:* is a wildcard",
+        ),
+        (
+            "parameter/secbench/${Stage}/*",
+            "parameter/*",
+            "granted on the wildcard",
+        ),
+        (
+            "Runtime: provided.al2023",
+            "Runtime: python3.12",
+            "ProbeFunction.Runtime is 'python3.12'",
+        ),
+        (
+            "    Default: arm64",
+            "    Default: x86_64",
+            "must default to arm64",
+        ),
+        (
+            "          SECBENCH_STAGE: !Ref Stage",
+            "          SECBENCH_STAGE: !Ref Stage\n          SECBENCH_PLAINTEXT: hunter2",
+            "sets SECBENCH_PLAINTEXT",
+        ),
+    ];
+    for (i, (from, to, expected)) in cases.iter().enumerate() {
+        assert!(
+            yaml.contains(from),
+            "case {i}: the template no longer has {from:?}"
+        );
+        let path = dir.path().join(format!("case-{i}.yaml"));
+        std::fs::write(&path, yaml.replacen(from, to, 1)).expect("write");
+        let o = check_template(&path);
+        assert!(!o.status.success(), "case {i} passed: {}", text(&o));
+        assert!(text(&o).contains(expected), "case {i}: {}", text(&o));
+    }
+}
+
+#[test]
+fn stage_file_from_a_recorded_describe_stacks_answer() {
+    let fixtures = root().join("secbench/tests/fixtures/deploy");
+    let f = stage_file::from_outputs(&fixtures.join("describe-stacks.json"), Some("secbench-dev"))
+        .expect("outputs");
+    assert_eq!(f.function, "secbench-probe-dev");
+    assert_eq!(f.region, "eu-central-1");
+    assert_eq!(f.parameter_name.as_deref(), Some("/secbench/dev/secret"));
+    assert_eq!(f.extension_layer_arn, None, "an empty output is no layer");
+    assert_eq!(f.architecture.as_deref(), Some("arm64"));
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = stage_file::save(dir.path(), "dev", &f).expect("save");
+    assert_eq!(path, dir.path().join(".secbench/stages/dev.toml"));
+    assert_eq!(stage_file::load(dir.path(), "dev").expect("load"), Some(f));
+    let e = stage_file::from_outputs(&fixtures.join("outputs-without-key.json"), None)
+        .expect_err("no KeyArn")
+        .to_string();
+    assert!(
+        e.contains("outputs-without-key.json") && e.contains("output KeyArn is missing"),
+        "{e}"
+    );
+}
+
+fn secbench(cwd: &Path, endpoint: &str, args: &[&str], stdin: Option<&str>) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_secbench"))
+        .args(args)
+        .current_dir(cwd)
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .env_remove("AWS_PROFILE")
+        .env("AWS_ENDPOINT_URL", endpoint)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("secbench");
+    let mut pipe = child.stdin.take().expect("stdin");
+    if let Some(s) = stdin {
+        pipe.write_all(s.as_bytes()).expect("stdin");
+    }
+    drop(pipe);
+    child.wait_with_output().expect("secbench")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
+    let moto = secbench::local_stage::start_moto(&root()).expect("moto");
+    let region = "eu-central-1";
+    let function = "secbench-probe-dev";
+    let status = Command::new(venv("python"))
+        .arg(root().join("secbench/tests/fixtures/moto_create_function.py"))
+        .args([moto.endpoint.as_str(), region, function])
+        .status()
+        .expect("python");
+    assert!(status.success());
+    // What the stack would have made: the key and a secret with a generated value.
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .load()
+        .await;
+    let kms = aws_sdk_kms::Client::new(&sdk);
+    let key_arn = kms
+        .create_key()
+        .send()
+        .await
+        .expect("key")
+        .key_metadata
+        .and_then(|m| m.arn)
+        .expect("arn");
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let generated = secbench::provision::random_value();
+    let secret_arn = sm
+        .create_secret()
+        .name("secbench/dev/secret")
+        .secret_string(&generated)
+        .kms_key_id(&key_arn)
+        .send()
+        .await
+        .expect("secret")
+        .arn
+        .expect("arn");
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let outputs = serde_json::json!([
+        {"OutputKey": "FunctionName", "OutputValue": function},
+        {"OutputKey": "Region", "OutputValue": region},
+        {"OutputKey": "KeyArn", "OutputValue": key_arn},
+        {"OutputKey": "SecretArn", "OutputValue": secret_arn},
+        {"OutputKey": "ParameterName", "OutputValue": "/secbench/dev/secret"},
+        {"OutputKey": "ExtensionLayerArn", "OutputValue": ""}
+    ]);
+    std::fs::write(cwd.path().join("outputs.json"), outputs.to_string()).expect("outputs");
+
+    // A value on standard input replaces the generated one everywhere.
+    let canary = common::canary();
+    let o = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &[
+            "provision",
+            "--stage",
+            "dev",
+            "--outputs",
+            "outputs.json",
+            "--stack-name",
+            "secbench-dev",
+            "--value-stdin",
+        ],
+        Some(&format!("{canary}\n")),
+    );
+    let out = text(&o);
+    assert!(o.status.success(), "{out}");
+    let sha = secbench::provision::sha256_hex(&canary);
+    assert!(
+        out.contains(&format!("sha256 of the value: {sha}")),
+        "{out}"
+    );
+    assert!(out.contains("new value written"), "{out}");
+    let secret = sm
+        .get_secret_value()
+        .secret_id(&secret_arn)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(secret.secret_string.as_deref(), Some(canary.as_str()));
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let p = ssm
+        .get_parameter()
+        .name("/secbench/dev/secret")
+        .with_decryption(true)
+        .send()
+        .await
+        .expect("parameter")
+        .parameter
+        .expect("parameter");
+    assert_eq!(
+        p.r#type,
+        Some(aws_sdk_ssm::types::ParameterType::SecureString)
+    );
+    assert_eq!(p.value.as_deref(), Some(canary.as_str()));
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    let vars = lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .expect("configuration")
+        .environment
+        .and_then(|e| e.variables)
+        .expect("variables");
+    assert_eq!(vars.get("SECBENCH_EXPECTED_SHA256"), Some(&sha));
+    assert_eq!(
+        vars.get("SECBENCH_SECRET_ID").map(String::as_str),
+        Some("kept-from-deploy")
+    );
+    assert!(!vars.contains_key("SECBENCH_PLAINTEXT"));
+    use base64::Engine as _;
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(vars.get("SECBENCH_CIPHERTEXT").expect("ciphertext"))
+        .expect("base64");
+    let plain = kms
+        .decrypt()
+        .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(blob))
+        .encryption_context("LambdaFunctionName", function)
+        .send()
+        .await
+        .expect("decrypt")
+        .plaintext
+        .expect("plaintext");
+    assert_eq!(plain.as_ref(), canary.as_bytes());
+    let stage = stage_file::load(cwd.path(), "dev")
+        .expect("stage file")
+        .expect("written");
+    assert_eq!(stage.function, function);
+    assert_eq!(stage.stack_name.as_deref(), Some("secbench-dev"));
+    assert_eq!(stage.key_arn.as_deref(), Some(key_arn.as_str()));
+
+    // Again without a new value: the secret's current value is used, nothing changes.
+    let again = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &["provision", "--stage", "dev"],
+        None,
+    );
+    let again_out = text(&again);
+    assert!(again.status.success(), "{again_out}");
+    assert!(
+        again_out.contains("its current value is used"),
+        "{again_out}"
+    );
+    assert!(again_out.contains(&sha), "{again_out}");
+
+    // The value, its base64 and hex forms appear in no output and no file written.
+    for form in [
+        canary.clone(),
+        base64::engine::general_purpose::STANDARD.encode(&canary),
+        hex::encode(&canary),
+    ] {
+        assert!(
+            !out.contains(&form) && !again_out.contains(&form),
+            "the canary leaked into the output"
+        );
+    }
+    common::assert_no_canary_in(cwd.path(), &canary);
+
+    // `secbench run --stage dev` finds function and region in the stage file.
+    let plan = root().join("record/tests/fixtures/plans/stage-dev.toml");
+    let run = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &[
+            "run",
+            "--plan",
+            plan.to_str().expect("utf-8"),
+            "--stage",
+            "dev",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--out-dir",
+            "runs",
+        ],
+        None,
+    );
+    let run_out = text(&run);
+    let runs: Vec<_> = std::fs::read_dir(cwd.path().join("runs/dev"))
+        .unwrap_or_else(|e| panic!("no run directory ({e}): {run_out}"))
+        .collect();
+    assert_eq!(runs.len(), 1, "{run_out}");
+    let dir = runs[0].as_ref().expect("entry").path();
+    let manifest = common::manifest(&dir);
+    assert_eq!(manifest.function, function);
+    assert_eq!(manifest.region, region);
+    common::assert_no_canary_in(cwd.path(), &canary);
+}
+
+#[test]
+fn the_secret_scan_passes_the_tree_and_catches_a_planted_key() {
+    let hook = root().join(".tools/detect-secrets/bin/detect-secrets-hook");
+    let baseline = root().join(".secrets.baseline");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let planted = dir.path().join("config.py");
+    // An AWS access key id/secret pair in the shape AWS documents for examples.
+    std::fs::write(
+        &planted,
+        "aws_access_key_id = \"AKIAIOSFODNN7EXAMPLE\"\naws_secret_access_key = \"wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\"\n", // pragma: allowlist secret
+    )
+    .expect("write");
+    let o = Command::new(&hook)
+        .arg("--baseline")
+        .arg(&baseline)
+        .arg(&planted)
+        .current_dir(root())
+        .output()
+        .expect("detect-secrets-hook (scripts/scan-secrets.sh)");
+    assert!(
+        !o.status.success(),
+        "the planted key was not caught: {}",
+        text(&o)
+    );
+    let o = Command::new(root().join("scripts/scan-secrets.sh"))
+        .current_dir(root())
+        .output()
+        .expect("scan-secrets.sh");
+    assert!(o.status.success(), "{}", text(&o));
+}
