@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     /// The file could not be opened or read: check the path.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -63,11 +63,13 @@ pub enum Metric {
     PlatformInitDuration,
     /// The caller's round trip, from the intended send time.
     CallerRoundTrip,
+    /// Open loop: how late the runner sent each invocation after its intended instant.
+    ScheduleSlip,
 }
 
 impl Metric {
     /// Every metric, in output order.
-    pub const ALL: [Metric; 11] = [
+    pub const ALL: [Metric; 12] = [
         Metric::FetchLatency,
         Metric::InitTotal,
         Metric::InitProcessStart,
@@ -79,6 +81,7 @@ impl Metric {
         Metric::BilledDuration,
         Metric::PlatformInitDuration,
         Metric::CallerRoundTrip,
+        Metric::ScheduleSlip,
     ];
 
     /// The name in exports, with its unit.
@@ -95,6 +98,7 @@ impl Metric {
             Metric::BilledDuration => "billed_duration_ns",
             Metric::PlatformInitDuration => "platform_init_duration_ns",
             Metric::CallerRoundTrip => "caller_round_trip_ns",
+            Metric::ScheduleSlip => "schedule_slip_ns",
         }
     }
 
@@ -209,7 +213,7 @@ impl PartialOrd for GroupKey {
 #[derive(Debug, Clone)]
 pub struct Group {
     /// Histograms by metric (`Metric as usize`; `None` until a metric gets a value).
-    pub histograms: [Option<Histogram<u64>>; 11],
+    pub histograms: [Option<Histogram<u64>>; Metric::ALL.len()],
     /// Invocations by outcome.
     pub outcomes: BTreeMap<InvocationOutcome, u64>,
     /// Fetches by failure class.
@@ -325,6 +329,8 @@ struct Lite<'a> {
     phase: Phase,
     outcome: InvocationOutcome,
     caller_latency_ns: u64,
+    #[serde(default)]
+    schedule_slip_ns: Option<u64>,
     platform: Option<LitePlatform>,
     #[serde(borrow)]
     probe: Option<LiteProbe<'a>>,
@@ -452,6 +458,9 @@ impl Accum {
         let g = self.group(&r.stage, &r.scenario, phase, probe);
         *g.outcomes.entry(r.outcome).or_insert(0) += 1;
         g.record(Metric::CallerRoundTrip, r.caller_latency_ns);
+        if let Some(slip) = r.schedule_slip_ns {
+            g.record(Metric::ScheduleSlip, slip);
+        }
         if let Some(pl) = &r.platform {
             let ms = |v: f64| (v * 1e6).round() as u64;
             if let Some(d) = pl.duration_ms {
@@ -518,7 +527,7 @@ fn parse_lite(line: &[u8]) -> Result<Lite<'_>, String> {
         .ok()
         .and_then(|text| serde_json::from_str::<Lite<'_>>(text).ok());
     match parsed {
-        Some(r) if r.run_schema_version == secbench_record::run::RUN_SCHEMA_VERSION => Ok(r),
+        Some(r) if secbench_record::run::readable_run_schema(r.run_schema_version) => Ok(r),
         _ => Err(parse(line)
             .err()
             .unwrap_or_else(|| "not a record".to_owned())),
@@ -737,10 +746,11 @@ pub fn parse(line: &[u8]) -> Result<InvocationRecord, String> {
             format!("field `{path}`: {inner}")
         }
     })?;
-    if record.run_schema_version != secbench_record::run::RUN_SCHEMA_VERSION {
+    if !secbench_record::run::readable_run_schema(record.run_schema_version) {
         return Err(format!(
-            "field `run_schema_version`: version {} is not supported (this secbench reads {})",
+            "field `run_schema_version`: version {} is not supported (this secbench reads {} to {})",
             record.run_schema_version,
+            secbench_record::run::OLDEST_READABLE_RUN_SCHEMA_VERSION,
             secbench_record::run::RUN_SCHEMA_VERSION
         ));
     }

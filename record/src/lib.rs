@@ -7,6 +7,7 @@
 pub mod duration;
 pub mod event;
 pub mod faults;
+pub mod names;
 pub mod plan;
 pub mod report_line;
 pub mod run;

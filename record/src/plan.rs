@@ -11,7 +11,7 @@ use std::time::Duration;
 #[derive(Debug, thiserror::Error)]
 pub enum PlanError {
     /// The file could not be read: check the path.
-    #[error("cannot read plan {}: {source}", path.display())]
+    #[error("cannot read plan {}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -258,6 +258,10 @@ impl Plan {
             field,
             message,
         };
+        if let Some(stage) = &file.stage {
+            crate::names::check("stage", stage)
+                .map_err(|e| invalid("stage".into(), e.to_string()))?;
+        }
         if file.scenarios.is_empty() {
             return Err(invalid(
                 "scenario".into(),
@@ -267,17 +271,8 @@ impl Plan {
         let mut scenarios = Vec::new();
         for (i, spec) in file.scenarios.iter().enumerate() {
             let at = |field: &str| format!("scenario[{i}] ({}).{field}", spec.name);
-            if spec.name.trim().is_empty()
-                || !spec
-                    .name
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-            {
-                return Err(invalid(
-                    at("name"),
-                    "use letters, digits, '-', '_' or '.'".into(),
-                ));
-            }
+            crate::names::check("scenario", &spec.name)
+                .map_err(|e| invalid(at("name"), e.to_string()))?;
             if file.scenarios[..i].iter().any(|s| s.name == spec.name) {
                 return Err(invalid(at("name"), "two scenarios have this name".into()));
             }

@@ -5,8 +5,18 @@
 use crate::ProbeRecord;
 use serde::{Deserialize, Serialize};
 
-/// Version of the run format (records and manifest).
-pub const RUN_SCHEMA_VERSION: u32 = 1;
+/// Version of the run format (records and manifest) this secbench writes. Version 2 split
+/// the `timeout` outcome into `function_timeout` and `caller_timeout` and added
+/// `schedule_slip_ns`.
+pub const RUN_SCHEMA_VERSION: u32 = 2;
+
+/// The oldest run format this secbench reads (a version-1 `timeout` is a caller timeout).
+pub const OLDEST_READABLE_RUN_SCHEMA_VERSION: u32 = 1;
+
+/// Whether records and manifests of `version` can be read.
+pub fn readable_run_schema(version: u32) -> bool {
+    (OLDEST_READABLE_RUN_SCHEMA_VERSION..=RUN_SCHEMA_VERSION).contains(&version)
+}
 
 /// The planned phase of an invocation. The probe's `cold` flag says what really happened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -34,24 +44,29 @@ impl Phase {
 pub enum InvocationOutcome {
     /// The function returned a valid probe record.
     Ok,
-    /// The function failed (`X-Amz-Function-Error`), crashed, timed out in Lambda, or returned
-    /// something that is not a probe record.
+    /// The function failed (`X-Amz-Function-Error`), crashed, or returned something that is
+    /// not a probe record.
     FunctionError,
     /// Lambda refused the invocation (429 `TooManyRequestsException`).
     Throttled,
-    /// The caller gave up waiting.
-    Timeout,
+    /// The function ran past its timeout: Lambda answered 200 with `X-Amz-Function-Error`,
+    /// `errorType` `Sandbox.Timedout` and a REPORT line with `Status: timeout`.
+    FunctionTimeout,
+    /// The caller gave up waiting (version 1 of the format called it `timeout`).
+    #[serde(alias = "timeout")]
+    CallerTimeout,
     /// No function result: a network error or a Lambda service error other than throttling.
     Transport,
 }
 
 impl InvocationOutcome {
     /// Every outcome, in the order the accounting line prints them.
-    pub const ALL: [InvocationOutcome; 5] = [
+    pub const ALL: [InvocationOutcome; 6] = [
         InvocationOutcome::Ok,
         InvocationOutcome::FunctionError,
         InvocationOutcome::Throttled,
-        InvocationOutcome::Timeout,
+        InvocationOutcome::FunctionTimeout,
+        InvocationOutcome::CallerTimeout,
         InvocationOutcome::Transport,
     ];
 
@@ -61,7 +76,8 @@ impl InvocationOutcome {
             InvocationOutcome::Ok => "ok",
             InvocationOutcome::FunctionError => "function_error",
             InvocationOutcome::Throttled => "throttled",
-            InvocationOutcome::Timeout => "timeout",
+            InvocationOutcome::FunctionTimeout => "function_timeout",
+            InvocationOutcome::CallerTimeout => "caller_timeout",
             InvocationOutcome::Transport => "transport",
         }
     }
@@ -139,6 +155,11 @@ pub struct InvocationRecord {
     pub caller_latency_ns: u64,
     /// From the actual send to the complete response.
     pub caller_service_ns: u64,
+    /// Open loop: how late the invocation was sent after its intended instant (the runner's
+    /// own scheduling error, which `caller_latency_ns` includes). Absent in closed loop, for
+    /// cold rounds and in version-1 records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_slip_ns: Option<u64>,
     /// `X-Amz-Executed-Version`.
     pub executed_version: Option<String>,
     /// The REPORT line of this invocation, from the log tail.
@@ -161,8 +182,12 @@ pub struct Accounting {
     pub function_error: u64,
     /// `throttled`.
     pub throttled: u64,
-    /// `timeout`.
-    pub timeout: u64,
+    /// `function_timeout`: the function ran past its timeout.
+    #[serde(default)]
+    pub function_timeout: u64,
+    /// `caller_timeout`: the runner gave up waiting (version 1: `timeout`).
+    #[serde(alias = "timeout")]
+    pub caller_timeout: u64,
     /// `transport`.
     pub transport: u64,
 }
@@ -179,21 +204,35 @@ impl Accounting {
             InvocationOutcome::Ok => &mut self.ok,
             InvocationOutcome::FunctionError => &mut self.function_error,
             InvocationOutcome::Throttled => &mut self.throttled,
-            InvocationOutcome::Timeout => &mut self.timeout,
+            InvocationOutcome::FunctionTimeout => &mut self.function_timeout,
+            InvocationOutcome::CallerTimeout => &mut self.caller_timeout,
             InvocationOutcome::Transport => &mut self.transport,
         }
     }
 
     /// Whether every sent invocation is counted exactly once.
     pub fn balanced(&self) -> bool {
-        self.ok + self.function_error + self.throttled + self.timeout + self.transport == self.sent
+        self.ok
+            + self.function_error
+            + self.throttled
+            + self.function_timeout
+            + self.caller_timeout
+            + self.transport
+            == self.sent
     }
 
-    /// `sent 120 = ok 118 + function_error 1 + throttled 1 + timeout 0 + transport 0`.
+    /// `sent 120 = ok 117 + function_error 1 + throttled 1 + function_timeout 1 +
+    /// caller_timeout 0 + transport 0`.
     pub fn line(&self) -> String {
         format!(
-            "sent {} = ok {} + function_error {} + throttled {} + timeout {} + transport {}",
-            self.sent, self.ok, self.function_error, self.throttled, self.timeout, self.transport
+            "sent {} = ok {} + function_error {} + throttled {} + function_timeout {} + caller_timeout {} + transport {}",
+            self.sent,
+            self.ok,
+            self.function_error,
+            self.throttled,
+            self.function_timeout,
+            self.caller_timeout,
+            self.transport
         )
     }
 }

@@ -22,13 +22,16 @@ pub const PLATFORM_LOG_FILE: &str = "platform.log";
 #[derive(Debug, thiserror::Error)]
 pub enum RunDirError {
     /// A file could not be read or written: check the path, permissions and free space.
-    #[error("{}: {source}", path.display())]
+    #[error("{}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The I/O error.
         source: std::io::Error,
     },
+    /// A stage or run id that would put the run outside the output directory.
+    #[error(transparent)]
+    Name(#[from] crate::names::NameError),
     /// The manifest is not one secbench wrote: check the directory.
     #[error("{}: not a secbench manifest: {message}", path.display())]
     BadManifest {
@@ -225,6 +228,8 @@ pub struct RunDir {
 impl RunDir {
     /// Creates `<out>/<stage>/<run_id>/`.
     pub fn create(out: &Path, stage: &str, run_id: &str) -> Result<RunDir, RunDirError> {
+        crate::names::check("stage", stage)?;
+        crate::names::check("run id", run_id)?;
         let path = out.join(stage).join(run_id);
         std::fs::create_dir_all(&path).map_err(io(&path))?;
         RunDir::open(path)
@@ -363,6 +368,19 @@ mod tests {
         );
         assert_eq!(all(b""), vec![]);
         assert_eq!(all(b"a\n"), vec![(1, "a".into(), true)]);
+    }
+
+    #[test]
+    fn a_run_directory_stays_inside_the_output_directory() {
+        let out = tempfile::tempdir().expect("tempdir");
+        for stage in ["..", "../../x", "/tmp", "", "a/b", &"s".repeat(65)] {
+            let e = RunDir::create(out.path(), stage, "r1").expect_err(stage);
+            assert!(matches!(e, RunDirError::Name(_)), "{stage}: {e}");
+        }
+        assert!(RunDir::create(out.path(), "dev", "../r").is_err());
+        let dir = RunDir::create(out.path(), "dev", "r1").expect("a good name");
+        assert_eq!(dir.path, out.path().join("dev").join("r1"));
+        assert_eq!(std::fs::read_dir(out.path()).expect("out").count(), 1);
     }
 
     #[test]

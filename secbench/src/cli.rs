@@ -34,29 +34,7 @@ pub enum Command {
         workload: Option<PathBuf>,
     },
     /// Run a plan against a deployed probe function (AWS, or any Lambda API endpoint).
-    Run {
-        /// The plan file (not needed with --resume).
-        #[arg(long, required_unless_present = "resume")]
-        plan: Option<PathBuf>,
-        /// The stage; its stage file (.secbench/stages/NAME.toml) gives function and region.
-        #[arg(long)]
-        stage: Option<String>,
-        /// The function (overrides plan and stage file).
-        #[arg(long)]
-        function: Option<String>,
-        /// The region (overrides plan and stage file).
-        #[arg(long)]
-        region: Option<String>,
-        /// A Lambda API endpoint other than AWS's (e.g. a local platform).
-        #[arg(long)]
-        endpoint_url: Option<String>,
-        /// Where runs are written.
-        #[arg(long, default_value = "reports")]
-        out_dir: PathBuf,
-        /// Complete an interrupted run.
-        #[arg(long, value_name = "RUN_DIR")]
-        resume: Option<PathBuf>,
-    },
+    Run(RunArgs),
     /// Summarize runs: per stage × scenario × phase, percentiles with bootstrap intervals.
     Analyze {
         /// Run directories (or records.jsonl files); several runs and stages at once.
@@ -102,32 +80,7 @@ pub enum Command {
     },
     /// Fill in a deployed stage: the SecureString, the KMS ciphertext and the digest the probe
     /// checks (the value never appears on the command line, in a file or in the output).
-    Provision {
-        /// The stage (its stage file .secbench/stages/NAME.toml names the resources).
-        #[arg(long)]
-        stage: String,
-        /// First write the stage file from the stack's outputs (JSON of `aws cloudformation
-        /// describe-stacks`, whole or `--query 'Stacks[0].Outputs'`).
-        #[arg(long, value_name = "FILE")]
-        outputs: Option<PathBuf>,
-        /// The stack's name, kept in the stage file (for teardown).
-        #[arg(long, requires = "outputs")]
-        stack_name: Option<String>,
-        /// Read a new value from standard input (its first line) and put it into the secret;
-        /// without this or --new-value the secret's current (generated) value is used.
-        #[arg(long, conflicts_with = "new_value")]
-        value_stdin: bool,
-        /// Generate a new random value and put it into the secret.
-        #[arg(long)]
-        new_value: bool,
-        /// Also put the value in plaintext into the function's configuration, for the
-        /// plain-env baseline. Only for a throwaway value.
-        #[arg(long)]
-        plain_env_baseline: bool,
-        /// An AWS endpoint other than AWS's (the emulator).
-        #[arg(long)]
-        endpoint_url: Option<String>,
-    },
+    Provision(ProvisionArgs),
     /// Write the plotted report: report.html (self-contained), report.md, plots/*.svg|png and
     /// the raw exports, beside the runs (never inside them).
     Report {
@@ -192,6 +145,61 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+}
+
+/// `secbench provision`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ProvisionArgs {
+    /// The stage (its stage file .secbench/stages/NAME.toml names the resources).
+    #[arg(long, value_parser = secbench_record::names::stage)]
+    pub stage: String,
+    /// First write the stage file from the stack's outputs (JSON of `aws cloudformation
+    /// describe-stacks`, whole or `--query 'Stacks[0].Outputs'`).
+    #[arg(long, value_name = "FILE")]
+    pub outputs: Option<PathBuf>,
+    /// The stack's name, kept in the stage file (for teardown).
+    #[arg(long, requires = "outputs")]
+    pub stack_name: Option<String>,
+    /// Read a new value from standard input (its first line) and put it into the secret;
+    /// without this or --new-value the secret's current (generated) value is used.
+    #[arg(long, conflicts_with = "new_value")]
+    pub value_stdin: bool,
+    /// Generate a new random value and put it into the secret.
+    #[arg(long)]
+    pub new_value: bool,
+    /// Also put the value in plaintext into the function's configuration, for the
+    /// plain-env baseline. Only for a throwaway value.
+    #[arg(long)]
+    pub plain_env_baseline: bool,
+    /// An AWS endpoint other than AWS's (the emulator).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+}
+
+/// `secbench run`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    /// The plan file (not needed with --resume).
+    #[arg(long, required_unless_present = "resume")]
+    pub plan: Option<PathBuf>,
+    /// The stage; its stage file (.secbench/stages/NAME.toml) gives function and region.
+    #[arg(long, value_parser = secbench_record::names::stage)]
+    pub stage: Option<String>,
+    /// The function (overrides plan and stage file).
+    #[arg(long)]
+    pub function: Option<String>,
+    /// The region (overrides plan and stage file).
+    #[arg(long)]
+    pub region: Option<String>,
+    /// A Lambda API endpoint other than AWS's (e.g. a local platform).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
+    /// Where runs are written.
+    #[arg(long, default_value = "reports")]
+    pub out_dir: PathBuf,
+    /// Complete an interrupted run.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
 }
 
 /// The formats of `secbench cost --format`.

@@ -36,7 +36,7 @@ pub enum LocalError {
         status: String,
     },
     /// A program could not be started.
-    #[error("cannot start {what}: {source}")]
+    #[error("cannot start {what}")]
     Spawn {
         /// What.
         what: String,

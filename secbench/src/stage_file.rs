@@ -38,7 +38,7 @@ pub struct StageFile {
 
 /// A stage file (or the stack outputs it is made from) that does not read.
 #[derive(Debug, thiserror::Error)]
-#[error("{path}: {message}")]
+#[error("{}: {message}", path.display())]
 pub struct StageFileError {
     /// The file.
     pub path: PathBuf,
@@ -53,9 +53,18 @@ pub fn path(root: &Path, stage: &str) -> PathBuf {
         .join(format!("{stage}.toml"))
 }
 
+/// [`path`], for a stage whose name keeps it inside `.secbench/stages/`.
+fn checked_path(root: &Path, stage: &str) -> Result<PathBuf, StageFileError> {
+    secbench_record::names::check("stage", stage).map_err(|e| StageFileError {
+        path: root.join(".secbench").join("stages"),
+        message: e.to_string(),
+    })?;
+    Ok(path(root, stage))
+}
+
 /// Reads the stage file of `stage`, if there is one.
 pub fn load(root: &Path, stage: &str) -> Result<Option<StageFile>, StageFileError> {
-    let path = path(root, stage);
+    let path = checked_path(root, stage)?;
     match std::fs::read_to_string(&path) {
         Ok(text) => toml::from_str(&text).map(Some).map_err(|e| StageFileError {
             path,
@@ -71,7 +80,7 @@ pub fn load(root: &Path, stage: &str) -> Result<Option<StageFile>, StageFileErro
 
 /// Writes the stage file of `stage` (creating `.secbench/stages/`); returns its path.
 pub fn save(root: &Path, stage: &str, file: &StageFile) -> Result<PathBuf, StageFileError> {
-    let path = path(root, stage);
+    let path = checked_path(root, stage)?;
     let fail = |message: String| StageFileError {
         path: path.clone(),
         message,
@@ -140,4 +149,31 @@ pub fn from_outputs(path: &Path, stack_name: Option<&str>) -> Result<StageFile, 
         architecture: get("Architecture"),
         log_group: get("LogGroupName"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stage_name_cannot_leave_the_stages_folder() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let file = StageFile {
+            function: "f".into(),
+            region: "us-east-1".into(),
+            ..StageFile::default()
+        };
+        for stage in ["..", "../../escape", "/tmp/x", "", "a/b", &"s".repeat(65)] {
+            let e = save(root.path(), stage, &file).expect_err(stage);
+            assert!(e.message.contains("stage name"), "{stage}: {e}");
+            assert!(load(root.path(), stage).is_err(), "{stage}");
+        }
+        assert!(
+            !root.path().join(".secbench").exists(),
+            "nothing was written"
+        );
+        let saved = save(root.path(), "dev", &file).expect("a good name");
+        assert_eq!(saved, root.path().join(".secbench/stages/dev.toml"));
+        assert_eq!(load(root.path(), "dev").expect("reads"), Some(file));
+    }
 }

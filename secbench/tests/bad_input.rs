@@ -115,3 +115,114 @@ fn files_that_are_not_utf8_are_named() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn a_missing_file_is_named_with_its_cause_once() {
+    for args in [
+        &["analyze", "r3/records.jsonl"][..],
+        &["validate", "r3/records.jsonl"],
+        &["report", "r3"],
+        &["cost", "--workload", "r3/workload.toml"],
+        &["run", "--plan", "r3/plan.toml"],
+    ] {
+        let (code, err) = secbench(args);
+        assert_ne!(code, Some(0), "{args:?}");
+        assert!(err.contains("r3"), "{args:?}: {err}");
+        assert_eq!(
+            err.matches("No such file or directory").count(),
+            1,
+            "{args:?}: {err}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_or_incomplete_workload_or_pricing_file_is_named() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = dir.path().join("empty.toml");
+    std::fs::write(&empty, "").expect("write");
+    let example = root().join("analyzer/tests/fixtures/workloads/example.toml");
+    let no_region = dir.path().join("no-region.toml");
+    let text = std::fs::read_to_string(&example).expect("example");
+    let without: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("region"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&no_region, without).expect("write");
+    for (args, file) in [
+        (
+            vec!["cost", "--workload", empty.to_str().expect("utf-8")],
+            &empty,
+        ),
+        (
+            vec!["cost", "--workload", no_region.to_str().expect("utf-8")],
+            &no_region,
+        ),
+        (
+            vec![
+                "cost",
+                "--workload",
+                example.to_str().expect("utf-8"),
+                "--pricing",
+                empty.to_str().expect("utf-8"),
+            ],
+            &empty,
+        ),
+    ] {
+        let (code, err) = secbench(&args);
+        assert_ne!(code, Some(0), "{args:?}");
+        assert!(err.contains(&file.display().to_string()), "{args:?}: {err}");
+        assert!(err.contains("missing field"), "{args:?}: {err}");
+    }
+}
+
+#[test]
+fn no_stage_name_reaches_outside_the_output_folders() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("reports");
+    for stage in ["../../../x", "..", "/tmp/x", "", &"s".repeat(65)] {
+        // In a plan.
+        let plan = dir.path().join("plan.toml");
+        std::fs::write(
+            &plan,
+            format!("stage = {stage:?}\n[[scenario]]\nname = \"a\"\nsource = \"plain-env\"\n"),
+        )
+        .expect("write");
+        let (code, err) = secbench(&[
+            "run",
+            "--plan",
+            plan.to_str().expect("utf-8"),
+            "--out-dir",
+            out.to_str().expect("utf-8"),
+            "--function",
+            "f",
+            "--region",
+            "us-east-1",
+        ]);
+        assert_eq!(code, Some(2), "{stage}: {err}");
+        assert!(
+            err.contains("stage") && err.contains("stage name"),
+            "{stage}: {err}"
+        );
+        // On the command line, for run and provision.
+        let (code, err) = secbench(&[
+            "run",
+            "--plan",
+            "record/tests/fixtures/plans/minimal.toml",
+            "--stage",
+            stage,
+            "--out-dir",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(code, Some(2), "{stage}: {err}");
+        assert!(err.contains("stage name"), "{stage}: {err}");
+        let (code, err) = secbench(&["provision", "--stage", stage]);
+        assert_eq!(code, Some(2), "{stage}: {err}");
+        assert!(err.contains("stage name"), "{stage}: {err}");
+    }
+    // Nothing was written anywhere under the temporary folder but the plan.
+    let entries: Vec<_> = std::fs::read_dir(dir.path()).expect("dir").collect();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert!(!root().join("x").exists() && !root().join(".secbench/stages/..toml").exists());
+}

@@ -287,7 +287,7 @@ timeout = "1s"
     for r in &recs {
         assert_eq!(
             (r.outcome, r.error_type.as_deref()),
-            (InvocationOutcome::FunctionError, Some("Sandbox.Timedout"))
+            (InvocationOutcome::FunctionTimeout, Some("Sandbox.Timedout"))
         );
         assert_eq!(
             r.platform.as_ref().and_then(|p| p.status.as_deref()),

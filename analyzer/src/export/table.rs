@@ -2,11 +2,18 @@
 //! with its intervals, INIT, errors and cache hits.
 
 use super::{human_ns, LOCAL_NOTE};
+use crate::ingest::Metric;
 use crate::summary::Summary;
 
 /// The table text.
 pub fn render(summary: &Summary) -> String {
-    let mut rows: Vec<[String; 9]> = vec![[
+    // The runner's own send slip, where a run was open loop (runs before it was recorded and
+    // closed-loop runs have none).
+    let slip = summary
+        .groups
+        .iter()
+        .any(|g| g.metric(Metric::ScheduleSlip).is_some());
+    let mut rows: Vec<Vec<String>> = vec![vec![
         "stage".into(),
         "scenario".into(),
         "phase".into(),
@@ -17,6 +24,9 @@ pub fn render(summary: &Summary) -> String {
         "errors".into(),
         "hits".into(),
     ]];
+    if slip {
+        rows[0].push("send slip p50 / p99".into());
+    }
     for g in &summary.groups {
         let k = &g.key;
         let fetch = g.headline();
@@ -41,7 +51,7 @@ pub fn render(summary: &Summary) -> String {
             .metrics
             .get("init_main_to_ready_ns")
             .map_or("-".into(), |m| human_ns(m.p50_ns));
-        rows.push([
+        let mut row = vec![
             k.stage.clone(),
             k.scenario.clone(),
             k.phase.as_str().to_owned(),
@@ -51,9 +61,15 @@ pub fn render(summary: &Summary) -> String {
             init,
             format!("{:.2}%", g.error_rate * 100.0),
             format!("{:.1}%", g.cache_hit_ratio * 100.0),
-        ]);
+        ];
+        if slip {
+            row.push(g.metric(Metric::ScheduleSlip).map_or("-".into(), |m| {
+                format!("{} / {}", human_ns(m.p50_ns), human_ns(m.p99_ns))
+            }));
+        }
+        rows.push(row);
     }
-    let widths: Vec<usize> = (0..9)
+    let widths: Vec<usize> = (0..rows[0].len())
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     let mut out = String::new();

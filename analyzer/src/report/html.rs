@@ -134,8 +134,9 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
     let _ = writeln!(o, "<h2>Fetch latency percentiles</h2>");
     let _ = writeln!(
         o,
-        "<p>Per stage × approach × phase. Cold: the first fetch of a new environment (at INIT for <code>@init</code>). Intervals: 95% bootstrap (seed {}).</p>",
-        d.summary.seed
+        "<p>Per stage × approach × phase. Cold: the first fetch of a new environment (at INIT for <code>@init</code>). Intervals: 95% bootstrap (seed {}). {}</p>",
+        d.summary.seed,
+        esc(crate::stats::PERCENTILE_DEFINITION)
     );
     let _ = writeln!(o, "<table><tr><th>stage</th><th>approach</th><th>scenario</th><th>phase</th><th>n</th><th>p50 [95% CI]</th><th>p90</th><th>p99 [95% CI]</th><th>p99.9</th><th>max</th><th>errors</th></tr>");
     for g in &d.summary.groups {

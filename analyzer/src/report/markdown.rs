@@ -72,6 +72,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             g.error_rate * 100.0
         );
     }
+    let _ = writeln!(o, "\n{}", crate::stats::PERCENTILE_DEFINITION);
     if let Some(c) = &d.cost {
         o.push_str("\n## Monthly cost at the workload\n\n| approach | USD/month | feasible |\n| --- | ---: | --- |\n");
         for a in &c.approaches {

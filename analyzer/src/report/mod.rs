@@ -37,7 +37,7 @@ pub struct ReportInputs {
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
     /// A file or directory could not be written: check the output directory.
-    #[error("writing {}: {source}", path.display())]
+    #[error("writing {}", path.display())]
     Write {
         /// The file.
         path: PathBuf,

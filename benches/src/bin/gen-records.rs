@@ -150,6 +150,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             intended_send_unix_ms: 1_795_900_000_000 + i,
             caller_latency_ns: handler_ns + 1_500_000,
             caller_service_ns: handler_ns + 1_400_000,
+            schedule_slip_ns: None,
             executed_version: Some("$LATEST".into()),
             platform: Some(PlatformReport {
                 request_id: Some(format!("{:08x}-0000-4000-8000-{:012x}", i >> 32, i)),

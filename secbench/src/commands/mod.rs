@@ -76,23 +76,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             write_output(&text, out.as_deref())?;
             Ok(0)
         }
-        Command::Provision {
-            stage,
-            outputs,
-            stack_name,
-            value_stdin,
-            new_value,
-            plain_env_baseline,
-            endpoint_url,
-        } => provision::run(provision::ProvisionArgs {
-            stage,
-            outputs,
-            stack_name,
-            value_stdin,
-            new_value,
-            plain_env_baseline,
-            endpoint_url,
-        }),
+        Command::Provision(args) => provision::run(args),
         Command::Report {
             runs,
             workload,
@@ -131,23 +115,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             resume,
             workload,
         } => local::run(plan, out_dir, resume, workload),
-        Command::Run {
-            plan,
-            stage,
-            function,
-            region,
-            endpoint_url,
-            out_dir,
-            resume,
-        } => run_plan::run(run_plan::RunArgs {
-            plan,
-            stage,
-            function,
-            region,
-            endpoint_url,
-            out_dir,
-            resume,
-        }),
+        Command::Run(args) => run_plan::run(args),
     }
 }
 

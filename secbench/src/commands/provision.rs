@@ -1,21 +1,9 @@
 //! `secbench provision`: the stage file from the stack's outputs, then the SecureString, the
 //! ciphertext and the digest on the function (the value is never shown; only its SHA-256).
 
+use crate::cli::ProvisionArgs;
 use anyhow::{Context, Result};
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// What `secbench provision` was asked.
-#[derive(Debug, Clone)]
-pub(super) struct ProvisionArgs {
-    pub stage: String,
-    pub outputs: Option<PathBuf>,
-    pub stack_name: Option<String>,
-    pub value_stdin: bool,
-    pub new_value: bool,
-    pub plain_env_baseline: bool,
-    pub endpoint_url: Option<String>,
-}
 
 pub fn run(args: ProvisionArgs) -> Result<i32> {
     use crate::{provision, stage_file};

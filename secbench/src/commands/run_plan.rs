@@ -1,21 +1,9 @@
 //! `secbench run`: a plan against a deployed probe (AWS, or any Lambda API endpoint), with
 //! function and region from the options, the plan, a resumed run or the stage file.
 
+use crate::cli::RunArgs;
 use anyhow::{Context, Result};
-use std::path::PathBuf;
 use std::time::Duration;
-
-/// What `secbench run` was asked.
-#[derive(Debug, Clone)]
-pub(super) struct RunArgs {
-    pub plan: Option<PathBuf>,
-    pub stage: Option<String>,
-    pub function: Option<String>,
-    pub region: Option<String>,
-    pub endpoint_url: Option<String>,
-    pub out_dir: PathBuf,
-    pub resume: Option<PathBuf>,
-}
 
 pub fn run(args: RunArgs) -> Result<i32> {
     let RunArgs {
@@ -46,6 +34,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
         .or_else(|| resumed.as_ref().map(|m| m.stage.clone()))
         .or_else(|| plan.file.stage.clone())
         .context("no stage: pass --stage or set `stage` in the plan")?;
+    // A resumed manifest's stage goes into paths as a plan's does.
+    secbench_record::names::check("stage", &stage)?;
     let cwd = std::env::current_dir().context("current directory")?;
     let stage_file = crate::stage_file::load(&cwd, &stage)?;
     let function = function

@@ -35,12 +35,40 @@ pub struct Invoked {
     pub done: Instant,
 }
 
-/// The error type a function error payload names (`errorType`), if any.
-fn error_type_of(payload: &[u8]) -> Option<String> {
-    let v: serde_json::Value = serde_json::from_slice(payload).ok()?;
-    v.get("errorType")
-        .and_then(|t| t.as_str())
-        .map(str::to_owned)
+/// Lambda's `errorType` of a function that ran past its timeout.
+pub const SANDBOX_TIMEDOUT: &str = "Sandbox.Timedout";
+
+/// What a function error (`X-Amz-Function-Error`) came to: a function timeout when the payload
+/// says `Sandbox.Timedout` (or, in older runtimes' shape, only "Task timed out after N
+/// seconds") or the REPORT line says `Status: timeout`; else a function error. The error type
+/// is the payload's `errorType`, else the header's value.
+pub fn function_error_outcome(
+    header: &str,
+    payload: &[u8],
+    report: Option<&PlatformReport>,
+) -> (InvocationOutcome, String) {
+    let v: Option<serde_json::Value> = serde_json::from_slice(payload).ok();
+    let field = |k: &str| {
+        v.as_ref()
+            .and_then(|v| v.get(k))
+            .and_then(|t| t.as_str())
+            .map(str::to_owned)
+    };
+    let error_type = field("errorType");
+    let timed_out = error_type.as_deref() == Some(SANDBOX_TIMEDOUT)
+        || field("errorMessage").is_some_and(|m| m.contains("Task timed out after"))
+        || report.and_then(|r| r.status.as_deref()) == Some("timeout");
+    if timed_out {
+        (
+            InvocationOutcome::FunctionTimeout,
+            error_type.unwrap_or_else(|| SANDBOX_TIMEDOUT.to_owned()),
+        )
+    } else {
+        (
+            InvocationOutcome::FunctionError,
+            error_type.unwrap_or_else(|| header.to_owned()),
+        )
+    }
 }
 
 /// Invokes `function` with `event` once.
@@ -80,9 +108,11 @@ pub async fn invoke(client: &aws_sdk_lambda::Client, function: &str, event: &[u8
                 out.init_report = init;
             }
             let payload = resp.payload.map(Blob::into_inner).unwrap_or_default();
-            if resp.function_error.is_some() {
-                out.outcome = InvocationOutcome::FunctionError;
-                out.error_type = error_type_of(&payload).or(resp.function_error);
+            if let Some(header) = &resp.function_error {
+                let (outcome, error_type) =
+                    function_error_outcome(header, &payload, out.platform.as_ref());
+                out.outcome = outcome;
+                out.error_type = Some(error_type);
             } else {
                 match std::str::from_utf8(&payload)
                     .ok()
@@ -110,12 +140,12 @@ pub async fn invoke(client: &aws_sdk_lambda::Client, function: &str, event: &[u8
                 };
         }
         Err(SdkError::TimeoutError(_)) => {
-            out.outcome = InvocationOutcome::Timeout;
+            out.outcome = InvocationOutcome::CallerTimeout;
             out.error_type = Some("CallerTimeout".into());
         }
         Err(SdkError::DispatchFailure(d)) => {
             out.outcome = if d.is_timeout() {
-                InvocationOutcome::Timeout
+                InvocationOutcome::CallerTimeout
             } else {
                 InvocationOutcome::Transport
             };
@@ -137,4 +167,79 @@ pub async fn invoke(client: &aws_sdk_lambda::Client, function: &str, event: &[u8
         Err(_) => out.error_type = Some("RequestNotSent".into()),
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!(
+            "{}/tests/fixtures/lambda/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture")
+    }
+
+    fn report(name: &str) -> Option<PlatformReport> {
+        let text = std::fs::read_to_string(format!(
+            "{}/../record/tests/fixtures/logs/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture");
+        parse_tail(&text).0
+    }
+
+    #[test]
+    fn a_function_past_its_timeout_is_a_function_timeout_in_both_shapes() {
+        // The provided.al2023 shape: errorType Sandbox.Timedout, REPORT Status: timeout.
+        let timeout_report = report("report-timeout-init-report.txt");
+        assert_eq!(
+            function_error_outcome(
+                "Unhandled",
+                &fixture("invoke-timeout-sandbox.json"),
+                timeout_report.as_ref()
+            ),
+            (
+                InvocationOutcome::FunctionTimeout,
+                SANDBOX_TIMEDOUT.to_owned()
+            )
+        );
+        // The older shape: only the message says so, and no REPORT line came with it.
+        assert_eq!(
+            function_error_outcome(
+                "Unhandled",
+                &fixture("invoke-timeout-message-only.json"),
+                None
+            ),
+            (
+                InvocationOutcome::FunctionTimeout,
+                SANDBOX_TIMEDOUT.to_owned()
+            )
+        );
+        // A payload that says nothing, with a REPORT line that does.
+        assert_eq!(
+            function_error_outcome("Unhandled", b"", timeout_report.as_ref()).0,
+            InvocationOutcome::FunctionTimeout
+        );
+    }
+
+    #[test]
+    fn other_function_errors_stay_function_errors() {
+        assert_eq!(
+            function_error_outcome(
+                "Unhandled",
+                &fixture("invoke-runtime-exit-error.json"),
+                report("report-warm.txt").as_ref()
+            ),
+            (
+                InvocationOutcome::FunctionError,
+                "Runtime.ExitError".to_owned()
+            )
+        );
+        assert_eq!(
+            function_error_outcome("Handled", b"not json", None),
+            (InvocationOutcome::FunctionError, "Handled".to_owned())
+        );
+    }
 }

@@ -6,6 +6,7 @@
 
 pub mod control;
 pub mod invoke;
+pub mod pacer;
 pub mod progress;
 
 use crate::plan::{Arrival, Plan, PlanFile, Scenario};
@@ -165,6 +166,8 @@ struct Slot {
     fetches: u32,
     intended: Instant,
     intended_unix_ms: u64,
+    /// Sent by the open-loop schedule (its slip is recorded).
+    paced: bool,
 }
 
 async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc<AtomicU64>) {
@@ -191,6 +194,9 @@ async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc
         intended_send_unix_ms: slot.intended_unix_ms,
         caller_latency_ns: nanos(r.done.saturating_duration_since(slot.intended)),
         caller_service_ns: nanos(r.done.saturating_duration_since(r.sent)),
+        schedule_slip_ns: slot
+            .paced
+            .then(|| nanos(r.sent.saturating_duration_since(slot.intended))),
         executed_version: r.executed_version,
         platform: r.platform,
         init_report: r.init_report,
@@ -221,6 +227,7 @@ fn slot(
         fetches: scenario.fetches,
         intended: start.0 + offset,
         intended_unix_ms: unix_ms(start.1 + offset),
+        paced: false,
     }
 }
 
@@ -473,13 +480,26 @@ async fn warm_phase(
     match s.arrival {
         Arrival::Open { per_second } => {
             let permits = Arc::new(Semaphore::new(usize::try_from(s.concurrency).unwrap_or(1)));
-            for (k, &index) in pending.iter().enumerate() {
-                let offset = Duration::from_secs_f64(k as f64 / per_second);
-                let slot = slot(s, Phase::Warm, index, None, start, offset);
-                tokio::select! {
-                    _ = tokio::time::sleep_until(slot.intended.into()) => {}
+            let mut slots: Vec<Option<Slot>> = pending
+                .iter()
+                .enumerate()
+                .map(|(k, &index)| {
+                    let offset = Duration::from_secs_f64(k as f64 / per_second);
+                    let mut slot = slot(s, Phase::Warm, index, None, start, offset);
+                    slot.paced = true;
+                    Some(slot)
+                })
+                .collect();
+            let instants = slots.iter().flatten().map(|s| s.intended).collect();
+            let mut due = pacer::start(instants, ctx.cancel.clone());
+            loop {
+                let k = tokio::select! {
+                    k = due.recv() => match k { Some(k) => k, None => break },
                     _ = ctx.cancel.cancelled() => break,
-                }
+                };
+                let Some(slot) = slots.get_mut(k).and_then(Option::take) else {
+                    continue;
+                };
                 // Waiting for a free slot counts: latency is measured from `intended`.
                 let permit = tokio::select! {
                     p = permits.clone().acquire_owned() => match p { Ok(p) => p, Err(_) => break },
