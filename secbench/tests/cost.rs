@@ -76,7 +76,7 @@ fn cents(v: f64) -> i64 {
 fn secrets_manager_10m_uncached_is_50_40_before_compute_and_kms() {
     let w = workload("hand-secrets-manager-10m.toml");
     let mut p = table("us-east-1");
-    p.kms.charge_aws_managed_key_requests = false;
+    p.kms.aws_managed_key_requests.secretsmanager.charged = false;
     let c = price(
         &w,
         &p,
@@ -86,8 +86,17 @@ fn secrets_manager_10m_uncached_is_50_40_before_compute_and_kms() {
     let api = line(&c, "Secrets Manager API calls");
     assert_eq!((api.quantity, api.unit_price_usd), (1000.0, 0.05));
     assert_eq!(cents(c.monthly_cost_usd), 5040, "{:#?}", c.breakdown);
-    // With requests to aws/secretsmanager charged (the shipped switch): + 10M/10k × $0.03.
-    p.kms.charge_aws_managed_key_requests = true;
+    // The shipped table prices them free too (the Secrets Manager guide: aws/secretsmanager
+    // costs nothing), and says so without an "unconfirmed" note.
+    let shipped = price(
+        &w,
+        &table("us-east-1"),
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(shipped.monthly_cost_usd), 5040);
+    assert!(!shipped.notes.iter().any(|n| n.starts_with("unconfirmed")));
+    // With requests to aws/secretsmanager charged: + 10M/10k × $0.03.
+    p.kms.aws_managed_key_requests.secretsmanager.charged = true;
     let c = price(
         &w,
         &p,
@@ -99,6 +108,171 @@ fn secrets_manager_10m_uncached_is_50_40_before_compute_and_kms() {
     let ctx = line(&c, "Lambda requests (context: the same for every approach)");
     assert!(!ctx.included_in_total);
     assert_eq!(cents(ctx.cost_usd), 200);
+}
+
+#[test]
+fn aws_ssm_key_requests_are_charged_and_marked_unconfirmed_a_customer_key_always_charged() {
+    // 10M uncached SecureString reads at a 30 rps peak: under the standard throughput, so the
+    // API calls are free; the 10M Decrypts SSM makes with aws/ssm are priced as charged (the
+    // conservative reading): 1,000 × $0.03 = $30.00, with the note saying it is unconfirmed.
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    w.peak_rps = 30.0;
+    let p = table("us-east-1");
+    let c = price(
+        &w,
+        &p,
+        approach(Source::Ssm, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(line(&c, "KMS requests").cost_usd), 3000);
+    assert_eq!(cents(c.monthly_cost_usd), 3000, "{:#?}", c.breakdown);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.starts_with("unconfirmed") && n.contains("kms.aws_managed_key_requests.ssm")),
+        "{:?}",
+        c.notes
+    );
+    // With a customer managed key every request is charged, whatever the switches say:
+    // Secrets Manager then pays $1 key + $0.40 + $50 API + $30 KMS = $81.40 (SSM: $1 + $30).
+    let mut cmk = w.clone();
+    cmk.kms_key = cost::workload::KmsKey::CustomerManaged;
+    let c = price(
+        &cmk,
+        &p,
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(c.monthly_cost_usd), 8140, "{:#?}", c.breakdown);
+    assert!(!c.notes.iter().any(|n| n.starts_with("unconfirmed")));
+}
+
+#[test]
+fn advanced_parameters_pay_per_interaction_at_standard_throughput() {
+    // 10M reads at a 30 rps peak stay at standard throughput (40 TPS), and advanced
+    // parameters still pay $0.05 per 10,000 interactions: 1,000 × $0.05 = $50.00, plus $0.05
+    // for the parameter and $30 of KMS.
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    w.peak_rps = 30.0;
+    w.ssm_parameter_tier = cost::workload::ParameterTier::Advanced;
+    let c = price(
+        &w,
+        &table("us-east-1"),
+        approach(Source::Ssm, CacheMode::None, FetchAt::Handler),
+    );
+    let api = line(
+        &c,
+        "SSM API interactions (advanced parameters, standard throughput)",
+    );
+    assert_eq!((api.quantity, api.unit_price_usd), (1000.0, 0.05));
+    assert_eq!(
+        cents(c.monthly_cost_usd),
+        5000 + 5 + 3000,
+        "{:#?}",
+        c.breakdown
+    );
+    // Standard parameters at standard throughput pay nothing for the calls.
+    w.ssm_parameter_tier = cost::workload::ParameterTier::Standard;
+    let c = price(
+        &w,
+        &table("us-east-1"),
+        approach(Source::Ssm, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(
+        cents(line(&c, "SSM API interactions (standard throughput)").cost_usd),
+        0
+    );
+}
+
+#[test]
+fn secrets_manager_reads_each_have_their_quota_and_kms_quotas_differ_by_region() {
+    // 300 environments at the peak, a 10 ms TTL: the caching library refreshes 30,000
+    // DescribeSecret/s, above the old combined 10,000 but within DescribeSecret's 40,000;
+    // its first fetches (300 per 15 min) are far from GetSecretValue's 10,000.
+    let mut w = workload("example.toml");
+    w.avg_concurrent_environments = Some(300.0);
+    w.peak_rps = 40_000.0;
+    w.invocations_per_month = 40_000.0 * 730.0 * 3600.0;
+    w.secrets = 1;
+    w.secrets_per_invocation = 1;
+    w.cache_ttl = std::time::Duration::from_millis(10);
+    let p = table("us-east-1");
+    let lib = price(
+        &w,
+        &p,
+        approach(
+            Source::SecretsManager,
+            CacheMode::AwsCachingLibrary,
+            FetchAt::Handler,
+        ),
+    );
+    let describe = lib.peak_requests_per_second["Secrets Manager:DescribeSecret"];
+    assert!((describe - 30_000.0).abs() < 1e-6, "{describe}");
+    assert!(lib.peak_requests_per_second["Secrets Manager:GetSecretValue"] < 1.0);
+    assert!(lib.feasible, "{:?}", lib.notes);
+    // The in-process TTL cache refreshes with GetSecretValue: 30,000/s is over its 10,000.
+    let ttl = price(
+        &w,
+        &p,
+        approach(Source::SecretsManager, CacheMode::Ttl, FetchAt::Handler),
+    );
+    assert!(!ttl.feasible);
+    assert!(
+        ttl.notes
+            .iter()
+            .any(|n| n.contains("GetSecretValue/s is above its quota of 10000")),
+        "{:?}",
+        ttl.notes
+    );
+    // KMS: 15,000 Decrypt/s fits eu-central-1's 20,000 but not ap-south-1's 10,000, and
+    // 25,000 fits neither.
+    let mut k = workload("example.toml");
+    k.peak_rps = 5_000.0; // × 3 secrets per invocation
+    for (region, rps, feasible) in [
+        ("eu-central-1", 5_000.0, true),
+        ("ap-south-1", 5_000.0, false),
+        ("eu-central-1", 25_000.0 / 3.0, false),
+        ("us-east-1", 25_000.0 / 3.0, true),
+    ] {
+        k.region = region.into();
+        k.peak_rps = rps;
+        let c = price(
+            &k,
+            &table(region),
+            approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+        );
+        assert_eq!(c.feasible, feasible, "{region} at {rps}/s: {:?}", c.notes);
+    }
+}
+
+#[test]
+fn the_tiers_count_only_the_account_s_gb_seconds_of_the_same_architecture() {
+    // The hand-worked tier case ($1,583.34 of compute on top of 5.95e9 x86_64 GB-seconds),
+    // with the account's use given per architecture: 9e9 arm64 GB-seconds change nothing.
+    let mut w = workload("hand-compute-tiers.toml");
+    w.base_gb_seconds_per_month = 0.0;
+    w.other_gb_seconds_per_month = Some(cost::workload::PerArchitecture {
+        arm64: 9e9,
+        x86_64: 5.95e9,
+    });
+    let c = price(
+        &w,
+        &table(&w.region),
+        approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(compute(&c, |_| true, |l| l.cost_usd)), 158_334);
+    // Moved to arm64's side only, the x86_64 compute is all in the first tier: 1e8 × $0.0000166667.
+    w.other_gb_seconds_per_month = Some(cost::workload::PerArchitecture {
+        arm64: 5.95e9,
+        x86_64: 0.0,
+    });
+    let c = price(
+        &w,
+        &table(&w.region),
+        approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(compute(&c, |_| true, |l| l.cost_usd)), 166_667);
+    // Both ways at once is refused.
+    w.base_gb_seconds_per_month = 1.0;
+    assert!(w.validate().is_err());
 }
 
 #[test]
@@ -187,8 +361,9 @@ fn caches_count_first_fetches_and_refreshes_never_more_than_uncached() {
     assert!((calls(&lib, "Secrets Manager:DescribeSecret") - refreshes).abs() < 1e-6);
     // DescribeSecret is not decrypted: KMS only for the first fetches.
     assert!((lib.kms_requests_per_month - first).abs() < 1e-6);
-    // $1.20 secrets + 350,400 calls × $0.05/10k + 35,040 KMS × $0.03/10k.
-    assert_eq!(cents(lib.monthly_cost_usd), 306);
+    // $1.20 secrets + 350,400 calls × $0.05/10k; the 35,040 KMS requests are made with
+    // aws/secretsmanager, which the shipped table prices free (they were $0.11).
+    assert_eq!(cents(lib.monthly_cost_usd), 295);
 
     let ttl = price(
         &w,
@@ -196,7 +371,8 @@ fn caches_count_first_fetches_and_refreshes_never_more_than_uncached() {
         approach(Source::SecretsManager, CacheMode::Ttl, FetchAt::Handler),
     );
     assert!((calls(&ttl, "Secrets Manager:GetSecretValue") - (first + refreshes)).abs() < 1e-6);
-    assert_eq!(cents(ttl.monthly_cost_usd), 400);
+    // $1.20 + 350,400 × $0.05/10k; its 350,400 KMS requests are on aws/secretsmanager (free; were $1.05).
+    assert_eq!(cents(ttl.monthly_cost_usd), 295);
 
     let init = price(
         &w,
@@ -435,7 +611,7 @@ fn cost_cli_three_formats_from_the_workload_alone() {
     let json = ok(&secbench(&["cost", "--workload", wl, "--format", "json"]));
     validate("cost.schema.json", &json);
     let v: serde_json::Value = serde_json::from_str(&json).expect("json");
-    assert_eq!(v["pricing"]["date"], "2026-11-28");
+    assert_eq!(v["pricing"]["date"], "2026-12-01");
     assert_eq!(v["workload"]["invocations_per_month"], 10_000_000.0);
     assert_eq!(
         v["approaches"].as_array().map(Vec::len),
@@ -449,10 +625,10 @@ fn cost_cli_three_formats_from_the_workload_alone() {
     let rows: Vec<&str> = lines.collect();
     assert!(
         rows.iter()
-            .any(|r| r.starts_with("secrets-manager,true,241.2,Secrets Manager API calls")),
+            .any(|r| r.starts_with("secrets-manager,true,151.2,Secrets Manager API calls")),
         "{csv}"
     );
-    assert!(rows.iter().all(|r| r.ends_with(",2026-11-28")));
+    assert!(rows.iter().all(|r| r.ends_with(",2026-12-01")));
 }
 
 #[test]

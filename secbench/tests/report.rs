@@ -92,7 +92,7 @@ fn report_writes_the_page_the_markdown_the_plots_and_the_exports() {
     assert_eq!(html.matches("<svg").count(), CHARTS.len());
     assert!(html.contains("Local emulator figures"));
     assert!(html.contains("Recommendation"));
-    assert!(html.contains("2026-11-28"), "the pricing table's date");
+    assert!(html.contains("2026-12-01"), "the pricing table's date");
     // Nothing was written into the run.
     let names: Vec<String> = std::fs::read_dir(run())
         .expect("run")

@@ -95,10 +95,10 @@ impl PricingInfo {
             ("quotas.kms", p.quotas.kms.source.clone()),
         ]);
         let mut assumptions = vec![
-            format!(
-                "requests to AWS managed keys (aws/ssm, aws/secretsmanager) are {} (kms.charge_aws_managed_key_requests)",
-                if p.kms.charge_aws_managed_key_requests { "charged" } else { "not charged" }
-            ),
+            managed_key_assumption("aws/secretsmanager", "secretsmanager", &p.kms.aws_managed_key_requests.secretsmanager),
+            managed_key_assumption("aws/ssm", "ssm", &p.kms.aws_managed_key_requests.ssm),
+            "KMS requests that services make for you, with AWS managed keys too, count toward the account's KMS request quota".into(),
+            "Lambda's GB-second tiers aggregate per architecture and region over the account (or the organisation under consolidated billing): compute is priced on top of the workload's other GB-seconds of its architecture".into(),
             format!(
                 "each GetSecretValue causes {} KMS request(s), each SecureString GetParameter {}",
                 p.secrets_manager.kms_requests_per_get_secret_value, p.ssm.kms_requests_per_secure_get
@@ -110,11 +110,11 @@ impl PricingInfo {
             ),
             "secrets are not rotated during the month (a rotation adds one GetSecretValue per environment)".into(),
         ];
-        if !overridden {
-            assumptions.push(format!(
-                "no overrides for {region} in the table: us-east-1 list prices and default quotas are used"
-            ));
-        }
+        assumptions.push(if overridden {
+            format!("the table overrides some figures for {region}; the others are us-east-1 list prices and default quotas")
+        } else {
+            format!("no overrides for {region} in the table: us-east-1 list prices and default quotas are used")
+        });
         PricingInfo {
             date: p.date.clone(),
             file: file.to_owned(),
@@ -124,6 +124,22 @@ impl PricingInfo {
             assumptions,
         }
     }
+}
+
+fn managed_key_assumption(key: &str, field: &str, switch: &pricing::ManagedKeySwitch) -> String {
+    format!(
+        "KMS requests made for you with {key} are {} (kms.aws_managed_key_requests.{field}){}",
+        if switch.charged {
+            "charged"
+        } else {
+            "not charged"
+        },
+        if switch.confirmed {
+            format!(", as {} says", switch.source)
+        } else {
+            ": unconfirmed, AWS's pages do not settle it".to_owned()
+        }
+    )
 }
 
 /// The whole cost answer.

@@ -15,7 +15,9 @@
 //!   refreshes with the full fetch.
 //! - compute for fetching: new environments × (cold + (secrets − 1) × a miss) plus the warm
 //!   fetches × their mean time, × memory in GB, priced through the volume tiers on top of
-//!   `base_gb_seconds_per_month` (so the price is the marginal one).
+//!   the account's other GB-seconds of the workload's architecture (`other_gb_seconds_per_month`
+//!   or `base_gb_seconds_per_month`; the tiers aggregate per architecture and region over the
+//!   account or the consolidated-billing organisation), so the price is the marginal one.
 
 use super::latency::Latency;
 use super::pricing::{tiered_cost, Pricing};
@@ -303,21 +305,21 @@ struct Kms {
 
 fn kms_requests(api_calls: &BTreeMap<&'static str, f64>, w: &Workload, p: &Pricing) -> Kms {
     let calls = |op| calls(api_calls, op);
-    let service_key = w.kms_key;
-    let kms_direct = calls(Op::KmsDecrypt);
-    let kms_by_services = calls(Op::SsmGetParameter) * p.ssm.kms_requests_per_secure_get
-        + calls(Op::SmGetSecretValue) * p.secrets_manager.kms_requests_per_get_secret_value;
-    let kms_requests = kms_direct + kms_by_services;
-    let kms_charged = kms_direct
-        + if service_key == KmsKey::CustomerManaged || p.kms.charge_aws_managed_key_requests {
-            kms_by_services
+    let direct = calls(Op::KmsDecrypt);
+    let by_ssm = calls(Op::SsmGetParameter) * p.ssm.kms_requests_per_secure_get;
+    let by_sm = calls(Op::SmGetSecretValue) * p.secrets_manager.kms_requests_per_get_secret_value;
+    // A customer managed key is always charged; a service's AWS managed key per its switch.
+    let charged = |by_service: f64, switch: &super::pricing::ManagedKeySwitch| {
+        if w.kms_key == KmsKey::CustomerManaged || switch.charged {
+            by_service
         } else {
             0.0
-        };
-
+        }
+    };
+    let managed = &p.kms.aws_managed_key_requests;
     Kms {
-        requests: kms_requests,
-        charged: kms_charged,
+        requests: direct + by_ssm + by_sm,
+        charged: direct + charged(by_ssm, &managed.ssm) + charged(by_sm, &managed.secretsmanager),
     }
 }
 
@@ -379,25 +381,36 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
         c.environments
     };
     let uncached_rate = w.peak_rps * f64::from(w.secrets_per_invocation);
-    let fetch_rate = functions
-        * match a.kind() {
-            Kind::Baseline => 0.0,
-            Kind::Uncached => uncached_rate,
-            Kind::AtInit => {
-                uncached_rate.min(peak_envs * secrets / w.environment_lifetime.as_secs_f64())
-            }
-            Kind::Cached => uncached_rate.min(
-                peak_envs
-                    * secrets
-                    * (1.0 / w.cache_ttl.as_secs_f64()
-                        + 1.0 / w.environment_lifetime.as_secs_f64()),
-            ),
-        };
+    // First fetches and refreshes at the peak, per function, never more than every fetch.
+    let first_fetches = peak_envs * secrets / w.environment_lifetime.as_secs_f64();
+    let (first_rate, refresh_rate) = match a.kind() {
+        Kind::Baseline => (0.0, 0.0),
+        Kind::Uncached => (uncached_rate, 0.0),
+        Kind::AtInit => (uncached_rate.min(first_fetches), 0.0),
+        Kind::Cached => {
+            let refreshes = peak_envs * secrets / w.cache_ttl.as_secs_f64();
+            let scale = (uncached_rate / (first_fetches + refreshes)).min(1.0);
+            (first_fetches * scale, refreshes * scale)
+        }
+    };
+    let (first_rate, refresh_rate) = (functions * first_rate, functions * refresh_rate);
+    let fetch_rate = first_rate + refresh_rate;
+    let refreshes_describe = a.calls().1.contains(&Op::SmDescribeSecret);
     let burst = functions * peak_envs * secrets;
     let mut peak: BTreeMap<&'static str, f64> = BTreeMap::new();
     let mut feasible = true;
     let mut ssm_higher_throughput = false;
     let q = &p.quotas;
+    let over = |api: &str, rate: f64, quota: f64, notes: &mut Vec<String>| {
+        let over = rate > quota;
+        if over {
+            notes.push(format!(
+                "infeasible: peak {rate:.0} {api}/s is above its quota of {quota} TPS"
+            ));
+        }
+        over
+    };
+    let mut get_secret_value_rate = 0.0;
     match a.source {
         Source::Ssm | Source::AgentSsm => {
             peak.insert("SSM:GetParameter", fetch_rate);
@@ -418,32 +431,47 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
             }
         }
         Source::SecretsManager | Source::AgentSecretsManager => {
-            peak.insert("Secrets Manager:GetSecretValue+DescribeSecret", fetch_rate);
-            if fetch_rate > q.secrets_manager.get_secret_value_describe_secret_tps {
-                feasible = false;
-                notes.push(format!(
-                    "infeasible: peak {fetch_rate:.0} GetSecretValue+DescribeSecret/s is above the quota of {} TPS",
-                    q.secrets_manager.get_secret_value_describe_secret_tps
-                ));
+            // Each read API has its own quota: the caching library's and the agent's
+            // refreshes are DescribeSecret, everything else GetSecretValue.
+            let (get, describe) = if refreshes_describe {
+                (first_rate, refresh_rate)
+            } else {
+                (fetch_rate, 0.0)
+            };
+            get_secret_value_rate = get;
+            peak.insert("Secrets Manager:GetSecretValue", get);
+            feasible &= !over(
+                "GetSecretValue",
+                get,
+                q.secrets_manager.get_secret_value_tps,
+                notes,
+            );
+            if describe > 0.0 {
+                peak.insert("Secrets Manager:DescribeSecret", describe);
+                feasible &= !over(
+                    "DescribeSecret",
+                    describe,
+                    q.secrets_manager.describe_secret_tps,
+                    notes,
+                );
             }
         }
         _ => {}
     }
-    let kms_per_fetch = match a.source {
-        Source::KmsEnv => 1.0,
-        Source::Ssm | Source::AgentSsm => p.ssm.kms_requests_per_secure_get,
-        Source::SecretsManager => p.secrets_manager.kms_requests_per_get_secret_value,
-        // The agent's refreshes are DescribeSecret (no KMS); its first fetches decrypt.
-        Source::AgentSecretsManager => p.secrets_manager.kms_requests_per_get_secret_value,
+    let kms_rate = match a.source {
+        Source::KmsEnv => fetch_rate,
+        Source::Ssm | Source::AgentSsm => fetch_rate * p.ssm.kms_requests_per_secure_get,
+        Source::SecretsManager | Source::AgentSecretsManager => {
+            get_secret_value_rate * p.secrets_manager.kms_requests_per_get_secret_value
+        }
         Source::PlainEnv => 0.0,
     };
-    let kms_rate = fetch_rate * kms_per_fetch;
     if kms_rate > 0.0 {
         peak.insert("KMS:symmetric", kms_rate);
         if kms_rate > q.kms.symmetric_cryptographic_tps {
             feasible = false;
             notes.push(format!(
-                "infeasible at the default quota: peak {kms_rate:.0} KMS requests/s (counting requests the service makes on your behalf) is above the region's {} symmetric requests/s; the quota is adjustable",
+                "infeasible at the default quota: peak {kms_rate:.0} KMS requests/s (counting requests the service makes on your behalf, with AWS managed keys too) is above the region's {} symmetric requests/s; the quota is adjustable",
                 q.kms.symmetric_cryptographic_tps
             ));
         }
@@ -455,7 +483,7 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
             }
             Source::Ssm | Source::AgentSsm => Some(q.ssm.get_parameter_higher_throughput_tps),
             Source::SecretsManager | Source::AgentSecretsManager => {
-                Some(q.secrets_manager.get_secret_value_describe_secret_tps)
+                Some(q.secrets_manager.get_secret_value_tps)
             }
             Source::KmsEnv => Some(q.kms.symmetric_cryptographic_tps),
             Source::PlainEnv => None,
@@ -507,6 +535,12 @@ fn api_charges(
             (
                 "SSM API interactions (higher throughput)",
                 p.ssm.higher_throughput_per_10k_usd,
+            )
+        } else if w.ssm_parameter_tier == ParameterTier::Advanced {
+            // Advanced parameters are charged per interaction at any throughput.
+            (
+                "SSM API interactions (advanced parameters, standard throughput)",
+                p.ssm.advanced_parameter_interactions_per_10k_usd,
             )
         } else {
             (
@@ -599,14 +633,14 @@ fn compute(i: &Inputs<'_>, c: &Counts, lines: &mut Vec<Line>, notes: &mut Vec<St
             let warm_gbs = warm_s * gb * functions;
             let tiers = p.tiers(w.architecture);
             let mut free_left = if w.free_tier {
-                (p.lambda.free_tier_gb_seconds - w.base_gb_seconds_per_month).max(0.0)
+                (p.lambda.free_tier_gb_seconds - w.other_gb_seconds()).max(0.0)
             } else {
                 0.0
             };
             let mut base = if w.free_tier {
-                (w.base_gb_seconds_per_month - p.lambda.free_tier_gb_seconds).max(0.0)
+                (w.other_gb_seconds() - p.lambda.free_tier_gb_seconds).max(0.0)
             } else {
-                w.base_gb_seconds_per_month
+                w.other_gb_seconds()
             };
             let cold_item = if p.lambda.init_billed {
                 "Lambda compute fetching at cold start (INIT included)"
@@ -680,6 +714,26 @@ fn context(a: Approach, w: &Workload, p: &Pricing, lines: &mut Vec<Line>, notes:
             secbench_record::duration::format(w.cache_ttl)
         )),
         _ => {}
+    }
+    // An assumption AWS's pages do not settle, said wherever it moves the figure.
+    let managed = &p.kms.aws_managed_key_requests;
+    let switch = match a.source {
+        Source::Ssm | Source::AgentSsm => Some(("SSM", "aws/ssm", "ssm", &managed.ssm)),
+        Source::SecretsManager | Source::AgentSecretsManager => Some((
+            "Secrets Manager",
+            "aws/secretsmanager",
+            "secretsmanager",
+            &managed.secretsmanager,
+        )),
+        _ => None,
+    };
+    if let Some((service, key, field, switch)) = switch {
+        if w.kms_key == KmsKey::AwsManaged && !switch.confirmed {
+            notes.push(format!(
+                "unconfirmed: the KMS requests {service} makes with {key} are priced as {} (pricing switch kms.aws_managed_key_requests.{field}; AWS's pages do not settle it)",
+                if switch.charged { "charged" } else { "free" }
+            ));
+        }
     }
     if w.free_tier
         && matches!(

@@ -87,8 +87,31 @@ pub struct KmsPrices {
     pub symmetric_requests_per_10k_usd: f64,
     /// Requests free each month.
     pub free_tier_requests: f64,
-    /// Whether requests to AWS managed keys (`aws/ssm`, `aws/secretsmanager`) are charged.
-    pub charge_aws_managed_key_requests: bool,
+    /// Whether the requests each service makes with its AWS managed key are charged.
+    pub aws_managed_key_requests: AwsManagedKeyRequests,
+}
+
+/// Per service: are the KMS requests it makes with its AWS managed key charged?
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AwsManagedKeyRequests {
+    /// `aws/secretsmanager`.
+    pub secretsmanager: ManagedKeySwitch,
+    /// `aws/ssm`.
+    pub ssm: ManagedKeySwitch,
+}
+
+/// One service's switch: the reading priced, whether AWS's pages settle it, and where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedKeySwitch {
+    /// Priced as charged.
+    pub charged: bool,
+    /// AWS's pages settle it; when false, every output that depends on it says so.
+    pub confirmed: bool,
+    /// The page.
+    #[serde(skip_serializing)]
+    pub source: String,
 }
 
 /// Secrets Manager prices.
@@ -119,6 +142,8 @@ pub struct SsmPrices {
     pub standard_throughput_per_10k_usd: f64,
     /// Per 10,000 API interactions with higher throughput enabled.
     pub higher_throughput_per_10k_usd: f64,
+    /// Per 10,000 API interactions on advanced parameters, at any throughput.
+    pub advanced_parameter_interactions_per_10k_usd: f64,
     /// KMS requests each `GetParameter` WithDecryption of a SecureString causes.
     pub kms_requests_per_secure_get: f64,
 }
@@ -145,6 +170,10 @@ pub struct SsmQuotas {
     pub get_parameter_standard_tps: f64,
     /// `GetParameter` with higher throughput.
     pub get_parameter_higher_throughput_tps: f64,
+    /// `GetParameters` with higher throughput.
+    pub get_parameters_higher_throughput_tps: f64,
+    /// `GetParametersByPath` with higher throughput.
+    pub get_parameters_by_path_higher_throughput_tps: f64,
 }
 
 /// Secrets Manager quotas.
@@ -153,8 +182,12 @@ pub struct SsmQuotas {
 pub struct SecretsManagerQuotas {
     /// Page the figures come from.
     pub source: String,
-    /// `GetSecretValue` + `DescribeSecret` combined.
-    pub get_secret_value_describe_secret_tps: f64,
+    /// `GetSecretValue`.
+    pub get_secret_value_tps: f64,
+    /// `DescribeSecret` (the caching library's and the agent's refreshes).
+    pub describe_secret_tps: f64,
+    /// `BatchGetSecretValue`.
+    pub batch_get_secret_value_tps: f64,
 }
 
 /// KMS quotas.
@@ -311,6 +344,10 @@ fn validate(p: &Pricing) -> Result<(), (String, String)> {
             p.ssm.higher_throughput_per_10k_usd,
         ),
         (
+            "ssm.advanced_parameter_interactions_per_10k_usd",
+            p.ssm.advanced_parameter_interactions_per_10k_usd,
+        ),
+        (
             "ssm.kms_requests_per_secure_get",
             p.ssm.kms_requests_per_secure_get,
         ),
@@ -330,10 +367,24 @@ fn validate(p: &Pricing) -> Result<(), (String, String)> {
             p.quotas.ssm.get_parameter_higher_throughput_tps,
         ),
         (
-            "quotas.secrets_manager.get_secret_value_describe_secret_tps",
-            p.quotas
-                .secrets_manager
-                .get_secret_value_describe_secret_tps,
+            "quotas.ssm.get_parameters_higher_throughput_tps",
+            p.quotas.ssm.get_parameters_higher_throughput_tps,
+        ),
+        (
+            "quotas.ssm.get_parameters_by_path_higher_throughput_tps",
+            p.quotas.ssm.get_parameters_by_path_higher_throughput_tps,
+        ),
+        (
+            "quotas.secrets_manager.get_secret_value_tps",
+            p.quotas.secrets_manager.get_secret_value_tps,
+        ),
+        (
+            "quotas.secrets_manager.describe_secret_tps",
+            p.quotas.secrets_manager.describe_secret_tps,
+        ),
+        (
+            "quotas.secrets_manager.batch_get_secret_value_tps",
+            p.quotas.secrets_manager.batch_get_secret_value_tps,
         ),
         (
             "quotas.kms.symmetric_cryptographic_tps",

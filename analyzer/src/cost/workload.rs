@@ -75,12 +75,30 @@ pub struct Workload {
     /// SSM parameter tier.
     #[serde(default)]
     pub ssm_parameter_tier: ParameterTier,
-    /// GB-seconds the account's functions use each month besides fetching (for the tiers).
+    /// GB-seconds the account's functions of the workload's architecture use each month in
+    /// its region besides fetching (for the tiers).
     #[serde(default)]
     pub base_gb_seconds_per_month: f64,
+    /// The same per architecture: Lambda's GB-second tiers aggregate per architecture and
+    /// region over the account (or the organisation, under consolidated billing), so only the
+    /// workload's own architecture counts. Instead of `base_gb_seconds_per_month`.
+    #[serde(default)]
+    pub other_gb_seconds_per_month: Option<PerArchitecture>,
     /// Latencies per approach, used when no run is given.
     #[serde(default)]
     pub latency: Vec<LatencyEntry>,
+}
+
+/// A figure per architecture.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PerArchitecture {
+    /// arm64 (Graviton).
+    #[serde(default)]
+    pub arm64: f64,
+    /// x86_64.
+    #[serde(default)]
+    pub x86_64: f64,
 }
 
 /// Latencies of one approach, as the workload file gives them.
@@ -123,6 +141,16 @@ fn handler() -> FetchAt {
 }
 
 impl Workload {
+    /// The GB-seconds the account already uses in the tiers the workload's compute is priced
+    /// in: those of its architecture.
+    pub fn other_gb_seconds(&self) -> f64 {
+        match (self.other_gb_seconds_per_month, self.architecture) {
+            (Some(o), Architecture::Arm64) => o.arm64,
+            (Some(o), Architecture::X86_64) => o.x86_64,
+            (None, _) => self.base_gb_seconds_per_month,
+        }
+    }
+
     /// Reads and checks a workload file.
     pub fn load(path: &Path) -> Result<Workload, CostError> {
         let text = std::fs::read_to_string(path).map_err(|source| CostError::Io {
@@ -194,6 +222,17 @@ impl Workload {
             0.0,
             1e13,
         )?;
+        if let Some(o) = self.other_gb_seconds_per_month {
+            range("other_gb_seconds_per_month.arm64", o.arm64, 0.0, 1e13)?;
+            range("other_gb_seconds_per_month.x86_64", o.x86_64, 0.0, 1e13)?;
+            if self.base_gb_seconds_per_month > 0.0 {
+                return Err((
+                    "other_gb_seconds_per_month".into(),
+                    "give either base_gb_seconds_per_month or other_gb_seconds_per_month, not both"
+                        .into(),
+                ));
+            }
+        }
         let avg_rps = self.invocations_per_month / (self.month_seconds_hint());
         if self.peak_rps < avg_rps * 0.999 {
             return Err((
