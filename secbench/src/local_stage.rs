@@ -129,7 +129,7 @@ pub fn build_probe(root: &Path) -> Result<PathBuf, LocalError> {
         })?;
     if !out.status.success() {
         return Err(LocalError::Step {
-            step: "cargo build --release -p bench-lambda".into(),
+            step: "cargo build --release -p secbench -p bench-lambda --bin bench-lambda".into(),
             status: out.status.to_string(),
         });
     }
