@@ -65,11 +65,24 @@ pub enum Metric {
     CallerRoundTrip,
     /// Open loop: how late the runner sent each invocation after its intended instant.
     ScheduleSlip,
+    /// Before `main` (cold only): the platform's INIT measurement (on the local stage its
+    /// spawn-to-ready in ns, on AWS REPORT's `Init Duration`) minus the probe's
+    /// `main`-to-ready. The OS's process start time (`InitProcessStart`, 10 ms clock ticks)
+    /// stays a cross-check only.
+    InitBeforeMain,
+    /// CPU time the environment used during INIT (local stage, from its cgroup).
+    InitCpu,
+    /// Time the CPU quota held INIT back (local stage).
+    InitThrottled,
+    /// CPU time the environment used during the invocation (local stage).
+    InvokeCpu,
+    /// Time the CPU quota held the invocation back (local stage).
+    InvokeThrottled,
 }
 
 impl Metric {
     /// Every metric, in output order.
-    pub const ALL: [Metric; 12] = [
+    pub const ALL: [Metric; 17] = [
         Metric::FetchLatency,
         Metric::InitTotal,
         Metric::InitProcessStart,
@@ -82,6 +95,11 @@ impl Metric {
         Metric::PlatformInitDuration,
         Metric::CallerRoundTrip,
         Metric::ScheduleSlip,
+        Metric::InitBeforeMain,
+        Metric::InitCpu,
+        Metric::InitThrottled,
+        Metric::InvokeCpu,
+        Metric::InvokeThrottled,
     ];
 
     /// The name in exports, with its unit.
@@ -99,6 +117,11 @@ impl Metric {
             Metric::PlatformInitDuration => "platform_init_duration_ns",
             Metric::CallerRoundTrip => "caller_round_trip_ns",
             Metric::ScheduleSlip => "schedule_slip_ns",
+            Metric::InitBeforeMain => "init_before_main_ns",
+            Metric::InitCpu => "init_cpu_ns",
+            Metric::InitThrottled => "init_throttled_ns",
+            Metric::InvokeCpu => "invoke_cpu_ns",
+            Metric::InvokeThrottled => "invoke_throttled_ns",
         }
     }
 
@@ -224,6 +247,22 @@ pub struct Group {
     pub api_calls: BTreeMap<String, u64>,
     /// Fetches served from the probe's cache.
     pub cache_hits: u64,
+    /// Connections at the local stage's front, summed over the group's invocations (absent
+    /// on AWS).
+    pub connections: Option<Connections>,
+}
+
+/// What the local stage's front counted for a group's invocations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Connections {
+    /// Invocations that carried counts.
+    pub invocations: u64,
+    /// TLS handshakes.
+    pub tls_handshakes: u64,
+    /// Requests through the front.
+    pub requests: u64,
+    /// Of those, on a kept-alive connection.
+    pub reused_connection_requests: u64,
 }
 
 impl Group {
@@ -235,6 +274,7 @@ impl Group {
             fetches: 0,
             api_calls: BTreeMap::new(),
             cache_hits: 0,
+            connections: None,
         }
     }
 
@@ -334,6 +374,8 @@ struct Lite<'a> {
     platform: Option<LitePlatform>,
     #[serde(borrow)]
     probe: Option<LiteProbe<'a>>,
+    #[serde(default)]
+    environment_usage: Option<secbench_record::run::EnvironmentUsage>,
 }
 
 #[derive(serde::Deserialize)]
@@ -473,10 +515,45 @@ impl Accum {
                 g.record(Metric::PlatformInitDuration, ms(i));
             }
         }
+        if let Some(u) = &r.environment_usage {
+            if let Some(requests) = u.requests {
+                let c = g.connections.get_or_insert_with(Connections::default);
+                c.invocations += 1;
+                c.tls_handshakes += u.tls_handshakes.unwrap_or(0);
+                c.requests += requests;
+                c.reused_connection_requests += u.reused_connection_requests.unwrap_or(0);
+            }
+            let pairs = [
+                (Metric::InitCpu, u.init_cpu_ns),
+                (Metric::InitThrottled, u.init_throttled_ns),
+                (Metric::InvokeCpu, u.cpu_ns),
+                (Metric::InvokeThrottled, u.throttled_ns),
+            ];
+            for (m, v) in pairs {
+                if let Some(v) = v {
+                    g.record(m, v);
+                }
+            }
+        }
         let Some(p) = probe else { return };
         g.record(Metric::HandlerDuration, p.handler_duration_ns);
         if let Some(init) = &p.init {
             g.record(Metric::InitTotal, init.main_to_ready_ns);
+            let platform_init_ns = r
+                .environment_usage
+                .as_ref()
+                .and_then(|u| u.init_ns)
+                .or_else(|| {
+                    r.platform
+                        .as_ref()
+                        .and_then(|pl| pl.init_duration_ms)
+                        .map(|ms| (ms * 1e6).round() as u64)
+                });
+            if let Some(before) =
+                platform_init_ns.and_then(|i| i.checked_sub(init.main_to_ready_ns))
+            {
+                g.record(Metric::InitBeforeMain, before);
+            }
             if let Some(v) = init.process_start_to_main_ns {
                 g.record(Metric::InitProcessStart, v);
             }
@@ -730,6 +807,13 @@ fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, group: Grou
             }
             g.fetches += group.fetches;
             g.cache_hits += group.cache_hits;
+            if let Some(t) = group.connections {
+                let c = g.connections.get_or_insert_with(Connections::default);
+                c.invocations += t.invocations;
+                c.tls_handshakes += t.tls_handshakes;
+                c.requests += t.requests;
+                c.reused_connection_requests += t.reused_connection_requests;
+            }
         }
     }
 }

@@ -23,10 +23,28 @@ pub struct Summary {
     pub seed: u64,
     /// True when any input run is a local-emulator run.
     pub local_emulator: bool,
+    /// What the local stage emulated and did not, one statement per distinct set-up of the
+    /// input runs (`Emulation::statement`); empty for AWS runs and older local runs.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub emulation: Vec<String>,
     /// What was read.
     pub input: InputReport,
     /// The groups.
     pub groups: Vec<GroupSummary>,
+}
+
+/// The distinct emulation statements of the input runs, in input order.
+pub fn emulation_statements(ingested: &Ingested) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for r in &ingested.input.runs {
+        if let Some(e) = r.manifest.as_ref().and_then(|m| m.emulation.as_ref()) {
+            let s = e.statement();
+            if !out.contains(&s) {
+                out.push(s);
+            }
+        }
+    }
+    out
 }
 
 /// One group.
@@ -51,6 +69,9 @@ pub struct GroupSummary {
     pub cache_hit_ratio: f64,
     /// Metrics by name (with unit).
     pub metrics: BTreeMap<&'static str, MetricSummary>,
+    /// The local stage's front: handshakes and connection reuse (absent on AWS).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connections: Option<crate::ingest::Connections>,
 }
 
 impl GroupSummary {
@@ -97,6 +118,7 @@ fn group_summary(key: &GroupKey, g: &crate::ingest::Group, seed: u64) -> GroupSu
             g.cache_hits as f64 / g.fetches as f64
         },
         metrics,
+        connections: g.connections,
     }
 }
 
@@ -134,6 +156,7 @@ pub fn build(ingested: &Ingested, seed: u64) -> Summary {
             .runs
             .iter()
             .any(|r| r.local_emulator == Some(true)),
+        emulation: emulation_statements(ingested),
         input: ingested.input.clone(),
         groups,
     }

@@ -2,8 +2,13 @@
 //! Lambda's environment variables, its own Runtime API server on 127.0.0.1
 //! (`/2018-06-01/runtime/invocation/next`, `…/{id}/response`, `…/{id}/error`,
 //! `/runtime/init/error`), an optional Secrets Manager Agent beside it (the extension), and
-//! its captured stdout/stderr (the function's log stream).
+//! its captured stdout/stderr (the function's log stream). With limits, every process of the
+//! environment runs in one cgroup of its own ([`crate::cgroup`]) from its first instruction,
+//! and the environment is frozen between invocations; with a front ([`crate::front`]), it
+//! reaches the emulated services through a listener of its own.
 
+use crate::cgroup::{Cgroup, CgroupRoot, Limits, Usage};
+use crate::front::{ConnSnapshot, Front, Listener};
 use crate::http::{full, read_body, text_response, Body};
 use crate::logs::LogBuffer;
 use bytes::Bytes;
@@ -32,6 +37,10 @@ pub struct EnvSpec {
     pub agent: Option<AgentSpec>,
     /// The function ARN, for the `Lambda-Runtime-Invoked-Function-Arn` header.
     pub function_arn: String,
+    /// CPU and memory limits, and where to make the environment's cgroup (None: unconstrained).
+    pub cgroup: Option<(Arc<CgroupRoot>, Limits)>,
+    /// The front the environment reaches the services through (its `AWS_ENDPOINT_URL`).
+    pub front: Option<Arc<Front>>,
 }
 
 /// The Secrets Manager Agent standing in for the Parameters and Secrets extension.
@@ -83,6 +92,29 @@ pub enum InvokeResult {
     Exited(String),
     /// The function timeout passed.
     TimedOut,
+    /// The kernel's OOM killer ended a process of the environment: over its memory.
+    OutOfMemory(String),
+}
+
+/// What the environment's counters moved by over one window (an invocation, or INIT).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// The cgroup's counters, when constrained.
+    pub cpu: Option<Usage>,
+    /// The front listener's counts, when there is a front.
+    pub connections: Option<ConnSnapshot>,
+}
+
+impl Window {
+    fn since(&self, earlier: &Window) -> Window {
+        Window {
+            cpu: self.cpu.zip(earlier.cpu).map(|(a, b)| a.since(&b)),
+            connections: self
+                .connections
+                .zip(earlier.connections)
+                .map(|(a, b)| a.since(&b)),
+        }
+    }
 }
 
 struct Delivery {
@@ -114,6 +146,10 @@ pub struct Environment {
     agent: Mutex<Option<tokio::process::Child>>,
     agent_port: Option<u16>,
     _agent_dir: Option<tempfile::TempDir>,
+    cgroup: Mutex<Option<Cgroup>>,
+    limits: Option<Limits>,
+    listener: Option<Listener>,
+    init_window: Mutex<Option<(Window, Duration)>>,
     /// The log stream.
     pub logs: Arc<Mutex<LogBuffer>>,
 }
@@ -164,6 +200,26 @@ fn capture<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
 impl Environment {
     /// Starts the agent (if any) and the probe process.
     pub async fn spawn(spec: &EnvSpec, generation: u64) -> std::io::Result<Arc<Environment>> {
+        let id = format!("{:016x}", rand::random::<u64>());
+        let cgroup = match &spec.cgroup {
+            Some((root, limits)) => Some(
+                root.create(&format!("secbench-env-{id}"), limits)
+                    .map_err(std::io::Error::other)?,
+            ),
+            None => None,
+        };
+        let mut vars = spec.vars.clone();
+        let front_listener = match &spec.front {
+            Some(front) => {
+                let l = front.listen().await?;
+                vars.insert("AWS_ENDPOINT_URL".into(), l.endpoint.clone());
+                if let Some(ca) = front.ca_file() {
+                    vars.insert("SSL_CERT_FILE".into(), ca.display().to_string());
+                }
+                Some(l)
+            }
+            None => None,
+        };
         let logs = Arc::new(Mutex::new(LogBuffer::default()));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let runtime_api = listener.local_addr()?.to_string();
@@ -179,7 +235,6 @@ impl Environment {
             logs: logs.clone(),
         });
 
-        let mut vars = spec.vars.clone();
         let (mut agent, mut agent_port, mut agent_dir, mut pids) = (None, None, None, Vec::new());
         if let Some(a) = &spec.agent {
             let port = free_port()?;
@@ -203,12 +258,21 @@ impl Environment {
                     c
                 }
             };
+            if let Some(cg) = &cgroup {
+                cg.enter_on_spawn(&mut command);
+            }
+            let mut agent_vars = a.vars.clone();
+            for k in ["AWS_ENDPOINT_URL", "SSL_CERT_FILE"] {
+                if let Some(v) = vars.get(k) {
+                    agent_vars.insert(k.to_owned(), v.clone());
+                }
+            }
             let child = spawn_captured(
                 command
                     .arg("--config")
                     .arg(&config)
                     .env_clear()
-                    .envs(&a.vars)
+                    .envs(&agent_vars)
                     .env(
                         "AWS_SESSION_TOKEN",
                         vars.get("AWS_SESSION_TOKEN").cloned().unwrap_or_default(),
@@ -225,8 +289,12 @@ impl Environment {
             agent_dir = Some(dir);
         }
 
+        let mut probe = tokio::process::Command::new(&spec.probe_bin);
+        if let Some(cg) = &cgroup {
+            cg.enter_on_spawn(&mut probe);
+        }
         let mut child = spawn_captured(
-            tokio::process::Command::new(&spec.probe_bin)
+            probe
                 .env_clear()
                 .envs(&vars)
                 .env("AWS_LAMBDA_RUNTIME_API", &runtime_api),
@@ -276,7 +344,7 @@ impl Environment {
         });
 
         Ok(Arc::new(Environment {
-            id: format!("{:016x}", rand::random::<u64>()),
+            id,
             generation,
             shared,
             next_tx,
@@ -286,12 +354,76 @@ impl Environment {
             agent: Mutex::new(agent),
             agent_port,
             _agent_dir: agent_dir,
+            cgroup: Mutex::new(cgroup),
+            limits: spec.cgroup.as_ref().map(|(_, l)| *l),
+            listener: front_listener,
+            init_window: Mutex::new(None),
             logs,
         }))
     }
 
-    /// Waits until INIT is over, or fails, or `INIT_TIMEOUT` passes.
+    /// The counters now (zero at spawn).
+    fn counters(&self) -> Window {
+        Window {
+            cpu: lock(&self.cgroup).as_ref().map(Cgroup::usage),
+            connections: self.listener.as_ref().map(|l| l.counts.snapshot()),
+        }
+    }
+
+    /// The limits it runs under, when constrained.
+    pub fn limits(&self) -> Option<Limits> {
+        self.limits
+    }
+
+    /// What INIT used (from spawn to ready), and how long it took, once it is over.
+    pub fn init_window(&self) -> Option<(Window, Duration)> {
+        *lock(&self.init_window)
+    }
+
+    /// The cgroup's counters now, when constrained (for tests of the freezer).
+    pub fn cpu_usage(&self) -> Option<Usage> {
+        lock(&self.cgroup).as_ref().map(Cgroup::usage)
+    }
+
+    /// Whether the freezer holds the environment (false when unconstrained).
+    pub fn is_frozen(&self) -> bool {
+        lock(&self.cgroup).as_ref().is_some_and(Cgroup::is_frozen)
+    }
+
+    /// Whether the OOM killer has ended one of its processes.
+    pub fn out_of_memory(&self) -> bool {
+        lock(&self.cgroup)
+            .as_ref()
+            .is_some_and(|c| c.oom_kills() > 0)
+    }
+
+    fn freeze(&self) {
+        if let Some(c) = lock(&self.cgroup).as_ref() {
+            if let Err(e) = c.freeze() {
+                lock(&self.logs).push(format!("secbench platform: cannot freeze: {e}"));
+            }
+        }
+    }
+
+    fn thaw(&self) {
+        if let Some(c) = lock(&self.cgroup).as_ref() {
+            if let Err(e) = c.thaw() {
+                lock(&self.logs).push(format!("secbench platform: cannot thaw: {e}"));
+            }
+        }
+    }
+
+    /// Waits until INIT is over, or fails, or `INIT_TIMEOUT` passes; INIT runs unfrozen to its
+    /// end (the first event follows at once).
     pub async fn wait_ready(&self) -> InitState {
+        let state = self.wait_ready_inner().await;
+        if let InitState::Ready(d) = state {
+            *lock(&self.init_window) = Some((self.counters(), d));
+        }
+        state
+    }
+
+    async fn wait_ready_inner(&self) -> InitState {
         let mut rx = self.shared.init.subscribe();
         let state = {
             let waited =
@@ -334,8 +466,33 @@ impl Environment {
         self.exited.borrow().is_none()
     }
 
-    /// Hands one event to the runtime and waits for its result, at most `timeout`.
+    /// Hands one event to the runtime (thawing the environment) and waits for its result, at
+    /// most `timeout`; freezes the environment once it has answered. Returns what the
+    /// counters moved by in between.
     pub async fn invoke(
+        &self,
+        request_id: &str,
+        payload: Bytes,
+        timeout: Duration,
+    ) -> (InvokeResult, Window) {
+        self.thaw();
+        let before = self.counters();
+        let result = self.invoke_inner(request_id, payload, timeout).await;
+        let window = self.counters().since(&before);
+        let result = match result {
+            InvokeResult::Exited(message) if self.out_of_memory() => {
+                InvokeResult::OutOfMemory(message)
+            }
+            r @ (InvokeResult::Response(_) | InvokeResult::Error { .. }) => {
+                self.freeze();
+                r
+            }
+            r => r,
+        };
+        (result, window)
+    }
+
+    async fn invoke_inner(
         &self,
         request_id: &str,
         payload: Bytes,
@@ -377,8 +534,10 @@ impl Environment {
         u32::try_from(kb.div_ceil(1024)).unwrap_or(u32::MAX)
     }
 
-    /// Kills the processes.
+    /// Kills the processes (thawed first: a frozen process does not die) and removes the
+    /// cgroup.
     pub async fn kill(&self) {
+        self.thaw();
         if let Some(tx) = lock(&self.kill).take() {
             let _ = tx.send(());
         }
@@ -388,6 +547,10 @@ impl Environment {
         }
         let mut exited = self.exited.clone();
         let _ = exited.wait_for(|e| e.is_some()).await;
+        let cgroup = lock(&self.cgroup).take();
+        if let Some(c) = cgroup {
+            c.remove(Duration::from_secs(2)).await;
+        }
     }
 }
 

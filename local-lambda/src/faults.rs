@@ -10,7 +10,6 @@ use crate::http::{full, Body};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::{Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
 use secbench_record::sync::lock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -79,20 +78,15 @@ impl FaultControl {
     }
 }
 
-/// The running proxy.
+/// The fault proxy on its own: a plain-HTTP [`Front`](crate::front::Front) with one listener
+/// (the fault tests' set-up).
 #[derive(Debug)]
 pub struct FaultProxy {
     /// `http://127.0.0.1:PORT`: what the probe gets as `AWS_ENDPOINT_URL`.
     pub endpoint: String,
     /// Its control.
     pub control: FaultControl,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for FaultProxy {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
+    _listener: crate::front::Listener,
 }
 
 /// The error body the three services send when they throttle (awsJson1_1).
@@ -142,12 +136,23 @@ impl std::fmt::Display for Reset {
 
 impl std::error::Error for Reset {}
 
-type Client = hyper_util::client::legacy::Client<
+pub(crate) type Client = hyper_util::client::legacy::Client<
     hyper_util::client::legacy::connect::HttpConnector,
     http_body_util::Full<Bytes>,
 >;
 
-async fn handle(
+/// Headers that describe one connection and are not forwarded.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+pub(crate) async fn handle(
     control: FaultControl,
     client: Client,
     upstream: Arc<str>,
@@ -203,14 +208,19 @@ async fn handle(
     );
     let mut up = Request::builder().method(parts.method).uri(uri);
     for (k, v) in &parts.headers {
-        if k != hyper::header::HOST {
+        if k != hyper::header::HOST && !HOP_BY_HOP.contains(&k.as_str()) {
             up = up.header(k, v);
         }
     }
     let resp = client
         .request(up.body(http_body_util::Full::new(body))?)
         .await?;
-    let (parts, body) = resp.into_parts();
+    let (mut parts, body) = resp.into_parts();
+    // Hop-by-hop headers are the upstream connection's, not the client's (RFC 9110 7.6.1):
+    // moto's `Connection: close` would otherwise close every client connection.
+    for h in HOP_BY_HOP {
+        parts.headers.remove(h);
+    }
     let bytes = body.collect().await?.to_bytes();
     Ok(Response::from_parts(parts, full(bytes)))
 }
@@ -219,31 +229,13 @@ impl FaultProxy {
     /// Starts a proxy on 127.0.0.1 in front of `upstream` (`http://host:port`), passing
     /// everything through until faults are set.
     pub async fn start(upstream: &str) -> std::io::Result<FaultProxy> {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let endpoint = format!("http://{}", listener.local_addr()?);
-        let control = FaultControl::default();
-        let client: Client =
-            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http();
-        let upstream: Arc<str> = Arc::from(upstream.trim_end_matches('/'));
-        let c = control.clone();
-        let server = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (c, client, upstream) = (c.clone(), client.clone(), upstream.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        handle(c.clone(), client.clone(), upstream.clone(), req)
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
+        let front = crate::front::Front::new(upstream, crate::front::FrontConfig::default())
+            .map_err(std::io::Error::other)?;
+        let listener = front.listen().await?;
         Ok(FaultProxy {
-            endpoint,
-            control,
-            server,
+            endpoint: listener.endpoint.clone(),
+            control: front.control.clone(),
+            _listener: listener,
         })
     }
 }

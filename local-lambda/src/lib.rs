@@ -4,10 +4,17 @@
 //! release probe as execution-environment processes that speak the real Runtime API. As on
 //! AWS: a configuration change retires every environment (that is what forces cold starts),
 //! at most `max_concurrency` environments exist (beyond that: 429), the function timeout kills
-//! the environment, and the log tail ends in a REPORT line the platform measured.
+//! the environment, and the log tail ends in a REPORT line the platform measured. With
+//! [`Constraints::Cgroups`], each environment gets Lambda's CPU share and memory limit for its
+//! memory size and is frozen between invocations; with a [`front::Front`], it reaches the
+//! emulated services over TLS through a listener of its own. The tail then ends with a
+//! `SECBENCH_USAGE` line: the environment's CPU time, throttled time and connections for
+//! the invocation.
 
+pub mod cgroup;
 pub mod environment;
 pub mod faults;
+pub mod front;
 pub mod http;
 pub mod logs;
 pub mod moto;
@@ -28,6 +35,66 @@ use std::time::{Duration, Instant};
 
 /// The marker by which the platform recognises the Parameters and Secrets extension layer.
 pub const EXTENSION_LAYER_NAME: &str = "AWS-Parameters-and-Secrets-Lambda-Extension";
+
+/// Whether environments get Lambda's CPU share and memory limit.
+#[derive(Debug, Clone)]
+pub enum Constraints {
+    /// A cgroup per environment under secbench's own; frozen between invocations.
+    Cgroups {
+        /// Where the cgroups are made.
+        root: Arc<cgroup::CgroupRoot>,
+        /// The CPU quota period.
+        cpu_period: Duration,
+    },
+    /// Unconstrained (the reason goes into every output).
+    None(secbench_record::run::Constraint),
+}
+
+impl Constraints {
+    /// Cgroups if they can be made here (checked by making and removing one), else why not.
+    pub fn detect(cpu_period: Duration) -> Constraints {
+        let check = || -> Result<Arc<cgroup::CgroupRoot>, cgroup::CgroupError> {
+            let root = cgroup::CgroupRoot::detect()?;
+            let probe = root.create(
+                &format!("secbench-check-{}", std::process::id()),
+                &cgroup::Limits {
+                    memory_mb: 128,
+                    cpu_period,
+                },
+            )?;
+            drop(probe);
+            Ok(Arc::new(root))
+        };
+        match check() {
+            Ok(root) => Constraints::Cgroups { root, cpu_period },
+            Err(e) => Constraints::None(secbench_record::run::Constraint::Unavailable(
+                with_causes(&e),
+            )),
+        }
+    }
+
+    /// What the manifest says about it.
+    pub fn describe(&self) -> secbench_record::run::Constraint {
+        match self {
+            Constraints::Cgroups { root, .. } => {
+                secbench_record::run::Constraint::Cgroup(root.version().to_owned())
+            }
+            Constraints::None(why) => why.clone(),
+        }
+    }
+}
+
+/// An error and its causes on one line.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
+}
 
 /// What the platform runs.
 #[derive(Debug, Clone)]
@@ -54,6 +121,11 @@ pub struct PlatformConfig {
     /// Start the agent this long after the function and let INIT end without it (for fault
     /// tests: the real extension is sometimes not listening yet at the first invocation).
     pub agent_start_delay: Option<Duration>,
+    /// CPU and memory per environment.
+    pub constraints: Constraints,
+    /// The front environments reach the services through (None: `AWS_ENDPOINT_URL` from
+    /// `platform_vars` as it is).
+    pub front: Option<Arc<front::Front>>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +221,11 @@ impl LocalPlatform {
             }
             None => false,
         }
+    }
+
+    /// The environments started so far (for tests of the freezer and the counters).
+    pub fn environments(&self) -> Vec<Arc<Environment>> {
+        lock(&self.platform.all).clone()
     }
 
     /// Environments started so far.
@@ -440,6 +517,17 @@ async fn acquire(p: &Arc<Platform>, state: &FunctionState) -> Acquired {
         vars,
         agent,
         function_arn: function_arn(p),
+        cgroup: match &p.config.constraints {
+            Constraints::Cgroups { root, cpu_period } => Some((
+                root.clone(),
+                cgroup::Limits {
+                    memory_mb: state.memory_mb,
+                    cpu_period: *cpu_period,
+                },
+            )),
+            Constraints::None(_) => None,
+        },
+        front: p.config.front.clone(),
     };
     let env = match Environment::spawn(&spec, state.generation).await {
         Ok(env) => env,
@@ -466,7 +554,11 @@ async fn acquire(p: &Arc<Platform>, state: &FunctionState) -> Acquired {
             }
         }
         InitState::Exited(message) => Acquired::InitFailed {
-            error_type: "Runtime.ExitError".into(),
+            error_type: if env.out_of_memory() {
+                "Runtime.OutOfMemory".into()
+            } else {
+                "Runtime.ExitError".into()
+            },
             message,
             body: None,
             init: Duration::ZERO,
@@ -536,6 +628,7 @@ async fn invoke(
                 max_memory_used_mb: env.max_memory_used_mb(),
                 init_duration_ms: Some(init.as_secs_f64() * 1e3),
                 status: Some("error"),
+                error_type: None,
             };
             lines.push(format!(
                 "INIT_REPORT Init Duration: {:.2} ms\tPhase: init\tStatus: error\tError Type: {error_type}",
@@ -553,16 +646,28 @@ async fn invoke(
             return Ok(function_response(
                 doc,
                 Some("Unhandled"),
-                tail_wanted.then(|| logs::tail(&lines, &measured)),
+                tail_wanted.then(|| logs::tail(&lines, &measured, None)),
             ));
         }
     };
     let mark = lock(&env.logs).mark();
     let started = Instant::now();
-    let result = env.invoke(&request_id, payload, state.timeout).await;
+    let (result, window) = env.invoke(&request_id, payload, state.timeout).await;
     let duration = started.elapsed();
+    let usage = usage(&p, &env, window, init.is_some());
+    let mut error_type_field = None;
     let (body, function_error, status, reusable) = match result {
         InvokeResult::Response(body) => (body, None, None, true),
+        InvokeResult::OutOfMemory(message) => {
+            error_type_field = Some("Runtime.OutOfMemory");
+            let doc = serde_json::json!({"errorType": "Runtime.OutOfMemory", "errorMessage": format!("RequestId: {request_id} Error: {message}")});
+            (
+                Bytes::from(doc.to_string()),
+                Some("Unhandled"),
+                Some("error"),
+                false,
+            )
+        }
         InvokeResult::Error { error_type, body } => {
             let doc = if serde_json::from_slice::<serde_json::Value>(&body).is_ok() {
                 body
@@ -605,13 +710,55 @@ async fn invoke(
         max_memory_used_mb: env.max_memory_used_mb(),
         init_duration_ms: init.map(|d| d.as_secs_f64() * 1e3),
         status,
+        error_type: error_type_field,
     };
     let tail = tail_wanted.then(|| {
         let lines = lock(&env.logs).since(mark);
-        logs::tail(&lines, &measured)
+        logs::tail(&lines, &measured, usage.as_ref())
     });
     release(&p, env, reusable).await;
     Ok(function_response(body, function_error, tail))
+}
+
+/// The usage line of one invocation: the invocation's window and, for a cold one, INIT's.
+fn usage(
+    p: &Platform,
+    env: &Environment,
+    window: environment::Window,
+    cold: bool,
+) -> Option<secbench_record::run::EnvironmentUsage> {
+    if p.config.front.is_none() && matches!(p.config.constraints, Constraints::None(_)) {
+        return None;
+    }
+    let init = cold.then(|| env.init_window()).flatten();
+    // Connections of a cold invocation count from the spawn: INIT's fetch is its fetch.
+    let connections = match (init, window.connections) {
+        (Some((w, _)), Some(c)) => w.connections.map(|i| environment_sum(i, c)),
+        (_, c) => c,
+    };
+    Some(secbench_record::run::EnvironmentUsage {
+        constrained: window.cpu.is_some(),
+        cpu_share_millis: env.limits().map(|l| (l.cpus() * 1000.0).round() as u32),
+        cpu_ns: window.cpu.map(|u| u.cpu_ns),
+        throttled_ns: window.cpu.map(|u| u.throttled_ns),
+        init_cpu_ns: init.and_then(|(w, _)| w.cpu).map(|u| u.cpu_ns),
+        init_throttled_ns: init.and_then(|(w, _)| w.cpu).map(|u| u.throttled_ns),
+        init_ns: init.map(|(_, d)| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
+        tls_handshakes: connections
+            .filter(|_| p.config.front.as_ref().is_some_and(|f| f.tls()))
+            .map(|c| c.handshakes),
+        requests: connections.map(|c| c.requests),
+        reused_connection_requests: connections.map(|c| c.reused),
+    })
+}
+
+fn environment_sum(a: front::ConnSnapshot, b: front::ConnSnapshot) -> front::ConnSnapshot {
+    front::ConnSnapshot {
+        connections: a.connections + b.connections,
+        handshakes: a.handshakes + b.handshakes,
+        requests: a.requests + b.requests,
+        reused: a.reused + b.reused,
+    }
 }
 
 fn function_response(

@@ -2,7 +2,7 @@
 //! `LogType=Tail`: the invocation's lines, then `END` and a `REPORT` line in Lambda's format,
 //! cut to the last 4 KB.
 
-use secbench_record::run::PlatformReport;
+use secbench_record::run::{EnvironmentUsage, PlatformReport};
 
 /// Lines kept per environment.
 const KEEP: usize = 2048;
@@ -56,6 +56,8 @@ pub struct Measured {
     pub init_duration_ms: Option<f64>,
     /// `timeout` or `error` where the invocation did not succeed.
     pub status: Option<&'static str>,
+    /// `Error Type` where Lambda writes one (`Runtime.OutOfMemory`).
+    pub error_type: Option<&'static str>,
 }
 
 impl Measured {
@@ -77,16 +79,21 @@ impl Measured {
             max_memory_used_mb: Some(self.max_memory_used_mb),
             init_duration_ms: self.init_duration_ms,
             status: self.status.map(str::to_owned),
+            error_type: self.error_type.map(str::to_owned),
             ..PlatformReport::default()
         })
     }
 }
 
-/// The tail: `lines`, `END`, `REPORT`, cut at a line boundary to the last 4 KB.
-pub fn tail(lines: &[String], measured: &Measured) -> String {
+/// The tail: `lines`, `END`, `REPORT` and, from the local platform, its usage line, cut at a
+/// line boundary to the last 4 KB.
+pub fn tail(lines: &[String], measured: &Measured, usage: Option<&EnvironmentUsage>) -> String {
     let mut all: Vec<String> = lines.to_vec();
     all.push(format!("END RequestId: {}", measured.request_id));
     all.push(measured.report_line());
+    if let Some(u) = usage {
+        all.push(secbench_record::report_line::format_usage_line(u));
+    }
     let mut text = all.join("\n");
     text.push('\n');
     if text.len() > TAIL_BYTES {
@@ -112,6 +119,7 @@ mod tests {
             max_memory_used_mb: 19,
             init_duration_ms: init,
             status: None,
+            error_type: None,
         }
     }
 
@@ -137,7 +145,7 @@ mod tests {
     #[test]
     fn tail_is_cut_to_4kb_and_keeps_the_report() {
         let lines: Vec<String> = (0..500).map(|i| format!("log line number {i}")).collect();
-        let t = tail(&lines, &measured(None));
+        let t = tail(&lines, &measured(None), None);
         assert!(t.len() <= TAIL_BYTES);
         assert!(t.ends_with(&format!("{}\n", measured(None).report_line())));
         assert!(t.starts_with("log line number"), "cut at a line boundary");

@@ -38,6 +38,73 @@ pub enum PlanError {
     },
 }
 
+/// One memory size or a sweep over several (`memory_mb = 128` or `memory_mb = [128, 1769]`):
+/// a sweep expands a scenario into one per size, named `<name>-<size>mb`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MemorySizes {
+    /// One size.
+    One(u32),
+    /// A sweep.
+    Sweep(Vec<u32>),
+}
+
+impl MemorySizes {
+    fn sizes(&self) -> Vec<u32> {
+        match self {
+            MemorySizes::One(m) => vec![*m],
+            MemorySizes::Sweep(v) => v.clone(),
+        }
+    }
+}
+
+/// `[network]`: what the local stage's front puts between the functions and the emulator.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// TLS 1.3 to the endpoints (default true).
+    pub tls: Option<bool>,
+    /// Round trip added to every request, e.g. `1ms` (default 0).
+    pub rtt: Option<String>,
+    /// Added once per new connection (default: two round trips, TCP's and TLS 1.3's).
+    pub connection_setup: Option<String>,
+}
+
+/// `[local]`: how the local platform models Lambda's execution environment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalSpec {
+    /// Give each environment Lambda's CPU share and memory limit and freeze it between
+    /// invocations (default true; where cgroups cannot be written the stage says so and runs
+    /// unconstrained).
+    pub constrain: Option<bool>,
+    /// The CPU quota period (default `20ms`: see `secbench_local_lambda::cgroup`).
+    pub cpu_period: Option<String>,
+}
+
+/// `[network]` with its defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Network {
+    /// TLS 1.3 to the endpoints.
+    pub tls: bool,
+    /// Added per request.
+    pub rtt: Duration,
+    /// Added per new connection.
+    pub connection_setup: Duration,
+}
+
+/// `[local]` with its defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Local {
+    /// Constrain CPU and memory and freeze.
+    pub constrain: bool,
+    /// The quota period.
+    pub cpu_period: Duration,
+}
+
+/// The default quota period (the source is in `secbench_local_lambda::cgroup`).
+pub const DEFAULT_CPU_PERIOD: Duration = Duration::from_millis(20);
+
 /// Traffic settings a scenario may take from `[defaults]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -52,8 +119,9 @@ pub struct Traffic {
     pub rate: Option<String>,
     /// Fetches per invocation.
     pub fetches: Option<u32>,
-    /// Function memory (AWS: applied; local: reported).
-    pub memory_mb: Option<u32>,
+    /// Function memory, or a sweep (AWS: `MemorySize`; local: the CPU quota and memory
+    /// limit).
+    pub memory_mb: Option<MemorySizes>,
     /// Function timeout, e.g. `30s`.
     pub timeout: Option<String>,
 }
@@ -87,8 +155,8 @@ pub struct ScenarioSpec {
     pub rate: Option<String>,
     /// Fetches per invocation (overrides `[defaults]`).
     pub fetches: Option<u32>,
-    /// Memory in MB (overrides `[defaults]`).
-    pub memory_mb: Option<u32>,
+    /// Memory in MB, or a sweep (overrides `[defaults]`).
+    pub memory_mb: Option<MemorySizes>,
     /// Function timeout (overrides `[defaults]`).
     pub timeout: Option<String>,
     /// Faults the local stage's proxy injects while this scenario runs (local stage only).
@@ -104,7 +172,7 @@ impl ScenarioSpec {
             concurrency: self.concurrency,
             rate: self.rate.clone(),
             fetches: self.fetches,
-            memory_mb: self.memory_mb,
+            memory_mb: self.memory_mb.clone(),
             timeout: self.timeout.clone(),
         }
     }
@@ -133,6 +201,12 @@ pub struct PlanFile {
     /// Defaults for every scenario.
     #[serde(default)]
     pub defaults: Traffic,
+    /// The local stage's network (ignored on AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSpec>,
+    /// The local stage's execution environments (ignored on AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalSpec>,
     /// The scenarios, in order.
     #[serde(default, rename = "scenario")]
     pub scenarios: Vec<ScenarioSpec>,
@@ -179,6 +253,9 @@ pub struct Scenario {
     pub fetches: u32,
     /// Memory in MB.
     pub memory_mb: u32,
+    /// The scenario's name as written, when a memory sweep expanded it (its name then ends in
+    /// `-<memory_mb>mb`).
+    pub swept_from: Option<String>,
     /// Function timeout.
     pub timeout: Duration,
     /// Faults injected on the local stage while it runs.
@@ -201,6 +278,10 @@ pub struct Plan {
     pub file: PlanFile,
     /// Resolved scenarios.
     pub scenarios: Vec<Scenario>,
+    /// The local stage's network.
+    pub network: Network,
+    /// The local stage's execution environments.
+    pub local: Local,
 }
 
 /// Parses a rate such as `50/s`, `600/m` or `7200/h` into invocations per second.
@@ -342,12 +423,24 @@ impl Plan {
                     format!("{fetches} is outside 1..=10000"),
                 ));
             }
-            let memory_mb = t.memory_mb.or(d.memory_mb).unwrap_or(128);
-            if !(128..=10_240).contains(&memory_mb) {
-                return Err(invalid(
-                    at("memory_mb"),
-                    format!("{memory_mb} is outside Lambda's 128..=10240 MB"),
-                ));
+            let sizes = t
+                .memory_mb
+                .as_ref()
+                .or(d.memory_mb.as_ref())
+                .map_or_else(|| vec![128], MemorySizes::sizes);
+            if sizes.is_empty() {
+                return Err(invalid(at("memory_mb"), "the sweep is empty".into()));
+            }
+            for (j, m) in sizes.iter().enumerate() {
+                if !(128..=10_240).contains(m) {
+                    return Err(invalid(
+                        at("memory_mb"),
+                        format!("{m} is outside Lambda's 128..=10240 MB"),
+                    ));
+                }
+                if sizes[..j].contains(m) {
+                    return Err(invalid(at("memory_mb"), format!("{m} is listed twice")));
+                }
             }
             let timeout = match t.timeout.as_ref().or(d.timeout.as_ref()) {
                 Some(text) => parse_duration(text).map_err(|m| invalid(at("timeout"), m))?,
@@ -369,28 +462,72 @@ impl Plan {
                     "the scenario plans no invocation".into(),
                 ));
             }
-            scenarios.push(Scenario {
-                name: spec.name.clone(),
-                source: spec.source,
-                cache: spec.cache,
-                cache_ttl,
-                cache_ttl_text,
-                fetch_at: spec.fetch_at,
-                extension: spec.extension.unwrap_or(spec.source.is_agent()),
-                cold_starts,
-                warm_invocations,
-                concurrency,
-                arrival,
-                fetches,
-                memory_mb,
-                timeout,
-                faults,
-            });
+            for memory_mb in sizes.iter().copied() {
+                let (name, swept_from) = if sizes.len() > 1 {
+                    let name = format!("{}-{memory_mb}mb", spec.name);
+                    crate::names::check("scenario", &name)
+                        .map_err(|e| invalid(at("memory_mb"), e.to_string()))?;
+                    (name, Some(spec.name.clone()))
+                } else {
+                    (spec.name.clone(), None)
+                };
+                scenarios.push(Scenario {
+                    name,
+                    swept_from,
+                    source: spec.source,
+                    cache: spec.cache,
+                    cache_ttl,
+                    cache_ttl_text: cache_ttl_text.clone(),
+                    fetch_at: spec.fetch_at,
+                    extension: spec.extension.unwrap_or(spec.source.is_agent()),
+                    cold_starts,
+                    warm_invocations,
+                    concurrency,
+                    arrival,
+                    fetches,
+                    memory_mb,
+                    timeout,
+                    faults: faults.clone(),
+                });
+            }
         }
+        for (i, s) in scenarios.iter().enumerate() {
+            if scenarios[..i].iter().any(|o| o.name == s.name) {
+                return Err(invalid(
+                    format!("scenario ({})", s.name),
+                    "two scenarios have this name after the memory sweep".into(),
+                ));
+            }
+        }
+        let n = file.network.clone().unwrap_or_default();
+        let duration = |field: &str, text: &Option<String>, default: Duration| match text {
+            Some(t) => parse_duration(t).map_err(|m| invalid(field.into(), m)),
+            None => Ok(default),
+        };
+        let rtt = duration("network.rtt", &n.rtt, Duration::ZERO)?;
+        let network = Network {
+            tls: n.tls.unwrap_or(true),
+            rtt,
+            connection_setup: duration("network.connection_setup", &n.connection_setup, rtt * 2)?,
+        };
+        let l = file.local.clone().unwrap_or_default();
+        let cpu_period = duration("local.cpu_period", &l.cpu_period, DEFAULT_CPU_PERIOD)?;
+        if !(Duration::from_millis(1)..=Duration::from_secs(1)).contains(&cpu_period) {
+            return Err(invalid(
+                "local.cpu_period".into(),
+                "the kernel takes 1ms to 1s".into(),
+            ));
+        }
+        let local = Local {
+            constrain: l.constrain.unwrap_or(true),
+            cpu_period,
+        };
         Ok(Plan {
             path: path.to_owned(),
             file,
             scenarios,
+            network,
+            local,
         })
     }
 
@@ -479,6 +616,42 @@ mod tests {
                 "{name}: the error does not name the file: {err}"
             );
         }
+    }
+
+    #[test]
+    fn a_memory_sweep_expands_each_scenario_per_size() {
+        let plan = Plan::load(&fixture("memory-sweep.toml")).expect("valid");
+        let names: Vec<(&str, u32)> = plan
+            .scenarios
+            .iter()
+            .map(|s| (s.name.as_str(), s.memory_mb))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("ssm-none-128mb", 128),
+                ("ssm-none-1769mb", 1769),
+                ("kms-one-size", 512)
+            ]
+        );
+        assert_eq!(plan.scenarios[0].swept_from.as_deref(), Some("ssm-none"));
+        assert_eq!(plan.scenarios[2].swept_from, None);
+        assert_eq!(
+            plan.network,
+            Network {
+                tls: true,
+                rtt: Duration::from_millis(1),
+                connection_setup: Duration::from_millis(2)
+            }
+        );
+        assert_eq!(plan.local.cpu_period, Duration::from_millis(20));
+        let err = Plan::parse(
+            Path::new("sweep.toml"),
+            "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nmemory_mb = [128, 64]\n",
+        )
+        .expect_err("64 MB")
+        .to_string();
+        assert!(err.contains("memory_mb") && err.contains("64"), "{err}");
     }
 
     #[test]

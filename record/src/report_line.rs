@@ -199,6 +199,25 @@ fn json_line(line: &str) -> Option<(Option<PlatformReport>, Option<InitReport>)>
     }
 }
 
+/// The prefix of the local platform's usage line in a log tail.
+pub const USAGE_PREFIX: &str = "SECBENCH_USAGE ";
+
+/// The local platform's usage line: `SECBENCH_USAGE {json}` (Lambda writes no such line).
+pub fn format_usage_line(u: &crate::run::EnvironmentUsage) -> String {
+    format!(
+        "{USAGE_PREFIX}{}",
+        serde_json::to_string(u).unwrap_or_else(|_| "{}".into())
+    )
+}
+
+/// The last usage line in a decoded log tail, if any.
+pub fn parse_usage_line(tail: &str) -> Option<crate::run::EnvironmentUsage> {
+    tail.lines()
+        .rev()
+        .find_map(|l| l.strip_prefix(USAGE_PREFIX))
+        .and_then(|json| serde_json::from_str(json).ok())
+}
+
 /// Reads a decoded log tail: the last REPORT and the last INIT_REPORT in it, text or JSON.
 pub fn parse_tail(tail: &str) -> (Option<PlatformReport>, Option<InitReport>) {
     let (mut report, mut init) = (None, None);

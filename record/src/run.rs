@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 /// Version of the run format (records and manifest) this secbench writes. Version 2 split
 /// the `timeout` outcome into `function_timeout` and `caller_timeout` and added
-/// `schedule_slip_ns`.
-pub const RUN_SCHEMA_VERSION: u32 = 2;
+/// `schedule_slip_ns`; version 3 added `environment_usage` (the local stage's cgroup and
+/// connection counters per invocation) and the manifest's `emulation`.
+pub const RUN_SCHEMA_VERSION: u32 = 3;
 
 /// The oldest run format this secbench reads (a version-1 `timeout` is a caller timeout).
 pub const OLDEST_READABLE_RUN_SCHEMA_VERSION: u32 = 1;
@@ -168,6 +169,147 @@ pub struct InvocationRecord {
     pub init_report: Option<InitReport>,
     /// The probe's record (the function's response), on `ok`.
     pub probe: Option<ProbeRecord>,
+    /// What the local platform counted for this invocation (CPU, throttling, connections):
+    /// absent on AWS, where Lambda reports none of it, and in version-1 and -2 records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_usage: Option<EnvironmentUsage>,
+}
+
+/// The local platform's counters for one invocation, from the environment's cgroup and from
+/// the TLS front its requests went through. Written into the log tail as one
+/// `SECBENCH_USAGE {json}` line after `REPORT` (see `report_line::format_usage_line`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvironmentUsage {
+    /// Whether CPU and memory were constrained by a cgroup (false: the counters below that
+    /// come from it are absent).
+    pub constrained: bool,
+    /// The CPU share the quota gave, in thousandths of one CPU (`memory_mb / 1769`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_share_millis: Option<u32>,
+    /// CPU time the environment's processes used from the event's delivery to the answer, ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ns: Option<u64>,
+    /// Time the quota held them back in that window, ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttled_ns: Option<u64>,
+    /// Cold invocations: CPU time used during INIT (spawn to ready), ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_cpu_ns: Option<u64>,
+    /// Cold invocations: time throttled during INIT, ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_throttled_ns: Option<u64>,
+    /// Cold invocations: spawn to ready as the platform measured it (monotonic clock), ns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_ns: Option<u64>,
+    /// TLS handshakes the environment's processes made at the front in that window (INIT
+    /// included for cold invocations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tls_handshakes: Option<u64>,
+    /// Requests they sent through the front in that window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<u64>,
+    /// Of those, requests on a connection that had already carried one (kept alive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reused_connection_requests: Option<u64>,
+}
+
+/// What the local stage emulated for a run, and what it did not: written into the manifest so
+/// every output can say it. Absent for runs on AWS and before version 3.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Emulation {
+    /// Whether CPU and memory were constrained per environment (and how), or why not.
+    pub cpu_and_memory: Constraint,
+    /// The CPU quota period, µs (when constrained).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_period_us: Option<u64>,
+    /// Environments were frozen between invocations.
+    pub frozen_between_invocations: bool,
+    /// The probe and the agent reached the emulated endpoints over TLS 1.3.
+    pub tls: bool,
+    /// Round trip added per request at the front, ns.
+    pub rtt_ns: u64,
+    /// Added per new connection (TCP and TLS set-up), ns.
+    pub connection_setup_ns: u64,
+    /// The CPU quotas of the environments that could run at once, summed, in thousandths of
+    /// a CPU, per scenario where that exceeds the host's CPUs (those figures include host
+    /// contention).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub oversubscribed: Vec<Oversubscribed>,
+    /// The host's CPUs.
+    pub host_cpus: u32,
+    /// The agent that stood in for the Parameters and Secrets extension, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+}
+
+/// How CPU and memory were (or were not) constrained.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", content = "detail")]
+pub enum Constraint {
+    /// By a cgroup per environment (`cgroup v1` or `cgroup v2`).
+    Cgroup(String),
+    /// Not constrained: the plan said so (`[local] constrain = false`).
+    #[default]
+    NotConstrained,
+    /// Not constrained because the cgroups could not be written (the reason).
+    Unavailable(String),
+}
+
+/// A scenario whose environments' quotas add up to more than the host's CPUs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Oversubscribed {
+    /// The scenario.
+    pub scenario: String,
+    /// Its quotas summed, thousandths of a CPU.
+    pub cpu_millis: u32,
+}
+
+impl Emulation {
+    /// The sentence every output of a local run carries: what was emulated and what was not.
+    pub fn statement(&self) -> String {
+        let cpu = match &self.cpu_and_memory {
+            Constraint::Cgroup(how) => format!(
+                "CPU share by memory size (memory_mb/1769 of a CPU per {} ms, {how}), memory limit at memory_mb",
+                self.cpu_period_us.unwrap_or(0) as f64 / 1000.0
+            ),
+            Constraint::NotConstrained => "CPU and memory not constrained".to_owned(),
+            Constraint::Unavailable(why) => {
+                format!("CPU and memory not constrained ({why})")
+            }
+        };
+        let mut emulated = vec![cpu];
+        if self.frozen_between_invocations {
+            emulated.push("environments frozen between invocations".into());
+        }
+        if self.tls {
+            emulated.push(
+                "TLS 1.3 to the endpoints (new connection per cold fetch, reused warm)".into(),
+            );
+        }
+        if self.rtt_ns > 0 || self.connection_setup_ns > 0 {
+            emulated.push(format!(
+                "an assumed network round trip of {:.3} ms per request and {:.3} ms per new connection",
+                self.rtt_ns as f64 / 1e6,
+                self.connection_setup_ns as f64 / 1e6
+            ));
+        }
+        let mut s = format!(
+            "Emulated: {}. Not emulated: AWS's own service time (moto answers), the network distance to AWS beyond the assumed round trip, Firecracker.",
+            emulated.join("; ")
+        );
+        for o in &self.oversubscribed {
+            s.push_str(&format!(
+                " Scenario {}: its environments' CPU quotas add up to {:.2} CPUs, more than the host's {}: its figures include host contention.",
+                o.scenario,
+                f64::from(o.cpu_millis) / 1000.0,
+                self.host_cpus
+            ));
+        }
+        s
+    }
 }
 
 /// Counts of invocations by outcome. `sent` is the sum of the others, always.
@@ -299,6 +441,9 @@ pub struct Manifest {
     pub accounting: Accounting,
     /// Planned invocations.
     pub planned: u64,
+    /// On the local stage: what was emulated and what was not.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub emulation: Option<Emulation>,
 }
 
 /// The part of a manifest's plan the analysis needs: which scenarios ran under injected

@@ -6,9 +6,11 @@
 
 use crate::plan::Plan;
 use crate::run::{self, Cancel, RunSummary, ScenarioHook, Target};
-use secbench_local_lambda::faults::{FaultControl, FaultProxy};
+use secbench_local_lambda::faults::FaultControl;
+use secbench_local_lambda::front::{Front, FrontConfig, Network};
 use secbench_local_lambda::moto::{self, Moto, MotoError};
-use secbench_local_lambda::{LocalPlatform, PlatformConfig, EXTENSION_LAYER_NAME};
+use secbench_local_lambda::{Constraints, LocalPlatform, PlatformConfig, EXTENSION_LAYER_NAME};
+use secbench_record::run::{Emulation, Oversubscribed};
 use secbench_record::run_dir::PLATFORM_LOG_FILE;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -72,6 +74,9 @@ pub struct LocalOptions {
     pub probe_bin: Option<PathBuf>,
     /// Skip the installers (tests, where they already ran).
     pub skip_install: bool,
+    /// The secret's value to provision (tests give a canary to search the outputs for);
+    /// default: a random value nobody sees.
+    pub value: Option<String>,
 }
 
 /// Finds the checkout: `start` or a parent that has `scripts/install-moto.sh`.
@@ -201,6 +206,49 @@ pub fn platform_vars(moto: &str, session_token: &str) -> BTreeMap<String, String
     .collect()
 }
 
+/// What this run emulates: from the plan, the front and the constraints in force. A scenario
+/// whose environments' quotas (concurrency x memory share) add up to more than the host's
+/// CPUs is named: its figures include host contention.
+pub fn emulation(
+    plan: &Plan,
+    front: &Front,
+    constraints: &Constraints,
+    agent: Option<String>,
+) -> Emulation {
+    let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let constrained = matches!(constraints, Constraints::Cgroups { .. });
+    let oversubscribed = plan
+        .scenarios
+        .iter()
+        .filter(|_| constrained)
+        .filter_map(|s| {
+            let share = secbench_local_lambda::cgroup::Limits {
+                memory_mb: s.memory_mb,
+                cpu_period: plan.local.cpu_period,
+            }
+            .cpus();
+            let total = share * s.concurrency as f64;
+            (total > host_cpus as f64).then(|| Oversubscribed {
+                scenario: s.name.clone(),
+                cpu_millis: (total * 1000.0).round() as u32,
+            })
+        })
+        .collect();
+    Emulation {
+        cpu_and_memory: constraints.describe(),
+        cpu_period_us: constrained
+            .then(|| u64::try_from(plan.local.cpu_period.as_micros()).unwrap_or(u64::MAX)),
+        frozen_between_invocations: constrained,
+        tls: front.tls(),
+        rtt_ns: u64::try_from(front.network().rtt.as_nanos()).unwrap_or(u64::MAX),
+        connection_setup_ns: u64::try_from(front.network().connection_setup.as_nanos())
+            .unwrap_or(u64::MAX),
+        oversubscribed,
+        host_cpus: u32::try_from(host_cpus).unwrap_or(u32::MAX),
+        agent,
+    }
+}
+
 /// Runs the local stage.
 pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary, LocalError> {
     let root = &opts.root;
@@ -228,7 +276,10 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
     eprintln!("secbench local: moto (local emulator) at {}", moto.endpoint);
 
     let sdk = emulator_sdk(&moto.endpoint).await;
-    let value = crate::provision::random_value();
+    let value = opts
+        .value
+        .clone()
+        .unwrap_or_else(crate::provision::random_value);
     let prefix = format!("secbench/local/{:08x}", rand::random::<u32>());
     let p = crate::provision::provision(&sdk, &prefix, FUNCTION, &value).await?;
     eprintln!(
@@ -236,24 +287,33 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         p.sha256_hex
     );
 
-    // Faults go through a proxy in front of moto, for the probe and the agent alike; without
-    // faults in the plan, nothing stands between them and moto.
-    let proxy = if plan.has_faults() {
-        let proxy =
-            FaultProxy::start(&moto.endpoint)
-                .await
-                .map_err(|source| LocalError::Spawn {
-                    what: "the fault proxy".into(),
-                    source,
-                })?;
-        eprintln!("secbench local: fault proxy at {}", proxy.endpoint);
-        Some(proxy)
+    // Every request of the probe and the agent goes through the front (TLS, the plan's round
+    // trip, the scenario's faults), one listener per execution environment.
+    let front = Front::new(
+        &moto.endpoint,
+        FrontConfig {
+            tls: plan.network.tls,
+            network: Network {
+                rtt: plan.network.rtt,
+                connection_setup: plan.network.connection_setup,
+            },
+        },
+    )
+    .map_err(|e| LocalError::Spawn {
+        what: "the TLS front".into(),
+        source: std::io::Error::other(e),
+    })?;
+    let constraints = if plan.local.constrain {
+        Constraints::detect(plan.local.cpu_period)
     } else {
-        None
+        Constraints::None(secbench_record::run::Constraint::NotConstrained)
     };
-    let aws_endpoint = proxy
-        .as_ref()
-        .map_or_else(|| moto.endpoint.clone(), |p| p.endpoint.clone());
+    // The agent's version as its installer recorded it.
+    let agent = std::fs::read_to_string(root.join(".tools/agent/.version"))
+        .ok()
+        .map(|v| format!("aws_secretsmanager_agent {}", v.trim()));
+    let emulation = emulation(&plan, &front, &constraints, agent);
+    eprintln!("secbench local: {}", emulation.statement());
     let function_vars = function_vars(&p, &value);
     drop(value);
     let session_token = format!("local-{:032x}", rand::random::<u128>());
@@ -270,12 +330,14 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         region: REGION.into(),
         probe_bin,
         agent_bin: agent_bin.is_file().then_some(agent_bin),
-        platform_vars: platform_vars(&aws_endpoint, &session_token),
+        platform_vars: platform_vars(&moto.endpoint, &session_token),
         function_vars,
         memory_mb: 128,
         timeout: longest,
         max_concurrency: usize::try_from(max_concurrency).unwrap_or(1),
         agent_start_delay: None,
+        constraints,
+        front: Some(front.clone()),
     })
     .await
     .map_err(|source| LocalError::Spawn {
@@ -297,7 +359,8 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
             "arn:aws:lambda:{REGION}:000000000000:layer:{EXTENSION_LAYER_NAME}:local"
         )),
         poll: Duration::from_millis(10),
-        on_scenario_start: proxy.as_ref().map(|p| fault_hook(p.control.clone())),
+        on_scenario_start: Some(fault_hook(front.control.clone())),
+        emulation: Some(emulation),
     };
     let summary = run::run(
         client,
@@ -316,7 +379,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         }
     }
     platform.shutdown().await;
-    drop(proxy);
+    drop(front);
     drop(moto);
     Ok(summary?)
 }

@@ -57,6 +57,10 @@ async fn every_fault_kind_is_recorded_and_every_invocation_accounted_for() {
         timeout: Duration::from_secs(20),
         max_concurrency: 8,
         agent_start_delay: None,
+        constraints: secbench_local_lambda::Constraints::None(
+            secbench_record::run::Constraint::NotConstrained,
+        ),
+        front: None,
     })
     .await
     .expect("platform");
@@ -295,6 +299,10 @@ async fn an_agent_not_up_yet_at_cold_start_is_recorded_and_later_fetches_succeed
         max_concurrency: 2,
         // INIT ends before the agent listens, as with the real extension now and then.
         agent_start_delay: Some(Duration::from_millis(1500)),
+        constraints: secbench_local_lambda::Constraints::None(
+            secbench_record::run::Constraint::NotConstrained,
+        ),
+        front: None,
     })
     .await
     .expect("platform");

@@ -41,6 +41,8 @@ pub enum LatencyOrigin {
         runs: Vec<String>,
         /// Whether they are local-emulator figures.
         local_emulator: bool,
+        /// What the local stage emulated (empty on AWS).
+        emulation: Vec<String>,
     },
 }
 

@@ -69,6 +69,7 @@ pub fn prepare(
             let origin = LatencyOrigin::Runs {
                 runs: ingested.input.runs.iter().map(|r| r.dir.clone()).collect(),
                 local_emulator: summary.local_emulator,
+                emulation: summary.emulation.clone(),
             };
             (l, n, origin)
         }

@@ -44,6 +44,7 @@ pub fn render(r: &CostReport) -> String {
         super::LatencyOrigin::Runs {
             runs,
             local_emulator,
+            emulation,
         } => {
             let _ = writeln!(
                 o,
@@ -55,6 +56,9 @@ pub fn render(r: &CostReport) -> String {
                     ""
                 }
             );
+            for e in emulation {
+                let _ = writeln!(o, "  {e}");
+            }
         }
     }
     let _ = writeln!(o);

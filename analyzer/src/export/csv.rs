@@ -2,7 +2,7 @@
 
 use crate::summary::Summary;
 
-const HEADER: &str = "stage,scenario,source,cache,fetch_at,memory_mb,architecture,phase,metric,count,min_ns,mean_ns,stdev_ns,p50_ns,p50_ci_low_ns,p50_ci_high_ns,p90_ns,p99_ns,p99_ci_low_ns,p99_ci_high_ns,p99_stable,p999_ns,max_ns,invocations,error_rate,cache_hit_ratio,local_emulator";
+const HEADER: &str = "stage,scenario,source,cache,fetch_at,memory_mb,architecture,phase,metric,count,min_ns,mean_ns,stdev_ns,p50_ns,p50_ci_low_ns,p50_ci_high_ns,p90_ns,p99_ns,p99_ci_low_ns,p99_ci_high_ns,p99_stable,p999_ns,max_ns,invocations,error_rate,cache_hit_ratio,local_emulator,emulation";
 
 /// One CSV field, quoted where it must be (RFC 4180): the one escaping rule of every CSV
 /// secbench writes.
@@ -53,6 +53,7 @@ pub fn render(summary: &Summary) -> String {
                 format!("{:.6}", g.error_rate),
                 format!("{:.6}", g.cache_hit_ratio),
                 summary.local_emulator.to_string(),
+                field(&summary.emulation.join(" | ")),
             ];
             out.push_str(&row.join(","));
             out.push('\n');

@@ -9,7 +9,11 @@ use crate::summary::Summary;
 pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
     if summary.local_emulator {
-        out.push_str(&format!("> **{LOCAL_NOTE}.**\n\n"));
+        out.push_str(&format!("> **{LOCAL_NOTE}.**\n"));
+        for e in &summary.emulation {
+            out.push_str(&format!(">\n> {e}\n"));
+        }
+        out.push('\n');
     }
     out.push_str("| stage | scenario | phase | n | fetch p50 (95% CI) | fetch p90 | fetch p99 (95% CI) | errors | cache hits |\n");
     out.push_str("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");

@@ -75,6 +75,9 @@ pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
     if summary.local_emulator {
         out.push_str(&format!("{LOCAL_NOTE}\n"));
+        for e in &summary.emulation {
+            out.push_str(&format!("{e}\n"));
+        }
     }
     for row in &rows {
         let cells: Vec<String> = row

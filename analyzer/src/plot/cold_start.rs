@@ -1,5 +1,6 @@
-//! Chart 3: where a cold start's time goes, per approach: stacked bars of the INIT spans the
-//! probe measures (process start to `main`, SDK configuration, client construction) and the
+//! Chart 3: where a cold start's time goes, per approach: stacked bars of the INIT spans (before
+//! `main`, from the platform's INIT measurement minus the probe's own; SDK configuration; client
+//! construction) and the
 //! first fetch (at INIT or in the first invocation). Means over the run's cold starts.
 
 use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
@@ -8,7 +9,10 @@ use plotters::prelude::*;
 
 /// The spans, in stacking order, with their colours (Okabe–Ito).
 pub const SPANS: [(&str, RGBColor); 4] = [
-    ("process start → main", RGBColor(0xE6, 0x9F, 0x00)),
+    (
+        "before main (platform INIT − main→ready)",
+        RGBColor(0xE6, 0x9F, 0x00),
+    ),
     ("SDK config load", RGBColor(0x56, 0xB4, 0xE9)),
     ("client construction", RGBColor(0x00, 0x9E, 0x73)),
     ("first fetch", RGBColor(0xCC, 0x79, 0xA7)),

@@ -60,6 +60,9 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             o,
             "<div class=\"banner\">Local emulator figures: these runs used moto and the local Lambda platform on this machine, not AWS. Latencies, cold starts and the compute costs derived from them are emulator figures; use them to compare approaches and to check the set-up, and measure on AWS before deciding.</div>"
         );
+        for e in &d.summary.emulation {
+            let _ = writeln!(o, "<p class=\"emulation\">{}</p>", esc(e));
+        }
     }
 
     let _ = writeln!(o, "<h2>Recommendation</h2>");
@@ -191,6 +194,36 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             let _ = writeln!(o, "<li>source of {}: {}</li>", esc(k), esc(v));
         }
         let _ = writeln!(o, "</ul>");
+    }
+
+    let tables = [
+        (
+            "Against memory size",
+            "Per approach and memory size: the platform's INIT and its CPU time, the first fetch of a cold environment and the warm fetch, and the monthly cost with the workload at that size and the latencies measured at it.",
+            super::memory::memory_table(&d.by_memory),
+            d.by_memory.is_empty(),
+        ),
+        (
+            "Connections at the front",
+            "TLS handshakes and requests the local stage's front counted per group: a cold start opens one connection, warm fetches reuse it.",
+            super::memory::connection_table(&d.connections),
+            d.connections.is_empty(),
+        ),
+    ];
+    for (title, what, (header, rows), empty) in tables {
+        if empty {
+            continue;
+        }
+        let _ = writeln!(o, "<h2>{}</h2><p>{}</p><table><tr>", esc(title), esc(what));
+        for h in header {
+            let _ = write!(o, "<th>{}</th>", esc(h));
+        }
+        let _ = writeln!(o, "</tr>");
+        for r in rows {
+            let cells: String = r.iter().map(|c| format!("<td>{}</td>", esc(c))).collect();
+            let _ = writeln!(o, "<tr>{cells}</tr>");
+        }
+        let _ = writeln!(o, "</table>");
     }
 
     if let Some(base) = &d.compared_with {

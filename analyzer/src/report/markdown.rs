@@ -11,6 +11,9 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
     let mut o = String::from("# secbench report: getting secrets into AWS Lambda\n\n");
     if d.local_emulator {
         o.push_str("> **Local emulator figures** (moto + the local Lambda platform on one machine), not AWS: compare approaches with them, and measure on AWS before deciding.\n\n");
+        for e in &d.summary.emulation {
+            o.push_str(&format!("> {e}\n\n"));
+        }
     }
     let _ = writeln!(
         o,
@@ -83,6 +86,28 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
                 a.monthly_cost_usd,
                 if a.feasible { "yes" } else { "no" }
             );
+        }
+    }
+    for (title, (header, rows), empty) in [
+        (
+            "Against memory size",
+            super::memory::memory_table(&d.by_memory),
+            d.by_memory.is_empty(),
+        ),
+        (
+            "Connections at the front (TLS handshakes)",
+            super::memory::connection_table(&d.connections),
+            d.connections.is_empty(),
+        ),
+    ] {
+        if empty {
+            continue;
+        }
+        let _ = writeln!(o, "\n## {title}\n");
+        let _ = writeln!(o, "| {} |", header.join(" | "));
+        let _ = writeln!(o, "|{}", " --- |".repeat(header.len()));
+        for r in rows {
+            let _ = writeln!(o, "| {} |", r.join(" | "));
         }
     }
     o.push_str("\n## Raw exports\n\n");

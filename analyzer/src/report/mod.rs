@@ -6,6 +6,7 @@
 
 pub mod html;
 pub mod markdown;
+pub mod memory;
 
 use crate::approach::{name_of as approach_name, Approach};
 use crate::cost::pipeline::Priced;
@@ -87,6 +88,10 @@ pub struct ReportData {
     pub exports: Vec<(String, String)>,
     /// Whether any run is a local-emulator run.
     pub local_emulator: bool,
+    /// Per approach and memory size, when the runs swept memory.
+    pub by_memory: Vec<memory::MemoryRow>,
+    /// The local stage's connection counts per group.
+    pub connections: Vec<memory::ConnectionRow>,
 }
 
 /// Writes the report; returns the files.
@@ -249,7 +254,11 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         .iter()
         .filter_map(|r| Some((r.dir.clone(), r.manifest.clone()?)))
         .collect();
+    let by_memory = memory::rows(&summary, ingested, inputs.cost.as_ref());
+    let connections = memory::connection_rows(&summary);
     let data = ReportData {
+        by_memory,
+        connections,
         local_emulator: summary.local_emulator,
         summary,
         manifests,
@@ -392,7 +401,13 @@ fn cold_start(s: &Summary, several: &Labels) -> plot::cold_start::ColdStart {
             plot::cold_start::Bar {
                 label: label(&g.key, several),
                 spans_ms: [
-                    mean(Metric::InitProcessStart.name()),
+                    // Before `main` from the platform's INIT measurement; the OS's 10 ms-tick
+                    // process start only where the platform gave none.
+                    if g.metrics.contains_key(Metric::InitBeforeMain.name()) {
+                        mean(Metric::InitBeforeMain.name())
+                    } else {
+                        mean(Metric::InitProcessStart.name())
+                    },
                     mean(Metric::InitSdkConfig.name()),
                     mean(Metric::InitClientConstruction.name()),
                     mean(Metric::headline(&g.key).name()),

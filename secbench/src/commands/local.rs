@@ -21,6 +21,7 @@ pub fn run(
         resume,
         probe_bin: None,
         skip_install: false,
+        value: None,
     };
     let rt = super::runtime()?;
     let summary = rt.block_on(async {

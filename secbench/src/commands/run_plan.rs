@@ -62,6 +62,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         extension_layer_arn: layer,
         poll: Duration::from_millis(if endpoint_url.is_some() { 20 } else { 1000 }),
         on_scenario_start: None,
+        emulation: None,
     };
     let longest = plan.longest_timeout();
     let rt = super::runtime()?;

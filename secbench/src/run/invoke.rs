@@ -7,8 +7,8 @@ use aws_sdk_lambda::types::{InvocationType, LogType};
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use base64::Engine as _;
-use secbench_record::report_line::parse_tail;
-use secbench_record::run::{InitReport, InvocationOutcome, PlatformReport};
+use secbench_record::report_line::{parse_tail, parse_usage_line};
+use secbench_record::run::{EnvironmentUsage, InitReport, InvocationOutcome, PlatformReport};
 use secbench_record::ProbeRecord;
 use std::time::Instant;
 
@@ -27,6 +27,8 @@ pub struct Invoked {
     pub platform: Option<PlatformReport>,
     /// Parsed INIT_REPORT.
     pub init_report: Option<InitReport>,
+    /// The local platform's usage line (absent on AWS).
+    pub environment_usage: Option<EnvironmentUsage>,
     /// The probe's record.
     pub probe: Option<ProbeRecord>,
     /// When the request was sent.
@@ -90,6 +92,7 @@ pub async fn invoke(client: &aws_sdk_lambda::Client, function: &str, event: &[u8
         executed_version: None,
         platform: None,
         init_report: None,
+        environment_usage: None,
         probe: None,
         sent,
         done,
@@ -103,7 +106,9 @@ pub async fn invoke(client: &aws_sdk_lambda::Client, function: &str, event: &[u8
                 .as_deref()
                 .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
             {
-                let (report, init) = parse_tail(&String::from_utf8_lossy(&tail));
+                let tail = String::from_utf8_lossy(&tail);
+                let (report, init) = parse_tail(&tail);
+                out.environment_usage = parse_usage_line(&tail);
                 out.platform = report;
                 out.init_report = init;
             }

@@ -92,6 +92,8 @@ pub struct Target {
     /// Called as each scenario starts, before its first invocation (the local stage switches
     /// its fault proxy to the scenario's faults with it).
     pub on_scenario_start: Option<ScenarioHook>,
+    /// On the local stage: what is emulated and what is not (goes into the manifest).
+    pub emulation: Option<secbench_record::run::Emulation>,
 }
 
 /// What the runner calls as each scenario starts.
@@ -200,6 +202,7 @@ async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc
         executed_version: r.executed_version,
         platform: r.platform,
         init_report: r.init_report,
+        environment_usage: r.environment_usage,
         probe: r.probe,
     };
     if record.outcome != InvocationOutcome::Ok {
@@ -279,6 +282,7 @@ pub async fn run(
                 status_message: None,
                 accounting: Accounting::default(),
                 planned: plan.planned(),
+                emulation: target.emulation.clone(),
             };
             (dir, manifest, HashSet::new())
         }

@@ -79,6 +79,10 @@ pub async fn platform(b: &Backend, max_concurrency: usize, timeout: Duration) ->
         timeout,
         max_concurrency,
         agent_start_delay: None,
+        constraints: secbench_local_lambda::Constraints::None(
+            secbench_record::run::Constraint::NotConstrained,
+        ),
+        front: None,
     })
     .await
     .expect("platform starts")
@@ -96,6 +100,7 @@ pub fn target() -> Target {
         )),
         poll: Duration::from_millis(10),
         on_scenario_start: None,
+        emulation: None,
     }
 }
 
@@ -140,6 +145,7 @@ pub fn dev_target(function: &str) -> Target {
         extension_layer_arn: None,
         poll: Duration::from_millis(10),
         on_scenario_start: None,
+        emulation: None,
     }
 }
 

@@ -1,0 +1,210 @@
+//! The report's tables against memory size and of connections: per approach and memory size,
+//! the cold start (the platform's INIT, the first fetch) and the warm fetch next to the monthly
+//! cost at that size (as AWS Lambda Power Tuning shows speed and cost per memory size), and per
+//! group the TLS handshakes and kept-alive requests the local stage's front counted.
+
+use crate::approach::name_of;
+use crate::cost::pipeline::Priced;
+use crate::cost::recommend::Slo;
+use crate::ingest::{Connections, Ingested, Metric};
+use crate::summary::Summary;
+use secbench_record::run::Phase;
+use std::collections::BTreeMap;
+
+/// One approach at one memory size.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct MemoryRow {
+    /// The approach (or scenario) name.
+    pub approach: String,
+    /// The memory size.
+    pub memory_mb: u32,
+    /// Cold: the platform's INIT, p50.
+    pub init_p50_ns: Option<u64>,
+    /// Cold: the first fetch (the headline), p50 and p99.
+    pub cold_fetch_p50_ns: Option<u64>,
+    /// Cold: p99 of the first fetch.
+    pub cold_fetch_p99_ns: Option<u64>,
+    /// Warm fetch p50.
+    pub warm_fetch_p50_ns: Option<u64>,
+    /// Warm fetch p99.
+    pub warm_fetch_p99_ns: Option<u64>,
+    /// CPU time of a cold start's INIT, p50 (local stage).
+    pub init_cpu_p50_ns: Option<u64>,
+    /// The approach's monthly cost with the workload at this memory size and the latencies
+    /// measured at it.
+    pub monthly_cost_usd: Option<f64>,
+}
+
+/// The rows, when the runs measured more than one memory size (else empty).
+pub fn rows(
+    summary: &Summary,
+    ingested: &Ingested,
+    cost: Option<&(Priced, Slo)>,
+) -> Vec<MemoryRow> {
+    let mut sizes: Vec<u32> = summary
+        .groups
+        .iter()
+        .filter_map(|g| g.key.memory_mb)
+        .collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    if sizes.len() < 2 {
+        return Vec::new();
+    }
+    // The monthly cost of each approach with the workload moved to each size.
+    let mut cost_at: BTreeMap<(String, u32), f64> = BTreeMap::new();
+    if let Some((priced, slo)) = cost {
+        for m in &sizes {
+            let mut w = priced.workload.clone();
+            w.memory_mb = *m;
+            let (latencies, notes) =
+                crate::cost::latencies_from_summary(summary, &w, &ingested.fault_scenarios());
+            let r = crate::cost::report(
+                &w,
+                &priced.pricing,
+                priced.info.clone(),
+                &latencies,
+                &notes,
+                priced.origin.clone(),
+                slo,
+            );
+            for a in r.approaches {
+                cost_at.insert((a.approach.name(), *m), a.monthly_cost_usd);
+            }
+        }
+    }
+    let faults = ingested.fault_scenarios();
+    let mut out: BTreeMap<(String, u32), MemoryRow> = BTreeMap::new();
+    for g in summary
+        .groups
+        .iter()
+        .filter(|g| !faults.contains(&g.key.scenario))
+    {
+        let Some(memory_mb) = g.key.memory_mb else {
+            continue;
+        };
+        let approach = name_of(&g.key);
+        let row = out
+            .entry((approach.clone(), memory_mb))
+            .or_insert_with(|| MemoryRow {
+                approach: approach.clone(),
+                memory_mb,
+                init_p50_ns: None,
+                cold_fetch_p50_ns: None,
+                cold_fetch_p99_ns: None,
+                warm_fetch_p50_ns: None,
+                warm_fetch_p99_ns: None,
+                init_cpu_p50_ns: None,
+                monthly_cost_usd: cost_at.get(&(approach.clone(), memory_mb)).copied(),
+            });
+        let headline = g.headline();
+        match g.key.phase {
+            Phase::Cold => {
+                row.init_p50_ns = g.metric(Metric::PlatformInitDuration).map(|m| m.p50_ns);
+                row.cold_fetch_p50_ns = headline.map(|m| m.p50_ns);
+                row.cold_fetch_p99_ns = headline.map(|m| m.p99_ns);
+                row.init_cpu_p50_ns = g.metric(Metric::InitCpu).map(|m| m.p50_ns);
+            }
+            Phase::Warm => {
+                row.warm_fetch_p50_ns = headline.map(|m| m.p50_ns);
+                row.warm_fetch_p99_ns = headline.map(|m| m.p99_ns);
+            }
+        }
+    }
+    out.into_values().collect()
+}
+
+/// One group's connection counts, for the table.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ConnectionRow {
+    /// The group's label (scenario and phase).
+    pub group: String,
+    /// The counts.
+    pub connections: Connections,
+}
+
+/// The connection table's rows (empty for AWS runs).
+pub fn connection_rows(summary: &Summary) -> Vec<ConnectionRow> {
+    summary
+        .groups
+        .iter()
+        .filter_map(|g| {
+            Some(ConnectionRow {
+                group: format!(
+                    "{} {} ({})",
+                    g.key.stage,
+                    g.key.scenario,
+                    g.key.phase.as_str()
+                ),
+                connections: g.connections?,
+            })
+        })
+        .collect()
+}
+
+fn ms(v: Option<u64>) -> String {
+    v.map_or_else(|| "–".to_owned(), crate::export::human_ns)
+}
+
+/// The memory table as header and cells: one definition for the HTML and the Markdown.
+pub fn memory_table(rows: &[MemoryRow]) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
+        "approach",
+        "memory MB",
+        "INIT p50",
+        "INIT CPU p50",
+        "cold first fetch p50",
+        "cold first fetch p99",
+        "warm fetch p50",
+        "warm fetch p99",
+        "USD/month",
+    ];
+    let cells = rows
+        .iter()
+        .map(|r| {
+            vec![
+                r.approach.clone(),
+                r.memory_mb.to_string(),
+                ms(r.init_p50_ns),
+                ms(r.init_cpu_p50_ns),
+                ms(r.cold_fetch_p50_ns),
+                ms(r.cold_fetch_p99_ns),
+                ms(r.warm_fetch_p50_ns),
+                ms(r.warm_fetch_p99_ns),
+                r.monthly_cost_usd
+                    .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
+            ]
+        })
+        .collect();
+    (header, cells)
+}
+
+/// The connection table as header and cells.
+pub fn connection_table(rows: &[ConnectionRow]) -> (Vec<&'static str>, Vec<Vec<String>>) {
+    let header = vec![
+        "group",
+        "invocations",
+        "TLS handshakes",
+        "handshakes per invocation",
+        "requests",
+        "on a kept-alive connection",
+    ];
+    let cells = rows
+        .iter()
+        .map(|r| {
+            let c = &r.connections;
+            vec![
+                r.group.clone(),
+                c.invocations.to_string(),
+                c.tls_handshakes.to_string(),
+                format!(
+                    "{:.2}",
+                    c.tls_handshakes as f64 / c.invocations.max(1) as f64
+                ),
+                c.requests.to_string(),
+                c.reused_connection_requests.to_string(),
+            ]
+        })
+        .collect();
+    (header, cells)
+}
