@@ -161,6 +161,10 @@ pub struct ScenarioSpec {
     pub timeout: Option<String>,
     /// Faults the local stage's proxy injects while this scenario runs (local stage only).
     pub faults: Option<crate::faults::FaultSpec>,
+    /// AWS: the function this scenario drives instead of the plan's (memory can be swept by
+    /// configuration, architecture cannot: deploy one function per architecture and name
+    /// each here). The local stage has one function.
+    pub function: Option<String>,
 }
 
 impl ScenarioSpec {
@@ -260,6 +264,8 @@ pub struct Scenario {
     pub timeout: Duration,
     /// Faults injected on the local stage while it runs.
     pub faults: Option<crate::faults::Faults>,
+    /// The function it drives, when not the plan's.
+    pub function: Option<String>,
 }
 
 impl Scenario {
@@ -456,6 +462,13 @@ impl Plan {
                         .map_err(|(field, m)| invalid(at(&format!("faults.{field}")), m))?,
                 ),
             };
+            if spec
+                .function
+                .as_deref()
+                .is_some_and(|f| f.trim().is_empty())
+            {
+                return Err(invalid(at("function"), "is empty".into()));
+            }
             if cold_starts + warm_invocations == 0 {
                 return Err(invalid(
                     at("warm_invocations"),
@@ -488,6 +501,7 @@ impl Plan {
                     memory_mb,
                     timeout,
                     faults: faults.clone(),
+                    function: spec.function.clone(),
                 });
             }
         }

@@ -481,3 +481,76 @@ impl std::fmt::Display for Phase {
         f.write_str(self.as_str())
     }
 }
+
+#[cfg(test)]
+mod emulation_tests {
+    use super::*;
+
+    fn constrained() -> Emulation {
+        Emulation {
+            cpu_and_memory: Constraint::Cgroup("cgroup v1".into()),
+            cpu_period_us: Some(20_000),
+            frozen_between_invocations: true,
+            tls: true,
+            rtt_ns: 1_000_000,
+            connection_setup_ns: 2_000_000,
+            oversubscribed: vec![],
+            host_cpus: 2,
+            agent: None,
+        }
+    }
+
+    #[test]
+    fn the_statement_says_what_was_emulated_and_what_was_not() {
+        let s = constrained().statement();
+        for part in [
+            "CPU share by memory size (memory_mb/1769 of a CPU per 20 ms, cgroup v1)",
+            "memory limit at memory_mb",
+            "frozen between invocations",
+            "TLS 1.3",
+            "1.000 ms per request and 2.000 ms per new connection",
+            "Not emulated: AWS's own service time",
+            "Firecracker",
+        ] {
+            assert!(s.contains(part), "{part}: {s}");
+        }
+        assert!(!s.contains("not constrained"));
+    }
+
+    #[test]
+    fn an_unconstrained_run_says_so_and_why() {
+        let e = Emulation {
+            cpu_and_memory: Constraint::Unavailable("cannot write /sys/fs/cgroup/cpu/x".into()),
+            cpu_period_us: None,
+            frozen_between_invocations: false,
+            ..constrained()
+        };
+        let s = e.statement();
+        assert!(
+            s.contains("CPU and memory not constrained (cannot write /sys/fs/cgroup/cpu/x)"),
+            "{s}"
+        );
+        assert!(!s.contains("frozen"), "{s}");
+        let off = Emulation {
+            cpu_and_memory: Constraint::NotConstrained,
+            ..e
+        };
+        assert!(off.statement().contains("CPU and memory not constrained"));
+    }
+
+    #[test]
+    fn oversubscribed_scenarios_are_named_as_including_host_contention() {
+        let e = Emulation {
+            oversubscribed: vec![Oversubscribed {
+                scenario: "storm".into(),
+                cpu_millis: 3472,
+            }],
+            ..constrained()
+        };
+        let s = e.statement();
+        assert!(
+            s.contains("Scenario storm: its environments' CPU quotas add up to 3.47 CPUs, more than the host's 2: its figures include host contention."),
+            "{s}"
+        );
+    }
+}

@@ -256,6 +256,16 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         Some(dir) => run::plan_of(dir)?.0,
         None => Plan::load(&opts.plan)?,
     };
+    if let Some(s) = plan.scenarios.iter().find(|s| s.function.is_some()) {
+        return Err(LocalError::Plan(crate::plan::PlanError::Invalid {
+            path: plan.path.clone(),
+            field: format!(
+                "scenario ({}).function",
+                s.swept_from.as_ref().unwrap_or(&s.name)
+            ),
+            message: "the local stage has one function (its architecture is the host's); name functions per scenario on AWS only".into(),
+        }));
+    }
     if !opts.skip_install {
         step(
             root,

@@ -16,6 +16,9 @@ use std::collections::BTreeMap;
 pub struct MemoryRow {
     /// The approach (or scenario) name.
     pub approach: String,
+    /// The approach, when the records named one (its colour in the plots).
+    #[serde(skip)]
+    pub approach_key: Option<crate::approach::Approach>,
     /// The memory size.
     pub memory_mb: u32,
     /// Cold: the platform's INIT, p50.
@@ -88,6 +91,7 @@ pub fn rows(
             .entry((approach.clone(), memory_mb))
             .or_insert_with(|| MemoryRow {
                 approach: approach.clone(),
+                approach_key: crate::approach::Approach::of(&g.key),
                 memory_mb,
                 init_p50_ns: None,
                 cold_fetch_p50_ns: None,

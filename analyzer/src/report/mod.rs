@@ -173,6 +173,15 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         cost_report = Some(r);
     }
     plots.push(plot::render(&errors(&summary, &labels), &plots_dir)?);
+    let by_memory = memory::rows(&summary, ingested, inputs.cost.as_ref());
+    if !by_memory.is_empty() {
+        plots.push(plot::render(
+            &plot::memory::MemoryChart {
+                rows: by_memory.clone(),
+            },
+            &plots_dir,
+        )?);
+    }
 
     // Base vs new: the --compare run against these, or, with runs of exactly two stages and
     // no --compare, the first stage against the second.
@@ -254,7 +263,6 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         .iter()
         .filter_map(|r| Some((r.dir.clone(), r.manifest.clone()?)))
         .collect();
-    let by_memory = memory::rows(&summary, ingested, inputs.cost.as_ref());
     let connections = memory::connection_rows(&summary);
     let data = ReportData {
         by_memory,

@@ -162,6 +162,7 @@ struct Ctx {
 
 struct Slot {
     scenario: String,
+    function: String,
     phase: Phase,
     index: u64,
     round: Option<u32>,
@@ -180,7 +181,7 @@ async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc
         force_refresh: false,
     }
     .to_json();
-    let r = invoke::invoke(&ctx.client, &ctx.function, event.as_bytes()).await;
+    let r = invoke::invoke(&ctx.client, &slot.function, event.as_bytes()).await;
     let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
     let record = InvocationRecord {
         run_schema_version: RUN_SCHEMA_VERSION,
@@ -215,6 +216,7 @@ async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc
 }
 
 fn slot(
+    default_function: &str,
     scenario: &Scenario,
     phase: Phase,
     index: u64,
@@ -224,6 +226,10 @@ fn slot(
 ) -> Slot {
     Slot {
         scenario: scenario.name.clone(),
+        function: scenario
+            .function
+            .clone()
+            .unwrap_or_else(|| default_function.to_owned()),
         phase,
         index,
         round,
@@ -362,7 +368,8 @@ pub async fn run(
         let apply = |tag: String| {
             let (client, layers) = (&client, layers.clone());
             async move {
-                control::apply(client, &target.function, s, &tag, layers, target.poll)
+                let function = s.function.as_deref().unwrap_or(&target.function);
+                control::apply(client, function, s, &tag, layers, target.poll)
                     .await
                     .map_err(|e| format!("scenario {}: {e}", s.name))
             }
@@ -386,6 +393,7 @@ pub async fn run(
             let mut set = JoinSet::new();
             for &index in chunk {
                 let slot = slot(
+                    &ctx.function,
                     s,
                     Phase::Cold,
                     index,
@@ -489,7 +497,7 @@ async fn warm_phase(
                 .enumerate()
                 .map(|(k, &index)| {
                     let offset = Duration::from_secs_f64(k as f64 / per_second);
-                    let mut slot = slot(s, Phase::Warm, index, None, start, offset);
+                    let mut slot = slot(&ctx.function, s, Phase::Warm, index, None, start, offset);
                     slot.paced = true;
                     Some(slot)
                 })
@@ -542,7 +550,15 @@ async fn warm_phase(
                         let now = (Instant::now(), SystemTime::now());
                         one(
                             ctx.clone(),
-                            slot(&s, Phase::Warm, index, None, now, Duration::ZERO),
+                            slot(
+                                &ctx.function,
+                                &s,
+                                Phase::Warm,
+                                index,
+                                None,
+                                now,
+                                Duration::ZERO,
+                            ),
                             bar.clone(),
                             errors.clone(),
                         )
