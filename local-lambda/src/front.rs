@@ -6,9 +6,9 @@
 //! (as AWS's endpoints do) and reconnects to moto itself, so a cold fetch opens one connection
 //! and makes one handshake and warm fetches reuse it.
 //!
-//! Delays are slept on a blocking thread with `std::thread::sleep` (nanosleep: the kernel's
-//! default timer slack of 50 µs is its error), not on tokio's timer (1 ms granularity, which
-//! is larger than the round trips it would add).
+//! Delays are slept on a blocking thread (nanosleep, then a spin to the deadline), not on
+//! tokio's timer (1 ms granularity, which is larger than the round trips it would add); see
+//! [`precise_sleep`].
 
 use crate::faults::FaultControl;
 use hyper::Request;
@@ -146,12 +146,26 @@ impl Drop for Listener {
     }
 }
 
-/// Sleeps `d` precisely enough for sub-millisecond round trips (see the module docs).
+/// Sleeps `d` precisely enough for sub-millisecond round trips: on a blocking thread, nanosleep
+/// to 150 µs before the deadline (set before the hand-off, so the hand-off counts), then a spin
+/// on the monotonic clock to it. `benches/benches/front_delay.rs` measures it next to tokio's
+/// timer.
 pub async fn precise_sleep(d: Duration) {
     if d.is_zero() {
         return;
     }
-    let _ = tokio::task::spawn_blocking(move || std::thread::sleep(d)).await;
+    let deadline = std::time::Instant::now() + d;
+    let _ = tokio::task::spawn_blocking(move || {
+        let margin = Duration::from_micros(150);
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left > margin {
+            std::thread::sleep(left - margin);
+        }
+        while std::time::Instant::now() < deadline {
+            std::hint::spin_loop();
+        }
+    })
+    .await;
 }
 
 fn certificates() -> Result<(String, rustls::ServerConfig), FrontError> {

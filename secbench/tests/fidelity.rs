@@ -191,8 +191,21 @@ async fn a_constrained_tls_run_counts_handshakes_and_says_what_was_emulated() {
             text.contains("TLS handshakes"),
             "{file}: no connection table"
         );
-        assert!(text.contains("1769"), "{file}: no figures against memory");
+        assert!(
+            text.contains("Against memory size"),
+            "{file}: no figures against memory"
+        );
     }
+    // One row per approach and size in the memory table, and its chart.
+    let md = std::fs::read_to_string(report_dir.join("report.md")).expect("report.md");
+    for row in [
+        "| kms-env | 128 |",
+        "| kms-env | 1769 |",
+        "| ssm+ttl | 1769 |",
+    ] {
+        assert!(md.contains(row), "report.md has no row {row}");
+    }
+    assert!(report_dir.join("plots/memory.svg").is_file());
     assert_no_canary_in(&summary.dir, &value);
     assert_no_canary_in(&report_dir, &value);
 }
