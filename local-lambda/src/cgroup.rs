@@ -21,11 +21,8 @@ use std::time::Duration;
 /// has the equivalent of one vCPU").
 pub const MB_PER_VCPU: u32 = 1769;
 
-/// The default quota period. Observed on Lambda: using more than the share in the first 20 ms
-/// pauses the function until the end of those 20 ms (pwrdrvr/lambda-dispatch issue 246,
-/// measured with pwrdrvr/lambda-throttling, 2024-2025). The kernel's default of 100 ms would let
-/// a 128 MB function's 7.2 ms of quota cover a whole cold start unthrottled.
-pub const DEFAULT_CPU_PERIOD: Duration = Duration::from_millis(20);
+/// The default quota period (the plan's `[local] cpu_period`; its source is given there).
+pub use secbench_record::plan::DEFAULT_CPU_PERIOD;
 
 /// What went wrong with the cgroups.
 #[derive(Debug, thiserror::Error)]

@@ -99,6 +99,16 @@ impl ConnSnapshot {
             reused: self.reused - earlier.reused,
         }
     }
+
+    /// Both windows together.
+    pub fn plus(&self, other: &ConnSnapshot) -> ConnSnapshot {
+        ConnSnapshot {
+            connections: self.connections + other.connections,
+            handshakes: self.handshakes + other.handshakes,
+            requests: self.requests + other.requests,
+            reused: self.reused + other.reused,
+        }
+    }
 }
 
 struct Tls {
@@ -115,8 +125,6 @@ pub struct Front {
     pub control: FaultControl,
     tls: Option<Tls>,
     network: Network,
-    /// Every listener's counts together.
-    pub totals: Arc<ConnCounts>,
 }
 
 impl std::fmt::Debug for Front {
@@ -207,11 +215,9 @@ async fn request(
     req: Request<hyper::body::Incoming>,
 ) -> Result<hyper::Response<crate::http::Body>, Box<dyn std::error::Error + Send + Sync>> {
     let earlier = on_this.fetch_add(1, Ordering::SeqCst);
-    for c in [&counts, &front.totals] {
-        c.requests.fetch_add(1, Ordering::SeqCst);
-        if earlier > 0 {
-            c.reused.fetch_add(1, Ordering::SeqCst);
-        }
+    counts.requests.fetch_add(1, Ordering::SeqCst);
+    if earlier > 0 {
+        counts.reused.fetch_add(1, Ordering::SeqCst);
     }
     precise_sleep(front.network.rtt).await;
     crate::faults::handle(
@@ -249,7 +255,6 @@ impl Front {
             control: FaultControl::default(),
             tls,
             network: config.network,
-            totals: Arc::new(ConnCounts::default()),
         }))
     }
 
@@ -290,9 +295,7 @@ impl Front {
 
     async fn serve(self: Arc<Self>, stream: tokio::net::TcpStream, counts: Arc<ConnCounts>) {
         let _ = stream.set_nodelay(true);
-        for c in [&counts, &self.totals] {
-            c.connections.fetch_add(1, Ordering::SeqCst);
-        }
+        counts.connections.fetch_add(1, Ordering::SeqCst);
         precise_sleep(self.network.connection_setup).await;
         let on_this = Arc::new(AtomicU64::new(0));
         let front = self.clone();
@@ -306,9 +309,7 @@ impl Front {
                 let Ok(stream) = tls.acceptor.accept(stream).await else {
                     return;
                 };
-                for c in [&counts, &self.totals] {
-                    c.handshakes.fetch_add(1, Ordering::SeqCst);
-                }
+                counts.handshakes.fetch_add(1, Ordering::SeqCst);
                 let _ = http.serve_connection(TokioIo::new(stream), service).await;
             }
             None => {

@@ -733,7 +733,7 @@ fn usage(
     let init = cold.then(|| env.init_window()).flatten();
     // Connections of a cold invocation count from the spawn: INIT's fetch is its fetch.
     let connections = match (init, window.connections) {
-        (Some((w, _)), Some(c)) => w.connections.map(|i| environment_sum(i, c)),
+        (Some((w, _)), Some(c)) => w.connections.map(|i| i.plus(&c)),
         (_, c) => c,
     };
     Some(secbench_record::run::EnvironmentUsage {
@@ -750,15 +750,6 @@ fn usage(
         requests: connections.map(|c| c.requests),
         reused_connection_requests: connections.map(|c| c.reused),
     })
-}
-
-fn environment_sum(a: front::ConnSnapshot, b: front::ConnSnapshot) -> front::ConnSnapshot {
-    front::ConnSnapshot {
-        connections: a.connections + b.connections,
-        handshakes: a.handshakes + b.handshakes,
-        requests: a.requests + b.requests,
-        reused: a.reused + b.reused,
-    }
 }
 
 fn function_response(

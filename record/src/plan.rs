@@ -78,7 +78,7 @@ pub struct LocalSpec {
     /// invocations (default true; where cgroups cannot be written the stage says so and runs
     /// unconstrained).
     pub constrain: Option<bool>,
-    /// The CPU quota period (default `20ms`: see `secbench_local_lambda::cgroup`).
+    /// The CPU quota period (default [`DEFAULT_CPU_PERIOD`], with its source).
     pub cpu_period: Option<String>,
 }
 
@@ -102,7 +102,10 @@ pub struct Local {
     pub cpu_period: Duration,
 }
 
-/// The default quota period (the source is in `secbench_local_lambda::cgroup`).
+/// The default quota period. Observed on Lambda: using more than the share in the first 20 ms
+/// pauses the function until the end of those 20 ms (pwrdrvr/lambda-dispatch issue 246,
+/// measured with pwrdrvr/lambda-throttling, 2024-2025). The kernel's default of 100 ms would let
+/// a 128 MB function's 7.2 ms of quota cover a whole cold start unthrottled.
 pub const DEFAULT_CPU_PERIOD: Duration = Duration::from_millis(20);
 
 /// Traffic settings a scenario may take from `[defaults]`.
