@@ -84,6 +84,68 @@ impl Approach {
     }
 }
 
+/// What bounds how long an approach can serve a value after it changed. The one rule the
+/// staleness analysis and the cost model's "longest possible staleness" share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StalenessBound {
+    /// Every fetch asks the service: the next fetch gets the new value (the service's own
+    /// consistency lag aside).
+    NextFetch,
+    /// The probe's cache (in-process TTL or the caching library) serves it until its TTL.
+    CacheTtl,
+    /// The agent serves it until its TTL (the extension takes at most 300 s).
+    AgentTtl,
+    /// Fetched once at INIT and kept: stale until the environment is retired.
+    EnvironmentLifetime,
+    /// The value is in the function's configuration: a rotation is a configuration change,
+    /// which retires every environment (its cost is the forced cold starts).
+    ConfigurationChange,
+}
+
+impl StalenessBound {
+    /// The longest a value can be served after it changed, for a TTL and an environment
+    /// lifetime.
+    pub fn longest(
+        self,
+        ttl: std::time::Duration,
+        lifetime: std::time::Duration,
+    ) -> std::time::Duration {
+        match self {
+            StalenessBound::NextFetch | StalenessBound::ConfigurationChange => {
+                std::time::Duration::ZERO
+            }
+            StalenessBound::CacheTtl => ttl,
+            StalenessBound::AgentTtl => ttl.min(secbench_record::plan::AGENT_MAX_TTL),
+            StalenessBound::EnvironmentLifetime => lifetime,
+        }
+    }
+
+    /// In words, for tables.
+    pub fn describe(self) -> &'static str {
+        match self {
+            StalenessBound::NextFetch => "next fetch",
+            StalenessBound::CacheTtl => "cache TTL",
+            StalenessBound::AgentTtl => "agent TTL (at most 300 s)",
+            StalenessBound::EnvironmentLifetime => "environment lifetime",
+            StalenessBound::ConfigurationChange => "configuration change (retires environments)",
+        }
+    }
+}
+
+impl Approach {
+    /// What bounds its staleness after a rotation.
+    pub fn staleness_bound(&self) -> StalenessBound {
+        match (self.source, self.cache, self.fetch_at) {
+            (Source::PlainEnv | Source::KmsEnv, _, _) => StalenessBound::ConfigurationChange,
+            (s, _, _) if s.is_agent() => StalenessBound::AgentTtl,
+            (_, CacheMode::Ttl | CacheMode::AwsCachingLibrary, _) => StalenessBound::CacheTtl,
+            (_, CacheMode::None, FetchAt::Init) => StalenessBound::EnvironmentLifetime,
+            (_, CacheMode::None, FetchAt::Handler) => StalenessBound::NextFetch,
+        }
+    }
+}
+
 /// Every output writes an approach by its name.
 impl std::fmt::Display for Approach {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

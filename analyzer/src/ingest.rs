@@ -26,6 +26,9 @@ pub enum IngestError {
     /// The run's manifest does not read: check the directory.
     #[error(transparent)]
     Manifest(#[from] RunDirError),
+    /// The run's `rotations.jsonl` does not read (the line and field are named).
+    #[error(transparent)]
+    Rotations(#[from] secbench_record::rotation::RotationError),
     /// A line is not a record; `--skip-invalid` skips such lines and counts them.
     #[error("{}:{line}: {message}", path.display())]
     Invalid {
@@ -342,6 +345,40 @@ pub struct Ingested {
     pub groups: BTreeMap<GroupKey, Group>,
     /// Input facts.
     pub input: InputReport,
+    /// Per run that rotated values: its rotations and what each invocation of the rotating
+    /// scenarios got (what `staleness` is computed from).
+    pub rotations: Vec<RunRotations>,
+}
+
+/// A run's rotations and the invocations of the scenarios that rotated.
+#[derive(Debug, Default, Clone)]
+pub struct RunRotations {
+    /// The run directory.
+    pub dir: String,
+    /// The stage.
+    pub stage: String,
+    /// `rotations.jsonl`, in order.
+    pub rotations: Vec<secbench_record::rotation::RotationRecord>,
+    /// Per scenario, one entry per invocation that returned a record, in file order.
+    pub observations: BTreeMap<String, Vec<Observation>>,
+}
+
+/// What one invocation of a rotating scenario got, and when it was sent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Observation {
+    /// When it was sent: the intended instant plus the runner's slip, ms since the Unix epoch.
+    pub sent_unix_ms: f64,
+    /// When its response was complete, ms since the Unix epoch.
+    pub done_unix_ms: f64,
+    /// Its execution environment (a hash of the probe's `environment_id`).
+    pub environment: u64,
+    /// The environment's first invocation.
+    pub cold: bool,
+    /// The digest its last handler fetch matched (`None`: it failed, matched none, or the
+    /// probe was given no digests).
+    pub version_index: Option<u32>,
+    /// Whether its last handler fetch returned a value.
+    pub fetched: bool,
 }
 
 impl Ingested {
@@ -362,6 +399,8 @@ impl Ingested {
 #[derive(serde::Deserialize)]
 struct Lite<'a> {
     run_schema_version: u32,
+    #[serde(default)]
+    intended_send_unix_ms: u64,
     #[serde(borrow)]
     stage: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
@@ -387,6 +426,8 @@ struct LitePlatform {
 
 #[derive(serde::Deserialize)]
 struct LiteProbe<'a> {
+    #[serde(borrow, default)]
+    environment_id: std::borrow::Cow<'a, str>,
     cold: bool,
     source: Source,
     cache: CacheMode,
@@ -403,6 +444,8 @@ struct LiteProbe<'a> {
 struct LiteFetch<'a> {
     phase: FetchPhase,
     outcome: Outcome,
+    #[serde(default)]
+    version_index: Option<u32>,
     latency_ns: u64,
     error_class: Option<ErrorClass>,
     #[serde(borrow)]
@@ -426,6 +469,9 @@ struct Accum {
     index: std::collections::HashMap<u64, Vec<usize>>,
     records: u64,
     skipped: u64,
+    /// The scenarios whose invocations are kept as observations (those that rotated).
+    observe: std::sync::Arc<std::collections::HashSet<String>>,
+    observations: BTreeMap<String, Vec<Observation>>,
 }
 
 fn short_hash(parts: [&str; 3]) -> u64 {
@@ -489,8 +535,38 @@ impl Accum {
         &mut self.groups[i].1
     }
 
+    fn observe(&mut self, r: &Lite<'_>) {
+        let Some(p) = &r.probe else { return };
+        if !self.observe.contains(r.scenario.as_ref()) {
+            return;
+        }
+        let last = p
+            .fetches
+            .iter()
+            .rev()
+            .find(|f| f.phase == FetchPhase::Handler);
+        let sent = r.intended_send_unix_ms as f64 + r.schedule_slip_ns.unwrap_or(0) as f64 / 1e6;
+        let o = Observation {
+            sent_unix_ms: sent,
+            done_unix_ms: r.intended_send_unix_ms as f64 + r.caller_latency_ns as f64 / 1e6,
+            environment: short_hash([p.environment_id.as_ref(), "", ""]),
+            cold: p.cold,
+            version_index: last.and_then(|f| f.version_index),
+            fetched: last.is_some_and(|f| f.outcome != Outcome::Error),
+        };
+        match self.observations.get_mut(r.scenario.as_ref()) {
+            Some(v) => v.push(o),
+            None => {
+                self.observations.insert(r.scenario.to_string(), vec![o]);
+            }
+        }
+    }
+
     fn add(&mut self, r: &Lite<'_>) {
         self.records += 1;
+        if !self.observe.is_empty() {
+            self.observe(r);
+        }
         let probe = r.probe.as_ref();
         let phase = match probe.map(|p| p.cold) {
             Some(true) => Phase::Cold,
@@ -663,6 +739,9 @@ impl Ingested {
     pub fn read(&mut self, path: &Path, skip_invalid: bool) -> Result<(), IngestError> {
         let (dir, file) = run_dir::locate(path);
         let manifest = run_dir::read_manifest_if_present(&dir)?;
+        let rotations = secbench_record::rotation::read(&dir)?;
+        let observe: std::sync::Arc<std::collections::HashSet<String>> =
+            std::sync::Arc::new(rotations.iter().map(|r| r.scenario.clone()).collect());
         self.input.runs.push(RunInfo {
             dir: dir.display().to_string(),
             run_id: manifest.as_ref().map(|m| m.run_id.clone()),
@@ -691,8 +770,12 @@ impl Ingested {
                     .map(|_| {
                         let free_tx = free_tx.clone();
                         let rx = &rx;
+                        let observe = observe.clone();
                         scope.spawn(move || {
-                            let mut acc = Accum::default();
+                            let mut acc = Accum {
+                                observe,
+                                ..Accum::default()
+                            };
                             let mut bad: Option<BadLine> = None;
                             loop {
                                 let next = lock(rx).recv();
@@ -745,6 +828,13 @@ impl Ingested {
             for (key, group) in acc.groups {
                 merge_into(&mut self.groups, key, group);
             }
+            for (scenario, mut obs) in acc.observations {
+                merged
+                    .observations
+                    .entry(scenario)
+                    .or_default()
+                    .append(&mut obs);
+            }
         }
         if let Some(b) = first_bad {
             return Err(IngestError::Invalid {
@@ -757,11 +847,21 @@ impl Ingested {
         for line in tail.iter().flat_map(run_dir::lines) {
             match parse_lite(line.text) {
                 Ok(r) => {
-                    let mut acc = Accum::default();
+                    let mut acc = Accum {
+                        observe: observe.clone(),
+                        ..Accum::default()
+                    };
                     acc.add(&r);
                     merged.records += 1;
                     for (key, group) in acc.groups {
                         merge_into(&mut self.groups, key, group);
+                    }
+                    for (scenario, mut obs) in acc.observations {
+                        merged
+                            .observations
+                            .entry(scenario)
+                            .or_default()
+                            .append(&mut obs);
                     }
                 }
                 Err(message) => self.input.truncated_lines.push(format!(
@@ -773,6 +873,24 @@ impl Ingested {
         }
         self.input.records += merged.records;
         self.input.skipped_lines += merged.skipped;
+        if !rotations.is_empty() {
+            // Workers took chunks in any order: put each scenario's invocations in time order.
+            for obs in merged.observations.values_mut() {
+                obs.sort_by(|a, b| a.sent_unix_ms.total_cmp(&b.sent_unix_ms));
+            }
+            let stage = self
+                .input
+                .runs
+                .last()
+                .and_then(|r| r.stage.clone())
+                .unwrap_or_default();
+            self.rotations.push(RunRotations {
+                dir: dir.display().to_string(),
+                stage,
+                rotations,
+                observations: merged.observations,
+            });
+        }
         Ok(())
     }
 }

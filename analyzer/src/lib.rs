@@ -13,6 +13,7 @@ pub mod hdr;
 pub mod ingest;
 pub mod plot;
 pub mod report;
+pub mod staleness;
 pub mod stats;
 pub mod summary;
 pub mod units;

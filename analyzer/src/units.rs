@@ -43,6 +43,22 @@ pub const AXIS: Style = Style(&[
 /// The cost table's latencies: `0.5 µs`, `812.3 µs`, `8.1 ms`.
 pub const COST: Style = Style(&[step(1e6, "µs", 1e3, 1), step(f64::INFINITY, "ms", 1e6, 1)]);
 
+/// Spans of time such as staleness: `12 ms`, `4.8 s`, `5.0 min`, `2.0 h`.
+pub const SPAN: Style = Style(&[
+    step(1e9, "ms", 1e6, 0),
+    step(120e9, "s", 1e9, 1),
+    step(7200e9, "min", 60e9, 1),
+    step(f64::INFINITY, "h", 3600e9, 1),
+]);
+
+/// Seconds as a span of time (staleness).
+pub fn span_label(s: f64) -> String {
+    if s == 0.0 {
+        return "0".into();
+    }
+    format_ns(s * 1e9, SPAN)
+}
+
 /// `ns` nanoseconds in `style`.
 pub fn format_ns(ns: f64, style: Style) -> String {
     let s = style

@@ -79,7 +79,7 @@ impl Probe {
             source,
             cache,
             recorder,
-            settings.expected_sha256,
+            settings.expected_sha256.clone(),
         );
         let init_fetch = match settings.fetch_at {
             FetchAt::Init => Some(fetcher.fetch(FetchPhase::Init, false).await),

@@ -1,16 +1,29 @@
 //! The fetched value. It has no `Display`, no `Serialize`, and its `Debug` shows only the
-//! length, so it cannot reach a record, a log line or an error message by accident.
+//! length (and the service's version id, which is not secret), so it cannot reach a record,
+//! a log line or an error message by accident.
 
 use sha2::{Digest, Sha256};
 
-/// A secret value held in memory.
+/// A secret value held in memory, with the version the service gave it, if any.
 #[derive(Clone, PartialEq, Eq)]
-pub struct Secret(Vec<u8>);
+pub struct Secret(Vec<u8>, Option<String>);
 
 impl Secret {
     /// Wraps bytes.
     pub fn new(bytes: Vec<u8>) -> Secret {
-        Secret(bytes)
+        Secret(bytes, None)
+    }
+
+    /// Sets the version the service returned (Secrets Manager's `VersionId`, SSM's
+    /// `Version`).
+    pub fn with_version(mut self, version: Option<String>) -> Secret {
+        self.1 = version;
+        self
+    }
+
+    /// The version the service returned, if it returned one.
+    pub fn version(&self) -> Option<&str> {
+        self.1.as_deref()
     }
 
     /// Length in bytes.

@@ -57,8 +57,9 @@ pub struct Settings {
     pub fetch_at: FetchAt,
     /// Where the secret is.
     pub target: Target,
-    /// SHA-256 the fetched value must have, when set.
-    pub expected_sha256: Option<[u8; 32]>,
+    /// The SHA-256 digests a fetched value may have (`old,new,...` around a rotation): each
+    /// fetch records which one matched. Empty when not set.
+    pub expected_sha256: Vec<[u8; 32]>,
     /// Port of the local agent.
     pub agent_port: u16,
     /// `SECBENCH_STAGE`.
@@ -142,6 +143,25 @@ fn parse_context(
         context.insert(k.trim().to_owned(), v.trim().to_owned());
     }
     Ok(context)
+}
+
+/// The most digests `SECBENCH_EXPECTED_SHA256` may list (a plan's rotations at most, plus the
+/// value before them).
+pub const MAX_DIGESTS: usize = 101;
+
+/// `SECBENCH_EXPECTED_SHA256`: one hex digest, or several separated by commas.
+fn parse_digests(text: &str) -> Result<Vec<[u8; 32]>, InitError> {
+    let digests = text
+        .split(',')
+        .map(parse_digest)
+        .collect::<Result<Vec<_>, _>>()?;
+    if digests.len() > MAX_DIGESTS {
+        return Err(InitError::Invalid {
+            var: "SECBENCH_EXPECTED_SHA256",
+            reason: format!("{} digests; at most {MAX_DIGESTS}", digests.len()),
+        });
+    }
+    Ok(digests)
 }
 
 fn parse_digest(text: &str) -> Result<[u8; 32], InitError> {
@@ -282,8 +302,9 @@ impl Settings {
             fetch_at,
             target,
             expected_sha256: get(env, "SECBENCH_EXPECTED_SHA256")
-                .map(parse_digest)
-                .transpose()?,
+                .map(parse_digests)
+                .transpose()?
+                .unwrap_or_default(),
             agent_port,
             stage: get(env, "SECBENCH_STAGE").map(str::to_owned),
             region: get(env, "AWS_REGION")
@@ -337,6 +358,15 @@ mod tests {
         .expect("valid");
         assert_eq!(s.cache_ttl, Some(Duration::from_millis(250)));
         assert_eq!(s.memory_mb, Some(256));
+        assert_eq!(s.expected_sha256, vec![[0xab; 32]]);
+        let two = format!("{},{}", "ab".repeat(32), "cd".repeat(32));
+        let plain = Settings::from_env(&env(&[
+            ("SECBENCH_SOURCE", "plain-env"),
+            ("SECBENCH_PLAINTEXT", "x"),
+            ("SECBENCH_EXPECTED_SHA256", &two),
+        ]))
+        .expect("two digests");
+        assert_eq!(plain.expected_sha256, vec![[0xab; 32], [0xcd; 32]]);
         match s.target {
             Target::KmsEnv {
                 ciphertext,

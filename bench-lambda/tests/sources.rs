@@ -233,3 +233,85 @@ async fn force_refresh_bypasses_the_cache_on_the_first_fetch_only() {
         assert_eq!(record.fetches[0].verified, Some(true));
     }
 }
+
+/// Around a rotation the probe is given both digests: each fetch says which one its value
+/// matched and the version the service returned, and neither value appears in a record.
+#[tokio::test]
+async fn each_fetch_names_which_digest_matched_and_the_service_version() {
+    let p = provision(&moto()).await;
+    let config = sdk(&p.endpoint).await;
+    for source in ["secrets-manager", "ssm"] {
+        let new_value = format!("{}-rotated-{source}", p.canary);
+        let mut env = probe_env(&p, source, "none", None, "handler");
+        env.insert(
+            "SECBENCH_EXPECTED_SHA256".into(),
+            format!("{},{}", sha256_hex(&p.canary), sha256_hex(&new_value)),
+        );
+        let probe = TestProbe::init(&env).await;
+        let before = probe.invoke(1).await;
+        match source {
+            "secrets-manager" => {
+                aws_sdk_secretsmanager::Client::new(&config)
+                    .put_secret_value()
+                    .secret_id(&p.secret_id)
+                    .secret_string(&new_value)
+                    .send()
+                    .await
+                    .expect("PutSecretValue");
+            }
+            _ => {
+                aws_sdk_ssm::Client::new(&config)
+                    .put_parameter()
+                    .name(&p.parameter_name)
+                    .value(&new_value)
+                    .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+                    .key_id(&p.key_id)
+                    .overwrite(true)
+                    .send()
+                    .await
+                    .expect("PutParameter");
+            }
+        }
+        let after = probe.invoke(1).await;
+        let (b, a) = (&before.fetches[0], &after.fetches[0]);
+        assert_eq!(
+            (b.version_index, b.verified),
+            (Some(0), Some(true)),
+            "{source}"
+        );
+        assert_eq!(
+            (a.version_index, a.verified),
+            (Some(1), Some(true)),
+            "{source}"
+        );
+        assert!(
+            b.service_version.is_some() && a.service_version.is_some(),
+            "{source}"
+        );
+        assert_ne!(b.service_version, a.service_version, "{source}");
+        if source == "ssm" {
+            assert_eq!(
+                (b.service_version.as_deref(), a.service_version.as_deref()),
+                (Some("1"), Some("2"))
+            );
+        }
+        assert_schema_valid(&after);
+        for r in [&before, &after] {
+            let text = serde_json::to_string(r).expect("json");
+            assert!(
+                !text.contains(&p.canary),
+                "{source}: a value is in a record"
+            );
+        }
+        // Back to the first value for the next source (the other store still holds it).
+        if source == "secrets-manager" {
+            aws_sdk_secretsmanager::Client::new(&config)
+                .put_secret_value()
+                .secret_id(&p.secret_id)
+                .secret_string(&p.canary)
+                .send()
+                .await
+                .expect("PutSecretValue back");
+        }
+    }
+}

@@ -48,7 +48,7 @@ fn cache_hit(c: &mut Criterion) {
         SourceClient::PlainEnv(PlainEnv::new(&env, "SECBENCH_PLAINTEXT").expect("set")),
         Cache::Ttl(TtlCache::new(Duration::from_secs(3600))),
         CallRecorder::default(),
-        None,
+        Vec::new(),
     );
     rt.block_on(fetcher.fetch(FetchPhase::Handler, false));
     assert_eq!(

@@ -19,14 +19,14 @@ fn plain_env() -> PlainEnv {
     PlainEnv::new(&env, "SECBENCH_PLAINTEXT").expect("set")
 }
 
-fn fetcher(digest: Option<[u8; 32]>) -> Fetcher {
+fn fetcher(digests: Vec<[u8; 32]>) -> Fetcher {
     Fetcher::new(
         Source::PlainEnv,
         CacheMode::None,
         SourceClient::PlainEnv(plain_env()),
         Cache::None,
         CallRecorder::default(),
-        digest,
+        digests,
     )
 }
 
@@ -39,13 +39,13 @@ fn instrumentation(c: &mut Criterion) {
     group.bench_function("bare_plain_env_fetch", |b| {
         b.iter(|| black_box(bare.fetch()))
     });
-    let plain = fetcher(None);
+    let plain = fetcher(Vec::new());
     group.bench_function("instrumented_fetch", |b| {
         b.to_async(&rt)
             .iter(|| async { black_box(plain.fetch(FetchPhase::Handler, false).await) })
     });
     let digest = bench_lambda::secret::Secret::new(VALUE.as_bytes().to_vec()).sha256();
-    let verified = fetcher(Some(digest));
+    let verified = fetcher(vec![digest]);
     group.bench_function("instrumented_fetch_with_sha256_check", |b| {
         b.to_async(&rt)
             .iter(|| async { black_box(verified.fetch(FetchPhase::Handler, false).await) })

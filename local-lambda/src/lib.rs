@@ -411,11 +411,14 @@ fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Body> {
     }
     let response = json_response(StatusCode::OK, &configuration(&p));
     // Retire the old environments, then report the update done, as Lambda does asynchronously.
+    // The idle ones leave the count before the answer goes out, so an invocation sent right
+    // after a change made during traffic (a rotation of kms-env) finds room for its new
+    // environment; the ones in flight are retired as they finish (`release`).
+    let old: Vec<_> = lock(&p.idle).drain(..).collect();
+    p.live.fetch_sub(old.len(), Ordering::SeqCst);
     tokio::spawn(async move {
-        let old: Vec<_> = lock(&p.idle).drain(..).collect();
         for env in old {
             env.kill().await;
-            p.live.fetch_sub(1, Ordering::SeqCst);
         }
         lock(&p.state).updating = false;
     });

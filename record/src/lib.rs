@@ -10,6 +10,7 @@ pub mod faults;
 pub mod names;
 pub mod plan;
 pub mod report_line;
+pub mod rotation;
 pub mod run;
 pub mod run_dir;
 pub mod sync;
@@ -18,8 +19,14 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
-/// Version of the record format. Bump it on any change a reader must know about.
-pub const SCHEMA_VERSION: u32 = 1;
+/// Version of the record format. Bump it on any change a reader must know about. Version 2
+/// added each fetch's `version_index` (which of several configured digests the value matched)
+/// and `service_version` (the version the service returned).
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// The oldest record format this crate reads (version 1 has no `version_index` or
+/// `service_version`: they read as absent).
+pub const OLDEST_READABLE_SCHEMA_VERSION: u32 = 1;
 
 /// The JSON Schema of [`ProbeRecord`], as committed.
 pub const PROBE_RECORD_SCHEMA: &str = include_str!("../schema/probe-record.schema.json");
@@ -270,9 +277,18 @@ pub struct FetchRecord {
     pub error_class: Option<ErrorClass>,
     /// Length of the fetched value in bytes (never the value).
     pub value_length_bytes: Option<u64>,
-    /// Whether the value's SHA-256 matched `SECBENCH_EXPECTED_SHA256`; absent when no digest
-    /// was configured or the fetch failed.
+    /// Whether the value's SHA-256 matched one of the digests in `SECBENCH_EXPECTED_SHA256`;
+    /// absent when no digest was configured or the fetch failed.
     pub verified: Option<bool>,
+    /// Which of the configured digests matched (0 for the first: the value before any
+    /// rotation, 1 for the next, ...); absent when none matched, none was configured or the
+    /// fetch failed. Absent in version-1 records.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_index: Option<u32>,
+    /// The version the service returned with the value, where it returns one: Secrets
+    /// Manager's `VersionId`, SSM's `Version`, the same fields in the agent's JSON. Not secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_version: Option<String>,
     /// AWS API operations the probe's SDK clients made for this fetch.
     pub api_calls: Vec<ApiCall>,
 }
@@ -281,7 +297,7 @@ pub struct FetchRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProbeRecord {
-    /// Always [`SCHEMA_VERSION`] for records this crate writes.
+    /// [`SCHEMA_VERSION`] for records this crate writes; older readable versions are read.
     pub schema_version: u32,
     /// The run this invocation belongs to (from the event).
     pub run_id: String,
@@ -333,7 +349,9 @@ impl ProbeRecord {
         let value: serde_json::Value =
             serde_json::from_str(line).map_err(|e| RecordError::Json(e.to_string()))?;
         match value.get("schema_version").and_then(|v| v.as_u64()) {
-            Some(v) if v == u64::from(SCHEMA_VERSION) => {}
+            Some(v)
+                if (u64::from(OLDEST_READABLE_SCHEMA_VERSION)..=u64::from(SCHEMA_VERSION))
+                    .contains(&v) => {}
             Some(v) => return Err(RecordError::UnknownVersion(v)),
             None => return Err(RecordError::MissingField("schema_version".to_owned())),
         }
@@ -362,7 +380,7 @@ impl fmt::Display for RecordError {
             RecordError::MissingField(field) => write!(f, "missing field `{field}`"),
             RecordError::UnknownVersion(v) => write!(
                 f,
-                "field `schema_version`: version {v} is not supported (this secbench reads {SCHEMA_VERSION})"
+                "field `schema_version`: version {v} is not supported (this secbench reads {OLDEST_READABLE_SCHEMA_VERSION} to {SCHEMA_VERSION})"
             ),
         }
     }

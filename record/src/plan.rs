@@ -108,6 +108,33 @@ pub struct Local {
 /// a 128 MB function's 7.2 ms of quota cover a whole cold start unthrottled.
 pub const DEFAULT_CPU_PERIOD: Duration = Duration::from_millis(20);
 
+/// `[scenario.rotation]` as written: when to write a new value during the warm phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationSpec {
+    /// The first rotation, from the start of the warm phase (default: `every`).
+    pub at: Option<String>,
+    /// Rotate again this long after each rotation, while the warm phase lasts (open loop
+    /// only: every new value's digest is given to the probe before the scenario starts, so
+    /// their number must be known).
+    pub every: Option<String>,
+}
+
+/// A scenario's rotations, checked: offsets from the start of its warm phase.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rotation {
+    /// When each rotation is due, from the start of the warm phase, in order.
+    pub offsets: Vec<Duration>,
+}
+
+/// The most rotations one scenario may plan.
+pub const MAX_ROTATIONS: usize = 100;
+
+/// The longest TTL the Parameters and Secrets extension takes (`SECRETS_MANAGER_TTL`,
+/// `SSM_PARAMETER_STORE_TTL`: 0 to 300 seconds; AWS, "Use Secrets Manager secrets in Lambda
+/// functions", environment variables of the extension).
+pub const AGENT_MAX_TTL: Duration = Duration::from_secs(300);
+
 /// Traffic settings a scenario may take from `[defaults]`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -164,6 +191,11 @@ pub struct ScenarioSpec {
     pub timeout: Option<String>,
     /// Faults the local stage's proxy injects while this scenario runs (local stage only).
     pub faults: Option<crate::faults::FaultSpec>,
+    /// Rotate the value during the warm phase (`[scenario.rotation] at = "20s"`).
+    pub rotation: Option<RotationSpec>,
+    /// The agent's TTL for the agent sources (`SECRETS_MANAGER_TTL` and
+    /// `SSM_PARAMETER_STORE_TTL` of the extension, whole seconds, at most 300 s; default 300 s).
+    pub agent_ttl: Option<String>,
     /// AWS: the function this scenario drives instead of the plan's (memory can be swept by
     /// configuration, architecture cannot: deploy one function per architecture and name
     /// each here). The local stage has one function.
@@ -269,9 +301,24 @@ pub struct Scenario {
     pub faults: Option<crate::faults::Faults>,
     /// The function it drives, when not the plan's.
     pub function: Option<String>,
+    /// Rotations during the warm phase.
+    pub rotation: Option<Rotation>,
+    /// The agent's TTL (agent sources only).
+    pub agent_ttl: Option<Duration>,
 }
 
 impl Scenario {
+    /// The TTL that bounds how long this scenario can serve a value after it changed: the
+    /// probe's cache TTL, or the agent's; `None` when nothing expires (no cache, or a fetch at
+    /// INIT kept for the life of the environment).
+    pub fn effective_ttl(&self) -> Option<Duration> {
+        if self.source.is_agent() {
+            self.agent_ttl
+        } else {
+            self.cache_ttl
+        }
+    }
+
     /// Invocations this scenario plans.
     pub fn planned(&self) -> u64 {
         self.cold_starts + self.warm_invocations
@@ -317,6 +364,72 @@ pub fn parse_rate(text: &str) -> Result<f64, String> {
 /// Parses a duration such as `5s`, `5m`, `250ms`.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     crate::duration::parse(text).map_err(|e| e.to_string())
+}
+
+/// Checks `[scenario.rotation]` against the warm phase it happens in.
+fn resolve_rotation(
+    r: &RotationSpec,
+    warm_invocations: u64,
+    arrival: Arrival,
+) -> Result<Rotation, (&'static str, String)> {
+    let parse = |field: &'static str, t: &Option<String>| match t {
+        None => Ok(None),
+        Some(text) => parse_duration(text).map(Some).map_err(|m| (field, m)),
+    };
+    let at = parse("at", &r.at)?;
+    let every = parse("every", &r.every)?;
+    if warm_invocations == 0 {
+        return Err((
+            "at",
+            "the scenario has no warm phase to rotate in (warm_invocations = 0)".into(),
+        ));
+    }
+    let warm = match arrival {
+        Arrival::Open { per_second } => Some(Duration::from_secs_f64(
+            warm_invocations as f64 / per_second,
+        )),
+        Arrival::Closed => None,
+    };
+    let first = match (at, every) {
+        (None, None) => return Err(("at", "give `at`, `every` or both".into())),
+        (Some(a), _) => a,
+        (None, Some(e)) => e,
+    };
+    let mut offsets = vec![first];
+    if let Some(every) = every {
+        if every.is_zero() {
+            return Err(("every", "must be more than zero".into()));
+        }
+        let Some(warm) = warm else {
+            return Err((
+                "every",
+                "needs an open-loop `rate`: every new value's digest is given to the probe before the scenario starts, so the number of rotations must be known".into(),
+            ));
+        };
+        while let Some(next) = offsets.last().map(|l| *l + every).filter(|n| *n < warm) {
+            if offsets.len() >= MAX_ROTATIONS {
+                return Err((
+                    "every",
+                    format!("more than {MAX_ROTATIONS} rotations in the warm phase"),
+                ));
+            }
+            offsets.push(next);
+        }
+    }
+    if let Some(warm) = warm {
+        if first >= warm {
+            return Err((
+                if at.is_some() { "at" } else { "every" },
+                format!(
+                    "{} is not inside the warm phase ({} invocations at the rate last {})",
+                    crate::duration::format(first),
+                    warm_invocations,
+                    crate::duration::format(warm)
+                ),
+            ));
+        }
+    }
+    Ok(Rotation { offsets })
 }
 
 /// The most invocations one scenario may plan: a guard against a typo of a few zeros.
@@ -472,6 +585,36 @@ impl Plan {
             {
                 return Err(invalid(at("function"), "is empty".into()));
             }
+            let agent_ttl = match (&spec.agent_ttl, spec.source.is_agent()) {
+                (None, true) => Some(AGENT_MAX_TTL),
+                (None, false) => None,
+                (Some(_), false) => {
+                    return Err(invalid(
+                        at("agent_ttl"),
+                        format!(
+                            "source = {} uses no agent; set cache_ttl for the probe's cache",
+                            spec.source
+                        ),
+                    ))
+                }
+                (Some(text), true) => {
+                    let d = parse_duration(text).map_err(|m| invalid(at("agent_ttl"), m))?;
+                    if d > AGENT_MAX_TTL || d.subsec_nanos() != 0 {
+                        return Err(invalid(
+                            at("agent_ttl"),
+                            "the extension takes whole seconds from 0s to 300s".into(),
+                        ));
+                    }
+                    Some(d)
+                }
+            };
+            let rotation = match &spec.rotation {
+                None => None,
+                Some(r) => Some(
+                    resolve_rotation(r, warm_invocations, arrival)
+                        .map_err(|(field, m)| invalid(at(&format!("rotation.{field}")), m))?,
+                ),
+            };
             if cold_starts + warm_invocations == 0 {
                 return Err(invalid(
                     at("warm_invocations"),
@@ -505,6 +648,8 @@ impl Plan {
                     timeout,
                     faults: faults.clone(),
                     function: spec.function.clone(),
+                    rotation: rotation.clone(),
+                    agent_ttl,
                 });
             }
         }
@@ -669,6 +814,67 @@ mod tests {
         .expect_err("64 MB")
         .to_string();
         assert!(err.contains("memory_mb") && err.contains("64"), "{err}");
+    }
+
+    #[test]
+    fn rotations_resolve_inside_the_warm_phase() {
+        let plan = Plan::load(&fixture("rotation.toml")).expect("valid");
+        let by_name = |n: &str| plan.scenarios.iter().find(|s| s.name == n).expect(n);
+        let ms = |v: &[u64]| {
+            v.iter()
+                .map(|m| Duration::from_millis(*m))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            by_name("ssm-ttl")
+                .rotation
+                .as_ref()
+                .map(|r| r.offsets.clone()),
+            Some(ms(&[2000]))
+        );
+        // 1000 invocations at 200/s: a 5 s warm phase holds rotations at 1, 2.5 and 4 s.
+        assert_eq!(
+            by_name("secrets-manager")
+                .rotation
+                .as_ref()
+                .map(|r| r.offsets.clone()),
+            Some(ms(&[1000, 2500, 4000]))
+        );
+        assert_eq!(by_name("agent").agent_ttl, Some(Duration::from_secs(5)));
+        assert_eq!(
+            by_name("agent").effective_ttl(),
+            Some(Duration::from_secs(5))
+        );
+        assert_eq!(
+            by_name("ssm-ttl").effective_ttl(),
+            Some(Duration::from_secs(5))
+        );
+        let bad = |body: &str| {
+            Plan::parse(Path::new("rot.toml"), body)
+                .expect_err(body)
+                .to_string()
+        };
+        let head = "[defaults]\nwarm_invocations = 1000\nrate = \"200/s\"\n[[scenario]]\nname = \"a\"\nsource = \"ssm\"\n";
+        let e = bad(&format!("{head}[scenario.rotation]\nat = \"6s\"\n"));
+        assert!(
+            e.contains("rotation.at") && e.contains("not inside the warm phase"),
+            "{e}"
+        );
+        let e = bad(&format!("{head}[scenario.rotation]\n"));
+        assert!(e.contains("rotation.at"), "{e}");
+        let e = bad(
+            "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\n[scenario.rotation]\nevery = \"1s\"\n",
+        );
+        assert!(
+            e.contains("rotation.every") && e.contains("open-loop"),
+            "{e}"
+        );
+        let e = bad(&format!("{head}agent_ttl = \"5s\"\n"));
+        assert!(e.contains("agent_ttl") && e.contains("no agent"), "{e}");
+        let e = bad(
+            "[[scenario]]\nname = \"a\"\nsource = \"agent-secrets-manager\"\nagent_ttl = \"10m\"\n",
+        );
+        assert!(e.contains("agent_ttl") && e.contains("300s"), "{e}");
     }
 
     #[test]

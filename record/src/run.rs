@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 /// Version of the run format (records and manifest) this secbench writes. Version 2 split
 /// the `timeout` outcome into `function_timeout` and `caller_timeout` and added
 /// `schedule_slip_ns`; version 3 added `environment_usage` (the local stage's cgroup and
-/// connection counters per invocation) and the manifest's `emulation`.
-pub const RUN_SCHEMA_VERSION: u32 = 3;
+/// connection counters per invocation) and the manifest's `emulation`; version 4 carries
+/// probe records of version 2 (`version_index`, `service_version`) and may come with
+/// `rotations.jsonl`.
+pub const RUN_SCHEMA_VERSION: u32 = 4;
 
 /// The oldest run format this secbench reads (a version-1 `timeout` is a caller timeout).
 pub const OLDEST_READABLE_RUN_SCHEMA_VERSION: u32 = 1;

@@ -9,6 +9,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "warm-kms-error.json",
         include_str!("../tests/fixtures/warm-kms-error.json"),
     ),
+    (
+        "cold-secrets-manager-rotated-v2.json",
+        include_str!("../tests/fixtures/cold-secrets-manager-rotated-v2.json"),
+    ),
 ];
 
 fn validator() -> jsonschema::Validator {
@@ -57,6 +61,8 @@ fn unknown_version_and_missing_fields_are_named() {
     assert!(err.to_string().contains("schema_version"));
 
     value["schema_version"] = serde_json::json!(1);
+    let v1 = ProbeRecord::from_json(&value.to_string()).expect("version 1 still reads");
+    assert_eq!(v1.fetches[0].version_index, None);
     value.as_object_mut().expect("object").remove("cold");
     let err = ProbeRecord::from_json(&value.to_string()).expect_err("no cold");
     assert!(err.to_string().contains("`cold`"), "{err}");

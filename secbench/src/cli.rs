@@ -96,6 +96,10 @@ pub enum Command {
         /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
         #[arg(long, value_parser = Slo::parse)]
         slo: Option<Slo>,
+        /// Leave out approaches that can serve a value older than this after a rotation,
+        /// e.g. 5m (from the workload's cache_ttl and environment_lifetime).
+        #[arg(long, value_name = "DURATION", value_parser = max_staleness)]
+        max_staleness: Option<std::time::Duration>,
         /// A base run to compare the runs against.
         #[arg(long, value_name = "BASE_RUN")]
         compare: Option<PathBuf>,
@@ -135,6 +139,10 @@ pub enum Command {
         /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
         #[arg(long, value_parser = Slo::parse)]
         slo: Option<Slo>,
+        /// Leave out approaches that can serve a value older than this after a rotation,
+        /// e.g. 5m (from the workload's cache_ttl and environment_lifetime).
+        #[arg(long, value_name = "DURATION", value_parser = max_staleness)]
+        max_staleness: Option<std::time::Duration>,
         /// Skip lines of the runs that are not records.
         #[arg(long)]
         skip_invalid: bool,
@@ -211,6 +219,11 @@ pub enum CostFormat {
     Json,
     /// CSV: one row per approach × line (or per value × approach for --sweep).
     Csv,
+}
+
+/// Parses `--max-staleness` with the one duration parser.
+fn max_staleness(text: &str) -> Result<std::time::Duration, String> {
+    secbench_record::duration::parse(text).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]

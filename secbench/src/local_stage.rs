@@ -249,6 +249,31 @@ pub fn emulation(
     }
 }
 
+/// The rotator of the local stage: it writes into what provisioning created in moto, with
+/// random values, or with `<canary>-rotated-<n>` when the tests gave a canary (so a search for
+/// the canary finds every rotated value too).
+pub fn rotator(
+    sdk: aws_config::SdkConfig,
+    p: &crate::provision::Provisioned,
+    canary: Option<String>,
+) -> crate::run::rotate::Rotator {
+    use crate::provision::Value;
+    let values: crate::run::rotate::ValueMaker = match canary {
+        Some(c) => Box::new(move |n| Value::new(format!("{c}-rotated-{n}"))),
+        None => Box::new(|_| Value::new(crate::provision::random_value())),
+    };
+    crate::run::rotate::Rotator::new(
+        sdk,
+        crate::run::rotate::Resources {
+            secret_id: p.secret_id.clone(),
+            parameter_name: p.parameter_name.clone(),
+            key_id: p.key_id.clone(),
+        },
+        p.sha256_hex.clone(),
+        values,
+    )
+}
+
 /// Runs the local stage.
 pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary, LocalError> {
     let root = &opts.root;
@@ -371,6 +396,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         poll: Duration::from_millis(10),
         on_scenario_start: Some(fault_hook(front.control.clone())),
         emulation: Some(emulation),
+        rotator: Some(Arc::new(rotator(sdk, &p, opts.value.clone()))),
     };
     let summary = run::run(
         client,

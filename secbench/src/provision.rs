@@ -32,7 +32,7 @@ pub struct Provisioned {
     pub sha256_hex: String,
 }
 
-fn err<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
+pub(crate) fn err<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
     operation: &'static str,
 ) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> ProvisionError {
     move |e| {
@@ -64,7 +64,7 @@ pub fn sha256_hex(value: &str) -> String {
 
 /// Encrypts `value` with `key`, bound to `function` (`LambdaFunctionName` encryption context,
 /// as Lambda's console helper does); returns base64 ciphertext.
-async fn encrypt_for_function(
+pub(crate) async fn encrypt_for_function(
     sdk: &SdkConfig,
     key: &str,
     function: &str,
@@ -86,14 +86,15 @@ async fn encrypt_for_function(
     Ok(base64::engine::general_purpose::STANDARD.encode(ciphertext.into_inner()))
 }
 
-/// Creates (or overwrites) the SecureString `name` holding `value`, encrypted with `key`.
-async fn put_secure_string(
+/// Creates (or overwrites) the SecureString `name` holding `value`, encrypted with `key`;
+/// returns the parameter's new `Version`.
+pub(crate) async fn put_secure_string(
     sdk: &SdkConfig,
     name: &str,
     key: &str,
     value: &str,
-) -> Result<(), ProvisionError> {
-    aws_sdk_ssm::Client::new(sdk)
+) -> Result<i64, ProvisionError> {
+    let out = aws_sdk_ssm::Client::new(sdk)
         .put_parameter()
         .name(name)
         .value(value)
@@ -103,7 +104,7 @@ async fn put_secure_string(
         .send()
         .await
         .map_err(err("PutParameter"))?;
-    Ok(())
+    Ok(out.version)
 }
 
 /// Creates the key, ciphertext, parameter and secret under `prefix`.
@@ -176,7 +177,7 @@ impl Value {
     pub fn new(v: String) -> Value {
         Value(v)
     }
-    fn expose(&self) -> &str {
+    pub(crate) fn expose(&self) -> &str {
         &self.0
     }
 }

@@ -134,6 +134,7 @@ async fn an_unknown_function_fails_the_run_with_the_lambda_error() {
         "t",
         None,
         Duration::from_millis(10),
+        &Default::default(),
     )
     .await
     .expect_err("refused");

@@ -498,6 +498,91 @@ fn recommendation_is_the_cheapest_feasible_that_meets_the_objective() {
     assert!(r.excluded.iter().all(|e| e.approach.name() != "plain-env"));
 }
 
+/// Worked by hand from scripts/workloads/example.toml: environments live 45 min and every
+/// cache has the default TTL of 5 min. Longest staleness after a rotation: @init without a
+/// cache 45 min (the environment lifetime), ttl, the caching library and the agent 5 min,
+/// uncached 0 (next fetch), kms-env 0 after the configuration change that carries the new
+/// ciphertext. Cheapest first (from the table of the same workload): ssm@init $0.11, ssm+ttl
+/// $1.05, agent-ssm $1.05, kms-env@init $1.11. So: no limit picks ssm@init; 10 min rules out
+/// ssm@init only (ssm+ttl); 1 min rules out the three cheaper ones (kms-env@init).
+#[test]
+fn max_staleness_changes_the_recommendation_and_says_which_constraint_ruled_out_each() {
+    let w = workload("example.toml");
+    let p = table(&w.region);
+    let bare = cost::evaluate(&w, &p, &BTreeMap::new(), &BTreeMap::new());
+    let by_name = |n: &str| {
+        bare.iter()
+            .find(|c| c.approach.name() == n)
+            .unwrap_or_else(|| panic!("{n}"))
+    };
+    assert_eq!(by_name("ssm@init").longest_staleness_s, 45.0 * 60.0);
+    assert_eq!(by_name("ssm+ttl").longest_staleness_s, 300.0);
+    assert_eq!(by_name("agent-secrets-manager").longest_staleness_s, 300.0);
+    assert_eq!(by_name("secrets-manager").longest_staleness_s, 0.0);
+    assert_eq!(by_name("kms-env@init").longest_staleness_s, 0.0);
+    let pick = |max_s: Option<f64>| {
+        let slo = Slo {
+            max_staleness_s: max_s,
+            ..Slo::default()
+        };
+        cost::recommend::recommend(&bare, &slo)
+    };
+    assert_eq!(
+        pick(None).approach.map(|a| a.name()).as_deref(),
+        Some("ssm@init")
+    );
+    let ten = pick(Some(600.0));
+    assert_eq!(
+        ten.approach.map(|a| a.name()).as_deref(),
+        Some("ssm+ttl"),
+        "{}",
+        ten.why
+    );
+    assert!(
+        ten.why.contains("ssm@init (staleness: can serve a value up to 45.0 min after a rotation (environment lifetime) > 10.0 min)"),
+        "{}",
+        ten.why
+    );
+    let one = pick(Some(60.0));
+    assert_eq!(
+        one.approach.map(|a| a.name()).as_deref(),
+        Some("kms-env@init"),
+        "{}",
+        one.why
+    );
+    for (name, bound) in [
+        ("ssm@init", "environment lifetime"),
+        ("ssm+ttl", "cache TTL"),
+        ("agent-ssm", "agent TTL"),
+        ("secrets-manager+aws-caching-library", "cache TTL"),
+    ] {
+        let e = one
+            .excluded
+            .iter()
+            .find(|e| e.approach.name() == name)
+            .unwrap_or_else(|| panic!("{name} not excluded"));
+        assert!(
+            e.reason.starts_with("staleness:") && e.reason.contains(bound),
+            "{name}: {}",
+            e.reason
+        );
+    }
+    assert!(one.why.contains("configuration change"), "{}", one.why);
+    // The same through the CLI, which parses the duration.
+    let out = ok(&secbench(&[
+        "cost",
+        "--workload",
+        fixture("workloads/example.toml").to_str().expect("utf-8"),
+        "--max-staleness",
+        "1m",
+    ]));
+    assert!(out.contains("Recommendation: kms-env@init"), "{out}");
+    assert!(out.contains("stale up to"), "{out}");
+    let bad = secbench(&["cost", "--workload", "w", "--max-staleness", "soon"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("--max-staleness"));
+}
+
 fn lat(cold: f64, warm: f64) -> secbench_analyzer::cost::latency::Latency {
     secbench_analyzer::cost::latency::Latency {
         cold_p50_s: cold / 2.0,

@@ -20,8 +20,9 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use workload::Workload;
 
-/// Version of the cost JSON (schema: analyzer/schema/cost.schema.json).
-pub const COST_SCHEMA_VERSION: u32 = 1;
+/// Version of the cost JSON (schema: analyzer/schema/cost.schema.json). Version 2 added each
+/// approach's `staleness_bound` and `longest_staleness_s` and the objective's `max_staleness_s`.
+pub const COST_SCHEMA_VERSION: u32 = 2;
 
 /// Why a cost cannot be computed.
 #[derive(Debug, thiserror::Error)]

@@ -146,6 +146,11 @@ pub struct ApproachCost {
     pub peak_requests_per_second: BTreeMap<&'static str, f64>,
     /// The latencies used, if any.
     pub latency: Option<Latency>,
+    /// What bounds how long it can serve a value after a rotation.
+    pub staleness_bound: crate::approach::StalenessBound,
+    /// The longest it can serve a value after a rotation, s: from the workload's
+    /// `cache_ttl` (at most 300 s for the agent) and `environment_lifetime`.
+    pub longest_staleness_s: f64,
 }
 
 impl ApproachCost {
@@ -274,6 +279,11 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         kms_requests_per_month: kms.requests,
         peak_requests_per_second: peaks.peak,
         latency: i.latency,
+        staleness_bound: a.staleness_bound(),
+        longest_staleness_s: a
+            .staleness_bound()
+            .longest(w.cache_ttl, w.environment_lifetime)
+            .as_secs_f64(),
     }
 }
 

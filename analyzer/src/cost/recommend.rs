@@ -9,9 +9,13 @@ use secbench_record::Source;
 use serde::Serialize;
 use std::time::Duration;
 
-/// A latency objective: any of p50/p99 for cold and warm.
+/// The objectives: any of p50/p99 for cold and warm, and the longest staleness after a
+/// rotation (`--max-staleness`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Slo {
+    /// Longest staleness after a rotation at most, s.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_staleness_s: Option<f64>,
     /// Cold median at most.
     pub p50_cold_s: Option<f64>,
     /// Cold p99 at most.
@@ -56,6 +60,24 @@ impl Slo {
 
     /// Whether any objective is set.
     pub fn is_set(&self) -> bool {
+        self.max_staleness_s.is_some() || self.latency_set()
+    }
+
+    /// Why `c` can serve a value older than the staleness objective, if it can.
+    fn stale(&self, c: &ApproachCost) -> Option<String> {
+        let max = self.max_staleness_s?;
+        (c.longest_staleness_s > max).then(|| {
+            format!(
+                "staleness: can serve a value up to {} after a rotation ({}) > {}",
+                crate::units::span_label(c.longest_staleness_s),
+                c.staleness_bound.describe(),
+                crate::units::span_label(max)
+            )
+        })
+    }
+
+    /// Whether a latency objective is set.
+    fn latency_set(&self) -> bool {
         self.p50_cold_s.is_some()
             || self.p99_cold_s.is_some()
             || self.p50_warm_s.is_some()
@@ -64,7 +86,7 @@ impl Slo {
 
     /// Why `c` misses the objective, if it does.
     fn miss(&self, c: &ApproachCost) -> Option<String> {
-        if !self.is_set() {
+        if !self.latency_set() {
             return None;
         }
         let Some(l) = c.latency else {
@@ -145,6 +167,11 @@ pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
                 approach: c.approach,
                 reason,
             });
+        } else if let Some(reason) = slo.stale(c) {
+            excluded.push(Excluded {
+                approach: c.approach,
+                reason,
+            });
         } else if let Some(reason) = slo.miss(c) {
             excluded.push(Excluded {
                 approach: c.approach,
@@ -215,6 +242,14 @@ pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
             }
         };
     let mut why = why;
+    if let Some(f) =
+        first.filter(|f| f.staleness_bound == crate::approach::StalenessBound::ConfigurationChange)
+    {
+        why.push_str(&format!(
+            " {} keeps the value in the function's configuration: a rotation is a configuration change, which retires every environment (cold starts), and it is stale until that change is made.",
+            f.approach
+        ));
+    }
     if let Some(f) = first.filter(|f| f.latency.is_none()) {
         why.push_str(&format!(
             " Its latency was not measured (no run or [[latency]] entry for {}): measure it before choosing it.",

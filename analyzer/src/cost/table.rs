@@ -5,10 +5,22 @@ use super::sweep::Sweep;
 use super::CostReport;
 use std::fmt::Write as _;
 
-use crate::units::secs_label as ms;
+use crate::units::{secs_label as ms, span_label};
 
 fn name_or_none(a: Option<crate::approach::Approach>) -> String {
     a.map_or_else(|| "none".to_owned(), |a| a.name())
+}
+
+/// The longest staleness after a rotation, with what bounds it.
+fn staleness(c: &super::model::ApproachCost) -> String {
+    use crate::approach::StalenessBound as B;
+    match c.staleness_bound {
+        B::NextFetch => "0 (next fetch)".into(),
+        B::ConfigurationChange => "0 (config change)".into(),
+        B::CacheTtl => format!("{} (TTL)", span_label(c.longest_staleness_s)),
+        B::AgentTtl => format!("{} (agent TTL)", span_label(c.longest_staleness_s)),
+        B::EnvironmentLifetime => format!("{} (env lifetime)", span_label(c.longest_staleness_s)),
+    }
 }
 
 /// Renders a cost report.
@@ -63,9 +75,18 @@ pub fn render(r: &CostReport) -> String {
     }
     let _ = writeln!(o);
     let header = [
-        "approach", "$/month", "fixed", "API", "KMS", "compute", "feasible", "cold p99", "warm p99",
+        "approach",
+        "$/month",
+        "fixed",
+        "API",
+        "KMS",
+        "compute",
+        "feasible",
+        "cold p99",
+        "warm p99",
+        "stale up to",
     ];
-    let rows: Vec<[String; 9]> = r
+    let rows: Vec<[String; 10]> = r
         .approaches
         .iter()
         .map(|c| {
@@ -84,6 +105,7 @@ pub fn render(r: &CostReport) -> String {
                 },
                 c.latency.map_or("-".into(), |l| ms(l.cold_p99_s)),
                 c.latency.map_or("-".into(), |l| ms(l.warm_p99_s)),
+                staleness(c),
             ]
         })
         .collect();

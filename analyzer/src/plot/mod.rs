@@ -10,6 +10,7 @@ pub mod cost_curve;
 pub mod errors;
 pub mod memory;
 pub mod percentiles;
+pub mod staleness;
 
 use crate::approach::Approach;
 use plotters::coord::Shift;

@@ -171,16 +171,18 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
 
     if let Some(c) = &d.cost {
         let _ = writeln!(o, "<h2>Monthly cost at the workload</h2>");
-        let _ = writeln!(o, "<table><tr><th>approach</th><th>USD/month</th><th>feasible</th><th>cold p99</th><th>warm p99</th><th>notes</th></tr>");
+        let _ = writeln!(o, "<table><tr><th>approach</th><th>USD/month</th><th>feasible</th><th>cold p99</th><th>warm p99</th><th>longest possible staleness</th><th>notes</th></tr>");
         for a in &c.approaches {
             let _ = writeln!(
                 o,
-                "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td class=\"l\">{}</td></tr>",
                 esc(&a.approach.name()),
                 a.monthly_cost_usd,
                 if a.feasible { "yes" } else { "<span class=\"warn\">no</span>" },
                 a.latency.map_or("–".into(), |l| ms((l.cold_p99_s * 1e9) as u64)),
                 a.latency.map_or("–".into(), |l| ms((l.warm_p99_s * 1e9) as u64)),
+                esc(&crate::units::span_label(a.longest_staleness_s)),
+                esc(a.staleness_bound.describe()),
                 esc(&a.notes.iter().filter(|n| !n.starts_with("latency measured")).cloned().collect::<Vec<_>>().join("; "))
             );
         }
@@ -208,6 +210,12 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             "TLS handshakes and requests the local stage's front counted per group: a cold start opens one connection, warm fetches reuse it.",
             super::memory::connection_table(&d.connections),
             d.connections.is_empty(),
+        ),
+        (
+            "Staleness after a rotation",
+            super::staleness::EXPLANATION,
+            super::staleness::table(&d.staleness),
+            d.staleness.is_empty(),
         ),
     ];
     for (title, what, (header, rows), empty) in tables {

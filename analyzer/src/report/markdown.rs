@@ -77,14 +77,16 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
     }
     let _ = writeln!(o, "\n{}", crate::stats::PERCENTILE_DEFINITION);
     if let Some(c) = &d.cost {
-        o.push_str("\n## Monthly cost at the workload\n\n| approach | USD/month | feasible |\n| --- | ---: | --- |\n");
+        o.push_str("\n## Monthly cost at the workload\n\n| approach | USD/month | feasible | longest possible staleness |\n| --- | ---: | --- | --- |\n");
         for a in &c.approaches {
             let _ = writeln!(
                 o,
-                "| {} | {:.2} | {} |",
+                "| {} | {:.2} | {} | {} ({}) |",
                 a.approach,
                 a.monthly_cost_usd,
-                if a.feasible { "yes" } else { "no" }
+                if a.feasible { "yes" } else { "no" },
+                crate::units::span_label(a.longest_staleness_s),
+                a.staleness_bound.describe()
             );
         }
     }
@@ -98,6 +100,11 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             "Connections at the front (TLS handshakes)",
             super::memory::connection_table(&d.connections),
             d.connections.is_empty(),
+        ),
+        (
+            "Staleness after a rotation",
+            super::staleness::table(&d.staleness),
+            d.staleness.is_empty(),
         ),
     ] {
         if empty {

@@ -7,6 +7,7 @@
 pub mod html;
 pub mod markdown;
 pub mod memory;
+pub mod staleness;
 
 use crate::approach::{name_of as approach_name, Approach};
 use crate::cost::pipeline::Priced;
@@ -92,6 +93,8 @@ pub struct ReportData {
     pub by_memory: Vec<memory::MemoryRow>,
     /// The local stage's connection counts per group.
     pub connections: Vec<memory::ConnectionRow>,
+    /// Staleness after each rotation, when the runs rotated values.
+    pub staleness: Vec<crate::staleness::RotationStaleness>,
 }
 
 /// Writes the report; returns the files.
@@ -183,6 +186,25 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         )?);
     }
 
+    let staleness = crate::staleness::analyze(ingested);
+    if !staleness.is_empty() {
+        write_file(
+            out.join("staleness.json"),
+            serde_json::to_string_pretty(&staleness).unwrap_or_default(),
+        )?;
+        exports.push((
+            "staleness.json".into(),
+            "per rotation: each environment's time to the new value, and the stale invocations"
+                .into(),
+        ));
+        plots.push(plot::render(
+            &plot::staleness::StalenessChart {
+                rows: staleness.clone(),
+            },
+            &plots_dir,
+        )?);
+    }
+
     // Base vs new: the --compare run against these, or, with runs of exactly two stages and
     // no --compare, the first stage against the second.
     let mut stages: Vec<String> = ingested.groups.keys().map(|k| k.stage.clone()).collect();
@@ -208,6 +230,7 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
                     .map(|(k, g)| (k.clone(), g.clone()))
                     .collect(),
                 input: Default::default(),
+                rotations: Vec::new(),
             };
             Some((
                 of(&stages[0]),
@@ -265,6 +288,7 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         .collect();
     let connections = memory::connection_rows(&summary);
     let data = ReportData {
+        staleness,
         by_memory,
         connections,
         local_emulator: summary.local_emulator,

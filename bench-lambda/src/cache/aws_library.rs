@@ -49,7 +49,13 @@ impl LibraryCache {
             .get_secret_value(&self.id, None, None, force_refresh)
             .await
             .map_err(|e| classify_boxed(e.as_ref()))?;
-        secrets_manager::value_of(out.secret_string, out.secret_binary.map(|b| b.into_inner()))
+        Ok(
+            secrets_manager::value_of(
+                out.secret_string,
+                out.secret_binary.map(|b| b.into_inner()),
+            )?
+            .with_version(out.version_id),
+        )
     }
 }
 

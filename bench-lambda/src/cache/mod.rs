@@ -39,7 +39,7 @@ pub struct Fetcher {
     source: SourceClient,
     cache: Cache,
     recorder: CallRecorder,
-    expected_sha256: Option<[u8; 32]>,
+    expected_sha256: Vec<[u8; 32]>,
 }
 
 const TTL_KEY: &str = "secret";
@@ -52,7 +52,7 @@ impl Fetcher {
         source: SourceClient,
         cache: Cache,
         recorder: CallRecorder,
-        expected_sha256: Option<[u8; 32]>,
+        expected_sha256: Vec<[u8; 32]>,
     ) -> Fetcher {
         Fetcher {
             source_kind,
@@ -88,18 +88,29 @@ impl Fetcher {
         latency_ns: u128,
         calls: crate::calls::Calls,
     ) -> FetchRecord {
-        let (outcome, error_class, value_length_bytes, verified) = match &result {
-            Ok(secret) => (
-                outcome,
-                None,
-                Some(secret.len() as u64),
-                self.expected_sha256.map(|d| secret.sha256() == d),
-            ),
-            Err(e) => {
-                tracing::warn!(source = %self.source_kind, error_class = %e.class, error_code = e.code.as_deref().unwrap_or("-"), "fetch failed");
-                (Outcome::Error, Some(e.class), None, None)
-            }
-        };
+        let (outcome, error_class, value_length_bytes, verified, version_index, service_version) =
+            match &result {
+                Ok(secret) => {
+                    let index = if self.expected_sha256.is_empty() {
+                        None
+                    } else {
+                        let digest = secret.sha256();
+                        self.expected_sha256.iter().position(|d| *d == digest)
+                    };
+                    (
+                        outcome,
+                        None,
+                        Some(secret.len() as u64),
+                        (!self.expected_sha256.is_empty()).then_some(index.is_some()),
+                        index.and_then(|i| u32::try_from(i).ok()),
+                        secret.version().map(str::to_owned),
+                    )
+                }
+                Err(e) => {
+                    tracing::warn!(source = %self.source_kind, error_class = %e.class, error_code = e.code.as_deref().unwrap_or("-"), "fetch failed");
+                    (Outcome::Error, Some(e.class), None, None, None, None)
+                }
+            };
         FetchRecord {
             phase,
             source: self.source_kind,
@@ -110,6 +121,8 @@ impl Fetcher {
             error_class,
             value_length_bytes,
             verified,
+            version_index,
+            service_version,
             api_calls: calls.api_calls,
         }
     }

@@ -20,6 +20,7 @@ pub struct AgentSecretsManager {
 struct Response {
     secret_string: Option<String>,
     secret_binary: Option<String>,
+    version_id: Option<String>,
 }
 
 impl AgentSecretsManager {
@@ -45,6 +46,9 @@ impl AgentSecretsManager {
             ),
             None => None,
         };
-        super::secrets_manager::value_of(response.secret_string, binary)
+        Ok(
+            super::secrets_manager::value_of(response.secret_string, binary)?
+                .with_version(response.version_id),
+        )
     }
 }

@@ -25,6 +25,7 @@ struct Response {
 #[serde(rename_all = "PascalCase")]
 struct Parameter {
     value: String,
+    version: Option<i64>,
 }
 
 impl AgentSsm {
@@ -44,6 +45,7 @@ impl AgentSsm {
         let body = self.client.get(&self.path).await?;
         let response: Response =
             serde_json::from_slice(&body).map_err(|_| FetchError::new(ErrorClass::Other))?;
-        Ok(Secret::new(response.parameter.value.into_bytes()))
+        let version = response.parameter.version.map(|v| v.to_string());
+        Ok(Secret::new(response.parameter.value.into_bytes()).with_version(version))
     }
 }

@@ -31,7 +31,10 @@ impl SecretsManager {
             .send()
             .await
             .map_err(|e| classify_sdk(&e))?;
-        value_of(out.secret_string, out.secret_binary.map(|b| b.into_inner()))
+        Ok(
+            value_of(out.secret_string, out.secret_binary.map(|b| b.into_inner()))?
+                .with_version(out.version_id),
+        )
     }
 }
 

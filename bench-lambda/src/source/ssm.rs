@@ -36,10 +36,12 @@ impl Ssm {
             .send()
             .await
             .map_err(|e| classify_sdk(&e))?;
-        let value = out
+        let parameter = out
             .parameter
-            .and_then(|p| p.value)
             .ok_or_else(|| FetchError::new(ErrorClass::Other))?;
-        Ok(Secret::new(value.into_bytes()))
+        let value = parameter
+            .value
+            .ok_or_else(|| FetchError::new(ErrorClass::Other))?;
+        Ok(Secret::new(value.into_bytes()).with_version(Some(parameter.version.to_string())))
     }
 }

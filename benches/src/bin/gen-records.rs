@@ -96,6 +96,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             error_class: None,
             value_length_bytes: Some(64),
             verified: Some(true),
+            version_index: Some(0),
+            service_version: None,
             api_calls,
         };
         let init = cold.then_some(InitBreakdown {

@@ -61,6 +61,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             sweep,
             steps_per_decade,
             slo,
+            max_staleness,
             skip_invalid,
         } => {
             let text = cost::render(&cost::CostArgs {
@@ -70,7 +71,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 format,
                 sweep,
                 steps_per_decade,
-                slo: slo.unwrap_or_default(),
+                slo: with_staleness(slo.unwrap_or_default(), max_staleness),
                 skip_invalid,
             })?;
             write_output(&text, out.as_deref())?;
@@ -82,6 +83,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             workload,
             pricing,
             slo,
+            max_staleness,
             compare,
             noise_threshold,
             out,
@@ -93,7 +95,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 runs,
                 workload,
                 pricing,
-                slo: slo.unwrap_or_default(),
+                slo: with_staleness(slo.unwrap_or_default(), max_staleness),
                 compare,
                 noise_threshold,
                 out,
@@ -184,4 +186,13 @@ fn print_run_end(summary: &crate::run::RunSummary, local: bool) -> i32 {
         );
     }
     i32::from(summary.status != RunStatus::Complete)
+}
+
+/// The objective with `--max-staleness` in it.
+fn with_staleness(
+    mut slo: secbench_analyzer::cost::recommend::Slo,
+    max: Option<std::time::Duration>,
+) -> secbench_analyzer::cost::recommend::Slo {
+    slo.max_staleness_s = max.map(|d| d.as_secs_f64());
+    slo
 }

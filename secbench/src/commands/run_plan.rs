@@ -48,11 +48,25 @@ pub fn run(args: RunArgs) -> Result<i32> {
         .or_else(|| plan.file.region.clone())
         .or_else(|| stage_file.as_ref().map(|s| s.region.clone()))
         .context("no region: pass --region or set `region` in the plan")?;
-    let layer = plan
-        .file
-        .extension_layer_arn
-        .clone()
-        .or_else(|| stage_file.and_then(|s| s.extension_layer_arn));
+    let layer = plan.file.extension_layer_arn.clone().or_else(|| {
+        stage_file
+            .as_ref()
+            .and_then(|s| s.extension_layer_arn.clone())
+    });
+    let rotates = plan.scenarios.iter().any(|s| s.rotation.is_some());
+    let resources = match (rotates, &stage_file) {
+        (false, _) => None,
+        (true, Some(sf)) => Some(crate::run::rotate::Resources {
+            secret_id: sf.secret_arn.clone().context("the stage file names no SecretArn; rotations write the stage's secret")?,
+            parameter_name: sf.parameter_name.clone().context("the stage file names no ParameterName; rotations write the stage's parameter")?,
+            key_id: sf.key_arn.clone().context("the stage file names no KeyArn; rotations encrypt with the stage's key")?,
+        }),
+        (true, None) => anyhow::bail!(
+            "plan {}: [scenario.rotation] writes the stage's secret, parameter and ciphertext: deploy stage {stage} first (its stage file {} names them)",
+            plan.path.display(),
+            crate::stage_file::path(&cwd, &stage).display()
+        ),
+    };
     let local = stage == "local" || resumed.as_ref().is_some_and(|m| m.local_emulator);
     let target = crate::run::Target {
         stage,
@@ -63,6 +77,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         poll: Duration::from_millis(if endpoint_url.is_some() { 20 } else { 1000 }),
         on_scenario_start: None,
         emulation: None,
+        rotator: None,
     };
     let longest = plan.longest_timeout();
     let rt = super::runtime()?;
@@ -74,8 +89,53 @@ pub fn run(args: RunArgs) -> Result<i32> {
             endpoint_url.is_some(),
         )
         .await;
+        let mut target = target;
+        if let Some(resources) = resources {
+            target.rotator = Some(std::sync::Arc::new(
+                rotator_on_aws(
+                    &client,
+                    &target.function,
+                    &region,
+                    endpoint_url.as_deref(),
+                    resources,
+                )
+                .await?,
+            ));
+        }
         let cancel = super::interrupt_on_ctrl_c();
-        crate::run::run(client, &plan, &target, &out_dir, resume.as_deref(), cancel).await
+        anyhow::Ok(
+            crate::run::run(client, &plan, &target, &out_dir, resume.as_deref(), cancel).await?,
+        )
     })?;
     Ok(super::print_run_end(&summary, local))
+}
+
+/// The rotator of a deployed stage: random values (never printed), written with the
+/// operator's credentials; every store starts at the digest provisioning gave the function.
+async fn rotator_on_aws(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    region: &str,
+    endpoint_url: Option<&str>,
+    resources: crate::run::rotate::Resources,
+) -> Result<crate::run::rotate::Rotator> {
+    let vars = crate::run::control::current_vars(lambda, function).await?;
+    let digest = vars
+        .get("SECBENCH_EXPECTED_SHA256")
+        .and_then(|d| d.split(',').next())
+        .filter(|d| !d.is_empty())
+        .with_context(|| format!("{function} has no SECBENCH_EXPECTED_SHA256: run `secbench provision` for the stage before a plan that rotates"))?
+        .to_owned();
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_owned()));
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk = loader.load().await;
+    Ok(crate::run::rotate::Rotator::new(
+        sdk,
+        resources,
+        digest,
+        Box::new(|_| crate::provision::Value::new(crate::provision::random_value())),
+    ))
 }

@@ -5,7 +5,7 @@
 use crate::plan::Scenario;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::types::{Environment, LastUpdateStatus};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
 
 /// Why a configuration could not be applied.
@@ -68,11 +68,16 @@ pub fn update_state(
     }
 }
 
-/// The probe variables a scenario sets; every other variable of the function is kept.
+/// The agent's TTL variables (the extension's names; the local agent reads the first).
+pub const AGENT_TTL_VARS: [&str; 2] = ["SECRETS_MANAGER_TTL", "SSM_PARAMETER_STORE_TTL"];
+
+/// The probe variables a scenario sets, then `extra` (the rotator's digests); every other
+/// variable of the function is kept.
 pub fn scenario_vars(
     current: &HashMap<String, String>,
     s: &Scenario,
     round_tag: &str,
+    extra: &BTreeMap<String, String>,
 ) -> HashMap<String, String> {
     let mut vars = current.clone();
     vars.insert("SECBENCH_SOURCE".into(), s.source.as_str().into());
@@ -84,6 +89,13 @@ pub fn scenario_vars(
         Some(ttl) => vars.insert("SECBENCH_CACHE_TTL".into(), ttl.clone()),
         None => vars.remove("SECBENCH_CACHE_TTL"),
     };
+    for name in AGENT_TTL_VARS {
+        match s.agent_ttl {
+            Some(ttl) => vars.insert(name.into(), ttl.as_secs().to_string()),
+            None => vars.remove(name),
+        };
+    }
+    vars.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
     vars
 }
 
@@ -143,8 +155,9 @@ pub async fn apply(
     round_tag: &str,
     layers: Option<Vec<String>>,
     poll: Duration,
+    extra: &BTreeMap<String, String>,
 ) -> Result<(), ControlError> {
-    let vars = scenario_vars(&current_vars(client, function).await?, s, round_tag);
+    let vars = scenario_vars(&current_vars(client, function).await?, s, round_tag, extra);
     client
         .update_function_configuration()
         .function_name(function)
@@ -160,6 +173,31 @@ pub async fn apply(
             message: api_message(&e),
         })?;
     wait_until_updated(client, function, poll, Duration::from_secs(300)).await
+}
+
+/// Changes the function's variables with `patch` (keeping the rest and every other setting),
+/// waits for `Successful` and returns the new `RevisionId`. A rotation of `kms-env` is this.
+pub async fn update_vars(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    patch: impl FnOnce(&mut HashMap<String, String>),
+    poll: Duration,
+) -> Result<Option<String>, ControlError> {
+    let mut vars = current_vars(client, function).await?;
+    patch(&mut vars);
+    client
+        .update_function_configuration()
+        .function_name(function)
+        .environment(Environment::builder().set_variables(Some(vars)).build())
+        .send()
+        .await
+        .map_err(|e| ControlError::Api {
+            operation: "UpdateFunctionConfiguration",
+            function: function.into(),
+            message: api_message(&e),
+        })?;
+    wait_until_updated(client, function, poll, Duration::from_secs(300)).await?;
+    Ok(get_configuration(client, function).await?.revision_id)
 }
 
 /// Polls `GetFunctionConfiguration` until the update is done.

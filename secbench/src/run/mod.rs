@@ -2,12 +2,14 @@
 //! it). Per scenario: cold rounds (apply the configuration, which retires every environment,
 //! then send `concurrency` invocations at once), then the warm phase at the planned rate
 //! (open loop, scheduled ahead, latency counted from the intended send time) or concurrency
-//! (closed loop). Every invocation sent is recorded exactly once, whatever its outcome.
+//! (closed loop), with the scenario's rotations (`rotate`) at their instants in it. Every
+//! invocation sent is recorded exactly once, whatever its outcome.
 
 pub mod control;
 pub mod invoke;
 pub mod pacer;
 pub mod progress;
+pub mod rotate;
 
 use crate::plan::{Arrival, Plan, PlanFile, Scenario};
 use secbench_record::event::ProbeEvent;
@@ -94,6 +96,9 @@ pub struct Target {
     pub on_scenario_start: Option<ScenarioHook>,
     /// On the local stage: what is emulated and what is not (goes into the manifest).
     pub emulation: Option<secbench_record::run::Emulation>,
+    /// Writes new values for the scenarios that rotate (and gives every scenario the digest
+    /// its store holds); a plan with rotations needs one.
+    pub rotator: Option<Arc<rotate::Rotator>>,
 }
 
 /// What the runner calls as each scenario starts.
@@ -296,6 +301,26 @@ pub async fn run(
     manifest.status = RunStatus::Running;
     manifest.ended_at = None;
     dir.write_manifest(&manifest)?;
+    let run_path = dir.path.clone();
+    let rotated_before: HashSet<String> = secbench_record::rotation::read(&run_path)
+        .map_err(|e| RunError::Resume {
+            dir: run_path.clone(),
+            message: e.to_string(),
+        })?
+        .into_iter()
+        .map(|r| r.scenario)
+        .collect();
+    if target.rotator.is_none() {
+        if let Some(s) = plan.scenarios.iter().find(|s| s.rotation.is_some()) {
+            return Err(RunError::Resume {
+                dir: run_path,
+                message: format!(
+                    "scenario {} rotates its value, but no rotator was set up (on AWS the stage file must name the secret, parameter and key: deploy the stage with `secbench deploy`)",
+                    s.name
+                ),
+            });
+        }
+    }
 
     let (tx, mut rx) = mpsc::unbounded_channel::<InvocationRecord>();
     let ctx = Arc::new(Ctx {
@@ -362,14 +387,40 @@ pub async fn run(
                 Vec::new()
             }
         });
+        let function = s.function.as_deref().unwrap_or(&target.function);
+        // Rotations: a scenario resumed after its rotation happened does not rotate again.
+        let prepared = match &target.rotator {
+            Some(r) if !rotated_before.contains(&s.name) => match r.prepare(s, function).await {
+                Ok(p) => p,
+                Err(e) => {
+                    stop = Some(format!("scenario {}: preparing its rotation: {e}", s.name));
+                    bar.abandon();
+                    break;
+                }
+            },
+            _ => None,
+        };
+        if s.rotation.is_some() && rotated_before.contains(&s.name) {
+            eprintln!(
+                "note: scenario {} rotated before the run was interrupted; it is resumed without rotating again",
+                s.name
+            );
+        }
+        let mut extra = std::collections::BTreeMap::new();
+        if let Some(r) = &target.rotator {
+            let digests = match &prepared {
+                Some(p) => p.digests.join(","),
+                None => r.current_digest(s),
+            };
+            extra.insert("SECBENCH_EXPECTED_SHA256".to_owned(), digests);
+        }
         let mut applied = false;
         // Applies the scenario under a new tag (a new tag is a configuration change, which
         // retires every environment); a failure stops the run with the scenario named.
         let apply = |tag: String| {
-            let (client, layers) = (&client, layers.clone());
+            let (client, layers, extra) = (&client, layers.clone(), &extra);
             async move {
-                let function = s.function.as_deref().unwrap_or(&target.function);
-                control::apply(client, function, s, &tag, layers, target.poll)
+                control::apply(client, function, s, &tag, layers, target.poll, extra)
                     .await
                     .map_err(|e| format!("scenario {}: {e}", s.name))
             }
@@ -416,10 +467,41 @@ pub async fn run(
                 break;
             }
         }
-        let warm_start = Instant::now();
-        let sent = warm_phase(&ctx, s, &pending_warm, &bar, &errors).await;
+        let warm_start = (Instant::now(), SystemTime::now());
+        let rotations = match (&target.rotator, prepared) {
+            (Some(r), Some(p)) => Some(spawn_rotations(
+                r.clone(),
+                p,
+                RotationContext {
+                    lambda: client.clone(),
+                    function: function.to_owned(),
+                    poll: target.poll,
+                    run_id: manifest.run_id.clone(),
+                    scenario: s.name.clone(),
+                    dir: run_path.clone(),
+                    start: warm_start.0,
+                    cancel: ctx.cancel.clone(),
+                },
+            )),
+            _ => None,
+        };
+        let sent = warm_phase(&ctx, s, &pending_warm, &bar, &errors, warm_start).await;
+        if let Some((done, task)) = rotations {
+            // Rotations not yet due when the warm phase ended are not made.
+            done.cancel();
+            match task.await {
+                Ok(Err(e)) => {
+                    stop = Some(format!("scenario {}: recording a rotation: {e}", s.name));
+                }
+                Ok(Ok(skipped)) if skipped > 0 => eprintln!(
+                    "note: scenario {}: {skipped} rotation(s) were not made: the warm phase ended first",
+                    s.name
+                ),
+                _ => {}
+            }
+        }
         warm_sent += sent;
-        warm_time += warm_start.elapsed();
+        warm_time += warm_start.0.elapsed();
         bar.finish();
     }
 
@@ -478,15 +560,69 @@ pub async fn run(
     })
 }
 
-/// Sends the warm phase; returns how many invocations were sent.
+/// What the rotation task needs besides the rotator.
+struct RotationContext {
+    lambda: aws_sdk_lambda::Client,
+    function: String,
+    poll: Duration,
+    run_id: String,
+    scenario: String,
+    dir: PathBuf,
+    start: Instant,
+    cancel: Cancel,
+}
+
+/// Makes the prepared rotations at their instants from the start of the warm phase and
+/// appends each one's record to `rotations.jsonl`. Setting the returned flag stops it before
+/// the next one; the task returns how many were not made.
+fn spawn_rotations(
+    rotator: Arc<rotate::Rotator>,
+    prepared: rotate::Prepared,
+    c: RotationContext,
+) -> (
+    Cancel,
+    tokio::task::JoinHandle<Result<usize, secbench_record::rotation::RotationError>>,
+) {
+    let done = Cancel::default();
+    let stop = done.clone();
+    let task = tokio::spawn(async move {
+        let mut log = secbench_record::rotation::RotationLog::open(&c.dir)?;
+        let total = prepared.steps.len();
+        for (made, step) in prepared.steps.into_iter().enumerate() {
+            // tokio's timer fires up to a millisecond late; the record keeps the instants as
+            // they happened, so the lateness does not enter any figure.
+            tokio::select! {
+                _ = tokio::time::sleep_until((c.start + step.offset).into()) => {}
+                _ = stop.cancelled() => return Ok(total - made),
+                _ = c.cancel.cancelled() => return Ok(total - made),
+            }
+            let function = rotate::Function {
+                lambda: &c.lambda,
+                function: &c.function,
+                poll: c.poll,
+            };
+            let record = rotator
+                .rotate(function, prepared.store, step, &c.run_id, &c.scenario)
+                .await;
+            if let Some(e) = &record.error {
+                eprintln!("note: scenario {}: rotation failed: {e}", c.scenario);
+            }
+            log.append(&record)?;
+        }
+        Ok(0)
+    });
+    (done, task)
+}
+
+/// Sends the warm phase from `start`; returns how many invocations were sent.
 async fn warm_phase(
     ctx: &Arc<Ctx>,
     s: &Scenario,
     pending: &[u64],
     bar: &indicatif::ProgressBar,
     errors: &Arc<AtomicU64>,
+    start: (Instant, SystemTime),
 ) -> u64 {
-    let start = (Instant::now(), SystemTime::now());
     let mut set = JoinSet::new();
     let mut sent = 0u64;
     match s.arrival {

@@ -101,6 +101,7 @@ pub fn target() -> Target {
         poll: Duration::from_millis(10),
         on_scenario_start: None,
         emulation: None,
+        rotator: None,
     }
 }
 
@@ -146,6 +147,7 @@ pub fn dev_target(function: &str) -> Target {
         poll: Duration::from_millis(10),
         on_scenario_start: None,
         emulation: None,
+        rotator: None,
     }
 }
 

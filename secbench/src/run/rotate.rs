@@ -1,0 +1,248 @@
+//! Rotations during a scenario's warm phase (`[scenario.rotation]`). Before the scenario the
+//! rotator makes the next values (random, never printed; tests give canaries), and the probe
+//! is configured with every digest (`SECBENCH_EXPECTED_SHA256=current,next,...`), so each
+//! fetch records which value it got without the value reaching a record. At each planned
+//! instant it writes the next value into the store the scenario's source reads:
+//! `PutSecretValue` (AWSCURRENT moves to the new version), `PutParameter` with `Overwrite`, or
+//! for `kms-env` and `plain-env` a configuration change with the new ciphertext (and
+//! plaintext), which retires every environment. Each store keeps its own current value, so a
+//! later scenario is given the digest its store holds.
+
+use crate::plan::Scenario;
+use crate::provision::{self, ProvisionError, Value};
+use secbench_record::rotation::{RotationRecord, Store, ROTATION_SCHEMA_VERSION};
+use secbench_record::sync::lock;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::{Duration, SystemTime};
+
+/// What the rotator writes to, on AWS (the stage file's resources) or on the local stage
+/// (what provisioning created in moto).
+#[derive(Debug, Clone)]
+pub struct Resources {
+    /// The secret (`secrets-manager`, `agent-secrets-manager`).
+    pub secret_id: String,
+    /// The SecureString (`ssm`, `agent-ssm`).
+    pub parameter_name: String,
+    /// The KMS key the SecureString and the function's ciphertext are encrypted with.
+    pub key_id: String,
+}
+
+/// The function a configuration change rotates, and how to wait for it.
+#[derive(Debug, Clone, Copy)]
+pub struct Function<'a> {
+    /// The Lambda client.
+    pub lambda: &'a aws_sdk_lambda::Client,
+    /// The function's name.
+    pub function: &'a str,
+    /// How often to poll while its update is in progress.
+    pub poll: Duration,
+}
+
+/// Makes the n-th new value (from 1).
+pub type ValueMaker = Box<dyn Fn(u64) -> Value + Send + Sync>;
+
+/// Writes new values and keeps each store's current digest.
+pub struct Rotator {
+    sdk: aws_config::SdkConfig,
+    resources: Resources,
+    values: ValueMaker,
+    made: Mutex<u64>,
+    current: Mutex<BTreeMap<Store, String>>,
+}
+
+impl std::fmt::Debug for Rotator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Rotator")
+            .field("resources", &self.resources)
+            .field("current", &self.current)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One planned rotation, with its value made ahead.
+#[derive(Debug)]
+pub struct Step {
+    /// When, from the start of the warm phase.
+    pub offset: Duration,
+    /// Position of its digest in the probe's list.
+    pub version_index: u32,
+    value: Value,
+    digest: String,
+    /// `kms-env`: the new ciphertext, encrypted ahead so the rotation is only the change.
+    ciphertext_b64: Option<String>,
+}
+
+/// A scenario's rotations, prepared.
+#[derive(Debug)]
+pub struct Prepared {
+    /// The store they write.
+    pub store: Store,
+    /// The digests the probe is given: the current value's first.
+    pub digests: Vec<String>,
+    /// The rotations, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Rotator {
+    /// A rotator whose stores all hold the value of `digest` now.
+    pub fn new(
+        sdk: aws_config::SdkConfig,
+        resources: Resources,
+        digest: String,
+        values: ValueMaker,
+    ) -> Rotator {
+        let current = [
+            Store::FunctionConfiguration,
+            Store::Parameter,
+            Store::Secret,
+        ]
+        .into_iter()
+        .map(|s| (s, digest.clone()))
+        .collect();
+        Rotator {
+            sdk,
+            resources,
+            values,
+            made: Mutex::new(0),
+            current: Mutex::new(current),
+        }
+    }
+
+    /// The digest the store of `s`'s source holds now.
+    pub fn current_digest(&self, s: &Scenario) -> String {
+        lock(&self.current)
+            .get(&Store::of(s.source))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Makes the values of `s`'s rotations (none when it plans none).
+    pub async fn prepare(
+        &self,
+        s: &Scenario,
+        function: &str,
+    ) -> Result<Option<Prepared>, ProvisionError> {
+        let Some(rotation) = &s.rotation else {
+            return Ok(None);
+        };
+        let store = Store::of(s.source);
+        let mut digests = vec![self.current_digest(s)];
+        let mut steps = Vec::new();
+        for (i, offset) in rotation.offsets.iter().enumerate() {
+            let n = {
+                let mut made = lock(&self.made);
+                *made += 1;
+                *made
+            };
+            let value = (self.values)(n);
+            let digest = provision::sha256_hex(value.expose());
+            let ciphertext_b64 = match store {
+                Store::FunctionConfiguration => Some(
+                    provision::encrypt_for_function(
+                        &self.sdk,
+                        &self.resources.key_id,
+                        function,
+                        value.expose(),
+                    )
+                    .await?,
+                ),
+                _ => None,
+            };
+            digests.push(digest.clone());
+            steps.push(Step {
+                offset: *offset,
+                version_index: u32::try_from(i + 1).unwrap_or(u32::MAX),
+                value,
+                digest,
+                ciphertext_b64,
+            });
+        }
+        Ok(Some(Prepared {
+            store,
+            digests,
+            steps,
+        }))
+    }
+
+    /// Writes `step`'s value and returns the record of it; on success the store's current
+    /// digest becomes the step's.
+    pub async fn rotate(
+        &self,
+        f: Function<'_>,
+        store: Store,
+        step: Step,
+        run_id: &str,
+        scenario: &str,
+    ) -> RotationRecord {
+        let requested = SystemTime::now();
+        let result = self.write(f, store, &step).await;
+        let confirmed = SystemTime::now();
+        let (confirmed_unix_ms, service_version, error) = match result {
+            Ok(version) => {
+                lock(&self.current).insert(store, step.digest.clone());
+                (Some(super::unix_ms(confirmed)), version, None)
+            }
+            Err(e) => (None, None, Some(e)),
+        };
+        RotationRecord {
+            rotation_schema_version: ROTATION_SCHEMA_VERSION,
+            run_id: run_id.to_owned(),
+            scenario: scenario.to_owned(),
+            version_index: step.version_index,
+            store,
+            operation: store.operation().to_owned(),
+            planned_offset_ms: u64::try_from(step.offset.as_millis()).unwrap_or(u64::MAX),
+            requested_unix_ms: super::unix_ms(requested),
+            confirmed_unix_ms,
+            service_version,
+            error,
+        }
+    }
+
+    async fn write(
+        &self,
+        f: Function<'_>,
+        store: Store,
+        step: &Step,
+    ) -> Result<Option<String>, String> {
+        let r = &self.resources;
+        match store {
+            Store::Secret => aws_sdk_secretsmanager::Client::new(&self.sdk)
+                .put_secret_value()
+                .secret_id(&r.secret_id)
+                .secret_string(step.value.expose())
+                .send()
+                .await
+                .map(|out| out.version_id)
+                .map_err(|e| provision::err("PutSecretValue")(e).to_string()),
+            Store::Parameter => provision::put_secure_string(
+                &self.sdk,
+                &r.parameter_name,
+                &r.key_id,
+                step.value.expose(),
+            )
+            .await
+            .map(|v| Some(v.to_string()))
+            .map_err(|e| e.to_string()),
+            Store::FunctionConfiguration => {
+                // The plaintext baseline is rotated where the function has one (on AWS only
+                // when provisioned with it).
+                let patch = |vars: &mut HashMap<String, String>| {
+                    if let Some(c) = &step.ciphertext_b64 {
+                        vars.insert("SECBENCH_CIPHERTEXT".to_owned(), c.clone());
+                    }
+                    if vars.contains_key("SECBENCH_PLAINTEXT") {
+                        vars.insert(
+                            "SECBENCH_PLAINTEXT".to_owned(),
+                            step.value.expose().to_owned(),
+                        );
+                    }
+                };
+                super::control::update_vars(f.lambda, f.function, patch, f.poll)
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+        }
+    }
+}

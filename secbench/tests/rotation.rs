@@ -1,0 +1,249 @@
+//! Rotation on the local stage, as `secbench local` runs it (the real release probe and agent,
+//! moto behind the TLS front): a new value is written during each scenario's warm phase, and
+//! each approach is held to what its caching promises: `none` serves the new value from the
+//! next invocation, the in-process TTL cache and the caching library no longer than their TTL
+//! (and get it by the TTL plus the time to their next invocation), the agent no longer than its
+//! TTL, a fetch at INIT until its environment ends, and a rotation of `kms-env` or `plain-env`
+//! (a configuration change) retires every environment. No record, log, rotation record or
+//! report holds the old value or any new one.
+
+mod common;
+
+use common::*;
+use secbench::local_stage::{run_local, LocalOptions};
+use secbench::run::Cancel;
+use secbench_analyzer::approach::StalenessBound;
+use secbench_analyzer::staleness::{self, RotationStaleness};
+use secbench_record::rotation::Store;
+use secbench_record::run::RunStatus;
+use std::process::Command;
+
+const TTL_MS: f64 = 1000.0;
+
+const PLAN: &str = r#"
+stage = "local"
+[local]
+constrain = false
+[defaults]
+cold_starts = 2
+warm_invocations = 300
+concurrency = 2
+rate = "100/s"
+memory_mb = 1769
+[[scenario]]
+name = "ssm-none"
+source = "ssm"
+[scenario.rotation]
+at = "1s"
+[[scenario]]
+name = "sm-none"
+source = "secrets-manager"
+[scenario.rotation]
+at = "1s"
+[[scenario]]
+name = "ssm-ttl"
+source = "ssm"
+cache = "ttl"
+cache_ttl = "1s"
+[scenario.rotation]
+at = "1s"
+[[scenario]]
+name = "sm-library"
+source = "secrets-manager"
+cache = "aws-caching-library"
+cache_ttl = "1s"
+[scenario.rotation]
+at = "1s"
+[[scenario]]
+name = "agent"
+source = "agent-secrets-manager"
+agent_ttl = "1s"
+[scenario.rotation]
+at = "1s"
+[[scenario]]
+name = "sm-init"
+source = "secrets-manager"
+fetch_at = "init"
+[scenario.rotation]
+at = "1s"
+[[scenario]]
+name = "kms-none"
+source = "kms-env"
+[scenario.rotation]
+at = "1s"
+[[scenario]]
+name = "plain"
+source = "plain-env"
+[scenario.rotation]
+at = "1s"
+[[scenario]]
+name = "ssm-after"
+source = "ssm"
+warm_invocations = 20
+"#;
+
+fn secbench(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_secbench"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("secbench runs");
+    assert!(
+        out.status.success(),
+        "secbench {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn of<'a>(all: &'a [RotationStaleness], scenario: &str) -> &'a RotationStaleness {
+    all.iter()
+        .find(|r| r.scenario == scenario)
+        .unwrap_or_else(|| panic!("no rotation measured for {scenario}"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_cache_mode_serves_the_old_value_as_long_as_it_promises_and_no_longer() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let plan_path = out.path().join("plan.toml");
+    std::fs::write(&plan_path, PLAN).expect("plan");
+    let value = canary();
+    let summary = run_local(
+        &LocalOptions {
+            root: root(),
+            plan: plan_path,
+            out_dir: out.path().to_owned(),
+            resume: None,
+            probe_bin: Some(probe_bin()),
+            skip_install: true,
+            value: Some(value.clone()),
+        },
+        Cancel::default(),
+    )
+    .await
+    .expect("the local stage runs");
+    assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.message);
+    assert_eq!(
+        summary.accounting.ok,
+        summary.accounting.sent,
+        "{}",
+        summary.accounting.line()
+    );
+
+    // One confirmed rotation per rotating scenario, written where its source reads.
+    let rotations = secbench_record::rotation::read(&summary.dir).expect("rotations.jsonl");
+    assert_eq!(rotations.len(), 8, "{rotations:?}");
+    for r in &rotations {
+        assert!(r.error.is_none() && r.confirmed_unix_ms.is_some(), "{r:?}");
+        assert_eq!(r.version_index, 1);
+        assert_eq!(r.planned_offset_ms, 1000);
+        assert!(r.service_version.is_some(), "{r:?}");
+        let expected = match r.scenario.as_str() {
+            "ssm-none" | "ssm-ttl" => Store::Parameter,
+            "kms-none" | "plain" => Store::FunctionConfiguration,
+            _ => Store::Secret,
+        };
+        assert_eq!(r.store, expected, "{}", r.scenario);
+    }
+
+    let ingested = secbench_analyzer::ingest::read_runs(std::slice::from_ref(&summary.dir), false)
+        .expect("the run reads");
+    let all = staleness::analyze(&ingested);
+    assert_eq!(all.len(), 8);
+    for r in &all {
+        assert_eq!(
+            r.unknown_after, 0,
+            "{}: a value matched no digest",
+            r.scenario
+        );
+        assert!(r.environments >= 1, "{}: {r:?}", r.scenario);
+        assert!(r.invocations_after > 50, "{}: {r:?}", r.scenario);
+    }
+
+    // No cache: every invocation sent after the confirmation got the new value.
+    for name in ["ssm-none", "sm-none"] {
+        let r = of(&all, name);
+        assert_eq!(r.bound, Some(StalenessBound::NextFetch));
+        assert_eq!(r.stale_after, 0, "{name}: {r:?}");
+        assert!(r.stale_until_end_ms.is_empty(), "{name}: {r:?}");
+    }
+
+    // TTL cache, caching library and agent: the old value no longer than the TTL after the
+    // rotation (the entry was cached before it); an environment that serves on gets the new
+    // value by the TTL plus the time to its next invocation (at 100/s, tens of ms).
+    for (name, bound) in [
+        ("ssm-ttl", StalenessBound::CacheTtl),
+        ("sm-library", StalenessBound::CacheTtl),
+        ("agent", StalenessBound::AgentTtl),
+    ] {
+        let r = of(&all, name);
+        assert_eq!(r.bound, Some(bound), "{name}");
+        assert_eq!(r.ttl, Some(std::time::Duration::from_secs(1)), "{name}");
+        // Whole-ms clocks on both sides: 2 ms of slack.
+        let last = r.last_stale_ms.unwrap_or(0.0);
+        assert!(
+            last <= TTL_MS + 2.0,
+            "{name}: stale {last} ms after the rotation: {r:?}"
+        );
+        // An environment the platform left idle after one stale invocation stays "stale at its
+        // last invocation"; that invocation is within the TTL too (checked above).
+        assert_eq!(
+            (r.windows_ms.len() + r.stale_until_end_ms.len()) as u64,
+            r.environments - r.retired,
+            "{name}"
+        );
+        let max = r.max_window_ms().expect("windows");
+        assert!(
+            max <= TTL_MS + 250.0,
+            "{name}: new value {max} ms after: {r:?}"
+        );
+    }
+    // The TTL cache was warm before the rotation: some invocations did get the old value.
+    assert!(of(&all, "ssm-ttl").stale_after > 0);
+
+    // At INIT without a cache: stale until the environment ends.
+    let r = of(&all, "sm-init");
+    assert_eq!(r.bound, Some(StalenessBound::EnvironmentLifetime));
+    assert!(r.windows_ms.is_empty(), "{r:?}");
+    assert_eq!(r.stale_until_end_ms.len() as u64, r.environments, "{r:?}");
+    assert_eq!(r.stale_after, r.invocations_after);
+
+    // In the configuration: the change retires every environment; new ones get the new value.
+    for name in ["kms-none", "plain"] {
+        let r = of(&all, name);
+        assert_eq!(r.bound, Some(StalenessBound::ConfigurationChange));
+        assert_eq!(r.retired, r.environments, "{name}: {r:?}");
+        assert_eq!(r.stale_after, 0, "{name}: {r:?}");
+        assert!(
+            r.cold_after >= 1,
+            "{name}: the change forced no cold start: {r:?}"
+        );
+    }
+
+    // A later scenario on a rotated store is given the digest the store holds now.
+    let records = records(&summary.dir);
+    for rec in records.iter().filter(|r| r.scenario == "ssm-after") {
+        let f = &rec.probe.as_ref().expect("probe").fetches;
+        assert!(f
+            .iter()
+            .all(|f| f.verified == Some(true) && f.version_index == Some(0)));
+    }
+
+    // The report shows it; nothing anywhere holds a value, old or new.
+    let report_dir = out.path().join("report");
+    secbench(&[
+        "report",
+        summary.dir.to_str().expect("utf-8"),
+        "--out",
+        report_dir.to_str().expect("utf-8"),
+    ]);
+    let md = std::fs::read_to_string(report_dir.join("report.md")).expect("report.md");
+    assert!(md.contains("## Staleness after a rotation"), "{md}");
+    assert!(md.contains("| sm-init |"), "{md}");
+    assert!(report_dir.join("plots/staleness.svg").is_file());
+    assert!(report_dir.join("staleness.json").is_file());
+    assert_no_canary_in(out.path(), &value);
+    for n in 1..=8 {
+        assert_no_canary_in(out.path(), &format!("{value}-rotated-{n}"));
+    }
+}
