@@ -126,7 +126,7 @@ impl StalenessBound {
         match self {
             StalenessBound::NextFetch => "next fetch",
             StalenessBound::CacheTtl => "cache TTL",
-            StalenessBound::AgentTtl => "agent TTL (at most 300 s)",
+            StalenessBound::AgentTtl => "agent TTL",
             StalenessBound::EnvironmentLifetime => "environment lifetime",
             StalenessBound::ConfigurationChange => "configuration change (retires environments)",
         }

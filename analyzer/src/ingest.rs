@@ -374,6 +374,8 @@ pub struct Observation {
     pub environment: u64,
     /// The environment's first invocation.
     pub cold: bool,
+    /// Sent in the warm phase (as planned).
+    pub warm: bool,
     /// The digest its last handler fetch matched (`None`: it failed, matched none, or the
     /// probe was given no digests).
     pub version_index: Option<u32>,
@@ -551,6 +553,7 @@ impl Accum {
             done_unix_ms: r.intended_send_unix_ms as f64 + r.caller_latency_ns as f64 / 1e6,
             environment: short_hash([p.environment_id.as_ref(), "", ""]),
             cold: p.cold,
+            warm: r.phase == Phase::Warm,
             version_index: last.and_then(|f| f.version_index),
             fetched: last.is_some_and(|f| f.outcome != Outcome::Error),
         };

@@ -45,7 +45,7 @@ pub struct RotationStaleness {
     pub ttl: Option<Duration>,
     /// The rotation.
     pub rotation: RotationRecord,
-    /// Environments that served an invocation sent before the write was requested.
+    /// Environments that served a warm-phase invocation sent before the write was requested.
     pub environments: u64,
     /// Per such environment that got the new value: confirmation → the send of its first
     /// invocation with it, ms (sorted).
@@ -158,8 +158,9 @@ pub fn analyze(ingested: &Ingested) -> Vec<RotationStaleness> {
 
 /// Measures one rotation to `version_index`, requested at `requested` and confirmed at `at`,
 /// over the invocations sent before `until` (the next rotation). The environments at the
-/// rotation are those that served an invocation sent before the write was requested (one
-/// started while a configuration change was in progress already has the new value); the
+/// rotation are those that served a warm-phase invocation sent before the write was requested
+/// (the cold rounds' earlier environments were retired by the next round; one started while a
+/// configuration change was in progress already has the new value); the
 /// invocations after it are those sent after the confirmation; cold starts are counted from
 /// the request (a configuration change forces them while it is in progress).
 pub fn measure(
@@ -171,7 +172,7 @@ pub fn measure(
 ) -> RotationStaleness {
     let before: BTreeSet<u64> = obs
         .iter()
-        .filter(|o| o.sent_unix_ms < requested)
+        .filter(|o| o.warm && o.sent_unix_ms < requested)
         .map(|o| o.environment)
         .collect();
     let cold = obs
@@ -263,6 +264,7 @@ mod tests {
             done_unix_ms: sent + 5.0,
             environment,
             cold: false,
+            warm: true,
             version_index: Some(version_index),
             fetched: true,
         }

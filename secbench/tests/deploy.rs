@@ -363,6 +363,85 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
     assert_eq!(manifest.function, function);
     assert_eq!(manifest.region, region);
     common::assert_no_canary_in(cwd.path(), &canary);
+
+    // A plan that rotates writes the stage's secret and the function's ciphertext with the
+    // operator's credentials (moto runs no code, so the invocations are errors; the writes are
+    // what is checked here).
+    let plan = root().join("record/tests/fixtures/plans/stage-dev-rotation.toml");
+    let run = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &[
+            "run",
+            "--plan",
+            plan.to_str().expect("utf-8"),
+            "--stage",
+            "dev",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--out-dir",
+            "rotated",
+        ],
+        None,
+    );
+    let run_out = text(&run);
+    let dir = std::fs::read_dir(cwd.path().join("rotated/dev"))
+        .unwrap_or_else(|e| panic!("no run directory ({e}): {run_out}"))
+        .next()
+        .expect("a run")
+        .expect("entry")
+        .path();
+    let rotations = secbench_record::rotation::read(&dir).expect("rotations.jsonl");
+    assert_eq!(rotations.len(), 2, "{run_out}");
+    for r in &rotations {
+        assert!(r.error.is_none() && r.confirmed_unix_ms.is_some(), "{r:?}");
+    }
+    assert_eq!(rotations[0].operation, "PutSecretValue");
+    assert_eq!(rotations[1].operation, "UpdateFunctionConfiguration");
+    let new_secret = sm
+        .get_secret_value()
+        .secret_id(&secret_arn)
+        .send()
+        .await
+        .expect("get");
+    assert_eq!(new_secret.version_id, rotations[0].service_version);
+    let new_sha =
+        secbench::provision::sha256_hex(new_secret.secret_string.as_deref().expect("string"));
+    assert_ne!(new_sha, sha, "the secret was not rotated");
+    let vars = lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .expect("configuration")
+        .environment
+        .and_then(|e| e.variables)
+        .expect("variables");
+    // The kms-env scenario was given its store's digests: the value before and the new one.
+    let digests: Vec<&str> = vars["SECBENCH_EXPECTED_SHA256"].split(',').collect();
+    assert_eq!(digests.len(), 2);
+    assert_eq!(digests[0], sha);
+    let blob = base64::engine::general_purpose::STANDARD
+        .decode(&vars["SECBENCH_CIPHERTEXT"])
+        .expect("base64");
+    let plain = kms
+        .decrypt()
+        .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(blob))
+        .encryption_context("LambdaFunctionName", function)
+        .send()
+        .await
+        .expect("decrypt")
+        .plaintext
+        .expect("plaintext");
+    assert_eq!(
+        secbench::provision::sha256_hex(std::str::from_utf8(plain.as_ref()).expect("utf-8")),
+        digests[1]
+    );
+    assert!(
+        !vars.contains_key("SECBENCH_PLAINTEXT"),
+        "the plaintext was added"
+    );
+    common::assert_no_canary_in(cwd.path(), &canary);
 }
 
 #[test]

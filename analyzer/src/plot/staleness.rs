@@ -4,8 +4,22 @@
 //! axis. Drawn only when the runs rotated values.
 
 use super::{colour, e, font, row_label, with_legend, Chart, DrawResult};
+use crate::approach::StalenessBound;
 use crate::staleness::RotationStaleness;
-use crate::units::ms_label;
+use crate::units::span_label;
+
+/// The TTL tick's colour (Okabe–Ito vermillion).
+const TTL_COLOUR: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
+
+/// The TTL that bounds the row, when a TTL does (not for a configuration change).
+fn ttl_ms(r: &RotationStaleness) -> Option<f64> {
+    match r.bound {
+        Some(StalenessBound::CacheTtl | StalenessBound::AgentTtl) => {
+            r.ttl.map(|t| t.as_secs_f64() * 1e3).filter(|t| *t > 0.0)
+        }
+        _ => None,
+    }
+}
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -24,13 +38,12 @@ impl Chart for StalenessChart {
         "After a rotation: when each environment first got the new value".into()
     }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
+        let grey = RGBColor(0x60, 0x60, 0x60);
         let items = vec![
-            ("got the new value".to_owned(), RGBColor(0x40, 0x40, 0x40)),
-            (
-                "still stale at its last invocation (at least)".to_owned(),
-                RGBColor(0xA0, 0xA0, 0xA0),
-            ),
-            ("TTL".to_owned(), RGBColor(0xD5, 0x5E, 0x00)),
+            ("dot: got the new value".to_owned(), grey),
+            ("triangle: still stale at its last".to_owned(), grey),
+            ("  invocation (a lower bound)".to_owned(), WHITE),
+            ("bar: the TTL".to_owned(), TTL_COLOUR),
         ];
         let plot = with_legend(area, &self.title(), &items)?;
         if self.rows.is_empty() {
@@ -46,7 +59,7 @@ impl Chart for StalenessChart {
                 .iter()
                 .chain(&r.stale_until_end_ms)
                 .copied()
-                .chain(r.ttl.map(|t| t.as_secs_f64() * 1e3))
+                .chain(ttl_ms(r))
         });
         let hi = all.fold(10.0f64, f64::max) * 2.0;
         let lo = 0.5f64;
@@ -62,7 +75,7 @@ impl Chart for StalenessChart {
             .x_desc("from the confirmed write (log scale; values below 0.5 ms drawn at 0.5 ms)")
             .y_labels(n * 2 + 1)
             .light_line_style(TRANSPARENT)
-            .x_label_formatter(&|v| ms_label(*v))
+            .x_label_formatter(&|v| span_label(*v / 1e3))
             .y_label_formatter(&|y| row_label(&labels, n, *y))
             .label_style(font(12))
             .axis_desc_style(font(13))
@@ -86,12 +99,25 @@ impl Chart for StalenessChart {
                     TriangleMarker::new((w.max(lo), y + jitter(k)), 5, c.stroke_width(1))
                 }))
                 .map_err(e)?;
-            if let Some(t) = r.ttl.map(|t| t.as_secs_f64() * 1e3).filter(|t| *t > 0.0) {
+            if let Some(t) = ttl_ms(r) {
                 chart
                     .draw_series(LineSeries::new(
                         [(t, y - 0.35), (t, y + 0.35)],
-                        RGBColor(0xD5, 0x5E, 0x00).stroke_width(2),
+                        TTL_COLOUR.stroke_width(2),
                     ))
+                    .map_err(e)?;
+            }
+            if r.windows_ms.is_empty() && r.stale_until_end_ms.is_empty() {
+                let text = format!(
+                    "no environment served after it ({} retired); {} cold starts after",
+                    r.retired, r.cold_after
+                );
+                chart
+                    .draw_series(std::iter::once(Text::new(
+                        text,
+                        (lo * 1.3, y + 0.3),
+                        font(11),
+                    )))
                     .map_err(e)?;
             }
         }

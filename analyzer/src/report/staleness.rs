@@ -30,6 +30,7 @@ pub fn table(rows: &[RotationStaleness]) -> (Vec<&'static str>, Vec<Vec<String>>
         "bounded by",
         "environments at rotation",
         "got the new value after (median / max)",
+        "last old value served after",
         "still stale at their last invocation (observed)",
         "no invocation after (retired)",
         "stale invocations after",
@@ -62,6 +63,15 @@ pub fn table(rows: &[RotationStaleness]) -> (Vec<&'static str>, Vec<Vec<String>>
                 bound(r),
                 r.environments.to_string(),
                 windows,
+                match (r.last_stale_ms, r.ttl) {
+                    (None, _) => "none served".to_owned(),
+                    (Some(l), Some(t)) if !t.is_zero() => format!(
+                        "{} ({:.0}% of the TTL)",
+                        ms(l),
+                        l / (t.as_secs_f64() * 1e3) * 100.0
+                    ),
+                    (Some(l), _) => ms(l),
+                },
                 until_end,
                 r.retired.to_string(),
                 match r.stale_share() {
@@ -82,3 +92,30 @@ pub fn table(rows: &[RotationStaleness]) -> (Vec<&'static str>, Vec<Vec<String>>
 
 /// What the table means, for the page and the Markdown.
 pub const EXPLANATION: &str = "Each rotation wrote a new value while the scenario's warm phase ran; times are from the instant the service confirmed the write to the send of the invocation, per execution environment, so their resolution is the gap between an environment's invocations. \"Still stale\" environments had not got the new value by their last invocation in the scenario: the figure is what was observed, not how long they would have stayed stale (a fetch at INIT without a cache stays stale until its environment is retired). On the local stage the uncached approaches show moto's consistency, which is immediate; on AWS they show the service's own lag.";
+
+/// The table as aligned text for a terminal (the columns that fit: scenario, bound, windows,
+/// still stale, stale share).
+pub fn text(rows: &[RotationStaleness]) -> String {
+    let (header, cells) = table(rows);
+    let keep = [0usize, 3, 5, 6, 7, 9];
+    let pick = |r: &[String]| keep.iter().map(|i| r[*i].clone()).collect::<Vec<String>>();
+    let head: Vec<String> = keep.iter().map(|i| header[*i].to_owned()).collect();
+    let body: Vec<Vec<String>> = cells.iter().map(|r| pick(r)).collect();
+    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+    for r in &body {
+        for (i, c) in r.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let mut o = String::new();
+    for r in std::iter::once(&head).chain(&body) {
+        let line: Vec<String> = r
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c}{}", " ".repeat(width[i] - c.chars().count())))
+            .collect();
+        o.push_str(line.join("  ").trim_end());
+        o.push('\n');
+    }
+    o
+}

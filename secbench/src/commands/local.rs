@@ -40,6 +40,11 @@ pub fn run(
             export::Format::Table
         )
     );
+    let staleness = secbench_analyzer::staleness::analyze(&ingested);
+    if !staleness.is_empty() {
+        println!("\nStaleness after a rotation (times from the confirmed write; see the report):");
+        print!("{}", secbench_analyzer::report::staleness::text(&staleness));
+    }
     println!(
         "more: secbench analyze {} --format md|json|csv",
         summary.dir.display()
