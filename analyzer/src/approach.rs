@@ -40,8 +40,12 @@ impl Approach {
         v
     }
 
-    /// The approach of a measured group, when its records named one.
+    /// The approach of a measured group, when its records named one. Groups that read several
+    /// secrets per fetch are not one of these approaches (they are compared by mode and count).
     pub fn of(key: &GroupKey) -> Option<Approach> {
+        if key.multi.is_some() {
+            return None;
+        }
         Some(Approach {
             source: key.source?,
             cache: key.cache?,

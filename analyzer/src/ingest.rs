@@ -165,6 +165,12 @@ pub struct GroupKey {
     pub architecture: Option<Architecture>,
     /// `cold` or `warm`: what the probe saw (its `cold` flag), else the planned phase.
     pub phase: Phase,
+    /// Several secrets per fetch: how they were read (absent for one secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi: Option<secbench_record::MultiMode>,
+    /// Several secrets per fetch: how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<u32>,
 }
 
 fn name_or_empty<T: std::fmt::Display, S: serde::Serializer>(
@@ -217,6 +223,8 @@ impl GroupKey {
             self.memory_mb,
             self.architecture.map(Architecture::as_str),
             self.phase,
+            self.secrets,
+            self.multi.map(secbench_record::MultiMode::as_str),
         )
     }
 }
@@ -436,6 +444,10 @@ struct LiteProbe<'a> {
     fetch_at: FetchAt,
     memory_mb: Option<u32>,
     architecture: Option<Architecture>,
+    #[serde(default)]
+    multi: Option<secbench_record::MultiMode>,
+    #[serde(default)]
+    secrets: Option<u32>,
     handler_duration_ns: u64,
     init: Option<secbench_record::InitBreakdown>,
     #[serde(borrow)]
@@ -504,6 +516,8 @@ impl Accum {
                         && k.fetch_at == Some(p.fetch_at)
                         && k.memory_mb == p.memory_mb
                         && k.architecture == p.architecture
+                        && k.multi == p.multi
+                        && k.secrets == p.secrets
                 })
         };
         let hash = short_hash([stage, scenario, phase.as_str()]);
@@ -525,6 +539,8 @@ impl Accum {
                     memory_mb: probe.and_then(|p| p.memory_mb),
                     architecture: probe.and_then(|p| p.architecture),
                     phase,
+                    multi: probe.and_then(|p| p.multi),
+                    secrets: probe.and_then(|p| p.secrets),
                 };
                 self.groups.push((key, Group::new()));
                 self.index
@@ -662,7 +678,11 @@ impl Accum {
             if let Some(class) = f.error_class {
                 *g.fetch_errors.entry(class).or_insert(0) += 1;
             }
-            if f.phase == FetchPhase::Handler && f.outcome != Outcome::Error {
+            // A partial fetch of several secrets never had all its values ready.
+            if f.phase == FetchPhase::Handler
+                && f.outcome != Outcome::Error
+                && f.outcome != Outcome::Partial
+            {
                 g.record(Metric::FetchLatency, f.latency_ns);
             }
         }

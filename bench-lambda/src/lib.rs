@@ -10,6 +10,7 @@ pub mod clock;
 pub mod emit;
 pub mod error;
 pub mod event;
+pub mod multi;
 pub mod probe;
 pub mod runtime_api;
 pub mod sdk;

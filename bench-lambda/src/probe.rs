@@ -41,6 +41,7 @@ impl InitClock {
 pub struct Probe {
     settings: Settings,
     fetcher: Fetcher,
+    multi: Option<crate::multi::MultiFetcher>,
     environment_id: String,
     invocations: AtomicU64,
     pending_init: Mutex<Option<(InitBreakdown, Option<FetchRecord>)>>,
@@ -73,6 +74,10 @@ impl Probe {
         let cache = build_cache(&settings, sdk.as_ref(), &recorder)?;
         let client_construction = t.elapsed();
 
+        let multi = match &settings.multi {
+            Some(m) => Some(build_multi(&settings, m, env, sdk.as_ref(), &recorder)?),
+            None => None,
+        };
         let fetcher = Fetcher::new(
             settings.source,
             settings.cache,
@@ -81,9 +86,10 @@ impl Probe {
             recorder,
             settings.expected_sha256.clone(),
         );
-        let init_fetch = match settings.fetch_at {
-            FetchAt::Init => Some(fetcher.fetch(FetchPhase::Init, false).await),
-            FetchAt::Handler => None,
+        let init_fetch = match (settings.fetch_at, &multi) {
+            (FetchAt::Init, Some(m)) => Some(m.fetch(FetchPhase::Init, false).await),
+            (FetchAt::Init, None) => Some(fetcher.fetch(FetchPhase::Init, false).await),
+            (FetchAt::Handler, _) => None,
         };
 
         let breakdown = InitBreakdown {
@@ -98,6 +104,7 @@ impl Probe {
             environment_id: format!("{:016x}", rand::random::<u64>()),
             settings,
             fetcher,
+            multi,
             invocations: AtomicU64::new(0),
             pending_init: Mutex::new(Some((breakdown, init_fetch))),
             retry,
@@ -125,11 +132,11 @@ impl Probe {
             None => (None, Vec::new()),
         };
         for i in 0..event.fetches {
-            fetches.push(
-                self.fetcher
-                    .fetch(FetchPhase::Handler, event.force_refresh && i == 0)
-                    .await,
-            );
+            let force = event.force_refresh && i == 0;
+            fetches.push(match &self.multi {
+                Some(m) => m.fetch(FetchPhase::Handler, force).await,
+                None => self.fetcher.fetch(FetchPhase::Handler, force).await,
+            });
         }
         let s = &self.settings;
         let record = ProbeRecord {
@@ -148,6 +155,11 @@ impl Probe {
             request_id: request_id.to_owned(),
             source: s.source,
             cache: s.cache,
+            multi: s.multi.as_ref().map(|m| m.mode),
+            secrets: s
+                .multi
+                .as_ref()
+                .map(|m| u32::try_from(m.names.len()).unwrap_or(u32::MAX)),
             cache_ttl_ms: s
                 .cache_ttl
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
@@ -165,6 +177,79 @@ impl Probe {
         self.sink.emit(&record, now_ms);
         Ok(record)
     }
+}
+
+/// The many-secrets fetcher: its client, its per-secret cache (a fetch at INIT without a cache
+/// keeps its values for the environment's life, as for one secret), the caching library.
+fn build_multi(
+    settings: &Settings,
+    m: &crate::settings::Multi,
+    env: &Env,
+    sdk: Option<&aws_config::SdkConfig>,
+    recorder: &CallRecorder,
+) -> Result<crate::multi::MultiFetcher, InitError> {
+    use crate::multi::Client;
+    use crate::source::agent_http::AgentClient;
+    use secbench_record::{MultiMode, Source};
+    let need_sdk =
+        || sdk.ok_or_else(|| InitError::Sdk("the SDK configuration was not loaded".into()));
+    let client = match settings.source {
+        Source::SecretsManager => Client::SecretsManager(crate::source::secrets_manager::client(
+            need_sdk()?,
+            recorder,
+        )),
+        Source::Ssm => Client::Ssm(crate::source::ssm::client(need_sdk()?, recorder)),
+        Source::AgentSecretsManager => {
+            Client::AgentSecretsManager(AgentClient::new(env, settings.agent_port, recorder)?)
+        }
+        Source::AgentSsm => Client::AgentSsm(AgentClient::new(env, settings.agent_port, recorder)?),
+        other => {
+            return Err(InitError::Unsupported(format!(
+                "SECBENCH_MULTI with SECBENCH_SOURCE={other}"
+            )))
+        }
+    };
+    let bundle = (m.mode == MultiMode::Bundle).then(|| match &settings.target {
+        crate::settings::Target::Secret { id } => id.clone(),
+        crate::settings::Target::Parameter { name } => name.clone(),
+        _ => String::new(),
+    });
+    let ttl = match (settings.cache, settings.fetch_at) {
+        (CacheMode::Ttl, _) => Some(
+            settings
+                .cache_ttl
+                .unwrap_or(crate::settings::DEFAULT_CACHE_TTL),
+        ),
+        (CacheMode::None, FetchAt::Init) => Some(std::time::Duration::MAX),
+        _ => None,
+    };
+    #[cfg(feature = "aws-caching-library")]
+    let library = match settings.cache {
+        CacheMode::AwsCachingLibrary => Some(
+            aws_secretsmanager_caching::SecretsManagerCachingClient::new(
+                crate::source::secrets_manager::client(need_sdk()?, recorder),
+                std::num::NonZeroUsize::new(secbench_record::MAX_SECRETS + 1)
+                    .unwrap_or(std::num::NonZeroUsize::MIN),
+                settings
+                    .cache_ttl
+                    .unwrap_or(crate::settings::DEFAULT_CACHE_TTL),
+                false,
+            )
+            .map_err(|e| InitError::Sdk(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    Ok(crate::multi::MultiFetcher::new(
+        settings.source,
+        settings.cache,
+        m,
+        client,
+        bundle,
+        ttl,
+        #[cfg(feature = "aws-caching-library")]
+        library,
+        recorder.clone(),
+    ))
 }
 
 fn build_cache(

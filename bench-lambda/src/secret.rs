@@ -36,6 +36,14 @@ impl Secret {
         self.0.is_empty()
     }
 
+    /// The value as a JSON object (a bundle of several secrets), if it is one.
+    pub fn parse_json_object(&self) -> Option<serde_json::Map<String, serde_json::Value>> {
+        match serde_json::from_slice(&self.0).ok()? {
+            serde_json::Value::Object(map) => Some(map),
+            _ => None,
+        }
+    }
+
     /// SHA-256 of the value.
     pub fn sha256(&self) -> [u8; 32] {
         Sha256::digest(&self.0).into()

@@ -3,7 +3,7 @@
 //! and each failure names its variable.
 
 use crate::error::InitError;
-use secbench_record::{Architecture, CacheMode, FetchAt, Source};
+use secbench_record::{Architecture, CacheMode, FetchAt, MultiMode, Source};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -44,6 +44,81 @@ pub enum Target {
     },
 }
 
+/// Several secrets per fetch (`SECBENCH_MULTI`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Multi {
+    /// How they are read.
+    pub mode: MultiMode,
+    /// The secret ids or parameter names (`SECBENCH_SECRET_IDS`, `SECBENCH_PARAMETER_NAMES`),
+    /// or for `bundle` the keys of the JSON object in the one secret (`SECBENCH_BUNDLE_KEYS`).
+    pub names: Vec<String>,
+    /// Each value's SHA-256, in the same order (`SECBENCH_EXPECTED_SHA256S`); empty when not
+    /// set.
+    pub expected_sha256: Vec<[u8; 32]>,
+}
+
+/// A comma-separated list, each entry trimmed, none empty.
+fn list(env: &Env, var: &'static str) -> Result<Option<Vec<String>>, InitError> {
+    let Some(text) = get(env, var) else {
+        return Ok(None);
+    };
+    let items: Vec<String> = text.split(',').map(|s| s.trim().to_owned()).collect();
+    if items.iter().any(String::is_empty) {
+        return Err(InitError::Invalid {
+            var,
+            reason: "an entry of the comma-separated list is empty".into(),
+        });
+    }
+    Ok(Some(items))
+}
+
+/// Reads `SECBENCH_MULTI` and its lists.
+fn multi(env: &Env, source: Source, cache: CacheMode) -> Result<Option<Multi>, InitError> {
+    let Some(mode) = get(env, "SECBENCH_MULTI")
+        .map(|_| closed::<MultiMode>(env, "SECBENCH_MULTI", None))
+        .transpose()?
+    else {
+        return Ok(None);
+    };
+    let var = match (mode, source) {
+        (MultiMode::Bundle, _) => "SECBENCH_BUNDLE_KEYS",
+        (_, Source::Ssm | Source::AgentSsm) => "SECBENCH_PARAMETER_NAMES",
+        _ => "SECBENCH_SECRET_IDS",
+    };
+    let names = list(env, var)?.ok_or(InitError::Missing {
+        var,
+        why: "SECBENCH_MULTI reads these secrets",
+    })?;
+    secbench_record::check_multi(source, cache, mode, names.len())
+        .map_err(|why| InitError::Unsupported(format!("{why} (SECBENCH_MULTI, {var})")))?;
+    let expected_sha256 = match get(env, "SECBENCH_EXPECTED_SHA256S") {
+        None => Vec::new(),
+        Some(text) => {
+            let d: Vec<[u8; 32]> = text
+                .split(',')
+                .map(|t| {
+                    parse_digest(t).map_err(|_| InitError::Invalid {
+                        var: "SECBENCH_EXPECTED_SHA256S",
+                        reason: "each entry is a hex SHA-256 (64 digits)".into(),
+                    })
+                })
+                .collect::<Result<_, _>>()?;
+            if d.len() != names.len() {
+                return Err(InitError::Invalid {
+                    var: "SECBENCH_EXPECTED_SHA256S",
+                    reason: format!("{} digests for {} secrets", d.len(), names.len()),
+                });
+            }
+            d
+        }
+    };
+    Ok(Some(Multi {
+        mode,
+        names,
+        expected_sha256,
+    }))
+}
+
 /// Everything the probe knows about itself.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -60,6 +135,8 @@ pub struct Settings {
     /// The SHA-256 digests a fetched value may have (`old,new,...` around a rotation): each
     /// fetch records which one matched. Empty when not set.
     pub expected_sha256: Vec<[u8; 32]>,
+    /// Several secrets per fetch, when set.
+    pub multi: Option<Multi>,
     /// Port of the local agent.
     pub agent_port: u16,
     /// `SECBENCH_STAGE`.
@@ -229,6 +306,12 @@ impl Settings {
                 "this probe was built without the `aws-caching-library` feature".into(),
             ));
         }
+        let multi = multi(env, source, cache)?;
+        // Several secrets (but a bundle) name their own ids; the single target is the first.
+        let first = multi
+            .as_ref()
+            .filter(|m| m.mode != MultiMode::Bundle)
+            .and_then(|m| m.names.first().cloned());
         let target = match source {
             Source::PlainEnv => {
                 required(
@@ -263,20 +346,26 @@ impl Settings {
                 }
             }
             Source::Ssm | Source::AgentSsm => Target::Parameter {
-                name: required(
-                    env,
-                    "SECBENCH_PARAMETER_NAME",
-                    "ssm reads this SecureString parameter",
-                )?
-                .to_owned(),
+                name: match first {
+                    Some(f) => f,
+                    None => required(
+                        env,
+                        "SECBENCH_PARAMETER_NAME",
+                        "ssm reads this SecureString parameter",
+                    )?
+                    .to_owned(),
+                },
             },
             Source::SecretsManager | Source::AgentSecretsManager => Target::Secret {
-                id: required(
-                    env,
-                    "SECBENCH_SECRET_ID",
-                    "secrets-manager reads this secret",
-                )?
-                .to_owned(),
+                id: match first {
+                    Some(f) => f,
+                    None => required(
+                        env,
+                        "SECBENCH_SECRET_ID",
+                        "secrets-manager reads this secret",
+                    )?
+                    .to_owned(),
+                },
             },
         };
 
@@ -305,6 +394,7 @@ impl Settings {
                 .map(parse_digests)
                 .transpose()?
                 .unwrap_or_default(),
+            multi,
             agent_port,
             stage: get(env, "SECBENCH_STAGE").map(str::to_owned),
             region: get(env, "AWS_REGION")

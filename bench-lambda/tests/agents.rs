@@ -1,5 +1,6 @@
-//! The agent sources: `agent-secrets-manager` against the real Secrets Manager Agent (which
-//! serves the Parameters and Secrets extension's protocol) in front of moto, and `agent-ssm`
+//! The agent sources: `agent-secrets-manager` against the real agent (the AWS Workload
+//! Credentials Provider, the Secrets Manager Agent's successor, which serves the Parameters and
+//! Secrets extension's protocol) in front of moto, and `agent-ssm`
 //! against a fixture server that follows AWS's documented protocol.
 
 mod common;

@@ -1,7 +1,7 @@
 //! One local execution environment: the unchanged probe binary started as a process with
 //! Lambda's environment variables, its own Runtime API server on 127.0.0.1
 //! (`/2018-06-01/runtime/invocation/next`, `…/{id}/response`, `…/{id}/error`,
-//! `/runtime/init/error`), an optional Secrets Manager Agent beside it (the extension), and
+//! `/runtime/init/error`), an optional agent beside it (the extension, [`crate::agent`]), and
 //! its captured stdout/stderr (the function's log stream). With limits, every process of the
 //! environment runs in one cgroup of its own ([`crate::cgroup`]) from its first instruction,
 //! and the environment is frozen between invocations; with a front ([`crate::front`]), it
@@ -43,12 +43,12 @@ pub struct EnvSpec {
     pub front: Option<Arc<Front>>,
 }
 
-/// The Secrets Manager Agent standing in for the Parameters and Secrets extension.
+/// The agent standing in for the Parameters and Secrets extension (see [`crate::agent`]).
 #[derive(Debug, Clone)]
 pub struct AgentSpec {
     /// The agent binary.
     pub bin: PathBuf,
-    /// `SECRETS_MANAGER_TTL` in seconds.
+    /// `SECRETS_MANAGER_TTL` in seconds (the agent is given at most 300).
     pub ttl_seconds: u64,
     /// Variables the agent gets (region, credentials, endpoint).
     pub vars: BTreeMap<String, String>,
@@ -240,14 +240,8 @@ impl Environment {
             let port = free_port()?;
             let dir = tempfile::tempdir()?;
             let config = dir.path().join("agent.toml");
-            std::fs::write(
-                &config,
-                format!(
-                    "log_level = \"info\"\nlog_to_file = false\nhttp_port = \"{port}\"\nttl_seconds = \"{}\"\nvalidate_credentials = false\n",
-                    a.ttl_seconds
-                ),
-            )?;
-            // A delayed agent starts through `sh -c 'sleep S; exec AGENT --config FILE'`.
+            std::fs::write(&config, crate::agent::config(port, a.ttl_seconds, None))?;
+            // A delayed agent starts through `sh -c 'sleep S; exec AGENT sm start --config FILE'`.
             let mut command = match a.start_delay {
                 None => tokio::process::Command::new(&a.bin),
                 Some(d) => {
@@ -269,8 +263,7 @@ impl Environment {
             }
             let child = spawn_captured(
                 command
-                    .arg("--config")
-                    .arg(&config)
+                    .args(crate::agent::args(&config))
                     .env_clear()
                     .envs(&agent_vars)
                     .env(

@@ -11,6 +11,7 @@
 //! `SECBENCH_USAGE` line: the environment's CPU time, throttled time and connections for
 //! the invocation.
 
+pub mod agent;
 pub mod cgroup;
 pub mod environment;
 pub mod faults;
@@ -105,7 +106,7 @@ pub struct PlatformConfig {
     pub region: String,
     /// The release probe binary.
     pub probe_bin: PathBuf,
-    /// The Secrets Manager Agent binary, started beside each environment when the extension
+    /// The agent binary ([`agent::bin`]), started beside each environment when the extension
     /// layer is attached.
     pub agent_bin: Option<PathBuf>,
     /// Variables the platform gives every process (credentials, `AWS_ENDPOINT_URL`, region).

@@ -21,8 +21,9 @@ use std::str::FromStr;
 
 /// Version of the record format. Bump it on any change a reader must know about. Version 2
 /// added each fetch's `version_index` (which of several configured digests the value matched)
-/// and `service_version` (the version the service returned).
-pub const SCHEMA_VERSION: u32 = 2;
+/// and `service_version` (the version the service returned); version 3 added many secrets per
+/// fetch (`multi`, `secrets`, each value's and each call's record, the `partial` outcome).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The oldest record format this crate reads (version 1 has no `version_index` or
 /// `service_version`: they read as absent).
@@ -178,7 +179,62 @@ closed_enum! {
         Delegated = "delegated",
         /// The fetch failed; see `error_class`.
         Error = "error",
+        /// Some of the fetch's values failed and some did not (many secrets per fetch); see
+        /// `values`.
+        Partial = "partial",
     }
+}
+
+closed_enum! {
+    /// How a fetch of several secrets reads them.
+    MultiMode {
+        /// One call per secret, one after another.
+        Sequential = "sequential",
+        /// One call per secret, all at once on one client.
+        Concurrent = "concurrent",
+        /// `GetParameters` (10 names per call) or `BatchGetSecretValue` (20 ids per call).
+        Batch = "batch",
+        /// One secret (or SecureString) holding a JSON object of the values, parsed in the
+        /// probe.
+        Bundle = "bundle",
+    }
+}
+
+/// The most secrets one fetch reads.
+pub const MAX_SECRETS: usize = 20;
+
+/// One value of a fetch of several secrets (never the value).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueRecord {
+    /// Its position in the configured list (from 0).
+    pub index: u32,
+    /// Hit, miss, refresh, delegated or error.
+    pub outcome: Outcome,
+    /// Whether its SHA-256 matched its digest in `SECBENCH_EXPECTED_SHA256S`.
+    pub verified: Option<bool>,
+    /// Its length in bytes.
+    pub value_length_bytes: Option<u64>,
+    /// Set when it failed.
+    pub error_class: Option<ErrorClass>,
+}
+
+/// One API call (or agent request) of a fetch of several secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallRecord {
+    /// The operation (`GetSecretValue`, `BatchGetSecretValue`, `GetParameter`,
+    /// `GetParameters`, `agent GET`).
+    pub operation: String,
+    /// How many secrets it asked for.
+    pub secrets: u32,
+    /// Its wall time.
+    pub latency_ns: u64,
+    /// Set when the call itself failed.
+    pub error_class: Option<ErrorClass>,
+    /// HTTP attempts it made; absent for concurrent calls on one client, whose retries cannot
+    /// be told apart (the fetch's `sdk_attempts` has their sum).
+    pub sdk_attempts: Option<u32>,
 }
 
 closed_enum! {
@@ -291,6 +347,15 @@ pub struct FetchRecord {
     pub service_version: Option<String>,
     /// AWS API operations the probe's SDK clients made for this fetch.
     pub api_calls: Vec<ApiCall>,
+    /// Several secrets: how they were read (the fetch's latency is until all are ready).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi: Option<MultiMode>,
+    /// Several secrets: each value's record, in the configured order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<ValueRecord>,
+    /// Several secrets: each call's record, in the order they were made.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub calls: Vec<CallRecord>,
 }
 
 /// One invocation of the probe, as returned and logged by it.
@@ -327,6 +392,12 @@ pub struct ProbeRecord {
     pub source: Source,
     /// The configured cache mode.
     pub cache: CacheMode,
+    /// Several secrets per fetch: how they are read (absent for one secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi: Option<MultiMode>,
+    /// Several secrets per fetch: how many (absent for one secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<u32>,
     /// The configured TTL, for `ttl` and `aws-caching-library`.
     pub cache_ttl_ms: Option<u64>,
     /// When the probe fetches.
@@ -390,6 +461,31 @@ impl std::error::Error for RecordError {}
 
 #[cfg(test)]
 mod tests;
+
+/// Refuses the ways of reading several secrets that cannot work, saying why (the probe at INIT,
+/// the runner for plans).
+pub fn check_multi(
+    source: Source,
+    cache: CacheMode,
+    mode: MultiMode,
+    secrets: usize,
+) -> Result<(), String> {
+    if secrets == 0 || secrets > MAX_SECRETS {
+        return Err(format!("{secrets} secrets: 1 to {MAX_SECRETS} per fetch"));
+    }
+    match (source, mode) {
+        (Source::PlainEnv | Source::KmsEnv, _) => Err(format!(
+            "source = {source} holds one value in the configuration; several secrets are read from ssm, secrets-manager or the agent"
+        )),
+        (s, MultiMode::Batch | MultiMode::Bundle) if s.is_agent() => Err(format!(
+            "source = {source}: the extension answers one secret per request; use sequential or concurrent"
+        )),
+        (Source::Ssm, MultiMode::Batch) if cache == CacheMode::AwsCachingLibrary => Err(
+            "the caching library caches Secrets Manager only".into(),
+        ),
+        _ => Ok(()),
+    }
+}
 
 /// Refuses the combinations of settings that cannot work, saying why. The probe checks this at
 /// INIT and the runner checks plans with it, so a plan is refused before anything is deployed.

@@ -2,7 +2,7 @@
 //! shape), read strictly (`deny_unknown_fields`) and resolved against its `[defaults]` into
 //! the list of scenarios the runner executes. Every error names the file and the field.
 
-use crate::{CacheMode, FetchAt, Source};
+use crate::{CacheMode, FetchAt, MultiMode, Source};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -193,6 +193,11 @@ pub struct ScenarioSpec {
     pub faults: Option<crate::faults::FaultSpec>,
     /// Rotate the value during the warm phase (`[scenario.rotation] at = "20s"`).
     pub rotation: Option<RotationSpec>,
+    /// Secrets per fetch, or a sweep (`secrets = [1, 3, 10]` runs the scenario per count,
+    /// named `<name>-n<count>`); default 1.
+    pub secrets: Option<MemorySizes>,
+    /// How several secrets are read: `sequential` (default), `concurrent`, `batch`, `bundle`.
+    pub multi: Option<MultiMode>,
     /// The agent's TTL for the agent sources (`SECRETS_MANAGER_TTL` and
     /// `SSM_PARAMETER_STORE_TTL` of the extension, whole seconds, at most 300 s; default 300 s).
     pub agent_ttl: Option<String>,
@@ -305,6 +310,10 @@ pub struct Scenario {
     pub rotation: Option<Rotation>,
     /// The agent's TTL (agent sources only).
     pub agent_ttl: Option<Duration>,
+    /// Secrets per fetch.
+    pub secrets: u32,
+    /// How they are read, when set (always set for more than one).
+    pub multi: Option<MultiMode>,
 }
 
 impl Scenario {
@@ -615,21 +624,58 @@ impl Plan {
                         .map_err(|(field, m)| invalid(at(&format!("rotation.{field}")), m))?,
                 ),
             };
+            let counts = spec
+                .secrets
+                .as_ref()
+                .map_or_else(|| vec![1], MemorySizes::sizes);
+            if counts.is_empty() {
+                return Err(invalid(at("secrets"), "the sweep is empty".into()));
+            }
+            for (j, n) in counts.iter().enumerate() {
+                if counts[..j].contains(n) {
+                    return Err(invalid(at("secrets"), format!("{n} is listed twice")));
+                }
+            }
+            let multi = match (spec.multi, counts.iter().any(|n| *n > 1)) {
+                (Some(m), _) => Some(m),
+                (None, true) => Some(MultiMode::Sequential),
+                (None, false) => None,
+            };
+            if let Some(mode) = multi {
+                for n in &counts {
+                    crate::check_multi(spec.source, spec.cache, mode, *n as usize)
+                        .map_err(|why| invalid(at("secrets"), why))?;
+                }
+                if spec.rotation.is_some() {
+                    return Err(invalid(
+                        at("rotation"),
+                        "a rotation writes one value; measure rotations with one secret per fetch"
+                            .into(),
+                    ));
+                }
+            }
             if cold_starts + warm_invocations == 0 {
                 return Err(invalid(
                     at("warm_invocations"),
                     "the scenario plans no invocation".into(),
                 ));
             }
-            for memory_mb in sizes.iter().copied() {
-                let (name, swept_from) = if sizes.len() > 1 {
-                    let name = format!("{}-{memory_mb}mb", spec.name);
+            for (secrets, memory_mb) in counts
+                .iter()
+                .flat_map(|n| sizes.iter().map(move |m| (*n, *m)))
+            {
+                let mut name = spec.name.clone();
+                if counts.len() > 1 {
+                    name.push_str(&format!("-n{secrets}"));
+                }
+                if sizes.len() > 1 {
+                    name.push_str(&format!("-{memory_mb}mb"));
+                }
+                let swept_from = (counts.len() > 1 || sizes.len() > 1).then(|| spec.name.clone());
+                if swept_from.is_some() {
                     crate::names::check("scenario", &name)
                         .map_err(|e| invalid(at("memory_mb"), e.to_string()))?;
-                    (name, Some(spec.name.clone()))
-                } else {
-                    (spec.name.clone(), None)
-                };
+                }
                 scenarios.push(Scenario {
                     name,
                     swept_from,
@@ -650,6 +696,8 @@ impl Plan {
                     function: spec.function.clone(),
                     rotation: rotation.clone(),
                     agent_ttl,
+                    secrets,
+                    multi,
                 });
             }
         }
@@ -875,6 +923,41 @@ mod tests {
             "[[scenario]]\nname = \"a\"\nsource = \"agent-secrets-manager\"\nagent_ttl = \"10m\"\n",
         );
         assert!(e.contains("agent_ttl") && e.contains("300s"), "{e}");
+    }
+
+    #[test]
+    fn a_secrets_sweep_expands_per_count_and_checks_each_mode() {
+        let plan = Plan::parse(
+            Path::new("multi.toml"),
+            "[[scenario]]\nname = \"sm\"\nsource = \"secrets-manager\"\nmulti = \"batch\"\nsecrets = [1, 3]\nmemory_mb = [128, 1769]\n[[scenario]]\nname = \"ssm\"\nsource = \"ssm\"\nsecrets = 3\n",
+        )
+        .expect("valid");
+        let names: Vec<(&str, u32, Option<MultiMode>)> = plan
+            .scenarios
+            .iter()
+            .map(|s| (s.name.as_str(), s.secrets, s.multi))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("sm-n1-128mb", 1, Some(MultiMode::Batch)),
+                ("sm-n1-1769mb", 1, Some(MultiMode::Batch)),
+                ("sm-n3-128mb", 3, Some(MultiMode::Batch)),
+                ("sm-n3-1769mb", 3, Some(MultiMode::Batch)),
+                ("ssm", 3, Some(MultiMode::Sequential)),
+            ]
+        );
+        let bad = |body: &str| {
+            Plan::parse(Path::new("multi.toml"), body)
+                .expect_err(body)
+                .to_string()
+        };
+        let e = bad("[[scenario]]\nname = \"a\"\nsource = \"kms-env\"\nsecrets = 3\n");
+        assert!(e.contains("secrets") && e.contains("kms-env"), "{e}");
+        let e = bad("[[scenario]]\nname = \"a\"\nsource = \"agent-secrets-manager\"\nmulti = \"batch\"\nsecrets = 3\n");
+        assert!(e.contains("one secret per request"), "{e}");
+        let e = bad("[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nsecrets = 21\n");
+        assert!(e.contains("1 to 20"), "{e}");
     }
 
     #[test]

@@ -291,6 +291,11 @@ impl Emulation {
                 "TLS 1.3 to the endpoints (new connection per cold fetch, reused warm)".into(),
             );
         }
+        if let Some(agent) = &self.agent {
+            emulated.push(format!(
+                "the Parameters and Secrets extension by {agent} on localhost (TTL at most 300 s, as the extension's)"
+            ));
+        }
         if self.rtt_ns > 0 || self.connection_setup_ns > 0 {
             emulated.push(format!(
                 "an assumed network round trip of {:.3} ms per request and {:.3} ms per new connection",

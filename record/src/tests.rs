@@ -13,6 +13,10 @@ const FIXTURES: &[(&str, &str)] = &[
         "cold-secrets-manager-rotated-v2.json",
         include_str!("../tests/fixtures/cold-secrets-manager-rotated-v2.json"),
     ),
+    (
+        "warm-ssm-batch-partial-v3.json",
+        include_str!("../tests/fixtures/warm-ssm-batch-partial-v3.json"),
+    ),
 ];
 
 fn validator() -> jsonschema::Validator {
@@ -108,8 +112,16 @@ fn schema_enums_list_every_closed_name() {
         names(CacheMode::ALL.iter().map(|s| s.as_str()).collect())
     );
     assert_eq!(
-        listed("/$defs/fetch/properties/outcome/enum"),
+        listed("/$defs/outcome/enum"),
         names(Outcome::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    assert_eq!(
+        listed("/$defs/multi/enum"),
+        names(MultiMode::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    assert_eq!(
+        listed("/$defs/error_class/enum"),
+        names(ErrorClass::ALL.iter().map(|s| s.as_str()).collect())
     );
     assert_eq!(
         listed("/$defs/fetch/properties/error_class/enum"),

@@ -1,5 +1,5 @@
 //! `secbench local`: the whole experiment on one machine, no AWS account. It makes sure the
-//! emulators are installed (moto in `.venv/`, the Secrets Manager Agent in `.tools/agent/`),
+//! emulators are installed (moto in `.venv/`, the agent in `.tools/agent/`),
 //! builds the release probe, starts moto, provisions a key, ciphertext, parameter and secret
 //! with a random value, starts the local Lambda platform, and runs the plan through the same
 //! runner as AWS. Every figure it produces is a local-emulator figure.
@@ -299,7 +299,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         )?;
         step(
             root,
-            "installing the Secrets Manager Agent into .tools/agent/ (scripts/install-agent.sh)",
+            "installing the agent (AWS Workload Credentials Provider) into .tools/agent/ (scripts/install-agent.sh)",
             &mut Command::new(root.join("scripts/install-agent.sh")),
         )?;
     }
@@ -321,6 +321,36 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         "secbench local: provisioned key, ciphertext, SecureString and secret in moto (SHA-256 {})",
         p.sha256_hex
     );
+    // Scenarios that read several secrets: as many values as the largest count, a bundle per
+    // count used with `multi = "bundle"`.
+    let most = plan.scenarios.iter().map(|s| s.secrets).max().unwrap_or(1);
+    let many = if plan.scenarios.iter().any(|s| s.multi.is_some()) {
+        let values: Vec<crate::provision::Value> = (0..most)
+            .map(|i| {
+                crate::provision::Value::new(match &opts.value {
+                    Some(c) => format!("{c}-m{i}"),
+                    None => crate::provision::random_value(),
+                })
+            })
+            .collect();
+        let mut bundles: Vec<u32> = plan
+            .scenarios
+            .iter()
+            .filter(|s| s.multi == Some(secbench_record::MultiMode::Bundle))
+            .map(|s| s.secrets)
+            .collect();
+        bundles.sort_unstable();
+        bundles.dedup();
+        let m = crate::provision::provision_many(&sdk, &prefix, &p.key_id, &values, &bundles, &p)
+            .await?;
+        eprintln!(
+            "secbench local: provisioned {most} more secrets and SecureStrings and {} bundle(s) of each for the scenarios that read several",
+            bundles.len()
+        );
+        Some(m)
+    } else {
+        None
+    };
 
     // Every request of the probe and the agent goes through the front (TLS, the plan's round
     // trip, the scenario's faults), one listener per execution environment.
@@ -344,15 +374,13 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         Constraints::None(secbench_record::run::Constraint::NotConstrained)
     };
     // The agent's version as its installer recorded it.
-    let agent = std::fs::read_to_string(root.join(".tools/agent/.version"))
-        .ok()
-        .map(|v| format!("aws_secretsmanager_agent {}", v.trim()));
+    let agent = secbench_local_lambda::agent::installed(root);
     let emulation = emulation(&plan, &front, &constraints, agent);
     eprintln!("secbench local: {}", emulation.statement());
     let function_vars = function_vars(&p, &value);
     drop(value);
     let session_token = format!("local-{:032x}", rand::random::<u128>());
-    let agent_bin = root.join(".tools/agent/bin/aws_secretsmanager_agent");
+    let agent_bin = secbench_local_lambda::agent::bin(root);
     let max_concurrency = plan
         .scenarios
         .iter()
@@ -397,6 +425,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         on_scenario_start: Some(fault_hook(front.control.clone())),
         emulation: Some(emulation),
         rotator: Some(Arc::new(rotator(sdk, &p, opts.value.clone()))),
+        many,
     };
     let summary = run::run(
         client,

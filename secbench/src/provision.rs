@@ -280,3 +280,63 @@ pub async fn provision_stage(
         plain_env_set: plain_env,
     })
 }
+
+/// Creates what scenarios reading several secrets need, under `prefix`: a secret and a
+/// SecureString (encrypted with `key`) per value, and per count in `bundles` a secret and a
+/// SecureString holding the first that many values as a JSON object (`key0`, `key1`, …).
+/// Returns their names and the values' digests, never the values.
+pub async fn provision_many(
+    sdk: &SdkConfig,
+    prefix: &str,
+    key: &str,
+    values: &[Value],
+    bundles: &[u32],
+    single: &Provisioned,
+) -> Result<crate::run::many::ManySecrets, ProvisionError> {
+    let sm = aws_sdk_secretsmanager::Client::new(sdk);
+    let mut m = crate::run::many::ManySecrets {
+        single_secret_id: single.secret_id.clone(),
+        single_parameter_name: single.parameter_name.clone(),
+        ..Default::default()
+    };
+    for (i, v) in values.iter().enumerate() {
+        let id = format!("{prefix}/many/{i}");
+        sm.create_secret()
+            .name(&id)
+            .secret_string(v.expose())
+            .send()
+            .await
+            .map_err(err("CreateSecret"))?;
+        let name = format!("/{prefix}/many/{i}");
+        put_secure_string(sdk, &name, key, v.expose()).await?;
+        m.secret_ids.push(id);
+        m.parameter_names.push(name);
+        m.digests.push(sha256_hex(v.expose()));
+    }
+    for &n in bundles {
+        let object: serde_json::Map<String, serde_json::Value> = values
+            .iter()
+            .take(n as usize)
+            .enumerate()
+            .map(|(i, v)| {
+                (
+                    crate::run::many::bundle_key(i),
+                    serde_json::Value::String(v.expose().to_owned()),
+                )
+            })
+            .collect();
+        let text = Value::new(serde_json::Value::Object(object).to_string());
+        let id = format!("{prefix}/bundle/{n}");
+        sm.create_secret()
+            .name(&id)
+            .secret_string(text.expose())
+            .send()
+            .await
+            .map_err(err("CreateSecret"))?;
+        let name = format!("/{prefix}/bundle/{n}");
+        put_secure_string(sdk, &name, key, text.expose()).await?;
+        m.secret_bundles.insert(n, id);
+        m.parameter_bundles.insert(n, name);
+    }
+    Ok(m)
+}

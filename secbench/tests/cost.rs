@@ -844,3 +844,76 @@ fn bad_options_are_named() {
         "{err}"
     );
 }
+
+/// Worked by hand from scripts/workloads/example.toml (10M invocations a month, 3 secrets read
+/// per invocation, peak 200/s, AWS managed keys): without a cache, Secrets Manager one call per
+/// secret is 30M calls ($150.00) + 3 secrets ($1.20) = $151.20; BatchGetSecretValue billed per
+/// secret is the same $151.20, per call 10M calls ($50.00) + $1.20 = $51.20, and at 200 calls/s it
+/// exceeds its 100/s quota; a bundle is 10M calls ($50.00) + 1 secret ($0.40) = $50.40. SSM at
+/// 600 GetParameter/s needs higher throughput: 30M interactions ($150.00) + 30M KMS requests on
+/// aws/ssm ($90.00) = $240.00; GetParameters counts each parameter, so batch costs the same
+/// $240.00 in 10M calls (200/s, within its 1,000/s); a bundle is 10M interactions ($50.00) + 10M
+/// KMS requests ($30.00) = $80.00.
+#[test]
+fn each_way_of_reading_several_secrets_is_priced_by_hand() {
+    use secbench_analyzer::cost::many::price_modes;
+    use secbench_record::MultiMode;
+    let w = workload("example.toml");
+    let mut p = table(&w.region);
+    let find = |rows: &[secbench_analyzer::cost::many::ModeCost], s: Source, m: MultiMode| {
+        rows.iter()
+            .find(|r| r.source == s && r.mode == m && r.cache == CacheMode::None)
+            .cloned()
+            .expect("row")
+    };
+    let rows = price_modes(&w, &p);
+    let usd = |r: &secbench_analyzer::cost::many::ModeCost| cents(r.monthly_cost_usd);
+    assert_eq!(
+        usd(&find(&rows, Source::SecretsManager, MultiMode::Sequential)),
+        15_120
+    );
+    assert_eq!(
+        usd(&find(&rows, Source::SecretsManager, MultiMode::Concurrent)),
+        15_120
+    );
+    let batch = find(&rows, Source::SecretsManager, MultiMode::Batch);
+    assert_eq!(usd(&batch), 15_120);
+    assert_eq!(batch.calls_per_fetch, 1);
+    assert!(!batch.feasible, "200 BatchGetSecretValue/s > 100/s");
+    assert!(
+        batch.notes.iter().any(|n| n.contains("unconfirmed")),
+        "{:?}",
+        batch.notes
+    );
+    let bundle = find(&rows, Source::SecretsManager, MultiMode::Bundle);
+    assert_eq!((usd(&bundle), bundle.secrets_billed), (5_040, 1));
+    assert!(bundle.notes.iter().any(|n| n.contains("rotate together")));
+    assert_eq!(
+        usd(&find(&rows, Source::Ssm, MultiMode::Sequential)),
+        24_000
+    );
+    let ssm_batch = find(&rows, Source::Ssm, MultiMode::Batch);
+    assert_eq!((usd(&ssm_batch), ssm_batch.feasible), (24_000, true));
+    assert_eq!(usd(&find(&rows, Source::Ssm, MultiMode::Bundle)), 8_000);
+    // The other reading of the switch.
+    p.secrets_manager.batch_get_secret_value_billed =
+        secbench_analyzer::cost::pricing::BatchBilling::PerCall;
+    let rows = price_modes(&w, &p);
+    assert_eq!(
+        usd(&find(&rows, Source::SecretsManager, MultiMode::Batch)),
+        5_120
+    );
+    // With 12 secrets, GetParameters takes 2 calls per fetch, BatchGetSecretValue 1.
+    let mut twelve = w.clone();
+    twelve.secrets = 12;
+    twelve.secrets_per_invocation = 12;
+    let rows = price_modes(&twelve, &p);
+    assert_eq!(
+        find(&rows, Source::Ssm, MultiMode::Batch).calls_per_fetch,
+        2
+    );
+    assert_eq!(
+        find(&rows, Source::SecretsManager, MultiMode::Batch).calls_per_fetch,
+        1
+    );
+}

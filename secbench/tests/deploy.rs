@@ -98,6 +98,11 @@ fn the_template_check_fails_on_wildcards_and_wrong_properties() {
             "granted on the wildcard",
         ),
         (
+            "            Action: secretsmanager:BatchGetSecretValue  # pragma: allowlist secret\n            Resource: \"*\"",
+            "            Action:\n              - secretsmanager:BatchGetSecretValue\n              - secretsmanager:GetSecretValue\n            Resource: \"*\"",
+            "granted on *",
+        ),
+        (
             "Runtime: provided.al2023",
             "Runtime: python3.12",
             "ProbeFunction.Runtime is 'python3.12'",

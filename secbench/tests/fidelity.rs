@@ -108,6 +108,14 @@ async fn a_constrained_tls_run_counts_handshakes_and_says_what_was_emulated() {
         assert!(statement.contains(part), "{part}: {statement}");
     }
 
+    // It names the agent that stood in for the extension, at its pinned version.
+    let agent = format!(
+        "the Parameters and Secrets extension by {} {}",
+        secbench_local_lambda::agent::CRATE,
+        secbench_local_lambda::agent::VERSION
+    );
+    assert!(statement.contains(&agent), "{statement}");
+
     let records = records(&summary.dir);
     assert_eq!(records.len() as u64, summary.accounting.sent);
     for r in &records {

@@ -195,8 +195,6 @@ async fn each_cache_mode_serves_the_old_value_as_long_as_it_promises_and_no_long
         // (A window can be longer than the TTL when the platform left that environment idle
         // for a while: it ends at the environment's next invocation, which got the new value.)
     }
-    // The TTL cache was warm before the rotation: some invocations did get the old value.
-    assert!(of(&all, "ssm-ttl").stale_after > 0);
 
     // At INIT without a cache: stale until the environment ends.
     let r = of(&all, "sm-init");

@@ -4,6 +4,7 @@
 
 pub mod csv;
 pub mod latency;
+pub mod many;
 pub mod model;
 pub mod pipeline;
 pub mod pricing;
@@ -110,6 +111,13 @@ impl PricingInfo {
                 if p.lambda.init_billed { "" } else { "not " }
             ),
             "secrets are not rotated during the month (a rotation adds one GetSecretValue per environment)".into(),
+            format!(
+                "BatchGetSecretValue is billed {} (secrets_manager.batch_get_secret_value_billed; unconfirmed: AWS's pricing page does not say)",
+                match p.secrets_manager.batch_get_secret_value_billed {
+                    pricing::BatchBilling::PerSecret => "per secret it returns", // pragma: allowlist secret
+                    pricing::BatchBilling::PerCall => "per call",
+                }
+            ),
         ];
         assumptions.push(if overridden {
             format!("the table overrides some figures for {region}; the others are us-east-1 list prices and default quotas")
@@ -162,6 +170,9 @@ pub struct CostReport {
     pub recommendation: recommend::Recommendation,
     /// How API calls are counted (the formula, for the report).
     pub formula: &'static str,
+    /// Reading the workload's `secrets_per_invocation` values in each mode (many secrets per
+    /// function).
+    pub many: Vec<many::ModeCost>,
 }
 
 /// Derived workload figures.
@@ -271,6 +282,7 @@ pub fn report(
         approaches,
         recommendation,
         formula: FORMULA,
+        many: many::price_modes(w, p),
     }
 }
 

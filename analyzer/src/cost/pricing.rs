@@ -126,6 +126,22 @@ pub struct SecretsManagerPrices {
     pub api_calls_per_10k_usd: f64,
     /// KMS requests each `GetSecretValue` causes.
     pub kms_requests_per_get_secret_value: f64,
+    /// Whether a `BatchGetSecretValue` is billed as one API call or as one per secret it
+    /// returns: AWS's pricing page does not say, so it is a switch (default: per secret, the
+    /// more expensive reading).
+    #[serde(default)]
+    pub batch_get_secret_value_billed: BatchBilling,
+}
+
+/// How a `BatchGetSecretValue` is billed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BatchBilling {
+    /// One API call per secret returned.
+    #[default]
+    PerSecret,
+    /// One API call per request.
+    PerCall,
 }
 
 /// SSM Parameter Store prices.

@@ -139,6 +139,8 @@ pub fn render(r: &CostReport) -> String {
     );
     let _ = writeln!(o, "  {}", rec.why);
     let _ = writeln!(o);
+    o.push_str(&render_many(&r.many));
+    let _ = writeln!(o);
     let _ = writeln!(o, "How calls are counted: {}", r.formula);
     for c in &r.approaches {
         let _ = writeln!(o);
@@ -266,4 +268,75 @@ pub fn si(v: f64) -> String {
             .to_owned()
     };
     format!("{s}{suffix}")
+}
+
+/// The many-secrets table: each mode of reading the workload's values, per source and cache.
+pub fn render_many(rows: &[super::many::ModeCost]) -> String {
+    let mut o = String::new();
+    let Some(first) = rows.first() else {
+        return o;
+    };
+    let _ = writeln!(
+        o,
+        "Reading {} secrets per invocation (fixed fees + API + KMS; compute not included):",
+        first.secrets
+    );
+    let header = [
+        "source",
+        "cache",
+        "mode",
+        "secrets billed",
+        "calls/fetch",
+        "API calls/month",
+        "$/month",
+        "peak calls/s",
+        "quota/s",
+        "feasible",
+    ];
+    let cells: Vec<[String; 10]> = rows
+        .iter()
+        .map(|m| {
+            [
+                m.source.to_string(),
+                m.cache.to_string(),
+                m.mode.to_string(),
+                m.secrets_billed.to_string(),
+                m.calls_per_fetch.to_string(),
+                si(m.api_calls_per_month),
+                format!("{:.2}", m.monthly_cost_usd),
+                format!("{:.1}", m.peak_calls_per_second),
+                format!("{:.0}", m.quota_per_second),
+                if m.feasible {
+                    "yes".into()
+                } else {
+                    "NO".into()
+                },
+            ]
+        })
+        .collect();
+    let mut width = header.map(str::len);
+    for row in &cells {
+        for (i, c) in row.iter().enumerate() {
+            width[i] = width[i].max(c.chars().count());
+        }
+    }
+    let line = |o: &mut String, row: &[String]| {
+        let parts: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:>w$}", w = width[i]))
+            .collect();
+        let _ = writeln!(o, "{}", parts.join("  "));
+    };
+    line(&mut o, &header.map(String::from));
+    for row in &cells {
+        line(&mut o, row);
+    }
+    let mut notes: Vec<&String> = rows.iter().flat_map(|m| &m.notes).collect();
+    notes.sort();
+    notes.dedup();
+    for n in notes {
+        let _ = writeln!(o, "  note: {n}");
+    }
+    o
 }

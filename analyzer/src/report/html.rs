@@ -217,6 +217,18 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             super::staleness::table(&d.staleness),
             d.staleness.is_empty(),
         ),
+        (
+            "Many secrets per fetch: all values ready",
+            "Per source, mode and count N: the time until all N values were ready (the first fetch of a new environment, and warm fetches), the AWS API calls per warm fetch the probe counted, and the fetches in which a value failed (a partial failure).",
+            super::many::table(&d.many),
+            d.many.is_empty(),
+        ),
+        (
+            "Many secrets per fetch: monthly cost per mode at the workload",
+            "Reading the workload's secrets per invocation in each mode: secrets billed (a bundle is one secret, giving up per-secret rotation and per-secret IAM), API calls, fixed fees, API and KMS charges (compute not included), and the peak call rate against the quota of the API each mode uses.",
+            super::many::cost_table(d.cost.as_ref().map_or(&[][..], |c| &c.many[..])),
+            d.cost.is_none(),
+        ),
     ];
     for (title, what, (header, rows), empty) in tables {
         if empty {

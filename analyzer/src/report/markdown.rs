@@ -106,6 +106,16 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             super::staleness::table(&d.staleness),
             d.staleness.is_empty(),
         ),
+        (
+            "Many secrets per fetch: all values ready",
+            super::many::table(&d.many),
+            d.many.is_empty(),
+        ),
+        (
+            "Many secrets per fetch: monthly cost per mode at the workload",
+            super::many::cost_table(d.cost.as_ref().map_or(&[][..], |c| &c.many[..])),
+            d.cost.is_none(),
+        ),
     ] {
         if empty {
             continue;

@@ -47,6 +47,7 @@ pub fn rows(
     let mut sizes: Vec<u32> = summary
         .groups
         .iter()
+        .filter(|g| g.key.multi.is_none())
         .filter_map(|g| g.key.memory_mb)
         .collect();
     sizes.sort_unstable();
@@ -81,7 +82,7 @@ pub fn rows(
     for g in summary
         .groups
         .iter()
-        .filter(|g| !faults.contains(&g.key.scenario))
+        .filter(|g| !faults.contains(&g.key.scenario) && g.key.multi.is_none())
     {
         let Some(memory_mb) = g.key.memory_mb else {
             continue;

@@ -5,6 +5,7 @@
 //! cost model; nothing is drawn from raw records.
 
 pub mod html;
+pub mod many;
 pub mod markdown;
 pub mod memory;
 pub mod staleness;
@@ -95,6 +96,8 @@ pub struct ReportData {
     pub connections: Vec<memory::ConnectionRow>,
     /// Staleness after each rotation, when the runs rotated values.
     pub staleness: Vec<crate::staleness::RotationStaleness>,
+    /// Many secrets per fetch, measured, when the runs read several.
+    pub many: Vec<many::ManyRow>,
 }
 
 /// Writes the report; returns the files.
@@ -186,6 +189,20 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         )?);
     }
 
+    let many_rows = many::rows(&summary);
+    if !many_rows.is_empty() {
+        let cost = match &inputs.cost {
+            Some((priced, _)) => crate::cost::many::against_n(&priced.workload, &priced.pricing),
+            None => Vec::new(),
+        };
+        plots.push(plot::render(
+            &plot::many::ManyChart {
+                rows: many_rows.clone(),
+                cost,
+            },
+            &plots_dir,
+        )?);
+    }
     let staleness = crate::staleness::analyze(ingested);
     if !staleness.is_empty() {
         write_file(
@@ -288,6 +305,7 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         .collect();
     let connections = memory::connection_rows(&summary);
     let data = ReportData {
+        many: many_rows,
         staleness,
         by_memory,
         connections,

@@ -59,6 +59,22 @@ impl LibraryCache {
     }
 }
 
+/// Reads `id` through `client` (the many-secrets fetcher's per-secret read).
+pub async fn get(
+    client: &SecretsManagerCachingClient,
+    id: &str,
+    force_refresh: bool,
+) -> Result<Secret, FetchError> {
+    let out = client
+        .get_secret_value(id, None, None, force_refresh)
+        .await
+        .map_err(|e| classify_boxed(e.as_ref()))?;
+    Ok(
+        secrets_manager::value_of(out.secret_string, out.secret_binary.map(|b| b.into_inner()))?
+            .with_version(out.version_id),
+    )
+}
+
 /// What the library did, read from the calls it made.
 pub fn outcome(calls: &Calls, force_refresh: bool) -> Outcome {
     if calls.count("DescribeSecret") > 0 || (force_refresh && calls.count("GetSecretValue") > 0) {

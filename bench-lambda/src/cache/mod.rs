@@ -124,6 +124,9 @@ impl Fetcher {
             version_index,
             service_version,
             api_calls: calls.api_calls,
+            multi: None,
+            values: Vec::new(),
+            calls: Vec::new(),
         }
     }
 

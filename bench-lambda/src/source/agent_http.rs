@@ -16,8 +16,8 @@ use secbench_record::ErrorClass;
 /// The header the agent checks against its SSRF token.
 pub const TOKEN_HEADER: &str = "X-Aws-Parameters-Secrets-Token";
 
-/// A client for the agent on localhost.
-#[derive(Debug)]
+/// A client for the agent on localhost (clones share its connections).
+#[derive(Debug, Clone)]
 pub struct AgentClient {
     client: Client<HttpConnector, Empty<Bytes>>,
     base: String,

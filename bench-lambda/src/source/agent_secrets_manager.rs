@@ -34,8 +34,15 @@ impl AgentSecretsManager {
 
     /// Asks the agent.
     pub async fn fetch(&self) -> Result<Secret, FetchError> {
+        parse(self.client.get(&self.path).await)
+    }
+}
+
+/// The value in the agent's answer (`SecretString`, else `SecretBinary`, with `VersionId`).
+pub fn parse(body: Result<bytes::Bytes, FetchError>) -> Result<Secret, FetchError> {
+    {
         use base64::Engine as _;
-        let body = self.client.get(&self.path).await?;
+        let body = body?;
         let response: Response =
             serde_json::from_slice(&body).map_err(|_| FetchError::new(ErrorClass::Other))?;
         let binary = match response.secret_binary {

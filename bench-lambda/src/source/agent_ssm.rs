@@ -42,7 +42,14 @@ impl AgentSsm {
 
     /// Asks the extension.
     pub async fn fetch(&self) -> Result<Secret, FetchError> {
-        let body = self.client.get(&self.path).await?;
+        parse(self.client.get(&self.path).await)
+    }
+}
+
+/// The value in the extension's answer (`Parameter.Value`, with `Parameter.Version`).
+pub fn parse(body: Result<bytes::Bytes, FetchError>) -> Result<Secret, FetchError> {
+    {
+        let body = body?;
         let response: Response =
             serde_json::from_slice(&body).map_err(|_| FetchError::new(ErrorClass::Other))?;
         let version = response.parameter.version.map(|v| v.to_string());

@@ -7,6 +7,15 @@ use crate::secret::Secret;
 use aws_config::SdkConfig;
 use secbench_record::ErrorClass;
 
+/// An SSM client whose calls `recorder` counts.
+pub fn client(sdk: &SdkConfig, recorder: &CallRecorder) -> aws_sdk_ssm::Client {
+    aws_sdk_ssm::Client::from_conf(
+        aws_sdk_ssm::config::Builder::from(sdk)
+            .interceptor(recorder.clone())
+            .build(),
+    )
+}
+
 /// An SSM client and the parameter name.
 #[derive(Debug)]
 pub struct Ssm {
@@ -17,11 +26,8 @@ pub struct Ssm {
 impl Ssm {
     /// Builds the client.
     pub fn new(sdk: &SdkConfig, recorder: &CallRecorder, name: String) -> Ssm {
-        let config = aws_sdk_ssm::config::Builder::from(sdk)
-            .interceptor(recorder.clone())
-            .build();
         Ssm {
-            client: aws_sdk_ssm::Client::from_conf(config),
+            client: client(sdk, recorder),
             name,
         }
     }

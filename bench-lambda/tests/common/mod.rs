@@ -375,10 +375,10 @@ pub async fn http_post(url: &str) -> String {
     http_call("POST", url).await
 }
 
-/// Starts the real Secrets Manager Agent against `endpoint`; returns it and its port once it
-/// answers `/ping`.
+/// Starts the real agent (the AWS Workload Credentials Provider, configured as the local stage
+/// configures it) against `endpoint`; returns it and its port once it accepts connections.
 pub async fn start_agent(endpoint: &str, ttl_seconds: u32) -> (Managed, u16) {
-    let bin = root().join(".tools/agent/bin/aws_secretsmanager_agent");
+    let bin = secbench_local_lambda::agent::bin(&root());
     assert!(
         bin.exists(),
         "the agent is not installed: run scripts/install-agent.sh (the README's test command does)"
@@ -388,12 +388,11 @@ pub async fn start_agent(endpoint: &str, ttl_seconds: u32) -> (Managed, u16) {
     let config = dir.path().join("agent.toml");
     std::fs::write(
         &config,
-        format!("log_level = \"info\"\nlog_to_file = false\nhttp_port = \"{port}\"\nttl_seconds = \"{ttl_seconds}\"\nregion = \"{REGION}\"\nvalidate_credentials = false\n"),
+        secbench_local_lambda::agent::config(port, u64::from(ttl_seconds), Some(REGION)),
     )
     .expect("config");
     let child = Command::new(bin)
-        .arg("--config")
-        .arg(&config)
+        .args(secbench_local_lambda::agent::args(&config))
         .env("AWS_ENDPOINT_URL", endpoint)
         .env("AWS_REGION", REGION)
         .env("AWS_ACCESS_KEY_ID", "testing")

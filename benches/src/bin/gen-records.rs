@@ -99,6 +99,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             version_index: Some(0),
             service_version: None,
             api_calls,
+            multi: None,
+            values: Vec::new(),
+            calls: Vec::new(),
         };
         let init = cold.then_some(InitBreakdown {
             process_start_to_main_ns: Some(10_000_000),
@@ -125,6 +128,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             request_id: format!("{:08x}-0000-4000-8000-{:012x}", i >> 32, i),
             source,
             cache,
+            multi: None,
+            secrets: None,
             cache_ttl_ms: (cache != CacheMode::None).then_some(300_000),
             fetch_at: FetchAt::Handler,
             sdk_retry: Some(RetrySettings {

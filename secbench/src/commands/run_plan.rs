@@ -78,6 +78,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         on_scenario_start: None,
         emulation: None,
         rotator: None,
+        many: None,
     };
     let longest = plan.longest_timeout();
     let rt = super::runtime()?;

@@ -71,13 +71,14 @@ pub fn update_state(
 /// The agent's TTL variables (the extension's names; the local agent reads the first).
 pub const AGENT_TTL_VARS: [&str; 2] = ["SECRETS_MANAGER_TTL", "SSM_PARAMETER_STORE_TTL"];
 
-/// The probe variables a scenario sets, then `extra` (the rotator's digests); every other
-/// variable of the function is kept.
+/// The probe variables a scenario sets, then `extra` (the rotator's digests, the
+/// several-secrets variables; `None` removes one); every other variable of the function is
+/// kept.
 pub fn scenario_vars(
     current: &HashMap<String, String>,
     s: &Scenario,
     round_tag: &str,
-    extra: &BTreeMap<String, String>,
+    extra: &BTreeMap<String, Option<String>>,
 ) -> HashMap<String, String> {
     let mut vars = current.clone();
     vars.insert("SECBENCH_SOURCE".into(), s.source.as_str().into());
@@ -95,7 +96,12 @@ pub fn scenario_vars(
             None => vars.remove(name),
         };
     }
-    vars.extend(extra.iter().map(|(k, v)| (k.clone(), v.clone())));
+    for (k, v) in extra {
+        match v {
+            Some(v) => vars.insert(k.clone(), v.clone()),
+            None => vars.remove(k),
+        };
+    }
     vars
 }
 
@@ -155,7 +161,7 @@ pub async fn apply(
     round_tag: &str,
     layers: Option<Vec<String>>,
     poll: Duration,
-    extra: &BTreeMap<String, String>,
+    extra: &BTreeMap<String, Option<String>>,
 ) -> Result<(), ControlError> {
     let vars = scenario_vars(&current_vars(client, function).await?, s, round_tag, extra);
     client

@@ -7,6 +7,7 @@
 
 pub mod control;
 pub mod invoke;
+pub mod many;
 pub mod pacer;
 pub mod progress;
 pub mod rotate;
@@ -99,6 +100,9 @@ pub struct Target {
     /// Writes new values for the scenarios that rotate (and gives every scenario the digest
     /// its store holds); a plan with rotations needs one.
     pub rotator: Option<Arc<rotate::Rotator>>,
+    /// The secrets, parameters and bundles of the scenarios that read several secrets; a plan
+    /// with such scenarios needs them.
+    pub many: Option<many::ManySecrets>,
 }
 
 /// What the runner calls as each scenario starts.
@@ -407,12 +411,31 @@ pub async fn run(
             );
         }
         let mut extra = std::collections::BTreeMap::new();
+        match (&target.many, s.multi) {
+            (Some(m), _) => match m.vars(s) {
+                Ok(v) => extra.extend(v),
+                Err(why) => {
+                    stop = Some(why);
+                    bar.abandon();
+                    break;
+                }
+            },
+            (None, Some(_)) => {
+                stop = Some(format!(
+                    "scenario {} reads {} secrets, but the stage names no set of them (the local stage provisions them; on AWS this is not supported yet)",
+                    s.name, s.secrets
+                ));
+                bar.abandon();
+                break;
+            }
+            (None, None) => {}
+        }
         if let Some(r) = &target.rotator {
             let digests = match &prepared {
                 Some(p) => p.digests.join(","),
                 None => r.current_digest(s),
             };
-            extra.insert("SECBENCH_EXPECTED_SHA256".to_owned(), digests);
+            extra.insert("SECBENCH_EXPECTED_SHA256".to_owned(), Some(digests));
         }
         let mut applied = false;
         // Applies the scenario under a new tag (a new tag is a configuration change, which

@@ -27,7 +27,7 @@ pub fn probe_bin() -> PathBuf {
 }
 
 pub fn agent_bin() -> PathBuf {
-    let bin = root().join(".tools/agent/bin/aws_secretsmanager_agent");
+    let bin = secbench_local_lambda::agent::bin(&root());
     assert!(
         bin.is_file(),
         "run scripts/install-agent.sh (scripts/test.sh does)"
@@ -102,6 +102,7 @@ pub fn target() -> Target {
         on_scenario_start: None,
         emulation: None,
         rotator: None,
+        many: None,
     }
 }
 
@@ -148,6 +149,7 @@ pub fn dev_target(function: &str) -> Target {
         on_scenario_start: None,
         emulation: None,
         rotator: None,
+        many: None,
     }
 }
 

@@ -1,0 +1,150 @@
+//! Chart 9: many secrets per fetch. Left: the time until all N values were ready (warm p50,
+//! measured), per source and mode, against N. Right: the monthly cost of reading N values per
+//! invocation at the workload, per source and mode, without a cache (the cost model). Drawn only
+//! when the runs read several secrets per fetch.
+
+use super::{e, font, with_legend, Chart, DrawResult};
+use crate::cost::many::ModeCost;
+use crate::report::many::ManyRow;
+use crate::units::ms_label;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use secbench_record::{CacheMode, MultiMode, Source};
+use std::collections::BTreeMap;
+
+/// The chart.
+#[derive(Debug, Clone)]
+pub struct ManyChart {
+    /// Measured rows.
+    pub rows: Vec<ManyRow>,
+    /// The cost model per N (1..=20), when a workload was given.
+    pub cost: Vec<(u32, Vec<ModeCost>)>,
+}
+
+/// A colour per mode (Okabe–Ito), a dash per source.
+fn colour(mode: MultiMode) -> RGBColor {
+    match mode {
+        MultiMode::Sequential => RGBColor(0xD5, 0x5E, 0x00),
+        MultiMode::Concurrent => RGBColor(0x00, 0x72, 0xB2),
+        MultiMode::Batch => RGBColor(0x00, 0x9E, 0x73),
+        MultiMode::Bundle => RGBColor(0xCC, 0x79, 0xA7),
+    }
+}
+
+fn label(source: Source, mode: MultiMode) -> String {
+    format!("{source} {mode}")
+}
+
+type Lines = BTreeMap<(Source, MultiMode), Vec<(f64, f64)>>;
+
+fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    lines: &Lines,
+    y_desc: &str,
+    y_fmt: &dyn Fn(&f64) -> String,
+) -> DrawResult {
+    let ys = lines.values().flatten().map(|p| p.1).filter(|v| *v > 0.0);
+    let (lo, hi) = ys.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+        (lo.min(v), hi.max(v))
+    });
+    let (lo, hi) = if lo.is_finite() {
+        (lo / 2.0, hi * 2.0)
+    } else {
+        (0.001, 1.0)
+    };
+    let mut chart = ChartBuilder::on(area)
+        .margin(10)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.5f64..20.5f64, (lo..hi).log_scale())
+        .map_err(e)?;
+    chart
+        .configure_mesh()
+        .x_desc("secrets per fetch (N)")
+        .y_desc(y_desc)
+        .light_line_style(TRANSPARENT)
+        .x_label_formatter(&|v| format!("{v:.0}"))
+        .y_label_formatter(y_fmt)
+        .label_style(font(12))
+        .axis_desc_style(font(13))
+        .draw()
+        .map_err(e)?;
+    for ((source, mode), pts) in lines {
+        let c = colour(*mode);
+        let pts: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.1 > 0.0).collect();
+        if *source == Source::Ssm {
+            chart
+                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                .map_err(e)?;
+        } else {
+            chart
+                .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, c.stroke_width(2)))
+                .map_err(e)?;
+        }
+        chart
+            .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
+            .map_err(e)?;
+    }
+    Ok(())
+}
+
+impl Chart for ManyChart {
+    fn name(&self) -> &'static str {
+        "many-secrets"
+    }
+    fn title(&self) -> String {
+        "Many secrets per fetch: all values ready (warm p50) and monthly cost, against N".into()
+    }
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
+        let mut latency: Lines = BTreeMap::new();
+        for r in &self.rows {
+            if let Some(p50) = r.warm_p50_ns {
+                latency
+                    .entry((r.source, r.mode))
+                    .or_default()
+                    .push((f64::from(r.secrets), p50 as f64 / 1e6));
+            }
+        }
+        for pts in latency.values_mut() {
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
+        let mut cost: Lines = BTreeMap::new();
+        for (n, modes) in &self.cost {
+            for m in modes.iter().filter(|m| m.cache == CacheMode::None) {
+                cost.entry((m.source, m.mode))
+                    .or_default()
+                    .push((f64::from(*n), m.monthly_cost_usd));
+            }
+        }
+        let mut items: Vec<(String, RGBColor)> = MultiMode::ALL
+            .iter()
+            .map(|m| (m.to_string(), colour(*m)))
+            .collect();
+        items.push((
+            "ssm: solid, secrets-manager: dashed".into(),
+            RGBColor(0x60, 0x60, 0x60),
+        ));
+        let plot = with_legend(area, &self.title(), &items)?;
+        let _ = label;
+        let (w, _) = plot.dim_in_pixel();
+        let (left, right) = plot.split_horizontally(w / 2);
+        draw_lines(&left, &latency, "warm p50, all N ready (log)", &|v| {
+            ms_label(*v)
+        })?;
+        if cost.is_empty() {
+            return super::empty(&right, "", "no workload: pass --workload for the cost");
+        }
+        draw_lines(
+            &right,
+            &cost,
+            "USD/month, no cache, at the workload (log)",
+            &|v| {
+                if *v >= 0.01 {
+                    format!("${v:.2}")
+                } else {
+                    format!("${v:.1e}")
+                }
+            },
+        )
+    }
+}
