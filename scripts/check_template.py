@@ -94,8 +94,17 @@ def check_least_privilege(resources):
             if text == "*":
                 problems.append(f"{where}: {', '.join(actions)} granted on *")
             elif "*" in text and not (
-                all(a.lower().startswith("ssm:") for a in actions)
-                and text.endswith(":parameter/secbench/${Stage}/*")
+                (
+                    all(a.lower().startswith("ssm:") for a in actions)
+                    and text.endswith(":parameter/secbench/${Stage}/*")
+                )
+                or (
+                    all(a.lower().startswith("secretsmanager:") for a in actions)
+                    and (
+                        text.endswith(":secret:secbench/${Stage}/many/*")
+                        or text.endswith(":secret:secbench/${Stage}/bundle/*")
+                    )
+                )
             ):
                 problems.append(f"{where}: {', '.join(actions)} granted on the wildcard {text}")
     return problems

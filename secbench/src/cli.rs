@@ -179,6 +179,14 @@ pub struct ProvisionArgs {
     /// plain-env baseline. Only for a throwaway value.
     #[arg(long)]
     pub plain_env_baseline: bool,
+    /// Also create (or refill) N more secrets and SecureStrings with random values (never
+    /// shown) for plans that read several secrets per fetch (`secrets = N`); 1 to 20.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub many: Option<u32>,
+    /// With --many: the counts to make a bundle for (a secret and a SecureString holding the
+    /// first N values as JSON), for `multi = "bundle"`, e.g. 1,3,10.
+    #[arg(long, value_delimiter = ',', requires = "many", value_parser = clap::value_parser!(u32).range(1..=20))]
+    pub bundles: Vec<u32>,
     /// An AWS endpoint other than AWS's (the emulator).
     #[arg(long)]
     pub endpoint_url: Option<String>,

@@ -341,8 +341,15 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
             .collect();
         bundles.sort_unstable();
         bundles.dedup();
-        let m = crate::provision::provision_many(&sdk, &prefix, &p.key_id, &values, &bundles, &p)
-            .await?;
+        let m = crate::provision::provision_many(
+            &sdk,
+            &prefix,
+            &p.key_id,
+            &values,
+            &bundles,
+            (&p.secret_id, &p.parameter_name),
+        )
+        .await?;
         eprintln!(
             "secbench local: provisioned {most} more secrets and SecureStrings and {} bundle(s) of each for the scenarios that read several",
             bundles.len()

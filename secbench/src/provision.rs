@@ -291,22 +291,16 @@ pub async fn provision_many(
     key: &str,
     values: &[Value],
     bundles: &[u32],
-    single: &Provisioned,
+    single: (&str, &str),
 ) -> Result<crate::run::many::ManySecrets, ProvisionError> {
-    let sm = aws_sdk_secretsmanager::Client::new(sdk);
     let mut m = crate::run::many::ManySecrets {
-        single_secret_id: single.secret_id.clone(),
-        single_parameter_name: single.parameter_name.clone(),
+        single_secret_id: single.0.to_owned(),
+        single_parameter_name: single.1.to_owned(),
         ..Default::default()
     };
     for (i, v) in values.iter().enumerate() {
         let id = format!("{prefix}/many/{i}");
-        sm.create_secret()
-            .name(&id)
-            .secret_string(v.expose())
-            .send()
-            .await
-            .map_err(err("CreateSecret"))?;
+        create_or_put_secret(sdk, &id, key, v).await?;
         let name = format!("/{prefix}/many/{i}");
         put_secure_string(sdk, &name, key, v.expose()).await?;
         m.secret_ids.push(id);
@@ -327,16 +321,45 @@ pub async fn provision_many(
             .collect();
         let text = Value::new(serde_json::Value::Object(object).to_string());
         let id = format!("{prefix}/bundle/{n}");
-        sm.create_secret()
-            .name(&id)
-            .secret_string(text.expose())
-            .send()
-            .await
-            .map_err(err("CreateSecret"))?;
+        create_or_put_secret(sdk, &id, key, &text).await?;
         let name = format!("/{prefix}/bundle/{n}");
         put_secure_string(sdk, &name, key, text.expose()).await?;
         m.secret_bundles.insert(n, id);
         m.parameter_bundles.insert(n, name);
     }
     Ok(m)
+}
+
+/// Creates the secret `id` (encrypted with `key`) holding `value`, or, when it exists (a
+/// stage provisioned again), writes `value` as its new current version.
+async fn create_or_put_secret(
+    sdk: &SdkConfig,
+    id: &str,
+    key: &str,
+    value: &Value,
+) -> Result<(), ProvisionError> {
+    let sm = aws_sdk_secretsmanager::Client::new(sdk);
+    let created = sm
+        .create_secret()
+        .name(id)
+        .kms_key_id(key)
+        .secret_string(value.expose())
+        .send()
+        .await;
+    match created {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_exists_exception()) =>
+        {
+            sm.put_secret_value()
+                .secret_id(id)
+                .secret_string(value.expose())
+                .send()
+                .await
+                .map_err(err("PutSecretValue"))?;
+            Ok(())
+        }
+        Err(e) => Err(err("CreateSecret")(e)),
+    }
 }

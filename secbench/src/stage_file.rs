@@ -34,6 +34,61 @@ pub struct StageFile {
     /// The probe's log group.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_group: Option<String>,
+    /// What `secbench provision --many` made for plans that read several secrets per fetch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub many: Option<StageMany>,
+}
+
+/// The several-secrets resources of a stage (names and digests only).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageMany {
+    /// Secrets holding value 0, 1, …
+    pub secret_ids: Vec<String>,
+    /// SecureStrings holding value 0, 1, …
+    pub parameter_names: Vec<String>,
+    /// Hex SHA-256 of value 0, 1, …
+    pub digests: Vec<String>,
+    /// Per count (as text: TOML keys are strings), the secret bundling that many values.
+    #[serde(default)]
+    pub secret_bundles: std::collections::BTreeMap<String, String>,
+    /// Per count, the SecureString bundling that many values.
+    #[serde(default)]
+    pub parameter_bundles: std::collections::BTreeMap<String, String>,
+}
+
+impl StageMany {
+    /// From what provisioning made.
+    pub fn from_many(m: &crate::run::many::ManySecrets) -> StageMany {
+        let text = |b: &std::collections::BTreeMap<u32, String>| {
+            b.iter().map(|(n, v)| (n.to_string(), v.clone())).collect()
+        };
+        StageMany {
+            secret_ids: m.secret_ids.clone(),
+            parameter_names: m.parameter_names.clone(),
+            digests: m.digests.clone(),
+            secret_bundles: text(&m.secret_bundles),
+            parameter_bundles: text(&m.parameter_bundles),
+        }
+    }
+
+    /// What the runner needs, with the stage's own secret and parameter for the others.
+    pub fn to_many(&self, file: &StageFile) -> crate::run::many::ManySecrets {
+        let counts = |b: &std::collections::BTreeMap<String, String>| {
+            b.iter()
+                .filter_map(|(n, v)| n.parse().ok().map(|n: u32| (n, v.clone())))
+                .collect()
+        };
+        crate::run::many::ManySecrets {
+            secret_ids: self.secret_ids.clone(),
+            parameter_names: self.parameter_names.clone(),
+            digests: self.digests.clone(),
+            secret_bundles: counts(&self.secret_bundles),
+            parameter_bundles: counts(&self.parameter_bundles),
+            single_secret_id: file.secret_arn.clone().unwrap_or_default(),
+            single_parameter_name: file.parameter_name.clone().unwrap_or_default(),
+        }
+    }
 }
 
 /// A stage file (or the stack outputs it is made from) that does not read.
@@ -148,6 +203,7 @@ pub fn from_outputs(path: &Path, stack_name: Option<&str>) -> Result<StageFile, 
         parameter_name: Some(required("ParameterName")?),
         architecture: get("Architecture"),
         log_group: get("LogGroupName"),
+        many: None,
     })
 }
 

@@ -447,6 +447,109 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
         "the plaintext was added"
     );
     common::assert_no_canary_in(cwd.path(), &canary);
+
+    // Several secrets per fetch: `--many` makes them (random values) and a bundle, the stage
+    // file names them, and `secbench run` points each scenario's probe at them.
+    let o = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &[
+            "provision",
+            "--stage",
+            "dev",
+            "--many",
+            "3",
+            "--bundles",
+            "3",
+        ],
+        None,
+    );
+    let many_out = text(&o);
+    assert!(o.status.success(), "{many_out}");
+    let stage = stage_file::load(cwd.path(), "dev")
+        .expect("stage file")
+        .expect("written");
+    let many = stage
+        .many
+        .clone()
+        .expect("the stage file names the secrets");
+    assert_eq!(many.secret_ids.len(), 3);
+    assert_eq!(many.digests.len(), 3);
+    for (id, digest) in many.secret_ids.iter().zip(&many.digests) {
+        let v = sm
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .expect("a --many secret");
+        assert_eq!(
+            &secbench::provision::sha256_hex(v.secret_string.as_deref().expect("string")),
+            digest
+        );
+        assert!(id.starts_with("secbench/dev/many/"), "{id}");
+    }
+    let plan = root().join("record/tests/fixtures/plans/stage-dev-many.toml");
+    let run = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &[
+            "run",
+            "--plan",
+            plan.to_str().expect("utf-8"),
+            "--stage",
+            "dev",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--out-dir",
+            "many",
+        ],
+        None,
+    );
+    let run_out = text(&run);
+    assert!(
+        cwd.path().join("many/dev").is_dir(),
+        "no run directory: {run_out}"
+    );
+    // The last scenario (ssm, bundle of 3) left its variables on the function.
+    let vars = lambda
+        .get_function_configuration()
+        .function_name(function)
+        .send()
+        .await
+        .expect("configuration")
+        .environment
+        .and_then(|e| e.variables)
+        .expect("variables");
+    assert_eq!(
+        vars.get("SECBENCH_MULTI").map(String::as_str),
+        Some("bundle")
+    );
+    assert_eq!(
+        vars.get("SECBENCH_EXPECTED_SHA256S"),
+        Some(&many.digests.join(","))
+    );
+    assert_eq!(
+        vars.get("SECBENCH_PARAMETER_NAME"),
+        many.parameter_bundles.get("3")
+    );
+    assert_eq!(
+        vars.get("SECBENCH_BUNDLE_KEYS").map(String::as_str),
+        Some("key0,key1,key2")
+    );
+    let bundle = ssm
+        .get_parameter()
+        .name(many.parameter_bundles.get("3").expect("bundle of 3"))
+        .with_decryption(true)
+        .send()
+        .await
+        .expect("bundle")
+        .parameter
+        .and_then(|p| p.value)
+        .expect("value");
+    let object: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(&bundle).expect("a JSON object");
+    assert_eq!(object.len(), 3);
+    common::assert_no_canary_in(cwd.path(), &canary);
 }
 
 #[test]

@@ -15,10 +15,16 @@ pub fn run(args: ProvisionArgs) -> Result<i32> {
         new_value,
         plain_env_baseline,
         endpoint_url,
+        many,
+        bundles,
     } = args;
     let cwd = std::env::current_dir().context("current directory")?;
     if let Some(outputs) = &outputs {
-        let file = stage_file::from_outputs(outputs, stack_name.as_deref())?;
+        let mut file = stage_file::from_outputs(outputs, stack_name.as_deref())?;
+        // What --many made before is kept (the outputs do not name it).
+        if let Ok(Some(old)) = stage_file::load(&cwd, &stage) {
+            file.many = old.many;
+        }
         let path = stage_file::save(&cwd, &stage, &file)?;
         println!("stage file: {}", path.display());
     }
@@ -77,8 +83,46 @@ pub fn run(args: ProvisionArgs) -> Result<i32> {
             Duration::from_secs(300),
         )
         .await?;
-        anyhow::Ok(done)
+        let made = match many {
+            None => None,
+            Some(n) => {
+                anyhow::ensure!(
+                    bundles.iter().all(|b| *b <= n),
+                    "--bundles: a bundle holds at most the --many {n} values"
+                );
+                let values: Vec<provision::Value> = (0..n)
+                    .map(|_| provision::Value::new(provision::random_value()))
+                    .collect();
+                let mut counts = bundles.clone();
+                counts.sort_unstable();
+                counts.dedup();
+                Some(
+                    provision::provision_many(
+                        &sdk,
+                        &format!("secbench/{stage}"),
+                        &resources.key_arn,
+                        &values,
+                        &counts,
+                        (&resources.secret_arn, &resources.parameter_name),
+                    )
+                    .await?,
+                )
+            }
+        };
+        anyhow::Ok((done, made))
     })?;
+    let (done, made) = done;
+    if let Some(m) = &made {
+        let mut file = file.clone();
+        file.many = Some(stage_file::StageMany::from_many(m));
+        let path = stage_file::save(&cwd, &stage, &file)?;
+        println!(
+            "several secrets: {} secrets and SecureStrings under secbench/{stage}/many/, {} bundle(s); their names and digests are in {}",
+            m.secret_ids.len(),
+            m.secret_bundles.len(),
+            path.display()
+        );
+    }
     if done.secret_updated {
         println!("secret {}: new value written", resources.secret_arn);
     } else {

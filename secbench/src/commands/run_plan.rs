@@ -53,6 +53,20 @@ pub fn run(args: RunArgs) -> Result<i32> {
             .as_ref()
             .and_then(|s| s.extension_layer_arn.clone())
     });
+    let many = match (
+        plan.scenarios.iter().find(|s| s.multi.is_some()),
+        stage_file.as_ref().and_then(|sf| sf.many.as_ref().map(|m| m.to_many(sf))),
+    ) {
+        (None, _) => None,
+        (Some(_), Some(m)) => Some(m),
+        (Some(s), None) => anyhow::bail!(
+            "plan {}: scenario {} reads {} secrets per fetch; make them with `secbench provision --stage {stage} --many N --bundles 1,3,10` (the stage file {} then names them)",
+            plan.path.display(),
+            s.name,
+            s.secrets,
+            crate::stage_file::path(&cwd, &stage).display()
+        ),
+    };
     let rotates = plan.scenarios.iter().any(|s| s.rotation.is_some());
     let resources = match (rotates, &stage_file) {
         (false, _) => None,
@@ -78,7 +92,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         on_scenario_start: None,
         emulation: None,
         rotator: None,
-        many: None,
+        many,
     };
     let longest = plan.longest_timeout();
     let rt = super::runtime()?;

@@ -422,7 +422,7 @@ pub async fn run(
             },
             (None, Some(_)) => {
                 stop = Some(format!(
-                    "scenario {} reads {} secrets, but the stage names no set of them (the local stage provisions them; on AWS this is not supported yet)",
+                    "scenario {} reads {} secrets, but the stage names no set of them (the local stage provisions them; on AWS, `secbench provision --many N`)",
                     s.name, s.secrets
                 ));
                 bar.abandon();
