@@ -72,14 +72,22 @@ fn draw_lines<DB: DrawingBackend>(
     for ((source, mode), pts) in lines {
         let c = colour(*mode);
         let pts: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.1 > 0.0).collect();
-        if *source == Source::Ssm {
-            chart
-                .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
-                .map_err(e)?;
-        } else {
-            chart
-                .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, c.stroke_width(2)))
-                .map_err(e)?;
+        match source {
+            Source::Ssm | Source::AgentSsm => {
+                chart
+                    .draw_series(LineSeries::new(pts.clone(), c.stroke_width(2)))
+                    .map_err(e)?;
+            }
+            Source::SecretsManager => {
+                chart
+                    .draw_series(DashedLineSeries::new(pts.clone(), 6, 4, c.stroke_width(2)))
+                    .map_err(e)?;
+            }
+            _ => {
+                chart
+                    .draw_series(DashedLineSeries::new(pts.clone(), 2, 3, c.stroke_width(1)))
+                    .map_err(e)?;
+            }
         }
         chart
             .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
@@ -120,10 +128,11 @@ impl Chart for ManyChart {
             .iter()
             .map(|m| (m.to_string(), colour(*m)))
             .collect();
-        items.push((
-            "ssm: solid, secrets-manager: dashed".into(),
-            RGBColor(0x60, 0x60, 0x60),
-        ));
+        let grey = RGBColor(0x60, 0x60, 0x60);
+        items.push(("ssm: solid line".into(), grey));
+        items.push(("secrets-manager: dashed".into(), grey));
+        items.push(("the agent: dotted (sub-ms)".into(), grey));
+        items.push(("equal costs overlap".into(), grey));
         let plot = with_legend(area, &self.title(), &items)?;
         let _ = label;
         let (w, _) = plot.dim_in_pixel();
