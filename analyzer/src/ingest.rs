@@ -848,16 +848,7 @@ impl Ingested {
             }
             merged.records += acc.records;
             merged.skipped += acc.skipped;
-            for (key, group) in acc.groups {
-                merge_into(&mut self.groups, key, group);
-            }
-            for (scenario, mut obs) in acc.observations {
-                merged
-                    .observations
-                    .entry(scenario)
-                    .or_default()
-                    .append(&mut obs);
-            }
+            absorb(&mut self.groups, &mut merged.observations, acc);
         }
         if let Some(b) = first_bad {
             return Err(IngestError::Invalid {
@@ -876,16 +867,7 @@ impl Ingested {
                     };
                     acc.add(&r);
                     merged.records += 1;
-                    for (key, group) in acc.groups {
-                        merge_into(&mut self.groups, key, group);
-                    }
-                    for (scenario, mut obs) in acc.observations {
-                        merged
-                            .observations
-                            .entry(scenario)
-                            .or_default()
-                            .append(&mut obs);
-                    }
+                    absorb(&mut self.groups, &mut merged.observations, acc);
                 }
                 Err(message) => self.input.truncated_lines.push(format!(
                     "{}:{}: {message}",
@@ -920,6 +902,20 @@ impl Ingested {
 
 /// A chunk buffer's capacity: a chunk and the start of the line it cut.
 const CHUNK_CAPACITY: usize = Chunks::<File>::CHUNK_BYTES + (64 << 10);
+
+/// Moves a worker's groups and observations into the run's.
+fn absorb(
+    groups: &mut BTreeMap<GroupKey, Group>,
+    observations: &mut BTreeMap<String, Vec<Observation>>,
+    acc: Accum,
+) {
+    for (key, group) in acc.groups {
+        merge_into(groups, key, group);
+    }
+    for (scenario, mut obs) in acc.observations {
+        observations.entry(scenario).or_default().append(&mut obs);
+    }
+}
 
 fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, group: Group) {
     match groups.get_mut(&key) {

@@ -15,7 +15,7 @@
 
 use crate::approach::{Approach, StalenessBound};
 use crate::ingest::{Ingested, Observation};
-use secbench_record::plan::{Plan, PlanFile};
+use secbench_record::plan::Plan;
 use secbench_record::rotation::RotationRecord;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -103,8 +103,7 @@ fn plan_of(ingested: &Ingested, dir: &str) -> Option<Plan> {
         .find(|r| r.dir == dir)?
         .manifest
         .as_ref()?;
-    let file: PlanFile = serde_json::from_value(manifest.plan.clone()).ok()?;
-    Plan::from_file(Path::new(dir), file).ok()
+    Plan::from_file(Path::new(dir), manifest.plan_file().ok()?).ok()
 }
 
 /// Every rotation of every run, measured, in run and file order.

@@ -36,6 +36,21 @@ pub struct Calls {
 }
 
 impl Calls {
+    /// Adds `other`'s counts (the calls of several requests of one fetch).
+    pub fn add(&mut self, other: Calls) {
+        self.attempts += other.attempts;
+        for call in other.api_calls {
+            match self
+                .api_calls
+                .iter_mut()
+                .find(|c| c.service == call.service && c.operation == call.operation)
+            {
+                Some(c) => c.count += call.count,
+                None => self.api_calls.push(call),
+            }
+        }
+    }
+
     /// How many times `operation` was called.
     pub fn count(&self, operation: &str) -> u32 {
         self.api_calls

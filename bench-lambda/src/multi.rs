@@ -11,7 +11,7 @@ use crate::calls::{CallRecorder, Calls};
 use crate::classify::{classify_sdk, FetchError};
 use crate::secret::Secret;
 use crate::settings::Multi;
-use crate::source::agent_http::{encode, AgentClient};
+use crate::source::agent_http::AgentClient;
 use secbench_record::{
     CacheMode, CallRecord, ErrorClass, FetchPhase, FetchRecord, MultiMode, Outcome, Source,
     ValueRecord,
@@ -253,21 +253,6 @@ impl Attempts {
     }
 }
 
-/// Adds `b`'s counts into `a`.
-fn merge(a: &mut Calls, b: Calls) {
-    a.attempts += b.attempts;
-    for call in b.api_calls {
-        match a
-            .api_calls
-            .iter_mut()
-            .find(|c| c.service == call.service && c.operation == call.operation)
-        {
-            Some(c) => c.count += call.count,
-            None => a.api_calls.push(call),
-        }
-    }
-}
-
 impl MultiFetcher {
     /// Makes the calls for the `pending` values; returns each call's result and the counts.
     async fn call(&self, pending: &[usize], force_refresh: bool) -> (Vec<CallResult>, Calls) {
@@ -279,7 +264,7 @@ impl MultiFetcher {
                     out.push(self.one(i, force_refresh).await);
                     let c = self.recorder.drain();
                     self.attempts.push(c.attempts);
-                    merge(&mut sums, c);
+                    sums.add(c);
                 }
             }
             MultiMode::Concurrent => {
@@ -294,7 +279,7 @@ impl MultiFetcher {
                     }
                 }
                 out.sort_by_key(|c| c.asked.first().copied());
-                merge(&mut sums, self.recorder.drain());
+                sums.add(self.recorder.drain());
             }
             MultiMode::Batch => {
                 #[cfg(feature = "aws-caching-library")]
@@ -319,7 +304,7 @@ impl MultiFetcher {
                             .await;
                         let c = self.recorder.drain();
                         self.attempts.push(c.attempts);
-                        merge(&mut sums, c);
+                        sums.add(c);
                         out.push(CallResult {
                             operation: "BatchGetSecretValue",
                             asked: chunk.to_vec(),
@@ -331,7 +316,7 @@ impl MultiFetcher {
                     for &i in pending {
                         let r = self.one(i, false).await;
                         let c = self.recorder.drain();
-                        merge(&mut sums, c);
+                        sums.add(c);
                         match out.iter_mut().find(|c| c.asked.contains(&i)) {
                             Some(batch) => batch.values.extend(r.values),
                             None => out.push(r),
@@ -347,14 +332,14 @@ impl MultiFetcher {
                     out.push(self.batch(chunk).await);
                     let c = self.recorder.drain();
                     self.attempts.push(c.attempts);
-                    merge(&mut sums, c);
+                    sums.add(c);
                 }
             }
             MultiMode::Bundle => {
                 out.push(self.bundle(pending, force_refresh).await);
                 let c = self.recorder.drain();
                 self.attempts.push(c.attempts);
-                merge(&mut sums, c);
+                sums.add(c);
             }
         }
         (out, sums)
@@ -548,53 +533,20 @@ impl One {
             }
             Client::SecretsManager(c) => (
                 "GetSecretValue",
-                c.get_secret_value()
-                    .secret_id(&self.name)
-                    .send()
-                    .await
-                    .map_err(|e| classify_sdk(&e))
-                    .and_then(|out| {
-                        crate::source::secrets_manager::value_of(
-                            out.secret_string,
-                            out.secret_binary.map(|b| b.into_inner()),
-                        )
-                        .map(|s| s.with_version(out.version_id))
-                    }),
+                crate::source::secrets_manager::get(c, &self.name).await,
             ),
-            Client::Ssm(c) => (
-                "GetParameter",
-                c.get_parameter()
-                    .name(&self.name)
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| classify_sdk(&e))
-                    .and_then(|out| {
-                        let p = out
-                            .parameter
-                            .ok_or_else(|| FetchError::new(ErrorClass::Other))?;
-                        let v = p.value.ok_or_else(|| FetchError::new(ErrorClass::Other))?;
-                        Ok(Secret::new(v.into_bytes()).with_version(Some(p.version.to_string())))
-                    }),
-            ),
+            Client::Ssm(c) => ("GetParameter", crate::source::ssm::get(c, &self.name).await),
             Client::AgentSecretsManager(a) => (
                 "agent GET",
                 crate::source::agent_secrets_manager::parse(
-                    a.get(&format!(
-                        "/secretsmanager/get?secretId={}",
-                        encode(&self.name)
-                    ))
-                    .await,
+                    a.get(&crate::source::agent_secrets_manager::path(&self.name))
+                        .await,
                 ),
             ),
             Client::AgentSsm(a) => (
                 "agent GET",
                 crate::source::agent_ssm::parse(
-                    a.get(&format!(
-                        "/systemsmanager/parameters/get?name={}&withDecryption=true",
-                        encode(&self.name)
-                    ))
-                    .await,
+                    a.get(&crate::source::agent_ssm::path(&self.name)).await,
                 ),
             ),
         };

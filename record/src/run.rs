@@ -469,6 +469,11 @@ struct RecordedScenario {
 }
 
 impl Manifest {
+    /// The plan the run was made from, as written (for `--resume` and the analysis).
+    pub fn plan_file(&self) -> Result<crate::plan::PlanFile, serde_json::Error> {
+        serde_json::from_value(self.plan.clone())
+    }
+
     /// The scenarios of the plan that ran under injected faults.
     pub fn fault_scenarios(&self) -> std::collections::BTreeSet<String> {
         RecordedPlan::deserialize(&self.plan)

@@ -31,10 +31,6 @@ fn colour(mode: MultiMode) -> RGBColor {
     }
 }
 
-fn label(source: Source, mode: MultiMode) -> String {
-    format!("{source} {mode}")
-}
-
 type Lines = BTreeMap<(Source, MultiMode), Vec<(f64, f64)>>;
 
 fn draw_lines<DB: DrawingBackend>(
@@ -134,7 +130,6 @@ impl Chart for ManyChart {
         items.push(("the agent: dotted (sub-ms)".into(), grey));
         items.push(("equal costs overlap".into(), grey));
         let plot = with_legend(area, &self.title(), &items)?;
-        let _ = label;
         let (w, _) = plot.dim_in_pixel();
         let (left, right) = plot.split_horizontally(w / 2);
         draw_lines(&left, &latency, "warm p50, all N ready (log)", &|v| {

@@ -28,7 +28,7 @@ impl AgentSecretsManager {
     pub fn new(client: AgentClient, secret_id: &str) -> AgentSecretsManager {
         AgentSecretsManager {
             client,
-            path: format!("/secretsmanager/get?secretId={}", encode(secret_id)),
+            path: path(secret_id),
         }
     }
 
@@ -36,6 +36,11 @@ impl AgentSecretsManager {
     pub async fn fetch(&self) -> Result<Secret, FetchError> {
         parse(self.client.get(&self.path).await)
     }
+}
+
+/// The agent's path for `secret_id`.
+pub fn path(secret_id: &str) -> String {
+    format!("/secretsmanager/get?secretId={}", encode(secret_id))
 }
 
 /// The value in the agent's answer (`SecretString`, else `SecretBinary`, with `VersionId`).

@@ -33,10 +33,7 @@ impl AgentSsm {
     pub fn new(client: AgentClient, name: &str) -> AgentSsm {
         AgentSsm {
             client,
-            path: format!(
-                "/systemsmanager/parameters/get?name={}&withDecryption=true",
-                encode(name)
-            ),
+            path: path(name),
         }
     }
 
@@ -44,6 +41,14 @@ impl AgentSsm {
     pub async fn fetch(&self) -> Result<Secret, FetchError> {
         parse(self.client.get(&self.path).await)
     }
+}
+
+/// The extension's path for `name`, decrypted.
+pub fn path(name: &str) -> String {
+    format!(
+        "/systemsmanager/parameters/get?name={}&withDecryption=true",
+        encode(name)
+    )
 }
 
 /// The value in the extension's answer (`Parameter.Value`, with `Parameter.Version`).

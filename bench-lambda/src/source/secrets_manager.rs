@@ -24,18 +24,22 @@ impl SecretsManager {
 
     /// Reads the current version of the secret.
     pub async fn fetch(&self) -> Result<Secret, FetchError> {
-        let out = self
-            .client
-            .get_secret_value()
-            .secret_id(&self.id)
-            .send()
-            .await
-            .map_err(|e| classify_sdk(&e))?;
-        Ok(
-            value_of(out.secret_string, out.secret_binary.map(|b| b.into_inner()))?
-                .with_version(out.version_id),
-        )
+        get(&self.client, &self.id).await
     }
+}
+
+/// `GetSecretValue` of `id`: its value with its `VersionId`.
+pub async fn get(client: &aws_sdk_secretsmanager::Client, id: &str) -> Result<Secret, FetchError> {
+    let out = client
+        .get_secret_value()
+        .secret_id(id)
+        .send()
+        .await
+        .map_err(|e| classify_sdk(&e))?;
+    Ok(
+        value_of(out.secret_string, out.secret_binary.map(|b| b.into_inner()))?
+            .with_version(out.version_id),
+    )
 }
 
 /// A Secrets Manager client whose calls `recorder` counts.

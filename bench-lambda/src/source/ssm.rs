@@ -34,10 +34,16 @@ impl Ssm {
 
     /// Reads the parameter, decrypted.
     pub async fn fetch(&self) -> Result<Secret, FetchError> {
-        let out = self
-            .client
+        get(&self.client, &self.name).await
+    }
+}
+
+/// `GetParameter` of `name` with decryption: its value with its `Version`.
+pub async fn get(client: &aws_sdk_ssm::Client, name: &str) -> Result<Secret, FetchError> {
+    {
+        let out = client
             .get_parameter()
-            .name(&self.name)
+            .name(name)
             .with_decryption(true)
             .send()
             .await

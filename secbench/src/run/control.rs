@@ -164,13 +164,25 @@ pub async fn apply(
     extra: &BTreeMap<String, Option<String>>,
 ) -> Result<(), ControlError> {
     let vars = scenario_vars(&current_vars(client, function).await?, s, round_tag, extra);
-    client
+    let update = client
         .update_function_configuration()
-        .function_name(function)
-        .environment(Environment::builder().set_variables(Some(vars)).build())
         .memory_size(i32::try_from(s.memory_mb).unwrap_or(i32::MAX))
         .timeout(i32::try_from(s.timeout.as_secs()).unwrap_or(900))
-        .set_layers(layers)
+        .set_layers(layers);
+    update_and_wait(client, function, update, vars, poll).await
+}
+
+/// Sends `update` with `vars` as the function's whole environment and waits for `Successful`.
+async fn update_and_wait(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    update: aws_sdk_lambda::operation::update_function_configuration::builders::UpdateFunctionConfigurationFluentBuilder,
+    vars: HashMap<String, String>,
+    poll: Duration,
+) -> Result<(), ControlError> {
+    update
+        .function_name(function)
+        .environment(Environment::builder().set_variables(Some(vars)).build())
         .send()
         .await
         .map_err(|e| ControlError::Api {
@@ -191,18 +203,8 @@ pub async fn update_vars(
 ) -> Result<Option<String>, ControlError> {
     let mut vars = current_vars(client, function).await?;
     patch(&mut vars);
-    client
-        .update_function_configuration()
-        .function_name(function)
-        .environment(Environment::builder().set_variables(Some(vars)).build())
-        .send()
-        .await
-        .map_err(|e| ControlError::Api {
-            operation: "UpdateFunctionConfiguration",
-            function: function.into(),
-            message: api_message(&e),
-        })?;
-    wait_until_updated(client, function, poll, Duration::from_secs(300)).await?;
+    let update = client.update_function_configuration();
+    update_and_wait(client, function, update, vars, poll).await?;
     Ok(get_configuration(client, function).await?.revision_id)
 }
 

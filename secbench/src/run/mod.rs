@@ -12,7 +12,7 @@ pub mod pacer;
 pub mod progress;
 pub mod rotate;
 
-use crate::plan::{Arrival, Plan, PlanFile, Scenario};
+use crate::plan::{Arrival, Plan, Scenario};
 use secbench_record::event::ProbeEvent;
 use secbench_record::run::{
     Accounting, InvocationOutcome, InvocationRecord, Manifest, Phase, RunStatus, RUN_SCHEMA_VERSION,
@@ -789,11 +789,10 @@ pub async fn lambda_client(
 /// Reads the plan stored in a run's manifest (for `--resume`).
 pub fn plan_of(dir: &Path) -> Result<(Plan, Manifest), RunError> {
     let manifest = RunDir::read_manifest(dir)?;
-    let file: PlanFile =
-        serde_json::from_value(manifest.plan.clone()).map_err(|e| RunError::Resume {
-            dir: dir.to_owned(),
-            message: format!("the manifest's plan does not read: {e}"),
-        })?;
+    let file = manifest.plan_file().map_err(|e| RunError::Resume {
+        dir: dir.to_owned(),
+        message: format!("the manifest's plan does not read: {e}"),
+    })?;
     let plan = Plan::from_file(&dir.join(MANIFEST_FILE), file)?;
     Ok((plan, manifest))
 }
