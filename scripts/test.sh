@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# The test command: installs what the tests need (moto, cfn-lint and checkov into .venv/, the
-# Secrets Manager Agent into .tools/agent/, Debian's chromium for the report's browser test),
-# then runs every test of the workspace. Extra arguments go to cargo test.
+# The test command: installs what the tests need (moto, cfn-lint and checkov into .venv/,
+# Debian's chromium for the report's browser test), then runs every test of the workspace.
+# Extra arguments go to cargo test.
 #   scripts/test.sh --quick   unit tests and the tests on fixture files only: installs nothing,
 #                             starts nothing (the inner loop); CI runs the full command.
 set -euo pipefail
@@ -10,12 +10,12 @@ cd "$root"
 if [ "${1:-}" = "--quick" ]; then
   shift
   cargo test --workspace --locked --lib "$@"
+  cargo test --locked -p secbench-analyzer --tests "$@"
   cargo test --locked -p secbench --test analyze --test cost --test bad_input "$@"
   exit 0
 fi
 scripts/install-moto.sh
 scripts/install-iac-lint.sh
-scripts/install-agent.sh
 scripts/install-chromium.sh
 # No secret-like string outside the reviewed baseline in any tracked file (installs
 # detect-secrets into .tools/detect-secrets/, which a test also uses).
@@ -28,9 +28,8 @@ for crate in secbench-record secbench-analyzer; do
     exit 1
   fi
 done
-# The local-stage tests run the unchanged release probe, built as `secbench local` builds it
-# (with the CLI selected, so the features and the build agree with `cargo run -p secbench`).
-cargo build --release --locked -p secbench -p bench-lambda --bin bench-lambda
-# The lean probe (without the aws-caching-library feature) must keep compiling.
-cargo check --locked -p bench-lambda --no-default-features
+# The local-stage tests run the unchanged release probe and the agent, built as `secbench local`
+# builds them (with the CLI selected, so the features and the build agree with `cargo run -p
+# secbench`).
+cargo build --release --locked -p secbench -p bench-lambda -p secbench-agent --bin bench-lambda --bin secbench-agent
 cargo test --workspace --locked "$@"

@@ -1,7 +1,7 @@
 //! An approach: a source × a cache mode × when it fetches. The one list of the approaches
 //! secbench prices and plots, their names, and the approach a measured group belongs to.
 
-use crate::ingest::GroupKey;
+use crate::group::GroupKey;
 use secbench_record::{CacheMode, FetchAt, Source};
 
 /// One way to get secrets.

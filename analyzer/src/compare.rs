@@ -3,7 +3,8 @@
 //! the p99 of fetch latency and caller round trip, with a 95% bootstrap interval, and a
 //! verdict against a noise threshold, as criterion reports changes.
 
-use crate::ingest::{Ingested, Metric};
+use crate::group::Metric;
+use crate::ingest::Ingested;
 use crate::stats::{bootstrap_quantile, interval, seed_for, RESAMPLES};
 use rand::rngs::StdRng;
 use rand::SeedableRng;

@@ -2,7 +2,8 @@
 //! metric a tagged histogram in HdrHistogram's compressed V2 encoding, so HistogramLogAnalyzer
 //! and other HdrHistogram tools read them. Values are nanoseconds.
 
-use crate::ingest::{GroupKey, Ingested, Metric};
+use crate::group::{GroupKey, Metric};
+use crate::ingest::Ingested;
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use std::path::{Path, PathBuf};

@@ -15,11 +15,10 @@
 
 use crate::approach::{Approach, StalenessBound};
 use crate::ingest::{Ingested, Observation};
-use secbench_record::plan::Plan;
+use secbench_record::plan::ResolvedPlan;
 use secbench_record::rotation::RotationRecord;
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
 use std::time::Duration;
 
 /// Invocations sent less than this after the confirmation are neither before nor after it.
@@ -94,16 +93,17 @@ impl RotationStaleness {
     }
 }
 
-/// The rotating scenarios' plans, from a run's manifest.
-fn plan_of(ingested: &Ingested, dir: &str) -> Option<Plan> {
-    let manifest = ingested
+/// The run's resolved plan, as its manifest keeps it (read once, at ingest).
+fn plan_of<'a>(ingested: &'a Ingested, dir: &str) -> Option<&'a ResolvedPlan> {
+    ingested
         .input
         .runs
         .iter()
         .find(|r| r.dir == dir)?
         .manifest
-        .as_ref()?;
-    Plan::from_file(Path::new(dir), manifest.plan_file().ok()?).ok()
+        .as_ref()?
+        .resolved_plan
+        .as_ref()
 }
 
 /// Every rotation of every run, measured, in run and file order.
@@ -116,9 +116,7 @@ pub fn analyze(ingested: &Ingested) -> Vec<RotationStaleness> {
             by_scenario.entry(r.scenario.as_str()).or_default().push(r);
         }
         for (scenario, rotations) in by_scenario {
-            let spec = plan
-                .as_ref()
-                .and_then(|p| p.scenarios.iter().find(|s| s.name == scenario));
+            let spec = plan.and_then(|p| p.scenario(scenario));
             let approach = spec.map(|s| Approach {
                 source: s.source,
                 cache: s.cache,

@@ -152,7 +152,7 @@ pub fn summarize(h: &Histogram<u64>, seed: u64) -> MetricSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ingest::new_histogram;
+    use crate::group::new_histogram;
     use rand_distr::{LogNormal, Normal};
 
     /// numpy's default percentile (linear interpolation between closest ranks).

@@ -2,7 +2,8 @@
 //! the statistics. This is what every export renders and what `schema/summary.schema.json`
 //! describes.
 
-use crate::ingest::{GroupKey, Ingested, InputReport, Metric};
+use crate::group::{GroupKey, Metric};
+use crate::ingest::{Ingested, InputReport};
 use crate::stats::{seed_for, summarize, MetricSummary};
 use secbench_record::run::InvocationOutcome;
 use secbench_record::ErrorClass;
@@ -71,7 +72,7 @@ pub struct GroupSummary {
     pub metrics: BTreeMap<&'static str, MetricSummary>,
     /// The local stage's front: handshakes and connection reuse (absent on AWS).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub connections: Option<crate::ingest::Connections>,
+    pub connections: Option<crate::group::Connections>,
 }
 
 impl GroupSummary {
@@ -86,7 +87,7 @@ impl GroupSummary {
     }
 }
 
-fn group_summary(key: &GroupKey, g: &crate::ingest::Group, seed: u64) -> GroupSummary {
+fn group_summary(key: &GroupKey, g: &crate::group::Group, seed: u64) -> GroupSummary {
     let invocations = g.invocations();
     let ok = g.outcomes.get(&InvocationOutcome::Ok).copied().unwrap_or(0);
     let metrics = Metric::ALL
@@ -126,7 +127,7 @@ fn group_summary(key: &GroupKey, g: &crate::ingest::Group, seed: u64) -> GroupSu
 pub fn build(ingested: &Ingested, seed: u64) -> Summary {
     // The bootstrap is the costly part: the groups are summarized on every core (each group's
     // seed comes from its key, so the result does not depend on how the work is split).
-    let all: Vec<(&GroupKey, &crate::ingest::Group)> = ingested.groups.iter().collect();
+    let all: Vec<(&GroupKey, &crate::group::Group)> = ingested.groups.iter().collect();
     let workers = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 8);

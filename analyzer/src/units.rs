@@ -1,4 +1,4 @@
-//! Durations as short human figures: the one formatter behind the terminal and Markdown tables
+//! Durations (and counts) as short human figures: the one formatter behind the terminal and Markdown tables
 //! (`8.12 ms`), the plots' axes (`8.1 ms`) and the cost table (`8.1 ms`). Each is a [`Style`]:
 //! a unit per magnitude and the decimals it is shown with.
 
@@ -84,6 +84,29 @@ pub fn ms_label(ms: f64) -> String {
 /// Seconds in the cost table's style.
 pub fn secs_label(s: f64) -> String {
     format_ns(s * 1e9, COST)
+}
+
+/// A count with a thousands-style suffix (`10M`, `12.5k`).
+pub fn si(v: f64) -> String {
+    let (d, suffix) = if v >= 1e9 {
+        (1e9, "G")
+    } else if v >= 1e6 {
+        (1e6, "M")
+    } else if v >= 1e3 {
+        (1e3, "k")
+    } else {
+        (1.0, "")
+    };
+    let x = v / d;
+    let s = if (x - x.round()).abs() < 1e-9 {
+        format!("{x:.0}")
+    } else {
+        format!("{x:.3}")
+            .trim_end_matches('0')
+            .trim_end_matches('.')
+            .to_owned()
+    };
+    format!("{s}{suffix}")
 }
 
 #[cfg(test)]

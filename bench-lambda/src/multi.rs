@@ -8,7 +8,7 @@
 
 use crate::cache::ttl::{Lookup, TtlCache};
 use crate::calls::{CallRecorder, Calls};
-use crate::classify::{classify_sdk, FetchError};
+use crate::classify::FetchError;
 use crate::secret::Secret;
 use crate::settings::Multi;
 use crate::source::agent_http::AgentClient;
@@ -51,6 +51,7 @@ pub struct MultiFetcher {
     recorder: CallRecorder,
     attempts: Attempts,
     /// The caching library's batch read was made.
+    #[cfg(feature = "aws-caching-library")]
     prefetched: std::sync::atomic::AtomicBool,
     expected: Vec<[u8; 32]>,
 }
@@ -94,6 +95,7 @@ impl MultiFetcher {
             library: library.map(std::sync::Arc::new),
             recorder,
             attempts: Attempts::default(),
+            #[cfg(feature = "aws-caching-library")]
             prefetched: std::sync::atomic::AtomicBool::new(false),
             expected: multi.expected_sha256.clone(),
         }
@@ -367,76 +369,11 @@ impl MultiFetcher {
         let (operation, result) = match &self.client {
             Client::Ssm(c) => (
                 "GetParameters",
-                c.get_parameters()
-                    .set_names(Some(names.clone()))
-                    .with_decryption(true)
-                    .send()
-                    .await
-                    .map_err(|e| classify_sdk(&e))
-                    .map(|out| {
-                        let params = out.parameters.unwrap_or_default();
-                        chunk
-                            .iter()
-                            .zip(&names)
-                            .map(|(i, name)| {
-                                let found = params.iter().find(|p| {
-                                    p.name.as_deref() == Some(name.as_str())
-                                        || p.arn.as_deref() == Some(name.as_str())
-                                });
-                                let r = match found
-                                    .and_then(|p| p.value.clone().map(|v| (v, p.version)))
-                                {
-                                    Some((v, version)) => Ok(Secret::new(v.into_bytes())
-                                        .with_version(Some(version.to_string()))),
-                                    None => Err(FetchError::new(ErrorClass::NotFound)),
-                                };
-                                (*i, r)
-                            })
-                            .collect::<Vec<_>>()
-                    }),
+                crate::source::ssm::get_parameters(c, &names).await,
             ),
             Client::SecretsManager(c) => (
                 "BatchGetSecretValue",
-                c.batch_get_secret_value()
-                    .set_secret_id_list(Some(names.clone()))
-                    .send()
-                    .await
-                    .map_err(|e| classify_sdk(&e))
-                    .map(|out| {
-                        let found = out.secret_values.unwrap_or_default();
-                        let errors = out.errors.unwrap_or_default();
-                        chunk
-                            .iter()
-                            .zip(&names)
-                            .map(|(i, name)| {
-                                let entry = found.iter().find(|v| {
-                                    v.name.as_deref() == Some(name.as_str())
-                                        || v.arn.as_deref() == Some(name.as_str())
-                                });
-                                let r = match entry {
-                                    Some(v) => crate::source::secrets_manager::value_of(
-                                        v.secret_string.clone(),
-                                        v.secret_binary.clone().map(|b| b.into_inner()),
-                                    )
-                                    .map(|s| s.with_version(v.version_id.clone())),
-                                    None => {
-                                        let code = errors
-                                            .iter()
-                                            .find(|e| e.secret_id.as_deref() == Some(name.as_str()))
-                                            .and_then(|e| e.error_code.clone());
-                                        Err(FetchError {
-                                            class: code.as_deref().map_or(
-                                                ErrorClass::NotFound,
-                                                crate::classify::classify_code,
-                                            ),
-                                            code,
-                                        })
-                                    }
-                                };
-                                (*i, r)
-                            })
-                            .collect::<Vec<_>>()
-                    }),
+                crate::source::secrets_manager::batch_get(c, &names).await,
             ),
             // The plan and the probe refuse batch for the agent sources.
             Client::AgentSecretsManager(_) | Client::AgentSsm(_) => {
@@ -450,7 +387,7 @@ impl MultiFetcher {
                 asked: chunk.to_vec(),
                 latency,
                 call_error: None,
-                values,
+                values: chunk.iter().copied().zip(values).collect(),
             },
             Err(e) => CallResult {
                 operation,

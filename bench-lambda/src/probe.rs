@@ -62,7 +62,7 @@ impl Probe {
         // Sources without an SDK client (plain-env, the agents) load no SDK configuration.
         let (sdk, sdk_config_load) = if settings.uses_sdk() {
             let t = Instant::now();
-            let sdk = crate::sdk::load(env).await;
+            let sdk = crate::sdk::load(env, settings.sdk_attempt_timeout).await;
             (Some(sdk), t.elapsed())
         } else {
             (None, std::time::Duration::ZERO)
@@ -205,7 +205,9 @@ fn build_multi(
         Source::AgentSsm => Client::AgentSsm(AgentClient::new(env, settings.agent_port, recorder)?),
         other => {
             return Err(InitError::Unsupported(format!(
-                "SECBENCH_MULTI with SECBENCH_SOURCE={other}"
+                "{} with {}={other}",
+                secbench_record::probe_config::var::MULTI,
+                secbench_record::probe_config::var::SOURCE
             )))
         }
     };
@@ -272,9 +274,10 @@ fn build_cache(
             let id = match &settings.target {
                 crate::settings::Target::Secret { id } => id.clone(),
                 _ => {
-                    return Err(InitError::Unsupported(
-                        "aws-caching-library needs SECBENCH_SECRET_ID".into(),
-                    ))
+                    return Err(InitError::Unsupported(format!(
+                        "aws-caching-library needs {}",
+                        secbench_record::probe_config::var::SECRET_ID
+                    )))
                 }
             };
             let ttl = settings

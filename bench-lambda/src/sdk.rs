@@ -13,8 +13,8 @@ fn get<'a>(env: &'a Env, var: &str) -> Option<&'a str> {
     env.get(var).map(String::as_str).filter(|v| !v.is_empty())
 }
 
-/// Loads the SDK configuration.
-pub async fn load(env: &Env) -> SdkConfig {
+/// Loads the SDK configuration (`attempt_timeout`: the SDK's time limit per attempt).
+pub async fn load(env: &Env, attempt_timeout: Option<std::time::Duration>) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(region) = get(env, "AWS_REGION").or_else(|| get(env, "AWS_DEFAULT_REGION")) {
         loader = loader.region(Region::new(region.to_owned()));
@@ -42,7 +42,7 @@ pub async fn load(env: &Env) -> SdkConfig {
     {
         retry = retry.with_max_attempts(n);
     }
-    if let Some(d) = attempt_timeout(env) {
+    if let Some(d) = attempt_timeout.filter(|d| !d.is_zero()) {
         loader = loader.timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .operation_attempt_timeout(d)
@@ -50,13 +50,6 @@ pub async fn load(env: &Env) -> SdkConfig {
         );
     }
     loader.retry_config(retry).load().await
-}
-
-/// `SECBENCH_SDK_ATTEMPT_TIMEOUT` (`2s`, `500ms`): the SDK's time limit per attempt.
-fn attempt_timeout(env: &Env) -> Option<std::time::Duration> {
-    get(env, "SECBENCH_SDK_ATTEMPT_TIMEOUT")
-        .and_then(|t| secbench_record::duration::parse(t).ok())
-        .filter(|d| !d.is_zero())
 }
 
 /// The retry settings in force, for the record.

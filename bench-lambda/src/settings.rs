@@ -3,6 +3,7 @@
 //! and each failure names its variable.
 
 use crate::error::InitError;
+use secbench_record::probe_config::{var, EncryptionContext, Prewarm, ProbeConfig};
 use secbench_record::{Architecture, CacheMode, FetchAt, MultiMode, Source};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -57,61 +58,33 @@ pub struct Multi {
     pub expected_sha256: Vec<[u8; 32]>,
 }
 
-/// A comma-separated list, each entry trimmed, none empty.
-fn list(env: &Env, var: &'static str) -> Result<Option<Vec<String>>, InitError> {
-    let Some(text) = get(env, var) else {
+/// Checks the several-secrets part of the configuration.
+fn multi(c: &ProbeConfig, source: Source, cache: CacheMode) -> Result<Option<Multi>, InitError> {
+    let Some(mode) = c.multi else {
         return Ok(None);
     };
-    let items: Vec<String> = text.split(',').map(|s| s.trim().to_owned()).collect();
-    if items.iter().any(String::is_empty) {
-        return Err(InitError::Invalid {
-            var,
-            reason: "an entry of the comma-separated list is empty".into(),
-        });
-    }
-    Ok(Some(items))
-}
-
-/// Reads `SECBENCH_MULTI` and its lists.
-fn multi(env: &Env, source: Source, cache: CacheMode) -> Result<Option<Multi>, InitError> {
-    let Some(mode) = get(env, "SECBENCH_MULTI")
-        .map(|_| closed::<MultiMode>(env, "SECBENCH_MULTI", None))
-        .transpose()?
-    else {
-        return Ok(None);
+    let (var, names) = match (mode, source) {
+        (MultiMode::Bundle, _) => (var::BUNDLE_KEYS, &c.bundle_keys),
+        (_, Source::Ssm | Source::AgentSsm) => (var::PARAMETER_NAMES, &c.parameter_names),
+        _ => (var::SECRET_IDS, &c.secret_ids),
     };
-    let var = match (mode, source) {
-        (MultiMode::Bundle, _) => "SECBENCH_BUNDLE_KEYS",
-        (_, Source::Ssm | Source::AgentSsm) => "SECBENCH_PARAMETER_NAMES",
-        _ => "SECBENCH_SECRET_IDS",
-    };
-    let names = list(env, var)?.ok_or(InitError::Missing {
+    let names = names.clone().ok_or(InitError::Missing {
         var,
-        why: "SECBENCH_MULTI reads these secrets",
+        why: "the several-secrets mode (SECBENCH_MULTI) reads these secrets",
     })?;
     secbench_record::check_multi(source, cache, mode, names.len())
-        .map_err(|why| InitError::Unsupported(format!("{why} (SECBENCH_MULTI, {var})")))?;
-    let expected_sha256 = match get(env, "SECBENCH_EXPECTED_SHA256S") {
-        None => Vec::new(),
-        Some(text) => {
-            let d: Vec<[u8; 32]> = text
-                .split(',')
-                .map(|t| {
-                    parse_digest(t).map_err(|_| InitError::Invalid {
-                        var: "SECBENCH_EXPECTED_SHA256S",
-                        reason: "each entry is a hex SHA-256 (64 digits)".into(),
-                    })
-                })
-                .collect::<Result<_, _>>()?;
-            if d.len() != names.len() {
-                return Err(InitError::Invalid {
-                    var: "SECBENCH_EXPECTED_SHA256S",
-                    reason: format!("{} digests for {} secrets", d.len(), names.len()),
-                });
-            }
-            d
-        }
-    };
+        .map_err(|why| InitError::Unsupported(format!("{why} ({}, {var})", var::MULTI)))?;
+    let expected_sha256: Vec<[u8; 32]> = c.expected_sha256s.iter().flatten().map(|d| d.0).collect();
+    if !expected_sha256.is_empty() && expected_sha256.len() != names.len() {
+        return Err(InitError::Invalid {
+            var: var::EXPECTED_SHA256S,
+            reason: format!(
+                "{} digests for {} secrets",
+                expected_sha256.len(),
+                names.len()
+            ),
+        });
+    }
     Ok(Some(Multi {
         mode,
         names,
@@ -139,6 +112,10 @@ pub struct Settings {
     pub multi: Option<Multi>,
     /// Port of the local agent.
     pub agent_port: u16,
+    /// The SDK's time limit per attempt (`SECBENCH_SDK_ATTEMPT_TIMEOUT`).
+    pub sdk_attempt_timeout: Option<Duration>,
+    /// What INIT does ahead of the first handler fetch (`SECBENCH_PREWARM`).
+    pub prewarm: Option<Prewarm>,
     /// `SECBENCH_STAGE`.
     pub stage: Option<String>,
     /// `AWS_REGION` (or `AWS_DEFAULT_REGION`).
@@ -153,152 +130,64 @@ pub struct Settings {
     pub architecture: Option<Architecture>,
 }
 
-fn get<'a>(env: &'a Env, var: &str) -> Option<&'a str> {
-    env.get(var).map(String::as_str).filter(|v| !v.is_empty())
-}
-
-fn required<'a>(env: &'a Env, var: &'static str, why: &'static str) -> Result<&'a str, InitError> {
-    get(env, var).ok_or(InitError::Missing { var, why })
-}
-
-fn closed<T: std::str::FromStr<Err = secbench_record::UnknownName>>(
-    env: &Env,
-    var: &'static str,
-    default: Option<T>,
-) -> Result<T, InitError> {
-    match (get(env, var), default) {
-        (Some(text), _) => {
-            text.parse()
-                .map_err(|e: secbench_record::UnknownName| InitError::Invalid {
-                    var,
-                    reason: e.to_string(),
-                })
-        }
-        (None, Some(d)) => Ok(d),
-        (None, None) => Err(InitError::Missing {
-            var,
-            why: "it selects what the probe measures",
-        }),
-    }
-}
-
-/// Parses a human duration such as `5s`, `5m`, `250ms`.
-pub fn parse_duration(var: &'static str, text: &str) -> Result<Duration, InitError> {
-    let d = secbench_record::duration::parse(text).map_err(|e| InitError::Invalid {
-        var,
-        reason: e.to_string(),
-    })?;
-    if d.is_zero() {
-        return Err(InitError::Invalid {
-            var,
-            reason: "a TTL of zero caches nothing; use SECBENCH_CACHE=none".into(),
-        });
-    }
-    Ok(d)
-}
-
-fn parse_context(
-    text: &str,
-    function_name: Option<&str>,
-) -> Result<BTreeMap<String, String>, InitError> {
-    const VAR: &str = "SECBENCH_KMS_ENCRYPTION_CONTEXT";
-    let mut context = BTreeMap::new();
-    if text == "LambdaFunctionName" {
-        // What Lambda's console encryption helper binds the ciphertext to.
-        let name = function_name.ok_or(InitError::Missing {
-            var: "AWS_LAMBDA_FUNCTION_NAME",
-            why: "SECBENCH_KMS_ENCRYPTION_CONTEXT=LambdaFunctionName binds the ciphertext to the function name",
-        })?;
-        context.insert("LambdaFunctionName".to_owned(), name.to_owned());
-        return Ok(context);
-    }
-    for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
-        let (k, v) = pair.split_once('=').ok_or_else(|| InitError::Invalid {
-            var: VAR,
-            reason: format!("`{pair}` is not key=value (use k1=v1,k2=v2 or LambdaFunctionName)"),
-        })?;
-        context.insert(k.trim().to_owned(), v.trim().to_owned());
-    }
-    Ok(context)
-}
-
 /// The most digests `SECBENCH_EXPECTED_SHA256` may list (a plan's rotations at most, plus the
 /// value before them).
 pub const MAX_DIGESTS: usize = 101;
 
-/// `SECBENCH_EXPECTED_SHA256`: one hex digest, or several separated by commas.
-fn parse_digests(text: &str) -> Result<Vec<[u8; 32]>, InitError> {
-    let digests = text
-        .split(',')
-        .map(parse_digest)
-        .collect::<Result<Vec<_>, _>>()?;
-    if digests.len() > MAX_DIGESTS {
-        return Err(InitError::Invalid {
-            var: "SECBENCH_EXPECTED_SHA256",
-            reason: format!("{} digests; at most {MAX_DIGESTS}", digests.len()),
-        });
-    }
-    Ok(digests)
-}
-
-fn parse_digest(text: &str) -> Result<[u8; 32], InitError> {
-    let var = "SECBENCH_EXPECTED_SHA256";
-    let bytes = hex::decode(text.trim()).map_err(|e| InitError::Invalid {
-        var,
-        reason: format!("not hex: {e}"),
-    })?;
-    bytes.try_into().map_err(|b: Vec<u8>| InitError::Invalid {
-        var,
-        reason: format!(
-            "a SHA-256 is 32 bytes (64 hex digits), this is {} bytes",
-            b.len()
-        ),
-    })
+fn lambda_var<'a>(env: &'a Env, name: &str) -> Option<&'a str> {
+    env.get(name).map(String::as_str).filter(|v| !v.is_empty())
 }
 
 impl Settings {
     /// Reads and checks the configuration.
     pub fn from_env(env: &Env) -> Result<Settings, InitError> {
-        use base64::Engine as _;
-        let source: Source = closed(env, "SECBENCH_SOURCE", None)?;
-        let cache: CacheMode = closed(env, "SECBENCH_CACHE", Some(CacheMode::None))?;
-        let fetch_at: FetchAt = closed(env, "SECBENCH_FETCH_AT", Some(FetchAt::Handler))?;
-        let function_name = get(env, "AWS_LAMBDA_FUNCTION_NAME").map(str::to_owned);
+        let c = ProbeConfig::from_map(env).map_err(|e| InitError::Invalid {
+            var: e.var,
+            reason: e.reason,
+        })?;
+        Settings::from_config(&c, env)
+    }
 
-        let cache_ttl = match (cache, get(env, "SECBENCH_CACHE_TTL")) {
-            (CacheMode::None, Some(_)) => {
-                return Err(InitError::Unsupported(
-                    "SECBENCH_CACHE_TTL is set but SECBENCH_CACHE=none caches nothing; set SECBENCH_CACHE=ttl or unset the TTL".into(),
-                ))
-            }
+    /// Checks a configuration read from the environment `env` (which also holds Lambda's own
+    /// variables: the function's name, version, memory size and region).
+    pub fn from_config(c: &ProbeConfig, env: &Env) -> Result<Settings, InitError> {
+        use base64::Engine as _;
+        let source = c.source.ok_or(InitError::Missing {
+            var: var::SOURCE,
+            why: "it selects what the probe measures",
+        })?;
+        let cache = c.cache.unwrap_or(CacheMode::None);
+        let fetch_at = c.fetch_at.unwrap_or(FetchAt::Handler);
+        let function_name = lambda_var(env, "AWS_LAMBDA_FUNCTION_NAME").map(str::to_owned);
+
+        let cache_ttl = match (cache, c.cache_ttl) {
+            (CacheMode::None, Some(_)) => return Err(InitError::Unsupported(format!(
+                "{ttl} is set but {cache}=none caches nothing; set {cache}=ttl or unset the TTL",
+                ttl = var::CACHE_TTL,
+                cache = var::CACHE
+            ))),
             (CacheMode::None, None) => None,
-            (_, Some(text)) => Some(parse_duration("SECBENCH_CACHE_TTL", text)?),
+            (_, Some(d)) if d.is_zero() => {
+                return Err(InitError::Invalid {
+                    var: var::CACHE_TTL,
+                    reason: format!("a TTL of zero caches nothing; use {}=none", var::CACHE),
+                })
+            }
+            (_, Some(d)) => Some(d),
             (_, None) => Some(DEFAULT_CACHE_TTL),
         };
-
-        // Read by the SDK loader; checked here so a bad value stops INIT with its name.
-        if let Some(text) = get(env, "SECBENCH_SDK_ATTEMPT_TIMEOUT") {
-            let var = "SECBENCH_SDK_ATTEMPT_TIMEOUT";
-            match secbench_record::duration::parse(text) {
-                Ok(d) if !d.is_zero() => {}
-                Ok(_) => {
-                    return Err(InitError::Invalid {
-                        var,
-                        reason: "must be more than zero".into(),
-                    })
-                }
-                Err(e) => {
-                    return Err(InitError::Invalid {
-                        var,
-                        reason: e.to_string(),
-                    })
-                }
-            }
+        if c.sdk_attempt_timeout.is_some_and(|d| d.is_zero()) {
+            return Err(InitError::Invalid {
+                var: var::SDK_ATTEMPT_TIMEOUT,
+                reason: "must be more than zero".into(),
+            });
         }
-
         secbench_record::check_combination(source, cache, fetch_at).map_err(|why| {
             InitError::Unsupported(format!(
-                "{why} (SECBENCH_SOURCE, SECBENCH_CACHE, SECBENCH_FETCH_AT)"
+                "{why} ({}, {}, {})",
+                var::SOURCE,
+                var::CACHE,
+                var::FETCH_AT
             ))
         })?;
         if cache == CacheMode::AwsCachingLibrary && !cfg!(feature = "aws-caching-library") {
@@ -306,7 +195,7 @@ impl Settings {
                 "this probe was built without the `aws-caching-library` feature".into(),
             ));
         }
-        let multi = multi(env, source, cache)?;
+        let multi = multi(c, source, cache)?;
         // Several secrets (but a bundle) name their own ids; the single target is the first.
         let first = multi
             .as_ref()
@@ -314,69 +203,73 @@ impl Settings {
             .and_then(|m| m.names.first().cloned());
         let target = match source {
             Source::PlainEnv => {
-                required(
-                    env,
-                    "SECBENCH_PLAINTEXT",
-                    "plain-env reads the secret from it",
-                )?;
+                if c.plaintext.is_none() {
+                    return Err(InitError::Missing {
+                        var: var::PLAINTEXT,
+                        why: "plain-env reads the secret from it",
+                    });
+                }
                 Target::PlainEnv {
-                    var: "SECBENCH_PLAINTEXT",
+                    var: var::PLAINTEXT,
                 }
             }
             Source::KmsEnv => {
-                let b64 = required(
-                    env,
-                    "SECBENCH_CIPHERTEXT",
-                    "kms-env decrypts the base64 ciphertext in it",
-                )?;
+                let b64 = c.ciphertext_b64.as_deref().ok_or(InitError::Missing {
+                    var: var::CIPHERTEXT,
+                    why: "kms-env decrypts the base64 ciphertext in it",
+                })?;
                 let ciphertext = base64::engine::general_purpose::STANDARD
                     .decode(b64.trim())
                     .map_err(|e| InitError::Invalid {
-                        var: "SECBENCH_CIPHERTEXT",
+                        var: var::CIPHERTEXT,
                         reason: format!("not base64: {e}"),
                     })?;
-                let encryption_context = match get(env, "SECBENCH_KMS_ENCRYPTION_CONTEXT") {
-                    Some(text) => parse_context(text, function_name.as_deref())?,
+                let encryption_context = match &c.kms_encryption_context {
+                    Some(EncryptionContext::LambdaFunctionName) => {
+                        // What Lambda's console encryption helper binds the ciphertext to.
+                        let name = function_name.clone().ok_or(InitError::Missing {
+                            var: "AWS_LAMBDA_FUNCTION_NAME",
+                            why: "SECBENCH_KMS_ENCRYPTION_CONTEXT=LambdaFunctionName binds the ciphertext to the function name",
+                        })?;
+                        BTreeMap::from([("LambdaFunctionName".to_owned(), name)])
+                    }
+                    Some(EncryptionContext::Pairs(p)) => p.clone(),
                     None => BTreeMap::new(),
                 };
                 Target::KmsEnv {
                     ciphertext,
                     encryption_context,
-                    key_id: get(env, "SECBENCH_KMS_KEY_ID").map(str::to_owned),
+                    key_id: c.kms_key_id.clone(),
                 }
             }
             Source::Ssm | Source::AgentSsm => Target::Parameter {
                 name: match first {
                     Some(f) => f,
-                    None => required(
-                        env,
-                        "SECBENCH_PARAMETER_NAME",
-                        "ssm reads this SecureString parameter",
-                    )?
-                    .to_owned(),
+                    None => c.parameter_name.clone().ok_or(InitError::Missing {
+                        var: var::PARAMETER_NAME,
+                        why: "ssm reads this SecureString parameter",
+                    })?,
                 },
             },
             Source::SecretsManager | Source::AgentSecretsManager => Target::Secret {
                 id: match first {
                     Some(f) => f,
-                    None => required(
-                        env,
-                        "SECBENCH_SECRET_ID",
-                        "secrets-manager reads this secret",
-                    )?
-                    .to_owned(),
+                    None => c.secret_id.clone().ok_or(InitError::Missing {
+                        var: var::SECRET_ID,
+                        why: "secrets-manager reads this secret",
+                    })?,
                 },
             },
         };
-
-        let agent_port = match get(env, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT") {
-            Some(p) => p.parse().map_err(|_| InitError::Invalid {
-                var: "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT",
-                reason: format!("`{p}` is not a port number"),
-            })?,
-            None => DEFAULT_AGENT_PORT,
-        };
-        let memory_mb = match get(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
+        let expected_sha256: Vec<[u8; 32]> =
+            c.expected_sha256.iter().flatten().map(|d| d.0).collect();
+        if expected_sha256.len() > MAX_DIGESTS {
+            return Err(InitError::Invalid {
+                var: var::EXPECTED_SHA256,
+                reason: format!("{} digests; at most {MAX_DIGESTS}", expected_sha256.len()),
+            });
+        }
+        let memory_mb = match lambda_var(env, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE") {
             Some(m) => Some(m.parse().map_err(|_| InitError::Invalid {
                 var: "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
                 reason: format!("`{m}` is not a whole number of MB"),
@@ -390,18 +283,17 @@ impl Settings {
             cache_ttl,
             fetch_at,
             target,
-            expected_sha256: get(env, "SECBENCH_EXPECTED_SHA256")
-                .map(parse_digests)
-                .transpose()?
-                .unwrap_or_default(),
+            expected_sha256,
             multi,
-            agent_port,
-            stage: get(env, "SECBENCH_STAGE").map(str::to_owned),
-            region: get(env, "AWS_REGION")
-                .or_else(|| get(env, "AWS_DEFAULT_REGION"))
+            agent_port: c.agent_port.unwrap_or(DEFAULT_AGENT_PORT),
+            sdk_attempt_timeout: c.sdk_attempt_timeout,
+            prewarm: c.prewarm,
+            stage: c.stage.clone(),
+            region: lambda_var(env, "AWS_REGION")
+                .or_else(|| lambda_var(env, "AWS_DEFAULT_REGION"))
                 .map(str::to_owned),
             function_name,
-            function_version: get(env, "AWS_LAMBDA_FUNCTION_VERSION").map(str::to_owned),
+            function_version: lambda_var(env, "AWS_LAMBDA_FUNCTION_VERSION").map(str::to_owned),
             memory_mb,
             architecture: Architecture::current(),
         })

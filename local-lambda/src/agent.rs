@@ -1,39 +1,37 @@
 //! The agent that stands in for the Parameters and Secrets Lambda Extension on the local stage:
-//! the AWS Workload Credentials Provider (crates.io `aws_workload_credentials_provider`, the
-//! Secrets Manager Agent's successor), pinned here once: its version (which
-//! `scripts/install-agent.sh` reads from this file), where the installer puts it, how it is
-//! started (`sm start --config FILE`) and its configuration, set like the extension it stands
-//! in for: the TTL at most 300 s (the extension's cap), the SSRF token from
-//! `AWS_SESSION_TOKEN` (the provider's default list has it), credentials not validated at start
-//! (moto's are local).
+//! the AWS Workload Credentials Provider (the Secrets Manager Agent's successor), pinned here
+//! once: which provider and version (the workspace's `Cargo.toml` pins its Secrets Manager
+//! server, `aws_secretsmanager_provider`, at this version, and the `secbench-agent` binary runs
+//! it as the provider's own `sm start` does), how it is started (`sm start --config FILE`) and
+//! its configuration, set like the extension it stands in for: the TTL at most 300 s (the
+//! extension's cap), the SSRF token from `AWS_SESSION_TOKEN` (the provider's default list has
+//! it), credentials not validated at start (moto's are local).
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
-/// The crate `scripts/install-agent.sh` installs.
+/// The provider the agent is.
 pub const CRATE: &str = "aws_workload_credentials_provider";
 
-/// Its pinned version.
+/// Its pinned version (the workspace's `Cargo.toml` pins `aws_secretsmanager_provider` at it).
 pub const VERSION: &str = "3.1.2";
 
-/// Where the installer puts the binary, from the checkout's root.
-pub const BIN: &str = ".tools/agent/bin/aws-workload-credentials-provider";
-
-/// The file in which the installer records the version it installed, from the root.
-pub const VERSION_FILE: &str = ".tools/agent/.version";
+/// The workspace binary that runs it (crate `secbench-agent`, built with the probe).
+pub const BIN_NAME: &str = "secbench-agent";
 
 /// The longest TTL the extension takes; the agent is given no more.
 pub const MAX_TTL_SECONDS: u64 = 300;
 
-/// The binary in the checkout at `root`.
-pub fn bin(root: &Path) -> PathBuf {
-    root.join(BIN)
+/// The agent binary of a release build in `target_dir`.
+pub fn bin(target_dir: &Path) -> PathBuf {
+    target_dir.join("release").join(BIN_NAME)
 }
 
-/// `<crate> <version>` of the installed agent, as its installer recorded it.
-pub fn installed(root: &Path) -> Option<String> {
-    let v = std::fs::read_to_string(root.join(VERSION_FILE)).ok()?;
-    Some(format!("{CRATE} {}", v.trim()))
+/// What stood in for the extension, for the emulation statement.
+pub fn describe() -> String {
+    format!(
+        "{CRATE} {VERSION} (its Secrets Manager server, aws_secretsmanager_provider {VERSION}, built with the probe)"
+    )
 }
 
 /// The arguments that start its Secrets Manager server with `config`.
@@ -61,14 +59,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_installer_installs_the_version_pinned_here() {
-        let script = std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/install-agent.sh"),
-        )
-        .expect("scripts/install-agent.sh");
-        assert!(script.contains("local-lambda/src/agent.rs"), "{script}");
-        assert!(script.contains(CRATE), "{script}");
-        assert!(BIN.ends_with("aws-workload-credentials-provider"));
+    fn the_workspace_builds_the_version_pinned_here() {
+        let manifest =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml"))
+                .expect("the workspace's Cargo.toml");
+        for krate in [
+            "aws_secretsmanager_provider",
+            "aws_workload_credentials_provider_common",
+        ] {
+            assert!(
+                manifest.contains(&format!("{krate} = {{ version = \"={VERSION}\"")),
+                "Cargo.toml does not pin {krate} at {VERSION}"
+            );
+        }
+        assert!(describe().contains(&format!("{CRATE} {VERSION}")));
     }
 
     #[test]

@@ -16,10 +16,9 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// Lambda gives one vCPU's worth of CPU time at 1,769 MB, in proportion below and above
-/// (AWS Lambda developer guide, "Configuring Lambda function memory": "At 1,769 MB, a function
-/// has the equivalent of one vCPU").
-pub const MB_PER_VCPU: u32 = 1769;
+/// Lambda gives one vCPU's worth of CPU time at 1,769 MB (defined once, with its source, in
+/// `secbench_record::lambda`).
+pub use secbench_record::lambda::MB_PER_VCPU;
 
 /// The default quota period (the plan's `[local] cpu_period`; its source is given there).
 pub use secbench_record::plan::DEFAULT_CPU_PERIOD;
@@ -79,7 +78,7 @@ impl Limits {
     /// The share of one CPU: `memory_mb / 1769`, capped at the host's CPUs.
     pub fn cpus(&self) -> f64 {
         let host = std::thread::available_parallelism().map_or(1, |n| n.get());
-        (f64::from(self.memory_mb) / f64::from(MB_PER_VCPU)).min(host as f64)
+        secbench_record::lambda::cpu_share(self.memory_mb).min(host as f64)
     }
 
     /// CPU time allowed per period.
@@ -102,6 +101,8 @@ pub struct Usage {
     pub throttled_ns: u64,
     /// Periods in which it was throttled (`nr_throttled`).
     pub throttled_periods: u64,
+    /// Enforcement periods that have elapsed while it had work (`nr_periods`).
+    pub periods: u64,
 }
 
 impl Usage {
@@ -113,6 +114,7 @@ impl Usage {
             throttled_periods: self
                 .throttled_periods
                 .saturating_sub(earlier.throttled_periods),
+            periods: self.periods.saturating_sub(earlier.periods),
         }
     }
 }
@@ -384,6 +386,7 @@ impl Cgroup {
                     cpu_ns,
                     throttled_ns: Self::stat_field(&stat, "throttled_time"),
                     throttled_periods: Self::stat_field(&stat, "nr_throttled"),
+                    periods: Self::stat_field(&stat, "nr_periods"),
                 }
             }
             Layout::V2 { .. } => {
@@ -392,6 +395,7 @@ impl Cgroup {
                     cpu_ns: Self::stat_field(&stat, "usage_usec") * 1000,
                     throttled_ns: Self::stat_field(&stat, "throttled_usec") * 1000,
                     throttled_periods: Self::stat_field(&stat, "nr_throttled"),
+                    periods: Self::stat_field(&stat, "nr_periods"),
                 }
             }
         }

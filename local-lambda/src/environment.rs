@@ -274,7 +274,7 @@ impl Environment {
                 &mut pids,
             )?;
             vars.insert(
-                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT".into(),
+                secbench_record::probe_config::var::AGENT_PORT.into(),
                 port.to_string(),
             );
             agent = Some(child);

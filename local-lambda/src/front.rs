@@ -8,11 +8,17 @@
 //!
 //! Delays are slept on a blocking thread (nanosleep, then a spin to the deadline), not on
 //! tokio's timer (1 ms granularity, which is larger than the round trips it would add); see
-//! [`precise_sleep`].
+//! [`precise_sleep`]. Each request is forwarded as [`crate::faults`] decides (reset,
+//! throttled, answered 500/503, or forwarded after the slow hold and added latency); a front
+//! without TLS and with one listener is the fault tests' [`FaultProxy`].
 
-use crate::faults::FaultControl;
-use hyper::Request;
+use crate::faults::{FaultControl, Verdict};
+use crate::http::{full, Body};
+use bytes::Bytes;
+use http_body_util::BodyExt;
+use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
+pub use secbench_record::plan::Network;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,24 +37,6 @@ pub enum FrontError {
     /// A file or socket.
     #[error(transparent)]
     Io(#[from] std::io::Error),
-}
-
-/// The network the front adds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Network {
-    /// Added to every request (one round trip).
-    pub rtt: Duration,
-    /// Added once per new connection before its handshake (TCP's and TLS 1.3's round trips).
-    pub connection_setup: Duration,
-}
-
-/// How the front is set up.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FrontConfig {
-    /// Serve TLS 1.3 (with the run's CA) instead of plain HTTP.
-    pub tls: bool,
-    /// The round trips it adds.
-    pub network: Network,
 }
 
 /// Connections and requests one listener saw.
@@ -117,10 +105,15 @@ struct Tls {
     _dir: tempfile::TempDir,
 }
 
+type Client = hyper_util::client::legacy::Client<
+    hyper_util::client::legacy::connect::HttpConnector,
+    http_body_util::Full<Bytes>,
+>;
+
 /// The front: shared by every listener of a run.
 pub struct Front {
     upstream: Arc<str>,
-    client: crate::faults::Client,
+    client: Client,
     /// The faults switched per scenario.
     pub control: FaultControl,
     tls: Option<Tls>,
@@ -213,25 +206,156 @@ async fn request(
     counts: Arc<ConnCounts>,
     on_this: Arc<AtomicU64>,
     req: Request<hyper::body::Incoming>,
-) -> Result<hyper::Response<crate::http::Body>, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Response<Body>, Box<dyn std::error::Error + Send + Sync>> {
     let earlier = on_this.fetch_add(1, Ordering::SeqCst);
     counts.requests.fetch_add(1, Ordering::SeqCst);
     if earlier > 0 {
         counts.reused.fetch_add(1, Ordering::SeqCst);
     }
     precise_sleep(front.network.rtt).await;
-    crate::faults::handle(
-        front.control.clone(),
-        front.client.clone(),
-        front.upstream.clone(),
-        req,
-    )
-    .await
+    forward(&front, req).await
+}
+
+/// The error body the three services send when they throttle (awsJson1_1).
+fn throttling() -> Response<Body> {
+    let mut r = Response::new(full(Bytes::from_static(
+        br#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+    )));
+    *r.status_mut() = StatusCode::BAD_REQUEST;
+    let h = r.headers_mut();
+    h.insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    h.insert(
+        "x-amzn-errortype",
+        hyper::header::HeaderValue::from_static("ThrottlingException"),
+    );
+    r
+}
+
+/// HTTP 500 or 503, alternating with the request count.
+fn server_error(n: u64) -> Response<Body> {
+    let (status, kind) = if n.is_multiple_of(2) {
+        (StatusCode::INTERNAL_SERVER_ERROR, "InternalFailure")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable")
+    };
+    let mut r = Response::new(full(Bytes::from(format!(
+        r#"{{"__type":"{kind}","message":"injected by the secbench fault proxy"}}"#
+    ))));
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/x-amz-json-1.1"),
+    );
+    r
+}
+
+/// A connection reset: the service function fails, hyper drops the connection unanswered.
+#[derive(Debug)]
+struct Reset;
+
+impl std::fmt::Display for Reset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection reset by the fault proxy")
+    }
+}
+
+impl std::error::Error for Reset {}
+
+/// Headers that describe one connection and are not forwarded.
+const HOP_BY_HOP: [&str; 7] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// Forwards one request to the emulator as the scenario's faults decide. moto closes every
+/// connection, so the delay is added on the upstream side of each request.
+async fn forward(
+    front: &Front,
+    req: Request<hyper::body::Incoming>,
+) -> Result<Response<Body>, Box<dyn std::error::Error + Send + Sync>> {
+    let target = req
+        .headers()
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let verdict = front.control.verdict(&target);
+    let (parts, body) = req.into_parts();
+    let body = body.collect().await?.to_bytes();
+    match verdict {
+        Verdict::Reset => return Err(Box::new(Reset)),
+        Verdict::Throttle => return Ok(throttling()),
+        Verdict::ServerError => return Ok(server_error(front.control.requests())),
+        Verdict::Forward { hold, delay } => {
+            if !hold.is_zero() {
+                tokio::time::sleep(hold).await;
+            }
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+    let uri = format!(
+        "{}{}",
+        front.upstream,
+        parts.uri.path_and_query().map_or("/", |p| p.as_str())
+    );
+    let mut up = Request::builder().method(parts.method).uri(uri);
+    for (k, v) in &parts.headers {
+        if k != hyper::header::HOST && !HOP_BY_HOP.contains(&k.as_str()) {
+            up = up.header(k, v);
+        }
+    }
+    let resp = front
+        .client
+        .request(up.body(http_body_util::Full::new(body))?)
+        .await?;
+    let (mut parts, body) = resp.into_parts();
+    // Hop-by-hop headers are the upstream connection's, not the client's (RFC 9110 7.6.1):
+    // moto's `Connection: close` would otherwise close every client connection.
+    for h in HOP_BY_HOP {
+        parts.headers.remove(h);
+    }
+    let bytes = body.collect().await?.to_bytes();
+    Ok(Response::from_parts(parts, full(bytes)))
+}
+
+/// The fault proxy on its own: a plain-HTTP [`Front`] with one listener (the fault tests'
+/// set-up).
+#[derive(Debug)]
+pub struct FaultProxy {
+    /// `http://127.0.0.1:PORT`: what the probe gets as `AWS_ENDPOINT_URL`.
+    pub endpoint: String,
+    /// Its control.
+    pub control: FaultControl,
+    _listener: Listener,
+}
+
+impl FaultProxy {
+    /// Starts a proxy on 127.0.0.1 in front of `upstream` (`http://host:port`), passing
+    /// everything through until faults are set.
+    pub async fn start(upstream: &str) -> std::io::Result<FaultProxy> {
+        let front = Front::new(upstream, Network::DIRECT).map_err(std::io::Error::other)?;
+        let listener = front.listen().await?;
+        Ok(FaultProxy {
+            endpoint: listener.endpoint.clone(),
+            control: front.control.clone(),
+            _listener: listener,
+        })
+    }
 }
 
 impl Front {
     /// A front forwarding to `upstream` (`http://host:port`).
-    pub fn new(upstream: &str, config: FrontConfig) -> Result<Arc<Front>, FrontError> {
+    pub fn new(upstream: &str, config: Network) -> Result<Arc<Front>, FrontError> {
         let tls = if config.tls {
             let (ca_pem, mut server) = certificates()?;
             server.alpn_protocols = vec![b"http/1.1".to_vec()];
@@ -254,7 +378,7 @@ impl Front {
             .build_http(),
             control: FaultControl::default(),
             tls,
-            network: config.network,
+            network: config,
         }))
     }
 
@@ -268,7 +392,7 @@ impl Front {
         self.tls.is_some()
     }
 
-    /// The round trips it adds.
+    /// The network it puts between the functions and the emulator.
     pub fn network(&self) -> Network {
         self.network
     }

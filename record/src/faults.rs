@@ -5,12 +5,52 @@
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
-/// The services a fault can target, as the request's `X-Amz-Target` prefix names them.
-pub const SERVICES: [(&str, &str); 3] = [
+/// A service a fault can target (named in plans as in [`Service::as_str`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Service {
+    /// KMS.
+    Kms,
+    /// SSM Parameter Store.
+    Ssm,
+    /// Secrets Manager.
+    SecretsManager,
+}
+
+/// Each service's name in plans and the prefix of the `X-Amz-Target` header that names it
+/// (awsJson1_1), in [`Service::ALL`]'s order.
+const NAMES: [(&str, &str); 3] = [
     ("kms", "TrentService."),
     ("ssm", "AmazonSSM."),
     ("secretsmanager", "secretsmanager."),
 ];
+
+impl Service {
+    /// Every service, in the order of the proxy's counters.
+    pub const ALL: [Service; 3] = [Service::Kms, Service::Ssm, Service::SecretsManager];
+
+    /// The name in plans (`[scenario.faults] services`).
+    pub fn as_str(self) -> &'static str {
+        NAMES[self.index()].0
+    }
+
+    /// The prefix of the request's `X-Amz-Target` header that names it (awsJson1_1).
+    pub fn target_prefix(self) -> &'static str {
+        NAMES[self.index()].1
+    }
+
+    /// The service a request's `X-Amz-Target` names.
+    pub fn of_target(target: &str) -> Option<Service> {
+        Service::ALL
+            .into_iter()
+            .find(|s| target.starts_with(s.target_prefix()))
+    }
+
+    /// Its place in [`Service::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
 
 /// `[scenario.faults]` as written in a plan.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -36,14 +76,17 @@ pub struct FaultSpec {
     pub slow_delay: Option<String>,
 }
 
-/// Validated faults.
-#[derive(Debug, Clone, PartialEq)]
+/// Validated faults (in the manifest's resolved plan).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Faults {
     /// Services hit.
-    pub services: Vec<&'static str>,
+    pub services: Vec<Service>,
     /// Fixed latency.
+    #[serde(with = "crate::duration::serde")]
     pub latency: Duration,
     /// Uniform extra latency, at most.
+    #[serde(with = "crate::duration::serde")]
     pub latency_jitter: Duration,
     /// Throttled share.
     pub throttle_rate: f64,
@@ -56,6 +99,7 @@ pub struct Faults {
     /// Slow share.
     pub slow_rate: f64,
     /// Slow delay.
+    #[serde(with = "crate::duration::serde")]
     pub slow_delay: Duration,
 }
 
@@ -84,11 +128,11 @@ impl FaultSpec {
             }
         };
         let services = match &self.services {
-            None => SERVICES.iter().map(|(n, _)| *n).collect(),
+            None => Service::ALL.to_vec(),
             Some(list) => {
                 let mut out = Vec::new();
                 for s in list {
-                    let known = SERVICES.iter().find(|(n, _)| n == s).map(|(n, _)| *n);
+                    let known = Service::ALL.into_iter().find(|n| n.as_str() == s);
                     out.push(known.ok_or_else(|| {
                         (
                             "services".to_owned(),
@@ -124,5 +168,35 @@ impl FaultSpec {
             return Err(("slow_delay".into(), "needed with slow_rate".into()));
         }
         Ok(f)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_service_reads_and_writes_by_its_plan_name() {
+        for s in Service::ALL {
+            let json = serde_json::to_string(&s).expect("serializes");
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(
+                Service::of_target(&format!("{}GetThing", s.target_prefix())),
+                Some(s)
+            );
+        }
+        let spec = FaultSpec {
+            services: Some(vec!["ssm".into(), "secretsmanager".into()]),
+            ..FaultSpec::default()
+        };
+        assert_eq!(
+            spec.resolve().expect("valid").services,
+            [Service::Ssm, Service::SecretsManager]
+        );
+        let bad = FaultSpec {
+            services: Some(vec!["sts".into()]),
+            ..FaultSpec::default()
+        };
+        assert!(bad.resolve().expect_err("refused").1.contains("sts"));
     }
 }

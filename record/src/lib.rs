@@ -7,8 +7,10 @@
 pub mod duration;
 pub mod event;
 pub mod faults;
+pub mod lambda;
 pub mod names;
 pub mod plan;
+pub mod probe_config;
 pub mod report_line;
 pub mod rotation;
 pub mod run;

@@ -127,6 +127,25 @@ pub fn format_report_line(r: &PlatformReport) -> String {
     line
 }
 
+/// The text INIT_REPORT line of `r`, tab-separated as Lambda writes it when INIT failed or
+/// timed out (absent fields left out).
+pub fn format_init_report_line(r: &InitReport) -> String {
+    let mut parts = Vec::new();
+    if let Some(d) = r.init_duration_ms {
+        parts.push(format!("Init Duration: {d:.2} ms"));
+    }
+    if let Some(p) = &r.phase {
+        parts.push(format!("Phase: {p}"));
+    }
+    if let Some(s) = &r.status {
+        parts.push(format!("Status: {s}"));
+    }
+    if let Some(e) = &r.error_type {
+        parts.push(format!("Error Type: {e}"));
+    }
+    format!("INIT_REPORT {}", parts.join("\t"))
+}
+
 /// Parses one `INIT_REPORT Init Duration: ...` line.
 pub fn parse_init_report_line(line: &str) -> Option<InitReport> {
     let rest = line.trim_start().strip_prefix("INIT_REPORT ")?;
@@ -329,6 +348,13 @@ mod tests {
             (i.status.as_deref(), i.error_type.as_deref()),
             (Some("error"), Some("Runtime.ExitError"))
         );
+    }
+
+    #[test]
+    fn the_init_report_line_reads_back_as_written() {
+        let line = "INIT_REPORT Init Duration: 3.20 ms\tPhase: init\tStatus: error\tError Type: Runtime.ExitError";
+        let parsed = parse_init_report_line(line).expect("INIT_REPORT");
+        assert_eq!(format_init_report_line(&parsed), line);
     }
 
     #[test]

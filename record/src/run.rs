@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 /// `schedule_slip_ns`; version 3 added `environment_usage` (the local stage's cgroup and
 /// connection counters per invocation) and the manifest's `emulation`; version 4 carries
 /// probe records of version 2 (`version_index`, `service_version`) and may come with
-/// `rotations.jsonl`.
-pub const RUN_SCHEMA_VERSION: u32 = 4;
+/// `rotations.jsonl`; version 5 keeps the resolved plan in the manifest (`resolved_plan`).
+pub const RUN_SCHEMA_VERSION: u32 = 5;
 
 /// The oldest run format this secbench reads (a version-1 `timeout` is a caller timeout).
 pub const OLDEST_READABLE_RUN_SCHEMA_VERSION: u32 = 1;
@@ -451,40 +451,45 @@ pub struct Manifest {
     /// On the local stage: what was emulated and what was not.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub emulation: Option<Emulation>,
-}
-
-/// The part of a manifest's plan the analysis needs: which scenarios ran under injected
-/// faults (their latencies are the faults', not the approach's).
-#[derive(Debug, Deserialize)]
-struct RecordedPlan {
-    #[serde(default)]
-    scenario: Vec<RecordedScenario>,
-}
-
-#[derive(Debug, Deserialize)]
-struct RecordedScenario {
-    name: String,
-    #[serde(default)]
-    faults: Option<serde::de::IgnoredAny>,
+    /// The plan resolved (every scenario after the sweeps, defaults applied), as it ran.
+    /// Written since run format 5; [`crate::run_dir::read_manifest`] resolves an older
+    /// manifest's `plan` when it can, so every reader finds it here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resolved_plan: Option<crate::plan::ResolvedPlan>,
 }
 
 impl Manifest {
-    /// The plan the run was made from, as written (for `--resume` and the analysis).
+    /// The plan the run was made from, as written.
     pub fn plan_file(&self) -> Result<crate::plan::PlanFile, serde_json::Error> {
         serde_json::from_value(self.plan.clone())
     }
 
-    /// The scenarios of the plan that ran under injected faults.
+    /// The plan as it ran (for `--resume`): the file as written and the scenarios resolved
+    /// when the run started, or, for a manifest older than run format 5, resolved now.
+    /// `path` is the manifest's, for the errors.
+    pub fn plan(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<crate::plan::Plan, crate::plan::PlanError> {
+        let file = self
+            .plan_file()
+            .map_err(|e| crate::plan::PlanError::Syntax {
+                path: path.to_owned(),
+                message: format!("the manifest's plan does not read: {e}"),
+            })?;
+        match &self.resolved_plan {
+            Some(r) => Ok(crate::plan::Plan::from_parts(path, file, r.clone())),
+            None => crate::plan::Plan::from_file(path, file),
+        }
+    }
+
+    /// The scenarios of the plan that ran under injected faults, by their resolved names.
     pub fn fault_scenarios(&self) -> std::collections::BTreeSet<String> {
-        RecordedPlan::deserialize(&self.plan)
-            .map(|p| {
-                p.scenario
-                    .into_iter()
-                    .filter(|s| s.faults.is_some())
-                    .map(|s| s.name)
-                    .collect()
-            })
-            .unwrap_or_default()
+        self.resolved_plan
+            .iter()
+            .flat_map(|p| p.fault_scenarios())
+            .map(str::to_owned)
+            .collect()
     }
 }
 

@@ -62,14 +62,23 @@ pub fn locate(path: &Path) -> (PathBuf, PathBuf) {
     }
 }
 
-/// Reads a run's manifest.
+/// Reads a run's manifest. A manifest older than run format 5 has no resolved plan: its plan
+/// as written is resolved here, once, when it still resolves.
 pub fn read_manifest(dir: &Path) -> Result<Manifest, RunDirError> {
     let file = dir.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&file).map_err(io(&file))?;
-    serde_json::from_str(&text).map_err(|e| RunDirError::BadManifest {
-        path: file,
-        message: e.to_string(),
-    })
+    let mut manifest: Manifest =
+        serde_json::from_str(&text).map_err(|e| RunDirError::BadManifest {
+            path: file.clone(),
+            message: e.to_string(),
+        })?;
+    if manifest.resolved_plan.is_none() {
+        manifest.resolved_plan = manifest
+            .plan_file()
+            .ok()
+            .and_then(|f| crate::plan::resolve::resolve(&file, &f).ok());
+    }
+    Ok(manifest)
 }
 
 /// Reads a run's manifest where there is one (a bare `records.jsonl` has none); a manifest

@@ -19,20 +19,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the whole experiment on this machine (moto + local Lambda platform), no AWS account.
-    Local {
-        /// The plan (default: scripts/plans/local.toml of the checkout).
-        #[arg(long)]
-        plan: Option<PathBuf>,
-        /// Where runs are written.
-        #[arg(long, default_value = "reports")]
-        out_dir: PathBuf,
-        /// Complete an interrupted local run instead of starting a new one.
-        #[arg(long, value_name = "RUN_DIR")]
-        resume: Option<PathBuf>,
-        /// The workload of the report's cost plots (default: scripts/workloads/example.toml).
-        #[arg(long)]
-        workload: Option<PathBuf>,
-    },
+    Local(LocalArgs),
     /// Run a plan against a deployed probe function (AWS, or any Lambda API endpoint).
     Run(RunArgs),
     /// Summarize runs: per stage × scenario × phase, percentiles with bootstrap intervals.
@@ -190,6 +177,26 @@ pub struct ProvisionArgs {
     /// An AWS endpoint other than AWS's (the emulator).
     #[arg(long)]
     pub endpoint_url: Option<String>,
+}
+
+/// `secbench local`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LocalArgs {
+    /// The plan (default: scripts/plans/local.toml of the checkout).
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// Where runs are written.
+    #[arg(long, default_value = "reports")]
+    pub out_dir: PathBuf,
+    /// Complete an interrupted local run instead of starting a new one.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub resume: Option<PathBuf>,
+    /// The workload of the report's cost plots (default: scripts/workloads/example.toml).
+    #[arg(long)]
+    pub workload: Option<PathBuf>,
+    /// Install moto and build the probe and the agent, print what was compiled, and stop.
+    #[arg(long, conflicts_with_all = ["plan", "resume", "workload"])]
+    pub build_only: bool,
 }
 
 /// `secbench run`.

@@ -1,15 +1,16 @@
-//! `secbench local`: the whole experiment on one machine, no AWS account. It makes sure the
-//! emulators are installed (moto in `.venv/`, the agent in `.tools/agent/`),
-//! builds the release probe, starts moto, provisions a key, ciphertext, parameter and secret
+//! `secbench local`: the whole experiment on one machine, no AWS account. It makes sure moto
+//! is installed (in `.venv/`), builds the release probe and the agent (one build with the
+//! CLI's, so nothing is compiled twice), starts moto, provisions a key, ciphertext, parameter and secret
 //! with a random value, starts the local Lambda platform, and runs the plan through the same
 //! runner as AWS. Every figure it produces is a local-emulator figure.
 
 use crate::plan::Plan;
 use crate::run::{self, Cancel, RunSummary, ScenarioHook, Target};
 use secbench_local_lambda::faults::FaultControl;
-use secbench_local_lambda::front::{Front, FrontConfig, Network};
+use secbench_local_lambda::front::Front;
 use secbench_local_lambda::moto::{self, Moto, MotoError};
 use secbench_local_lambda::{Constraints, LocalPlatform, PlatformConfig, EXTENSION_LAYER_NAME};
+use secbench_record::probe_config::{EncryptionContext, Plaintext, ProbeConfig};
 use secbench_record::run::{Emulation, Oversubscribed};
 use secbench_record::run_dir::PLATFORM_LOG_FILE;
 use std::collections::BTreeMap;
@@ -70,7 +71,7 @@ pub struct LocalOptions {
     pub out_dir: PathBuf,
     /// Resume this run instead of starting one.
     pub resume: Option<PathBuf>,
-    /// Use this probe binary instead of building one.
+    /// Use this probe binary (and the agent built beside it) instead of building them.
     pub probe_bin: Option<PathBuf>,
     /// Skip the installers (tests, where they already ran).
     pub skip_install: bool,
@@ -107,24 +108,64 @@ fn step(root: &Path, what: &str, cmd: &mut Command) -> Result<(), LocalError> {
     }
 }
 
-/// Builds the release probe and returns the binary's path (from cargo's own report).
-pub fn build_probe(root: &Path) -> Result<PathBuf, LocalError> {
-    eprintln!("secbench local: building the release probe (cargo build --release -p secbench -p bench-lambda --bin bench-lambda)");
-    let out = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()))
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            // With the CLI selected too, the features resolve as for `cargo run -p secbench`,
-            // so every dependency is already built and only the probe is linked.
-            "-p",
-            "secbench",
-            "-p",
-            "bench-lambda",
-            "--bin",
-            "bench-lambda",
-            "--message-format=json-render-diagnostics",
-        ])
+/// The release binaries the local stage runs, as cargo reported them.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    /// The probe (`bench-lambda`).
+    pub probe: PathBuf,
+    /// The agent standing in for the extension (`secbench-agent`).
+    pub agent: PathBuf,
+    /// The crates this build compiled (none when everything was fresh), `name version`.
+    pub compiled: Vec<String>,
+}
+
+/// The command the local stage builds with, as written in its messages.
+pub const BUILD_COMMAND: &str =
+    "cargo build --release --locked -p secbench -p bench-lambda -p secbench-agent --bin bench-lambda --bin secbench-agent";
+
+/// Installs what the local stage runs beside the binaries: moto into `.venv/`.
+pub fn install(root: &Path) -> Result<(), LocalError> {
+    step(
+        root,
+        "installing moto into .venv/ (scripts/install-moto.sh)",
+        &mut Command::new(root.join("scripts/install-moto.sh")),
+    )
+}
+
+/// Variables `cargo run` gives the program it runs, describing the crate it built
+/// (`CARGO_MANIFEST_DIR`, `CARGO_PKG_*`, ...). A cargo started with them sees the inputs of
+/// build scripts changed (ring's reruns when `CARGO_MANIFEST_DIR` differs, and every crate
+/// above it follows), so the probe's build recompiled the AWS SDK and the next `cargo run`
+/// recompiled it again: the build is started without them.
+fn is_cargo_run_var(name: &str) -> bool {
+    [
+        "CARGO_PKG_",
+        "CARGO_MANIFEST_",
+        "CARGO_BIN_",
+        "CARGO_CRATE_",
+        "CARGO_PRIMARY_PACKAGE",
+        "CARGO_TARGET_TMPDIR",
+        "CARGO_RUSTC_CURRENT_DIR",
+    ]
+    .iter()
+    .any(|p| name.starts_with(p))
+        || name == "OUT_DIR"
+}
+
+/// Builds the release probe and the agent with the CLI selected too (so the features resolve
+/// as for `cargo run -p secbench` and the build after the CLI's links only these two), in the
+/// environment the user started `cargo run` in.
+pub fn build(root: &Path) -> Result<Binaries, LocalError> {
+    eprintln!("secbench local: building the release probe and agent ({BUILD_COMMAND})");
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_cargo_run_var) {
+            cmd.env_remove(name);
+        }
+    }
+    let out = cmd
+        .args(BUILD_COMMAND.split(' ').skip(1))
+        .arg("--message-format=json-render-diagnostics")
         .current_dir(root)
         .stderr(Stdio::inherit())
         .output()
@@ -134,19 +175,50 @@ pub fn build_probe(root: &Path) -> Result<PathBuf, LocalError> {
         })?;
     if !out.status.success() {
         return Err(LocalError::Step {
-            step: "cargo build --release -p secbench -p bench-lambda --bin bench-lambda".into(),
+            step: BUILD_COMMAND.into(),
             status: out.status.to_string(),
         });
     }
-    String::from_utf8_lossy(&out.stdout)
+    let messages: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "bench-lambda")
-        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| LocalError::Step {
-            step: "cargo build (no executable reported)".into(),
-            status: "ok".into(),
-        })
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .filter(|v: &serde_json::Value| v["reason"] == "compiler-artifact")
+        .collect();
+    let executable = |name: &str| {
+        messages
+            .iter()
+            .filter(|v| v["target"]["name"] == name)
+            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+            .ok_or_else(|| LocalError::Step {
+                step: format!("{BUILD_COMMAND} (no {name} executable reported)"),
+                status: "ok".into(),
+            })
+    };
+    let mut compiled: Vec<String> = messages
+        .iter()
+        .filter(|v| v["fresh"] == false)
+        .filter_map(|v| v["package_id"].as_str().map(package_name))
+        .collect();
+    compiled.sort();
+    compiled.dedup();
+    Ok(Binaries {
+        probe: executable("bench-lambda")?,
+        agent: executable(secbench_local_lambda::agent::BIN_NAME)?,
+        compiled,
+    })
+}
+
+/// `name version` of a cargo package id (`registry+https://…#name@1.2.3`,
+/// `path+file:///…/record#secbench-record@0.1.0`, or the older `name 1.2.3 (…)`).
+fn package_name(id: &str) -> String {
+    match id.rsplit_once('#') {
+        Some((path, tail)) => match tail.split_once('@') {
+            Some((name, version)) => format!("{name} {version}"),
+            // `…/record#0.1.0`: the name is the last part of the path.
+            None => format!("{} {tail}", path.rsplit('/').next().unwrap_or(path)),
+        },
+        None => id.split(" (").next().unwrap_or(id).to_owned(),
+    }
 }
 
 /// Starts moto from the project venv.
@@ -174,19 +246,20 @@ pub async fn emulator_sdk(endpoint: &str) -> aws_config::SdkConfig {
 /// The function's own variables on the local stage: where the provisioned secret is, and the
 /// plaintext for `plain-env` (that approach keeps it in the function's environment by design).
 pub fn function_vars(p: &crate::provision::Provisioned, value: &str) -> BTreeMap<String, String> {
-    [
-        ("SECBENCH_STAGE", "local"),
-        ("SECBENCH_SOURCE", "plain-env"),
-        ("SECBENCH_PLAINTEXT", value),
-        ("SECBENCH_CIPHERTEXT", p.ciphertext_b64.as_str()),
-        ("SECBENCH_KMS_ENCRYPTION_CONTEXT", "LambdaFunctionName"),
-        ("SECBENCH_PARAMETER_NAME", p.parameter_name.as_str()),
-        ("SECBENCH_SECRET_ID", p.secret_id.as_str()),
-        ("SECBENCH_EXPECTED_SHA256", p.sha256_hex.as_str()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect()
+    let config = ProbeConfig {
+        stage: Some("local".into()),
+        source: Some(secbench_record::Source::PlainEnv),
+        plaintext: Some(Plaintext(value.to_owned())),
+        ciphertext_b64: Some(p.ciphertext_b64.clone()),
+        kms_encryption_context: Some(EncryptionContext::LambdaFunctionName),
+        parameter_name: Some(p.parameter_name.clone()),
+        secret_id: Some(p.secret_id.clone()),
+        expected_sha256: Some(vec![p.digest]),
+        ..ProbeConfig::default()
+    };
+    let mut vars = BTreeMap::new();
+    config.apply(&mut vars);
+    vars
 }
 
 /// The variables the platform gives every process of the local stage.
@@ -269,7 +342,7 @@ pub fn rotator(
             parameter_name: p.parameter_name.clone(),
             key_id: p.key_id.clone(),
         },
-        p.sha256_hex.clone(),
+        p.digest,
         values,
     )
 }
@@ -292,20 +365,18 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         }));
     }
     if !opts.skip_install {
-        step(
-            root,
-            "installing moto into .venv/ (scripts/install-moto.sh)",
-            &mut Command::new(root.join("scripts/install-moto.sh")),
-        )?;
-        step(
-            root,
-            "installing the agent (AWS Workload Credentials Provider) into .tools/agent/ (scripts/install-agent.sh)",
-            &mut Command::new(root.join("scripts/install-agent.sh")),
-        )?;
+        install(root)?;
     }
-    let probe_bin = match &opts.probe_bin {
-        Some(p) => p.clone(),
-        None => build_probe(root)?,
+    // A given probe comes with the agent of the same build beside it.
+    let (probe_bin, agent_bin) = match &opts.probe_bin {
+        Some(p) => (
+            p.clone(),
+            p.with_file_name(secbench_local_lambda::agent::BIN_NAME),
+        ),
+        None => {
+            let b = build(root)?;
+            (b.probe, b.agent)
+        }
     };
     let moto = start_moto(root)?;
     eprintln!("secbench local: moto (local emulator) at {}", moto.endpoint);
@@ -319,7 +390,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
     let p = crate::provision::provision(&sdk, &prefix, FUNCTION, &value).await?;
     eprintln!(
         "secbench local: provisioned key, ciphertext, SecureString and secret in moto (SHA-256 {})",
-        p.sha256_hex
+        p.digest
     );
     // Scenarios that read several secrets: as many values as the largest count, a bundle per
     // count used with `multi = "bundle"`.
@@ -361,17 +432,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
 
     // Every request of the probe and the agent goes through the front (TLS, the plan's round
     // trip, the scenario's faults), one listener per execution environment.
-    let front = Front::new(
-        &moto.endpoint,
-        FrontConfig {
-            tls: plan.network.tls,
-            network: Network {
-                rtt: plan.network.rtt,
-                connection_setup: plan.network.connection_setup,
-            },
-        },
-    )
-    .map_err(|e| LocalError::Spawn {
+    let front = Front::new(&moto.endpoint, plan.network).map_err(|e| LocalError::Spawn {
         what: "the TLS front".into(),
         source: std::io::Error::other(e),
     })?;
@@ -380,14 +441,15 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
     } else {
         Constraints::None(secbench_record::run::Constraint::NotConstrained)
     };
-    // The agent's version as its installer recorded it.
-    let agent = secbench_local_lambda::agent::installed(root);
+    // The agent that stands in for the extension, when it was built.
+    let agent = agent_bin
+        .is_file()
+        .then(secbench_local_lambda::agent::describe);
     let emulation = emulation(&plan, &front, &constraints, agent);
     eprintln!("secbench local: {}", emulation.statement());
     let function_vars = function_vars(&p, &value);
     drop(value);
     let session_token = format!("local-{:032x}", rand::random::<u128>());
-    let agent_bin = secbench_local_lambda::agent::bin(root);
     let max_concurrency = plan
         .scenarios
         .iter()

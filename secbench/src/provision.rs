@@ -5,7 +5,8 @@
 
 use aws_config::SdkConfig;
 use base64::Engine as _;
-use sha2::{Digest, Sha256};
+use secbench_record::probe_config::{Digest, Plaintext, ProbeConfig};
+use sha2::{Digest as _, Sha256};
 
 /// A provisioning call failed; the message has the operation and the service's error code.
 #[derive(Debug, thiserror::Error)]
@@ -28,8 +29,8 @@ pub struct Provisioned {
     pub parameter_name: String,
     /// The secret's name.
     pub secret_id: String,
-    /// Hex SHA-256 of the value, for `SECBENCH_EXPECTED_SHA256`.
-    pub sha256_hex: String,
+    /// SHA-256 of the value, for the probe's expected digest.
+    pub digest: Digest,
 }
 
 pub(crate) fn err<E: aws_smithy_types::error::metadata::ProvideErrorMetadata, R>(
@@ -59,7 +60,12 @@ pub fn random_value() -> String {
 
 /// Hex SHA-256.
 pub fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
+    digest(value).to_hex()
+}
+
+/// SHA-256 of a value.
+pub fn digest(value: &str) -> Digest {
+    Digest(Sha256::digest(value.as_bytes()).into())
 }
 
 /// Encrypts `value` with `key`, bound to `function` (`LambdaFunctionName` encryption context,
@@ -143,7 +149,7 @@ pub async fn provision(
         ciphertext_b64,
         parameter_name,
         secret_id,
-        sha256_hex: sha256_hex(value),
+        digest: digest(value),
     })
 }
 
@@ -195,8 +201,8 @@ pub struct StageProvisioned {
     pub parameter_name: String,
     /// The function whose configuration got the ciphertext and the digest.
     pub function: String,
-    /// Hex SHA-256 of the value (`SECBENCH_EXPECTED_SHA256`).
-    pub sha256_hex: String,
+    /// SHA-256 of the value (the probe's expected digest).
+    pub digest: Digest,
     /// Whether the value was newly written into the secret.
     pub secret_updated: bool,
     /// Whether the plaintext baseline variable was set.
@@ -244,8 +250,8 @@ pub async fn provision_stage(
     put_secure_string(sdk, &stage.parameter_name, &stage.key_arn, value.expose()).await?;
     let ciphertext_b64 =
         encrypt_for_function(sdk, &stage.key_arn, &stage.function, value.expose()).await?;
-    let sha256_hex = sha256_hex(value.expose());
-    let mut vars = lambda
+    let digest = digest(value.expose());
+    let vars = lambda
         .get_function_configuration()
         .function_name(&stage.function)
         .send()
@@ -254,13 +260,14 @@ pub async fn provision_stage(
         .environment
         .and_then(|e| e.variables)
         .unwrap_or_default();
-    vars.insert("SECBENCH_CIPHERTEXT".into(), ciphertext_b64);
-    vars.insert("SECBENCH_EXPECTED_SHA256".into(), sha256_hex.clone());
-    if plain_env {
-        vars.insert("SECBENCH_PLAINTEXT".into(), value.expose().to_owned());
-    } else {
-        vars.remove("SECBENCH_PLAINTEXT");
-    }
+    let mut config = ProbeConfig::from_map(&vars).map_err(|e| ProvisionError {
+        operation: "GetFunctionConfiguration",
+        message: e.to_string(),
+    })?;
+    config.ciphertext_b64 = Some(ciphertext_b64);
+    config.expected_sha256 = Some(vec![digest]);
+    config.plaintext = plain_env.then(|| Plaintext(value.expose().to_owned()));
+    let vars = crate::run::control::with_config(vars, &config);
     lambda
         .update_function_configuration()
         .function_name(&stage.function)
@@ -275,7 +282,7 @@ pub async fn provision_stage(
     Ok(StageProvisioned {
         parameter_name: stage.parameter_name.clone(),
         function: stage.function.clone(),
-        sha256_hex,
+        digest,
         secret_updated,
         plain_env_set: plain_env,
     })
@@ -305,7 +312,7 @@ pub async fn provision_many(
         put_secure_string(sdk, &name, key, v.expose()).await?;
         m.secret_ids.push(id);
         m.parameter_names.push(name);
-        m.digests.push(sha256_hex(v.expose()));
+        m.digests.push(digest(v.expose()));
     }
     for &n in bundles {
         let object: serde_json::Map<String, serde_json::Value> = values

@@ -2,6 +2,7 @@
 //! `secbench provision --outputs` (which the deploy script runs), so that
 //! `secbench run --stage dev` finds its function and region without retyping them.
 
+use secbench_record::probe_config::Digest;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -66,28 +67,44 @@ impl StageMany {
         StageMany {
             secret_ids: m.secret_ids.clone(),
             parameter_names: m.parameter_names.clone(),
-            digests: m.digests.clone(),
+            digests: m.digests.iter().map(Digest::to_hex).collect(),
             secret_bundles: text(&m.secret_bundles),
             parameter_bundles: text(&m.parameter_bundles),
         }
     }
 
-    /// What the runner needs, with the stage's own secret and parameter for the others.
-    pub fn to_many(&self, file: &StageFile) -> crate::run::many::ManySecrets {
+    /// What the runner needs, with the stage's own secret and parameter for the others; `path`
+    /// is the stage file's, for the error when a digest does not read.
+    pub fn to_many(
+        &self,
+        file: &StageFile,
+        path: &Path,
+    ) -> Result<crate::run::many::ManySecrets, StageFileError> {
         let counts = |b: &std::collections::BTreeMap<String, String>| {
             b.iter()
                 .filter_map(|(n, v)| n.parse().ok().map(|n: u32| (n, v.clone())))
                 .collect()
         };
-        crate::run::many::ManySecrets {
+        let digests = self
+            .digests
+            .iter()
+            .enumerate()
+            .map(|(i, d)| {
+                Digest::from_hex(d).map_err(|why| StageFileError {
+                    path: path.to_owned(),
+                    message: format!("many.digests[{i}]: {why}"),
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(crate::run::many::ManySecrets {
             secret_ids: self.secret_ids.clone(),
             parameter_names: self.parameter_names.clone(),
-            digests: self.digests.clone(),
+            digests,
             secret_bundles: counts(&self.secret_bundles),
             parameter_bundles: counts(&self.parameter_bundles),
             single_secret_id: file.secret_arn.clone().unwrap_or_default(),
             single_parameter_name: file.parameter_name.clone().unwrap_or_default(),
-        }
+        })
     }
 }
 

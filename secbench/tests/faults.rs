@@ -7,7 +7,7 @@
 mod common;
 
 use common::*;
-use secbench_local_lambda::faults::FaultProxy;
+use secbench_local_lambda::front::FaultProxy;
 use secbench_local_lambda::{LocalPlatform, PlatformConfig};
 use secbench_record::run::{InvocationOutcome, InvocationRecord};
 use secbench_record::ErrorClass;

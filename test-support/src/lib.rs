@@ -13,6 +13,25 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Where cargo builds (`CARGO_TARGET_DIR`, else the checkout's `target/`).
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+}
+
+/// A binary of the release build the README's test command makes before the tests (the probe,
+/// the agent): fails naming the command when it is missing.
+pub fn release_bin(name: &str) -> PathBuf {
+    let bin = target_dir().join("release").join(name);
+    assert!(
+        bin.is_file(),
+        "{} is missing: scripts/test.sh builds it (cargo build --release -p bench-lambda -p secbench-agent)",
+        bin.display()
+    );
+    bin
+}
+
 /// A private moto from the project's `.venv/` (installed by the test command), with its own
 /// request recording; it stops when dropped.
 pub fn start_moto() -> Moto {

@@ -3,9 +3,9 @@
 //! environment spends getting its first secret (SDK config load + client construction + the
 //! first fetch, at INIT or in the first invocation); "warm" is one fetch in a warm invocation.
 
-use super::model::Approach;
 use super::workload::Workload;
-use crate::ingest::Metric;
+use crate::approach::Approach;
+use crate::group::Metric;
 use crate::summary::{GroupSummary, Summary};
 use secbench_record::run::Phase;
 use serde::Serialize;
@@ -84,7 +84,10 @@ pub fn from_summary(
     let matching: Vec<&GroupSummary> = s
         .groups
         .iter()
-        .filter(|g| !exclude.contains(&g.key.scenario) && g.key.is(a))
+        .filter(|g| {
+            !exclude.contains(&g.key.scenario)
+                && crate::approach::Approach::of(&g.key).as_ref() == Some(a)
+        })
         .collect();
     if matching.is_empty() {
         return None;

@@ -8,9 +8,10 @@
 //! per value decrypted, one for a bundle), and the peak rate against each API's own quota.
 //! Lambda compute is not in these figures (the latency table shows what each mode takes).
 
-use super::model::{counts, Approach};
+use super::model::counts;
 use super::pricing::{BatchBilling, Pricing};
 use super::workload::{KmsKey, ParameterTier, Workload};
+use crate::approach::Approach;
 use secbench_record::{CacheMode, FetchAt, MultiMode, Source};
 use serde::Serialize;
 
@@ -236,6 +237,51 @@ pub fn against_n(w: &Workload, p: &Pricing) -> Vec<(u32, Vec<ModeCost>)> {
             (n, price_modes(&at, p))
         })
         .collect()
+}
+
+/// The one table of the modes' costs (the terminal shows it without the last two columns, whose
+/// notes it prints below it; the report shows it whole).
+pub fn table(rows: &[ModeCost], whole: bool) -> crate::table::Table {
+    let mut t = crate::table::Table::new(
+        [
+            "source",
+            "cache",
+            "mode",
+            "N",
+            "secrets billed",
+            "API calls per fetch",
+            "API calls per month",
+            "USD/month",
+            "peak calls/s",
+            "quota/s",
+            "quota of",
+            "feasible",
+            "notes",
+        ],
+        "LLLRRRRRRRLLL",
+    );
+    for m in rows {
+        t.push(vec![
+            m.source.to_string(),
+            m.cache.to_string(),
+            m.mode.to_string(),
+            m.secrets.to_string(),
+            m.secrets_billed.to_string(),
+            m.calls_per_fetch.to_string(),
+            crate::units::si(m.api_calls_per_month),
+            format!("{:.2}", m.monthly_cost_usd),
+            format!("{:.1}", m.peak_calls_per_second),
+            format!("{:.0}", m.quota_per_second),
+            m.quota_api.to_owned(),
+            if m.feasible { "yes" } else { "NO" }.to_owned(),
+            m.notes.join("; "),
+        ]);
+    }
+    if whole {
+        t
+    } else {
+        t.select(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 11])
+    }
 }
 
 #[cfg(test)]

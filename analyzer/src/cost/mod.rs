@@ -13,8 +13,9 @@ pub mod sweep;
 pub mod table;
 pub mod workload;
 
+use crate::approach::Approach;
 use latency::{Latency, LatencyOrigin};
-use model::{Approach, ApproachCost};
+use model::ApproachCost;
 use pricing::Pricing;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -268,7 +269,7 @@ pub fn report(
 ) -> CostReport {
     let approaches = evaluate(w, p, latencies, notes);
     let recommendation = recommend::recommend(&approaches, slo);
-    let c = model::counts(model::Approach::all()[0], w, p);
+    let c = model::counts(Approach::all()[0], w, p);
     CostReport {
         cost_schema_version: COST_SCHEMA_VERSION,
         pricing: info,

@@ -26,7 +26,7 @@ use secbench_record::{CacheMode, FetchAt, Source};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-pub use crate::approach::Approach;
+use crate::approach::Approach;
 
 /// What the model needs to know of an approach.
 trait Modelled {

@@ -4,12 +4,12 @@
 //! from, then price every approach, recommend under an objective, and sweep a field.
 
 use super::latency::LatencyOrigin;
-use super::model::Approach;
 use super::pricing::Pricing;
 use super::recommend::Slo;
 use super::sweep::{Sweep, SweepSpec};
 use super::workload::Workload;
 use super::{CostError, CostReport, Latencies, PricingInfo};
+use crate::approach::Approach;
 use crate::ingest::Ingested;
 use std::collections::BTreeMap;
 use std::path::Path;

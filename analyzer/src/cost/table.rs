@@ -3,9 +3,10 @@
 
 use super::sweep::Sweep;
 use super::CostReport;
+use crate::table::Table;
 use std::fmt::Write as _;
 
-use crate::units::{secs_label as ms, span_label};
+use crate::units::{secs_label as ms, si, span_label};
 
 fn name_or_none(a: Option<crate::approach::Approach>) -> String {
     a.map_or_else(|| "none".to_owned(), |a| a.name())
@@ -74,62 +75,7 @@ pub fn render(r: &CostReport) -> String {
         }
     }
     let _ = writeln!(o);
-    let header = [
-        "approach",
-        "$/month",
-        "fixed",
-        "API",
-        "KMS",
-        "compute",
-        "feasible",
-        "cold p99",
-        "warm p99",
-        "stale up to",
-    ];
-    let rows: Vec<[String; 10]> = r
-        .approaches
-        .iter()
-        .map(|c| {
-            let cat = |name: &str| c.category_usd(name);
-            [
-                c.approach.name(),
-                format!("{:.2}", c.monthly_cost_usd),
-                format!("{:.2}", cat("fixed")),
-                format!("{:.2}", cat("api_requests")),
-                format!("{:.2}", cat("kms_requests")),
-                format!("{:.2}", cat("lambda_compute")),
-                if c.feasible {
-                    "yes".into()
-                } else {
-                    "NO".into()
-                },
-                c.latency.map_or("-".into(), |l| ms(l.cold_p99_s)),
-                c.latency.map_or("-".into(), |l| ms(l.warm_p99_s)),
-                staleness(c),
-            ]
-        })
-        .collect();
-    let mut width = header.map(str::len);
-    for row in &rows {
-        for (i, cell) in row.iter().enumerate() {
-            width[i] = width[i].max(cell.chars().count());
-        }
-    }
-    let pad = |o: &mut String, cells: &[String]| {
-        for (i, cell) in cells.iter().enumerate() {
-            let n = width[i] - cell.chars().count();
-            if i == 0 {
-                let _ = write!(o, "{cell}{}", " ".repeat(n));
-            } else {
-                let _ = write!(o, "  {}{cell}", " ".repeat(n));
-            }
-        }
-        o.push('\n');
-    };
-    pad(&mut o, &header.map(String::from));
-    for row in &rows {
-        pad(&mut o, row);
-    }
+    o.push_str(&crate::table::text(&approaches(r)));
     let _ = writeln!(o);
     let rec = &r.recommendation;
     let _ = writeln!(
@@ -191,42 +137,23 @@ pub fn render_sweep(s: &Sweep) -> String {
     let mut header = vec![s.parameter.clone()];
     header.extend(s.approaches.iter().map(|a| a.name()));
     header.push("cheapest".into());
-    let rows: Vec<Vec<String>> = s
-        .points
-        .iter()
-        .map(|p| {
-            let mut row = vec![si(p.value)];
-            for a in &s.approaches {
-                let cost = p.monthly_cost_usd.get(a).copied().unwrap_or(f64::NAN);
-                let mark = if p.feasible.get(a).copied().unwrap_or(true) {
-                    ""
-                } else {
-                    "*"
-                };
-                row.push(format!("{cost:.2}{mark}"));
-            }
-            row.push(p.cheapest.map_or_else(|| "-".into(), |a| a.name()));
-            row
-        })
-        .collect();
-    let mut width: Vec<usize> = header.iter().map(|h| h.chars().count()).collect();
-    for row in &rows {
-        for (i, c) in row.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(rows.iter()) {
-        for (i, c) in row.iter().enumerate() {
-            let n = width[i] - c.chars().count();
-            if i == 0 || i + 1 == row.len() {
-                let _ = write!(o, "{c}{}  ", " ".repeat(n));
+    let align = format!("L{}L", "R".repeat(s.approaches.len()));
+    let mut table = Table::new(header, &align);
+    for p in &s.points {
+        let mut row = vec![si(p.value)];
+        for a in &s.approaches {
+            let cost = p.monthly_cost_usd.get(a).copied().unwrap_or(f64::NAN);
+            let mark = if p.feasible.get(a).copied().unwrap_or(true) {
+                ""
             } else {
-                let _ = write!(o, "{}{c}  ", " ".repeat(n));
-            }
+                "*"
+            };
+            row.push(format!("{cost:.2}{mark}"));
         }
-        o.truncate(o.trim_end().len());
-        o.push('\n');
+        row.push(p.cheapest.map_or_else(|| "-".into(), |a| a.name()));
+        table.push(row);
     }
+    o.push_str(&crate::table::text(&table));
     let _ = writeln!(o, "(* infeasible at that value)");
     if s.break_even.is_empty() {
         let _ = writeln!(
@@ -247,29 +174,6 @@ pub fn render_sweep(s: &Sweep) -> String {
     o
 }
 
-/// A count with a thousands-style suffix (`10M`, `12.5k`).
-pub fn si(v: f64) -> String {
-    let (d, suffix) = if v >= 1e9 {
-        (1e9, "G")
-    } else if v >= 1e6 {
-        (1e6, "M")
-    } else if v >= 1e3 {
-        (1e3, "k")
-    } else {
-        (1.0, "")
-    };
-    let x = v / d;
-    let s = if (x - x.round()).abs() < 1e-9 {
-        format!("{x:.0}")
-    } else {
-        format!("{x:.3}")
-            .trim_end_matches('0')
-            .trim_end_matches('.')
-            .to_owned()
-    };
-    format!("{s}{suffix}")
-}
-
 /// The many-secrets table: each mode of reading the workload's values, per source and cache.
 pub fn render_many(rows: &[super::many::ModeCost]) -> String {
     let mut o = String::new();
@@ -281,57 +185,7 @@ pub fn render_many(rows: &[super::many::ModeCost]) -> String {
         "Reading {} secrets per invocation (fixed fees + API + KMS; compute not included):",
         first.secrets
     );
-    let header = [
-        "source",
-        "cache",
-        "mode",
-        "secrets billed",
-        "calls/fetch",
-        "API calls/month",
-        "$/month",
-        "peak calls/s",
-        "quota/s",
-        "feasible",
-    ];
-    let cells: Vec<[String; 10]> = rows
-        .iter()
-        .map(|m| {
-            [
-                m.source.to_string(),
-                m.cache.to_string(),
-                m.mode.to_string(),
-                m.secrets_billed.to_string(),
-                m.calls_per_fetch.to_string(),
-                si(m.api_calls_per_month),
-                format!("{:.2}", m.monthly_cost_usd),
-                format!("{:.1}", m.peak_calls_per_second),
-                format!("{:.0}", m.quota_per_second),
-                if m.feasible {
-                    "yes".into()
-                } else {
-                    "NO".into()
-                },
-            ]
-        })
-        .collect();
-    let mut width = header.map(str::len);
-    for row in &cells {
-        for (i, c) in row.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
-    let line = |o: &mut String, row: &[String]| {
-        let parts: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:>w$}", w = width[i]))
-            .collect();
-        let _ = writeln!(o, "{}", parts.join("  "));
-    };
-    line(&mut o, &header.map(String::from));
-    for row in &cells {
-        line(&mut o, row);
-    }
+    o.push_str(&crate::table::text(&super::many::table(rows, false)));
     let mut notes: Vec<&String> = rows.iter().flat_map(|m| &m.notes).collect();
     notes.sort();
     notes.dedup();
@@ -339,4 +193,44 @@ pub fn render_many(rows: &[super::many::ModeCost]) -> String {
         let _ = writeln!(o, "  note: {n}");
     }
     o
+}
+
+/// The table of approaches: each one's monthly cost by category, feasibility, latencies and
+/// staleness bound (the terminal's columns).
+pub fn approaches(r: &CostReport) -> Table {
+    let mut t = Table::new(
+        [
+            "approach",
+            "$/month",
+            "fixed",
+            "API",
+            "KMS",
+            "compute",
+            "feasible",
+            "cold p99",
+            "warm p99",
+            "stale up to",
+        ],
+        "LRRRRRRRRR",
+    );
+    for c in &r.approaches {
+        let cat = |name: &str| c.category_usd(name);
+        t.push(vec![
+            c.approach.name(),
+            format!("{:.2}", c.monthly_cost_usd),
+            format!("{:.2}", cat("fixed")),
+            format!("{:.2}", cat("api_requests")),
+            format!("{:.2}", cat("kms_requests")),
+            format!("{:.2}", cat("lambda_compute")),
+            if c.feasible {
+                "yes".into()
+            } else {
+                "NO".into()
+            },
+            c.latency.map_or("-".into(), |l| ms(l.cold_p99_s)),
+            c.latency.map_or("-".into(), |l| ms(l.warm_p99_s)),
+            staleness(c),
+        ]);
+    }
+    t
 }

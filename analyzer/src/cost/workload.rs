@@ -207,7 +207,13 @@ impl Workload {
             1e13,
         )?;
         range("peak_rps", self.peak_rps, 1e-6, 1e7)?;
-        range("memory_mb", self.memory_mb.into(), 128.0, 10240.0)?;
+        let memory = secbench_record::lambda::MEMORY_MB;
+        range(
+            "memory_mb",
+            self.memory_mb.into(),
+            (*memory.start()).into(),
+            (*memory.end()).into(),
+        )?;
         range("secrets", self.secrets.into(), 1.0, 10_000.0)?;
         range(
             "secrets_per_invocation",

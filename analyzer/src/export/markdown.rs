@@ -1,9 +1,10 @@
-//! A GitHub-flavoured Markdown table of the headline metric ([`crate::ingest::Metric::headline`]: the first
+//! A GitHub-flavoured Markdown table of the headline metric ([`crate::group::Metric::headline`]: the first
 //! fetch of a cold environment, else the handler's fetch) per group, with its confidence
 //! intervals, errors and cache hits.
 
 use super::{human_ns, LOCAL_NOTE};
 use crate::summary::Summary;
+use crate::table::Table;
 
 /// The Markdown text.
 pub fn render(summary: &Summary) -> String {
@@ -15,8 +16,20 @@ pub fn render(summary: &Summary) -> String {
         }
         out.push('\n');
     }
-    out.push_str("| stage | scenario | phase | n | fetch p50 (95% CI) | fetch p90 | fetch p99 (95% CI) | errors | cache hits |\n");
-    out.push_str("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n");
+    let mut table = Table::new(
+        [
+            "stage",
+            "scenario",
+            "phase",
+            "n",
+            "fetch p50 (95% CI)",
+            "fetch p90",
+            "fetch p99 (95% CI)",
+            "errors",
+            "cache hits",
+        ],
+        "LLLRRRRRR",
+    );
     for g in &summary.groups {
         let k = &g.key;
         let (p50, p90, p99) = match g.headline() {
@@ -38,16 +51,19 @@ pub fn render(summary: &Summary) -> String {
             ),
             None => ("–".into(), "–".into(), "–".into()),
         };
-        out.push_str(&format!(
-            "| {} | {} | {} | {} | {p50} | {p90} | {p99} | {:.2}% | {:.1}% |\n",
-            k.stage,
-            k.scenario,
-            k.phase.as_str(),
-            g.invocations,
-            g.error_rate * 100.0,
-            g.cache_hit_ratio * 100.0
-        ));
+        table.push(vec![
+            k.stage.clone(),
+            k.scenario.clone(),
+            k.phase.as_str().to_owned(),
+            g.invocations.to_string(),
+            p50,
+            p90,
+            p99,
+            format!("{:.2}%", g.error_rate * 100.0),
+            format!("{:.1}%", g.cache_hit_ratio * 100.0),
+        ]);
     }
+    out.push_str(&crate::table::markdown(&table));
     if summary
         .groups
         .iter()

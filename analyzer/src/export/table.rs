@@ -1,9 +1,10 @@
-//! The human table for a terminal: per group, the headline fetch ([`crate::ingest::Metric::headline`])
+//! The human table for a terminal: per group, the headline fetch ([`crate::group::Metric::headline`])
 //! with its intervals, INIT, errors and cache hits.
 
 use super::{human_ns, LOCAL_NOTE};
-use crate::ingest::Metric;
+use crate::group::Metric;
 use crate::summary::Summary;
+use crate::table::Table;
 
 /// The table text.
 pub fn render(summary: &Summary) -> String {
@@ -13,20 +14,21 @@ pub fn render(summary: &Summary) -> String {
         .groups
         .iter()
         .any(|g| g.metric(Metric::ScheduleSlip).is_some());
-    let mut rows: Vec<Vec<String>> = vec![vec![
-        "stage".into(),
-        "scenario".into(),
-        "phase".into(),
-        "n".into(),
-        "fetch p50 [95% CI]".into(),
-        "fetch p99 [95% CI]".into(),
-        "init (main→ready) p50".into(),
-        "errors".into(),
-        "hits".into(),
-    ]];
+    let mut header = vec![
+        "stage",
+        "scenario",
+        "phase",
+        "n",
+        "fetch p50 [95% CI]",
+        "fetch p99 [95% CI]",
+        "init (main→ready) p50",
+        "errors",
+        "hits",
+    ];
     if slip {
-        rows[0].push("send slip p50 / p99".into());
+        header.push("send slip p50 / p99");
     }
+    let mut table = Table::new(header, "");
     for g in &summary.groups {
         let k = &g.key;
         let fetch = g.headline();
@@ -67,11 +69,8 @@ pub fn render(summary: &Summary) -> String {
                 format!("{} / {}", human_ns(m.p50_ns), human_ns(m.p99_ns))
             }));
         }
-        rows.push(row);
+        table.push(row);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
     let mut out = String::new();
     if summary.local_emulator {
         out.push_str(&format!("{LOCAL_NOTE}\n"));
@@ -79,14 +78,6 @@ pub fn render(summary: &Summary) -> String {
             out.push_str(&format!("{e}\n"));
         }
     }
-    for row in &rows {
-        let cells: Vec<String> = row
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
+    out.push_str(&crate::table::text(&table));
     out
 }

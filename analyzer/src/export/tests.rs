@@ -2,7 +2,8 @@
 //! (a real local run, cut to four scenarios), rendered without any I/O.
 
 use super::{csv, markdown, render, table, Format, LOCAL_NOTE};
-use crate::ingest::{Ingested, Metric};
+use crate::group::Metric;
+use crate::ingest::Ingested;
 use crate::summary::{build, Summary};
 use crate::units::human_ns;
 

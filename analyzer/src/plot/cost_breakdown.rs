@@ -36,7 +36,7 @@ impl Chart for CostBreakdown {
     fn title(&self) -> String {
         format!(
             "Monthly cost at your workload ({} invocations/month), by item",
-            crate::cost::table::si(self.report.workload.invocations_per_month)
+            crate::units::si(self.report.workload.invocations_per_month)
         )
     }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {

@@ -31,7 +31,7 @@ fn usd(v: f64) -> String {
 }
 
 fn count(v: f64) -> String {
-    crate::cost::table::si(v)
+    crate::units::si(v)
 }
 
 impl Chart for CostCurve {

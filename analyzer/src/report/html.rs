@@ -1,7 +1,7 @@
 //! `report.html`: one self-contained page (inline CSS, inline SVG plots, no script, no font or
 //! image fetched from anywhere) that leads with the recommendation and the plots.
 
-use super::{approach_name, esc, relative, ReportData};
+use super::{esc, relative, ReportData};
 use crate::plot::Rendered;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -16,14 +16,13 @@ figure{margin:16px 0}
 figure svg{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:14px;color:#555}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}
-th,td{border:1px solid #ddd;padding:3px 7px;text-align:right}
-th:first-child,td:first-child,td.l{text-align:left}
+th,td{border:1px solid #ddd;padding:3px 7px}
+.l{text-align:left}
+.r{text-align:right}
 th{background:#f4f4f4}
 .warn{color:#a04000}
 code{background:#f4f4f4;padding:0 3px}
 ";
-
-use crate::units::human_ns as ms;
 
 /// Renders the page.
 pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
@@ -85,7 +84,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
                 esc(&r.approach.map_or_else(|| "no approach qualifies".to_owned(), |a| a.name())),
                 r.monthly_cost_usd.map(|c| format!(" at ${c:.2} a month")).unwrap_or_default(),
                 esc(&r.why),
-                crate::cost::table::si(c.workload.invocations_per_month),
+                crate::units::si(c.workload.invocations_per_month),
                 c.workload.functions,
                 c.workload.peak_rps,
                 c.workload.secrets,
@@ -141,52 +140,14 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         d.summary.seed,
         esc(crate::stats::PERCENTILE_DEFINITION)
     );
-    let _ = writeln!(o, "<table><tr><th>stage</th><th>approach</th><th>scenario</th><th>phase</th><th>n</th><th>p50 [95% CI]</th><th>p90</th><th>p99 [95% CI]</th><th>p99.9</th><th>max</th><th>errors</th></tr>");
-    for g in &d.summary.groups {
-        let Some(m) = g.headline() else {
-            continue;
-        };
-        let _ = writeln!(
-            o,
-            "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{}</td><td>{} [{}, {}]</td><td>{}</td><td>{} [{}, {}]{}</td><td>{}</td><td>{}</td><td>{:.2}%</td></tr>",
-            esc(&g.key.stage),
-            esc(&approach_name(&g.key)),
-            esc(&g.key.scenario),
-            esc(g.key.phase.as_str()),
-            m.count,
-            ms(m.p50_ns),
-            ms(m.p50_ci_ns[0]),
-            ms(m.p50_ci_ns[1]),
-            ms(m.p90_ns),
-            ms(m.p99_ns),
-            ms(m.p99_ci_ns[0]),
-            ms(m.p99_ci_ns[1]),
-            if m.p99_stable { "" } else { " <span class=\"warn\">(few samples)</span>" },
-            ms(m.p999_ns),
-            ms(m.max_ns),
-            g.error_rate * 100.0
-        );
-    }
-    let _ = writeln!(o, "</table>");
+    o.push_str(&crate::table::html(
+        &super::tables::percentiles(d),
+        "percentiles",
+    ));
 
     if let Some(c) = &d.cost {
         let _ = writeln!(o, "<h2>Monthly cost at the workload</h2>");
-        let _ = writeln!(o, "<table><tr><th>approach</th><th>USD/month</th><th>feasible</th><th>cold p99</th><th>warm p99</th><th>longest possible staleness</th><th>notes</th></tr>");
-        for a in &c.approaches {
-            let _ = writeln!(
-                o,
-                "<tr><td>{}</td><td>{:.2}</td><td>{}</td><td>{}</td><td>{}</td><td>{} ({})</td><td class=\"l\">{}</td></tr>",
-                esc(&a.approach.name()),
-                a.monthly_cost_usd,
-                if a.feasible { "yes" } else { "<span class=\"warn\">no</span>" },
-                a.latency.map_or("–".into(), |l| ms((l.cold_p99_s * 1e9) as u64)),
-                a.latency.map_or("–".into(), |l| ms((l.warm_p99_s * 1e9) as u64)),
-                esc(&crate::units::span_label(a.longest_staleness_s)),
-                esc(a.staleness_bound.describe()),
-                esc(&a.notes.iter().filter(|n| !n.starts_with("latency measured")).cloned().collect::<Vec<_>>().join("; "))
-            );
-        }
-        let _ = writeln!(o, "</table>");
+        o.push_str(&crate::table::html(&super::tables::cost(c), "cost"));
         let _ = writeln!(o, "<p>How API calls are counted: {}</p>", esc(c.formula));
         let _ = writeln!(o, "<ul>");
         for a in &c.pricing.assumptions {
@@ -226,56 +187,31 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         (
             "Many secrets per fetch: monthly cost per mode at the workload",
             "Reading the workload's secrets per invocation in each mode: secrets billed (a bundle is one secret, giving up per-secret rotation and per-secret IAM), API calls, fixed fees, API and KMS charges (compute not included), and the peak call rate against the quota of the API each mode uses.",
-            super::many::cost_table(d.cost.as_ref().map_or(&[][..], |c| &c.many[..])),
+            crate::cost::many::table(d.cost.as_ref().map_or(&[][..], |c| &c.many[..]), true),
             d.cost.is_none(),
         ),
     ];
-    for (title, what, (header, rows), empty) in tables {
+    for (title, what, table, empty) in tables {
         if empty {
             continue;
         }
-        let _ = writeln!(o, "<h2>{}</h2><p>{}</p><table><tr>", esc(title), esc(what));
-        for h in header {
-            let _ = write!(o, "<th>{}</th>", esc(h));
-        }
-        let _ = writeln!(o, "</tr>");
-        for r in rows {
-            let cells: String = r.iter().map(|c| format!("<td>{}</td>", esc(c))).collect();
-            let _ = writeln!(o, "<tr>{cells}</tr>");
-        }
-        let _ = writeln!(o, "</table>");
+        let _ = writeln!(o, "<h2>{}</h2><p>{}</p>", esc(title), esc(what));
+        o.push_str(&crate::table::html(&table, ""));
     }
 
     if let Some(base) = &d.compared_with {
         let _ = writeln!(o, "<h2>Compared with {}</h2>", esc(base));
-        let _ = writeln!(o, "<table><tr><th>scenario</th><th>phase</th><th>metric</th><th>p50 NEW/BASE [95% CI]</th><th>verdict</th><th>p99 NEW/BASE [95% CI]</th><th>verdict</th></tr>");
-        for c in &d.comparisons {
-            let _ = writeln!(
-                o,
-                "<tr><td>{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td>{:.3} [{:.3}, {:.3}]</td><td class=\"l\">{}</td><td>{:.3} [{:.3}, {:.3}]</td><td class=\"l\">{}</td></tr>",
-                esc(&c.scenario), esc(c.phase.as_str()), c.metric, c.p50.ratio, c.p50.ci[0], c.p50.ci[1], c.p50.verdict.as_str(), c.p99.ratio, c.p99.ci[0], c.p99.ci[1], c.p99.verdict.as_str()
-            );
-        }
-        let _ = writeln!(o, "</table>");
+        o.push_str(&crate::table::html(
+            &super::tables::comparison(&d.comparisons),
+            "compare",
+        ));
     }
 
-    let _ = writeln!(o, "<h2>Environment</h2><table><tr><th>run</th><th>stage</th><th>region</th><th>function</th><th>where</th><th>status</th><th>accounting</th><th>secbench</th><th>started</th></tr>");
-    for (dir, m) in &d.manifests {
-        let _ = writeln!(
-            o,
-            "<tr><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td><td class=\"l\">{}</td></tr>",
-            esc(dir),
-            esc(&m.stage),
-            esc(&m.region),
-            esc(&m.function),
-            if m.local_emulator { "<strong>local emulator</strong>" } else { "AWS" },
-            esc(&format!("{:?}", m.status).to_lowercase()),
-            esc(&m.accounting.line()),
-            esc(&m.tool_version),
-            esc(&m.started_at),
-        );
-    }
-    let _ = writeln!(o, "</table>");
+    let _ = writeln!(o, "<h2>Environment</h2>");
+    o.push_str(&crate::table::html(
+        &super::tables::environment(d),
+        "environment",
+    ));
     let mut memories: Vec<String> = d
         .summary
         .groups

@@ -1,10 +1,11 @@
 //! The report's many-secrets tables: per source × mode × count measured, the time until all
 //! values were ready (cold first fetch and warm fetches), the calls per fetch the probe counted
-//! and the partial failures; and the cost of each mode at the workload (from the cost model).
+//! and the partial failures (the cost of each mode at the workload is the cost model's table,
+//! `cost::many::table`).
 
-use crate::cost::many::ModeCost;
-use crate::ingest::Metric;
+use crate::group::Metric;
 use crate::summary::Summary;
+use crate::table::Table;
 use crate::units::human_ns;
 use secbench_record::run::Phase;
 use secbench_record::{MultiMode, Source};
@@ -76,76 +77,37 @@ pub fn rows(summary: &Summary) -> Vec<ManyRow> {
     out.into_values().collect()
 }
 
-/// The measured table as header and cells.
-pub fn table(rows: &[ManyRow]) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec![
-        "source",
-        "mode",
-        "N",
-        "memory MB",
-        "cold: all ready p50",
-        "warm: all ready p50",
-        "warm: all ready p99",
-        "API calls per warm fetch",
-        "fetches with a failed value",
-    ];
+/// The measured table.
+pub fn table(rows: &[ManyRow]) -> Table {
+    let mut t = Table::new(
+        [
+            "source",
+            "mode",
+            "N",
+            "memory MB",
+            "cold: all ready p50",
+            "warm: all ready p50",
+            "warm: all ready p99",
+            "API calls per warm fetch",
+            "fetches with a failed value",
+        ],
+        "LLRRRRRRR",
+    );
     let ns = |v: Option<u64>| v.map_or_else(|| "–".to_owned(), human_ns);
-    let cells = rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.source.to_string(),
-                r.mode.to_string(),
-                r.secrets.to_string(),
-                r.memory_mb
-                    .map_or_else(|| "–".to_owned(), |m| m.to_string()),
-                ns(r.cold_p50_ns),
-                ns(r.warm_p50_ns),
-                ns(r.warm_p99_ns),
-                r.calls_per_fetch
-                    .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
-                format!("{:.2}%", r.failed_share * 100.0),
-            ]
-        })
-        .collect();
-    (header, cells)
-}
-
-/// The cost table (the cost model's modes at the workload) as header and cells.
-pub fn cost_table(rows: &[ModeCost]) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec![
-        "source",
-        "cache",
-        "mode",
-        "N",
-        "secrets billed",
-        "API calls per fetch",
-        "API calls per month",
-        "USD/month",
-        "peak calls/s (quota)",
-        "feasible",
-        "notes",
-    ];
-    let cells = rows
-        .iter()
-        .map(|m| {
-            vec![
-                m.source.to_string(),
-                m.cache.to_string(),
-                m.mode.to_string(),
-                m.secrets.to_string(),
-                m.secrets_billed.to_string(),
-                m.calls_per_fetch.to_string(),
-                crate::cost::table::si(m.api_calls_per_month),
-                format!("{:.2}", m.monthly_cost_usd),
-                format!(
-                    "{:.1} ({:.0} {})",
-                    m.peak_calls_per_second, m.quota_per_second, m.quota_api
-                ),
-                if m.feasible { "yes" } else { "no" }.to_owned(),
-                m.notes.join("; "),
-            ]
-        })
-        .collect();
-    (header, cells)
+    for r in rows {
+        t.push(vec![
+            r.source.to_string(),
+            r.mode.to_string(),
+            r.secrets.to_string(),
+            r.memory_mb
+                .map_or_else(|| "–".to_owned(), |m| m.to_string()),
+            ns(r.cold_p50_ns),
+            ns(r.warm_p50_ns),
+            ns(r.warm_p99_ns),
+            r.calls_per_fetch
+                .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
+            format!("{:.2}%", r.failed_share * 100.0),
+        ]);
+    }
+    t
 }

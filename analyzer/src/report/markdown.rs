@@ -1,7 +1,7 @@
 //! `report.md`: the report as GitHub-flavoured Markdown for a pull request or a wiki, with the
 //! plots as linked PNGs.
 
-use super::{approach_name, relative, ReportData};
+use super::{relative, ReportData};
 use crate::plot::Rendered;
 use std::fmt::Write as _;
 use std::path::Path;
@@ -32,7 +32,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
                 &r.approach.map_or_else(|| "no approach qualifies".to_owned(), |a| a.name()),
                 r.monthly_cost_usd.map(|c| format!(" at ${c:.2} a month")).unwrap_or_default(),
                 r.why,
-                crate::cost::table::si(c.workload.invocations_per_month),
+                crate::units::si(c.workload.invocations_per_month),
                 c.workload.functions,
                 c.workload.secrets,
                 c.workload.memory_mb,
@@ -52,45 +52,18 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             relative(&p.png_path, out)
         );
     }
-    o.push_str("## Fetch latency percentiles\n\n| stage | approach | phase | n | p50 [95% CI] | p99 [95% CI] | errors |\n| --- | --- | --- | ---: | ---: | ---: | ---: |\n");
-    for g in &d.summary.groups {
-        let Some(m) = g.headline() else {
-            continue;
-        };
-        let h = crate::export::human_ns;
-        let _ = writeln!(
-            o,
-            "| {} | {} | {} | {} | {} [{}, {}] | {} [{}, {}]{} | {:.2}% |",
-            g.key.stage,
-            approach_name(&g.key),
-            g.key.phase.as_str(),
-            m.count,
-            h(m.p50_ns),
-            h(m.p50_ci_ns[0]),
-            h(m.p50_ci_ns[1]),
-            h(m.p99_ns),
-            h(m.p99_ci_ns[0]),
-            h(m.p99_ci_ns[1]),
-            if m.p99_stable { "" } else { " (few samples)" },
-            g.error_rate * 100.0
-        );
-    }
+    o.push_str("## Fetch latency percentiles\n\n");
+    o.push_str(&crate::table::markdown(
+        &super::tables::percentiles(d).select(&super::tables::PERCENTILES_MARKDOWN),
+    ));
     let _ = writeln!(o, "\n{}", crate::stats::PERCENTILE_DEFINITION);
     if let Some(c) = &d.cost {
-        o.push_str("\n## Monthly cost at the workload\n\n| approach | USD/month | feasible | longest possible staleness |\n| --- | ---: | --- | --- |\n");
-        for a in &c.approaches {
-            let _ = writeln!(
-                o,
-                "| {} | {:.2} | {} | {} ({}) |",
-                a.approach,
-                a.monthly_cost_usd,
-                if a.feasible { "yes" } else { "no" },
-                crate::units::span_label(a.longest_staleness_s),
-                a.staleness_bound.describe()
-            );
-        }
+        o.push_str("\n## Monthly cost at the workload\n\n");
+        o.push_str(&crate::table::markdown(
+            &super::tables::cost(c).select(&super::tables::COST_MARKDOWN),
+        ));
     }
-    for (title, (header, rows), empty) in [
+    for (title, table, empty) in [
         (
             "Against memory size",
             super::memory::memory_table(&d.by_memory),
@@ -113,7 +86,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         ),
         (
             "Many secrets per fetch: monthly cost per mode at the workload",
-            super::many::cost_table(d.cost.as_ref().map_or(&[][..], |c| &c.many[..])),
+            crate::cost::many::table(d.cost.as_ref().map_or(&[][..], |c| &c.many[..]), true),
             d.cost.is_none(),
         ),
     ] {
@@ -121,11 +94,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             continue;
         }
         let _ = writeln!(o, "\n## {title}\n");
-        let _ = writeln!(o, "| {} |", header.join(" | "));
-        let _ = writeln!(o, "|{}", " --- |".repeat(header.len()));
-        for r in rows {
-            let _ = writeln!(o, "| {} |", r.join(" | "));
-        }
+        o.push_str(&crate::table::markdown(&table));
     }
     o.push_str("\n## Raw exports\n\n");
     for (path, what) in &d.exports {

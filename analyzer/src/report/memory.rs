@@ -6,8 +6,10 @@
 use crate::approach::name_of;
 use crate::cost::pipeline::Priced;
 use crate::cost::recommend::Slo;
-use crate::ingest::{Connections, Ingested, Metric};
+use crate::group::{Connections, Metric};
+use crate::ingest::Ingested;
 use crate::summary::Summary;
+use crate::table::Table;
 use secbench_record::run::Phase;
 use std::collections::BTreeMap;
 
@@ -151,65 +153,65 @@ fn ms(v: Option<u64>) -> String {
     v.map_or_else(|| "–".to_owned(), crate::export::human_ns)
 }
 
-/// The memory table as header and cells: one definition for the HTML and the Markdown.
-pub fn memory_table(rows: &[MemoryRow]) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec![
-        "approach",
-        "memory MB",
-        "INIT p50",
-        "INIT CPU p50",
-        "cold first fetch p50",
-        "cold first fetch p99",
-        "warm fetch p50",
-        "warm fetch p99",
-        "USD/month",
-    ];
-    let cells = rows
-        .iter()
-        .map(|r| {
-            vec![
-                r.approach.clone(),
-                r.memory_mb.to_string(),
-                ms(r.init_p50_ns),
-                ms(r.init_cpu_p50_ns),
-                ms(r.cold_fetch_p50_ns),
-                ms(r.cold_fetch_p99_ns),
-                ms(r.warm_fetch_p50_ns),
-                ms(r.warm_fetch_p99_ns),
-                r.monthly_cost_usd
-                    .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
-            ]
-        })
-        .collect();
-    (header, cells)
+/// The memory table: one definition for the HTML and the Markdown.
+pub fn memory_table(rows: &[MemoryRow]) -> Table {
+    let mut t = Table::new(
+        [
+            "approach",
+            "memory MB",
+            "INIT p50",
+            "INIT CPU p50",
+            "cold first fetch p50",
+            "cold first fetch p99",
+            "warm fetch p50",
+            "warm fetch p99",
+            "USD/month",
+        ],
+        "LRRRRRRRR",
+    );
+    for r in rows {
+        t.push(vec![
+            r.approach.clone(),
+            r.memory_mb.to_string(),
+            ms(r.init_p50_ns),
+            ms(r.init_cpu_p50_ns),
+            ms(r.cold_fetch_p50_ns),
+            ms(r.cold_fetch_p99_ns),
+            ms(r.warm_fetch_p50_ns),
+            ms(r.warm_fetch_p99_ns),
+            r.monthly_cost_usd
+                .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
+        ]);
+    }
+    t
 }
 
-/// The connection table as header and cells.
-pub fn connection_table(rows: &[ConnectionRow]) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec![
-        "group",
-        "invocations",
-        "TLS handshakes",
-        "handshakes per invocation",
-        "requests",
-        "on a kept-alive connection",
-    ];
-    let cells = rows
-        .iter()
-        .map(|r| {
-            let c = &r.connections;
-            vec![
-                r.group.clone(),
-                c.invocations.to_string(),
-                c.tls_handshakes.to_string(),
-                format!(
-                    "{:.2}",
-                    c.tls_handshakes as f64 / c.invocations.max(1) as f64
-                ),
-                c.requests.to_string(),
-                c.reused_connection_requests.to_string(),
-            ]
-        })
-        .collect();
-    (header, cells)
+/// The connection table.
+pub fn connection_table(rows: &[ConnectionRow]) -> Table {
+    let mut t = Table::new(
+        [
+            "group",
+            "invocations",
+            "TLS handshakes",
+            "handshakes per invocation",
+            "requests",
+            "on a kept-alive connection",
+        ],
+        "LRRRRR",
+    );
+    for r in rows {
+        let c = &r.connections;
+        t.push(vec![
+            r.group.clone(),
+            c.invocations.to_string(),
+            c.tls_handshakes.to_string(),
+            format!(
+                "{:.2}",
+                c.tls_handshakes as f64 / c.invocations.max(1) as f64
+            ),
+            c.requests.to_string(),
+            c.reused_connection_requests.to_string(),
+        ]);
+    }
+    t
 }

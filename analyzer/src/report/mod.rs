@@ -9,12 +9,14 @@ pub mod many;
 pub mod markdown;
 pub mod memory;
 pub mod staleness;
+pub mod tables;
 
 use crate::approach::{name_of as approach_name, Approach};
 use crate::cost::pipeline::Priced;
 use crate::cost::recommend::Slo;
 use crate::cost::{self, CostReport};
-use crate::ingest::{GroupKey, Ingested, Metric};
+use crate::group::{GroupKey, Metric};
+use crate::ingest::Ingested;
 use crate::plot::{self, colour, series_label, Rendered};
 use crate::summary::Summary;
 use secbench_record::run::{InvocationOutcome, Manifest, Phase};
@@ -496,13 +498,7 @@ fn errors(s: &Summary, several: &Labels) -> plot::errors::Errors {
     }
 }
 
-/// Escapes text for HTML.
-pub fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+pub use crate::table::esc;
 
 /// A path relative to the report directory, for links (absolute when it is elsewhere).
 pub fn relative(path: &Path, out: &Path) -> String {

@@ -4,6 +4,7 @@
 
 use crate::approach::StalenessBound;
 use crate::staleness::RotationStaleness;
+use crate::table::Table;
 use crate::units::span_label;
 
 fn ms(v: f64) -> String {
@@ -21,73 +22,73 @@ pub fn bound(r: &RotationStaleness) -> String {
     }
 }
 
-/// The table as header and cells.
-pub fn table(rows: &[RotationStaleness]) -> (Vec<&'static str>, Vec<Vec<String>>) {
-    let header = vec![
-        "scenario",
-        "approach",
-        "rotation",
-        "bounded by",
-        "environments at rotation",
-        "got the new value after (median / max)",
-        "last old value served after",
-        "still stale at their last invocation (observed)",
-        "no invocation after (retired)",
-        "stale invocations after",
-        "cold starts after",
-    ];
-    let cells = rows
-        .iter()
-        .map(|r| {
-            let windows = match (r.median_window_ms(), r.max_window_ms()) {
-                (Some(m), Some(x)) => format!("{} / {} (n={})", ms(m), ms(x), r.windows_ms.len()),
-                _ => "–".to_owned(),
-            };
-            let until_end = match r.stale_until_end_ms.last() {
-                Some(max) => format!("{} (≥ {})", r.stale_until_end_ms.len(), ms(*max)),
-                None => "0".to_owned(),
-            };
-            let rotation = match (&r.rotation.error, r.rotation.confirmed_unix_ms) {
-                (Some(e), _) => format!("failed: {e}"),
-                (None, _) => format!(
-                    "#{} {} at {} into the warm phase",
-                    r.rotation.version_index,
-                    r.rotation.operation,
-                    span_label(r.rotation.planned_offset_ms as f64 / 1e3)
+/// The table.
+pub fn table(rows: &[RotationStaleness]) -> Table {
+    let mut t = Table::new(
+        [
+            "scenario",
+            "approach",
+            "rotation",
+            "bounded by",
+            "environments at rotation",
+            "got the new value after (median / max)",
+            "last old value served after",
+            "still stale at their last invocation (observed)",
+            "no invocation after (retired)",
+            "stale invocations after",
+            "cold starts after",
+        ],
+        "LLLLRLLLRLR",
+    );
+    for r in rows {
+        let windows = match (r.median_window_ms(), r.max_window_ms()) {
+            (Some(m), Some(x)) => format!("{} / {} (n={})", ms(m), ms(x), r.windows_ms.len()),
+            _ => "–".to_owned(),
+        };
+        let until_end = match r.stale_until_end_ms.last() {
+            Some(max) => format!("{} (≥ {})", r.stale_until_end_ms.len(), ms(*max)),
+            None => "0".to_owned(),
+        };
+        let rotation = match (&r.rotation.error, r.rotation.confirmed_unix_ms) {
+            (Some(e), _) => format!("failed: {e}"),
+            (None, _) => format!(
+                "#{} {} at {} into the warm phase",
+                r.rotation.version_index,
+                r.rotation.operation,
+                span_label(r.rotation.planned_offset_ms as f64 / 1e3)
+            ),
+        };
+        t.push(vec![
+            r.scenario.clone(),
+            r.approach.map_or_else(|| "–".to_owned(), |a| a.name()),
+            rotation,
+            bound(r),
+            r.environments.to_string(),
+            windows,
+            match (r.last_stale_ms, r.ttl) {
+                (None, _) => "none served".to_owned(),
+                (Some(l), Some(t)) if !t.is_zero() => format!(
+                    "{} ({:.0}% of the TTL)",
+                    ms(l),
+                    l / (t.as_secs_f64() * 1e3) * 100.0
                 ),
-            };
-            vec![
-                r.scenario.clone(),
-                r.approach.map_or_else(|| "–".to_owned(), |a| a.name()),
-                rotation,
-                bound(r),
-                r.environments.to_string(),
-                windows,
-                match (r.last_stale_ms, r.ttl) {
-                    (None, _) => "none served".to_owned(),
-                    (Some(l), Some(t)) if !t.is_zero() => format!(
-                        "{} ({:.0}% of the TTL)",
-                        ms(l),
-                        l / (t.as_secs_f64() * 1e3) * 100.0
-                    ),
-                    (Some(l), _) => ms(l),
-                },
-                until_end,
-                r.retired.to_string(),
-                match r.stale_share() {
-                    Some(s) => format!(
-                        "{:.1}% ({} of {})",
-                        s * 100.0,
-                        r.stale_after,
-                        r.invocations_after
-                    ),
-                    None => "no invocation after".to_owned(),
-                },
-                r.cold_after.to_string(),
-            ]
-        })
-        .collect();
-    (header, cells)
+                (Some(l), _) => ms(l),
+            },
+            until_end,
+            r.retired.to_string(),
+            match r.stale_share() {
+                Some(s) => format!(
+                    "{:.1}% ({} of {})",
+                    s * 100.0,
+                    r.stale_after,
+                    r.invocations_after
+                ),
+                None => "no invocation after".to_owned(),
+            },
+            r.cold_after.to_string(),
+        ]);
+    }
+    t
 }
 
 /// What the table means, for the page and the Markdown.
@@ -96,26 +97,5 @@ pub const EXPLANATION: &str = "Each rotation wrote a new value while the scenari
 /// The table as aligned text for a terminal (the columns that fit: scenario, bound, windows,
 /// still stale, stale share).
 pub fn text(rows: &[RotationStaleness]) -> String {
-    let (header, cells) = table(rows);
-    let keep = [0usize, 3, 5, 6, 7, 9];
-    let pick = |r: &[String]| keep.iter().map(|i| r[*i].clone()).collect::<Vec<String>>();
-    let head: Vec<String> = keep.iter().map(|i| header[*i].to_owned()).collect();
-    let body: Vec<Vec<String>> = cells.iter().map(|r| pick(r)).collect();
-    let mut width: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
-    for r in &body {
-        for (i, c) in r.iter().enumerate() {
-            width[i] = width[i].max(c.chars().count());
-        }
-    }
-    let mut o = String::new();
-    for r in std::iter::once(&head).chain(&body) {
-        let line: Vec<String> = r
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c}{}", " ".repeat(width[i] - c.chars().count())))
-            .collect();
-        o.push_str(line.join("  ").trim_end());
-        o.push('\n');
-    }
-    o
+    crate::table::text(&table(rows).select(&[0, 3, 5, 6, 7, 9]))
 }

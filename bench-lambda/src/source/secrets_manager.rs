@@ -42,6 +42,62 @@ pub async fn get(client: &aws_sdk_secretsmanager::Client, id: &str) -> Result<Se
     )
 }
 
+/// `BatchGetSecretValue` of `ids` (at most 20): each id's value with its `VersionId`, in the
+/// order of `ids`. The API may return its results in pages (`NextToken`, AWS's API reference):
+/// every page is asked for, each a call of its own (the recorder counts them). An id the
+/// answer's `Errors` names gets that error's class; one it does not mention is `not_found`.
+/// The call's own failure fails them all.
+pub async fn batch_get(
+    client: &aws_sdk_secretsmanager::Client,
+    ids: &[String],
+) -> Result<Vec<Result<Secret, FetchError>>, FetchError> {
+    let mut found = Vec::new();
+    let mut errors = Vec::new();
+    let mut next: Option<String> = None;
+    loop {
+        let out = client
+            .batch_get_secret_value()
+            .set_secret_id_list(Some(ids.to_vec()))
+            .set_next_token(next.take())
+            .send()
+            .await
+            .map_err(|e| classify_sdk(&e))?;
+        found.extend(out.secret_values.unwrap_or_default());
+        errors.extend(out.errors.unwrap_or_default());
+        match out.next_token.filter(|t| !t.is_empty()) {
+            Some(t) => next = Some(t),
+            None => break,
+        }
+    }
+    Ok(ids
+        .iter()
+        .map(|id| {
+            let entry = found.iter().find(|v| {
+                v.name.as_deref() == Some(id.as_str()) || v.arn.as_deref() == Some(id.as_str())
+            });
+            match entry {
+                Some(v) => value_of(
+                    v.secret_string.clone(),
+                    v.secret_binary.clone().map(|b| b.into_inner()),
+                )
+                .map(|s| s.with_version(v.version_id.clone())),
+                None => {
+                    let code = errors
+                        .iter()
+                        .find(|e| e.secret_id.as_deref() == Some(id.as_str()))
+                        .and_then(|e| e.error_code.clone());
+                    Err(FetchError {
+                        class: code
+                            .as_deref()
+                            .map_or(ErrorClass::NotFound, crate::classify::classify_code),
+                        code,
+                    })
+                }
+            }
+        })
+        .collect())
+}
+
 /// A Secrets Manager client whose calls `recorder` counts.
 pub fn client(sdk: &SdkConfig, recorder: &CallRecorder) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::from_conf(config_builder(sdk, recorder).build())

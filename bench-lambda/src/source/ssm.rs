@@ -57,3 +57,34 @@ pub async fn get(client: &aws_sdk_ssm::Client, name: &str) -> Result<Secret, Fet
         Ok(Secret::new(value.into_bytes()).with_version(Some(parameter.version.to_string())))
     }
 }
+
+/// `GetParameters` of `names` (at most 10) with decryption: each name's value with its
+/// `Version`, in the order of `names`; a name SSM lists as invalid (or does not return) is
+/// `not_found`. The call's own failure fails them all.
+pub async fn get_parameters(
+    client: &aws_sdk_ssm::Client,
+    names: &[String],
+) -> Result<Vec<Result<Secret, FetchError>>, FetchError> {
+    let out = client
+        .get_parameters()
+        .set_names(Some(names.to_vec()))
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(|e| classify_sdk(&e))?;
+    let params = out.parameters.unwrap_or_default();
+    Ok(names
+        .iter()
+        .map(|name| {
+            let found = params.iter().find(|p| {
+                p.name.as_deref() == Some(name.as_str()) || p.arn.as_deref() == Some(name.as_str())
+            });
+            match found.and_then(|p| p.value.clone().map(|v| (v, p.version))) {
+                Some((v, version)) => {
+                    Ok(Secret::new(v.into_bytes()).with_version(Some(version.to_string())))
+                }
+                None => Err(FetchError::new(ErrorClass::NotFound)),
+            }
+        })
+        .collect())
+}

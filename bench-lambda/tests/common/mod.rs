@@ -378,11 +378,7 @@ pub async fn http_post(url: &str) -> String {
 /// Starts the real agent (the AWS Workload Credentials Provider, configured as the local stage
 /// configures it) against `endpoint`; returns it and its port once it accepts connections.
 pub async fn start_agent(endpoint: &str, ttl_seconds: u32) -> (Managed, u16) {
-    let bin = secbench_local_lambda::agent::bin(&root());
-    assert!(
-        bin.exists(),
-        "the agent is not installed: run scripts/install-agent.sh (the README's test command does)"
-    );
+    let bin = secbench_test_support::release_bin(secbench_local_lambda::agent::BIN_NAME);
     let port = free_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("agent.toml");

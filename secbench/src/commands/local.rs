@@ -1,24 +1,27 @@
 //! `secbench local`: the whole experiment on this machine, then its analysis and its report.
 
+use crate::cli::LocalArgs;
 use anyhow::{Context, Result};
 use secbench_analyzer::cost::recommend::Slo;
 use secbench_analyzer::{export, stats, summary};
-use std::path::PathBuf;
+use std::path::Path;
 
-pub fn run(
-    plan: Option<PathBuf>,
-    out_dir: PathBuf,
-    resume: Option<PathBuf>,
-    workload: Option<PathBuf>,
-) -> Result<i32> {
+pub fn run(args: LocalArgs) -> Result<i32> {
     let cwd = std::env::current_dir().context("current directory")?;
     let root = crate::local_stage::find_root(&cwd)?;
-    let workload = workload.unwrap_or_else(|| root.join("scripts/workloads/example.toml"));
+    if args.build_only {
+        return build_only(&root);
+    }
+    let workload = args
+        .workload
+        .unwrap_or_else(|| root.join("scripts/workloads/example.toml"));
     let opts = crate::local_stage::LocalOptions {
-        plan: plan.unwrap_or_else(|| root.join("scripts/plans/local.toml")),
+        plan: args
+            .plan
+            .unwrap_or_else(|| root.join("scripts/plans/local.toml")),
         root,
-        out_dir,
-        resume,
+        out_dir: args.out_dir,
+        resume: args.resume,
         probe_bin: None,
         skip_install: false,
         value: None,
@@ -61,4 +64,22 @@ pub fn run(
     })?;
     println!("report: {}", files.html.display());
     Ok(code)
+}
+
+/// `--build-only`: the installers and the build, and what the build compiled (`scripts/check-build-once.sh`
+/// reads the last line).
+fn build_only(root: &Path) -> Result<i32> {
+    crate::local_stage::install(root)?;
+    let b = crate::local_stage::build(root)?;
+    println!("probe: {}", b.probe.display());
+    println!("agent: {}", b.agent.display());
+    println!(
+        "compiled: {}",
+        if b.compiled.is_empty() {
+            "nothing".to_owned()
+        } else {
+            b.compiled.join(", ")
+        }
+    );
+    Ok(0)
 }

@@ -111,12 +111,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Validate { files } => validate::run(&files),
-        Command::Local {
-            plan,
-            out_dir,
-            resume,
-            workload,
-        } => local::run(plan, out_dir, resume, workload),
+        Command::Local(args) => local::run(args),
         Command::Run(args) => run_plan::run(args),
     }
 }

@@ -132,15 +132,18 @@ pub fn run(args: ProvisionArgs) -> Result<i32> {
         "SecureString parameter {} (key {})",
         done.parameter_name, resources.key_arn
     );
+    use secbench_record::probe_config::var;
     println!(
-        "function {}: SECBENCH_CIPHERTEXT and SECBENCH_EXPECTED_SHA256 set{}",
+        "function {}: {} and {} set{}",
         done.function,
+        var::CIPHERTEXT,
+        var::EXPECTED_SHA256,
         if done.plain_env_set {
-            ", and SECBENCH_PLAINTEXT (the plain-env baseline: the value is now in plaintext in the function's configuration)"
+            format!(", and {} (the plain-env baseline: the value is now in plaintext in the function's configuration)", var::PLAINTEXT)
         } else {
-            ""
+            String::new()
         }
     );
-    println!("sha256 of the value: {}", done.sha256_hex);
+    println!("sha256 of the value: {}", done.digest);
     Ok(0)
 }

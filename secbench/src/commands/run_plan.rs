@@ -55,7 +55,10 @@ pub fn run(args: RunArgs) -> Result<i32> {
     });
     let many = match (
         plan.scenarios.iter().find(|s| s.multi.is_some()),
-        stage_file.as_ref().and_then(|sf| sf.many.as_ref().map(|m| m.to_many(sf))),
+        match stage_file.as_ref().and_then(|sf| sf.many.as_ref().map(|m| (sf, m))) {
+            Some((sf, m)) => Some(m.to_many(sf, &crate::stage_file::path(&cwd, &stage))?),
+            None => None,
+        },
     ) {
         (None, _) => None,
         (Some(_), Some(m)) => Some(m),
@@ -134,13 +137,12 @@ async fn rotator_on_aws(
     endpoint_url: Option<&str>,
     resources: crate::run::rotate::Resources,
 ) -> Result<crate::run::rotate::Rotator> {
-    let vars = crate::run::control::current_vars(lambda, function).await?;
-    let digest = vars
-        .get("SECBENCH_EXPECTED_SHA256")
-        .and_then(|d| d.split(',').next())
-        .filter(|d| !d.is_empty())
-        .with_context(|| format!("{function} has no SECBENCH_EXPECTED_SHA256: run `secbench provision` for the stage before a plan that rotates"))?
-        .to_owned();
+    let config = crate::run::control::current_config(lambda, function).await?;
+    let digest = config
+        .expected_sha256
+        .as_ref()
+        .and_then(|d| d.first().copied())
+        .with_context(|| format!("{function} has no {}: run `secbench provision` for the stage before a plan that rotates", secbench_record::probe_config::var::EXPECTED_SHA256))?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_owned()));
     if let Some(url) = endpoint_url {

@@ -5,7 +5,8 @@
 use crate::plan::Scenario;
 use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
 use aws_sdk_lambda::types::{Environment, LastUpdateStatus};
-use std::collections::{BTreeMap, HashMap};
+use secbench_record::probe_config::{Digest, ProbeConfig};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 /// Why a configuration could not be applied.
@@ -28,6 +29,14 @@ pub enum ControlError {
         function: String,
         /// `LastUpdateStatusReason`.
         reason: String,
+    },
+    /// The function's variables hold a probe setting that does not read: fix or remove it.
+    #[error("the configuration of {function}")]
+    Config {
+        /// The function.
+        function: String,
+        /// The variable and what is wrong with it.
+        source: secbench_record::probe_config::ConfigError,
     },
     /// The update stayed `InProgress` too long.
     #[error("the update of {function} was still in progress after {waited:?}")]
@@ -68,40 +77,48 @@ pub fn update_state(
     }
 }
 
-/// The agent's TTL variables (the extension's names; the local agent reads the first).
-pub const AGENT_TTL_VARS: [&str; 2] = ["SECRETS_MANAGER_TTL", "SSM_PARAMETER_STORE_TTL"];
+/// What the runner adds to a scenario's own probe settings: what the stage holds for it.
+#[derive(Debug, Clone, Default)]
+pub struct StageSettings {
+    /// The digests the scenario's store holds (the value before its rotations, then each new
+    /// one), when the runner knows them.
+    pub expected_sha256: Option<Vec<Digest>>,
+    /// Where the secrets are (the one secret and parameter, or a several-secrets scenario's),
+    /// when the stage names them.
+    pub targets: Option<super::many::Targets>,
+}
 
-/// The probe variables a scenario sets, then `extra` (the rotator's digests, the
-/// several-secrets variables; `None` removes one); every other variable of the function is
-/// kept.
-pub fn scenario_vars(
-    current: &HashMap<String, String>,
+/// The probe configuration for `s` on top of the function's `current` one: the scenario's
+/// source, cache and fetch time, its TTLs, a new round tag (any configuration change retires
+/// the environments) and what the stage holds for it.
+pub fn scenario_config(
+    current: &ProbeConfig,
     s: &Scenario,
     round_tag: &str,
-    extra: &BTreeMap<String, Option<String>>,
+    stage: &StageSettings,
+) -> ProbeConfig {
+    let mut c = current.clone();
+    c.source = Some(s.source);
+    c.cache = Some(s.cache);
+    c.fetch_at = Some(s.fetch_at);
+    c.config_round = Some(round_tag.to_owned());
+    c.cache_ttl = s.cache_ttl;
+    c.agent_ttl = s.agent_ttl;
+    if let Some(d) = &stage.expected_sha256 {
+        c.expected_sha256 = Some(d.clone());
+    }
+    if let Some(t) = &stage.targets {
+        t.configure(&mut c);
+    }
+    c
+}
+
+/// The function's variables with `config` written into them (every other variable kept).
+pub fn with_config(
+    mut vars: HashMap<String, String>,
+    config: &ProbeConfig,
 ) -> HashMap<String, String> {
-    let mut vars = current.clone();
-    vars.insert("SECBENCH_SOURCE".into(), s.source.as_str().into());
-    vars.insert("SECBENCH_CACHE".into(), s.cache.as_str().into());
-    vars.insert("SECBENCH_FETCH_AT".into(), s.fetch_at.as_str().into());
-    // A new value on every round: any configuration change retires the environments.
-    vars.insert("SECBENCH_CONFIG_ROUND".into(), round_tag.into());
-    match &s.cache_ttl_text {
-        Some(ttl) => vars.insert("SECBENCH_CACHE_TTL".into(), ttl.clone()),
-        None => vars.remove("SECBENCH_CACHE_TTL"),
-    };
-    for name in AGENT_TTL_VARS {
-        match s.agent_ttl {
-            Some(ttl) => vars.insert(name.into(), ttl.as_secs().to_string()),
-            None => vars.remove(name),
-        };
-    }
-    for (k, v) in extra {
-        match v {
-            Some(v) => vars.insert(k.clone(), v.clone()),
-            None => vars.remove(k),
-        };
-    }
+    config.apply(&mut vars);
     vars
 }
 
@@ -141,6 +158,22 @@ pub async fn get_configuration(
         })
 }
 
+/// The probe configuration in the function's variables.
+pub async fn current_config(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<ProbeConfig, ControlError> {
+    let vars = current_vars(client, function).await?;
+    config_of(&vars, function)
+}
+
+fn config_of(vars: &HashMap<String, String>, function: &str) -> Result<ProbeConfig, ControlError> {
+    ProbeConfig::from_map(vars).map_err(|source| ControlError::Config {
+        function: function.into(),
+        source,
+    })
+}
+
 /// The function's current environment variables.
 pub async fn current_vars(
     client: &aws_sdk_lambda::Client,
@@ -161,9 +194,11 @@ pub async fn apply(
     round_tag: &str,
     layers: Option<Vec<String>>,
     poll: Duration,
-    extra: &BTreeMap<String, Option<String>>,
+    stage: &StageSettings,
 ) -> Result<(), ControlError> {
-    let vars = scenario_vars(&current_vars(client, function).await?, s, round_tag, extra);
+    let vars = current_vars(client, function).await?;
+    let current = config_of(&vars, function)?;
+    let vars = with_config(vars, &scenario_config(&current, s, round_tag, stage));
     let update = client
         .update_function_configuration()
         .memory_size(i32::try_from(s.memory_mb).unwrap_or(i32::MAX))
@@ -193,16 +228,19 @@ async fn update_and_wait(
     wait_until_updated(client, function, poll, Duration::from_secs(300)).await
 }
 
-/// Changes the function's variables with `patch` (keeping the rest and every other setting),
-/// waits for `Successful` and returns the new `RevisionId`. A rotation of `kms-env` is this.
-pub async fn update_vars(
+/// Changes the function's probe configuration with `patch` (keeping every other variable and
+/// setting), waits for `Successful` and returns the new `RevisionId`. A rotation of `kms-env`
+/// is this.
+pub async fn update_config(
     client: &aws_sdk_lambda::Client,
     function: &str,
-    patch: impl FnOnce(&mut HashMap<String, String>),
+    patch: impl FnOnce(&mut ProbeConfig),
     poll: Duration,
 ) -> Result<Option<String>, ControlError> {
-    let mut vars = current_vars(client, function).await?;
-    patch(&mut vars);
+    let vars = current_vars(client, function).await?;
+    let mut config = config_of(&vars, function)?;
+    patch(&mut config);
+    let vars = with_config(vars, &config);
     let update = client.update_function_configuration();
     update_and_wait(client, function, update, vars, poll).await?;
     Ok(get_configuration(client, function).await?.revision_id)

@@ -4,6 +4,7 @@
 //! N values; every store holds value i at position i, so one list of digests checks them all.
 
 use crate::plan::Scenario;
+use secbench_record::probe_config::{Digest, ProbeConfig};
 use secbench_record::{MultiMode, Source};
 use std::collections::BTreeMap;
 
@@ -14,8 +15,8 @@ pub struct ManySecrets {
     pub secret_ids: Vec<String>,
     /// SecureStrings holding value 0, 1, …
     pub parameter_names: Vec<String>,
-    /// Hex SHA-256 of value 0, 1, …
-    pub digests: Vec<String>,
+    /// SHA-256 of value 0, 1, …
+    pub digests: Vec<Digest>,
     /// Per N, the secret bundling values 0..N.
     pub secret_bundles: BTreeMap<u32, String>,
     /// Per N, the SecureString bundling values 0..N.
@@ -27,35 +28,54 @@ pub struct ManySecrets {
     pub single_parameter_name: String,
 }
 
-/// The variables only several-secrets scenarios set, removed for the others.
-pub const VARS: [&str; 5] = [
-    "SECBENCH_MULTI",
-    "SECBENCH_SECRET_IDS",
-    "SECBENCH_PARAMETER_NAMES",
-    "SECBENCH_BUNDLE_KEYS",
-    "SECBENCH_EXPECTED_SHA256S",
-];
-
 /// The key of value `i` in a bundle.
 pub fn bundle_key(i: usize) -> String {
     format!("key{i}")
 }
 
+/// Where a scenario's probe reads its secrets: the single secret and parameter, and for a
+/// several-secrets scenario its mode, the N names (or the bundle and its keys) and digests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Targets {
+    /// The secret of a single-secret scenario, or the bundle of a `bundle` scenario.
+    pub secret_id: String,
+    /// The parameter of a single-secret scenario, or the bundle of a `bundle` scenario.
+    pub parameter_name: String,
+    /// The several-secrets mode, when there are several.
+    pub multi: Option<MultiMode>,
+    /// The N secrets.
+    pub secret_ids: Option<Vec<String>>,
+    /// The N parameters.
+    pub parameter_names: Option<Vec<String>>,
+    /// The N keys of the bundle.
+    pub bundle_keys: Option<Vec<String>>,
+    /// The N values' digests.
+    pub expected_sha256s: Option<Vec<Digest>>,
+}
+
+impl Targets {
+    /// Writes them into the probe's configuration (clearing what a previous scenario set).
+    pub fn configure(&self, c: &mut ProbeConfig) {
+        c.secret_id = Some(self.secret_id.clone());
+        c.parameter_name = Some(self.parameter_name.clone());
+        c.multi = self.multi;
+        c.secret_ids = self.secret_ids.clone();
+        c.parameter_names = self.parameter_names.clone();
+        c.bundle_keys = self.bundle_keys.clone();
+        c.expected_sha256s = self.expected_sha256s.clone();
+    }
+}
+
 impl ManySecrets {
-    /// The variables for `s` (`None`: remove the variable), or why the stage cannot run it.
-    pub fn vars(&self, s: &Scenario) -> Result<BTreeMap<String, Option<String>>, String> {
-        let mut v: BTreeMap<String, Option<String>> =
-            VARS.iter().map(|k| ((*k).to_owned(), None)).collect();
-        v.insert(
-            "SECBENCH_SECRET_ID".into(),
-            Some(self.single_secret_id.clone()),
-        );
-        v.insert(
-            "SECBENCH_PARAMETER_NAME".into(),
-            Some(self.single_parameter_name.clone()),
-        );
+    /// Where `s` reads its secrets, or why the stage cannot run it.
+    pub fn targets(&self, s: &Scenario) -> Result<Targets, String> {
+        let mut t = Targets {
+            secret_id: self.single_secret_id.clone(),
+            parameter_name: self.single_parameter_name.clone(),
+            ..Targets::default()
+        };
         let Some(mode) = s.multi else {
-            return Ok(v);
+            return Ok(t);
         };
         let n = s.secrets as usize;
         let ssm = matches!(s.source, Source::Ssm | Source::AgentSsm);
@@ -66,11 +86,8 @@ impl ManySecrets {
                 self.secret_ids.len().min(self.parameter_names.len())
             ));
         }
-        v.insert("SECBENCH_MULTI".into(), Some(mode.as_str().to_owned()));
-        v.insert(
-            "SECBENCH_EXPECTED_SHA256S".into(),
-            Some(self.digests[..n].join(",")),
-        );
+        t.multi = Some(mode);
+        t.expected_sha256s = Some(self.digests[..n].to_vec());
         match mode {
             MultiMode::Bundle => {
                 let bundles = if ssm {
@@ -84,28 +101,16 @@ impl ManySecrets {
                         s.name
                     )
                 })?;
-                let key = if ssm {
-                    "SECBENCH_PARAMETER_NAME"
+                if ssm {
+                    t.parameter_name = bundle.clone();
                 } else {
-                    "SECBENCH_SECRET_ID"
-                };
-                v.insert(key.into(), Some(bundle.clone()));
-                let keys: Vec<String> = (0..n).map(bundle_key).collect();
-                v.insert("SECBENCH_BUNDLE_KEYS".into(), Some(keys.join(",")));
+                    t.secret_id = bundle.clone();
+                }
+                t.bundle_keys = Some((0..n).map(bundle_key).collect());
             }
-            _ if ssm => {
-                v.insert(
-                    "SECBENCH_PARAMETER_NAMES".into(),
-                    Some(self.parameter_names[..n].join(",")),
-                );
-            }
-            _ => {
-                v.insert(
-                    "SECBENCH_SECRET_IDS".into(),
-                    Some(self.secret_ids[..n].join(",")),
-                );
-            }
+            _ if ssm => t.parameter_names = Some(self.parameter_names[..n].to_vec()),
+            _ => t.secret_ids = Some(self.secret_ids[..n].to_vec()),
         }
-        Ok(v)
+        Ok(t)
     }
 }

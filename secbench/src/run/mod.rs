@@ -167,6 +167,10 @@ struct Ctx {
     stage: String,
     tx: mpsc::UnboundedSender<InvocationRecord>,
     cancel: Cancel,
+    /// Part of every configuration tag of this process (a resumed run gets new tags).
+    nonce: String,
+    /// The run directory (the rotations' log goes there).
+    run_path: PathBuf,
 }
 
 struct Slot {
@@ -249,7 +253,8 @@ fn slot(
     }
 }
 
-/// Runs (or resumes) a plan against `client`'s Lambda endpoint.
+/// Runs (or resumes) a plan against `client`'s Lambda endpoint: start (or resume) the run
+/// directory, run each scenario in order, and finish the manifest with how it ended.
 pub async fn run(
     client: aws_sdk_lambda::Client,
     plan: &Plan,
@@ -259,9 +264,89 @@ pub async fn run(
     cancel: Cancel,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let (mut dir, mut manifest, done) = match resume {
+    let Started {
+        dir,
+        mut manifest,
+        done,
+        rotated_before,
+    } = start_or_resume(&client, plan, target, out_dir, resume).await?;
+    let run_path = dir.path.clone();
+    let accounting = Arc::new(Mutex::new(manifest.accounting.clone()));
+    let (tx, writer) = spawn_writer(dir, accounting.clone());
+    let ctx = Arc::new(Ctx {
+        client: client.clone(),
+        function: target.function.clone(),
+        run_id: manifest.run_id.clone(),
+        stage: manifest.stage.clone(),
+        tx,
+        cancel: cancel.clone(),
+        nonce: format!("{:04x}", rand::random::<u16>()),
+        run_path,
+    });
+    let mut stop: Option<String> = None;
+    let mut warm = WarmRate::default();
+    for s in &plan.scenarios {
+        if ctx.cancel.is_cancelled() {
+            break;
+        }
+        let pending = Pending::of(s, &done);
+        if pending.is_empty() {
+            continue;
+        }
+        let resumed_after_rotation = rotated_before.contains(&s.name);
+        match run_scenario(&ctx, target, s, &pending, resumed_after_rotation).await {
+            Ok(w) => warm.add(w),
+            Err(why) => {
+                stop = Some(why);
+                break;
+            }
+        }
+    }
+    // Every task holding a clone was joined: dropping the last one closes the channel.
+    drop(ctx);
+    let dir = writer.await.map_err(|e| RunError::Resume {
+        dir: out_dir.to_owned(),
+        message: e.to_string(),
+    })??;
+    let accounting = lock(&accounting).clone();
+    let (status, message) = ending(&accounting, &manifest, stop, &cancel, &dir.path);
+    manifest.accounting = accounting.clone();
+    manifest.status = status;
+    manifest.status_message = message.clone();
+    manifest.ended_at = Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string());
+    dir.write_manifest(&manifest)?;
+    Ok(RunSummary {
+        dir: dir.path.clone(),
+        status,
+        message,
+        accounting,
+        wall: started.elapsed(),
+        warm_invocations_per_second: warm.per_second(),
+    })
+}
+
+/// A run directory ready to take records: new, or resumed with what it already holds.
+struct Started {
+    dir: RunDir,
+    manifest: Manifest,
+    /// (scenario, phase, index) of every invocation already recorded.
+    done: HashSet<(String, Phase, u64)>,
+    /// Scenarios whose rotations were already made (a resumed run does not rotate again).
+    rotated_before: HashSet<String>,
+}
+
+/// Creates the run directory and its manifest, or opens the one to resume (counting what it
+/// holds); the manifest says `running` from here on.
+async fn start_or_resume(
+    client: &aws_sdk_lambda::Client,
+    plan: &Plan,
+    target: &Target,
+    out_dir: &Path,
+    resume: Option<&Path>,
+) -> Result<Started, RunError> {
+    let (dir, mut manifest, done) = match resume {
         Some(path) => {
-            let manifest = RunDir::read_manifest(path)?;
+            let mut manifest = RunDir::read_manifest(path)?;
             let existing = RunDir::existing(path)?;
             if !existing.unreadable_lines.is_empty() {
                 eprintln!(
@@ -271,13 +356,12 @@ pub async fn run(
                     existing.unreadable_lines
                 );
             }
-            let mut manifest = manifest;
             manifest.accounting = existing.accounting;
             (RunDir::open(path.to_owned())?, manifest, existing.done)
         }
         None => {
             // Read the function first: a wrong name fails here, before a run directory exists.
-            let configuration = describe_function(&client, &target.function).await?;
+            let configuration = describe_function(client, &target.function).await?;
             let run_id = new_run_id();
             let dir = RunDir::create(out_dir, &target.stage, &run_id)?;
             let manifest = Manifest {
@@ -298,6 +382,7 @@ pub async fn run(
                 accounting: Accounting::default(),
                 planned: plan.planned(),
                 emulation: target.emulation.clone(),
+                resolved_plan: Some(plan.resolved()),
             };
             (dir, manifest, HashSet::new())
         }
@@ -305,10 +390,9 @@ pub async fn run(
     manifest.status = RunStatus::Running;
     manifest.ended_at = None;
     dir.write_manifest(&manifest)?;
-    let run_path = dir.path.clone();
-    let rotated_before: HashSet<String> = secbench_record::rotation::read(&run_path)
+    let rotated_before: HashSet<String> = secbench_record::rotation::read(&dir.path)
         .map_err(|e| RunError::Resume {
-            dir: run_path.clone(),
+            dir: dir.path.clone(),
             message: e.to_string(),
         })?
         .into_iter()
@@ -317,7 +401,7 @@ pub async fn run(
     if target.rotator.is_none() {
         if let Some(s) = plan.scenarios.iter().find(|s| s.rotation.is_some()) {
             return Err(RunError::Resume {
-                dir: run_path,
+                dir: dir.path.clone(),
                 message: format!(
                     "scenario {} rotates its value, but no rotator was set up (on AWS the stage file must name the secret, parameter and key: deploy the stage with `secbench deploy`)",
                     s.name
@@ -325,29 +409,33 @@ pub async fn run(
             });
         }
     }
+    Ok(Started {
+        dir,
+        manifest,
+        done,
+        rotated_before,
+    })
+}
 
+/// The task that appends each record to `records.jsonl` (checkpointing every 256) and counts
+/// it; it ends when the last sender is dropped and returns the directory, or the first write
+/// that failed.
+fn spawn_writer(
+    mut dir: RunDir,
+    accounting: Arc<Mutex<Accounting>>,
+) -> (
+    mpsc::UnboundedSender<InvocationRecord>,
+    tokio::task::JoinHandle<Result<RunDir, RunDirError>>,
+) {
     let (tx, mut rx) = mpsc::unbounded_channel::<InvocationRecord>();
-    let ctx = Arc::new(Ctx {
-        client: client.clone(),
-        function: target.function.clone(),
-        run_id: manifest.run_id.clone(),
-        stage: manifest.stage.clone(),
-        tx,
-        cancel: cancel.clone(),
-    });
-    let accounting = Arc::new(Mutex::new(manifest.accounting.clone()));
-    let writer_accounting = accounting.clone();
-    let writer = tokio::spawn(async move {
+    let task = tokio::spawn(async move {
         let mut since_checkpoint = 0u32;
         let mut failure = None;
         while let Some(record) = rx.recv().await {
             if let Err(e) = dir.append(&record) {
                 failure.get_or_insert(e);
             }
-            writer_accounting
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .add(record.outcome);
+            lock(&accounting).add(record.outcome);
             since_checkpoint += 1;
             if since_checkpoint >= 256 {
                 since_checkpoint = 0;
@@ -359,201 +447,36 @@ pub async fn run(
         if let Err(e) = dir.sync() {
             failure.get_or_insert(e);
         }
-        (dir, failure)
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(dir),
+        }
     });
+    (tx, task)
+}
 
-    let nonce = format!("{:04x}", rand::random::<u16>());
-    let mut stop: Option<String> = None;
-    let (mut warm_sent, mut warm_time) = (0u64, Duration::ZERO);
-    for s in &plan.scenarios {
-        if ctx.cancel.is_cancelled() || stop.is_some() {
-            break;
-        }
-        let pending_cold: Vec<u64> = (0..s.cold_starts)
-            .filter(|i| !done.contains(&(s.name.clone(), Phase::Cold, *i)))
-            .collect();
-        let pending_warm: Vec<u64> = (0..s.warm_invocations)
-            .filter(|i| !done.contains(&(s.name.clone(), Phase::Warm, *i)))
-            .collect();
-        if pending_cold.is_empty() && pending_warm.is_empty() {
-            continue;
-        }
-        if let Some(hook) = &target.on_scenario_start {
-            (hook.0)(s);
-        }
-        let bar = progress::scenario_bar(&s.name, s.planned());
-        bar.set_position(s.planned() - (pending_cold.len() + pending_warm.len()) as u64);
-        let errors = Arc::new(AtomicU64::new(0));
-        let layers = target.extension_layer_arn.as_ref().map(|arn| {
-            if s.extension {
-                vec![arn.clone()]
-            } else {
-                Vec::new()
-            }
-        });
-        let function = s.function.as_deref().unwrap_or(&target.function);
-        // Rotations: a scenario resumed after its rotation happened does not rotate again.
-        let prepared = match &target.rotator {
-            Some(r) if !rotated_before.contains(&s.name) => match r.prepare(s, function).await {
-                Ok(p) => p,
-                Err(e) => {
-                    stop = Some(format!("scenario {}: preparing its rotation: {e}", s.name));
-                    bar.abandon();
-                    break;
-                }
-            },
-            _ => None,
-        };
-        if s.rotation.is_some() && rotated_before.contains(&s.name) {
-            eprintln!(
-                "note: scenario {} rotated before the run was interrupted; it is resumed without rotating again",
-                s.name
-            );
-        }
-        let mut extra = std::collections::BTreeMap::new();
-        match (&target.many, s.multi) {
-            (Some(m), _) => match m.vars(s) {
-                Ok(v) => extra.extend(v),
-                Err(why) => {
-                    stop = Some(why);
-                    bar.abandon();
-                    break;
-                }
-            },
-            (None, Some(_)) => {
-                stop = Some(format!(
-                    "scenario {} reads {} secrets, but the stage names no set of them (the local stage provisions them; on AWS, `secbench provision --many N`)",
-                    s.name, s.secrets
-                ));
-                bar.abandon();
-                break;
-            }
-            (None, None) => {}
-        }
-        if let Some(r) = &target.rotator {
-            let digests = match &prepared {
-                Some(p) => p.digests.join(","),
-                None => r.current_digest(s),
-            };
-            extra.insert("SECBENCH_EXPECTED_SHA256".to_owned(), Some(digests));
-        }
-        let mut applied = false;
-        // Applies the scenario under a new tag (a new tag is a configuration change, which
-        // retires every environment); a failure stops the run with the scenario named.
-        let apply = |tag: String| {
-            let (client, layers, extra) = (&client, layers.clone(), &extra);
-            async move {
-                control::apply(client, function, s, &tag, layers, target.poll, extra)
-                    .await
-                    .map_err(|e| format!("scenario {}: {e}", s.name))
-            }
-        };
-
-        // The short round (if any) goes first, so the last round leaves `concurrency` warm
-        // environments for the warm phase.
-        let size = usize::try_from(s.concurrency).unwrap_or(1);
-        let rounds: Vec<&[u64]> = pending_cold.rchunks(size).rev().collect();
-        for (round, chunk) in rounds.into_iter().enumerate() {
-            if ctx.cancel.is_cancelled() {
-                break;
-            }
-            if let Err(why) = apply(format!("{}-{}-{nonce}-{round}", manifest.run_id, s.name)).await
-            {
-                stop = Some(why);
-                break;
-            }
-            applied = true;
-            let start = (Instant::now(), SystemTime::now());
-            let mut set = JoinSet::new();
-            for &index in chunk {
-                let slot = slot(
-                    &ctx.function,
-                    s,
-                    Phase::Cold,
-                    index,
-                    Some(round as u32),
-                    start,
-                    Duration::ZERO,
-                );
-                set.spawn(one(ctx.clone(), slot, bar.clone(), errors.clone()));
-            }
-            while set.join_next().await.is_some() {}
-        }
-        if stop.is_some() || ctx.cancel.is_cancelled() || pending_warm.is_empty() {
-            bar.abandon();
-            continue;
-        }
-        if !applied {
-            if let Err(why) = apply(format!("{}-{}-{nonce}-warm", manifest.run_id, s.name)).await {
-                stop = Some(why);
-                bar.abandon();
-                break;
-            }
-        }
-        let warm_start = (Instant::now(), SystemTime::now());
-        let rotations = match (&target.rotator, prepared) {
-            (Some(r), Some(p)) => Some(spawn_rotations(
-                r.clone(),
-                p,
-                RotationContext {
-                    lambda: client.clone(),
-                    function: function.to_owned(),
-                    poll: target.poll,
-                    run_id: manifest.run_id.clone(),
-                    scenario: s.name.clone(),
-                    dir: run_path.clone(),
-                    start: warm_start.0,
-                    cancel: ctx.cancel.clone(),
-                },
-            )),
-            _ => None,
-        };
-        let sent = warm_phase(&ctx, s, &pending_warm, &bar, &errors, warm_start).await;
-        if let Some((done, task)) = rotations {
-            // Rotations not yet due when the warm phase ended are not made.
-            done.cancel();
-            match task.await {
-                Ok(Err(e)) => {
-                    stop = Some(format!("scenario {}: recording a rotation: {e}", s.name));
-                }
-                Ok(Ok(skipped)) if skipped > 0 => eprintln!(
-                    "note: scenario {}: {skipped} rotation(s) were not made: the warm phase ended first",
-                    s.name
-                ),
-                _ => {}
-            }
-        }
-        warm_sent += sent;
-        warm_time += warm_start.0.elapsed();
-        bar.finish();
-    }
-
-    // Every task holding a clone was joined: dropping the last one closes the channel.
-    drop(ctx);
-    let (dir, failure) = writer.await.map_err(|e| RunError::Resume {
-        dir: out_dir.to_owned(),
-        message: e.to_string(),
-    })?;
-    if let Some(e) = failure {
-        return Err(e.into());
-    }
-    let accounting = lock(&accounting).clone();
+/// How the run ended, and why in words.
+fn ending(
+    accounting: &Accounting,
+    manifest: &Manifest,
+    stop: Option<String>,
+    cancel: &Cancel,
+    dir: &Path,
+) -> (RunStatus, Option<String>) {
     let recorded = accounting.sent;
-    let (status, message) = if let Some(why) = stop {
-        (
-            if recorded == 0 {
-                RunStatus::Failed
-            } else {
-                RunStatus::Partial
-            },
-            Some(why),
-        )
+    if let Some(why) = stop {
+        let status = if recorded == 0 {
+            RunStatus::Failed
+        } else {
+            RunStatus::Partial
+        };
+        (status, Some(why))
     } else if cancel.is_cancelled() {
         (
             RunStatus::Partial,
             Some(format!(
                 "interrupted; complete it with --resume {}",
-                dir.path.display()
+                dir.display()
             )),
         )
     } else if recorded < manifest.planned {
@@ -566,20 +489,231 @@ pub async fn run(
         )
     } else {
         (RunStatus::Complete, None)
+    }
+}
+
+/// The invocations of a scenario still to send.
+struct Pending {
+    cold: Vec<u64>,
+    warm: Vec<u64>,
+}
+
+impl Pending {
+    fn of(s: &Scenario, done: &HashSet<(String, Phase, u64)>) -> Pending {
+        let left = |phase: Phase, n: u64| {
+            (0..n)
+                .filter(|i| !done.contains(&(s.name.clone(), phase, *i)))
+                .collect()
+        };
+        Pending {
+            cold: left(Phase::Cold, s.cold_starts),
+            warm: left(Phase::Warm, s.warm_invocations),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.cold.is_empty() && self.warm.is_empty()
+    }
+
+    fn len(&self) -> u64 {
+        (self.cold.len() + self.warm.len()) as u64
+    }
+}
+
+/// Warm-phase invocations sent and the time the warm phases took, over the run.
+#[derive(Default)]
+struct WarmRate {
+    sent: u64,
+    time: Duration,
+}
+
+impl WarmRate {
+    fn add(&mut self, other: WarmRate) {
+        self.sent += other.sent;
+        self.time += other.time;
+    }
+
+    fn per_second(&self) -> Option<f64> {
+        (self.time > Duration::ZERO && self.sent > 0)
+            .then(|| self.sent as f64 / self.time.as_secs_f64())
+    }
+}
+
+/// One scenario: its preparation, its cold rounds, then its warm phase with its rotations.
+/// An error stops the run with the scenario named; the progress bar is abandoned then.
+async fn run_scenario(
+    ctx: &Arc<Ctx>,
+    target: &Target,
+    s: &Scenario,
+    pending: &Pending,
+    resumed_after_rotation: bool,
+) -> Result<WarmRate, String> {
+    if let Some(hook) = &target.on_scenario_start {
+        (hook.0)(s);
+    }
+    let bar = progress::scenario_bar(&s.name, s.planned());
+    bar.set_position(s.planned() - pending.len());
+    let result = scenario_phases(ctx, target, s, pending, resumed_after_rotation, &bar).await;
+    match &result {
+        Ok(_) if !ctx.cancel.is_cancelled() => bar.finish(),
+        _ => bar.abandon(),
+    }
+    result
+}
+
+async fn scenario_phases(
+    ctx: &Arc<Ctx>,
+    target: &Target,
+    s: &Scenario,
+    pending: &Pending,
+    resumed_after_rotation: bool,
+    bar: &indicatif::ProgressBar,
+) -> Result<WarmRate, String> {
+    let errors = Arc::new(AtomicU64::new(0));
+    let function = s.function.as_deref().unwrap_or(&target.function);
+    let prepared = prepare_scenario(target, s, function, resumed_after_rotation).await?;
+    let apply = |tag: String| {
+        let (client, prepared) = (&ctx.client, &prepared);
+        async move {
+            control::apply(
+                client,
+                function,
+                s,
+                &tag,
+                prepared.layers.clone(),
+                target.poll,
+                &prepared.stage,
+            )
+            .await
+            .map_err(|e| format!("scenario {}: {e}", s.name))
+        }
     };
-    manifest.accounting = accounting.clone();
-    manifest.status = status;
-    manifest.status_message = message.clone();
-    manifest.ended_at = Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string());
-    dir.write_manifest(&manifest)?;
-    Ok(RunSummary {
-        dir: dir.path.clone(),
-        status,
-        message,
-        accounting,
-        wall: started.elapsed(),
-        warm_invocations_per_second: (warm_time > Duration::ZERO && warm_sent > 0)
-            .then(|| warm_sent as f64 / warm_time.as_secs_f64()),
+    // The short round (if any) goes first, so the last round leaves `concurrency` warm
+    // environments for the warm phase.
+    let size = usize::try_from(s.concurrency).unwrap_or(1);
+    let rounds: Vec<&[u64]> = pending.cold.rchunks(size).rev().collect();
+    let mut applied = false;
+    for (round, chunk) in rounds.into_iter().enumerate() {
+        if ctx.cancel.is_cancelled() {
+            break;
+        }
+        // A new tag is a configuration change, which retires every environment.
+        apply(format!("{}-{}-{}-{round}", ctx.run_id, s.name, ctx.nonce)).await?;
+        applied = true;
+        let start = (Instant::now(), SystemTime::now());
+        let mut set = JoinSet::new();
+        for &index in chunk {
+            let slot = slot(
+                &ctx.function,
+                s,
+                Phase::Cold,
+                index,
+                Some(round as u32),
+                start,
+                Duration::ZERO,
+            );
+            set.spawn(one(ctx.clone(), slot, bar.clone(), errors.clone()));
+        }
+        while set.join_next().await.is_some() {}
+    }
+    if ctx.cancel.is_cancelled() || pending.warm.is_empty() {
+        return Ok(WarmRate::default());
+    }
+    if !applied {
+        apply(format!("{}-{}-{}-warm", ctx.run_id, s.name, ctx.nonce)).await?;
+    }
+    let warm_start = (Instant::now(), SystemTime::now());
+    let rotations = match (&target.rotator, prepared.rotation) {
+        (Some(r), Some(p)) => Some(spawn_rotations(
+            r.clone(),
+            p,
+            RotationContext {
+                lambda: ctx.client.clone(),
+                function: function.to_owned(),
+                poll: target.poll,
+                run_id: ctx.run_id.clone(),
+                scenario: s.name.clone(),
+                dir: ctx.run_path.clone(),
+                start: warm_start.0,
+                cancel: ctx.cancel.clone(),
+            },
+        )),
+        _ => None,
+    };
+    let sent = warm_phase(ctx, s, &pending.warm, bar, &errors, warm_start).await;
+    let time = warm_start.0.elapsed();
+    if let Some((done, task)) = rotations {
+        // Rotations not yet due when the warm phase ended are not made.
+        done.cancel();
+        match task.await {
+            Ok(Err(e)) => return Err(format!("scenario {}: recording a rotation: {e}", s.name)),
+            Ok(Ok(skipped)) if skipped > 0 => eprintln!(
+                "note: scenario {}: {skipped} rotation(s) were not made: the warm phase ended first",
+                s.name
+            ),
+            _ => {}
+        }
+    }
+    Ok(WarmRate { sent, time })
+}
+
+/// What a scenario is applied with: its layers, what the stage holds for it, its rotations.
+struct ScenarioSetup {
+    layers: Option<Vec<String>>,
+    stage: control::StageSettings,
+    rotation: Option<rotate::Prepared>,
+}
+
+/// Prepares a scenario: the extension layer, the several secrets the stage holds for it, its
+/// rotations' values (not again when a resumed run already rotated it) and the digests its
+/// store holds.
+async fn prepare_scenario(
+    target: &Target,
+    s: &Scenario,
+    function: &str,
+    resumed_after_rotation: bool,
+) -> Result<ScenarioSetup, String> {
+    let layers = target.extension_layer_arn.as_ref().map(|arn| {
+        if s.extension {
+            vec![arn.clone()]
+        } else {
+            Vec::new()
+        }
+    });
+    let rotation = match &target.rotator {
+        Some(r) if !resumed_after_rotation => r
+            .prepare(s, function)
+            .await
+            .map_err(|e| format!("scenario {}: preparing its rotation: {e}", s.name))?,
+        _ => None,
+    };
+    if s.rotation.is_some() && resumed_after_rotation {
+        eprintln!(
+            "note: scenario {} rotated before the run was interrupted; it is resumed without rotating again",
+            s.name
+        );
+    }
+    let mut stage = control::StageSettings::default();
+    match (&target.many, s.multi) {
+        (Some(m), _) => stage.targets = Some(m.targets(s)?),
+        (None, Some(_)) => {
+            return Err(format!(
+                "scenario {} reads {} secrets, but the stage names no set of them (the local stage provisions them; on AWS, `secbench provision --many N`)",
+                s.name, s.secrets
+            ))
+        }
+        (None, None) => {}
+    }
+    if let Some(r) = &target.rotator {
+        stage.expected_sha256 = Some(match &rotation {
+            Some(p) => p.digests.clone(),
+            None => vec![r.current_digest(s)],
+        });
+    }
+    Ok(ScenarioSetup {
+        layers,
+        stage,
+        rotation,
     })
 }
 
@@ -786,13 +920,10 @@ pub async fn lambda_client(
     aws_sdk_lambda::Client::new(&loader.load().await)
 }
 
-/// Reads the plan stored in a run's manifest (for `--resume`).
+/// Reads the plan stored in a run's manifest (for `--resume`): the scenarios as they were
+/// resolved when the run started.
 pub fn plan_of(dir: &Path) -> Result<(Plan, Manifest), RunError> {
     let manifest = RunDir::read_manifest(dir)?;
-    let file = manifest.plan_file().map_err(|e| RunError::Resume {
-        dir: dir.to_owned(),
-        message: format!("the manifest's plan does not read: {e}"),
-    })?;
-    let plan = Plan::from_file(&dir.join(MANIFEST_FILE), file)?;
+    let plan = manifest.plan(&dir.join(MANIFEST_FILE))?;
     Ok((plan, manifest))
 }

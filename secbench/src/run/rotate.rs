@@ -10,9 +10,10 @@
 
 use crate::plan::Scenario;
 use crate::provision::{self, ProvisionError, Value};
+use secbench_record::probe_config::{Digest, Plaintext, ProbeConfig};
 use secbench_record::rotation::{RotationRecord, Store, ROTATION_SCHEMA_VERSION};
 use secbench_record::sync::lock;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime};
 
@@ -48,7 +49,7 @@ pub struct Rotator {
     resources: Resources,
     values: ValueMaker,
     made: Mutex<u64>,
-    current: Mutex<BTreeMap<Store, String>>,
+    current: Mutex<BTreeMap<Store, Digest>>,
 }
 
 impl std::fmt::Debug for Rotator {
@@ -68,7 +69,7 @@ pub struct Step {
     /// Position of its digest in the probe's list.
     pub version_index: u32,
     value: Value,
-    digest: String,
+    digest: Digest,
     /// `kms-env`: the new ciphertext, encrypted ahead so the rotation is only the change.
     ciphertext_b64: Option<String>,
 }
@@ -79,7 +80,7 @@ pub struct Prepared {
     /// The store they write.
     pub store: Store,
     /// The digests the probe is given: the current value's first.
-    pub digests: Vec<String>,
+    pub digests: Vec<Digest>,
     /// The rotations, in order.
     pub steps: Vec<Step>,
 }
@@ -89,7 +90,7 @@ impl Rotator {
     pub fn new(
         sdk: aws_config::SdkConfig,
         resources: Resources,
-        digest: String,
+        digest: Digest,
         values: ValueMaker,
     ) -> Rotator {
         let current = [
@@ -98,7 +99,7 @@ impl Rotator {
             Store::Secret,
         ]
         .into_iter()
-        .map(|s| (s, digest.clone()))
+        .map(|s| (s, digest))
         .collect();
         Rotator {
             sdk,
@@ -110,11 +111,11 @@ impl Rotator {
     }
 
     /// The digest the store of `s`'s source holds now.
-    pub fn current_digest(&self, s: &Scenario) -> String {
+    pub fn current_digest(&self, s: &Scenario) -> Digest {
         lock(&self.current)
             .get(&Store::of(s.source))
-            .cloned()
-            .unwrap_or_default()
+            .copied()
+            .unwrap_or(Digest([0; 32]))
     }
 
     /// Makes the values of `s`'s rotations (none when it plans none).
@@ -136,7 +137,7 @@ impl Rotator {
                 *made
             };
             let value = (self.values)(n);
-            let digest = provision::sha256_hex(value.expose());
+            let digest = provision::digest(value.expose());
             let ciphertext_b64 = match store {
                 Store::FunctionConfiguration => Some(
                     provision::encrypt_for_function(
@@ -149,7 +150,7 @@ impl Rotator {
                 ),
                 _ => None,
             };
-            digests.push(digest.clone());
+            digests.push(digest);
             steps.push(Step {
                 offset: *offset,
                 version_index: u32::try_from(i + 1).unwrap_or(u32::MAX),
@@ -180,7 +181,7 @@ impl Rotator {
         let confirmed = SystemTime::now();
         let (confirmed_unix_ms, service_version, error) = match result {
             Ok(version) => {
-                lock(&self.current).insert(store, step.digest.clone());
+                lock(&self.current).insert(store, step.digest);
                 (Some(super::unix_ms(confirmed)), version, None)
             }
             Err(e) => (None, None, Some(e)),
@@ -228,18 +229,15 @@ impl Rotator {
             Store::FunctionConfiguration => {
                 // The plaintext baseline is rotated where the function has one (on AWS only
                 // when provisioned with it).
-                let patch = |vars: &mut HashMap<String, String>| {
-                    if let Some(c) = &step.ciphertext_b64 {
-                        vars.insert("SECBENCH_CIPHERTEXT".to_owned(), c.clone());
+                let patch = |c: &mut ProbeConfig| {
+                    if let Some(b64) = &step.ciphertext_b64 {
+                        c.ciphertext_b64 = Some(b64.clone());
                     }
-                    if vars.contains_key("SECBENCH_PLAINTEXT") {
-                        vars.insert(
-                            "SECBENCH_PLAINTEXT".to_owned(),
-                            step.value.expose().to_owned(),
-                        );
+                    if c.plaintext.is_some() {
+                        c.plaintext = Some(Plaintext(step.value.expose().to_owned()));
                     }
                 };
-                super::control::update_vars(f.lambda, f.function, patch, f.poll)
+                super::control::update_config(f.lambda, f.function, patch, f.poll)
                     .await
                     .map_err(|e| e.to_string())
             }

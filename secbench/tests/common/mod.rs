@@ -18,21 +18,12 @@ pub use secbench_test_support::{assert_no_canary_in, canary, root};
 
 /// The release probe (scripts/test.sh builds it before the tests).
 pub fn probe_bin() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root().join("target"));
-    let bin = target.join("release/bench-lambda");
-    assert!(bin.is_file(), "{} is missing: build it with `cargo build --release -p bench-lambda` (scripts/test.sh does)", bin.display());
-    bin
+    secbench_test_support::release_bin("bench-lambda")
 }
 
+/// The agent of the same release build (scripts/test.sh builds it).
 pub fn agent_bin() -> PathBuf {
-    let bin = secbench_local_lambda::agent::bin(&root());
-    assert!(
-        bin.is_file(),
-        "run scripts/install-agent.sh (scripts/test.sh does)"
-    );
-    bin
+    secbench_test_support::release_bin(secbench_local_lambda::agent::BIN_NAME)
 }
 
 /// moto with a key, ciphertext, parameter and secret holding `canary`.

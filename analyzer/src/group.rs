@@ -1,0 +1,279 @@
+//! What the analysis groups records by and keeps per group: the [`GroupKey`] (stage ×
+//! scenario × the probe's source, cache, fetch time, memory, architecture × phase, and for
+//! several secrets the mode and count), the [`Metric`]s and the [`Group`] of histograms and
+//! counters. Typed: the record's own enums stay enums until they are rendered.
+
+use hdrhistogram::Histogram;
+use secbench_record::run::{InvocationOutcome, Phase};
+use secbench_record::{Architecture, CacheMode, ErrorClass, FetchAt, Source};
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+
+/// The metrics kept per group, all in nanoseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Metric {
+    /// Each handler-phase fetch, as the probe timed it.
+    FetchLatency,
+    /// `main` → ready (cold only).
+    InitTotal,
+    /// OS process start → `main` (cold only).
+    InitProcessStart,
+    /// SDK configuration load (cold only).
+    InitSdkConfig,
+    /// Client construction (cold only).
+    InitClientConstruction,
+    /// The INIT-time fetch (cold, `fetch_at = init`).
+    InitFetch,
+    /// The probe's handler duration.
+    HandlerDuration,
+    /// REPORT `Duration`.
+    PlatformDuration,
+    /// REPORT `Billed Duration`.
+    BilledDuration,
+    /// REPORT `Init Duration` (cold only).
+    PlatformInitDuration,
+    /// The caller's round trip, from the intended send time.
+    CallerRoundTrip,
+    /// Open loop: how late the runner sent each invocation after its intended instant.
+    ScheduleSlip,
+    /// Before `main` (cold only): the platform's INIT measurement (on the local stage its
+    /// spawn-to-ready in ns, on AWS REPORT's `Init Duration`) minus the probe's
+    /// `main`-to-ready. The OS's process start time (`InitProcessStart`, 10 ms clock ticks)
+    /// stays a cross-check only.
+    InitBeforeMain,
+    /// CPU time the environment used during INIT (local stage, from its cgroup).
+    InitCpu,
+    /// Time the CPU quota held INIT back (local stage).
+    InitThrottled,
+    /// CPU time the environment used during the invocation (local stage).
+    InvokeCpu,
+    /// Time the CPU quota held the invocation back (local stage).
+    InvokeThrottled,
+}
+
+impl Metric {
+    /// Every metric, in output order.
+    pub const ALL: [Metric; 17] = [
+        Metric::FetchLatency,
+        Metric::InitTotal,
+        Metric::InitProcessStart,
+        Metric::InitSdkConfig,
+        Metric::InitClientConstruction,
+        Metric::InitFetch,
+        Metric::HandlerDuration,
+        Metric::PlatformDuration,
+        Metric::BilledDuration,
+        Metric::PlatformInitDuration,
+        Metric::CallerRoundTrip,
+        Metric::ScheduleSlip,
+        Metric::InitBeforeMain,
+        Metric::InitCpu,
+        Metric::InitThrottled,
+        Metric::InvokeCpu,
+        Metric::InvokeThrottled,
+    ];
+
+    /// The name in exports, with its unit.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::FetchLatency => "fetch_latency_ns",
+            Metric::InitTotal => "init_main_to_ready_ns",
+            Metric::InitProcessStart => "init_process_start_to_main_ns",
+            Metric::InitSdkConfig => "init_sdk_config_load_ns",
+            Metric::InitClientConstruction => "init_client_construction_ns",
+            Metric::InitFetch => "init_fetch_ns",
+            Metric::HandlerDuration => "handler_duration_ns",
+            Metric::PlatformDuration => "platform_duration_ns",
+            Metric::BilledDuration => "billed_duration_ns",
+            Metric::PlatformInitDuration => "platform_init_duration_ns",
+            Metric::CallerRoundTrip => "caller_round_trip_ns",
+            Metric::ScheduleSlip => "schedule_slip_ns",
+            Metric::InitBeforeMain => "init_before_main_ns",
+            Metric::InitCpu => "init_cpu_ns",
+            Metric::InitThrottled => "init_throttled_ns",
+            Metric::InvokeCpu => "invoke_cpu_ns",
+            Metric::InvokeThrottled => "invoke_throttled_ns",
+        }
+    }
+
+    /// The metric that stands for a group wherever one figure is shown (the terminal table,
+    /// the Markdown and HTML tables, the plots, the cost model): the first fetch a cold
+    /// environment makes, which is the INIT-time fetch for `fetch_at = init` (its handler
+    /// fetches are served from memory), else the handler's fetch.
+    pub fn headline(key: &GroupKey) -> Metric {
+        if key.phase == Phase::Cold && key.fetch_at == Some(FetchAt::Init) {
+            Metric::InitFetch
+        } else {
+            Metric::FetchLatency
+        }
+    }
+}
+
+/// What identifies a group: stage × scenario (source, cache, fetch_at, memory, architecture) × phase.
+/// The record's own types: they become text only where they are rendered (and serialize with
+/// the records' names; an unknown source, cache or fetch time as an empty string).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize)]
+pub struct GroupKey {
+    /// Stage.
+    pub stage: String,
+    /// Scenario name.
+    pub scenario: String,
+    /// Source (none when no invocation of the group returned a record).
+    #[serde(serialize_with = "name_or_empty")]
+    pub source: Option<Source>,
+    /// Cache mode.
+    #[serde(serialize_with = "name_or_empty")]
+    pub cache: Option<CacheMode>,
+    /// `init` or `handler`.
+    #[serde(serialize_with = "name_or_empty")]
+    pub fetch_at: Option<FetchAt>,
+    /// Memory in MB.
+    pub memory_mb: Option<u32>,
+    /// Architecture.
+    pub architecture: Option<Architecture>,
+    /// `cold` or `warm`: what the probe saw (its `cold` flag), else the planned phase.
+    pub phase: Phase,
+    /// Several secrets per fetch: how they were read (absent for one secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub multi: Option<secbench_record::MultiMode>,
+    /// Several secrets per fetch: how many.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub secrets: Option<u32>,
+}
+
+fn name_or_empty<T: std::fmt::Display, S: serde::Serializer>(
+    v: &Option<T>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match v {
+        Some(v) => s.collect_str(v),
+        None => s.serialize_str(""),
+    }
+}
+
+/// The same group in another stage or run (for `compare`): everything but the stage.
+pub type StagelessKey = (
+    String,
+    Option<Source>,
+    Option<CacheMode>,
+    Option<FetchAt>,
+    Option<u32>,
+    Option<Architecture>,
+    Phase,
+);
+
+impl GroupKey {
+    /// The same group in another stage or run (for `compare`): everything but the stage.
+    pub fn without_stage(&self) -> StagelessKey {
+        (
+            self.scenario.clone(),
+            self.source,
+            self.cache,
+            self.fetch_at,
+            self.memory_mb,
+            self.architecture,
+            self.phase,
+        )
+    }
+
+    fn sort_key(&self) -> impl Ord + '_ {
+        let name = |v: Option<&'static str>| v.unwrap_or("");
+        (
+            (&self.stage, &self.scenario),
+            name(self.source.map(Source::as_str)),
+            name(self.cache.map(CacheMode::as_str)),
+            name(self.fetch_at.map(FetchAt::as_str)),
+            self.memory_mb,
+            self.architecture.map(Architecture::as_str),
+            self.phase,
+            self.secrets,
+            self.multi.map(secbench_record::MultiMode::as_str),
+        )
+    }
+}
+
+/// Groups sort as their names do (stage, scenario, then the rest by name), so outputs keep the
+/// order they had when keys were text.
+impl Ord for GroupKey {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.sort_key().cmp(&other.sort_key())
+    }
+}
+
+impl PartialOrd for GroupKey {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// What one group holds.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Histograms by metric (`Metric as usize`; `None` until a metric gets a value).
+    pub histograms: [Option<Histogram<u64>>; Metric::ALL.len()],
+    /// Invocations by outcome.
+    pub outcomes: BTreeMap<InvocationOutcome, u64>,
+    /// Fetches by failure class.
+    pub fetch_errors: BTreeMap<ErrorClass, u64>,
+    /// Fetches made.
+    pub fetches: u64,
+    /// AWS API calls by `service:Operation`.
+    pub api_calls: BTreeMap<String, u64>,
+    /// Fetches served from the probe's cache.
+    pub cache_hits: u64,
+    /// Connections at the local stage's front, summed over the group's invocations (absent
+    /// on AWS).
+    pub connections: Option<Connections>,
+}
+
+/// What the local stage's front counted for a group's invocations.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Connections {
+    /// Invocations that carried counts.
+    pub invocations: u64,
+    /// TLS handshakes.
+    pub tls_handshakes: u64,
+    /// Requests through the front.
+    pub requests: u64,
+    /// Of those, on a kept-alive connection.
+    pub reused_connection_requests: u64,
+}
+
+impl Group {
+    pub(crate) fn new() -> Group {
+        Group {
+            histograms: Default::default(),
+            outcomes: BTreeMap::new(),
+            fetch_errors: BTreeMap::new(),
+            fetches: 0,
+            api_calls: BTreeMap::new(),
+            cache_hits: 0,
+            connections: None,
+        }
+    }
+
+    pub(crate) fn record(&mut self, metric: Metric, value_ns: u64) {
+        let h = self.histograms[metric as usize].get_or_insert_with(new_histogram);
+        // `record` grows the auto-resizing histogram; `saturating_record` would clamp instead.
+        if h.record(value_ns.max(1)).is_err() {
+            h.saturating_record(value_ns.max(1));
+        }
+    }
+
+    /// The histogram of `metric`, if it has values.
+    pub fn histogram(&self, metric: Metric) -> Option<&Histogram<u64>> {
+        self.histograms[metric as usize].as_ref()
+    }
+
+    /// Invocations in this group.
+    pub fn invocations(&self) -> u64 {
+        self.outcomes.values().sum()
+    }
+}
+
+/// A histogram as the analyzer keeps them: auto-resizing, 3 significant digits.
+pub fn new_histogram() -> Histogram<u64> {
+    let mut h = Histogram::new(3).expect("HdrHistogram takes 0 to 5 significant digits");
+    h.auto(true);
+    h
+}

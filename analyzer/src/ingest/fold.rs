@@ -1,0 +1,342 @@
+//! Folds records into groups: a worker's `Accum` finds a record's group by a hash of
+//! (stage, scenario, phase) and then the whole key, so the hot path allocates nothing, and keeps
+//! what each invocation of a rotating scenario got (the staleness analysis's observations).
+//! Merging two folds adds their histograms and counters exactly, so the parallel reader gets
+//! the same groups as one sequential fold.
+
+use super::lite::{parse_lite, Lite, LiteProbe};
+use super::{Ingested, Observation};
+use crate::group::{Connections, Group, GroupKey, Metric};
+use secbench_record::run::Phase;
+use secbench_record::run_dir::{self, Chunk, Chunks};
+use secbench_record::{FetchPhase, Outcome};
+use std::collections::BTreeMap;
+
+/// One worker's groups, found by a hash of (stage, scenario, phase) and then a check of the
+/// whole key, so the hot path allocates nothing.
+#[derive(Default)]
+pub(crate) struct Accum {
+    pub(crate) groups: Vec<(GroupKey, Group)>,
+    index: std::collections::HashMap<u64, Vec<usize>>,
+    pub(crate) records: u64,
+    pub(crate) skipped: u64,
+    /// The scenarios whose invocations are kept as observations (those that rotated).
+    pub(crate) observe: std::sync::Arc<std::collections::HashSet<String>>,
+    pub(crate) observations: BTreeMap<String, Vec<Observation>>,
+}
+
+pub(crate) fn short_hash(parts: [&str; 3]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for part in parts {
+        for b in part.bytes().chain(std::iter::once(0xff)) {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}
+
+impl Accum {
+    /// An empty fold that keeps observations of the scenarios in `observe`.
+    pub(crate) fn observing(observe: std::sync::Arc<std::collections::HashSet<String>>) -> Accum {
+        Accum {
+            observe,
+            ..Accum::default()
+        }
+    }
+
+    fn group(
+        &mut self,
+        stage: &str,
+        scenario: &str,
+        phase: Phase,
+        probe: Option<&LiteProbe<'_>>,
+    ) -> &mut Group {
+        let matches = |k: &GroupKey| {
+            k.stage == stage
+                && k.scenario == scenario
+                && k.phase == phase
+                && probe.is_none_or(|p| {
+                    k.source == Some(p.source)
+                        && k.cache == Some(p.cache)
+                        && k.fetch_at == Some(p.fetch_at)
+                        && k.memory_mb == p.memory_mb
+                        && k.architecture == p.architecture
+                        && k.multi == p.multi
+                        && k.secrets == p.secrets
+                })
+        };
+        let hash = short_hash([stage, scenario, phase.as_str()]);
+        let found = self.index.get(&hash).and_then(|candidates| {
+            candidates
+                .iter()
+                .copied()
+                .find(|i| matches(&self.groups[*i].0))
+        });
+        let i = match found {
+            Some(i) => i,
+            None => {
+                let key = GroupKey {
+                    stage: stage.to_owned(),
+                    scenario: scenario.to_owned(),
+                    source: probe.map(|p| p.source),
+                    cache: probe.map(|p| p.cache),
+                    fetch_at: probe.map(|p| p.fetch_at),
+                    memory_mb: probe.and_then(|p| p.memory_mb),
+                    architecture: probe.and_then(|p| p.architecture),
+                    phase,
+                    multi: probe.and_then(|p| p.multi),
+                    secrets: probe.and_then(|p| p.secrets),
+                };
+                self.groups.push((key, Group::new()));
+                self.index
+                    .entry(hash)
+                    .or_default()
+                    .push(self.groups.len() - 1);
+                self.groups.len() - 1
+            }
+        };
+        &mut self.groups[i].1
+    }
+
+    fn observe(&mut self, r: &Lite<'_>) {
+        let Some(p) = &r.probe else { return };
+        if !self.observe.contains(r.scenario.as_ref()) {
+            return;
+        }
+        let last = p
+            .fetches
+            .iter()
+            .rev()
+            .find(|f| f.phase == FetchPhase::Handler);
+        let sent = r.intended_send_unix_ms as f64 + r.schedule_slip_ns.unwrap_or(0) as f64 / 1e6;
+        let o = Observation {
+            sent_unix_ms: sent,
+            done_unix_ms: r.intended_send_unix_ms as f64 + r.caller_latency_ns as f64 / 1e6,
+            environment: short_hash([p.environment_id.as_ref(), "", ""]),
+            cold: p.cold,
+            warm: r.phase == Phase::Warm,
+            version_index: last.and_then(|f| f.version_index),
+            fetched: last.is_some_and(|f| f.outcome != Outcome::Error),
+        };
+        match self.observations.get_mut(r.scenario.as_ref()) {
+            Some(v) => v.push(o),
+            None => {
+                self.observations.insert(r.scenario.to_string(), vec![o]);
+            }
+        }
+    }
+
+    pub(crate) fn add(&mut self, r: &Lite<'_>) {
+        self.records += 1;
+        if !self.observe.is_empty() {
+            self.observe(r);
+        }
+        let probe = r.probe.as_ref();
+        let phase = match probe.map(|p| p.cold) {
+            Some(true) => Phase::Cold,
+            Some(false) => Phase::Warm,
+            None => r.phase,
+        };
+        let g = self.group(&r.stage, &r.scenario, phase, probe);
+        *g.outcomes.entry(r.outcome).or_insert(0) += 1;
+        g.record(Metric::CallerRoundTrip, r.caller_latency_ns);
+        if let Some(slip) = r.schedule_slip_ns {
+            g.record(Metric::ScheduleSlip, slip);
+        }
+        if let Some(pl) = &r.platform {
+            let ms = |v: f64| (v * 1e6).round() as u64;
+            if let Some(d) = pl.duration_ms {
+                g.record(Metric::PlatformDuration, ms(d));
+            }
+            if let Some(b) = pl.billed_duration_ms {
+                g.record(Metric::BilledDuration, b.saturating_mul(1_000_000));
+            }
+            if let Some(i) = pl.init_duration_ms {
+                g.record(Metric::PlatformInitDuration, ms(i));
+            }
+        }
+        if let Some(u) = &r.environment_usage {
+            if let Some(requests) = u.requests {
+                let c = g.connections.get_or_insert_with(Connections::default);
+                c.invocations += 1;
+                c.tls_handshakes += u.tls_handshakes.unwrap_or(0);
+                c.requests += requests;
+                c.reused_connection_requests += u.reused_connection_requests.unwrap_or(0);
+            }
+            let pairs = [
+                (Metric::InitCpu, u.init_cpu_ns),
+                (Metric::InitThrottled, u.init_throttled_ns),
+                (Metric::InvokeCpu, u.cpu_ns),
+                (Metric::InvokeThrottled, u.throttled_ns),
+            ];
+            for (m, v) in pairs {
+                if let Some(v) = v {
+                    g.record(m, v);
+                }
+            }
+        }
+        let Some(p) = probe else { return };
+        g.record(Metric::HandlerDuration, p.handler_duration_ns);
+        if let Some(init) = &p.init {
+            g.record(Metric::InitTotal, init.main_to_ready_ns);
+            let platform_init_ns = r
+                .environment_usage
+                .as_ref()
+                .and_then(|u| u.init_ns)
+                .or_else(|| {
+                    r.platform
+                        .as_ref()
+                        .and_then(|pl| pl.init_duration_ms)
+                        .map(|ms| (ms * 1e6).round() as u64)
+                });
+            if let Some(before) =
+                platform_init_ns.and_then(|i| i.checked_sub(init.main_to_ready_ns))
+            {
+                g.record(Metric::InitBeforeMain, before);
+            }
+            if let Some(v) = init.process_start_to_main_ns {
+                g.record(Metric::InitProcessStart, v);
+            }
+            g.record(Metric::InitSdkConfig, init.sdk_config_load_ns);
+            g.record(Metric::InitClientConstruction, init.client_construction_ns);
+            if let Some(v) = init.init_fetch_ns {
+                g.record(Metric::InitFetch, v);
+            }
+        }
+        for f in &p.fetches {
+            g.fetches += 1;
+            for c in &f.api_calls {
+                let (s, o) = (c.service.as_ref(), c.operation.as_ref());
+                let known = g.api_calls.iter_mut().find(|(k, _)| {
+                    k.len() == s.len() + 1 + o.len() && k.starts_with(s) && k.ends_with(o)
+                });
+                match known {
+                    Some((_, n)) => *n += u64::from(c.count),
+                    None => {
+                        g.api_calls.insert(format!("{s}:{o}"), u64::from(c.count));
+                    }
+                }
+            }
+            if f.outcome == Outcome::Hit {
+                g.cache_hits += 1;
+            }
+            if let Some(class) = f.error_class {
+                *g.fetch_errors.entry(class).or_insert(0) += 1;
+            }
+            // A partial fetch of several secrets never had all its values ready.
+            if f.phase == FetchPhase::Handler
+                && f.outcome != Outcome::Error
+                && f.outcome != Outcome::Partial
+            {
+                g.record(Metric::FetchLatency, f.latency_ns);
+            }
+        }
+    }
+}
+
+/// A bad line found by a worker.
+pub(crate) struct BadLine {
+    pub(crate) line: u64,
+    pub(crate) message: String,
+}
+
+/// Folds the lines of `chunk` into `acc`.
+pub(crate) fn fold_chunk(
+    acc: &mut Accum,
+    chunk: &Chunk,
+    skip_invalid: bool,
+) -> Result<(), BadLine> {
+    for line in run_dir::lines(chunk) {
+        match parse_lite(line.text) {
+            Ok(r) => acc.add(&r),
+            Err(_) if skip_invalid => acc.skipped += 1,
+            Err(message) => {
+                return Err(BadLine {
+                    line: line.number,
+                    message,
+                })
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Folds record lines held in memory, as a worker folds a chunk of a file; returns how many
+/// records it counted. The fuzz target's entry into the ingest path.
+pub fn fold_bytes(data: &[u8], skip_invalid: bool) -> Result<u64, String> {
+    Ingested::from_bytes(data, skip_invalid).map(|i| i.input.records)
+}
+
+impl Ingested {
+    /// Groups record lines held in memory (no run, no manifest): what tests and the fuzzer
+    /// fold. A bad line is an error naming its line and field.
+    pub fn from_bytes(data: &[u8], skip_invalid: bool) -> Result<Ingested, String> {
+        let mut acc = Accum::default();
+        let mut chunks = Chunks::new(data);
+        let mut buf = Vec::new();
+        while let Some(chunk) = chunks.next_into(buf).map_err(|e| format!("reading: {e}"))? {
+            fold_chunk(&mut acc, &chunk, skip_invalid)
+                .map_err(|b| format!("line {}: {}", b.line, b.message))?;
+            buf = chunk.bytes;
+        }
+        let mut ingested = Ingested::default();
+        ingested.input.records = acc.records;
+        ingested.input.skipped_lines = acc.skipped;
+        for (key, group) in acc.groups {
+            merge_into(&mut ingested.groups, key, group);
+        }
+        Ok(ingested)
+    }
+}
+
+/// Moves a worker's groups and observations into the run's.
+pub(crate) fn absorb(
+    groups: &mut BTreeMap<GroupKey, Group>,
+    observations: &mut BTreeMap<String, Vec<Observation>>,
+    acc: Accum,
+) {
+    for (key, group) in acc.groups {
+        merge_into(groups, key, group);
+    }
+    for (scenario, mut obs) in acc.observations {
+        observations.entry(scenario).or_default().append(&mut obs);
+    }
+}
+
+pub(crate) fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, group: Group) {
+    match groups.get_mut(&key) {
+        None => {
+            groups.insert(key, group);
+        }
+        Some(g) => {
+            for (mine, theirs) in g.histograms.iter_mut().zip(group.histograms) {
+                match (mine.as_mut(), theirs) {
+                    // Auto-resizing histograms of the same precision always add.
+                    (Some(m), Some(t)) => {
+                        let _ = m.add(&t);
+                    }
+                    (None, Some(t)) => *mine = Some(t),
+                    _ => {}
+                }
+            }
+            for (k, v) in group.outcomes {
+                *g.outcomes.entry(k).or_insert(0) += v;
+            }
+            for (k, v) in group.fetch_errors {
+                *g.fetch_errors.entry(k).or_insert(0) += v;
+            }
+            for (k, v) in group.api_calls {
+                *g.api_calls.entry(k).or_insert(0) += v;
+            }
+            g.fetches += group.fetches;
+            g.cache_hits += group.cache_hits;
+            if let Some(t) = group.connections {
+                let c = g.connections.get_or_insert_with(Connections::default);
+                c.invocations += t.invocations;
+                c.tls_handshakes += t.tls_handshakes;
+                c.requests += t.requests;
+                c.reused_connection_requests += t.reused_connection_requests;
+            }
+        }
+    }
+}

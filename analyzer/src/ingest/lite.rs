@@ -1,0 +1,116 @@
+//! The fields of a record the analysis uses, borrowed from the line (`Lite`): what every
+//! worker parses, fast; and the strict parser ([`parse`]) that reads a whole
+//! [`InvocationRecord`] and names the field that is wrong, used for the error message of a line
+//! the fast view refuses and by `secbench validate`. Both check the run schema version.
+
+use secbench_record::run::{InvocationOutcome, InvocationRecord, Phase};
+use secbench_record::{Architecture, CacheMode, ErrorClass, FetchAt, FetchPhase, Outcome, Source};
+
+/// The fields of a record the analysis uses, borrowed from the line: fields it does not use
+/// are skipped, not built. `secbench validate` checks whole records.
+#[derive(serde::Deserialize)]
+pub(crate) struct Lite<'a> {
+    pub(crate) run_schema_version: u32,
+    #[serde(default)]
+    pub(crate) intended_send_unix_ms: u64,
+    #[serde(borrow)]
+    pub(crate) stage: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub(crate) scenario: std::borrow::Cow<'a, str>,
+    pub(crate) phase: Phase,
+    pub(crate) outcome: InvocationOutcome,
+    pub(crate) caller_latency_ns: u64,
+    #[serde(default)]
+    pub(crate) schedule_slip_ns: Option<u64>,
+    pub(crate) platform: Option<LitePlatform>,
+    #[serde(borrow)]
+    pub(crate) probe: Option<LiteProbe<'a>>,
+    #[serde(default)]
+    pub(crate) environment_usage: Option<secbench_record::run::EnvironmentUsage>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct LitePlatform {
+    pub(crate) duration_ms: Option<f64>,
+    pub(crate) billed_duration_ms: Option<u64>,
+    pub(crate) init_duration_ms: Option<f64>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct LiteProbe<'a> {
+    #[serde(borrow, default)]
+    pub(crate) environment_id: std::borrow::Cow<'a, str>,
+    pub(crate) cold: bool,
+    pub(crate) source: Source,
+    pub(crate) cache: CacheMode,
+    pub(crate) fetch_at: FetchAt,
+    pub(crate) memory_mb: Option<u32>,
+    pub(crate) architecture: Option<Architecture>,
+    #[serde(default)]
+    pub(crate) multi: Option<secbench_record::MultiMode>,
+    #[serde(default)]
+    pub(crate) secrets: Option<u32>,
+    pub(crate) handler_duration_ns: u64,
+    pub(crate) init: Option<secbench_record::InitBreakdown>,
+    #[serde(borrow)]
+    pub(crate) fetches: Vec<LiteFetch<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct LiteFetch<'a> {
+    pub(crate) phase: FetchPhase,
+    pub(crate) outcome: Outcome,
+    #[serde(default)]
+    pub(crate) version_index: Option<u32>,
+    pub(crate) latency_ns: u64,
+    pub(crate) error_class: Option<ErrorClass>,
+    #[serde(borrow)]
+    pub(crate) api_calls: Vec<LiteCall<'a>>,
+}
+
+#[derive(serde::Deserialize)]
+pub(crate) struct LiteCall<'a> {
+    #[serde(borrow)]
+    pub(crate) service: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub(crate) operation: std::borrow::Cow<'a, str>,
+    pub(crate) count: u32,
+}
+
+/// Parses one line: the fast borrowed parse, and on failure the strict parse for a message that
+/// names the field.
+pub(crate) fn parse_lite(line: &[u8]) -> Result<Lite<'_>, String> {
+    // One UTF-8 check of the whole line (std's, fast on ASCII) instead of one per string.
+    let parsed = std::str::from_utf8(line)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Lite<'_>>(text).ok());
+    match parsed {
+        Some(r) if secbench_record::run::readable_run_schema(r.run_schema_version) => Ok(r),
+        _ => Err(parse(line)
+            .err()
+            .unwrap_or_else(|| "not a record".to_owned())),
+    }
+}
+
+/// Parses one record line; errors name the field.
+pub fn parse(line: &[u8]) -> Result<InvocationRecord, String> {
+    let mut de = serde_json::Deserializer::from_slice(line);
+    let record: InvocationRecord = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            inner.to_string()
+        } else {
+            format!("field `{path}`: {inner}")
+        }
+    })?;
+    if !secbench_record::run::readable_run_schema(record.run_schema_version) {
+        return Err(format!(
+            "field `run_schema_version`: version {} is not supported (this secbench reads {} to {})",
+            record.run_schema_version,
+            secbench_record::run::OLDEST_READABLE_RUN_SCHEMA_VERSION,
+            secbench_record::run::RUN_SCHEMA_VERSION
+        ));
+    }
+    Ok(record)
+}

@@ -1,0 +1,623 @@
+//! The cost model, worked by hand from the published prices (to the cent): each fee, tier and
+//! free tier, the counting formula with caches, feasibility against the quotas, the
+//! recommendation under an objective, every way of reading several secrets, and bad workload
+//! files named by field. Pure: the analyzer alone, no binary, no SDK (the CLI's own cost tests
+//! are in `secbench/tests/cost.rs`).
+
+use secbench_analyzer::approach::Approach;
+use secbench_analyzer::cost::model;
+use secbench_analyzer::cost::pricing::{self, Pricing};
+use secbench_analyzer::cost::workload::Workload;
+use secbench_analyzer::cost::{self as cost, recommend::Slo, Latencies};
+use secbench_record::{CacheMode, FetchAt, Source};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+fn workload(name: &str) -> Workload {
+    Workload::load(&fixture(&format!("workloads/{name}"))).expect("valid workload")
+}
+
+fn table(region: &str) -> Pricing {
+    pricing::parse(pricing::DEFAULT_TABLE, region)
+        .expect("shipped table")
+        .0
+}
+
+fn approach(source: Source, cache: CacheMode, fetch_at: FetchAt) -> Approach {
+    Approach {
+        source,
+        cache,
+        fetch_at,
+    }
+}
+
+fn price(w: &Workload, p: &Pricing, a: Approach) -> model::ApproachCost {
+    let lat = cost::latencies_from_workload(w);
+    model::price(model::Inputs {
+        approach: a,
+        latency: lat.get(&a).copied(),
+        miss_latency: lat.get(&a.miss_twin()).copied(),
+        workload: w,
+        pricing: p,
+    })
+}
+
+fn line<'a>(c: &'a model::ApproachCost, item: &str) -> &'a model::Line {
+    c.breakdown
+        .iter()
+        .find(|l| l.item == item)
+        .unwrap_or_else(|| panic!("no line {item} in {:#?}", c.breakdown))
+}
+
+/// Sum of `value` over the Lambda compute lines that `keep` picks.
+fn compute(
+    c: &model::ApproachCost,
+    keep: impl Fn(&model::Line) -> bool,
+    value: impl Fn(&model::Line) -> f64,
+) -> f64 {
+    c.breakdown
+        .iter()
+        .filter(|l| l.category == "lambda_compute" && keep(l))
+        .map(value)
+        .sum()
+}
+
+fn cents(v: f64) -> i64 {
+    (v * 100.0).round() as i64
+}
+
+fn lat(cold: f64, warm: f64) -> secbench_analyzer::cost::latency::Latency {
+    secbench_analyzer::cost::latency::Latency {
+        cold_p50_s: cold / 2.0,
+        cold_p99_s: cold,
+        cold_mean_s: cold / 2.0,
+        warm_p50_s: warm / 2.0,
+        warm_p99_s: warm,
+        warm_mean_s: warm / 2.0,
+    }
+}
+
+#[test]
+fn secrets_manager_10m_uncached_is_50_40_before_compute_and_kms() {
+    let w = workload("hand-secrets-manager-10m.toml");
+    let mut p = table("us-east-1");
+    p.kms.aws_managed_key_requests.secretsmanager.charged = false;
+    let c = price(
+        &w,
+        &p,
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(line(&c, "Secrets Manager secrets").cost_usd), 40);
+    let api = line(&c, "Secrets Manager API calls");
+    assert_eq!((api.quantity, api.unit_price_usd), (1000.0, 0.05));
+    assert_eq!(cents(c.monthly_cost_usd), 5040, "{:#?}", c.breakdown);
+    // The shipped table prices them free too (the Secrets Manager guide: aws/secretsmanager
+    // costs nothing), and says so without an "unconfirmed" note.
+    let shipped = price(
+        &w,
+        &table("us-east-1"),
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(shipped.monthly_cost_usd), 5040);
+    assert!(!shipped.notes.iter().any(|n| n.starts_with("unconfirmed")));
+    // With requests to aws/secretsmanager charged: + 10M/10k × $0.03.
+    p.kms.aws_managed_key_requests.secretsmanager.charged = true;
+    let c = price(
+        &w,
+        &p,
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(line(&c, "KMS requests").cost_usd), 3000);
+    assert_eq!(cents(c.monthly_cost_usd), 8040);
+    // The request charge is shown for context, not counted: 10 × $0.20.
+    let ctx = line(&c, "Lambda requests (context: the same for every approach)");
+    assert!(!ctx.included_in_total);
+    assert_eq!(cents(ctx.cost_usd), 200);
+}
+
+#[test]
+fn aws_ssm_key_requests_are_charged_and_marked_unconfirmed_a_customer_key_always_charged() {
+    // 10M uncached SecureString reads at a 30 rps peak: under the standard throughput, so the
+    // API calls are free; the 10M Decrypts SSM makes with aws/ssm are priced as charged (the
+    // conservative reading): 1,000 × $0.03 = $30.00, with the note saying it is unconfirmed.
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    w.peak_rps = 30.0;
+    let p = table("us-east-1");
+    let c = price(
+        &w,
+        &p,
+        approach(Source::Ssm, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(line(&c, "KMS requests").cost_usd), 3000);
+    assert_eq!(cents(c.monthly_cost_usd), 3000, "{:#?}", c.breakdown);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.starts_with("unconfirmed") && n.contains("kms.aws_managed_key_requests.ssm")),
+        "{:?}",
+        c.notes
+    );
+    // With a customer managed key every request is charged, whatever the switches say:
+    // Secrets Manager then pays $1 key + $0.40 + $50 API + $30 KMS = $81.40 (SSM: $1 + $30).
+    let mut cmk = w.clone();
+    cmk.kms_key = cost::workload::KmsKey::CustomerManaged;
+    let c = price(
+        &cmk,
+        &p,
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(c.monthly_cost_usd), 8140, "{:#?}", c.breakdown);
+    assert!(!c.notes.iter().any(|n| n.starts_with("unconfirmed")));
+}
+
+#[test]
+fn advanced_parameters_pay_per_interaction_at_standard_throughput() {
+    // 10M reads at a 30 rps peak stay at standard throughput (40 TPS), and advanced
+    // parameters still pay $0.05 per 10,000 interactions: 1,000 × $0.05 = $50.00, plus $0.05
+    // for the parameter and $30 of KMS.
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    w.peak_rps = 30.0;
+    w.ssm_parameter_tier = cost::workload::ParameterTier::Advanced;
+    let c = price(
+        &w,
+        &table("us-east-1"),
+        approach(Source::Ssm, CacheMode::None, FetchAt::Handler),
+    );
+    let api = line(
+        &c,
+        "SSM API interactions (advanced parameters, standard throughput)",
+    );
+    assert_eq!((api.quantity, api.unit_price_usd), (1000.0, 0.05));
+    assert_eq!(
+        cents(c.monthly_cost_usd),
+        5000 + 5 + 3000,
+        "{:#?}",
+        c.breakdown
+    );
+    // Standard parameters at standard throughput pay nothing for the calls.
+    w.ssm_parameter_tier = cost::workload::ParameterTier::Standard;
+    let c = price(
+        &w,
+        &table("us-east-1"),
+        approach(Source::Ssm, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(
+        cents(line(&c, "SSM API interactions (standard throughput)").cost_usd),
+        0
+    );
+}
+
+#[test]
+fn secrets_manager_reads_each_have_their_quota_and_kms_quotas_differ_by_region() {
+    // 300 environments at the peak, a 10 ms TTL: the caching library refreshes 30,000
+    // DescribeSecret/s, above the old combined 10,000 but within DescribeSecret's 40,000;
+    // its first fetches (300 per 15 min) are far from GetSecretValue's 10,000.
+    let mut w = workload("example.toml");
+    w.avg_concurrent_environments = Some(300.0);
+    w.peak_rps = 40_000.0;
+    w.invocations_per_month = 40_000.0 * 730.0 * 3600.0;
+    w.secrets = 1;
+    w.secrets_per_invocation = 1;
+    w.cache_ttl = std::time::Duration::from_millis(10);
+    let p = table("us-east-1");
+    let lib = price(
+        &w,
+        &p,
+        approach(
+            Source::SecretsManager,
+            CacheMode::AwsCachingLibrary,
+            FetchAt::Handler,
+        ),
+    );
+    let describe = lib.peak_requests_per_second["Secrets Manager:DescribeSecret"];
+    assert!((describe - 30_000.0).abs() < 1e-6, "{describe}");
+    assert!(lib.peak_requests_per_second["Secrets Manager:GetSecretValue"] < 1.0);
+    assert!(lib.feasible, "{:?}", lib.notes);
+    // The in-process TTL cache refreshes with GetSecretValue: 30,000/s is over its 10,000.
+    let ttl = price(
+        &w,
+        &p,
+        approach(Source::SecretsManager, CacheMode::Ttl, FetchAt::Handler),
+    );
+    assert!(!ttl.feasible);
+    assert!(
+        ttl.notes
+            .iter()
+            .any(|n| n.contains("GetSecretValue/s is above its quota of 10000")),
+        "{:?}",
+        ttl.notes
+    );
+    // KMS: 15,000 Decrypt/s fits eu-central-1's 20,000 but not ap-south-1's 10,000, and
+    // 25,000 fits neither.
+    let mut k = workload("example.toml");
+    k.peak_rps = 5_000.0; // × 3 secrets per invocation
+    for (region, rps, feasible) in [
+        ("eu-central-1", 5_000.0, true),
+        ("ap-south-1", 5_000.0, false),
+        ("eu-central-1", 25_000.0 / 3.0, false),
+        ("us-east-1", 25_000.0 / 3.0, true),
+    ] {
+        k.region = region.into();
+        k.peak_rps = rps;
+        let c = price(
+            &k,
+            &table(region),
+            approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+        );
+        assert_eq!(c.feasible, feasible, "{region} at {rps}/s: {:?}", c.notes);
+    }
+}
+
+#[test]
+fn the_tiers_count_only_the_account_s_gb_seconds_of_the_same_architecture() {
+    // The hand-worked tier case ($1,583.34 of compute on top of 5.95e9 x86_64 GB-seconds),
+    // with the account's use given per architecture: 9e9 arm64 GB-seconds change nothing.
+    let mut w = workload("hand-compute-tiers.toml");
+    w.base_gb_seconds_per_month = 0.0;
+    w.other_gb_seconds_per_month = Some(cost::workload::PerArchitecture {
+        arm64: 9e9,
+        x86_64: 5.95e9,
+    });
+    let c = price(
+        &w,
+        &table(&w.region),
+        approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(compute(&c, |_| true, |l| l.cost_usd)), 158_334);
+    // Moved to arm64's side only, the x86_64 compute is all in the first tier: 1e8 × $0.0000166667.
+    w.other_gb_seconds_per_month = Some(cost::workload::PerArchitecture {
+        arm64: 5.95e9,
+        x86_64: 0.0,
+    });
+    let c = price(
+        &w,
+        &table(&w.region),
+        approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(compute(&c, |_| true, |l| l.cost_usd)), 166_667);
+    // Both ways at once is refused.
+    w.base_gb_seconds_per_month = 1.0;
+    assert!(w.validate().is_err());
+}
+
+#[test]
+fn kms_free_tier_takes_the_first_20000_requests() {
+    let w = workload("hand-kms-free-tier.toml");
+    let c = price(
+        &w,
+        &table(&w.region),
+        approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(cents(line(&c, "KMS customer managed key").cost_usd), 100);
+    assert_eq!(line(&c, "KMS requests (free tier)").quantity, 2.0);
+    assert_eq!(cents(line(&c, "KMS requests").cost_usd), 294);
+    assert_eq!(cents(c.monthly_cost_usd), 394);
+    // The first million Lambda requests are free too.
+    let ctx = line(&c, "Lambda requests (context: the same for every approach)");
+    assert_eq!(ctx.quantity, 0.0);
+}
+
+#[test]
+fn compute_straddling_a_volume_tier_is_priced_per_tier() {
+    let w = workload("hand-compute-tiers.toml");
+    let c = price(
+        &w,
+        &table(&w.region),
+        approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+    );
+    let gbs = compute(&c, |_| true, |l| l.quantity);
+    assert!((gbs - 1e8).abs() < 1e-3, "{gbs}");
+    assert_eq!(
+        cents(compute(&c, |_| true, |l| l.cost_usd)),
+        158_334,
+        "833.335 + 750.00"
+    );
+    assert_eq!(cents(line(&c, "KMS requests").cost_usd), 600_000);
+    assert_eq!(cents(c.monthly_cost_usd), 758_434);
+}
+
+#[test]
+fn lambda_free_tier_covers_the_first_400000_gb_seconds() {
+    let w = workload("hand-lambda-free-tier.toml");
+    let c = price(
+        &w,
+        &table(&w.region),
+        approach(Source::Ssm, CacheMode::None, FetchAt::Handler),
+    );
+    let free = compute(&c, |l| l.item.ends_with("(free tier)"), |l| l.quantity);
+    assert!((free - 400_000.0).abs() < 1e-6, "{free}");
+    let billed = compute(&c, |_| true, |l| l.cost_usd);
+    assert_eq!(
+        cents(billed),
+        267,
+        "200,000 GB-s × $0.0000133334 = $2.66668"
+    );
+    assert_eq!(
+        line(&c, "SSM API interactions (standard throughput)").cost_usd,
+        0.0
+    );
+    assert_eq!(cents(line(&c, "KMS requests").cost_usd), 894);
+    assert_eq!(cents(c.monthly_cost_usd), 1161);
+    assert!(c.feasible);
+}
+
+#[test]
+fn caches_count_first_fetches_and_refreshes_never_more_than_uncached() {
+    // The example workload: 12 environments × 730 h, living 45 min, TTL 5 min, 3 secrets.
+    let w = workload("example.toml");
+    let p = table(&w.region);
+    let env_time = 12.0 * 730.0 * 3600.0;
+    let new_envs = env_time / 2700.0;
+    let first = new_envs * 3.0;
+    let refreshes = env_time / 300.0 * 3.0;
+
+    let lib = price(
+        &w,
+        &p,
+        approach(
+            Source::SecretsManager,
+            CacheMode::AwsCachingLibrary,
+            FetchAt::Handler,
+        ),
+    );
+    let calls =
+        |c: &model::ApproachCost, k: &str| c.api_calls_per_month.get(k).copied().unwrap_or(0.0);
+    assert!((calls(&lib, "Secrets Manager:GetSecretValue") - first).abs() < 1e-6);
+    assert!((calls(&lib, "Secrets Manager:DescribeSecret") - refreshes).abs() < 1e-6);
+    // DescribeSecret is not decrypted: KMS only for the first fetches.
+    assert!((lib.kms_requests_per_month - first).abs() < 1e-6);
+    // $1.20 secrets + 350,400 calls × $0.05/10k; the 35,040 KMS requests are made with
+    // aws/secretsmanager, which the shipped table prices free (they were $0.11).
+    assert_eq!(cents(lib.monthly_cost_usd), 295);
+
+    let ttl = price(
+        &w,
+        &p,
+        approach(Source::SecretsManager, CacheMode::Ttl, FetchAt::Handler),
+    );
+    assert!((calls(&ttl, "Secrets Manager:GetSecretValue") - (first + refreshes)).abs() < 1e-6);
+    // $1.20 + 350,400 × $0.05/10k; its 350,400 KMS requests are on aws/secretsmanager (free; were $1.05).
+    assert_eq!(cents(ttl.monthly_cost_usd), 295);
+
+    let init = price(
+        &w,
+        &p,
+        approach(Source::Ssm, CacheMode::None, FetchAt::Init),
+    );
+    assert!((calls(&init, "SSM:GetParameter") - first).abs() < 1e-6);
+
+    // Low traffic: a cache never makes more calls than invocations × secrets per invocation.
+    let mut quiet = w.clone();
+    quiet
+        .set("invocations_per_month", 1000.0)
+        .expect("sweepable");
+    quiet.avg_concurrent_environments = Some(12.0);
+    for a in Approach::all() {
+        let c = price(&quiet, &p, a);
+        let total: f64 = c.api_calls_per_month.values().sum();
+        assert!(total <= 1000.0 * 3.0 + 1e-9, "{}: {total}", c.approach);
+    }
+}
+
+#[test]
+fn quotas_decide_feasibility_and_ssm_buys_higher_throughput() {
+    let mut w = workload("example.toml");
+    let p = table(&w.region);
+    // 200 rps × 3 = 600 GetParameter/s: above 40, below 10,000.
+    let ssm = price(
+        &w,
+        &p,
+        approach(Source::Ssm, CacheMode::None, FetchAt::Handler),
+    );
+    assert!(ssm.feasible);
+    let api = line(&ssm, "SSM API interactions (higher throughput)");
+    assert_eq!(cents(api.cost_usd), 15_000, "30M interactions × $0.05/10k");
+    assert_eq!(ssm.peak_requests_per_second["SSM:GetParameter"], 600.0);
+    // 4,000 rps × 3 = 12,000/s: above every default quota for uncached SSM and Secrets Manager.
+    w.peak_rps = 4000.0;
+    for s in [Source::Ssm, Source::SecretsManager] {
+        let c = price(&w, &p, approach(s, CacheMode::None, FetchAt::Handler));
+        assert!(!c.feasible, "{}", c.approach);
+        assert!(
+            c.notes.iter().any(|n| n.starts_with("infeasible")),
+            "{:?}",
+            c.notes
+        );
+    }
+    // A cache brings the same traffic under the quota.
+    let cached = price(
+        &w,
+        &p,
+        approach(Source::Ssm, CacheMode::Ttl, FetchAt::Handler),
+    );
+    assert!(cached.feasible, "{:?}", cached.notes);
+    // KMS quota is per region: 12,000 Decrypt/s fits us-east-1 (100k) but not ap-south-1 (10k).
+    w.region = "ap-south-1".into();
+    let south = pricing::parse(pricing::DEFAULT_TABLE, "ap-south-1")
+        .expect("valid")
+        .0;
+    let kms = price(
+        &w,
+        &south,
+        approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+    );
+    assert!(!kms.feasible);
+    let kms = price(
+        &w,
+        &p,
+        approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+    );
+    assert!(kms.feasible);
+}
+
+#[test]
+fn recommendation_is_the_cheapest_feasible_that_meets_the_objective() {
+    let w = workload("example.toml");
+    let p = table(&w.region);
+    let lat: Latencies = BTreeMap::from([
+        (
+            approach(Source::Ssm, CacheMode::Ttl, FetchAt::Handler),
+            lat(0.300, 0.000_01),
+        ),
+        (
+            approach(Source::KmsEnv, CacheMode::None, FetchAt::Init),
+            lat(0.050, 0.000_001),
+        ),
+        (
+            approach(Source::SecretsManager, CacheMode::Ttl, FetchAt::Handler),
+            lat(0.100, 0.000_01),
+        ),
+    ]);
+    let approaches = cost::evaluate(&w, &p, &lat, &BTreeMap::new());
+    let none = cost::recommend::recommend(&approaches, &Slo::default());
+    // Without an objective the cheapest feasible approach with a latency wins: approaches
+    // nobody measured are not candidates once some were.
+    assert_eq!(none.approach.map(|a| a.name()).as_deref(), Some("ssm+ttl"));
+    assert!(none
+        .excluded
+        .iter()
+        .any(|e| e.approach.name() == "ssm@init" && e.reason.starts_with("no latency")));
+    // With no latency at all (the workload alone), every feasible approach is a candidate.
+    let bare = cost::evaluate(&w, &p, &BTreeMap::new(), &BTreeMap::new());
+    let r = cost::recommend::recommend(&bare, &Slo::default());
+    assert_eq!(r.approach.map(|a| a.name()).as_deref(), Some("ssm@init"));
+    assert!(r.why.contains("was not measured"), "{}", r.why);
+    let slo = Slo::parse("p99_cold=200ms").expect("valid");
+    let r = cost::recommend::recommend(&approaches, &slo);
+    assert_eq!(
+        r.approach.map(|a| a.name()).as_deref(),
+        Some("kms-env@init"),
+        "{}",
+        r.why
+    );
+    assert_eq!(
+        r.runner_up.map(|a| a.name()).as_deref(),
+        Some("secrets-manager+ttl")
+    );
+    assert!(
+        r.why
+            .contains("ssm+ttl (objective: p99 cold 300.0 ms > 200.0 ms)"),
+        "{}",
+        r.why
+    );
+    assert!(r.excluded.iter().all(|e| e.approach.name() != "plain-env"));
+}
+
+#[test]
+fn bad_workloads_name_the_field_and_the_range() {
+    let cases = [
+        ("unknown-field.toml", "unknown field `colour`"),
+        (
+            "negative-invocations.toml",
+            "invocations_per_month: -5 is outside the allowed range 1..=10000000000000",
+        ),
+        (
+            "memory-too-small.toml",
+            "memory_mb: 64 is outside the allowed range 128..=10240",
+        ),
+        ("unknown-architecture.toml", "unknown variant `sparc`"),
+        (
+            "no-environments.toml",
+            "avg_concurrent_environments: missing",
+        ),
+        ("bad-duration.toml", "`forever` is not a duration"),
+        (
+            "peak-below-average.toml",
+            "peak_rps: 1 is below the average rate",
+        ),
+        ("duplicate-key.toml", "duplicate key"),
+        (
+            "latency-impossible-combination.toml",
+            "latency[0]: cache = aws-caching-library caches Secrets Manager only",
+        ),
+        ("huge-secrets.toml", "secrets"),
+    ];
+    for (file, expected) in cases {
+        let path = fixture(&format!("workloads/invalid/{file}"));
+        let e = Workload::load(&path).expect_err(file).to_string();
+        assert!(e.contains(expected), "{file}: {e}");
+        assert!(
+            e.contains(file),
+            "{file}: error does not name the file: {e}"
+        );
+    }
+}
+
+/// Worked by hand from scripts/workloads/example.toml (10M invocations a month, 3 secrets read
+/// per invocation, peak 200/s, AWS managed keys): without a cache, Secrets Manager one call per
+/// secret is 30M calls ($150.00) + 3 secrets ($1.20) = $151.20; BatchGetSecretValue billed per
+/// secret is the same $151.20, per call 10M calls ($50.00) + $1.20 = $51.20, and at 200 calls/s it
+/// exceeds its 100/s quota; a bundle is 10M calls ($50.00) + 1 secret ($0.40) = $50.40. SSM at
+/// 600 GetParameter/s needs higher throughput: 30M interactions ($150.00) + 30M KMS requests on
+/// aws/ssm ($90.00) = $240.00; GetParameters counts each parameter, so batch costs the same
+/// $240.00 in 10M calls (200/s, within its 1,000/s); a bundle is 10M interactions ($50.00) + 10M
+/// KMS requests ($30.00) = $80.00.
+#[test]
+fn each_way_of_reading_several_secrets_is_priced_by_hand() {
+    use secbench_analyzer::cost::many::price_modes;
+    use secbench_record::MultiMode;
+    let w = workload("example.toml");
+    let mut p = table(&w.region);
+    let find = |rows: &[secbench_analyzer::cost::many::ModeCost], s: Source, m: MultiMode| {
+        rows.iter()
+            .find(|r| r.source == s && r.mode == m && r.cache == CacheMode::None)
+            .cloned()
+            .expect("row")
+    };
+    let rows = price_modes(&w, &p);
+    let usd = |r: &secbench_analyzer::cost::many::ModeCost| cents(r.monthly_cost_usd);
+    assert_eq!(
+        usd(&find(&rows, Source::SecretsManager, MultiMode::Sequential)),
+        15_120
+    );
+    assert_eq!(
+        usd(&find(&rows, Source::SecretsManager, MultiMode::Concurrent)),
+        15_120
+    );
+    let batch = find(&rows, Source::SecretsManager, MultiMode::Batch);
+    assert_eq!(usd(&batch), 15_120);
+    assert_eq!(batch.calls_per_fetch, 1);
+    assert!(!batch.feasible, "200 BatchGetSecretValue/s > 100/s");
+    assert!(
+        batch.notes.iter().any(|n| n.contains("unconfirmed")),
+        "{:?}",
+        batch.notes
+    );
+    let bundle = find(&rows, Source::SecretsManager, MultiMode::Bundle);
+    assert_eq!((usd(&bundle), bundle.secrets_billed), (5_040, 1));
+    assert!(bundle.notes.iter().any(|n| n.contains("rotate together")));
+    assert_eq!(
+        usd(&find(&rows, Source::Ssm, MultiMode::Sequential)),
+        24_000
+    );
+    let ssm_batch = find(&rows, Source::Ssm, MultiMode::Batch);
+    assert_eq!((usd(&ssm_batch), ssm_batch.feasible), (24_000, true));
+    assert_eq!(usd(&find(&rows, Source::Ssm, MultiMode::Bundle)), 8_000);
+    // The other reading of the switch.
+    p.secrets_manager.batch_get_secret_value_billed =
+        secbench_analyzer::cost::pricing::BatchBilling::PerCall;
+    let rows = price_modes(&w, &p);
+    assert_eq!(
+        usd(&find(&rows, Source::SecretsManager, MultiMode::Batch)),
+        5_120
+    );
+    // With 12 secrets, GetParameters takes 2 calls per fetch, BatchGetSecretValue 1.
+    let mut twelve = w.clone();
+    twelve.secrets = 12;
+    twelve.secrets_per_invocation = 12;
+    let rows = price_modes(&twelve, &p);
+    assert_eq!(
+        find(&rows, Source::Ssm, MultiMode::Batch).calls_per_fetch,
+        2
+    );
+    assert_eq!(
+        find(&rows, Source::SecretsManager, MultiMode::Batch).calls_per_fetch,
+        1
+    );
+}

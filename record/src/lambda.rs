@@ -1,0 +1,36 @@
+//! Lambda's own limits and constants, each written once and used by the plan, the local
+//! platform and the cost model: the memory sizes and timeouts a function may have, and the
+//! memory size at which it has one vCPU.
+
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+/// The memory sizes a function may have, MB (AWS Lambda developer guide, "Configure Lambda
+/// function memory": 128 MB to 10,240 MB in 1-MB increments).
+pub const MEMORY_MB: RangeInclusive<u32> = 128..=10_240;
+
+/// The shortest function timeout.
+pub const MIN_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The longest function timeout (900 seconds, "Configure Lambda function timeout").
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(900);
+
+/// The memory size at which a function has one vCPU's worth of CPU time, in proportion below
+/// and above ("Configure Lambda function memory": "At 1,769 MB, a function has the equivalent
+/// of one vCPU").
+pub const MB_PER_VCPU: u32 = 1769;
+
+/// Whether `memory_mb` is a size Lambda allows.
+pub fn memory_allowed(memory_mb: u32) -> bool {
+    MEMORY_MB.contains(&memory_mb)
+}
+
+/// Whether `timeout` is one Lambda allows.
+pub fn timeout_allowed(timeout: Duration) -> bool {
+    (MIN_TIMEOUT..=MAX_TIMEOUT).contains(&timeout)
+}
+
+/// The share of one CPU Lambda gives at `memory_mb` (`memory_mb / 1769`), before any cap.
+pub fn cpu_share(memory_mb: u32) -> f64 {
+    f64::from(memory_mb) / f64::from(MB_PER_VCPU)
+}

@@ -1,0 +1,418 @@
+//! From the plan as written ([`super::spec`]) to the checked [`super::ResolvedPlan`]: one small
+//! function per field group (cache, traffic, memory, rotation, agent, several secrets, the
+//! sweep, network, local), each returning the field it checked with its error, and
+//! [`resolve`] putting them together. As ripgrep keeps its flags as written apart from the
+//! flags resolved.
+
+use super::spec::{MemorySizes, PlanFile, RotationSpec, ScenarioSpec, Traffic};
+use super::{
+    parse_duration, parse_rate, Arrival, Local, Network, PlanError, ResolvedPlan, Rotation,
+    Scenario, AGENT_MAX_TTL, DEFAULT_CPU_PERIOD, MAX_INVOCATIONS, MAX_ROTATIONS,
+};
+use crate::{CacheMode, MultiMode};
+use std::path::Path;
+use std::time::Duration;
+
+/// A field's problem: (field, message), named in the error with the file and the scenario.
+type Fault = (String, String);
+
+fn fault(field: &str, message: impl Into<String>) -> Fault {
+    (field.to_owned(), message.into())
+}
+
+/// The plan's scenarios (after the sweeps), network and local stage, checked.
+pub fn resolve(path: &Path, file: &PlanFile) -> Result<ResolvedPlan, PlanError> {
+    let invalid = |(field, message): Fault| PlanError::Invalid {
+        path: path.to_owned(),
+        field,
+        message,
+    };
+    if let Some(stage) = &file.stage {
+        crate::names::check("stage", stage).map_err(|e| invalid(fault("stage", e.to_string())))?;
+    }
+    if file.scenarios.is_empty() {
+        return Err(invalid(fault("scenario", "the plan has no [[scenario]]")));
+    }
+    let mut scenarios = Vec::new();
+    for (i, spec) in file.scenarios.iter().enumerate() {
+        let at = |(field, message): Fault| {
+            invalid((format!("scenario[{i}] ({}).{field}", spec.name), message))
+        };
+        if file.scenarios[..i].iter().any(|s| s.name == spec.name) {
+            return Err(at(fault("name", "two scenarios have this name")));
+        }
+        scenarios.extend(scenario(spec, &file.defaults).map_err(at)?);
+    }
+    for (i, s) in scenarios.iter().enumerate() {
+        if scenarios[..i].iter().any(|o| o.name == s.name) {
+            return Err(invalid(fault(
+                &format!("scenario ({})", s.name),
+                "two scenarios have this name after the memory sweep",
+            )));
+        }
+    }
+    Ok(ResolvedPlan {
+        scenarios,
+        network: network(file).map_err(invalid)?,
+        local: local(file).map_err(invalid)?,
+    })
+}
+
+/// One `[[scenario]]`: every scenario it expands into (one per secrets count × memory size).
+fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fault> {
+    crate::names::check("scenario", &spec.name).map_err(|e| fault("name", e.to_string()))?;
+    crate::check_combination(spec.source, spec.cache, spec.fetch_at)
+        .map_err(|why| fault("cache", why))?;
+    let cache_ttl = cache_ttl(spec)?;
+    let t = traffic(&spec.traffic(), defaults)?;
+    let faults = match &spec.faults {
+        None => None,
+        Some(f) => Some(
+            f.resolve()
+                .map_err(|(field, m)| fault(&format!("faults.{field}"), m))?,
+        ),
+    };
+    if spec
+        .function
+        .as_deref()
+        .is_some_and(|f| f.trim().is_empty())
+    {
+        return Err(fault("function", "is empty"));
+    }
+    let agent_ttl = agent_ttl(spec)?;
+    let rotation = match &spec.rotation {
+        None => None,
+        Some(r) => Some(
+            rotation(r, t.warm_invocations, t.arrival)
+                .map_err(|(field, m)| fault(&format!("rotation.{field}"), m))?,
+        ),
+    };
+    let (counts, multi) = secrets(spec)?;
+    if t.cold_starts + t.warm_invocations == 0 {
+        return Err(fault(
+            "warm_invocations",
+            "the scenario plans no invocation",
+        ));
+    }
+    let mut out = Vec::new();
+    for secrets in &counts {
+        for memory_mb in &t.sizes {
+            let mut name = spec.name.clone();
+            if counts.len() > 1 {
+                name.push_str(&format!("-n{secrets}"));
+            }
+            if t.sizes.len() > 1 {
+                name.push_str(&format!("-{memory_mb}mb"));
+            }
+            let swept_from = (counts.len() > 1 || t.sizes.len() > 1).then(|| spec.name.clone());
+            if swept_from.is_some() {
+                crate::names::check("scenario", &name)
+                    .map_err(|e| fault("memory_mb", e.to_string()))?;
+            }
+            out.push(Scenario {
+                name,
+                swept_from,
+                source: spec.source,
+                cache: spec.cache,
+                cache_ttl,
+                fetch_at: spec.fetch_at,
+                extension: spec.extension.unwrap_or(spec.source.is_agent()),
+                cold_starts: t.cold_starts,
+                warm_invocations: t.warm_invocations,
+                concurrency: t.concurrency,
+                arrival: t.arrival,
+                fetches: t.fetches,
+                memory_mb: *memory_mb,
+                timeout: t.timeout,
+                faults: faults.clone(),
+                function: spec.function.clone(),
+                rotation: rotation.clone(),
+                agent_ttl,
+                secrets: *secrets,
+                multi,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// `cache_ttl`: required with a cache, refused without one.
+fn cache_ttl(spec: &ScenarioSpec) -> Result<Option<Duration>, Fault> {
+    match (spec.cache, &spec.cache_ttl) {
+        (CacheMode::None, Some(_)) => Err(fault(
+            "cache_ttl",
+            "cache = none caches nothing; remove cache_ttl or set a cache",
+        )),
+        (CacheMode::None, None) => Ok(None),
+        (_, None) => Err(fault(
+            "cache_ttl",
+            format!("required with cache = {}", spec.cache),
+        )),
+        (_, Some(text)) => {
+            let d = parse_duration(text).map_err(|m| fault("cache_ttl", m))?;
+            if d.is_zero() {
+                return Err(fault("cache_ttl", "must be more than zero"));
+            }
+            Ok(Some(d))
+        }
+    }
+}
+
+/// A scenario's traffic with `[defaults]` applied.
+struct ResolvedTraffic {
+    cold_starts: u64,
+    warm_invocations: u64,
+    concurrency: u64,
+    arrival: Arrival,
+    fetches: u32,
+    sizes: Vec<u32>,
+    timeout: Duration,
+}
+
+fn traffic(t: &Traffic, d: &Traffic) -> Result<ResolvedTraffic, Fault> {
+    let pick = |field: &str, own: Option<u64>, default: Option<u64>, fallback: u64, min: u64| {
+        let v = own.or(default).unwrap_or(fallback);
+        if v < min || v > MAX_INVOCATIONS {
+            Err(fault(
+                field,
+                format!("{v} is outside {min}..={MAX_INVOCATIONS}"),
+            ))
+        } else {
+            Ok(v)
+        }
+    };
+    let cold_starts = pick("cold_starts", t.cold_starts, d.cold_starts, 10, 0)?;
+    let warm_invocations = pick(
+        "warm_invocations",
+        t.warm_invocations,
+        d.warm_invocations,
+        100,
+        0,
+    )?;
+    let concurrency = pick("concurrency", t.concurrency, d.concurrency, 1, 1)?;
+    if concurrency > 1000 {
+        return Err(fault(
+            "concurrency",
+            format!("{concurrency} is more than 1000"),
+        ));
+    }
+    let arrival = match t.rate.as_ref().or(d.rate.as_ref()) {
+        Some(r) => Arrival::Open {
+            per_second: parse_rate(r).map_err(|m| fault("rate", m))?,
+        },
+        None => Arrival::Closed,
+    };
+    let fetches = t.fetches.or(d.fetches).unwrap_or(1);
+    if fetches == 0 || fetches > 10_000 {
+        return Err(fault("fetches", format!("{fetches} is outside 1..=10000")));
+    }
+    let sizes = memory(t.memory_mb.as_ref().or(d.memory_mb.as_ref()))?;
+    let timeout = match t.timeout.as_ref().or(d.timeout.as_ref()) {
+        Some(text) => parse_duration(text).map_err(|m| fault("timeout", m))?,
+        None => Duration::from_secs(30),
+    };
+    if !crate::lambda::timeout_allowed(timeout) {
+        return Err(fault(
+            "timeout",
+            format!(
+                "Lambda allows {} to {}",
+                crate::duration::format(crate::lambda::MIN_TIMEOUT),
+                crate::duration::format(crate::lambda::MAX_TIMEOUT)
+            ),
+        ));
+    }
+    Ok(ResolvedTraffic {
+        cold_starts,
+        warm_invocations,
+        concurrency,
+        arrival,
+        fetches,
+        sizes,
+        timeout,
+    })
+}
+
+/// `memory_mb`: one size or a sweep, each one Lambda allows, none twice.
+fn memory(m: Option<&MemorySizes>) -> Result<Vec<u32>, Fault> {
+    let sizes = m.map_or_else(|| vec![128], MemorySizes::sizes);
+    if sizes.is_empty() {
+        return Err(fault("memory_mb", "the sweep is empty"));
+    }
+    for (j, m) in sizes.iter().enumerate() {
+        if !crate::lambda::memory_allowed(*m) {
+            return Err(fault(
+                "memory_mb",
+                format!(
+                    "{m} is outside Lambda's {}..={} MB",
+                    crate::lambda::MEMORY_MB.start(),
+                    crate::lambda::MEMORY_MB.end()
+                ),
+            ));
+        }
+        if sizes[..j].contains(m) {
+            return Err(fault("memory_mb", format!("{m} is listed twice")));
+        }
+    }
+    Ok(sizes)
+}
+
+/// `agent_ttl`: the extension's TTL for the agent sources (default its cap).
+fn agent_ttl(spec: &ScenarioSpec) -> Result<Option<Duration>, Fault> {
+    match (&spec.agent_ttl, spec.source.is_agent()) {
+        (None, true) => Ok(Some(AGENT_MAX_TTL)),
+        (None, false) => Ok(None),
+        (Some(_), false) => Err(fault(
+            "agent_ttl",
+            format!(
+                "source = {} uses no agent; set cache_ttl for the probe's cache",
+                spec.source
+            ),
+        )),
+        (Some(text), true) => {
+            let d = parse_duration(text).map_err(|m| fault("agent_ttl", m))?;
+            if d > AGENT_MAX_TTL || d.subsec_nanos() != 0 {
+                return Err(fault(
+                    "agent_ttl",
+                    "the extension takes whole seconds from 0s to 300s",
+                ));
+            }
+            Ok(Some(d))
+        }
+    }
+}
+
+/// `secrets` and `multi`: the counts swept and how they are read.
+fn secrets(spec: &ScenarioSpec) -> Result<(Vec<u32>, Option<MultiMode>), Fault> {
+    let counts = spec
+        .secrets
+        .as_ref()
+        .map_or_else(|| vec![1], MemorySizes::sizes);
+    if counts.is_empty() {
+        return Err(fault("secrets", "the sweep is empty"));
+    }
+    for (j, n) in counts.iter().enumerate() {
+        if counts[..j].contains(n) {
+            return Err(fault("secrets", format!("{n} is listed twice")));
+        }
+    }
+    let multi = match (spec.multi, counts.iter().any(|n| *n > 1)) {
+        (Some(m), _) => Some(m),
+        (None, true) => Some(MultiMode::Sequential),
+        (None, false) => None,
+    };
+    if let Some(mode) = multi {
+        for n in &counts {
+            crate::check_multi(spec.source, spec.cache, mode, *n as usize)
+                .map_err(|why| fault("secrets", why))?;
+        }
+        if spec.rotation.is_some() {
+            return Err(fault(
+                "rotation",
+                "a rotation writes one value; measure rotations with one secret per fetch",
+            ));
+        }
+    }
+    Ok((counts, multi))
+}
+
+/// `[scenario.rotation]`, checked against the warm phase it happens in.
+pub(super) fn rotation(
+    r: &RotationSpec,
+    warm_invocations: u64,
+    arrival: Arrival,
+) -> Result<Rotation, (&'static str, String)> {
+    let parse = |field: &'static str, t: &Option<String>| match t {
+        None => Ok(None),
+        Some(text) => parse_duration(text).map(Some).map_err(|m| (field, m)),
+    };
+    let at = parse("at", &r.at)?;
+    let every = parse("every", &r.every)?;
+    if warm_invocations == 0 {
+        return Err((
+            "at",
+            "the scenario has no warm phase to rotate in (warm_invocations = 0)".into(),
+        ));
+    }
+    let warm = match arrival {
+        Arrival::Open { per_second } => Some(Duration::from_secs_f64(
+            warm_invocations as f64 / per_second,
+        )),
+        Arrival::Closed => None,
+    };
+    let first = match (at, every) {
+        (None, None) => return Err(("at", "give `at`, `every` or both".into())),
+        (Some(a), _) => a,
+        (None, Some(e)) => e,
+    };
+    let mut offsets = vec![first];
+    if let Some(every) = every {
+        if every.is_zero() {
+            return Err(("every", "must be more than zero".into()));
+        }
+        let Some(warm) = warm else {
+            return Err((
+                "every",
+                "needs an open-loop `rate`: every new value's digest is given to the probe before the scenario starts, so the number of rotations must be known".into(),
+            ));
+        };
+        while let Some(next) = offsets.last().map(|l| *l + every).filter(|n| *n < warm) {
+            if offsets.len() >= MAX_ROTATIONS {
+                return Err((
+                    "every",
+                    format!("more than {MAX_ROTATIONS} rotations in the warm phase"),
+                ));
+            }
+            offsets.push(next);
+        }
+    }
+    if let Some(warm) = warm {
+        if first >= warm {
+            return Err((
+                if at.is_some() { "at" } else { "every" },
+                format!(
+                    "{} is not inside the warm phase ({} invocations at the rate last {})",
+                    crate::duration::format(first),
+                    warm_invocations,
+                    crate::duration::format(warm)
+                ),
+            ));
+        }
+    }
+    Ok(Rotation { offsets })
+}
+
+fn duration(field: &str, text: &Option<String>, default: Duration) -> Result<Duration, Fault> {
+    match text {
+        Some(t) => parse_duration(t).map_err(|m| fault(field, m)),
+        None => Ok(default),
+    }
+}
+
+/// `[network]` with its defaults.
+fn network(file: &PlanFile) -> Result<Network, Fault> {
+    let n = file.network.clone().unwrap_or_default();
+    let tls = n.tls.unwrap_or(true);
+    let rtt = duration("network.rtt", &n.rtt, Duration::ZERO)?;
+    Ok(Network {
+        tls,
+        rtt,
+        connection_setup: duration(
+            "network.connection_setup",
+            &n.connection_setup,
+            Network::default_connection_setup(tls, rtt),
+        )?,
+    })
+}
+
+/// `[local]` with its defaults.
+fn local(file: &PlanFile) -> Result<Local, Fault> {
+    let l = file.local.clone().unwrap_or_default();
+    let cpu_period = duration("local.cpu_period", &l.cpu_period, DEFAULT_CPU_PERIOD)?;
+    if !(Duration::from_millis(1)..=Duration::from_secs(1)).contains(&cpu_period) {
+        return Err(fault("local.cpu_period", "the kernel takes 1ms to 1s"));
+    }
+    Ok(Local {
+        constrain: l.constrain.unwrap_or(true),
+        cpu_period,
+    })
+}

@@ -1,0 +1,181 @@
+//! The plan file as written: the serde types that mirror the TOML (`deny_unknown_fields`,
+//! every value optional where the file may leave it out). [`super::resolve`] turns them into
+//! the checked [`super::Plan`] the runner executes.
+
+use crate::{CacheMode, FetchAt, MultiMode, Source};
+use serde::{Deserialize, Serialize};
+/// One memory size or a sweep over several (`memory_mb = 128` or `memory_mb = [128, 1769]`):
+/// a sweep expands a scenario into one per size, named `<name>-<size>mb`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum MemorySizes {
+    /// One size.
+    One(u32),
+    /// A sweep.
+    Sweep(Vec<u32>),
+}
+
+impl MemorySizes {
+    pub(super) fn sizes(&self) -> Vec<u32> {
+        match self {
+            MemorySizes::One(m) => vec![*m],
+            MemorySizes::Sweep(v) => v.clone(),
+        }
+    }
+}
+
+/// `[network]`: what the local stage's front puts between the functions and the emulator.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkSpec {
+    /// TLS 1.3 to the endpoints (default true).
+    pub tls: Option<bool>,
+    /// Round trip added to every request, e.g. `1ms` (default 0).
+    pub rtt: Option<String>,
+    /// Added once per new connection (default: two round trips, TCP's and TLS 1.3's).
+    pub connection_setup: Option<String>,
+}
+
+/// `[local]`: how the local platform models Lambda's execution environment.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocalSpec {
+    /// Give each environment Lambda's CPU share and memory limit and freeze it between
+    /// invocations (default true; where cgroups cannot be written the stage says so and runs
+    /// unconstrained).
+    pub constrain: Option<bool>,
+    /// The CPU quota period (default [`super::DEFAULT_CPU_PERIOD`], with its source).
+    pub cpu_period: Option<String>,
+}
+/// `[scenario.rotation]` as written: when to write a new value during the warm phase.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RotationSpec {
+    /// The first rotation, from the start of the warm phase (default: `every`).
+    pub at: Option<String>,
+    /// Rotate again this long after each rotation, while the warm phase lasts (open loop
+    /// only: every new value's digest is given to the probe before the scenario starts, so
+    /// their number must be known).
+    pub every: Option<String>,
+}
+
+/// Traffic settings a scenario may take from `[defaults]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Traffic {
+    /// Fresh execution environments per scenario.
+    pub cold_starts: Option<u64>,
+    /// Invocations in the warm phase.
+    pub warm_invocations: Option<u64>,
+    /// In-flight invocations at most.
+    pub concurrency: Option<u64>,
+    /// Open-loop arrival rate (`50/s`, `600/m`); absent means closed loop.
+    pub rate: Option<String>,
+    /// Fetches per invocation.
+    pub fetches: Option<u32>,
+    /// Function memory, or a sweep (AWS: `MemorySize`; local: the CPU quota and memory
+    /// limit).
+    pub memory_mb: Option<MemorySizes>,
+    /// Function timeout, e.g. `30s`.
+    pub timeout: Option<String>,
+}
+
+/// One `[[scenario]]` as written. Its traffic fields repeat `Traffic`'s rather than
+/// `#[serde(flatten)]` it, because serde does not support `flatten` with `deny_unknown_fields`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioSpec {
+    /// Unique name.
+    pub name: String,
+    /// The probe's source.
+    pub source: Source,
+    /// The probe's cache mode (default `none`).
+    #[serde(default = "cache_none")]
+    pub cache: CacheMode,
+    /// TTL for `ttl` and `aws-caching-library`, e.g. `5m`.
+    pub cache_ttl: Option<String>,
+    /// `init` or `handler` (default).
+    #[serde(default = "fetch_handler")]
+    pub fetch_at: FetchAt,
+    /// Attach the Parameters and Secrets extension layer (default: for the agent sources).
+    pub extension: Option<bool>,
+    /// Cold starts (overrides `[defaults]`).
+    pub cold_starts: Option<u64>,
+    /// Warm invocations (overrides `[defaults]`).
+    pub warm_invocations: Option<u64>,
+    /// In-flight limit (overrides `[defaults]`).
+    pub concurrency: Option<u64>,
+    /// Open-loop rate (overrides `[defaults]`).
+    pub rate: Option<String>,
+    /// Fetches per invocation (overrides `[defaults]`).
+    pub fetches: Option<u32>,
+    /// Memory in MB, or a sweep (overrides `[defaults]`).
+    pub memory_mb: Option<MemorySizes>,
+    /// Function timeout (overrides `[defaults]`).
+    pub timeout: Option<String>,
+    /// Faults the local stage's proxy injects while this scenario runs (local stage only).
+    pub faults: Option<crate::faults::FaultSpec>,
+    /// Rotate the value during the warm phase (`[scenario.rotation] at = "20s"`).
+    pub rotation: Option<RotationSpec>,
+    /// Secrets per fetch, or a sweep (`secrets = [1, 3, 10]` runs the scenario per count,
+    /// named `<name>-n<count>`); default 1.
+    pub secrets: Option<MemorySizes>,
+    /// How several secrets are read: `sequential` (default), `concurrent`, `batch`, `bundle`.
+    pub multi: Option<MultiMode>,
+    /// The agent's TTL for the agent sources (`SECRETS_MANAGER_TTL` and
+    /// `SSM_PARAMETER_STORE_TTL` of the extension, whole seconds, at most 300 s; default 300 s).
+    pub agent_ttl: Option<String>,
+    /// AWS: the function this scenario drives instead of the plan's (memory can be swept by
+    /// configuration, architecture cannot: deploy one function per architecture and name
+    /// each here). The local stage has one function.
+    pub function: Option<String>,
+}
+
+impl ScenarioSpec {
+    /// The traffic settings written on this scenario.
+    pub(super) fn traffic(&self) -> Traffic {
+        Traffic {
+            cold_starts: self.cold_starts,
+            warm_invocations: self.warm_invocations,
+            concurrency: self.concurrency,
+            rate: self.rate.clone(),
+            fetches: self.fetches,
+            memory_mb: self.memory_mb.clone(),
+            timeout: self.timeout.clone(),
+        }
+    }
+}
+
+fn cache_none() -> CacheMode {
+    CacheMode::None
+}
+
+fn fetch_handler() -> FetchAt {
+    FetchAt::Handler
+}
+
+/// The plan file as written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanFile {
+    /// `local` or an AWS stage name (`dev`, `prod`, ...).
+    pub stage: Option<String>,
+    /// AWS region.
+    pub region: Option<String>,
+    /// The function to drive (AWS; the local stage names its own).
+    pub function: Option<String>,
+    /// ARN of the Parameters and Secrets extension layer for this region and architecture.
+    pub extension_layer_arn: Option<String>,
+    /// Defaults for every scenario.
+    #[serde(default)]
+    pub defaults: Traffic,
+    /// The local stage's network (ignored on AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<NetworkSpec>,
+    /// The local stage's execution environments (ignored on AWS).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub local: Option<LocalSpec>,
+    /// The scenarios, in order.
+    #[serde(default, rename = "scenario")]
+    pub scenarios: Vec<ScenarioSpec>,
+}

@@ -1,0 +1,235 @@
+//! The plan's tests: the shipped plans and the fixtures load, each invalid fixture names its
+//! problem, the sweeps expand, rotations resolve inside the warm phase, and the resolved plan
+//! survives the manifest's JSON.
+
+use super::*;
+use std::path::Path;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/plans")
+        .join(name)
+}
+
+#[test]
+fn valid_fixtures_load() {
+    for name in ["issue-example.toml", "minimal.toml"] {
+        let plan = Plan::load(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!plan.scenarios.is_empty(), "{name}");
+    }
+    let plan = Plan::load(&fixture("issue-example.toml")).expect("valid");
+    let s = &plan.scenarios[0];
+    assert_eq!(
+        (s.cold_starts, s.warm_invocations, s.concurrency),
+        (50, 1000, 10)
+    );
+    assert_eq!(s.arrival, Arrival::Open { per_second: 50.0 });
+    assert_eq!(s.cache_ttl, Some(Duration::from_secs(300)));
+    assert_eq!(plan.file.function.as_deref(), Some("secbench-probe-dev"));
+}
+
+#[test]
+fn the_shipped_plans_load() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../scripts/plans");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("scripts/plans") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            Plan::load(&path).unwrap_or_else(|e| panic!("{e}"));
+            seen += 1;
+        }
+    }
+    assert!(seen > 0);
+}
+
+#[test]
+fn invalid_fixtures_name_the_problem() {
+    let cases = [
+        ("unknown-field.toml", "colds_starts"),
+        ("wrong-type.toml", "concurrency"),
+        ("bad-rate.toml", "rate"),
+        ("ttl-without-cache.toml", "cache_ttl"),
+        ("library-with-ssm.toml", "Secrets Manager only"),
+        ("agent-at-init.toml", "INVOKE phase"),
+        ("missing-ttl.toml", "cache_ttl"),
+        ("duplicate-name.toml", "two scenarios"),
+        ("no-scenarios.toml", "no [[scenario]]"),
+        ("huge-count.toml", "warm_invocations"),
+        ("bad-source.toml", "source"),
+        ("zero-concurrency.toml", "concurrency"),
+    ];
+    for (name, expected) in cases {
+        let err = Plan::load(&fixture(name)).expect_err(name).to_string();
+        assert!(err.contains(expected), "{name}: {err}");
+        assert!(
+            err.contains(name),
+            "{name}: the error does not name the file: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_memory_sweep_expands_each_scenario_per_size() {
+    let plan = Plan::load(&fixture("memory-sweep.toml")).expect("valid");
+    let names: Vec<(&str, u32)> = plan
+        .scenarios
+        .iter()
+        .map(|s| (s.name.as_str(), s.memory_mb))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("ssm-none-128mb", 128),
+            ("ssm-none-1769mb", 1769),
+            ("kms-one-size", 512)
+        ]
+    );
+    assert_eq!(plan.scenarios[0].swept_from.as_deref(), Some("ssm-none"));
+    assert_eq!(plan.scenarios[2].swept_from, None);
+    assert_eq!(
+        plan.network,
+        Network {
+            tls: true,
+            rtt: Duration::from_millis(1),
+            connection_setup: Duration::from_millis(2)
+        }
+    );
+    assert_eq!(plan.local.cpu_period, Duration::from_millis(20));
+    let err = Plan::parse(
+        Path::new("sweep.toml"),
+        "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nmemory_mb = [128, 64]\n",
+    )
+    .expect_err("64 MB")
+    .to_string();
+    assert!(err.contains("memory_mb") && err.contains("64"), "{err}");
+}
+
+#[test]
+fn rotations_resolve_inside_the_warm_phase() {
+    let plan = Plan::load(&fixture("rotation.toml")).expect("valid");
+    let by_name = |n: &str| plan.scenarios.iter().find(|s| s.name == n).expect(n);
+    let ms = |v: &[u64]| {
+        v.iter()
+            .map(|m| Duration::from_millis(*m))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        by_name("ssm-ttl")
+            .rotation
+            .as_ref()
+            .map(|r| r.offsets.clone()),
+        Some(ms(&[2000]))
+    );
+    // 1000 invocations at 200/s: a 5 s warm phase holds rotations at 1, 2.5 and 4 s.
+    assert_eq!(
+        by_name("secrets-manager")
+            .rotation
+            .as_ref()
+            .map(|r| r.offsets.clone()),
+        Some(ms(&[1000, 2500, 4000]))
+    );
+    assert_eq!(by_name("agent").agent_ttl, Some(Duration::from_secs(5)));
+    assert_eq!(
+        by_name("agent").effective_ttl(),
+        Some(Duration::from_secs(5))
+    );
+    assert_eq!(
+        by_name("ssm-ttl").effective_ttl(),
+        Some(Duration::from_secs(5))
+    );
+    let bad = |body: &str| {
+        Plan::parse(Path::new("rot.toml"), body)
+            .expect_err(body)
+            .to_string()
+    };
+    let head = "[defaults]\nwarm_invocations = 1000\nrate = \"200/s\"\n[[scenario]]\nname = \"a\"\nsource = \"ssm\"\n";
+    let e = bad(&format!("{head}[scenario.rotation]\nat = \"6s\"\n"));
+    assert!(
+        e.contains("rotation.at") && e.contains("not inside the warm phase"),
+        "{e}"
+    );
+    let e = bad(&format!("{head}[scenario.rotation]\n"));
+    assert!(e.contains("rotation.at"), "{e}");
+    let e =
+        bad("[[scenario]]\nname = \"a\"\nsource = \"ssm\"\n[scenario.rotation]\nevery = \"1s\"\n");
+    assert!(
+        e.contains("rotation.every") && e.contains("open-loop"),
+        "{e}"
+    );
+    let e = bad(&format!("{head}agent_ttl = \"5s\"\n"));
+    assert!(e.contains("agent_ttl") && e.contains("no agent"), "{e}");
+    let e = bad(
+        "[[scenario]]\nname = \"a\"\nsource = \"agent-secrets-manager\"\nagent_ttl = \"10m\"\n",
+    );
+    assert!(e.contains("agent_ttl") && e.contains("300s"), "{e}");
+}
+
+#[test]
+fn a_secrets_sweep_expands_per_count_and_checks_each_mode() {
+    let plan = Plan::parse(
+        Path::new("multi.toml"),
+        "[[scenario]]\nname = \"sm\"\nsource = \"secrets-manager\"\nmulti = \"batch\"\nsecrets = [1, 3]\nmemory_mb = [128, 1769]\n[[scenario]]\nname = \"ssm\"\nsource = \"ssm\"\nsecrets = 3\n",
+    )
+    .expect("valid");
+    let names: Vec<(&str, u32, Option<MultiMode>)> = plan
+        .scenarios
+        .iter()
+        .map(|s| (s.name.as_str(), s.secrets, s.multi))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("sm-n1-128mb", 1, Some(MultiMode::Batch)),
+            ("sm-n1-1769mb", 1, Some(MultiMode::Batch)),
+            ("sm-n3-128mb", 3, Some(MultiMode::Batch)),
+            ("sm-n3-1769mb", 3, Some(MultiMode::Batch)),
+            ("ssm", 3, Some(MultiMode::Sequential)),
+        ]
+    );
+    let bad = |body: &str| {
+        Plan::parse(Path::new("multi.toml"), body)
+            .expect_err(body)
+            .to_string()
+    };
+    let e = bad("[[scenario]]\nname = \"a\"\nsource = \"kms-env\"\nsecrets = 3\n");
+    assert!(e.contains("secrets") && e.contains("kms-env"), "{e}");
+    let e = bad("[[scenario]]\nname = \"a\"\nsource = \"agent-secrets-manager\"\nmulti = \"batch\"\nsecrets = 3\n");
+    assert!(e.contains("one secret per request"), "{e}");
+    let e = bad("[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nsecrets = 21\n");
+    assert!(e.contains("1 to 20"), "{e}");
+}
+
+#[test]
+fn rates_parse() {
+    assert_eq!(parse_rate("50/s"), Ok(50.0));
+    assert_eq!(parse_rate("600/m"), Ok(10.0));
+    assert!(parse_rate("50").is_err());
+    assert!(parse_rate("-1/s").is_err());
+    assert!(parse_rate("5/d").is_err());
+}
+
+#[test]
+fn the_resolved_plan_survives_the_manifest_s_json() {
+    for name in [
+        "rotation.toml",
+        "faults.toml",
+        "memory-sweep.toml",
+        "stage-dev-many.toml",
+    ] {
+        let plan = Plan::load(&fixture(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let resolved = plan.resolved();
+        let json = serde_json::to_value(&resolved).expect("serializes");
+        let back: ResolvedPlan = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back, resolved, "{name}");
+    }
+}
+
+#[test]
+fn without_tls_a_new_connection_costs_one_round_trip() {
+    let plan = Plan::parse(
+        Path::new("net.toml"),
+        "[network]\ntls = false\nrtt = \"1ms\"\n[[scenario]]\nname = \"a\"\nsource = \"ssm\"\n",
+    )
+    .expect("valid");
+    assert_eq!(plan.network.connection_setup, Duration::from_millis(1));
+}

@@ -1,0 +1,597 @@
+//! The probe's configuration as its function's environment variables: the one place every
+//! `SECBENCH_*` name (and the extension's variables the probe and the platform read) is
+//! spelled. The runner, provisioning and the local stage build a [`ProbeConfig`] and write it
+//! into the function's variables with [`ProbeConfig::apply`]; the probe reads it back with
+//! [`ProbeConfig::from_vars`], each value typed and each error naming its variable. What the
+//! values mean together (which source needs which target, which combinations are refused) is
+//! the probe's to check (`bench-lambda/src/settings.rs`), and the plan's.
+
+use crate::{CacheMode, FetchAt, MultiMode, Source};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::Duration;
+
+/// The variable names, each spelled once.
+pub mod var {
+    /// Where the probe gets its secret from ([`crate::Source`]).
+    pub const SOURCE: &str = "SECBENCH_SOURCE";
+    /// The probe's cache mode ([`crate::CacheMode`]).
+    pub const CACHE: &str = "SECBENCH_CACHE";
+    /// The TTL of `ttl` and `aws-caching-library` (`5m`, `250ms`).
+    pub const CACHE_TTL: &str = "SECBENCH_CACHE_TTL";
+    /// `init` or `handler` ([`crate::FetchAt`]).
+    pub const FETCH_AT: &str = "SECBENCH_FETCH_AT";
+    /// The stage name echoed into records.
+    pub const STAGE: &str = "SECBENCH_STAGE";
+    /// The value itself, for `plain-env` (the zero-cost baseline keeps it in the configuration
+    /// by design).
+    pub const PLAINTEXT: &str = "SECBENCH_PLAINTEXT";
+    /// Base64 KMS ciphertext, for `kms-env`.
+    pub const CIPHERTEXT: &str = "SECBENCH_CIPHERTEXT";
+    /// `k1=v1,k2=v2` or `LambdaFunctionName`.
+    pub const KMS_ENCRYPTION_CONTEXT: &str = "SECBENCH_KMS_ENCRYPTION_CONTEXT";
+    /// Optional key id for `Decrypt`.
+    pub const KMS_KEY_ID: &str = "SECBENCH_KMS_KEY_ID";
+    /// The SecureString parameter.
+    pub const PARAMETER_NAME: &str = "SECBENCH_PARAMETER_NAME";
+    /// The secret.
+    pub const SECRET_ID: &str = "SECBENCH_SECRET_ID";
+    /// Several secrets per fetch ([`crate::MultiMode`]).
+    pub const MULTI: &str = "SECBENCH_MULTI";
+    /// The N secrets (comma-separated).
+    pub const SECRET_IDS: &str = "SECBENCH_SECRET_IDS";
+    /// The N parameters (comma-separated).
+    pub const PARAMETER_NAMES: &str = "SECBENCH_PARAMETER_NAMES";
+    /// The N keys of a bundle's JSON object (comma-separated).
+    pub const BUNDLE_KEYS: &str = "SECBENCH_BUNDLE_KEYS";
+    /// The digests the value may have (`old,new,...` around a rotation).
+    pub const EXPECTED_SHA256: &str = "SECBENCH_EXPECTED_SHA256";
+    /// One digest per value of a several-secrets fetch.
+    pub const EXPECTED_SHA256S: &str = "SECBENCH_EXPECTED_SHA256S";
+    /// The SDK's time limit per attempt.
+    pub const SDK_ATTEMPT_TIMEOUT: &str = "SECBENCH_SDK_ATTEMPT_TIMEOUT";
+    /// A tag the runner changes to force a configuration change (which retires every
+    /// execution environment); the probe ignores its value.
+    pub const CONFIG_ROUND: &str = "SECBENCH_CONFIG_ROUND";
+    /// The extension's (and the agent's) port.
+    pub const AGENT_PORT: &str = "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT";
+    /// The extension's Secrets Manager cache TTL, whole seconds.
+    pub const AGENT_SECRETS_MANAGER_TTL: &str = "SECRETS_MANAGER_TTL";
+    /// The extension's Parameter Store cache TTL, whole seconds.
+    pub const AGENT_SSM_TTL: &str = "SSM_PARAMETER_STORE_TTL";
+
+    /// Every name [`super::ProbeConfig`] reads and writes.
+    pub const ALL: [&str; 23] = [
+        SOURCE,
+        CACHE,
+        CACHE_TTL,
+        FETCH_AT,
+        STAGE,
+        PLAINTEXT,
+        CIPHERTEXT,
+        KMS_ENCRYPTION_CONTEXT,
+        KMS_KEY_ID,
+        PARAMETER_NAME,
+        SECRET_ID,
+        MULTI,
+        SECRET_IDS,
+        PARAMETER_NAMES,
+        BUNDLE_KEYS,
+        EXPECTED_SHA256,
+        EXPECTED_SHA256S,
+        SDK_ATTEMPT_TIMEOUT,
+        CONFIG_ROUND,
+        AGENT_PORT,
+        AGENT_SECRETS_MANAGER_TTL,
+        AGENT_SSM_TTL,
+        PREWARM,
+    ];
+
+    /// What the probe does at INIT to take a cold fetch's one-time costs out of the handler
+    /// ([`crate::probe_config::Prewarm`]).
+    pub const PREWARM: &str = "SECBENCH_PREWARM";
+}
+
+/// A variable that does not read; the message never holds the value (it may be secret).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {var} is invalid: {reason}")]
+pub struct ConfigError {
+    /// The variable.
+    pub var: &'static str,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// A SHA-256 digest, written as 64 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Digest(pub [u8; 32]);
+
+impl Digest {
+    /// Reads 64 hex digits.
+    pub fn from_hex(text: &str) -> Result<Digest, String> {
+        let text = text.trim();
+        if text.len() != 64 {
+            return Err(format!(
+                "a SHA-256 is 64 hex digits, this is {} characters",
+                text.len()
+            ));
+        }
+        let mut out = [0u8; 32];
+        for (i, byte) in out.iter_mut().enumerate() {
+            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
+                .map_err(|_| "not hex".to_owned())?;
+        }
+        Ok(Digest(out))
+    }
+
+    /// The 64 hex digits.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Display for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.to_hex())
+    }
+}
+
+impl fmt::Debug for Digest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Digest({})", self.to_hex())
+    }
+}
+
+/// A value that must never be shown: `Debug` prints its length only.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Plaintext(pub String);
+
+impl fmt::Debug for Plaintext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Plaintext({} bytes, not shown)", self.0.len())
+    }
+}
+
+/// `SECBENCH_KMS_ENCRYPTION_CONTEXT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EncryptionContext {
+    /// `LambdaFunctionName`: bound to the function's name, as Lambda's console helper does.
+    LambdaFunctionName,
+    /// `k1=v1,k2=v2`.
+    Pairs(BTreeMap<String, String>),
+}
+
+/// What the probe does at INIT so that the first handler fetch of a cold environment finds a
+/// one-time cost already paid (`SECBENCH_PREWARM`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Prewarm {
+    /// Draw the process's first randomness (seeds the crypto library's generator: aws-lc's
+    /// CPU jitter entropy); no API call.
+    Entropy,
+    /// Also open the connection the first fetch will use, with one cheap call the probe is
+    /// allowed to make.
+    Connection,
+}
+
+impl Prewarm {
+    /// The name in plans and variables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Prewarm::Entropy => "entropy",
+            Prewarm::Connection => "connection",
+        }
+    }
+}
+
+impl std::str::FromStr for Prewarm {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "entropy" => Ok(Prewarm::Entropy),
+            "connection" => Ok(Prewarm::Connection),
+            other => Err(format!(
+                "`{other}` is not a prewarm; expected entropy or connection"
+            )),
+        }
+    }
+}
+
+impl fmt::Display for Prewarm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The probe's configuration. Every field is optional here (a function's variables may hold
+/// any part of it); the probe decides what its source needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProbeConfig {
+    /// [`var::SOURCE`].
+    pub source: Option<Source>,
+    /// [`var::CACHE`].
+    pub cache: Option<CacheMode>,
+    /// [`var::CACHE_TTL`].
+    pub cache_ttl: Option<Duration>,
+    /// [`var::FETCH_AT`].
+    pub fetch_at: Option<FetchAt>,
+    /// [`var::STAGE`].
+    pub stage: Option<String>,
+    /// [`var::PLAINTEXT`].
+    pub plaintext: Option<Plaintext>,
+    /// [`var::CIPHERTEXT`], as written (base64: the probe decodes it and names the variable
+    /// when it does not decode).
+    pub ciphertext_b64: Option<String>,
+    /// [`var::KMS_ENCRYPTION_CONTEXT`].
+    pub kms_encryption_context: Option<EncryptionContext>,
+    /// [`var::KMS_KEY_ID`].
+    pub kms_key_id: Option<String>,
+    /// [`var::PARAMETER_NAME`].
+    pub parameter_name: Option<String>,
+    /// [`var::SECRET_ID`].
+    pub secret_id: Option<String>,
+    /// [`var::MULTI`].
+    pub multi: Option<MultiMode>,
+    /// [`var::SECRET_IDS`].
+    pub secret_ids: Option<Vec<String>>,
+    /// [`var::PARAMETER_NAMES`].
+    pub parameter_names: Option<Vec<String>>,
+    /// [`var::BUNDLE_KEYS`].
+    pub bundle_keys: Option<Vec<String>>,
+    /// [`var::EXPECTED_SHA256`].
+    pub expected_sha256: Option<Vec<Digest>>,
+    /// [`var::EXPECTED_SHA256S`].
+    pub expected_sha256s: Option<Vec<Digest>>,
+    /// [`var::SDK_ATTEMPT_TIMEOUT`].
+    pub sdk_attempt_timeout: Option<Duration>,
+    /// [`var::CONFIG_ROUND`].
+    pub config_round: Option<String>,
+    /// [`var::AGENT_PORT`].
+    pub agent_port: Option<u16>,
+    /// [`var::AGENT_SECRETS_MANAGER_TTL`] and [`var::AGENT_SSM_TTL`] (written both; read from
+    /// the first).
+    pub agent_ttl: Option<Duration>,
+    /// [`var::PREWARM`].
+    pub prewarm: Option<Prewarm>,
+}
+
+fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
+    ConfigError {
+        var,
+        reason: reason.into(),
+    }
+}
+
+fn list(text: &str, var: &'static str) -> Result<Vec<String>, ConfigError> {
+    let items: Vec<String> = text.split(',').map(|s| s.trim().to_owned()).collect();
+    if items.iter().any(String::is_empty) {
+        return Err(invalid(
+            var,
+            "an entry of the comma-separated list is empty",
+        ));
+    }
+    Ok(items)
+}
+
+fn digests(text: &str, var: &'static str) -> Result<Vec<Digest>, ConfigError> {
+    text.split(',')
+        .map(|t| {
+            Digest::from_hex(t).map_err(|why| {
+                invalid(
+                    var,
+                    format!("each entry is a hex SHA-256 (64 digits): {why}"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn closed<T: std::str::FromStr<Err = crate::UnknownName>>(
+    text: &str,
+    var: &'static str,
+) -> Result<T, ConfigError> {
+    text.parse()
+        .map_err(|e: crate::UnknownName| invalid(var, e.to_string()))
+}
+
+fn duration(text: &str, var: &'static str) -> Result<Duration, ConfigError> {
+    crate::duration::parse(text).map_err(|e| invalid(var, e.to_string()))
+}
+
+fn join(items: &[String]) -> String {
+    items.join(",")
+}
+
+fn join_digests(d: &[Digest]) -> String {
+    d.iter().map(Digest::to_hex).collect::<Vec<_>>().join(",")
+}
+
+impl ProbeConfig {
+    /// Reads the configuration from variables (`get` returns a variable's value; an empty
+    /// value counts as unset). Each error names its variable and never holds the value.
+    pub fn from_vars<'a>(
+        get: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<ProbeConfig, ConfigError> {
+        let get = |name: &str| get(name).filter(|v| !v.is_empty());
+        let owned = |name: &str| get(name).map(str::to_owned);
+        let agent_ttl = match get(var::AGENT_SECRETS_MANAGER_TTL) {
+            None => None,
+            Some(t) => Some(Duration::from_secs(t.trim().parse().map_err(|_| {
+                invalid(var::AGENT_SECRETS_MANAGER_TTL, "whole seconds (0 to 300)")
+            })?)),
+        };
+        Ok(ProbeConfig {
+            source: get(var::SOURCE)
+                .map(|t| closed(t, var::SOURCE))
+                .transpose()?,
+            cache: get(var::CACHE).map(|t| closed(t, var::CACHE)).transpose()?,
+            cache_ttl: get(var::CACHE_TTL)
+                .map(|t| duration(t, var::CACHE_TTL))
+                .transpose()?,
+            fetch_at: get(var::FETCH_AT)
+                .map(|t| closed(t, var::FETCH_AT))
+                .transpose()?,
+            stage: owned(var::STAGE),
+            plaintext: owned(var::PLAINTEXT).map(Plaintext),
+            ciphertext_b64: owned(var::CIPHERTEXT),
+            kms_encryption_context: get(var::KMS_ENCRYPTION_CONTEXT)
+                .map(parse_context)
+                .transpose()?,
+            kms_key_id: owned(var::KMS_KEY_ID),
+            parameter_name: owned(var::PARAMETER_NAME),
+            secret_id: owned(var::SECRET_ID),
+            multi: get(var::MULTI).map(|t| closed(t, var::MULTI)).transpose()?,
+            secret_ids: get(var::SECRET_IDS)
+                .map(|t| list(t, var::SECRET_IDS))
+                .transpose()?,
+            parameter_names: get(var::PARAMETER_NAMES)
+                .map(|t| list(t, var::PARAMETER_NAMES))
+                .transpose()?,
+            bundle_keys: get(var::BUNDLE_KEYS)
+                .map(|t| list(t, var::BUNDLE_KEYS))
+                .transpose()?,
+            expected_sha256: get(var::EXPECTED_SHA256)
+                .map(|t| digests(t, var::EXPECTED_SHA256))
+                .transpose()?,
+            expected_sha256s: get(var::EXPECTED_SHA256S)
+                .map(|t| digests(t, var::EXPECTED_SHA256S))
+                .transpose()?,
+            sdk_attempt_timeout: get(var::SDK_ATTEMPT_TIMEOUT)
+                .map(|t| duration(t, var::SDK_ATTEMPT_TIMEOUT))
+                .transpose()?,
+            config_round: owned(var::CONFIG_ROUND),
+            agent_port: get(var::AGENT_PORT)
+                .map(|p| {
+                    p.trim().parse().map_err(|_| {
+                        invalid(var::AGENT_PORT, format!("`{p}` is not a port number"))
+                    })
+                })
+                .transpose()?,
+            agent_ttl,
+            prewarm: get(var::PREWARM)
+                .map(|t| t.parse().map_err(|e: String| invalid(var::PREWARM, e)))
+                .transpose()?,
+        })
+    }
+
+    /// The variables it sets, in [`var::ALL`]'s order (unset fields are absent).
+    pub fn to_vars(&self) -> Vec<(&'static str, String)> {
+        let mut v: Vec<(&'static str, String)> = Vec::new();
+        let mut put = |name: &'static str, value: Option<String>| {
+            if let Some(value) = value {
+                v.push((name, value));
+            }
+        };
+        put(var::SOURCE, self.source.map(|s| s.as_str().to_owned()));
+        put(var::CACHE, self.cache.map(|c| c.as_str().to_owned()));
+        put(var::CACHE_TTL, self.cache_ttl.map(crate::duration::format));
+        put(var::FETCH_AT, self.fetch_at.map(|f| f.as_str().to_owned()));
+        put(var::STAGE, self.stage.clone());
+        put(var::PLAINTEXT, self.plaintext.as_ref().map(|p| p.0.clone()));
+        put(var::CIPHERTEXT, self.ciphertext_b64.clone());
+        put(
+            var::KMS_ENCRYPTION_CONTEXT,
+            self.kms_encryption_context.as_ref().map(format_context),
+        );
+        put(var::KMS_KEY_ID, self.kms_key_id.clone());
+        put(var::PARAMETER_NAME, self.parameter_name.clone());
+        put(var::SECRET_ID, self.secret_id.clone());
+        put(var::MULTI, self.multi.map(|m| m.as_str().to_owned()));
+        put(var::SECRET_IDS, self.secret_ids.as_deref().map(join));
+        put(
+            var::PARAMETER_NAMES,
+            self.parameter_names.as_deref().map(join),
+        );
+        put(var::BUNDLE_KEYS, self.bundle_keys.as_deref().map(join));
+        put(
+            var::EXPECTED_SHA256,
+            self.expected_sha256.as_deref().map(join_digests),
+        );
+        put(
+            var::EXPECTED_SHA256S,
+            self.expected_sha256s.as_deref().map(join_digests),
+        );
+        put(
+            var::SDK_ATTEMPT_TIMEOUT,
+            self.sdk_attempt_timeout.map(crate::duration::format),
+        );
+        put(var::CONFIG_ROUND, self.config_round.clone());
+        put(var::AGENT_PORT, self.agent_port.map(|p| p.to_string()));
+        let ttl = self.agent_ttl.map(|t| t.as_secs().to_string());
+        put(var::AGENT_SECRETS_MANAGER_TTL, ttl.clone());
+        put(var::AGENT_SSM_TTL, ttl);
+        put(var::PREWARM, self.prewarm.map(|p| p.as_str().to_owned()));
+        v
+    }
+
+    /// Writes it into a function's variables: every name of [`var::ALL`] is set from this
+    /// configuration or removed; every other variable is kept.
+    pub fn apply<M: VarMap>(&self, vars: &mut M) {
+        for name in var::ALL {
+            vars.remove_var(name);
+        }
+        for (name, value) in self.to_vars() {
+            vars.set_var(name, value);
+        }
+    }
+
+    /// Reads it from a function's variables (a `HashMap` or `BTreeMap` of them).
+    pub fn from_map<M: VarMap>(vars: &M) -> Result<ProbeConfig, ConfigError> {
+        ProbeConfig::from_vars(|name| vars.get_var(name))
+    }
+}
+
+/// A map of environment variables, as the SDK and the platform hold them.
+pub trait VarMap {
+    /// The value of `name`.
+    fn get_var(&self, name: &str) -> Option<&str>;
+    /// Sets `name`.
+    fn set_var(&mut self, name: &str, value: String);
+    /// Removes `name`.
+    fn remove_var(&mut self, name: &str);
+}
+
+impl<S: std::hash::BuildHasher> VarMap for std::collections::HashMap<String, String, S> {
+    fn get_var(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
+    }
+    fn set_var(&mut self, name: &str, value: String) {
+        self.insert(name.to_owned(), value);
+    }
+    fn remove_var(&mut self, name: &str) {
+        self.remove(name);
+    }
+}
+
+impl VarMap for BTreeMap<String, String> {
+    fn get_var(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
+    }
+    fn set_var(&mut self, name: &str, value: String) {
+        self.insert(name.to_owned(), value);
+    }
+    fn remove_var(&mut self, name: &str) {
+        self.remove(name);
+    }
+}
+
+fn parse_context(text: &str) -> Result<EncryptionContext, ConfigError> {
+    if text == "LambdaFunctionName" {
+        return Ok(EncryptionContext::LambdaFunctionName);
+    }
+    let mut pairs = BTreeMap::new();
+    for pair in text.split(',').filter(|p| !p.trim().is_empty()) {
+        let (k, v) = pair.split_once('=').ok_or_else(|| {
+            invalid(
+                var::KMS_ENCRYPTION_CONTEXT,
+                format!("`{pair}` is not key=value (use k1=v1,k2=v2 or LambdaFunctionName)"),
+            )
+        })?;
+        pairs.insert(k.trim().to_owned(), v.trim().to_owned());
+    }
+    Ok(EncryptionContext::Pairs(pairs))
+}
+
+fn format_context(c: &EncryptionContext) -> String {
+    match c {
+        EncryptionContext::LambdaFunctionName => "LambdaFunctionName".to_owned(),
+        EncryptionContext::Pairs(p) => p
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(","),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn full() -> ProbeConfig {
+        ProbeConfig {
+            source: Some(Source::SecretsManager),
+            cache: Some(CacheMode::Ttl),
+            cache_ttl: Some(Duration::from_millis(1500)),
+            fetch_at: Some(FetchAt::Init),
+            stage: Some("dev".into()),
+            plaintext: Some(Plaintext("p".into())),
+            ciphertext_b64: Some("AQID".into()),
+            kms_encryption_context: Some(EncryptionContext::Pairs(
+                [
+                    ("a".to_owned(), "1".to_owned()),
+                    ("b".to_owned(), "2".to_owned()),
+                ]
+                .into(),
+            )),
+            kms_key_id: Some("alias/k".into()),
+            parameter_name: Some("/p".into()),
+            secret_id: Some("s".into()),
+            multi: Some(MultiMode::Batch),
+            secret_ids: Some(vec!["s0".into(), "s1".into()]),
+            parameter_names: Some(vec!["/p0".into(), "/p1".into()]),
+            bundle_keys: Some(vec!["key0".into(), "key1".into()]),
+            expected_sha256: Some(vec![Digest([0xab; 32]), Digest([0xcd; 32])]),
+            expected_sha256s: Some(vec![Digest([1; 32]), Digest([2; 32])]),
+            sdk_attempt_timeout: Some(Duration::from_secs(2)),
+            config_round: Some("run-x-0".into()),
+            agent_port: Some(4000),
+            agent_ttl: Some(Duration::from_secs(5)),
+            prewarm: Some(Prewarm::Connection),
+        }
+    }
+
+    #[test]
+    fn a_round_trip_through_variables_keeps_every_field() {
+        let config = full();
+        let mut vars: HashMap<String, String> = HashMap::new();
+        vars.insert("KEEP".into(), "me".into());
+        vars.insert(var::KMS_KEY_ID.into(), "old".into());
+        config.apply(&mut vars);
+        assert_eq!(ProbeConfig::from_map(&vars), Ok(config.clone()));
+        assert_eq!(vars.get("KEEP").map(String::as_str), Some("me"));
+        // Every name is written by a full configuration: none is spelled anywhere else.
+        let written: Vec<&str> = config.to_vars().iter().map(|(k, _)| *k).collect();
+        assert_eq!(written, var::ALL.to_vec());
+        // An empty configuration removes them all and keeps the rest.
+        ProbeConfig::default().apply(&mut vars);
+        assert_eq!(vars.len(), 1);
+        let lambda_name = ProbeConfig {
+            kms_encryption_context: Some(EncryptionContext::LambdaFunctionName),
+            ..ProbeConfig::default()
+        };
+        let mut v = BTreeMap::new();
+        lambda_name.apply(&mut v);
+        assert_eq!(ProbeConfig::from_map(&v), Ok(lambda_name));
+    }
+
+    #[test]
+    fn each_bad_value_names_its_variable() {
+        let cases = [
+            (var::SOURCE, "vault"),
+            (var::CACHE_TTL, "soon"),
+            (var::EXPECTED_SHA256, "abcd"),
+            (var::SECRET_IDS, "a,,b"),
+            (var::AGENT_PORT, "99999"),
+            (var::KMS_ENCRYPTION_CONTEXT, "novalue"),
+            (var::PREWARM, "soon"),
+        ];
+        for (name, value) in cases {
+            let vars: HashMap<String, String> = [(name.to_owned(), value.to_owned())].into();
+            let e = ProbeConfig::from_map(&vars).expect_err(name);
+            assert_eq!(e.var, name);
+            assert!(e.to_string().contains(name), "{e}");
+        }
+        // An empty value is an unset one.
+        let vars: HashMap<String, String> = [(var::SOURCE.to_owned(), String::new())].into();
+        assert_eq!(ProbeConfig::from_map(&vars).map(|c| c.source), Ok(None));
+    }
+
+    #[test]
+    fn the_plaintext_is_not_shown_by_debug() {
+        let c = ProbeConfig {
+            plaintext: Some(Plaintext("canary-xyz".into())),
+            ..ProbeConfig::default()
+        };
+        assert!(!format!("{c:?}").contains("canary-xyz"));
+    }
+}

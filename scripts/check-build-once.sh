@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Checks that the README's main command compiles nothing twice (CI runs it):
+# 1. after the CLI's own build (what `cargo run --release -p secbench` does first), the local
+#    stage's build of the probe and the agent compiles no aws-* crate again: only the two
+#    binaries are linked;
+# 2. a second run on an unchanged checkout compiles nothing, neither `cargo run`'s build nor the
+#    local stage's.
+# It stops after the build (`secbench local --build-only`): no plan is run.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+fail() { echo "check-build-once: $*" >&2; exit 1; }
+
+cargo build --release --locked -p secbench
+first="$(cargo run --quiet --release --locked -p secbench -- local --build-only)"
+compiled="$(sed -n 's/^compiled: //p' <<<"$first")"
+echo "the local stage's build after the CLI's compiled: $compiled"
+if grep -Eq '(^|, )aws[-_]' <<<"$compiled"; then
+  fail "the probe's build after the CLI's compiled AWS crates again: $compiled"
+fi
+
+second="$(cargo run --release --locked -p secbench --message-format=json -- local --build-only)"
+rebuilt="$(grep '"reason":"compiler-artifact"' <<<"$second" | grep '"fresh":false' || true)"
+if [ -n "$rebuilt" ]; then
+  fail "a second 'cargo run --release -p secbench' compiled again: $(grep -o '"package_id":"[^"]*"' <<<"$rebuilt" | tr '\n' ' ')"
+fi
+compiled="$(sed -n 's/^compiled: //p' <<<"$second")"
+[ "$compiled" = "nothing" ] || fail "the second run's probe build compiled: $compiled"
+echo "check-build-once: nothing compiled twice"
