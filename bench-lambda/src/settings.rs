@@ -161,11 +161,13 @@ impl Settings {
         let function_name = lambda_var(env, "AWS_LAMBDA_FUNCTION_NAME").map(str::to_owned);
 
         let cache_ttl = match (cache, c.cache_ttl) {
-            (CacheMode::None, Some(_)) => return Err(InitError::Unsupported(format!(
+            (CacheMode::None, Some(_)) => {
+                return Err(InitError::Unsupported(format!(
                 "{ttl} is set but {cache}=none caches nothing; set {cache}=ttl or unset the TTL",
                 ttl = var::CACHE_TTL,
                 cache = var::CACHE
-            ))),
+            )))
+            }
             (CacheMode::None, None) => None,
             (_, Some(d)) if d.is_zero() => {
                 return Err(InitError::Invalid {
