@@ -1,12 +1,24 @@
 #!/usr/bin/env bash
-# Builds the probe as a Lambda package with cargo-lambda: scripts/build-lambda.sh [arm64|x86_64]
+# Builds the probe as a Lambda package with cargo-lambda:
+#   scripts/build-lambda.sh [arm64|x86_64] [--no-jitter-entropy]
 # (default arm64). Installs what the cross build needs into git-ignored folders (cargo-lambda
 # and zig from PyPI into .venv/; the Rust target with rustup), then copies the `bootstrap`
 # to scripts/.build/bench-lambda/, where scripts/template.yaml's CodeUri points.
+# --no-jitter-entropy builds the probe with AWS_LC_SYS_NO_JITTER_ENTROPY=1 (aws-lc seeds its
+# generator from the OS alone: no CPU jitter entropy at the first randomness), in a target
+# directory of its own, into scripts/.build/bench-lambda-no-jitter-entropy/: deploy it as its
+# own function and name it in the plan's `probe_build = "no-jitter-entropy"` scenarios.
 # Not run by the test command: a cold cross build takes several minutes (see scripts/README.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-arch="${1:-arm64}"
+arch="arm64"
+variant=""
+for a in "$@"; do
+  case "$a" in
+    --no-jitter-entropy) variant="no-jitter-entropy" ;;
+    *) arch="$a" ;;
+  esac
+done
 case "$arch" in
   arm64) flag="--arm64"; triple="aarch64-unknown-linux-gnu" ;;
   x86_64) flag="--x86-64"; triple="x86_64-unknown-linux-gnu" ;;
@@ -20,11 +32,17 @@ fi
 rustup target add "$triple" >/dev/null
 export PATH="$root/.venv/bin:$PATH"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
-cd "$root"
-cargo lambda build --release --locked "$flag" -p bench-lambda --bin bench-lambda
 out="$root/scripts/.build/bench-lambda"
+if [ -n "$variant" ]; then
+  export AWS_LC_SYS_NO_JITTER_ENTROPY=1
+  target_dir="$target_dir/variants/$variant"
+  out="$root/scripts/.build/bench-lambda-$variant"
+fi
+cd "$root"
+cargo lambda build --release --locked "$flag" -p bench-lambda --bin bench-lambda --target-dir "$target_dir"
 mkdir -p "$out"
 cp "$target_dir/lambda/bench-lambda/bootstrap" "$out/bootstrap"
+[ -n "$variant" ] && echo "variant: $variant (AWS_LC_SYS_NO_JITTER_ENTROPY=1)"
 size=$(stat -c %s "$out/bootstrap")
 zipped=$(cd "$out" && "$root/.venv/bin/python" -c "
 import io, zipfile

@@ -6,6 +6,9 @@
 # 2. a second run on an unchanged checkout compiles nothing, neither `cargo run`'s build nor the
 #    local stage's.
 # It stops after the build (`secbench local --build-only`): no plan is run.
+# Not counted: the probe's other builds a plan asks for (`probe_build = "no-jitter-entropy"` in
+# the default plan) compile aws-lc and everything above it again in a target directory of their
+# own, by design: a different build of the crypto library cannot share the default's artifacts.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

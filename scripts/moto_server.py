@@ -2,13 +2,93 @@
 answers. With --until-stdin-closes it stops when its standard input reaches EOF, so an
 emulator started by a test or by `secbench local` never outlives the process that started it.
 
+moto 5.2 does not serve Lambda's provisioned-concurrency calls, which the runner makes on AWS
+for a `concurrency_mode = "provisioned"` scenario: this launcher adds them, as the Lambda API
+reference describes them (`Put`, `Get` and `DeleteProvisionedConcurrencyConfig` on
+`/2019-09-30/functions/{FunctionName}/provisioned-concurrency?Qualifier=...`; moto runs no
+code, so a config is `READY` at once). moto's request recorder (`/moto-api/recorder/`, which the
+tests use to check the order of the runner's calls) records them like any call; each server
+records into a file of its own, removed when it stops.
+
 Usage: .venv/bin/python scripts/moto_server.py [--port N] [--until-stdin-closes]
 """
 import argparse
+import atexit
+import json
+import os
+import shutil
 import sys
+import tempfile
+import threading
 import urllib.request
+from datetime import datetime, timezone
+from urllib.parse import unquote
 
-from moto.server import ThreadedMotoServer
+# Read by moto's recorder when it is imported: one file per server, not one shared in the
+# working directory.
+_RECORDING_DIR = tempfile.mkdtemp(prefix="secbench-moto-recording-")
+atexit.register(shutil.rmtree, _RECORDING_DIR, ignore_errors=True)
+os.environ.setdefault("MOTO_RECORDER_FILEPATH", os.path.join(_RECORDING_DIR, "recording.jsonl"))
+
+from moto.awslambda import urls as lambda_urls  # noqa: E402 - after the recorder setting
+from moto.awslambda.responses import LambdaResponse  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+_PROVISIONED = {}
+_LOCK = threading.Lock()
+
+
+def _provisioned_key(response):
+    function = unquote(response.path.split("/")[-2])
+    return function.split(":function:")[-1], response.querystring.get("Qualifier", [""])[0]
+
+
+def _answer(status, body, headers=None):
+    # moto takes the status from the headers' "status", not from the tuple's first element.
+    return status, {**(headers or {}), "status": status}, body
+
+
+def _not_found(qualifier):
+    body = {"Type": "User", "message": f"No Provisioned Concurrency Config found for this function: {qualifier}"}
+    return _answer(404, json.dumps(body), {"x-amzn-errortype": "ProvisionedConcurrencyConfigNotFoundException"})
+
+
+def put_provisioned_concurrency_config(self):
+    function, qualifier = _provisioned_key(self)
+    self.backend.get_function(function, qualifier)  # 404 for an unknown function or qualifier
+    requested = json.loads(self.body or "{}").get("ProvisionedConcurrentExecutions", 0)
+    config = {
+        "RequestedProvisionedConcurrentExecutions": requested,
+        "AvailableProvisionedConcurrentExecutions": requested,
+        "AllocatedProvisionedConcurrentExecutions": requested,
+        "Status": "READY",
+        "LastModified": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+    }
+    with _LOCK:
+        _PROVISIONED[(function, qualifier)] = config
+    return _answer(202, json.dumps(config))
+
+
+def get_provisioned_concurrency_config(self):
+    function, qualifier = _provisioned_key(self)
+    with _LOCK:
+        config = _PROVISIONED.get((function, qualifier))
+    return _answer(200, json.dumps(config)) if config else _not_found(qualifier)
+
+
+def delete_provisioned_concurrency_config(self):
+    function, qualifier = _provisioned_key(self)
+    with _LOCK:
+        config = _PROVISIONED.pop((function, qualifier), None)
+    return _answer(204, "") if config else _not_found(qualifier)
+
+
+def add_provisioned_concurrency():
+    pattern = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency$"
+    lambda_urls.url_paths[pattern] = LambdaResponse.dispatch
+    LambdaResponse.put_provisioned_concurrency_config = put_provisioned_concurrency_config
+    LambdaResponse.get_provisioned_concurrency_config = get_provisioned_concurrency_config
+    LambdaResponse.delete_provisioned_concurrency_config = delete_provisioned_concurrency_config
 
 
 def main() -> int:
@@ -17,6 +97,7 @@ def main() -> int:
     parser.add_argument("--until-stdin-closes", action="store_true")
     args = parser.parse_args()
 
+    add_provisioned_concurrency()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()

@@ -28,8 +28,7 @@ for crate in secbench-record secbench-analyzer; do
     exit 1
   fi
 done
-# The local-stage tests run the unchanged release probe and the agent, built as `secbench local`
-# builds them (with the CLI selected, so the features and the build agree with `cargo run -p
-# secbench`).
-cargo build --release --locked -p secbench -p bench-lambda -p secbench-agent --bin bench-lambda --bin secbench-agent
+# The local-stage tests run the unchanged release probe, the agent and the probe builds the
+# default plan asks for, built as `secbench local` builds them (the same command).
+cargo run --release --locked -p secbench -- local --build-only
 cargo test --workspace --locked "$@"

@@ -1,8 +1,9 @@
-//! An approach: a source × a cache mode × when it fetches. The one list of the approaches
-//! secbench prices and plots, their names, and the approach a measured group belongs to.
+//! An approach: a source × a cache mode × when it fetches × how the environments start. The
+//! one list of the approaches secbench prices and plots, their names, and the approach a
+//! measured group belongs to.
 
 use crate::group::GroupKey;
-use secbench_record::{CacheMode, FetchAt, Source};
+use secbench_record::{CacheMode, ConcurrencyMode, FetchAt, Source};
 
 /// One way to get secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -13,6 +14,9 @@ pub struct Approach {
     pub cache: CacheMode,
     /// When it fetches.
     pub fetch_at: FetchAt,
+    /// How its environments start: on demand, or provisioned ahead (for a fetch at INIT, whose
+    /// cold fetch provisioned concurrency takes out of the invocations' way).
+    pub concurrency: ConcurrencyMode,
 }
 
 impl Approach {
@@ -25,6 +29,7 @@ impl Approach {
             source,
             cache,
             fetch_at,
+            concurrency: ConcurrencyMode::OnDemand,
         };
         let mut v = vec![a(S::PlainEnv, C::None, A::Handler)];
         for s in [S::KmsEnv, S::Ssm, S::SecretsManager] {
@@ -37,6 +42,14 @@ impl Approach {
         }
         v.push(a(S::AgentSecretsManager, C::None, A::Handler));
         v.push(a(S::AgentSsm, C::None, A::Handler));
+        // Provisioned concurrency, for the fetches at INIT it takes out of the invocations' way
+        // (placed last, so every other approach keeps its colour).
+        for s in [S::KmsEnv, S::Ssm, S::SecretsManager] {
+            v.push(Approach {
+                concurrency: ConcurrencyMode::Provisioned,
+                ..a(s, C::None, A::Init)
+            });
+        }
         v
     }
 
@@ -50,16 +63,22 @@ impl Approach {
             source: key.source?,
             cache: key.cache?,
             fetch_at: key.fetch_at?,
+            concurrency: key.concurrency,
         })
     }
 
-    /// The approach's name in every output: `source`, `source+cache` or `source@init`.
+    /// The approach's name in every output: `source`, `source+cache` or `source@init`, and
+    /// `+provisioned` for provisioned concurrency.
     pub fn name(&self) -> String {
-        match (self.cache, self.fetch_at) {
+        let base = match (self.cache, self.fetch_at) {
             (CacheMode::None, FetchAt::Handler) => self.source.as_str().to_owned(),
             (CacheMode::None, FetchAt::Init) => format!("{}@init", self.source),
             (c, FetchAt::Handler) => format!("{}+{}", self.source, c),
             (c, FetchAt::Init) => format!("{}+{}@init", self.source, c),
+        };
+        match self.concurrency {
+            ConcurrencyMode::OnDemand => base,
+            ConcurrencyMode::Provisioned => format!("{base}+provisioned"),
         }
     }
 
@@ -84,6 +103,7 @@ impl Approach {
             source,
             cache: CacheMode::None,
             fetch_at: FetchAt::Handler,
+            concurrency: ConcurrencyMode::OnDemand,
         }
     }
 }
@@ -163,9 +183,14 @@ impl serde::Serialize for Approach {
     }
 }
 
-/// The name of a group's approach, or its scenario's name when its records named none.
+/// The name of a group's approach (with its cold-start remedy, if any: `ssm (prewarm
+/// entropy)`), or its scenario's name when its records named none.
 pub fn name_of(key: &GroupKey) -> String {
-    Approach::of(key).map_or_else(|| key.scenario.clone(), |a| a.name())
+    match (Approach::of(key), key.remedy()) {
+        (Some(a), None) => a.name(),
+        (Some(a), Some(r)) => format!("{} ({r})", a.name()),
+        (None, _) => key.scenario.clone(),
+    }
 }
 
 #[cfg(test)]

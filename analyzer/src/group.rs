@@ -5,7 +5,9 @@
 
 use hdrhistogram::Histogram;
 use secbench_record::run::{InvocationOutcome, Phase};
-use secbench_record::{Architecture, CacheMode, ErrorClass, FetchAt, Source};
+use secbench_record::{
+    Architecture, CacheMode, ConcurrencyMode, ErrorClass, FetchAt, Prewarm, ProbeBuild, Source,
+};
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
@@ -49,11 +51,25 @@ pub enum Metric {
     InvokeCpu,
     /// Time the CPU quota held the invocation back (local stage).
     InvokeThrottled,
+    /// The process's CPU time over each handler-phase fetch (the probe's CPU clock).
+    FetchCpu,
+    /// The prewarm done at INIT (`prewarm`), wall time (cold only).
+    InitPrewarm,
+    /// The probe process's CPU time from its start until ready (cold only).
+    InitProcessCpu,
+    /// `cpu-calibration`: the fixed workload's wall time at INIT (cold only).
+    CpuWorkInitWall,
+    /// `cpu-calibration`: its CPU time at INIT (cold only).
+    CpuWorkInitCpu,
+    /// `cpu-calibration`: the workload's wall time in the handler.
+    CpuWorkWall,
+    /// `cpu-calibration`: its CPU time in the handler.
+    CpuWorkCpu,
 }
 
 impl Metric {
     /// Every metric, in output order.
-    pub const ALL: [Metric; 17] = [
+    pub const ALL: [Metric; 24] = [
         Metric::FetchLatency,
         Metric::InitTotal,
         Metric::InitProcessStart,
@@ -71,6 +87,13 @@ impl Metric {
         Metric::InitThrottled,
         Metric::InvokeCpu,
         Metric::InvokeThrottled,
+        Metric::FetchCpu,
+        Metric::InitPrewarm,
+        Metric::InitProcessCpu,
+        Metric::CpuWorkInitWall,
+        Metric::CpuWorkInitCpu,
+        Metric::CpuWorkWall,
+        Metric::CpuWorkCpu,
     ];
 
     /// The name in exports, with its unit.
@@ -93,6 +116,13 @@ impl Metric {
             Metric::InitThrottled => "init_throttled_ns",
             Metric::InvokeCpu => "invoke_cpu_ns",
             Metric::InvokeThrottled => "invoke_throttled_ns",
+            Metric::FetchCpu => "fetch_cpu_ns",
+            Metric::InitPrewarm => "init_prewarm_ns",
+            Metric::InitProcessCpu => "init_process_cpu_ns",
+            Metric::CpuWorkInitWall => "cpu_work_init_wall_ns",
+            Metric::CpuWorkInitCpu => "cpu_work_init_cpu_ns",
+            Metric::CpuWorkWall => "cpu_work_wall_ns",
+            Metric::CpuWorkCpu => "cpu_work_cpu_ns",
         }
     }
 
@@ -101,7 +131,12 @@ impl Metric {
     /// environment makes, which is the INIT-time fetch for `fetch_at = init` (its handler
     /// fetches are served from memory), else the handler's fetch.
     pub fn headline(key: &GroupKey) -> Metric {
-        if key.phase == Phase::Cold && key.fetch_at == Some(FetchAt::Init) {
+        // A provisioned environment's INIT (and its fetch) ran before traffic: what its first
+        // invocation waits for is its handler fetch.
+        if key.phase == Phase::Cold
+            && key.fetch_at == Some(FetchAt::Init)
+            && key.concurrency == ConcurrencyMode::OnDemand
+        {
             Metric::InitFetch
         } else {
             Metric::FetchLatency
@@ -139,6 +174,23 @@ pub struct GroupKey {
     /// Several secrets per fetch: how many.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub secrets: Option<u32>,
+    /// How the environments started (from the probe's `initialization_type`).
+    #[serde(skip_serializing_if = "is_on_demand")]
+    pub concurrency: ConcurrencyMode,
+    /// What INIT prewarmed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prewarm: Option<Prewarm>,
+    /// The probe's build.
+    #[serde(skip_serializing_if = "is_default_build")]
+    pub probe_build: ProbeBuild,
+}
+
+fn is_on_demand(c: &ConcurrencyMode) -> bool {
+    *c == ConcurrencyMode::OnDemand
+}
+
+fn is_default_build(b: &ProbeBuild) -> bool {
+    *b == ProbeBuild::Default
 }
 
 fn name_or_empty<T: std::fmt::Display, S: serde::Serializer>(
@@ -151,29 +203,26 @@ fn name_or_empty<T: std::fmt::Display, S: serde::Serializer>(
     }
 }
 
-/// The same group in another stage or run (for `compare`): everything but the stage.
-pub type StagelessKey = (
-    String,
-    Option<Source>,
-    Option<CacheMode>,
-    Option<FetchAt>,
-    Option<u32>,
-    Option<Architecture>,
-    Phase,
-);
-
 impl GroupKey {
+    /// A cold-start remedy measured beside its approach (a prewarm at INIT, or a probe built
+    /// without jitter entropy), in words; `None` for the approach as deployed by default. The
+    /// cost model and the per-approach figures take the default; the report's cold-start
+    /// section compares the remedies with it.
+    pub fn remedy(&self) -> Option<String> {
+        match (self.prewarm, self.probe_build) {
+            (None, ProbeBuild::Default) => None,
+            (Some(p), ProbeBuild::Default) => Some(format!("prewarm {p}")),
+            (None, b) => Some(format!("{b} build")),
+            (Some(p), b) => Some(format!("prewarm {p}, {b} build")),
+        }
+    }
+
     /// The same group in another stage or run (for `compare`): everything but the stage.
-    pub fn without_stage(&self) -> StagelessKey {
-        (
-            self.scenario.clone(),
-            self.source,
-            self.cache,
-            self.fetch_at,
-            self.memory_mb,
-            self.architecture,
-            self.phase,
-        )
+    pub fn without_stage(&self) -> GroupKey {
+        GroupKey {
+            stage: String::new(),
+            ..self.clone()
+        }
     }
 
     fn sort_key(&self) -> impl Ord + '_ {
@@ -188,6 +237,11 @@ impl GroupKey {
             self.phase,
             self.secrets,
             self.multi.map(secbench_record::MultiMode::as_str),
+            (
+                self.concurrency.as_str(),
+                self.prewarm.map(Prewarm::as_str),
+                self.probe_build.as_str(),
+            ),
         )
     }
 }
@@ -221,6 +275,8 @@ pub struct Group {
     pub api_calls: BTreeMap<String, u64>,
     /// Fetches served from the probe's cache.
     pub cache_hits: u64,
+    /// API calls a prewarm made at INIT (`prewarm = "connection"`; in `api_calls` too).
+    pub prewarm_calls: u64,
     /// Connections at the local stage's front, summed over the group's invocations (absent
     /// on AWS).
     pub connections: Option<Connections>,
@@ -248,6 +304,7 @@ impl Group {
             fetches: 0,
             api_calls: BTreeMap::new(),
             cache_hits: 0,
+            prewarm_calls: 0,
             connections: None,
         }
     }

@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod approach;
+pub mod calibration;
 pub mod compare;
 pub mod cost;
 pub mod export;

@@ -121,6 +121,7 @@ pub fn analyze(ingested: &Ingested) -> Vec<RotationStaleness> {
                 source: s.source,
                 cache: s.cache,
                 fetch_at: s.fetch_at,
+                concurrency: s.concurrency_mode,
             });
             let empty = Vec::new();
             let obs = run.observations.get(scenario).unwrap_or(&empty);

@@ -68,6 +68,9 @@ pub struct GroupSummary {
     pub api_calls: BTreeMap<String, u64>,
     /// Share of fetches served from the probe's cache.
     pub cache_hit_ratio: f64,
+    /// API calls a prewarm made at INIT (in `api_calls` too).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub prewarm_calls: u64,
     /// Metrics by name (with unit).
     pub metrics: BTreeMap<&'static str, MetricSummary>,
     /// The local stage's front: handshakes and connection reuse (absent on AWS).
@@ -120,7 +123,12 @@ fn group_summary(key: &GroupKey, g: &crate::group::Group, seed: u64) -> GroupSum
         },
         metrics,
         connections: g.connections,
+        prewarm_calls: g.prewarm_calls,
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Builds the summary.

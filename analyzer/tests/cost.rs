@@ -9,7 +9,7 @@ use secbench_analyzer::cost::model;
 use secbench_analyzer::cost::pricing::{self, Pricing};
 use secbench_analyzer::cost::workload::Workload;
 use secbench_analyzer::cost::{self as cost, recommend::Slo, Latencies};
-use secbench_record::{CacheMode, FetchAt, Source};
+use secbench_record::{CacheMode, ConcurrencyMode, FetchAt, Source};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -34,6 +34,7 @@ fn approach(source: Source, cache: CacheMode, fetch_at: FetchAt) -> Approach {
         source,
         cache,
         fetch_at,
+        concurrency: ConcurrencyMode::OnDemand,
     }
 }
 
@@ -620,4 +621,72 @@ fn each_way_of_reading_several_secrets_is_priced_by_hand() {
         find(&rows, Source::SecretsManager, MultiMode::Batch).calls_per_fetch,
         1
     );
+}
+
+#[test]
+fn provisioned_concurrency_at_init_is_priced_from_the_provisioned_rates_to_the_cent() {
+    // SSM fetched at INIT on 2 provisioned environments of 128 MB (arm64) for the 730-hour
+    // month, 10M invocations with a 2 ms mean warm fetch, 4 environments alive living 1 h:
+    //   provisioned: 2 × 0.125 GB × 2,628,000 s = 657,000 GB-s × $0.0000033334 = $2.19004
+    //   fetch compute: 10M × 0.002 s × 0.125 GB = 2,500 GB-s × $0.0000077778 = $0.01944
+    //   GetParameter: 4 × 2,628,000 / 3,600 = 2,920 new environments, one read each, free at
+    //   standard throughput; the Decrypts SSM makes with aws/ssm, charged (the conservative
+    //   switch): 0.292 × $0.03 = $0.00876
+    //   total $2.21825 → $2.22 (the on-demand price of the same fetches is $0.03: provisioned
+    //   concurrency costs what it keeps, not what it fetches).
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    w.free_tier = false;
+    w.provisioned_environments = Some(2.0);
+    let p = table("us-east-1");
+    let a = Approach {
+        concurrency: ConcurrencyMode::Provisioned,
+        ..approach(Source::Ssm, CacheMode::None, FetchAt::Init)
+    };
+    let l = lat(0.050, 0.004);
+    let c = model::price(model::Inputs {
+        approach: a,
+        latency: Some(l),
+        miss_latency: None,
+        workload: &w,
+        pricing: &p,
+    });
+    let fixed = c
+        .breakdown
+        .iter()
+        .find(|l| l.item.starts_with("Provisioned concurrency"))
+        .unwrap_or_else(|| panic!("no provisioned line in {:#?}", c.breakdown));
+    assert_eq!(fixed.quantity, 657_000.0);
+    assert_eq!(fixed.unit_price_usd, 0.0000033334);
+    assert_eq!(cents(fixed.cost_usd), 219);
+    let fetching = line(
+        &c,
+        "Lambda compute fetching in invocations (provisioned duration price)",
+    );
+    assert!((fetching.quantity - 2_500.0).abs() < 1e-6, "{fetching:?}");
+    assert_eq!(fetching.unit_price_usd, 0.0000077778);
+    assert_eq!(cents(fetching.cost_usd), 2);
+    assert_eq!(cents(line(&c, "KMS requests").cost_usd), 1);
+    assert_eq!(cents(c.monthly_cost_usd), 222, "{:#?}", c.breakdown);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("provisioned_environments")),
+        "{:?}",
+        c.notes
+    );
+    // Arm64 and x86_64 have their own rates: x86_64 provisioned is 657,000 × $0.0000041667.
+    w.architecture = cost::workload::Architecture::X86_64;
+    let x86 = model::price(model::Inputs {
+        approach: a,
+        latency: Some(l),
+        miss_latency: None,
+        workload: &w,
+        pricing: &p,
+    });
+    let fixed = x86
+        .breakdown
+        .iter()
+        .find(|l| l.item.starts_with("Provisioned concurrency"))
+        .expect("a provisioned line");
+    assert_eq!(cents(fixed.cost_usd), 274);
 }

@@ -4,10 +4,12 @@
 #![warn(missing_docs)]
 
 pub mod cache;
+pub mod calibration;
 pub mod calls;
 pub mod classify;
 pub mod clock;
 pub mod emit;
+pub mod entropy;
 pub mod error;
 pub mod event;
 pub mod multi;

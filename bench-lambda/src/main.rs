@@ -6,6 +6,42 @@ use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 
 fn main() {
     let clock = InitClock::now();
+    // `bench-lambda --measure-entropy`: the crypto library's first randomness, timed, and
+    // nothing else (the local stage runs it under each memory size's CPU quota).
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == bench_lambda::entropy::MEASURE_ARG)
+    {
+        let cost = bench_lambda::entropy::measure();
+        match serde_json::to_string(&cost) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("cannot write the measurement: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
+    // `bench-lambda --measure-cpu-work ROUNDS`: the calibration workload on this CPU.
+    let mut args = std::env::args_os().skip(1);
+    if args
+        .next()
+        .is_some_and(|a| a == secbench_record::probe_config::MEASURE_CPU_WORK_ARG)
+    {
+        let rounds = args
+            .next()
+            .and_then(|r| r.to_str().and_then(|r| r.parse().ok()))
+            .unwrap_or(secbench_record::plan::CPU_CALIBRATION_ROUNDS);
+        let work = bench_lambda::calibration::run(rounds);
+        match serde_json::to_string(&work) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("cannot write the measurement: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -105,6 +105,7 @@ impl MultiFetcher {
     /// lookup to the last value ready.
     pub async fn fetch(&self, phase: FetchPhase, force_refresh: bool) -> FetchRecord {
         self.recorder.drain();
+        let cpu = crate::clock::process_cpu_ns();
         let start = Instant::now();
         let n = self.names.len();
         let mut results: Vec<Option<Fetched>> = vec![None; n];
@@ -130,6 +131,7 @@ impl MultiFetcher {
             self.call(&pending, force_refresh).await
         };
         let latency = start.elapsed();
+        let cpu_ns = crate::clock::process_cpu_ns().saturating_sub(cpu);
         let mut call_records = Vec::new();
         for c in calls {
             call_records.push(CallRecord {
@@ -211,6 +213,7 @@ impl MultiFetcher {
             multi: Some(self.mode),
             values,
             calls: call_records,
+            cpu_ns: Some(cpu_ns),
         }
     }
 

@@ -10,8 +10,8 @@ use crate::error::{InitError, InvocationError};
 use crate::settings::{Env, Settings};
 use crate::source::SourceClient;
 use secbench_record::{
-    CacheMode, FetchAt, FetchPhase, FetchRecord, InitBreakdown, ProbeRecord, RetrySettings,
-    SCHEMA_VERSION,
+    CacheMode, FetchAt, FetchPhase, FetchRecord, InitBreakdown, Prewarm, ProbeRecord,
+    RetrySettings, SCHEMA_VERSION,
 };
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -86,10 +86,33 @@ impl Probe {
             recorder,
             settings.expected_sha256.clone(),
         );
-        let init_fetch = match (settings.fetch_at, &multi) {
-            (FetchAt::Init, Some(m)) => Some(m.fetch(FetchPhase::Init, false).await),
-            (FetchAt::Init, None) => Some(fetcher.fetch(FetchPhase::Init, false).await),
-            (FetchAt::Handler, _) => None,
+        // A cpu-calibration scenario fetches nothing: it times the fixed workload instead.
+        let calibration = settings.cpu_calibration_rounds.map(crate::calibration::run);
+        let init_fetch = match (settings.fetch_at, &multi, calibration) {
+            (_, _, Some(_)) => None,
+            (FetchAt::Init, Some(m), _) => Some(m.fetch(FetchPhase::Init, false).await),
+            (FetchAt::Init, None, _) => Some(fetcher.fetch(FetchPhase::Init, false).await),
+            (FetchAt::Handler, _, _) => None,
+        };
+        let (prewarm_ns, prewarm_calls) = match settings.prewarm {
+            None => (None, Vec::new()),
+            Some(p) => {
+                let t = Instant::now();
+                let calls = match p {
+                    Prewarm::Entropy => {
+                        crate::entropy::draw_first_randomness();
+                        Vec::new()
+                    }
+                    Prewarm::Connection => {
+                        let (result, calls) = fetcher.open_connection().await;
+                        if let Err(e) = result {
+                            tracing::warn!(error_class = %e.class, "the prewarm call failed");
+                        }
+                        calls.api_calls
+                    }
+                };
+                (Some(nanos(t.elapsed())), calls)
+            }
         };
 
         let breakdown = InitBreakdown {
@@ -99,6 +122,11 @@ impl Probe {
             client_construction_ns: nanos(client_construction),
             init_fetch_ns: init_fetch.as_ref().map(|f| f.latency_ns),
             main_to_ready_ns: nanos(clock.main_start.elapsed()),
+            cpu_ns: Some(crate::clock::process_cpu_ns()),
+            prewarm_ns,
+            cpu_work: calibration,
+            sysgenid: Some(crate::entropy::sysgenid()),
+            prewarm_calls,
         };
         Ok(Probe {
             environment_id: format!("{:016x}", rand::random::<u64>()),
@@ -131,7 +159,14 @@ impl Probe {
             Some((breakdown, init_fetch)) => (Some(breakdown), init_fetch.into_iter().collect()),
             None => (None, Vec::new()),
         };
+        let cpu_work = self
+            .settings
+            .cpu_calibration_rounds
+            .map(crate::calibration::run);
         for i in 0..event.fetches {
+            if cpu_work.is_some() {
+                break;
+            }
             let force = event.force_refresh && i == 0;
             fetches.push(match &self.multi {
                 Some(m) => m.fetch(FetchPhase::Handler, force).await,
@@ -169,6 +204,10 @@ impl Probe {
             fetches,
             handler_duration_ns: nanos(start.elapsed()),
             probe_version: env!("CARGO_PKG_VERSION").to_owned(),
+            initialization_type: s.initialization_type,
+            probe_build: Some(crate::entropy::build()),
+            prewarm: s.prewarm,
+            cpu_work,
         };
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)

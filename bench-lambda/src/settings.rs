@@ -3,8 +3,8 @@
 //! and each failure names its variable.
 
 use crate::error::InitError;
-use secbench_record::probe_config::{var, EncryptionContext, Prewarm, ProbeConfig};
-use secbench_record::{Architecture, CacheMode, FetchAt, MultiMode, Source};
+use secbench_record::probe_config::{var, EncryptionContext, ProbeConfig};
+use secbench_record::{Architecture, CacheMode, FetchAt, MultiMode, Prewarm, Source};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
@@ -116,6 +116,10 @@ pub struct Settings {
     pub sdk_attempt_timeout: Option<Duration>,
     /// What INIT does ahead of the first handler fetch (`SECBENCH_PREWARM`).
     pub prewarm: Option<Prewarm>,
+    /// Time the fixed CPU workload (this many rounds) instead of fetching.
+    pub cpu_calibration_rounds: Option<u32>,
+    /// `AWS_LAMBDA_INITIALIZATION_TYPE`.
+    pub initialization_type: Option<secbench_record::InitializationType>,
     /// `SECBENCH_STAGE`.
     pub stage: Option<String>,
     /// `AWS_REGION` (or `AWS_DEFAULT_REGION`).
@@ -290,6 +294,9 @@ impl Settings {
             agent_port: c.agent_port.unwrap_or(DEFAULT_AGENT_PORT),
             sdk_attempt_timeout: c.sdk_attempt_timeout,
             prewarm: c.prewarm,
+            cpu_calibration_rounds: c.cpu_calibration_rounds.filter(|r| *r > 0),
+            initialization_type: lambda_var(env, "AWS_LAMBDA_INITIALIZATION_TYPE")
+                .and_then(|t| t.parse().ok()),
             stage: c.stage.clone(),
             region: lambda_var(env, "AWS_REGION")
                 .or_else(|| lambda_var(env, "AWS_DEFAULT_REGION"))

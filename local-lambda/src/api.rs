@@ -1,10 +1,12 @@
 //! The platform's HTTP front door on 127.0.0.1: routes the Lambda API calls it serves (Invoke,
-//! `GET`/`PUT` of the function's configuration) to their handlers, and answers the rest with
-//! Lambda's error shape (REST-JSON, `x-amzn-errortype`) the SDK reads.
+//! `GET`/`PUT` of the function's configuration, `PublishVersion`, the alias calls, and
+//! `Put`/`Get`/`DeleteProvisionedConcurrencyConfig`) to their handlers, and answers the rest
+//! with Lambda's error shape (REST-JSON, `x-amzn-errortype`) the SDK reads.
 
 use crate::configuration::{configuration, update_configuration};
 use crate::http::{json_response, read_body, service_error, Body};
 use crate::invoke::invoke;
+use crate::versions;
 use crate::Platform;
 use hyper::{Method, Request, Response, StatusCode};
 use std::sync::Arc;
@@ -14,7 +16,11 @@ pub(crate) async fn handle(
     req: Request<hyper::body::Incoming>,
 ) -> Result<Response<Body>, hyper::Error> {
     let path = req.uri().path().to_owned();
-    let Some(rest) = path.strip_prefix("/2015-03-31/functions/") else {
+    let qualifier = crate::versions::qualifier_of(req.uri());
+    let Some(rest) = path
+        .strip_prefix("/2015-03-31/functions/")
+        .or_else(|| path.strip_prefix("/2019-09-30/functions/"))
+    else {
         return Ok(service_error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",
@@ -33,12 +39,35 @@ pub(crate) async fn handle(
             &format!("Function not found: {name}"),
         ));
     }
+    let q = qualifier.as_deref();
     match (req.method().clone(), op) {
         (Method::POST, "invocations") => invoke(p, req).await,
         (Method::GET, "configuration") => Ok(json_response(StatusCode::OK, &configuration(&p))),
         (Method::PUT, "configuration") => {
             let body = read_body(req).await?;
             Ok(update_configuration(p, &body))
+        }
+        (Method::POST, "versions") => Ok(versions::publish_version(&p)),
+        (Method::POST, "aliases") => {
+            let body = read_body(req).await?;
+            Ok(versions::put_alias(&p, None, &body, true))
+        }
+        (Method::GET, op) if op.starts_with("aliases/") => Ok(versions::get_alias(
+            &p,
+            &percent_decode(&op["aliases/".len()..]),
+        )),
+        (Method::PUT, op) if op.starts_with("aliases/") => {
+            let name = percent_decode(&op["aliases/".len()..]);
+            let body = read_body(req).await?;
+            Ok(versions::put_alias(&p, Some(&name), &body, false))
+        }
+        (Method::PUT, "provisioned-concurrency") => {
+            let body = read_body(req).await?;
+            Ok(versions::put_provisioned(&p, q, &body))
+        }
+        (Method::GET, "provisioned-concurrency") => Ok(versions::get_provisioned(&p, q)),
+        (Method::DELETE, "provisioned-concurrency") => {
+            Ok(versions::delete_provisioned(&p, q).await)
         }
         _ => Ok(service_error(
             StatusCode::NOT_FOUND,

@@ -34,9 +34,12 @@ pub enum CgroupError {
         /// Why.
         source: std::io::Error,
     },
-    /// A controller secbench needs is not mounted for its own cgroup.
-    #[error("no cgroup {0} controller is mounted for this process (cgroup v1) and cgroup v2 does not offer it")]
-    NoController(&'static str),
+    /// The machine's cgroup layout has no place for the sandbox.
+    #[error(transparent)]
+    Layout(crate::cgroup_layout::Missing),
+    /// cgroup v2 could not be prepared (with what would make it work).
+    #[error(transparent)]
+    V2(crate::cgroup_layout::V2Error),
     /// A cgroup file could not be written (not root, read-only mount, ...).
     #[error("cannot write {path}")]
     Write {
@@ -92,6 +95,39 @@ impl Limits {
     }
 }
 
+/// The CPU a cgroup is allowed, as written to the kernel: `quota_us` of CPU time per
+/// `period_us`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CpuAllowance {
+    /// The period, µs.
+    pub period_us: u64,
+    /// The quota per period, µs.
+    pub quota_us: u64,
+}
+
+impl CpuAllowance {
+    /// The kernel's smallest quota per period (`cpu.cfs_quota_us`, `cpu.max`): 1 ms.
+    pub const MIN_QUOTA_US: u64 = 1000;
+
+    /// `cpus` of a CPU per `period`, as the kernel takes it (a quota below its minimum is
+    /// raised to it: [`CpuAllowance::share_millis`] says what was written).
+    pub fn of(cpus: f64, period: Duration) -> CpuAllowance {
+        let period_us = u64::try_from(period.as_micros())
+            .unwrap_or(u64::MAX)
+            .max(1000);
+        let quota_us = ((period_us as f64) * cpus).round() as u64;
+        CpuAllowance {
+            period_us,
+            quota_us: quota_us.max(Self::MIN_QUOTA_US),
+        }
+    }
+
+    /// The share of one CPU written, in thousandths.
+    pub fn share_millis(&self) -> u32 {
+        ((self.quota_us as f64 / self.period_us as f64) * 1000.0).round() as u32
+    }
+}
+
 /// The counters of one environment's cgroup.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Usage {
@@ -119,163 +155,166 @@ impl Usage {
     }
 }
 
-#[derive(Debug, Clone)]
-enum Layout {
-    /// One directory per controller (the parent: secbench's own cgroup in each hierarchy).
-    V1 {
-        cpu: PathBuf,
-        cpuacct: PathBuf,
-        memory: PathBuf,
-        freezer: PathBuf,
-    },
-    /// The unified hierarchy: secbench's own cgroup.
-    V2 { dir: PathBuf },
-}
+use crate::cgroup_layout::{self, Hierarchy, Layout};
 
 /// Where environments' cgroups are made: under secbench's own cgroup.
 #[derive(Debug, Clone)]
 pub struct CgroupRoot {
     layout: Layout,
+    hierarchy: Hierarchy,
 }
 
-struct Mount {
-    root: String,
-    point: PathBuf,
-    fstype: String,
-    options: Vec<String>,
-}
-
-fn mounts() -> Result<Vec<Mount>, CgroupError> {
-    let text = read(Path::new("/proc/self/mountinfo"))?;
-    Ok(text
-        .lines()
-        .filter_map(|line| {
-            let (left, right) = line.split_once(" - ")?;
-            let left: Vec<&str> = left.split(' ').collect();
-            let right: Vec<&str> = right.split(' ').collect();
-            Some(Mount {
-                root: (*left.get(3)?).to_owned(),
-                point: PathBuf::from(*left.get(4)?),
-                fstype: (*right.first()?).to_owned(),
-                options: right.get(2)?.split(',').map(str::to_owned).collect(),
-            })
-        })
-        .collect())
-}
-
-/// The directory of `path` (a path in `/proc/self/cgroup`) under a mount of that hierarchy.
-fn under(mount: &Mount, path: &str) -> PathBuf {
-    let rel = if mount.root != "/" {
-        path.strip_prefix(mount.root.as_str()).unwrap_or(path)
-    } else {
-        path
-    };
-    mount.point.join(rel.trim_start_matches('/'))
+/// The roles of an environment's directories, as indexes into its distinct directories.
+#[derive(Debug, Clone, Copy)]
+struct Roles {
+    cpu: usize,
+    cpuacct: usize,
+    memory: usize,
+    freezer: usize,
 }
 
 impl CgroupRoot {
-    /// Finds secbench's own cgroup in each hierarchy it needs. Creating nothing yet.
+    /// Finds secbench's own cgroup in each hierarchy it needs ([`cgroup_layout::detect`]); on
+    /// cgroup v2 prepares it for children with controllers ([`cgroup_layout::prepare_v2`]: every
+    /// process of it into a leaf, then `+cpu +memory`), before any environment is made.
     pub fn detect() -> Result<CgroupRoot, CgroupError> {
         let own = read(Path::new("/proc/self/cgroup"))?;
-        let mounts = mounts()?;
-        // v1: "N:controller[,controller]:/path".
-        let v1_path = |controller: &str| -> Option<PathBuf> {
-            own.lines().find_map(|line| {
-                let mut parts = line.splitn(3, ':');
-                let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
-                controllers
-                    .split(',')
-                    .any(|c| c == controller)
-                    .then_some(())?;
-                let mount = mounts
-                    .iter()
-                    .find(|m| m.fstype == "cgroup" && m.options.iter().any(|o| o == controller))?;
-                Some(under(mount, path))
-            })
-        };
-        if let (Some(cpu), Some(cpuacct), Some(memory), Some(freezer)) = (
-            v1_path("cpu"),
-            v1_path("cpuacct"),
-            v1_path("memory"),
-            v1_path("freezer"),
-        ) {
-            return Ok(CgroupRoot {
-                layout: Layout::V1 {
-                    cpu,
-                    cpuacct,
-                    memory,
-                    freezer,
-                },
-            });
-        }
-        let path = own
-            .lines()
-            .find_map(|l| l.strip_prefix("0::"))
-            .ok_or(CgroupError::NoController("cpu"))?;
-        let mount = mounts
-            .iter()
-            .find(|m| m.fstype == "cgroup2")
-            .ok_or(CgroupError::NoController("cpu"))?;
-        let dir = under(mount, path);
-        let controllers = read(&dir.join("cgroup.controllers"))?;
-        for needed in ["cpu", "memory"] {
-            if !controllers.split_whitespace().any(|c| c == needed) {
-                return Err(CgroupError::NoController(needed));
-            }
+        let mountinfo = read(Path::new("/proc/self/mountinfo"))?;
+        let detected = cgroup_layout::detect(&mountinfo, &own).map_err(CgroupError::Layout)?;
+        if let Layout::V2 { dir } = &detected.layout {
+            cgroup_layout::prepare_v2(&cgroup_layout::RealFs, dir).map_err(CgroupError::V2)?;
         }
         Ok(CgroupRoot {
-            layout: Layout::V2 { dir },
+            layout: detected.layout,
+            hierarchy: detected.hierarchy,
         })
     }
 
-    /// Which cgroup version is used, for the run's notes.
+    /// Which cgroup layout is used, for the run's notes.
     pub fn version(&self) -> &'static str {
-        match self.layout {
-            Layout::V1 { .. } => "cgroup v1",
-            Layout::V2 { .. } => "cgroup v2",
-        }
+        self.hierarchy.describe()
     }
 
-    /// cgroup v2 keeps processes out of cgroups whose children have controllers: secbench
-    /// moves itself into a leaf of its own cgroup (`secbench-self`) before enabling them.
-    fn enable_v2_controllers(dir: &Path) -> Result<(), CgroupError> {
-        let control = dir.join("cgroup.subtree_control");
-        if write(&control, "+cpu +memory").is_ok() {
-            return Ok(());
-        }
-        let leaf = dir.join("secbench-self");
-        if !leaf.is_dir() {
-            std::fs::create_dir(&leaf).map_err(|source| CgroupError::Write {
-                path: leaf.clone(),
-                source,
-            })?;
-        }
-        write(&leaf.join("cgroup.procs"), &std::process::id().to_string())?;
-        write(&control, "+cpu +memory")
-    }
-
-    /// Creates the cgroup `name` (one directory per hierarchy) with `limits`.
-    pub fn create(&self, name: &str, limits: &Limits) -> Result<Cgroup, CgroupError> {
-        let dirs: Vec<PathBuf> = match &self.layout {
+    /// The directories environments' cgroups are made in (one per hierarchy, each once).
+    pub fn parents(&self) -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = match &self.layout {
             Layout::V1 {
                 cpu,
                 cpuacct,
                 memory,
                 freezer,
-            } => [cpu, cpuacct, memory, freezer]
-                .iter()
-                .map(|d| d.join(name))
-                .collect(),
-            Layout::V2 { dir } => {
-                Self::enable_v2_controllers(dir)?;
-                vec![dir.join(name)]
-            }
+            } => vec![
+                cpu.clone(),
+                cpuacct.clone(),
+                memory.clone(),
+                freezer.clone(),
+            ],
+            Layout::V2 { dir } => vec![dir.clone()],
         };
+        dirs.sort();
+        dirs.dedup();
+        dirs
+    }
+
+    /// Removes what an earlier secbench left behind (killed before it could clean up): every
+    /// `secbench-*` cgroup under [`CgroupRoot::parents`] whose owner (the pid in its name) is
+    /// no longer running is thawed, emptied (SIGKILL) and deleted. Returns how many.
+    pub fn remove_stale(&self) -> usize {
+        let mut stale: Vec<String> = Vec::new();
+        for parent in self.parents() {
+            let Ok(entries) = std::fs::read_dir(&parent) else {
+                continue;
+            };
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if owner_of(&name).is_some_and(|pid| !alive(pid)) && !stale.contains(&name) {
+                    stale.push(name);
+                }
+            }
+        }
+        for name in &stale {
+            let group = self.adopt(name);
+            let _ = group.thaw();
+            for _ in 0..200 {
+                let pids = group.pids();
+                if pids.is_empty() {
+                    break;
+                }
+                kill_all(&pids);
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            drop(group);
+        }
+        stale.len()
+    }
+
+    /// An existing cgroup `name` under the parents, as if just created (for removal).
+    fn adopt(&self, name: &str) -> Cgroup {
+        let (dirs, roles) = self.dirs_of(name);
+        Cgroup {
+            layout: self.layout.clone(),
+            dirs: dirs.into_iter().filter(|d| d.is_dir()).collect(),
+            roles,
+            procs: Vec::new(),
+            name: name.to_owned(),
+            cpu: std::sync::Mutex::new(CpuAllowance {
+                period_us: 0,
+                quota_us: 0,
+            }),
+        }
+    }
+
+    /// The distinct directories of cgroup `name` and which serves each controller.
+    fn dirs_of(&self, name: &str) -> (Vec<PathBuf>, Roles) {
+        match &self.layout {
+            Layout::V1 {
+                cpu,
+                cpuacct,
+                memory,
+                freezer,
+            } => {
+                let mut dirs: Vec<PathBuf> = Vec::new();
+                let mut index = |parent: &PathBuf| {
+                    let d = parent.join(name);
+                    match dirs.iter().position(|x| *x == d) {
+                        Some(i) => i,
+                        None => {
+                            dirs.push(d);
+                            dirs.len() - 1
+                        }
+                    }
+                };
+                let roles = Roles {
+                    cpu: index(cpu),
+                    cpuacct: index(cpuacct),
+                    memory: index(memory),
+                    freezer: index(freezer),
+                };
+                (dirs, roles)
+            }
+            Layout::V2 { dir } => (
+                vec![dir.join(name)],
+                Roles {
+                    cpu: 0,
+                    cpuacct: 0,
+                    memory: 0,
+                    freezer: 0,
+                },
+            ),
+        }
+    }
+
+    /// Creates the cgroup `name` (one directory per hierarchy, once where controllers share
+    /// one) with `limits`.
+    pub fn create(&self, name: &str, limits: &Limits) -> Result<Cgroup, CgroupError> {
+        let (dirs, roles) = self.dirs_of(name);
         let mut group = Cgroup {
             layout: self.layout.clone(),
             dirs: Vec::new(),
+            roles,
             procs: Vec::new(),
             name: name.to_owned(),
+            cpu: std::sync::Mutex::new(CpuAllowance::of(limits.cpus(), limits.cpu_period)),
         };
         for d in &dirs {
             std::fs::create_dir(d).map_err(|source| CgroupError::Write {
@@ -284,11 +323,11 @@ impl CgroupRoot {
             })?;
             group.dirs.push(d.clone());
         }
-        let period_us = limits.cpu_period.as_micros().max(1000);
-        let quota_us = limits.cpu_quota().as_micros().max(1000);
+        let cpu = CpuAllowance::of(limits.cpus(), limits.cpu_period);
+        let (period_us, quota_us) = (cpu.period_us, cpu.quota_us);
         match &self.layout {
             Layout::V1 { .. } => {
-                let (cpu, memory) = (&group.dirs[0], &group.dirs[2]);
+                let (cpu, memory) = (&group.dirs[roles.cpu], &group.dirs[roles.memory]);
                 write(&cpu.join("cpu.cfs_period_us"), &period_us.to_string())?;
                 write(&cpu.join("cpu.cfs_quota_us"), &quota_us.to_string())?;
                 let bytes = limits.memory_bytes().to_string();
@@ -327,14 +366,43 @@ impl CgroupRoot {
 pub struct Cgroup {
     layout: Layout,
     dirs: Vec<PathBuf>,
+    roles: Roles,
     procs: Vec<File>,
     name: String,
+    cpu: std::sync::Mutex<CpuAllowance>,
 }
 
 impl Cgroup {
     /// Its name (the directory's).
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The CPU allowance written now.
+    pub fn cpu_allowance(&self) -> CpuAllowance {
+        *self.cpu.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Allows `cpus` of a CPU per `period` from now on (INIT's boost, then the memory share);
+    /// returns what was written.
+    pub fn set_cpus(&self, cpus: f64, period: Duration) -> Result<CpuAllowance, CgroupError> {
+        let a = CpuAllowance::of(cpus, period);
+        match self.layout {
+            Layout::V1 { .. } => {
+                write(
+                    &self.file(self.roles.cpu, "cpu.cfs_quota_us"),
+                    &a.quota_us.to_string(),
+                )?;
+            }
+            Layout::V2 { .. } => {
+                write(
+                    &self.file(0, "cpu.max"),
+                    &format!("{} {}", a.quota_us, a.period_us),
+                )?;
+            }
+        }
+        *self.cpu.lock().unwrap_or_else(|p| p.into_inner()) = a;
+        Ok(a)
     }
 
     /// Makes `cmd`'s process join this cgroup between fork and exec, so not one instruction of
@@ -377,11 +445,13 @@ impl Cgroup {
     pub fn usage(&self) -> Usage {
         match self.layout {
             Layout::V1 { .. } => {
-                let cpu_ns = std::fs::read_to_string(self.file(1, "cpuacct.usage"))
-                    .ok()
-                    .and_then(|s| s.trim().parse().ok())
-                    .unwrap_or(0);
-                let stat = std::fs::read_to_string(self.file(0, "cpu.stat")).unwrap_or_default();
+                let cpu_ns =
+                    std::fs::read_to_string(self.file(self.roles.cpuacct, "cpuacct.usage"))
+                        .ok()
+                        .and_then(|s| s.trim().parse().ok())
+                        .unwrap_or(0);
+                let stat = std::fs::read_to_string(self.file(self.roles.cpu, "cpu.stat"))
+                    .unwrap_or_default();
                 Usage {
                     cpu_ns,
                     throttled_ns: Self::stat_field(&stat, "throttled_time"),
@@ -404,7 +474,10 @@ impl Cgroup {
     /// Times the kernel's OOM killer killed a process of this cgroup.
     pub fn oom_kills(&self) -> u64 {
         let (file, key) = match self.layout {
-            Layout::V1 { .. } => (self.file(2, "memory.oom_control"), "oom_kill"),
+            Layout::V1 { .. } => (
+                self.file(self.roles.memory, "memory.oom_control"),
+                "oom_kill",
+            ),
             Layout::V2 { .. } => (self.file(0, "memory.events"), "oom_kill"),
         };
         Self::stat_field(&std::fs::read_to_string(file).unwrap_or_default(), key)
@@ -414,7 +487,7 @@ impl Cgroup {
     /// `memory.peak` where the kernel has it).
     pub fn memory_peak_bytes(&self) -> Option<u64> {
         let file = match self.layout {
-            Layout::V1 { .. } => self.file(2, "memory.max_usage_in_bytes"),
+            Layout::V1 { .. } => self.file(self.roles.memory, "memory.max_usage_in_bytes"),
             Layout::V2 { .. } => self.file(0, "memory.peak"),
         };
         std::fs::read_to_string(file).ok()?.trim().parse().ok()
@@ -424,7 +497,7 @@ impl Cgroup {
     /// the processes stop within microseconds).
     pub fn freeze(&self) -> Result<(), CgroupError> {
         match self.layout {
-            Layout::V1 { .. } => write(&self.file(3, "freezer.state"), "FROZEN"),
+            Layout::V1 { .. } => write(&self.file(self.roles.freezer, "freezer.state"), "FROZEN"),
             Layout::V2 { .. } => write(&self.file(0, "cgroup.freeze"), "1"),
         }
     }
@@ -432,7 +505,7 @@ impl Cgroup {
     /// Lets them run again.
     pub fn thaw(&self) -> Result<(), CgroupError> {
         match self.layout {
-            Layout::V1 { .. } => write(&self.file(3, "freezer.state"), "THAWED"),
+            Layout::V1 { .. } => write(&self.file(self.roles.freezer, "freezer.state"), "THAWED"),
             Layout::V2 { .. } => write(&self.file(0, "cgroup.freeze"), "0"),
         }
     }
@@ -440,8 +513,10 @@ impl Cgroup {
     /// Whether the freezer reports the cgroup frozen.
     pub fn is_frozen(&self) -> bool {
         match self.layout {
-            Layout::V1 { .. } => std::fs::read_to_string(self.file(3, "freezer.state"))
-                .is_ok_and(|s| s.trim() == "FROZEN"),
+            Layout::V1 { .. } => {
+                std::fs::read_to_string(self.file(self.roles.freezer, "freezer.state"))
+                    .is_ok_and(|s| s.trim() == "FROZEN")
+            }
             Layout::V2 { .. } => std::fs::read_to_string(self.file(0, "cgroup.events"))
                 .is_ok_and(|s| Self::stat_field(&s, "frozen") == 1),
         }
@@ -449,7 +524,8 @@ impl Cgroup {
 
     /// The processes in it.
     pub fn pids(&self) -> Vec<i32> {
-        self.dirs
+        let mut pids: Vec<i32> = self
+            .dirs
             .iter()
             .flat_map(|d| {
                 std::fs::read_to_string(d.join("cgroup.procs"))
@@ -458,7 +534,10 @@ impl Cgroup {
                     .filter_map(|l| l.trim().parse().ok())
                     .collect::<Vec<i32>>()
             })
-            .collect()
+            .collect();
+        pids.sort_unstable();
+        pids.dedup();
+        pids
     }
 
     /// Thaws, kills whatever is left with SIGKILL, waits until the cgroup is empty (at most
@@ -471,13 +550,7 @@ impl Cgroup {
             if pids.is_empty() || tokio::time::Instant::now() > deadline {
                 break;
             }
-            for pid in pids {
-                #[allow(unsafe_code)]
-                // SAFETY: kill(2) with a pid read from the cgroup; no memory is touched.
-                unsafe {
-                    libc::kill(pid, libc::SIGKILL);
-                }
-            }
+            kill_all(&pids);
             tokio::time::sleep(Duration::from_millis(1)).await;
         }
         self.delete();
@@ -491,10 +564,49 @@ impl Cgroup {
     }
 }
 
+/// SIGKILL to each of `pids`.
+fn kill_all(pids: &[i32]) {
+    for &pid in pids {
+        #[allow(unsafe_code)]
+        // SAFETY: kill(2) with a pid read from a cgroup; no memory is touched.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// The pid in a name secbench gives its cgroups (`secbench-<what>-<pid>-...`).
+fn owner_of(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix("secbench-")?;
+    let (what, rest) = rest.split_once('-')?;
+    if !["env", "entropy", "check"].contains(&what) {
+        return None;
+    }
+    rest.split('-').next()?.parse().ok()
+}
+
+/// Whether a process `pid` runs (kill(2) with signal 0).
+fn alive(pid: i32) -> bool {
+    #[allow(unsafe_code)]
+    // SAFETY: signal 0 only checks that the process exists.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 impl Drop for Cgroup {
+    /// Also on a panic's unwinding: thawed, emptied (briefly waited for) and deleted, so no
+    /// frozen process or cgroup outlives secbench.
     fn drop(&mut self) {
         if !self.dirs.is_empty() {
             let _ = self.thaw();
+            for _ in 0..100 {
+                let pids = self.pids();
+                if pids.is_empty() {
+                    break;
+                }
+                kill_all(&pids);
+                std::thread::sleep(Duration::from_millis(1));
+            }
             self.delete();
         }
     }
@@ -527,24 +639,12 @@ mod tests {
     }
 
     #[test]
-    fn mountinfo_paths_are_joined_under_the_mount() {
-        let m = Mount {
-            root: "/".into(),
-            point: "/sys/fs/cgroup/memory".into(),
-            fstype: "cgroup".into(),
-            options: vec!["rw".into(), "memory".into()],
-        };
-        assert_eq!(
-            under(&m, "/process_api/abc"),
-            PathBuf::from("/sys/fs/cgroup/memory/process_api/abc")
-        );
-        let ns = Mount {
-            root: "/docker/x".into(),
-            ..m
-        };
-        assert_eq!(
-            under(&ns, "/docker/x/inner"),
-            PathBuf::from("/sys/fs/cgroup/memory/inner")
-        );
+    fn stale_groups_are_known_by_the_pid_in_their_name() {
+        assert_eq!(owner_of("secbench-env-4242-0a1b2c"), Some(4242));
+        assert_eq!(owner_of("secbench-entropy-17-3-128-share-0"), Some(17));
+        assert_eq!(owner_of("secbench-check-99"), Some(99));
+        assert_eq!(owner_of("secbench-self"), None);
+        assert_eq!(owner_of("other-env-1"), None);
+        assert!(alive(std::process::id() as i32));
     }
 }

@@ -18,7 +18,7 @@ pub(crate) fn configuration(p: &Platform) -> serde_json::Value {
         "Runtime": "provided.al2023",
         "Role": "arn:aws:iam::000000000000:role/secbench-probe-local",
         "Handler": "bootstrap",
-        "CodeSize": std::fs::metadata(&p.config.probe_bin).map(|m| m.len()).unwrap_or(0),
+        "CodeSize": std::fs::metadata(&*lock(&p.probe_bin)).map(|m| m.len()).unwrap_or(0),
         "Description": "secbench probe on the local platform",
         "Timeout": s.timeout.as_secs(),
         "MemorySize": s.memory_mb,
@@ -86,8 +86,14 @@ pub(crate) fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Bo
     // Retire the old environments, then report the update done, as Lambda does asynchronously.
     // The idle ones leave the count before the answer goes out, so an invocation sent right
     // after a change made during traffic (a rotation of kms-env) finds room for its new
-    // environment; the ones in flight are retired as they finish (`release`).
-    let old: Vec<_> = lock(&p.idle).drain(..).collect();
+    // environment; the ones in flight are retired as they finish (`release`). Environments of
+    // published versions keep their configuration.
+    let old: Vec<_> = {
+        let mut idle = lock(&p.idle);
+        let (old, kept) = idle.drain(..).partition(|e| e.version.is_none());
+        *idle = kept;
+        old
+    };
     p.live.fetch_sub(old.len(), Ordering::SeqCst);
     tokio::spawn(async move {
         for env in old {

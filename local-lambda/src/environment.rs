@@ -39,6 +39,14 @@ pub struct EnvSpec {
     pub function_arn: String,
     /// CPU and memory limits, and where to make the environment's cgroup (None: unconstrained).
     pub cgroup: Option<(Arc<CgroupRoot>, Limits)>,
+    /// INIT's CPU when it is not the memory share (an on-demand INIT boosted, as Lambda is
+    /// observed to do): this many CPUs until INIT ends (capped at the host's).
+    pub init_cpus: Option<f64>,
+    /// The CPU share after INIT when it is not `memory_mb / 1769` (calibrated from a run on
+    /// AWS), in CPUs.
+    pub share_cpus: Option<f64>,
+    /// How the environment is started (`AWS_LAMBDA_INITIALIZATION_TYPE`).
+    pub initialization_type: secbench_record::InitializationType,
     /// The front the environment reaches the services through (its `AWS_ENDPOINT_URL`).
     pub front: Option<Arc<Front>>,
 }
@@ -136,8 +144,12 @@ struct Shared {
 pub struct Environment {
     /// Random id.
     pub id: String,
-    /// The configuration generation it was started with.
+    /// The configuration generation it was started with (`$LATEST`).
     pub generation: u64,
+    /// The published version it runs (`None`: `$LATEST`).
+    pub version: Option<u32>,
+    /// Invocations delivered to it so far.
+    invocations: std::sync::atomic::AtomicU64,
     shared: Arc<Shared>,
     next_tx: mpsc::Sender<Delivery>,
     exited: watch::Receiver<Option<String>>,
@@ -148,6 +160,12 @@ pub struct Environment {
     _agent_dir: Option<tempfile::TempDir>,
     cgroup: Mutex<Option<Cgroup>>,
     limits: Option<Limits>,
+    /// The share after INIT, when calibrated (else the limits' `memory_mb / 1769`).
+    share_cpus: Option<f64>,
+    /// INIT's CPU allowance as written, when constrained.
+    init_allowance: Option<crate::cgroup::CpuAllowance>,
+    /// How it was started.
+    pub initialization_type: secbench_record::InitializationType,
     listener: Option<Listener>,
     init_window: Mutex<Option<(Window, Duration)>>,
     /// The log stream.
@@ -199,16 +217,35 @@ fn capture<R: tokio::io::AsyncRead + Unpin + Send + 'static>(
 
 impl Environment {
     /// Starts the agent (if any) and the probe process.
-    pub async fn spawn(spec: &EnvSpec, generation: u64) -> std::io::Result<Arc<Environment>> {
+    pub async fn spawn(
+        spec: &EnvSpec,
+        generation: u64,
+        version: Option<u32>,
+    ) -> std::io::Result<Arc<Environment>> {
         let id = format!("{:016x}", rand::random::<u64>());
         let cgroup = match &spec.cgroup {
             Some((root, limits)) => Some(
-                root.create(&format!("secbench-env-{id}"), limits)
+                root.create(&format!("secbench-env-{}-{id}", std::process::id()), limits)
                     .map_err(std::io::Error::other)?,
             ),
             None => None,
         };
+        // INIT's CPU: boosted (on demand) or the share; set before any process starts.
+        let host = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        let init_allowance = match (&cgroup, &spec.cgroup) {
+            (Some(cg), Some((_, limits))) => Some(match spec.init_cpus.or(spec.share_cpus) {
+                Some(cpus) => cg
+                    .set_cpus(cpus.min(host), limits.cpu_period)
+                    .map_err(std::io::Error::other)?,
+                None => cg.cpu_allowance(),
+            }),
+            _ => None,
+        };
         let mut vars = spec.vars.clone();
+        vars.insert(
+            "AWS_LAMBDA_INITIALIZATION_TYPE".into(),
+            spec.initialization_type.as_str().into(),
+        );
         let front_listener = match &spec.front {
             Some(front) => {
                 let l = front.listen().await?;
@@ -339,6 +376,8 @@ impl Environment {
         Ok(Arc::new(Environment {
             id,
             generation,
+            version,
+            invocations: std::sync::atomic::AtomicU64::new(0),
             shared,
             next_tx,
             exited: exit_rx,
@@ -349,6 +388,9 @@ impl Environment {
             _agent_dir: agent_dir,
             cgroup: Mutex::new(cgroup),
             limits: spec.cgroup.as_ref().map(|(_, l)| *l),
+            share_cpus: spec.share_cpus.map(|c| c.min(host)),
+            init_allowance,
+            initialization_type: spec.initialization_type,
             listener: front_listener,
             init_window: Mutex::new(None),
             logs,
@@ -366,6 +408,16 @@ impl Environment {
     /// The limits it runs under, when constrained.
     pub fn limits(&self) -> Option<Limits> {
         self.limits
+    }
+
+    /// The CPU allowance written now (the memory share once INIT is over), when constrained.
+    pub fn cpu_allowance(&self) -> Option<crate::cgroup::CpuAllowance> {
+        lock(&self.cgroup).as_ref().map(Cgroup::cpu_allowance)
+    }
+
+    /// INIT's CPU allowance as written, when constrained.
+    pub fn init_allowance(&self) -> Option<crate::cgroup::CpuAllowance> {
+        self.init_allowance
     }
 
     /// What INIT used (from spawn to ready), and how long it took, once it is over.
@@ -412,8 +464,24 @@ impl Environment {
         let state = self.wait_ready_inner().await;
         if let InitState::Ready(d) = state {
             *lock(&self.init_window) = Some((self.counters(), d));
+            // INIT is over: from the first invocation on, the memory share.
+            if let (Some(cg), Some(limits)) = (lock(&self.cgroup).as_ref(), self.limits) {
+                let share = self.share_cpus.unwrap_or_else(|| limits.cpus());
+                if cg.cpu_allowance() != crate::cgroup::CpuAllowance::of(share, limits.cpu_period) {
+                    if let Err(e) = cg.set_cpus(share, limits.cpu_period) {
+                        lock(&self.logs).push(format!(
+                            "secbench platform: cannot set the memory share after INIT: {e}"
+                        ));
+                    }
+                }
+            }
         }
         state
+    }
+
+    /// Freezes an environment that waits for its first event (a provisioned one).
+    pub fn park(&self) {
+        self.freeze();
     }
 
     async fn wait_ready_inner(&self) -> InitState {
@@ -454,6 +522,11 @@ impl Environment {
         state
     }
 
+    /// Whether the invocation being delivered (or the last one) is its first.
+    pub fn first_invocation(&self) -> bool {
+        self.invocations.load(std::sync::atomic::Ordering::SeqCst) <= 1
+    }
+
     /// Whether the process is still running.
     pub fn alive(&self) -> bool {
         self.exited.borrow().is_none()
@@ -469,6 +542,8 @@ impl Environment {
         timeout: Duration,
     ) -> (InvokeResult, Window) {
         self.thaw();
+        self.invocations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let before = self.counters();
         let result = self.invoke_inner(request_id, payload, timeout).await;
         let window = self.counters().since(&before);

@@ -101,6 +101,7 @@ impl ConnSnapshot {
 
 struct Tls {
     acceptor: tokio_rustls::TlsAcceptor,
+    ca_der: rustls::pki_types::CertificateDer<'static>,
     ca_file: PathBuf,
     _dir: tempfile::TempDir,
 }
@@ -110,15 +111,30 @@ type Client = hyper_util::client::legacy::Client<
     http_body_util::Full<Bytes>,
 >;
 
+/// AWS's service time per operation, to take the emulator's place: call latencies (ns, sorted)
+/// per `X-Amz-Target` (`AmazonSSM.GetParameter`), as measured on AWS.
+pub type ServiceTimes = std::collections::BTreeMap<String, Vec<u64>>;
+
 /// The front: shared by every listener of a run.
 pub struct Front {
     upstream: Arc<str>,
     client: Client,
+    /// When set: each request of a listed operation takes a latency drawn from it (the
+    /// emulator's own time and the plan's round trip included, not added).
+    service_times: Option<ServiceTimes>,
     /// The faults switched per scenario.
     pub control: FaultControl,
     tls: Option<Tls>,
     network: Network,
+    /// What a request costs outside the front's own timing (TLS records, HTTP, the client's
+    /// side), ns: measured by [`Front::measure_overhead`], taken off the calibrated latency.
+    overhead_ns: AtomicU64,
 }
+
+/// The header of [`Front::measure_overhead`]'s requests: answered by the front itself.
+const OVERHEAD_HEADER: &str = "x-secbench-overhead";
+/// The front's own time for such a request, ns (a response header).
+const FRONT_NS_HEADER: &str = "x-secbench-front-ns";
 
 impl std::fmt::Debug for Front {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -169,7 +185,13 @@ pub async fn precise_sleep(d: Duration) {
     .await;
 }
 
-fn certificates() -> Result<(String, rustls::ServerConfig), FrontError> {
+type Certificates = (
+    String,
+    rustls::pki_types::CertificateDer<'static>,
+    rustls::ServerConfig,
+);
+
+fn certificates() -> Result<Certificates, FrontError> {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose, SanType};
     let err = |e: rcgen::Error| FrontError::Certificate(e.to_string());
     let ca_key = KeyPair::generate().map_err(err)?;
@@ -198,7 +220,7 @@ fn certificates() -> Result<(String, rustls::ServerConfig), FrontError> {
         vec![leaf_cert.der().clone(), ca_cert.der().clone()],
         der_key,
     )?;
-    Ok((ca_cert.pem(), config))
+    Ok((ca_cert.pem(), ca_cert.der().clone(), config))
 }
 
 async fn request(
@@ -212,7 +234,19 @@ async fn request(
     if earlier > 0 {
         counts.reused.fetch_add(1, Ordering::SeqCst);
     }
+    let entered = std::time::Instant::now();
     precise_sleep(front.network.rtt).await;
+    if req.headers().contains_key(OVERHEAD_HEADER) {
+        let _ = req.into_body().collect().await?;
+        let mut r = Response::new(full(Bytes::from_static(&[b' '; 256])));
+        r.headers_mut().insert(
+            FRONT_NS_HEADER,
+            hyper::header::HeaderValue::from(
+                u64::try_from(entered.elapsed().as_nanos()).unwrap_or(u64::MAX),
+            ),
+        );
+        return Ok(r);
+    }
     forward(&front, req).await
 }
 
@@ -288,6 +322,13 @@ async fn forward(
         .unwrap_or("")
         .to_owned();
     let verdict = front.control.verdict(&target);
+    let arrived = std::time::Instant::now();
+    let drawn = front
+        .service_times
+        .as_ref()
+        .and_then(|t| t.get(&target))
+        .filter(|v| !v.is_empty())
+        .map(|v| Duration::from_nanos(v[rand::random_range(0..v.len())]));
     let (parts, body) = req.into_parts();
     let body = body.collect().await?.to_bytes();
     match verdict {
@@ -325,6 +366,12 @@ async fn forward(
         parts.headers.remove(h);
     }
     let bytes = body.collect().await?.to_bytes();
+    // AWS's latency for the operation, from the request's arrival (the round trip the front
+    // added before it is part of that latency too).
+    if let Some(d) = drawn {
+        let spent = arrived.elapsed() + front.network.rtt + front.overhead();
+        precise_sleep(d.saturating_sub(spent)).await;
+    }
     Ok(Response::from_parts(parts, full(bytes)))
 }
 
@@ -356,21 +403,30 @@ impl FaultProxy {
 impl Front {
     /// A front forwarding to `upstream` (`http://host:port`).
     pub fn new(upstream: &str, config: Network) -> Result<Arc<Front>, FrontError> {
+        Front::build(upstream, config, None).map(Arc::new)
+    }
+
+    fn build(
+        upstream: &str,
+        config: Network,
+        service_times: Option<ServiceTimes>,
+    ) -> Result<Front, FrontError> {
         let tls = if config.tls {
-            let (ca_pem, mut server) = certificates()?;
+            let (ca_pem, ca_der, mut server) = certificates()?;
             server.alpn_protocols = vec![b"http/1.1".to_vec()];
             let dir = tempfile::tempdir()?;
             let ca_file = dir.path().join("secbench-run-ca.pem");
             std::fs::write(&ca_file, ca_pem)?;
             Some(Tls {
                 acceptor: tokio_rustls::TlsAcceptor::from(Arc::new(server)),
+                ca_der,
                 ca_file,
                 _dir: dir,
             })
         } else {
             None
         };
-        Ok(Arc::new(Front {
+        Ok(Front {
             upstream: Arc::from(upstream.trim_end_matches('/')),
             client: hyper_util::client::legacy::Client::builder(
                 hyper_util::rt::TokioExecutor::new(),
@@ -379,7 +435,116 @@ impl Front {
             control: FaultControl::default(),
             tls,
             network: config,
-        }))
+            service_times,
+            overhead_ns: AtomicU64::new(0),
+        })
+    }
+
+    /// Measures what a request costs outside the front's own timing: `samples` requests on one
+    /// kept-alive connection (TLS when the front serves it, as the SDK's), each answered by the
+    /// front itself after the plan's round trip; the median of (latency seen by this client
+    /// − the front's own time). A calibrated front takes it off each drawn latency, so a call
+    /// takes AWS's latency as the probe measures it, not that plus the local stage's own
+    /// overhead. Returns it.
+    pub async fn measure_overhead(self: &Arc<Self>, samples: usize) -> std::io::Result<Duration> {
+        let listener = self.listen().await?;
+        let addr = listener
+            .endpoint
+            .rsplit('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        let tcp = tokio::net::TcpStream::connect(&addr).await?;
+        tcp.set_nodelay(true)?;
+        let other = |e: Box<dyn std::error::Error + Send + Sync>| std::io::Error::other(e);
+        let mut sender = match &self.tls {
+            Some(tls) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots
+                    .add(tls.ca_der.clone())
+                    .map_err(std::io::Error::other)?;
+                let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+                    rustls::crypto::aws_lc_rs::default_provider(),
+                ))
+                .with_protocol_versions(&[&rustls::version::TLS13])
+                .map_err(std::io::Error::other)?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+                let name = rustls::pki_types::ServerName::try_from("localhost")
+                    .map_err(std::io::Error::other)?;
+                let stream = tokio_rustls::TlsConnector::from(Arc::new(config))
+                    .connect(name, tcp)
+                    .await?;
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(|e| other(Box::new(e)))?;
+                tokio::spawn(conn);
+                sender
+            }
+            None => {
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+                    .await
+                    .map_err(|e| other(Box::new(e)))?;
+                tokio::spawn(conn);
+                sender
+            }
+        };
+        let mut outside = Vec::with_capacity(samples);
+        // The first requests warm the connection and the threads up: not counted.
+        for i in 0..samples + 5 {
+            let req = Request::post("/")
+                .header(hyper::header::HOST, "localhost")
+                .header(OVERHEAD_HEADER, "1")
+                .header("x-amz-target", "secbench.Overhead")
+                .body(http_body_util::Full::new(Bytes::from_static(&[b' '; 256])))
+                .map_err(std::io::Error::other)?;
+            sender.ready().await.map_err(|e| other(Box::new(e)))?;
+            let t = std::time::Instant::now();
+            let resp = sender
+                .send_request(req)
+                .await
+                .map_err(|e| other(Box::new(e)))?;
+            let front_ns: u64 = resp
+                .headers()
+                .get(FRONT_NS_HEADER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            resp.into_body()
+                .collect()
+                .await
+                .map_err(|e| other(Box::new(e)))?;
+            let seen = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            if i >= 5 {
+                outside.push(seen.saturating_sub(front_ns));
+            }
+        }
+        outside.sort_unstable();
+        let median = outside.get(outside.len() / 2).copied().unwrap_or(0);
+        self.overhead_ns.store(median, Ordering::SeqCst);
+        Ok(Duration::from_nanos(median))
+    }
+
+    /// What [`Front::measure_overhead`] measured (zero before).
+    pub fn overhead(&self) -> Duration {
+        Duration::from_nanos(self.overhead_ns.load(Ordering::SeqCst))
+    }
+
+    /// A front whose requests take AWS's service times (`times`, per operation) instead of the
+    /// emulator's: each request of a listed operation is answered a latency drawn from its
+    /// distribution after it arrived (less the round trip the plan adds to every request);
+    /// the emulator's own time is inside that latency, not added to it.
+    pub fn calibrated(
+        upstream: &str,
+        config: Network,
+        times: ServiceTimes,
+    ) -> Result<Arc<Front>, FrontError> {
+        Front::build(upstream, config, Some(times)).map(Arc::new)
+    }
+
+    /// Whether requests take AWS's service times.
+    pub fn is_calibrated(&self) -> bool {
+        self.service_times.is_some()
     }
 
     /// The run's CA certificate (PEM), for `SSL_CERT_FILE`, when the front serves TLS.

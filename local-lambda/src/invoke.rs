@@ -24,10 +24,14 @@ pub(crate) async fn invoke(
         .get("x-amz-log-type")
         .and_then(|v| v.to_str().ok())
         == Some("Tail");
+    let qualifier = crate::versions::qualifier_of(req.uri());
     let payload = read_body(req).await?;
-    let state = lock(&p.state).clone();
+    let target = match crate::versions::target(&p, qualifier.as_deref()) {
+        Ok(t) => t,
+        Err(e) => return Ok(e.response()),
+    };
     let request_id = uuid_v4();
-    let (env, init) = match acquire(&p, &state).await {
+    let (env, init) = match acquire(&p, &target).await {
         Acquired::Warm(env) => (env, None),
         Acquired::Cold(env, init) => (env, Some(init)),
         Acquired::Throttled => {
@@ -55,7 +59,7 @@ pub(crate) async fn invoke(
             let measured = Measured {
                 request_id: request_id.clone(),
                 duration_ms: 0.0,
-                memory_size_mb: state.memory_mb,
+                memory_size_mb: target.config.memory_mb,
                 max_memory_used_mb: env.max_memory_used_mb(),
                 init_duration_ms: Some(init.as_secs_f64() * 1e3),
                 status: Some("error"),
@@ -82,12 +86,15 @@ pub(crate) async fn invoke(
                 doc,
                 Some("Unhandled"),
                 tail_wanted.then(|| logs::tail(&lines, &measured, None)),
+                &target.executed_version(),
             ));
         }
     };
     let mark = lock(&env.logs).mark();
     let started = Instant::now();
-    let (result, window) = env.invoke(&request_id, payload, state.timeout).await;
+    let (result, window) = env
+        .invoke(&request_id, payload, target.config.timeout)
+        .await;
     let duration = started.elapsed();
     let usage = usage(&p, &env, window, init.is_some());
     let mut error_type_field = None;
@@ -123,7 +130,7 @@ pub(crate) async fn invoke(
         InvokeResult::TimedOut => {
             let message = format!(
                 "{request_id} Task timed out after {:.2} seconds",
-                state.timeout.as_secs_f64()
+                target.config.timeout.as_secs_f64()
             );
             lock(&env.logs).push(format!(
                 "{} {message}",
@@ -141,7 +148,7 @@ pub(crate) async fn invoke(
     let measured = Measured {
         request_id: request_id.clone(),
         duration_ms: duration.as_secs_f64() * 1e3,
-        memory_size_mb: state.memory_mb,
+        memory_size_mb: target.config.memory_mb,
         max_memory_used_mb: env.max_memory_used_mb(),
         init_duration_ms: init.map(|d| d.as_secs_f64() * 1e3),
         status,
@@ -152,7 +159,12 @@ pub(crate) async fn invoke(
         logs::tail(&lines, &measured, usage.as_ref())
     });
     release(&p, env, reusable).await;
-    Ok(function_response(body, function_error, tail))
+    Ok(function_response(
+        body,
+        function_error,
+        tail,
+        &target.executed_version(),
+    ))
 }
 
 /// The usage line of one invocation: the invocation's window and, for a cold one, INIT's.
@@ -165,7 +177,11 @@ fn usage(
     if p.config.front.is_none() && matches!(p.config.constraints, Constraints::None(_)) {
         return None;
     }
-    let init = cold.then(|| env.init_window()).flatten();
+    // A provisioned environment's INIT happened ahead of its first invocation: its counters
+    // go with that invocation, as a cold one's do.
+    let init = (cold || env.first_invocation())
+        .then(|| env.init_window())
+        .flatten();
     // Connections of a cold invocation count from the spawn: INIT's fetch is its fetch.
     let connections = match (init, window.connections) {
         (Some((w, _)), Some(c)) => w.connections.map(|i| i.plus(&c)),
@@ -173,7 +189,8 @@ fn usage(
     };
     Some(secbench_record::run::EnvironmentUsage {
         constrained: window.cpu.is_some(),
-        cpu_share_millis: env.limits().map(|l| (l.cpus() * 1000.0).round() as u32),
+        cpu_share_millis: env.cpu_allowance().map(|a| a.share_millis()),
+        init_cpu_share_millis: init.and(env.init_allowance()).map(|a| a.share_millis()),
         cpu_ns: window.cpu.map(|u| u.cpu_ns),
         throttled_ns: window.cpu.map(|u| u.throttled_ns),
         init_cpu_ns: init.and_then(|(w, _)| w.cpu).map(|u| u.cpu_ns),
@@ -191,6 +208,7 @@ pub(crate) fn function_response(
     body: Bytes,
     function_error: Option<&'static str>,
     tail: Option<String>,
+    executed_version: &str,
 ) -> Response<Body> {
     let mut r = Response::new(full(body));
     let h = r.headers_mut();
@@ -200,7 +218,8 @@ pub(crate) fn function_response(
     );
     h.insert(
         "x-amz-executed-version",
-        hyper::header::HeaderValue::from_static("$LATEST"),
+        hyper::header::HeaderValue::from_str(executed_version)
+            .unwrap_or_else(|_| hyper::header::HeaderValue::from_static("$LATEST")),
     );
     if let Some(e) = function_error {
         h.insert(

@@ -13,6 +13,8 @@
 
 pub mod agent;
 pub mod cgroup;
+pub mod cgroup_layout;
+pub mod entropy;
 pub mod environment;
 pub mod faults;
 pub mod front;
@@ -25,6 +27,7 @@ mod configuration;
 mod constraints;
 mod invoke;
 mod pool;
+mod versions;
 
 use environment::Environment;
 use secbench_record::sync::lock;
@@ -34,7 +37,7 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use constraints::Constraints;
+pub use constraints::{Constraints, CpuCalibration};
 pub use invoke::uuid_v4;
 
 /// The marker by which the platform recognises the Parameters and Secrets extension layer.
@@ -72,6 +75,48 @@ pub struct PlatformConfig {
     pub front: Option<Arc<front::Front>>,
 }
 
+/// What an environment of the function (or of one of its published versions) runs with.
+#[derive(Debug, Clone, PartialEq)]
+struct Published {
+    vars: BTreeMap<String, String>,
+    memory_mb: u32,
+    timeout: Duration,
+    layers: Vec<String>,
+}
+
+/// A version's provisioned concurrency (`PutProvisionedConcurrencyConfig`).
+#[derive(Debug, Clone)]
+struct Provisioning {
+    /// The alias (or version) it was asked for.
+    qualifier: String,
+    /// Environments asked for.
+    requested: u32,
+    /// Environments initialised and waiting.
+    allocated: u32,
+    status: ProvisioningStatus,
+    /// Why it failed.
+    reason: Option<String>,
+}
+
+/// Where a provisioned-concurrency config stands (`Status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ProvisioningStatus {
+    InProgress,
+    Ready,
+    Failed,
+}
+
+impl ProvisioningStatus {
+    /// The name in the Lambda API.
+    fn as_str(self) -> &'static str {
+        match self {
+            ProvisioningStatus::InProgress => "IN_PROGRESS",
+            ProvisioningStatus::Ready => "READY",
+            ProvisioningStatus::Failed => "FAILED",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct FunctionState {
     vars: BTreeMap<String, String>,
@@ -81,14 +126,54 @@ struct FunctionState {
     generation: u64,
     updating: bool,
     revision: u64,
+    /// Published versions, by number (`PublishVersion`).
+    versions: BTreeMap<u32, Published>,
+    /// Aliases and the version each points to.
+    aliases: BTreeMap<String, u32>,
+    /// Provisioned concurrency, by version.
+    provisioned: BTreeMap<u32, Provisioning>,
+}
+
+impl FunctionState {
+    /// `$LATEST` as it is now.
+    fn published(&self) -> Published {
+        Published {
+            vars: self.vars.clone(),
+            memory_mb: self.memory_mb,
+            timeout: self.timeout,
+            layers: self.layers.clone(),
+        }
+    }
 }
 
 struct Platform {
     config: PlatformConfig,
+    /// The function's code: the probe binary new environments start (a scenario may switch
+    /// it, as deploying another build would).
+    probe_bin: Mutex<PathBuf>,
     state: Mutex<FunctionState>,
     idle: Mutex<Vec<Arc<Environment>>>,
+    /// Environments provisioned ahead of traffic and waiting for an invocation.
+    provisioned_idle: Mutex<Vec<Arc<Environment>>>,
     live: AtomicUsize,
     all: Mutex<Vec<Arc<Environment>>>,
+}
+
+/// Switches the function's code (see [`LocalPlatform::probe_switch`]).
+#[derive(Clone)]
+pub struct ProbeSwitch(Arc<Platform>);
+
+impl ProbeSwitch {
+    /// New environments run `probe_bin`.
+    pub fn set(&self, probe_bin: PathBuf) {
+        *lock(&self.0.probe_bin) = probe_bin;
+    }
+}
+
+impl std::fmt::Debug for ProbeSwitch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ProbeSwitch")
+    }
 }
 
 /// A running local platform.
@@ -120,11 +205,16 @@ impl LocalPlatform {
             generation: 0,
             updating: false,
             revision: 1,
+            versions: BTreeMap::new(),
+            aliases: BTreeMap::new(),
+            provisioned: BTreeMap::new(),
         };
         let platform = Arc::new(Platform {
+            probe_bin: Mutex::new(config.probe_bin.clone()),
             config,
             state: Mutex::new(state),
             idle: Mutex::new(Vec::new()),
+            provisioned_idle: Mutex::new(Vec::new()),
             live: AtomicUsize::new(0),
             all: Mutex::new(Vec::new()),
         });
@@ -166,6 +256,12 @@ impl LocalPlatform {
             }
             None => false,
         }
+    }
+
+    /// A handle that makes environments started from then on run another probe binary (another
+    /// build, as deploying it would); the next configuration change retires the ones running.
+    pub fn probe_switch(&self) -> ProbeSwitch {
+        ProbeSwitch(self.platform.clone())
     }
 
     /// The environments started so far (for tests of the freezer and the counters).

@@ -1,17 +1,47 @@
-//! The function's execution environments: a warm one of the current configuration if one is
-//! idle, else a new one (INIT), within the function's concurrency (beyond it: throttled); and
-//! after an invocation, back to the idle ones or retired.
+//! The function's execution environments: for an invocation of `$LATEST` or of a published
+//! version, a provisioned one of that version if one waits, else a warm one if one is idle,
+//! else a new one (INIT, on demand), within the function's concurrency (beyond it: throttled);
+//! after an invocation, back to where it waited, or retired. A provisioned environment is
+//! started ahead of traffic with INIT at the memory share (as Lambda is observed to do) and
+//! frozen until its first invocation, which is warm-started; an on-demand INIT gets the CPU
+//! `[local] init_cpu` says.
 
 use crate::environment::{AgentSpec, EnvSpec, Environment, InitState};
 use crate::http::function_arn;
-use crate::{cgroup, Constraints, FunctionState, Platform, EXTENSION_LAYER_NAME};
+use crate::{cgroup, Constraints, Platform, Published, EXTENSION_LAYER_NAME};
 use bytes::Bytes;
 use secbench_record::sync::lock;
+use secbench_record::InitializationType;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// What an invocation runs: `$LATEST` at its configuration generation, or a version.
+#[derive(Debug, Clone)]
+pub(crate) struct Target {
+    /// The configuration.
+    pub config: Published,
+    /// The published version (`None`: `$LATEST`).
+    pub version: Option<u32>,
+    /// `$LATEST`'s configuration generation.
+    pub generation: u64,
+}
+
+impl Target {
+    /// Whether `env` runs this target's configuration.
+    fn runs(&self, env: &Environment) -> bool {
+        env.version == self.version && (self.version.is_some() || env.generation == self.generation)
+    }
+
+    /// `X-Amz-Executed-Version`.
+    pub fn executed_version(&self) -> String {
+        self.version
+            .map_or_else(|| "$LATEST".to_owned(), |v| v.to_string())
+    }
+}
+
 pub(crate) enum Acquired {
+    /// An environment that has answered before, or a provisioned one (INIT done ahead).
     Warm(Arc<Environment>),
     Cold(Arc<Environment>, Duration),
     InitFailed {
@@ -25,13 +55,33 @@ pub(crate) enum Acquired {
     SpawnFailed(String),
 }
 
-pub(crate) async fn acquire(p: &Arc<Platform>, state: &FunctionState) -> Acquired {
+pub(crate) async fn acquire(p: &Arc<Platform>, target: &Target) -> Acquired {
+    if target.version.is_some() {
+        let provisioned = {
+            let mut idle = lock(&p.provisioned_idle);
+            let at = idle.iter().position(|e| target.runs(e) && e.alive());
+            at.map(|i| idle.swap_remove(i))
+        };
+        if let Some(env) = provisioned {
+            return Acquired::Warm(env);
+        }
+    }
     loop {
-        let candidate = lock(&p.idle).pop();
-        match candidate {
-            Some(env) if env.generation == state.generation && env.alive() => {
-                return Acquired::Warm(env)
+        let candidate = {
+            let mut idle = lock(&p.idle);
+            let at = idle.iter().position(|e| target.runs(e));
+            // Environments of a configuration no longer in force are retired on the way.
+            match at {
+                Some(i) => Some(idle.swap_remove(i)),
+                None => idle
+                    .iter()
+                    .position(|e| e.version.is_none() && e.generation != target.generation)
+                    .filter(|_| target.version.is_none())
+                    .map(|i| idle.swap_remove(i)),
             }
+        };
+        match candidate {
+            Some(env) if target.runs(&env) && env.alive() => return Acquired::Warm(env),
             Some(env) => {
                 env.kill().await;
                 p.live.fetch_sub(1, Ordering::SeqCst);
@@ -39,93 +89,14 @@ pub(crate) async fn acquire(p: &Arc<Platform>, state: &FunctionState) -> Acquire
             None => break,
         }
     }
-    let reserved = p
-        .live
-        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
-            (n < p.config.max_concurrency).then_some(n + 1)
-        });
-    if reserved.is_err() {
+    if !reserve(p) {
         return Acquired::Throttled;
     }
-    let mut vars = p.config.platform_vars.clone();
-    vars.extend(state.vars.clone());
-    vars.insert(
-        "AWS_LAMBDA_FUNCTION_NAME".into(),
-        p.config.function_name.clone(),
-    );
-    vars.insert(
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
-        state.memory_mb.to_string(),
-    );
-    vars.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), "$LATEST".into());
-    vars.insert(
-        "AWS_LAMBDA_LOG_GROUP_NAME".into(),
-        format!("/aws/lambda/{}", p.config.function_name),
-    );
-    vars.insert(
-        "AWS_LAMBDA_LOG_STREAM_NAME".into(),
-        format!("local/[$LATEST]{:032x}", rand::random::<u128>()),
-    );
-    vars.insert("AWS_REGION".into(), p.config.region.clone());
-    vars.insert("AWS_DEFAULT_REGION".into(), p.config.region.clone());
-    vars.insert("_HANDLER".into(), "bootstrap".into());
-    vars.insert("TZ".into(), ":UTC".into());
-    let agent = match (
-        &p.config.agent_bin,
-        state
-            .layers
-            .iter()
-            .any(|l| l.contains(EXTENSION_LAYER_NAME)),
-    ) {
-        (Some(bin), true) => Some(AgentSpec {
-            bin: bin.clone(),
-            ttl_seconds: state
-                .vars
-                .get(secbench_record::probe_config::var::AGENT_SECRETS_MANAGER_TTL)
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(300),
-            vars: p
-                .config
-                .platform_vars
-                .clone()
-                .into_iter()
-                .chain([("AWS_REGION".to_owned(), p.config.region.clone())])
-                .collect(),
-            start_delay: p.config.agent_start_delay,
-        }),
-        (None, true) => {
-            p.live.fetch_sub(1, Ordering::SeqCst);
-            return Acquired::SpawnFailed(
-                "the extension layer is attached but no agent binary was given".into(),
-            );
-        }
-        _ => None,
-    };
-    let spec = EnvSpec {
-        probe_bin: p.config.probe_bin.clone(),
-        vars,
-        agent,
-        function_arn: function_arn(&p.config.region, &p.config.function_name),
-        cgroup: match &p.config.constraints {
-            Constraints::Cgroups { root, cpu_period } => Some((
-                root.clone(),
-                cgroup::Limits {
-                    memory_mb: state.memory_mb,
-                    cpu_period: *cpu_period,
-                },
-            )),
-            Constraints::None(_) => None,
-        },
-        front: p.config.front.clone(),
-    };
-    let env = match Environment::spawn(&spec, state.generation).await {
+    let (_, init_cpus) = p.config.constraints.cpus_for(target.config.memory_mb);
+    let env = match spawn(p, target, InitializationType::OnDemand, init_cpus).await {
         Ok(env) => env,
-        Err(e) => {
-            p.live.fetch_sub(1, Ordering::SeqCst);
-            return Acquired::SpawnFailed(format!("cannot start the execution environment: {e}"));
-        }
+        Err(message) => return Acquired::SpawnFailed(message),
     };
-    lock(&p.all).push(env.clone());
     match env.wait_ready().await {
         InitState::Ready(init) => Acquired::Cold(env, init),
         InitState::Failed {
@@ -163,10 +134,129 @@ pub(crate) async fn acquire(p: &Arc<Platform>, state: &FunctionState) -> Acquire
     }
 }
 
+/// Takes one of the function's concurrency; false when all are in use.
+pub(crate) fn reserve(p: &Platform) -> bool {
+    p.live
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+            (n < p.config.max_concurrency).then_some(n + 1)
+        })
+        .is_ok()
+}
+
+/// Starts an environment of `target` (its concurrency already reserved; given back when the
+/// start fails).
+pub(crate) async fn spawn(
+    p: &Arc<Platform>,
+    target: &Target,
+    initialization_type: InitializationType,
+    init_cpus: Option<f64>,
+) -> Result<Arc<Environment>, String> {
+    let config = &target.config;
+    let qualifier = target.executed_version();
+    let mut vars = p.config.platform_vars.clone();
+    vars.extend(config.vars.clone());
+    vars.insert(
+        "AWS_LAMBDA_FUNCTION_NAME".into(),
+        p.config.function_name.clone(),
+    );
+    vars.insert(
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE".into(),
+        config.memory_mb.to_string(),
+    );
+    vars.insert("AWS_LAMBDA_FUNCTION_VERSION".into(), qualifier.clone());
+    vars.insert(
+        "AWS_LAMBDA_LOG_GROUP_NAME".into(),
+        format!("/aws/lambda/{}", p.config.function_name),
+    );
+    vars.insert(
+        "AWS_LAMBDA_LOG_STREAM_NAME".into(),
+        format!("local/[{qualifier}]{:032x}", rand::random::<u128>()),
+    );
+    vars.insert("AWS_REGION".into(), p.config.region.clone());
+    vars.insert("AWS_DEFAULT_REGION".into(), p.config.region.clone());
+    vars.insert("_HANDLER".into(), "bootstrap".into());
+    vars.insert("TZ".into(), ":UTC".into());
+    let agent = match (
+        &p.config.agent_bin,
+        config
+            .layers
+            .iter()
+            .any(|l| l.contains(EXTENSION_LAYER_NAME)),
+    ) {
+        (Some(bin), true) => Some(AgentSpec {
+            bin: bin.clone(),
+            ttl_seconds: config
+                .vars
+                .get(secbench_record::probe_config::var::AGENT_SECRETS_MANAGER_TTL)
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(300),
+            vars: p
+                .config
+                .platform_vars
+                .clone()
+                .into_iter()
+                .chain([("AWS_REGION".to_owned(), p.config.region.clone())])
+                .collect(),
+            start_delay: p.config.agent_start_delay,
+        }),
+        (None, true) => {
+            p.live.fetch_sub(1, Ordering::SeqCst);
+            return Err("the extension layer is attached but no agent binary was given".into());
+        }
+        _ => None,
+    };
+    let spec = EnvSpec {
+        probe_bin: lock(&p.probe_bin).clone(),
+        vars,
+        agent,
+        function_arn: function_arn(&p.config.region, &p.config.function_name),
+        cgroup: match &p.config.constraints {
+            Constraints::Cgroups {
+                root, cpu_period, ..
+            } => Some((
+                root.clone(),
+                cgroup::Limits {
+                    memory_mb: config.memory_mb,
+                    cpu_period: *cpu_period,
+                },
+            )),
+            Constraints::None(_) => None,
+        },
+        init_cpus,
+        share_cpus: p.config.constraints.cpus_for(config.memory_mb).0,
+        initialization_type,
+        front: p.config.front.clone(),
+    };
+    match Environment::spawn(&spec, target.generation, target.version).await {
+        Ok(env) => {
+            lock(&p.all).push(env.clone());
+            Ok(env)
+        }
+        Err(e) => {
+            p.live.fetch_sub(1, Ordering::SeqCst);
+            Err(format!("cannot start the execution environment: {e}"))
+        }
+    }
+}
+
+/// After an invocation: back to the provisioned environments (while its version's
+/// provisioned concurrency stands) or the idle ones (while its configuration is in force), or
+/// retired.
 pub(crate) async fn release(p: &Arc<Platform>, env: Arc<Environment>, reusable: bool) {
-    let current = lock(&p.state).generation;
-    if reusable && env.alive() && env.generation == current {
-        lock(&p.idle).push(env);
+    let (current, provisioned) = {
+        let s = lock(&p.state);
+        (
+            s.generation,
+            env.version.is_some_and(|v| s.provisioned.contains_key(&v)),
+        )
+    };
+    let in_force = env.version.is_some() || env.generation == current;
+    if reusable && env.alive() && in_force {
+        if provisioned && env.initialization_type == InitializationType::ProvisionedConcurrency {
+            lock(&p.provisioned_idle).push(env);
+        } else {
+            lock(&p.idle).push(env);
+        }
     } else {
         env.kill().await;
         p.live.fetch_sub(1, Ordering::SeqCst);

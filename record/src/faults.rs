@@ -39,6 +39,23 @@ impl Service {
         NAMES[self.index()].1
     }
 
+    /// The service of an API operation the probe makes (`GetParameter`, `Decrypt`, ...).
+    pub fn of_operation(operation: &str) -> Option<Service> {
+        match operation {
+            "Decrypt" => Some(Service::Kms),
+            "GetParameter" | "GetParameters" => Some(Service::Ssm),
+            "GetSecretValue" | "BatchGetSecretValue" | "DescribeSecret" => {
+                Some(Service::SecretsManager)
+            }
+            _ => None,
+        }
+    }
+
+    /// The `X-Amz-Target` of one of its operations (`AmazonSSM.GetParameter`).
+    pub fn target(self, operation: &str) -> String {
+        format!("{}{operation}", self.target_prefix())
+    }
+
     /// The service a request's `X-Amz-Target` names.
     pub fn of_target(target: &str) -> Option<Service> {
         Service::ALL

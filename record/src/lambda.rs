@@ -34,3 +34,14 @@ pub fn timeout_allowed(timeout: Duration) -> bool {
 pub fn cpu_share(memory_mb: u32) -> f64 {
     f64::from(memory_mb) / f64::from(MB_PER_VCPU)
 }
+
+/// The CPUs the local stage gives an on-demand INIT when `[local] init_cpu = "boosted"`. On
+/// Lambda, on-demand INIT is observed to run with more CPU than the memory share, and AWS does
+/// not document how much: "the init phase gets two unthrottled vCPUs, even at the lowest memory
+/// configurations" (Luc van Donkersgoed, 2022, a Go prime-counting test,
+/// github.com/donkersgoed/when-is-the-lambda-init-phase-free-and-when-is-it-billed); "during the
+/// init phase Lambda has access to more of the host CPU" (AWS, in aws/aws-sdk-java-v2 issue
+/// 1999); "initializations occurring under provisioned concurrency do not receive this CPU
+/// boost" (DataDog/datadog-lambda-extension pull request 700, 2025). A `cpu-calibration`
+/// scenario on AWS measures it.
+pub const INIT_BOOST_CPUS: f64 = 2.0;

@@ -24,8 +24,11 @@ use std::str::FromStr;
 /// Version of the record format. Bump it on any change a reader must know about. Version 2
 /// added each fetch's `version_index` (which of several configured digests the value matched)
 /// and `service_version` (the version the service returned); version 3 added many secrets per
-/// fetch (`multi`, `secrets`, each value's and each call's record, the `partial` outcome).
-pub const SCHEMA_VERSION: u32 = 3;
+/// fetch (`multi`, `secrets`, each value's and each call's record, the `partial` outcome);
+/// version 4 added each fetch's CPU time (`cpu_ns`), INIT's CPU time and prewarm, the
+/// environment's initialization type, the probe's build and prewarm, and the CPU workload of a
+/// `cpu-calibration` scenario (`cpu_work`).
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The oldest record format this crate reads (version 1 has no `version_index` or
 /// `service_version`: they read as absent).
@@ -188,6 +191,78 @@ closed_enum! {
 }
 
 closed_enum! {
+    /// What the probe does at INIT so that the first handler fetch of a cold environment finds
+    /// a one-time cost already paid (`SECBENCH_PREWARM`, a scenario's `prewarm`).
+    Prewarm {
+        /// Draw the process's first randomness: it seeds the crypto library's generator (aws-lc's
+        /// CPU jitter entropy, 10-50 ms of CPU). No API call.
+        Entropy = "entropy",
+        /// Also open the connection the first fetch will use, with the cheapest call the probe
+        /// may make (an extra API call per cold start).
+        Connection = "connection",
+    }
+}
+
+closed_enum! {
+    /// How the function's environments are started (`AWS_LAMBDA_INITIALIZATION_TYPE`, a
+    /// scenario's `concurrency_mode`).
+    ConcurrencyMode {
+        /// Started when an invocation needs one (INIT in the invocation's way).
+        OnDemand = "on-demand",
+        /// Started ahead of traffic by provisioned concurrency (INIT before the first
+        /// invocation, which is warm-started).
+        Provisioned = "provisioned",
+    }
+}
+
+closed_enum! {
+    /// Which build of the probe ran (a scenario's `probe_build`).
+    ProbeBuild {
+        /// The release build.
+        Default = "default",
+        /// Built with `AWS_LC_SYS_NO_JITTER_ENTROPY=1`: aws-lc seeds its generator from the OS
+        /// alone, without CPU jitter entropy.
+        NoJitterEntropy = "no-jitter-entropy",
+    }
+}
+
+closed_enum! {
+    /// What a scenario measures (`kind`).
+    ScenarioKind {
+        /// Secrets fetched as configured.
+        Fetch = "fetch",
+        /// A fixed CPU-bound workload timed at INIT and in the handler: the CPU Lambda gives at
+        /// each memory size and to INIT (no secret is fetched).
+        CpuCalibration = "cpu-calibration",
+    }
+}
+
+closed_enum! {
+    /// The CPU an on-demand environment's INIT gets on the local stage (`[local] init_cpu`).
+    InitCpu {
+        /// Up to [`lambda::INIT_BOOST_CPUS`] CPUs (capped at the host's), then the memory share
+        /// from the first invocation on: what on-demand Lambda is observed to do. An assumption
+        /// AWS does not document; every emulation statement names it.
+        Boosted = "boosted",
+        /// The memory share from the start, like an invocation (what provisioned concurrency
+        /// is observed to get).
+        Share = "share",
+    }
+}
+
+closed_enum! {
+    /// How Lambda started the execution environment (`AWS_LAMBDA_INITIALIZATION_TYPE`).
+    InitializationType {
+        /// On demand.
+        OnDemand = "on-demand",
+        /// Ahead of traffic, by provisioned concurrency.
+        ProvisionedConcurrency = "provisioned-concurrency",
+        /// From a SnapStart snapshot.
+        SnapStart = "snap-start",
+    }
+}
+
+closed_enum! {
     /// How a fetch of several secrets reads them.
     MultiMode {
         /// One call per secret, one after another.
@@ -295,6 +370,19 @@ pub struct RetrySettings {
     pub attempt_timeout_ms: Option<u64>,
 }
 
+/// The fixed CPU-bound workload of a `cpu-calibration` scenario, timed once (SHA-256 over
+/// 64 KiB, `rounds` times).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CpuWork {
+    /// Rounds of the workload.
+    pub rounds: u32,
+    /// Its wall time.
+    pub wall_ns: u64,
+    /// The process's CPU time over it (`CLOCK_PROCESS_CPUTIME_ID`).
+    pub cpu_ns: u64,
+}
+
 /// How long each part of INIT took, on cold invocations.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -313,6 +401,23 @@ pub struct InitBreakdown {
     pub init_fetch_ns: Option<u64>,
     /// From the first line of `main` until the probe was ready to ask for its first event.
     pub main_to_ready_ns: u64,
+    /// The process's CPU time from its start until ready (`CLOCK_PROCESS_CPUTIME_ID`). Absent
+    /// before version 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ns: Option<u64>,
+    /// The prewarm done at INIT (`SECBENCH_PREWARM`): its wall time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prewarm_ns: Option<u64>,
+    /// A `cpu-calibration` scenario: the workload timed at INIT.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_work: Option<CpuWork>,
+    /// Whether the kernel offers a VM generation counter (`/dev/sysgenid`): where it does,
+    /// aws-lc seeds its generator without CPU jitter entropy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sysgenid: Option<bool>,
+    /// The API calls the prewarm made (`prewarm = "connection"`: one per cold start).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prewarm_calls: Vec<ApiCall>,
 }
 
 /// One fetch of the secret.
@@ -358,6 +463,10 @@ pub struct FetchRecord {
     /// Several secrets: each call's record, in the order they were made.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub calls: Vec<CallRecord>,
+    /// The process's CPU time over the fetch (`CLOCK_PROCESS_CPUTIME_ID`). Absent before
+    /// version 4.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ns: Option<u64>,
 }
 
 /// One invocation of the probe, as returned and logged by it.
@@ -414,6 +523,18 @@ pub struct ProbeRecord {
     pub handler_duration_ns: u64,
     /// Version of the probe that wrote the record.
     pub probe_version: String,
+    /// How Lambda started this environment (`AWS_LAMBDA_INITIALIZATION_TYPE`), where it says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub initialization_type: Option<InitializationType>,
+    /// The probe's build. Absent before version 4 (the default build).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub probe_build: Option<ProbeBuild>,
+    /// What INIT prewarmed (`SECBENCH_PREWARM`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prewarm: Option<Prewarm>,
+    /// A `cpu-calibration` scenario: the workload timed in this invocation's handler.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_work: Option<CpuWork>,
 }
 
 impl ProbeRecord {

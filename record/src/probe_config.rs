@@ -6,7 +6,7 @@
 //! values mean together (which source needs which target, which combinations are refused) is
 //! the probe's to check (`bench-lambda/src/settings.rs`), and the plan's.
 
-use crate::{CacheMode, FetchAt, MultiMode, Source};
+use crate::{CacheMode, FetchAt, MultiMode, Prewarm, Source};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
@@ -60,8 +60,12 @@ pub mod var {
     /// The extension's Parameter Store cache TTL, whole seconds.
     pub const AGENT_SSM_TTL: &str = "SSM_PARAMETER_STORE_TTL";
 
+    /// Instead of fetching, time this many rounds of the fixed CPU workload at INIT and in
+    /// each invocation (a `cpu-calibration` scenario).
+    pub const CPU_CALIBRATION_ROUNDS: &str = "SECBENCH_CPU_CALIBRATION_ROUNDS";
+
     /// Every name [`super::ProbeConfig`] reads and writes.
-    pub const ALL: [&str; 23] = [
+    pub const ALL: [&str; 24] = [
         SOURCE,
         CACHE,
         CACHE_TTL,
@@ -85,12 +89,22 @@ pub mod var {
         AGENT_SECRETS_MANAGER_TTL,
         AGENT_SSM_TTL,
         PREWARM,
+        CPU_CALIBRATION_ROUNDS,
     ];
 
     /// What the probe does at INIT to take a cold fetch's one-time costs out of the handler
-    /// ([`crate::probe_config::Prewarm`]).
+    /// ([`crate::Prewarm`]).
     pub const PREWARM: &str = "SECBENCH_PREWARM";
 }
+
+/// The argument that makes the probe binary measure the crypto library's first randomness,
+/// print it as one JSON line and exit (the local stage runs it per memory size and build).
+pub const MEASURE_ENTROPY_ARG: &str = "--measure-entropy";
+
+/// The argument that makes the probe binary run the fixed CPU workload of a `cpu-calibration`
+/// scenario (`bench-lambda --measure-cpu-work ROUNDS`), print its `CpuWork` as one JSON line
+/// and exit: what the workload costs on this machine's CPU.
+pub const MEASURE_CPU_WORK_ARG: &str = "--measure-cpu-work";
 
 /// A variable that does not read; the message never holds the value (it may be secret).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -161,47 +175,6 @@ pub enum EncryptionContext {
     Pairs(BTreeMap<String, String>),
 }
 
-/// What the probe does at INIT so that the first handler fetch of a cold environment finds a
-/// one-time cost already paid (`SECBENCH_PREWARM`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Prewarm {
-    /// Draw the process's first randomness (seeds the crypto library's generator: aws-lc's
-    /// CPU jitter entropy); no API call.
-    Entropy,
-    /// Also open the connection the first fetch will use, with one cheap call the probe is
-    /// allowed to make.
-    Connection,
-}
-
-impl Prewarm {
-    /// The name in plans and variables.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Prewarm::Entropy => "entropy",
-            Prewarm::Connection => "connection",
-        }
-    }
-}
-
-impl std::str::FromStr for Prewarm {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "entropy" => Ok(Prewarm::Entropy),
-            "connection" => Ok(Prewarm::Connection),
-            other => Err(format!(
-                "`{other}` is not a prewarm; expected entropy or connection"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Prewarm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// The probe's configuration. Every field is optional here (a function's variables may hold
 /// any part of it); the probe decides what its source needs.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -252,6 +225,8 @@ pub struct ProbeConfig {
     pub agent_ttl: Option<Duration>,
     /// [`var::PREWARM`].
     pub prewarm: Option<Prewarm>,
+    /// [`var::CPU_CALIBRATION_ROUNDS`].
+    pub cpu_calibration_rounds: Option<u32>,
 }
 
 fn invalid(var: &'static str, reason: impl Into<String>) -> ConfigError {
@@ -368,7 +343,17 @@ impl ProbeConfig {
                 .transpose()?,
             agent_ttl,
             prewarm: get(var::PREWARM)
-                .map(|t| t.parse().map_err(|e: String| invalid(var::PREWARM, e)))
+                .map(|t| closed(t, var::PREWARM))
+                .transpose()?,
+            cpu_calibration_rounds: get(var::CPU_CALIBRATION_ROUNDS)
+                .map(|t| {
+                    t.trim().parse().map_err(|_| {
+                        invalid(
+                            var::CPU_CALIBRATION_ROUNDS,
+                            format!("`{t}` is not a whole number"),
+                        )
+                    })
+                })
                 .transpose()?,
         })
     }
@@ -420,6 +405,10 @@ impl ProbeConfig {
         put(var::AGENT_SECRETS_MANAGER_TTL, ttl.clone());
         put(var::AGENT_SSM_TTL, ttl);
         put(var::PREWARM, self.prewarm.map(|p| p.as_str().to_owned()));
+        put(
+            var::CPU_CALIBRATION_ROUNDS,
+            self.cpu_calibration_rounds.map(|r| r.to_string()),
+        );
         v
     }
 
@@ -537,6 +526,7 @@ mod tests {
             agent_port: Some(4000),
             agent_ttl: Some(Duration::from_secs(5)),
             prewarm: Some(Prewarm::Connection),
+            cpu_calibration_rounds: Some(40),
         }
     }
 

@@ -186,9 +186,14 @@ pub struct EnvironmentUsage {
     /// Whether CPU and memory were constrained by a cgroup (false: the counters below that
     /// come from it are absent).
     pub constrained: bool,
-    /// The CPU share the quota gave, in thousandths of one CPU (`memory_mb / 1769`).
+    /// The CPU share the quota gave, in thousandths of one CPU (`memory_mb / 1769`, as the
+    /// kernel took it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_share_millis: Option<u32>,
+    /// Cold invocations: the CPU INIT was allowed, in thousandths of one CPU (boosted, or the
+    /// memory share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_cpu_share_millis: Option<u32>,
     /// CPU time the environment's processes used from the event's delivery to the answer, ns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_ns: Option<u64>,
@@ -244,6 +249,71 @@ pub struct Emulation {
     /// The agent that stood in for the Parameters and Secrets extension, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent: Option<String>,
+    /// The CPU an on-demand INIT got (absent before it was a setting: the memory share).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_cpu: Option<InitCpuEmulation>,
+    /// The crypto library's one-time entropy cost, measured at the start of the run per
+    /// memory size and probe build.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entropy: Vec<EntropyMeasurement>,
+    /// The run on AWS whose service times (and CPU) the local stage took over.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calibrated_from: Option<Calibration>,
+}
+
+/// The CPU an on-demand INIT got on the local stage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InitCpuEmulation {
+    /// `boosted` or `share` (`[local] init_cpu`).
+    pub mode: crate::InitCpu,
+    /// The CPUs a boosted INIT was allowed, thousandths (capped at the host's).
+    pub boosted_cpu_millis: u32,
+}
+
+/// What the crypto library's first randomness cost in one environment's quota.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntropyMeasurement {
+    /// The memory size whose limits it ran under.
+    pub memory_mb: u32,
+    /// The CPU allowance it ran under, thousandths of a CPU (absent: unconstrained).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_share_millis: Option<u32>,
+    /// Measured at an on-demand INIT's allowance (the boost) rather than the memory share.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub at_init: bool,
+    /// The probe build that measured it.
+    pub probe_build: crate::ProbeBuild,
+    /// Its wall time, ns (one measurement per process: the cost is once per process).
+    pub wall_ns: Vec<u64>,
+    /// The CPU time it used, ns, per measurement.
+    pub cpu_ns: Vec<u64>,
+    /// Whether the kernel offered `/dev/sysgenid` (aws-lc then skips CPU jitter entropy).
+    pub sysgenid: bool,
+}
+
+/// The AWS run the local stage's service times (and CPU) came from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// Its run id.
+    pub run_id: String,
+    /// Its directory, as given.
+    pub dir: String,
+    /// The operations whose latencies the front draws from, with the count of calls each had.
+    pub operations: Vec<(String, u64)>,
+    /// The CPU share the calibration set per memory size (thousandths of a CPU), from the
+    /// run's `cpu-calibration` scenarios; empty when it had none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpu_share_millis: Vec<(u32, u32)>,
+    /// The CPUs INIT was given, thousandths, from the same scenarios.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init_cpu_millis: Option<u32>,
+    /// The local stage's own cost of a request outside the front's timing (TLS records, HTTP,
+    /// the client's side), measured at the start and taken off each drawn latency, ns.
+    #[serde(default)]
+    pub local_overhead_ns: u64,
 }
 
 /// How CPU and memory were (or were not) constrained.
@@ -269,6 +339,28 @@ pub struct Oversubscribed {
     pub cpu_millis: u32,
 }
 
+/// The median of some durations (the upper one of an even count).
+pub fn median_ns(v: &[u64]) -> Option<u64> {
+    let mut v = v.to_vec();
+    v.sort_unstable();
+    v.get(v.len() / 2).copied()
+}
+
+/// A duration in ms with three significant digits (`290 ms`, `21.3 ms`, `0.0312 ms`).
+pub fn ms_text(ns: u64) -> String {
+    let ms = ns as f64 / 1e6;
+    let decimals = if ms >= 100.0 {
+        0
+    } else if ms >= 10.0 {
+        1
+    } else if ms >= 1.0 {
+        2
+    } else {
+        (2.0 - ms.max(1e-6).log10().floor()) as usize
+    };
+    format!("{ms:.decimals$} ms")
+}
+
 impl Emulation {
     /// The sentence every output of a local run carries: what was emulated and what was not.
     pub fn statement(&self) -> String {
@@ -283,6 +375,16 @@ impl Emulation {
             }
         };
         let mut emulated = vec![cpu];
+        match (&self.init_cpu, &self.cpu_and_memory) {
+            (Some(i), Constraint::Cgroup(_)) if i.mode == crate::InitCpu::Boosted => emulated.push(format!(
+                "an on-demand INIT with up to {:.2} CPUs, the memory share from the first invocation on (an assumption: on-demand Lambda is observed to boost INIT, and AWS does not document by how much; `[local] init_cpu = \"share\"` turns it off), a provisioned INIT at the memory share",
+                f64::from(i.boosted_cpu_millis) / 1000.0
+            )),
+            (Some(_), Constraint::Cgroup(_)) => emulated.push(
+                "INIT at the memory share, like an invocation (`[local] init_cpu = \"share\"`)".into(),
+            ),
+            _ => {}
+        }
         if self.frozen_between_invocations {
             emulated.push("environments frozen between invocations".into());
         }
@@ -303,10 +405,60 @@ impl Emulation {
                 self.connection_setup_ns as f64 / 1e6
             ));
         }
+        let not_emulated = match &self.calibrated_from {
+            Some(c) => {
+                emulated.push(format!(
+                    "AWS's service time per API operation, drawn from run {} ({}; less the local stage's own {:.2} ms per request){}",
+                    c.run_id,
+                    c.operations
+                        .iter()
+                        .map(|(op, n)| format!("{op}: {n} calls"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    c.local_overhead_ns as f64 / 1e6,
+                    if c.cpu_share_millis.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            ", and its vCPU: CPU shares {} and INIT {}",
+                            c.cpu_share_millis
+                                .iter()
+                                .map(|(m, s)| format!("{:.3} at {m} MB", f64::from(*s) / 1000.0))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            c.init_cpu_millis
+                                .map_or_else(|| "as set".into(), |i| format!("{:.2} CPUs", f64::from(i) / 1000.0))
+                        )
+                    }
+                ));
+                "the network distance to AWS beyond what that run measured, Firecracker"
+            }
+            None => "AWS's own service time (moto answers), the network distance to AWS beyond the assumed round trip, Firecracker",
+        };
         let mut s = format!(
-            "Emulated: {}. Not emulated: AWS's own service time (moto answers), the network distance to AWS beyond the assumed round trip, Firecracker.",
+            "Emulated: {}. Not emulated: {not_emulated}.",
             emulated.join("; ")
         );
+        let entropy: Vec<String> = self
+            .entropy
+            .iter()
+            .filter(|e| !e.at_init)
+            .filter_map(|e| {
+                Some(format!(
+                    "{} MB {} build {} ({} of CPU)",
+                    e.memory_mb,
+                    e.probe_build,
+                    ms_text(median_ns(&e.wall_ns)?),
+                    ms_text(median_ns(&e.cpu_ns)?),
+                ))
+            })
+            .collect();
+        if !entropy.is_empty() {
+            s.push_str(&format!(
+                " Measured beside the probe: the crypto library's one-time entropy seeding (aws-lc's first randomness in a process, median, under each size's CPU quota): {}.",
+                entropy.join(", ")
+            ));
+        }
         for o in &self.oversubscribed {
             s.push_str(&format!(
                 " Scenario {}: its environments' CPU quotas add up to {:.2} CPUs, more than the host's {}: its figures include host contention.",
@@ -514,6 +666,9 @@ mod emulation_tests {
             oversubscribed: vec![],
             host_cpus: 2,
             agent: None,
+            init_cpu: None,
+            entropy: Vec::new(),
+            calibrated_from: None,
         }
     }
 
@@ -553,6 +708,47 @@ mod emulation_tests {
             ..e
         };
         assert!(off.statement().contains("CPU and memory not constrained"));
+    }
+
+    #[test]
+    fn the_init_cpu_assumption_is_stated_with_its_switch() {
+        let boosted = Emulation {
+            init_cpu: Some(InitCpuEmulation {
+                mode: crate::InitCpu::Boosted,
+                boosted_cpu_millis: 2000,
+            }),
+            ..constrained()
+        };
+        let s = boosted.statement();
+        assert!(s.contains("on-demand INIT with up to 2.00 CPUs"), "{s}");
+        assert!(s.contains("AWS does not document"), "{s}");
+        assert!(s.contains("init_cpu = \"share\""), "{s}");
+        let share = Emulation {
+            init_cpu: Some(InitCpuEmulation {
+                mode: crate::InitCpu::Share,
+                boosted_cpu_millis: 2000,
+            }),
+            ..constrained()
+        };
+        assert!(share.statement().contains("INIT at the memory share"));
+        let calibrated = Emulation {
+            calibrated_from: Some(Calibration {
+                run_id: "20261201-000000-abcd".into(),
+                dir: "reports/dev/20261201-000000-abcd".into(),
+                operations: vec![("ssm:GetParameter".into(), 1000)],
+                cpu_share_millis: vec![(128, 80)],
+                init_cpu_millis: Some(1900),
+                local_overhead_ns: 1_200_000,
+            }),
+            ..constrained()
+        };
+        let s = calibrated.statement();
+        assert!(s.contains("drawn from run 20261201-000000-abcd"), "{s}");
+        assert!(
+            s.contains("less the local stage's own 1.20 ms per request"),
+            "{s}"
+        );
+        assert!(!s.contains("Not emulated: AWS's own service time"), "{s}");
     }
 
     #[test]

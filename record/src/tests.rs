@@ -127,4 +127,16 @@ fn schema_enums_list_every_closed_name() {
         listed("/$defs/fetch/properties/error_class/enum"),
         names(ErrorClass::ALL.iter().map(|s| s.as_str()).collect())
     );
+    assert_eq!(
+        listed("/properties/initialization_type/enum"),
+        names(InitializationType::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    assert_eq!(
+        listed("/properties/probe_build/enum"),
+        names(ProbeBuild::ALL.iter().map(|s| s.as_str()).collect())
+    );
+    assert_eq!(
+        listed("/properties/prewarm/enum"),
+        names(Prewarm::ALL.iter().map(|s| s.as_str()).collect())
+    );
 }

@@ -194,9 +194,18 @@ pub struct LocalArgs {
     /// The workload of the report's cost plots (default: scripts/workloads/example.toml).
     #[arg(long)]
     pub workload: Option<PathBuf>,
-    /// Install moto and build the probe and the agent, print what was compiled, and stop.
-    #[arg(long, conflicts_with_all = ["plan", "resume", "workload"])]
+    /// A run on AWS (`reports/dev/<run-id>`) whose service times per API operation, and CPU per
+    /// memory size from its cpu-calibration scenarios, the local stage takes over.
+    #[arg(long, value_name = "RUN_DIR")]
+    pub service_time_from: Option<PathBuf>,
+    /// Install moto, build the probe, the agent and the probe builds the plan asks for, print
+    /// what was compiled, and stop.
+    #[arg(long, conflicts_with_all = ["resume", "workload"])]
     pub build_only: bool,
+    /// Print what this machine's cgroups support, what the sandbox will write where, and why
+    /// not, then stop (writes nothing, starts nothing).
+    #[arg(long, conflicts_with_all = ["resume", "workload", "build_only"])]
+    pub check_sandbox: bool,
 }
 
 /// `secbench run`.

@@ -11,8 +11,9 @@ use secbench_local_lambda::front::Front;
 use secbench_local_lambda::moto::{self, Moto, MotoError};
 use secbench_local_lambda::{Constraints, LocalPlatform, PlatformConfig, EXTENSION_LAYER_NAME};
 use secbench_record::probe_config::{EncryptionContext, Plaintext, ProbeConfig};
-use secbench_record::run::{Emulation, Oversubscribed};
+use secbench_record::run::{Emulation, InitCpuEmulation, Oversubscribed};
 use secbench_record::run_dir::PLATFORM_LOG_FILE;
+use secbench_record::ProbeBuild;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -46,12 +47,38 @@ pub enum LocalError {
         /// Why.
         source: std::io::Error,
     },
+    /// A probe given with `--probe-bin` has no build of the variant a scenario asks for beside it.
+    #[error("the plan asks for the probe's {build} build, and there is none at {path} (beside the probe given with --probe-bin); build it with `{command}` or run without --probe-bin")]
+    NoVariant {
+        /// The build.
+        build: ProbeBuild,
+        /// Where it was looked for.
+        path: PathBuf,
+        /// The command that builds it there.
+        command: String,
+    },
+    /// The CPU an AWS run showed at a memory size is below the smallest quota the kernel
+    /// allows at the plan's period.
+    #[error("the run calibrated from shows {share:.4} of this machine's CPU at {memory_mb} MB, less than the kernel's smallest quota (1 ms) per {period:?} period; set [local] cpu_period to at least {smallest_period:?}")]
+    CalibrationBelowQuota {
+        /// The memory size.
+        memory_mb: u32,
+        /// The share it would need.
+        share: f64,
+        /// The plan's period.
+        period: std::time::Duration,
+        /// The smallest period at which the share can be written.
+        smallest_period: std::time::Duration,
+    },
     /// moto did not come up.
     #[error(transparent)]
     Moto(#[from] MotoError),
     /// Provisioning in moto failed.
     #[error(transparent)]
     Provision(#[from] crate::provision::ProvisionError),
+    /// The run to calibrate from does not read, or cannot calibrate.
+    #[error(transparent)]
+    Calibration(#[from] secbench_analyzer::calibration::CalibrationError),
     /// The plan does not read.
     #[error(transparent)]
     Plan(#[from] crate::plan::PlanError),
@@ -78,6 +105,9 @@ pub struct LocalOptions {
     /// The secret's value to provision (tests give a canary to search the outputs for);
     /// default: a random value nobody sees.
     pub value: Option<String>,
+    /// A run on AWS whose service times and CPU the stage takes over (overrides the plan's
+    /// `[network] service_time_from`).
+    pub service_time_from: Option<PathBuf>,
 }
 
 /// Finds the checkout: `start` or a parent that has `scripts/install-moto.sh`.
@@ -231,6 +261,215 @@ pub fn fault_hook(control: FaultControl) -> ScenarioHook {
     ScenarioHook(Arc::new(move |s| control.set(s.faults.clone())))
 }
 
+/// The local stage's hook as each scenario starts: its faults at the front, and its build of
+/// the probe as the function's code (the configuration change that starts the scenario
+/// retires the environments of the build before).
+pub fn scenario_hook(
+    control: FaultControl,
+    probe: secbench_local_lambda::ProbeSwitch,
+    builds: BTreeMap<ProbeBuild, PathBuf>,
+) -> ScenarioHook {
+    ScenarioHook(Arc::new(move |s| {
+        control.set(s.faults.clone());
+        if let Some(bin) = builds.get(&s.probe_build) {
+            probe.set(bin.clone());
+        }
+    }))
+}
+
+/// Requests [`Front::measure_overhead`] times before a calibrated run.
+const OVERHEAD_SAMPLES: usize = 40;
+
+/// A build of the probe other than the default one (`probe_build`): the same `cargo build` of
+/// the probe alone, with the build's setting (`AWS_LC_SYS_NO_JITTER_ENTROPY=1`), in a target
+/// directory of its own (`<target>/variants/<build>`) so the default build is never compiled
+/// again because of it; returns the binary.
+pub fn build_variant(root: &Path, build: ProbeBuild) -> Result<PathBuf, LocalError> {
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let dir = target.join("variants").join(build.as_str());
+    let step_name = format!(
+        "cargo build --release --locked -p bench-lambda --bin bench-lambda --target-dir {} ({})",
+        dir.display(),
+        variant_setting(build)
+    );
+    eprintln!("secbench local: building the probe's {build} variant ({step_name})");
+    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    for (name, _) in std::env::vars_os() {
+        if name.to_str().is_some_and(is_cargo_run_var) {
+            cmd.env_remove(name);
+        }
+    }
+    if build == ProbeBuild::NoJitterEntropy {
+        cmd.env("AWS_LC_SYS_NO_JITTER_ENTROPY", "1");
+    }
+    let out = cmd
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "bench-lambda",
+            "--bin",
+            "bench-lambda",
+        ])
+        .arg("--target-dir")
+        .arg(&dir)
+        .arg("--message-format=json-render-diagnostics")
+        .current_dir(root)
+        .stderr(Stdio::inherit())
+        .output()
+        .map_err(|source| LocalError::Spawn {
+            what: "cargo".into(),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(LocalError::Step {
+            step: step_name,
+            status: out.status.to_string(),
+        });
+    }
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "bench-lambda")
+        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+        .ok_or_else(|| LocalError::Step {
+            step: format!("{step_name} (no executable reported)"),
+            status: "ok".into(),
+        })
+}
+
+/// The build setting of a variant, as the README and the messages write it.
+pub fn variant_setting(build: ProbeBuild) -> &'static str {
+    match build {
+        ProbeBuild::Default => "no setting",
+        ProbeBuild::NoJitterEntropy => "AWS_LC_SYS_NO_JITTER_ENTROPY=1",
+    }
+}
+
+/// Where the tests' variant build sits beside a given probe: `<target>/variants/<build>/release`
+/// for a probe in `<target>/release`.
+fn variant_beside(probe: &Path, build: ProbeBuild) -> PathBuf {
+    match probe.parent().and_then(Path::parent) {
+        Some(target) => target
+            .join("variants")
+            .join(build.as_str())
+            .join("release")
+            .join("bench-lambda"),
+        None => probe.to_owned(),
+    }
+}
+
+/// The CPU a run on AWS showed, as shares of this machine's CPU: the calibration workload's
+/// CPU time here (the probe's own, unconstrained, median of three) against its wall time on
+/// AWS at each memory size (and at INIT), so that it takes that long here too.
+async fn calibrate_cpu(
+    probe: &Path,
+    aws: &secbench_analyzer::calibration::AwsCalibration,
+    cpu_period: std::time::Duration,
+) -> Result<secbench_local_lambda::CpuCalibration, LocalError> {
+    let host = host_cpus();
+    let mut share_by_memory = BTreeMap::new();
+    let mut init = Vec::new();
+    for at in &aws.cpu {
+        let mut cpu = Vec::new();
+        for _ in 0..3 {
+            let out = tokio::process::Command::new(probe)
+                .arg(secbench_record::probe_config::MEASURE_CPU_WORK_ARG)
+                .arg(at.rounds.to_string())
+                .env_clear()
+                .output()
+                .await
+                .map_err(|source| LocalError::Spawn {
+                    what: "the probe's CPU workload".into(),
+                    source,
+                })?;
+            let w: secbench_record::CpuWork = serde_json::from_slice(out.stdout.trim_ascii())
+                .map_err(|e| LocalError::Spawn {
+                    what: "the probe's CPU workload".into(),
+                    source: std::io::Error::other(e),
+                })?;
+            cpu.push(w.cpu_ns);
+        }
+        cpu.sort_unstable();
+        let here = cpu[1] as f64;
+        let share = (here / at.handler_wall_ns.max(1) as f64).clamp(0.001, host);
+        // The kernel allows no quota below 1 ms per period: a smaller share would silently be
+        // raised to it.
+        let allowance = secbench_local_lambda::cgroup::CpuAllowance::of(share, cpu_period);
+        if (allowance.quota_us as f64) > share * allowance.period_us as f64 * 1.05 {
+            let min_quota = secbench_local_lambda::cgroup::CpuAllowance::MIN_QUOTA_US as f64;
+            return Err(LocalError::CalibrationBelowQuota {
+                memory_mb: at.memory_mb,
+                share,
+                period: cpu_period,
+                smallest_period: std::time::Duration::from_micros((min_quota / share).ceil() as u64),
+            });
+        }
+        share_by_memory.insert(at.memory_mb, share);
+        if let Some(w) = at.init_wall_ns {
+            init.push((here / w.max(1) as f64).clamp(0.001, host));
+        }
+    }
+    init.sort_by(f64::total_cmp);
+    Ok(secbench_local_lambda::CpuCalibration {
+        share_by_memory,
+        init_cpus: init.get(init.len() / 2).copied(),
+    })
+}
+
+/// The entropy cost per memory size of the plan and build, under that size's CPU quota.
+async fn measure_entropy(
+    plan: &Plan,
+    builds: &BTreeMap<ProbeBuild, PathBuf>,
+    constraints: &Constraints,
+) -> Result<Vec<secbench_record::run::EntropyMeasurement>, LocalError> {
+    let mut sizes: Vec<u32> = plan.scenarios.iter().map(|s| s.memory_mb).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    let root = match constraints {
+        Constraints::Cgroups { root, .. } => Some(root.clone()),
+        Constraints::None(_) => None,
+    };
+    let mut out = Vec::new();
+    for (build, bin) in builds {
+        for m in &sizes {
+            // Under the share (a handler's first fetch), and under an on-demand INIT's
+            // allowance when it differs (a fetch or prewarm at INIT).
+            let (share, init) = constraints.cpus_for(*m);
+            let mut allowances = vec![(share, false)];
+            if init.is_some() {
+                allowances.push((init, true));
+            }
+            for (cpus, at_init) in allowances {
+                let e = secbench_local_lambda::entropy::measure(
+                    bin,
+                    secbench_local_lambda::entropy::Allowance {
+                        root: root.as_deref(),
+                        memory_mb: *m,
+                        cpus: cpus.map(|c| c.min(host_cpus())),
+                        cpu_period: plan.local.cpu_period,
+                        at_init,
+                    },
+                )
+                .await
+                .map_err(|source| LocalError::Spawn {
+                    what: format!("the {build} probe's entropy measurement"),
+                    source: std::io::Error::other(source),
+                })?;
+                out.push(e);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn host_cpus() -> f64 {
+    std::thread::available_parallelism().map_or(1, |n| n.get()) as f64
+}
+
 /// SDK configuration for the emulator at `endpoint` (static local credentials).
 pub async fn emulator_sdk(endpoint: &str) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
@@ -319,6 +558,14 @@ pub fn emulation(
         oversubscribed,
         host_cpus: u32::try_from(host_cpus).unwrap_or(u32::MAX),
         agent,
+        init_cpu: constrained.then(|| InitCpuEmulation {
+            mode: plan.local.init_cpu,
+            boosted_cpu_millis: (secbench_record::lambda::INIT_BOOST_CPUS.min(host_cpus as f64)
+                * 1000.0)
+                .round() as u32,
+        }),
+        entropy: Vec::new(),
+        calibrated_from: None,
     }
 }
 
@@ -432,20 +679,102 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
 
     // Every request of the probe and the agent goes through the front (TLS, the plan's round
     // trip, the scenario's faults), one listener per execution environment.
-    let front = Front::new(&moto.endpoint, plan.network).map_err(|e| LocalError::Spawn {
+    // AWS's service times and CPU, when a run on AWS is given to calibrate from.
+    let calibration = match opts
+        .service_time_from
+        .clone()
+        .or_else(|| plan.service_time_from.as_ref().map(|d| root.join(d)))
+    {
+        Some(dir) => Some(secbench_analyzer::calibration::AwsCalibration::read(&dir)?),
+        None => None,
+    };
+    let front = match &calibration {
+        Some(c) => Front::calibrated(&moto.endpoint, plan.network, c.service_ns.clone()),
+        None => Front::new(&moto.endpoint, plan.network),
+    }
+    .map_err(|e| LocalError::Spawn {
         what: "the TLS front".into(),
         source: std::io::Error::other(e),
     })?;
-    let constraints = if plan.local.constrain {
-        Constraints::detect(plan.local.cpu_period)
+    if front.is_calibrated() {
+        front
+            .measure_overhead(OVERHEAD_SAMPLES)
+            .await
+            .map_err(|source| LocalError::Spawn {
+                what: "the TLS front's overhead measurement".into(),
+                source,
+            })?;
+    }
+    let mut constraints = if plan.local.constrain {
+        Constraints::detect(plan.local.cpu_period).with_init_cpu(plan.local.init_cpu)
     } else {
         Constraints::None(secbench_record::run::Constraint::NotConstrained)
+    };
+    let cpu_calibration = match &calibration {
+        Some(c) if !c.cpu.is_empty() => {
+            let cal = calibrate_cpu(&probe_bin, c, plan.local.cpu_period).await?;
+            constraints = constraints.with_calibration(cal.clone());
+            Some(cal)
+        }
+        _ => None,
     };
     // The agent that stands in for the extension, when it was built.
     let agent = agent_bin
         .is_file()
         .then(secbench_local_lambda::agent::describe);
-    let emulation = emulation(&plan, &front, &constraints, agent);
+    let mut emulation = emulation(&plan, &front, &constraints, agent);
+    // The other builds of the probe the plan asks for, built once each in a target directory of
+    // their own; then the crypto library's entropy cost per memory size and build.
+    let mut builds: BTreeMap<ProbeBuild, PathBuf> = BTreeMap::new();
+    builds.insert(ProbeBuild::Default, probe_bin.clone());
+    for build in plan.scenarios.iter().map(|s| s.probe_build) {
+        if let std::collections::btree_map::Entry::Vacant(slot) = builds.entry(build) {
+            slot.insert(match &opts.probe_bin {
+                Some(p) => {
+                    let path = variant_beside(p, build);
+                    if !path.is_file() {
+                        return Err(LocalError::NoVariant {
+                            build,
+                            command: format!(
+                                "{} cargo build --release --locked -p bench-lambda --bin bench-lambda --target-dir {}",
+                                variant_setting(build),
+                                path.parent().and_then(Path::parent).unwrap_or(&path).display()
+                            ),
+                            path,
+                        });
+                    }
+                    path
+                }
+                None => build_variant(root, build)?,
+            });
+        }
+    }
+    emulation.entropy = measure_entropy(&plan, &builds, &constraints).await?;
+    emulation.calibrated_from = calibration
+        .as_ref()
+        .map(|c| secbench_record::run::Calibration {
+            run_id: c.run_id.clone(),
+            dir: c.dir.display().to_string(),
+            operations: c
+                .service_ns
+                .iter()
+                .map(|(op, v)| (op.clone(), v.len() as u64))
+                .collect(),
+            cpu_share_millis: cpu_calibration
+                .as_ref()
+                .map(|cal| {
+                    cal.share_by_memory
+                        .iter()
+                        .map(|(m, s)| (*m, (s * 1000.0).round() as u32))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            init_cpu_millis: cpu_calibration
+                .as_ref()
+                .and_then(|cal| cal.init_cpus)
+                .map(|c| (c * 1000.0).round() as u32),
+            local_overhead_ns: u64::try_from(front.overhead().as_nanos()).unwrap_or(u64::MAX),
+        });
     eprintln!("secbench local: {}", emulation.statement());
     let function_vars = function_vars(&p, &value);
     drop(value);
@@ -491,7 +820,11 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
             "arn:aws:lambda:{REGION}:000000000000:layer:{EXTENSION_LAYER_NAME}:local"
         )),
         poll: Duration::from_millis(10),
-        on_scenario_start: Some(fault_hook(front.control.clone())),
+        on_scenario_start: Some(scenario_hook(
+            front.control.clone(),
+            platform.probe_switch(),
+            builds.clone(),
+        )),
         emulation: Some(emulation),
         rotator: Some(Arc::new(rotator(sdk, &p, opts.value.clone()))),
         many,

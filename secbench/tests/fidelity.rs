@@ -75,6 +75,7 @@ async fn a_constrained_tls_run_counts_handshakes_and_says_what_was_emulated() {
             probe_bin: Some(probe_bin()),
             skip_install: true,
             value: Some(value.clone()),
+            service_time_from: None,
         },
         Cancel::default(),
     )

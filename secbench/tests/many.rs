@@ -63,6 +63,7 @@ async fn the_local_stage_reads_n_secrets_in_each_mode_and_reports_against_n() {
             probe_bin: Some(probe_bin()),
             skip_install: true,
             value: Some(value.clone()),
+            service_time_from: None,
         },
         Cancel::default(),
     )

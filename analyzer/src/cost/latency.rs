@@ -74,7 +74,8 @@ pub struct Measured {
 
 /// Latencies from a summary: the groups of the approach, preferring the workload's memory
 /// and architecture when the run has several, leaving out the `exclude`d scenarios (those run
-/// under injected faults, whose latencies are the faults').
+/// under injected faults, whose latencies are the faults') and the cold-start remedies
+/// measured beside the approach (`GroupKey::remedy`: the approach as deployed by default).
 pub fn from_summary(
     s: &Summary,
     w: &Workload,
@@ -86,6 +87,7 @@ pub fn from_summary(
         .iter()
         .filter(|g| {
             !exclude.contains(&g.key.scenario)
+                && g.key.remedy().is_none()
                 && crate::approach::Approach::of(&g.key).as_ref() == Some(a)
         })
         .collect();

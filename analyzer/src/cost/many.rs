@@ -81,6 +81,7 @@ fn price(w: &Workload, p: &Pricing, source: Source, cache: CacheMode, mode: Mult
         source,
         cache,
         fetch_at: FetchAt::Handler,
+        concurrency: secbench_record::ConcurrencyMode::OnDemand,
     };
     let c = counts(approach, w, p);
     // Fetches of all the values per month (one function): every invocation without a cache;

@@ -602,9 +602,46 @@ fn api_charges(
     }
 }
 
+/// Provisioned concurrency: the environments kept provisioned all month, and the fetches at
+/// the provisioned duration price (no free tier; INIT, with its fetch, runs while the
+/// environment is provisioned, so the provisioned charge covers it).
+fn provisioned(i: &Inputs<'_>, c: &Counts, lines: &mut Vec<Line>, notes: &mut Vec<String>) {
+    let (w, p) = (i.workload, i.pricing);
+    let functions = f64::from(w.functions);
+    let gb = f64::from(w.memory_mb) / 1024.0;
+    let rates = p.provisioned(w.architecture);
+    let environments = w.provisioned_environments.unwrap_or(c.environments);
+    lines.push(line(
+        &format!("Provisioned concurrency: {environments} environment(s) × {gb} GB × the month"),
+        "fixed",
+        environments * gb * c.month_s * functions,
+        "GB-second",
+        rates.concurrency_usd_per_gb_second,
+    ));
+    notes.push(format!(
+        "provisioned concurrency keeps {environments} environment(s) per function provisioned all month (workload `provisioned_environments`, default the average environments alive); the Lambda free tier does not apply to such functions"
+    ));
+    match i.latency {
+        None => notes.push(
+            "no latency for this approach (no run or workload [[latency]] entry): Lambda compute for fetching is left out".into(),
+        ),
+        Some(l) => lines.push(line(
+            "Lambda compute fetching in invocations (provisioned duration price)",
+            "lambda_compute",
+            c.fetches * l.warm_mean_s * gb * functions,
+            "GB-second",
+            rates.duration_usd_per_gb_second,
+        )),
+    }
+}
+
 /// The Lambda compute spent fetching, cold and warm, through the volume tiers.
 fn compute(i: &Inputs<'_>, c: &Counts, lines: &mut Vec<Line>, notes: &mut Vec<String>) {
     let (a, w, p) = (i.approach, i.workload, i.pricing);
+    if a.concurrency == secbench_record::ConcurrencyMode::Provisioned {
+        provisioned(i, c, lines, notes);
+        return;
+    }
     let functions = f64::from(w.functions);
     let secrets = f64::from(w.secrets);
     let gb = f64::from(w.memory_mb) / 1024.0;

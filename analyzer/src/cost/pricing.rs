@@ -51,8 +51,33 @@ pub struct LambdaPrices {
     pub free_tier_gb_seconds: f64,
     /// Whether INIT time is billed (it is for custom runtimes).
     pub init_billed: bool,
+    /// Provisioned concurrency, per architecture.
+    pub provisioned: ProvisionedPrices,
     /// Compute price tiers per architecture.
     pub gb_second_tiers: GbSecondTiers,
+}
+
+/// Provisioned concurrency's prices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionedPrices {
+    /// The page the figures come from.
+    pub source: String,
+    /// x86_64.
+    pub x86_64: ProvisionedRates,
+    /// arm64.
+    pub arm64: ProvisionedRates,
+}
+
+/// What provisioned concurrency costs on one architecture.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProvisionedRates {
+    /// Per GB-second an environment is provisioned, whether it runs or not.
+    pub concurrency_usd_per_gb_second: f64,
+    /// Per GB-second of invocation on a provisioned environment (instead of the on-demand
+    /// duration price; the free tier does not apply).
+    pub duration_usd_per_gb_second: f64,
 }
 
 /// Compute tiers per architecture.
@@ -468,7 +493,15 @@ fn is_date(s: &str) -> bool {
 }
 
 impl Pricing {
-    /// The compute tiers of `architecture`.
+    /// Provisioned concurrency's rates on `architecture`.
+    pub fn provisioned(&self, architecture: super::workload::Architecture) -> &ProvisionedRates {
+        match architecture {
+            super::workload::Architecture::X86_64 => &self.lambda.provisioned.x86_64,
+            super::workload::Architecture::Arm64 => &self.lambda.provisioned.arm64,
+        }
+    }
+
+    /// The on-demand compute tiers of one architecture.
     pub fn tiers(&self, architecture: super::workload::Architecture) -> &[Tier] {
         match architecture {
             super::workload::Architecture::X86_64 => &self.lambda.gb_second_tiers.x86_64,

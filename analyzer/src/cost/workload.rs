@@ -63,6 +63,10 @@ pub struct Workload {
     /// How long an environment lives on average.
     #[serde(with = "secbench_record::duration::serde")]
     pub environment_lifetime: Duration,
+    /// Environments kept provisioned per function by the approaches with provisioned
+    /// concurrency (default: the average environments alive at once).
+    #[serde(default)]
+    pub provisioned_environments: Option<f64>,
     /// The TTL of every cache (in-process, caching library, agent).
     #[serde(default = "five_minutes", with = "secbench_record::duration::serde")]
     pub cache_ttl: Duration,
@@ -248,6 +252,9 @@ impl Workload {
                     self.peak_rps
                 ),
             ));
+        }
+        if let Some(n) = self.provisioned_environments {
+            range("provisioned_environments", n, 1.0, 1e7)?;
         }
         match (self.avg_concurrent_environments, self.avg_duration) {
             (Some(e), None) => range("avg_concurrent_environments", e, 1e-6, 1e7)?,

@@ -9,7 +9,15 @@ use super::{Ingested, Observation};
 use crate::group::{Connections, Group, GroupKey, Metric};
 use secbench_record::run::Phase;
 use secbench_record::run_dir::{self, Chunk, Chunks};
-use secbench_record::{FetchPhase, Outcome};
+use secbench_record::{ConcurrencyMode, FetchPhase, InitializationType, Outcome, ProbeBuild};
+
+/// How a record's environment started, as a group key holds it.
+fn concurrency(p: &LiteProbe<'_>) -> ConcurrencyMode {
+    match p.initialization_type {
+        Some(InitializationType::ProvisionedConcurrency) => ConcurrencyMode::Provisioned,
+        _ => ConcurrencyMode::OnDemand,
+    }
+}
 use std::collections::BTreeMap;
 
 /// One worker's groups, found by a hash of (stage, scenario, phase) and then a check of the
@@ -63,6 +71,9 @@ impl Accum {
                         && k.architecture == p.architecture
                         && k.multi == p.multi
                         && k.secrets == p.secrets
+                        && k.concurrency == concurrency(p)
+                        && k.prewarm == p.prewarm
+                        && k.probe_build == p.probe_build.unwrap_or(ProbeBuild::Default)
                 })
         };
         let hash = short_hash([stage, scenario, phase.as_str()]);
@@ -86,6 +97,11 @@ impl Accum {
                     phase,
                     multi: probe.and_then(|p| p.multi),
                     secrets: probe.and_then(|p| p.secrets),
+                    concurrency: probe.map_or(ConcurrencyMode::OnDemand, concurrency),
+                    prewarm: probe.and_then(|p| p.prewarm),
+                    probe_build: probe
+                        .and_then(|p| p.probe_build)
+                        .unwrap_or(ProbeBuild::Default),
                 };
                 self.groups.push((key, Group::new()));
                 self.index
@@ -177,6 +193,10 @@ impl Accum {
         }
         let Some(p) = probe else { return };
         g.record(Metric::HandlerDuration, p.handler_duration_ns);
+        if let Some(w) = &p.cpu_work {
+            g.record(Metric::CpuWorkWall, w.wall_ns);
+            g.record(Metric::CpuWorkCpu, w.cpu_ns);
+        }
         if let Some(init) = &p.init {
             g.record(Metric::InitTotal, init.main_to_ready_ns);
             let platform_init_ns = r
@@ -199,6 +219,23 @@ impl Accum {
             }
             g.record(Metric::InitSdkConfig, init.sdk_config_load_ns);
             g.record(Metric::InitClientConstruction, init.client_construction_ns);
+            if let Some(v) = init.prewarm_ns {
+                g.record(Metric::InitPrewarm, v);
+            }
+            // A prewarm's call is an API call of the environment, priced like any other.
+            for c in &init.prewarm_calls {
+                *g.api_calls
+                    .entry(format!("{}:{}", c.service, c.operation))
+                    .or_insert(0) += u64::from(c.count);
+                g.prewarm_calls += u64::from(c.count);
+            }
+            if let Some(v) = init.cpu_ns {
+                g.record(Metric::InitProcessCpu, v);
+            }
+            if let Some(w) = &init.cpu_work {
+                g.record(Metric::CpuWorkInitWall, w.wall_ns);
+                g.record(Metric::CpuWorkInitCpu, w.cpu_ns);
+            }
             if let Some(v) = init.init_fetch_ns {
                 g.record(Metric::InitFetch, v);
             }
@@ -229,6 +266,9 @@ impl Accum {
                 && f.outcome != Outcome::Partial
             {
                 g.record(Metric::FetchLatency, f.latency_ns);
+                if let Some(cpu) = f.cpu_ns {
+                    g.record(Metric::FetchCpu, cpu);
+                }
             }
         }
     }
@@ -330,6 +370,7 @@ pub(crate) fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, 
             }
             g.fetches += group.fetches;
             g.cache_hits += group.cache_hits;
+            g.prewarm_calls += group.prewarm_calls;
             if let Some(t) = group.connections {
                 let c = g.connections.get_or_insert_with(Connections::default);
                 c.invocations += t.invocations;

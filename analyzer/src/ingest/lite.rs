@@ -50,6 +50,14 @@ pub(crate) struct LiteProbe<'a> {
     pub(crate) multi: Option<secbench_record::MultiMode>,
     #[serde(default)]
     pub(crate) secrets: Option<u32>,
+    #[serde(default)]
+    pub(crate) initialization_type: Option<secbench_record::InitializationType>,
+    #[serde(default)]
+    pub(crate) prewarm: Option<secbench_record::Prewarm>,
+    #[serde(default)]
+    pub(crate) probe_build: Option<secbench_record::ProbeBuild>,
+    #[serde(default)]
+    pub(crate) cpu_work: Option<secbench_record::CpuWork>,
     pub(crate) handler_duration_ns: u64,
     pub(crate) init: Option<secbench_record::InitBreakdown>,
     #[serde(borrow)]
@@ -63,6 +71,8 @@ pub(crate) struct LiteFetch<'a> {
     #[serde(default)]
     pub(crate) version_index: Option<u32>,
     pub(crate) latency_ns: u64,
+    #[serde(default)]
+    pub(crate) cpu_ns: Option<u64>,
     pub(crate) error_class: Option<ErrorClass>,
     #[serde(borrow)]
     pub(crate) api_calls: Vec<LiteCall<'a>>,

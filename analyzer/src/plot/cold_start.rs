@@ -1,21 +1,27 @@
 //! Chart 3: where a cold start's time goes, per approach: stacked bars of the INIT spans (before
 //! `main`, from the platform's INIT measurement minus the probe's own; SDK configuration; client
-//! construction) and the
-//! first fetch (at INIT or in the first invocation). Means over the run's cold starts.
+//! construction; a prewarm) and the first fetch (at INIT or in the first invocation), split
+//! into aws-lc's entropy seeding (measured alone beside the probe, local runs) and the rest.
+//! Means over the run's cold starts (the entropy: the median of its measurements).
 
 use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// The spans, in stacking order, with their colours (Okabe–Ito).
-pub const SPANS: [(&str, RGBColor); 4] = [
+pub const SPANS: [(&str, RGBColor); 6] = [
     (
         "before main (platform INIT − main→ready)",
         RGBColor(0xE6, 0x9F, 0x00),
     ),
     ("SDK config load", RGBColor(0x56, 0xB4, 0xE9)),
     ("client construction", RGBColor(0x00, 0x9E, 0x73)),
-    ("first fetch", RGBColor(0xCC, 0x79, 0xA7)),
+    ("prewarm at INIT", RGBColor(0xF0, 0xE4, 0x42)),
+    (
+        "first fetch: aws-lc entropy (measured alone)",
+        RGBColor(0xD5, 0x5E, 0x00),
+    ),
+    ("first fetch: the rest", RGBColor(0xCC, 0x79, 0xA7)),
 ];
 
 /// One approach's bar.
@@ -24,7 +30,7 @@ pub struct Bar {
     /// Label.
     pub label: String,
     /// Mean of each span in ms, in [`SPANS`] order.
-    pub spans_ms: [f64; 4],
+    pub spans_ms: [f64; 6],
     /// Cold starts measured.
     pub count: u64,
 }

@@ -114,6 +114,15 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         }
     }
 
+    if !d.cold.is_empty() {
+        let _ = writeln!(
+            o,
+            "<h2 id=\"cold-starts\">Cold starts: where the time goes</h2>"
+        );
+        for p in d.cold.split("\n\n").filter(|p| !p.trim().is_empty()) {
+            let _ = writeln!(o, "<p>{}</p>", super::cold::inline_html(p.trim()));
+        }
+    }
     let _ = writeln!(o, "<h2>Plots</h2>");
     for p in plots {
         // The SVG document's XML declaration is not allowed inside HTML.

@@ -42,6 +42,10 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         }
         None => o.push_str("No workload given: no cost model or recommendation (`secbench report RUN --workload FILE`).\n\n"),
     }
+    if !d.cold.is_empty() {
+        o.push_str("## Cold starts: where the time goes\n\n");
+        o.push_str(&d.cold);
+    }
     o.push_str("## Plots\n\n");
     for p in plots {
         let _ = writeln!(

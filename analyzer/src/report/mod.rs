@@ -4,6 +4,7 @@
 //! the raw exports written beside them. Every figure comes from the runs' histograms and the
 //! cost model; nothing is drawn from raw records.
 
+pub mod cold;
 pub mod html;
 pub mod many;
 pub mod markdown;
@@ -100,6 +101,9 @@ pub struct ReportData {
     pub staleness: Vec<crate::staleness::RotationStaleness>,
     /// Many secrets per fetch, measured, when the runs read several.
     pub many: Vec<many::ManyRow>,
+    /// Where a cold fetch's time goes and what each remedy moves (Markdown; empty when no
+    /// run measured a remedy).
+    pub cold: String,
 }
 
 /// Writes the report; returns the files.
@@ -144,7 +148,16 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
     let mut plots = Vec::new();
     plots.push(plot::render(&cdf(ingested, &labels), &plots_dir)?);
     plots.push(plot::render(&percentiles(&summary, &labels), &plots_dir)?);
-    plots.push(plot::render(&cold_start(&summary, &labels), &plots_dir)?);
+    let manifests: Vec<(String, Manifest)> = ingested
+        .input
+        .runs
+        .iter()
+        .filter_map(|r| Some((r.dir.clone(), r.manifest.clone()?)))
+        .collect();
+    plots.push(plot::render(
+        &cold_start(&summary, &labels, &manifests),
+        &plots_dir,
+    )?);
 
     let mut cost_report = None;
     if let Some((priced, slo)) = &inputs.cost {
@@ -299,14 +312,14 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         compared_with = Some(base_name);
     }
 
-    let manifests = ingested
-        .input
-        .runs
-        .iter()
-        .filter_map(|r| Some((r.dir.clone(), r.manifest.clone()?)))
-        .collect();
     let connections = memory::connection_rows(&summary);
+    let cold = cold::section(
+        &cold::stories(&summary, &manifests),
+        cold::init_note(&manifests).as_deref(),
+        inputs.cost.as_ref().map(|(p, _)| p),
+    );
     let data = ReportData {
+        cold,
         many: many_rows,
         staleness,
         by_memory,
@@ -443,13 +456,20 @@ fn percentiles(s: &Summary, several: &Labels) -> plot::percentiles::Percentiles 
     plot::percentiles::Percentiles { warm, cold }
 }
 
-fn cold_start(s: &Summary, several: &Labels) -> plot::cold_start::ColdStart {
+fn cold_start(
+    s: &Summary,
+    several: &Labels,
+    manifests: &[(String, Manifest)],
+) -> plot::cold_start::ColdStart {
     let bars = s
         .groups
         .iter()
         .filter(|g| g.key.phase == Phase::Cold)
         .map(|g| {
             let mean = |name: &str| g.metrics.get(name).map_or(0.0, |m| m.mean_ns / 1e6);
+            let fetch = mean(Metric::headline(&g.key).name());
+            let entropy = cold::entropy_in_first_fetch(&g.key, manifests)
+                .map_or(0.0, |ns| (ns as f64 / 1e6).min(fetch));
             plot::cold_start::Bar {
                 label: label(&g.key, several),
                 spans_ms: [
@@ -462,7 +482,9 @@ fn cold_start(s: &Summary, several: &Labels) -> plot::cold_start::ColdStart {
                     },
                     mean(Metric::InitSdkConfig.name()),
                     mean(Metric::InitClientConstruction.name()),
-                    mean(Metric::headline(&g.key).name()),
+                    mean(Metric::InitPrewarm.name()),
+                    entropy,
+                    fetch - entropy,
                 ],
                 count: g.invocations,
             }

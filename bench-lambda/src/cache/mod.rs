@@ -64,19 +64,32 @@ impl Fetcher {
         }
     }
 
+    /// Opens the connection the first fetch will use (`prewarm = "connection"`); returns the
+    /// API calls it made.
+    pub async fn open_connection(&self) -> (Result<(), FetchError>, crate::calls::Calls) {
+        self.recorder.drain();
+        let r = self.source.open_connection().await;
+        (r, self.recorder.drain())
+    }
+
     /// Fetches once and returns what happened. The value itself stays here.
     pub async fn fetch(&self, phase: FetchPhase, force_refresh: bool) -> FetchRecord {
         self.recorder.drain();
+        // The CPU clock is read outside the wall-clock span, so its system call is not timed.
+        let cpu = crate::clock::process_cpu_ns();
         let start = Instant::now();
         let (result, outcome) = self.fetch_through_cache(force_refresh).await;
         let latency = start.elapsed();
+        let cpu_ns = crate::clock::process_cpu_ns().saturating_sub(cpu);
         let calls = self.recorder.drain();
         #[cfg(feature = "aws-caching-library")]
         let outcome = match (&self.cache, &result) {
             (Cache::Library(_), Ok(_)) => aws_library::outcome(&calls, force_refresh),
             _ => outcome,
         };
-        self.record(phase, result, outcome, latency.as_nanos(), calls)
+        let mut record = self.record(phase, result, outcome, latency.as_nanos(), calls);
+        record.cpu_ns = Some(cpu_ns);
+        record
     }
 
     /// Builds the record of one fetch. Public for the instrumentation benchmark.
@@ -127,6 +140,7 @@ impl Fetcher {
             multi: None,
             values: Vec::new(),
             calls: Vec::new(),
+            cpu_ns: None,
         }
     }
 

@@ -83,6 +83,18 @@ impl SourceClient {
         })
     }
 
+    /// Opens the connection the first fetch will use, with the cheapest call the probe may make
+    /// that does not fetch the value (`prewarm = "connection"`): SSM `GetParameter` without
+    /// decryption (no KMS call; the encrypted value is dropped unread), Secrets Manager
+    /// `DescribeSecret` (metadata only). The other sources have no such call: nothing to do.
+    pub async fn open_connection(&self) -> Result<(), FetchError> {
+        match self {
+            SourceClient::Ssm(s) => s.open_connection().await,
+            SourceClient::SecretsManager(s) => s.open_connection().await,
+            _ => Ok(()),
+        }
+    }
+
     /// Fetches the value once, from the source itself.
     pub async fn fetch(&self) -> Result<Secret, FetchError> {
         match self {

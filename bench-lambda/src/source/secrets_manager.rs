@@ -26,6 +26,17 @@ impl SecretsManager {
     pub async fn fetch(&self) -> Result<Secret, FetchError> {
         get(&self.client, &self.id).await
     }
+
+    /// `DescribeSecret`: opens the connection with the secret's metadata only.
+    pub async fn open_connection(&self) -> Result<(), FetchError> {
+        self.client
+            .describe_secret()
+            .secret_id(&self.id)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| classify_sdk(&e))
+    }
 }
 
 /// `GetSecretValue` of `id`: its value with its `VersionId`.

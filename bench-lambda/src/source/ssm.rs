@@ -36,6 +36,19 @@ impl Ssm {
     pub async fn fetch(&self) -> Result<Secret, FetchError> {
         get(&self.client, &self.name).await
     }
+
+    /// `GetParameter` without decryption: opens the connection (no KMS call); the encrypted
+    /// value is dropped unread.
+    pub async fn open_connection(&self) -> Result<(), FetchError> {
+        self.client
+            .get_parameter()
+            .name(&self.name)
+            .with_decryption(false)
+            .send()
+            .await
+            .map(drop)
+            .map_err(|e| classify_sdk(&e))
+    }
 }
 
 /// `GetParameter` of `name` with decryption: its value with its `Version`.

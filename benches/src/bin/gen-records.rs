@@ -9,8 +9,8 @@ use secbench_record::run::{
     InvocationOutcome, InvocationRecord, Phase, PlatformReport, RUN_SCHEMA_VERSION,
 };
 use secbench_record::{
-    ApiCall, Architecture, CacheMode, FetchAt, FetchPhase, FetchRecord, InitBreakdown, Outcome,
-    ProbeRecord, RetrySettings, Source, SCHEMA_VERSION,
+    ApiCall, Architecture, CacheMode, FetchAt, FetchPhase, FetchRecord, InitBreakdown,
+    InitializationType, Outcome, ProbeRecord, RetrySettings, Source, SCHEMA_VERSION,
 };
 use std::io::Write;
 
@@ -102,6 +102,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             multi: None,
             values: Vec::new(),
             calls: Vec::new(),
+            cpu_ns: Some(latency_ns / 20),
         };
         let init = cold.then_some(InitBreakdown {
             process_start_to_main_ns: Some(10_000_000),
@@ -110,6 +111,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             client_construction_ns: 90_000,
             init_fetch_ns: None,
             main_to_ready_ns: 3_500_000,
+            cpu_ns: Some(3_000_000),
+            prewarm_ns: None,
+            cpu_work: None,
+            sysgenid: Some(false),
+            prewarm_calls: Vec::new(),
         });
         let handler_ns = latency_ns + 20_000;
         let probe = ProbeRecord {
@@ -141,6 +147,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             fetches: vec![fetch],
             handler_duration_ns: handler_ns,
             probe_version: "0.1.0".into(),
+            initialization_type: Some(InitializationType::OnDemand),
+            probe_build: None,
+            prewarm: None,
+            cpu_work: None,
         };
         let duration_ms = handler_ns as f64 / 1e6 + 0.3;
         let record = InvocationRecord {

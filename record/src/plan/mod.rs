@@ -8,7 +8,10 @@
 pub mod resolve;
 pub mod spec;
 
-use crate::{CacheMode, FetchAt, MultiMode, Source};
+use crate::{
+    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, ScenarioKind,
+    Source,
+};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -90,7 +93,18 @@ pub struct Local {
     /// The quota period.
     #[serde(with = "crate::duration::serde")]
     pub cpu_period: Duration,
+    /// The CPU of an on-demand INIT (absent in manifests before it existed: `share`).
+    #[serde(default = "init_cpu_share")]
+    pub init_cpu: InitCpu,
 }
+
+fn init_cpu_share() -> InitCpu {
+    InitCpu::Share
+}
+
+/// The rounds of the fixed CPU workload of a `cpu-calibration` scenario: SHA-256 over 64 KiB
+/// each, about 5 ms of CPU on one vCPU (see `bench_lambda::calibration`).
+pub const CPU_CALIBRATION_ROUNDS: u32 = 40;
 
 /// The default quota period. Observed on Lambda: using more than the share in the first 20 ms
 /// pauses the function until the end of those 20 ms (pwrdrvr/lambda-dispatch issue 246,
@@ -200,6 +214,33 @@ pub struct Scenario {
     /// How they are read, when set (always set for more than one).
     #[serde(default)]
     pub multi: Option<MultiMode>,
+    /// What it measures.
+    #[serde(default = "kind_fetch")]
+    pub kind: ScenarioKind,
+    /// How its environments are started.
+    #[serde(default = "on_demand")]
+    pub concurrency_mode: ConcurrencyMode,
+    /// What INIT does ahead of the first handler fetch.
+    #[serde(default)]
+    pub prewarm: Option<Prewarm>,
+    /// Which build of the probe it runs.
+    #[serde(default = "default_build")]
+    pub probe_build: ProbeBuild,
+    /// `cpu-calibration`: rounds of the fixed workload.
+    #[serde(default)]
+    pub cpu_rounds: Option<u32>,
+}
+
+fn kind_fetch() -> ScenarioKind {
+    ScenarioKind::Fetch
+}
+
+fn on_demand() -> ConcurrencyMode {
+    ConcurrencyMode::OnDemand
+}
+
+fn default_build() -> ProbeBuild {
+    ProbeBuild::Default
 }
 
 impl Scenario {
@@ -231,6 +272,9 @@ pub struct ResolvedPlan {
     pub network: Network,
     /// The local stage's execution environments.
     pub local: Local,
+    /// The run on AWS the local stage takes its service times and CPU from, as written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_time_from: Option<String>,
 }
 
 impl ResolvedPlan {
@@ -262,6 +306,8 @@ pub struct Plan {
     pub network: Network,
     /// The local stage's execution environments.
     pub local: Local,
+    /// The run on AWS the local stage takes its service times and CPU from.
+    pub service_time_from: Option<String>,
 }
 
 /// Parses a rate such as `50/s`, `600/m` or `7200/h` into invocations per second.
@@ -323,6 +369,7 @@ impl Plan {
             scenarios: resolved.scenarios,
             network: resolved.network,
             local: resolved.local,
+            service_time_from: resolved.service_time_from,
         }
     }
 
@@ -332,6 +379,7 @@ impl Plan {
             scenarios: self.scenarios.clone(),
             network: self.network,
             local: self.local,
+            service_time_from: self.service_time_from.clone(),
         }
     }
 

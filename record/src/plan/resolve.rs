@@ -7,9 +7,13 @@
 use super::spec::{MemorySizes, PlanFile, RotationSpec, ScenarioSpec, Traffic};
 use super::{
     parse_duration, parse_rate, Arrival, Local, Network, PlanError, ResolvedPlan, Rotation,
-    Scenario, AGENT_MAX_TTL, DEFAULT_CPU_PERIOD, MAX_INVOCATIONS, MAX_ROTATIONS,
+    Scenario, AGENT_MAX_TTL, CPU_CALIBRATION_ROUNDS, DEFAULT_CPU_PERIOD, MAX_INVOCATIONS,
+    MAX_ROTATIONS,
 };
-use crate::{CacheMode, MultiMode};
+use crate::{
+    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, ScenarioKind,
+    Source,
+};
 use std::path::Path;
 use std::time::Duration;
 
@@ -51,10 +55,16 @@ pub fn resolve(path: &Path, file: &PlanFile) -> Result<ResolvedPlan, PlanError> 
             )));
         }
     }
+    let local = local(file).map_err(invalid)?;
+    quota_floor(&scenarios, &local).map_err(invalid)?;
     Ok(ResolvedPlan {
         scenarios,
         network: network(file).map_err(invalid)?,
-        local: local(file).map_err(invalid)?,
+        local,
+        service_time_from: file
+            .network
+            .as_ref()
+            .and_then(|n| n.service_time_from.clone()),
     })
 }
 
@@ -88,6 +98,7 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
         ),
     };
     let (counts, multi) = secrets(spec)?;
+    let v = variant(spec)?;
     if t.cold_starts + t.warm_invocations == 0 {
         return Err(fault(
             "warm_invocations",
@@ -130,6 +141,11 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
                 agent_ttl,
                 secrets: *secrets,
                 multi,
+                kind: v.kind,
+                concurrency_mode: v.concurrency_mode,
+                prewarm: spec.prewarm,
+                probe_build: v.probe_build,
+                cpu_rounds: v.cpu_rounds,
             });
         }
     }
@@ -315,6 +331,85 @@ fn secrets(spec: &ScenarioSpec) -> Result<(Vec<u32>, Option<MultiMode>), Fault> 
     Ok((counts, multi))
 }
 
+/// What kind of scenario, how its environments start, what INIT prewarms, which build.
+struct Variant {
+    kind: ScenarioKind,
+    concurrency_mode: ConcurrencyMode,
+    probe_build: ProbeBuild,
+    cpu_rounds: Option<u32>,
+}
+
+/// `kind`, `concurrency_mode`, `prewarm`, `probe_build` and `cpu_rounds`, and the combinations
+/// that cannot work.
+fn variant(spec: &ScenarioSpec) -> Result<Variant, Fault> {
+    let kind = spec.kind.unwrap_or(ScenarioKind::Fetch);
+    let concurrency_mode = spec.concurrency_mode.unwrap_or(ConcurrencyMode::OnDemand);
+    let cpu_rounds = match (kind, spec.cpu_rounds) {
+        (ScenarioKind::Fetch, Some(_)) => {
+            return Err(fault(
+                "cpu_rounds",
+                "only a kind = \"cpu-calibration\" scenario runs the CPU workload",
+            ))
+        }
+        (ScenarioKind::Fetch, None) => None,
+        (ScenarioKind::CpuCalibration, Some(0)) => {
+            return Err(fault("cpu_rounds", "must be more than zero"))
+        }
+        (ScenarioKind::CpuCalibration, r) => Some(r.unwrap_or(CPU_CALIBRATION_ROUNDS)),
+    };
+    if kind == ScenarioKind::CpuCalibration {
+        let fetching = spec.source != Source::PlainEnv
+            || spec.cache != CacheMode::None
+            || spec.fetch_at != FetchAt::Handler
+            || spec.rotation.is_some()
+            || spec.secrets.is_some()
+            || spec.faults.is_some()
+            || spec.prewarm.is_some();
+        if fetching {
+            return Err(fault(
+                "kind",
+                "a cpu-calibration scenario fetches nothing: give it source = \"plain-env\" and no cache, fetch_at, rotation, secrets, faults or prewarm",
+            ));
+        }
+    }
+    match spec.prewarm {
+        Some(_) if spec.fetch_at == FetchAt::Init => {
+            return Err(fault(
+                "prewarm",
+                "fetch_at = init already makes the first fetch at INIT; prewarm is for a fetch in the handler",
+            ))
+        }
+        Some(Prewarm::Connection) if !matches!(spec.source, Source::Ssm | Source::SecretsManager) => {
+            return Err(fault(
+                "prewarm",
+                format!(
+                    "source = {}: only ssm and secrets-manager have a call that opens the connection without doing the fetch (GetParameter without decryption, DescribeSecret); use prewarm = \"entropy\"",
+                    spec.source
+                ),
+            ))
+        }
+        Some(_) if spec.secrets.is_some() => {
+            return Err(fault(
+                "prewarm",
+                "prewarm is measured with one secret per fetch",
+            ))
+        }
+        Some(Prewarm::Connection) if spec.cache == CacheMode::AwsCachingLibrary => {
+            return Err(fault(
+                "prewarm",
+                "the caching library builds its own client, whose connection a prewarm cannot open; use prewarm = \"entropy\"",
+            ))
+        }
+        _ => {}
+    }
+    Ok(Variant {
+        kind,
+        concurrency_mode,
+        probe_build: spec.probe_build.unwrap_or(ProbeBuild::Default),
+        cpu_rounds,
+    })
+}
+
 /// `[scenario.rotation]`, checked against the warm phase it happens in.
 pub(super) fn rotation(
     r: &RotationSpec,
@@ -404,6 +499,36 @@ fn network(file: &PlanFile) -> Result<Network, Fault> {
     })
 }
 
+/// The kernel raises a quota below 1 ms per period to 1 ms, which would give the smallest
+/// memory size more CPU than its share while every output reports the share: refused, naming
+/// the smallest period at which it is written as asked.
+fn quota_floor(scenarios: &[Scenario], local: &Local) -> Result<(), Fault> {
+    if !local.constrain {
+        return Ok(());
+    }
+    let Some(smallest) = scenarios.iter().map(|s| s.memory_mb).min() else {
+        return Ok(());
+    };
+    let share = crate::lambda::cpu_share(smallest);
+    let period_us = local.cpu_period.as_micros() as f64;
+    let quota_us = (period_us * share).round();
+    if quota_us < MIN_QUOTA_US {
+        let needed = Duration::from_micros((MIN_QUOTA_US / share).ceil() as u64);
+        return Err(fault(
+            "local.cpu_period",
+            format!(
+                "at {smallest} MB the quota would be {quota_us:.0} µs per {:?} period, below the kernel's 1 ms minimum (the kernel would give {smallest} MB {:.3} of a CPU instead of {share:.3}); use a cpu_period of at least {needed:?}",
+                local.cpu_period,
+                MIN_QUOTA_US / period_us
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The kernel's smallest CPU quota per period (`cpu.cfs_quota_us`, `cpu.max`), µs.
+pub const MIN_QUOTA_US: f64 = 1000.0;
+
 /// `[local]` with its defaults.
 fn local(file: &PlanFile) -> Result<Local, Fault> {
     let l = file.local.clone().unwrap_or_default();
@@ -414,5 +539,6 @@ fn local(file: &PlanFile) -> Result<Local, Fault> {
     Ok(Local {
         constrain: l.constrain.unwrap_or(true),
         cpu_period,
+        init_cpu: l.init_cpu.unwrap_or(InitCpu::Boosted),
     })
 }

@@ -2,7 +2,10 @@
 //! every value optional where the file may leave it out). [`super::resolve`] turns them into
 //! the checked [`super::Plan`] the runner executes.
 
-use crate::{CacheMode, FetchAt, MultiMode, Source};
+use crate::{
+    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, ScenarioKind,
+    Source,
+};
 use serde::{Deserialize, Serialize};
 /// One memory size or a sweep over several (`memory_mb = 128` or `memory_mb = [128, 1769]`):
 /// a sweep expands a scenario into one per size, named `<name>-<size>mb`.
@@ -32,8 +35,12 @@ pub struct NetworkSpec {
     pub tls: Option<bool>,
     /// Round trip added to every request, e.g. `1ms` (default 0).
     pub rtt: Option<String>,
-    /// Added once per new connection (default: two round trips, TCP's and TLS 1.3's).
+    /// Added once per new connection (default: two round trips, TCP's and TLS 1.3's; one
+    /// without TLS).
     pub connection_setup: Option<String>,
+    /// A run on AWS whose service times (per API operation) and CPU (its `cpu-calibration`
+    /// scenarios) the local stage takes over (`secbench local --service-time-from`).
+    pub service_time_from: Option<String>,
 }
 
 /// `[local]`: how the local platform models Lambda's execution environment.
@@ -46,6 +53,8 @@ pub struct LocalSpec {
     pub constrain: Option<bool>,
     /// The CPU quota period (default [`super::DEFAULT_CPU_PERIOD`], with its source).
     pub cpu_period: Option<String>,
+    /// The CPU of an on-demand INIT: `boosted` (default) or `share`.
+    pub init_cpu: Option<InitCpu>,
 }
 /// `[scenario.rotation]` as written: when to write a new value during the warm phase.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -129,6 +138,18 @@ pub struct ScenarioSpec {
     /// configuration, architecture cannot: deploy one function per architecture and name
     /// each here). The local stage has one function.
     pub function: Option<String>,
+    /// `fetch` (default) or `cpu-calibration`.
+    pub kind: Option<ScenarioKind>,
+    /// `on-demand` (default) or `provisioned`.
+    pub concurrency_mode: Option<ConcurrencyMode>,
+    /// What INIT does ahead of the first handler fetch: `entropy` or `connection`.
+    pub prewarm: Option<Prewarm>,
+    /// Which build of the probe: `default` or `no-jitter-entropy` (the local stage builds it;
+    /// on AWS, deploy it and name its function).
+    pub probe_build: Option<ProbeBuild>,
+    /// `cpu-calibration`: rounds of the fixed workload (default
+    /// [`super::CPU_CALIBRATION_ROUNDS`]).
+    pub cpu_rounds: Option<u32>,
 }
 
 impl ScenarioSpec {

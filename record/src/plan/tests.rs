@@ -233,3 +233,27 @@ fn without_tls_a_new_connection_costs_one_round_trip() {
     .expect("valid");
     assert_eq!(plan.network.connection_setup, Duration::from_millis(1));
 }
+
+#[test]
+fn a_period_whose_quota_the_kernel_would_raise_is_refused_with_the_smallest_that_works() {
+    let plan = |period: &str| {
+        Plan::parse(
+            Path::new("period.toml"),
+            &format!(
+                "[local]\ncpu_period = \"{period}\"\n[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nmemory_mb = [128, 1769]\n"
+            ),
+        )
+    };
+    // 128 MB at 10 ms: 724 µs of quota, which the kernel raises to 1 ms (0.100 of a CPU).
+    let err = plan("10ms").expect_err("below the floor").to_string();
+    assert!(err.contains("local.cpu_period"), "{err}");
+    assert!(err.contains("at least 13.821ms"), "{err}");
+    assert!(err.contains("0.100 of a CPU instead of 0.072"), "{err}");
+    plan("14ms").expect("13.821 ms and more work");
+    // Unconstrained, the period writes nothing.
+    Plan::parse(
+        Path::new("period.toml"),
+        "[local]\nconstrain = false\ncpu_period = \"10ms\"\n[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nmemory_mb = 128\n",
+    )
+    .expect("no quota written");
+}

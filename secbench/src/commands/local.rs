@@ -7,10 +7,21 @@ use secbench_analyzer::{export, stats, summary};
 use std::path::Path;
 
 pub fn run(args: LocalArgs) -> Result<i32> {
+    if args.check_sandbox {
+        print!(
+            "{}",
+            secbench_local_lambda::cgroup_layout::check_this_machine()
+        );
+        return Ok(0);
+    }
     let cwd = std::env::current_dir().context("current directory")?;
     let root = crate::local_stage::find_root(&cwd)?;
     if args.build_only {
-        return build_only(&root);
+        let plan = args
+            .plan
+            .clone()
+            .unwrap_or_else(|| root.join("scripts/plans/local.toml"));
+        return build_only(&root, &plan);
     }
     let workload = args
         .workload
@@ -25,6 +36,7 @@ pub fn run(args: LocalArgs) -> Result<i32> {
         probe_bin: None,
         skip_install: false,
         value: None,
+        service_time_from: args.service_time_from,
     };
     let rt = super::runtime()?;
     let summary = rt.block_on(async {
@@ -66,13 +78,26 @@ pub fn run(args: LocalArgs) -> Result<i32> {
     Ok(code)
 }
 
-/// `--build-only`: the installers and the build, and what the build compiled (`scripts/check-build-once.sh`
-/// reads the last line).
-fn build_only(root: &Path) -> Result<i32> {
+/// `--build-only`: the installers and the build (with the other probe builds `plan` asks for),
+/// and what the main build compiled (`scripts/check-build-once.sh` reads that line).
+fn build_only(root: &Path, plan: &Path) -> Result<i32> {
     crate::local_stage::install(root)?;
     let b = crate::local_stage::build(root)?;
     println!("probe: {}", b.probe.display());
     println!("agent: {}", b.agent.display());
+    let plan = crate::plan::Plan::load(plan)?;
+    let mut variants: Vec<secbench_record::ProbeBuild> = plan
+        .scenarios
+        .iter()
+        .map(|s| s.probe_build)
+        .filter(|b| *b != secbench_record::ProbeBuild::Default)
+        .collect();
+    variants.sort();
+    variants.dedup();
+    for v in variants {
+        let bin = crate::local_stage::build_variant(root, v)?;
+        println!("probe ({v}): {}", bin.display());
+    }
     println!(
         "compiled: {}",
         if b.compiled.is_empty() {

@@ -148,17 +148,31 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
-/// Ctrl-C stops new invocations; the run then ends `partial` with everything sent recorded.
+/// Ctrl-C (SIGINT), SIGTERM and SIGHUP stop new invocations; the run then ends `partial` with
+/// everything sent recorded, and the local stage thaws and removes its environments and stops
+/// moto and the agent on its way out.
 fn interrupt_on_ctrl_c() -> crate::run::Cancel {
+    use tokio::signal::unix::{signal, SignalKind};
     let cancel = crate::run::Cancel::default();
     let c = cancel.clone();
     tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!(
-                "\ninterrupted: finishing the invocations in flight, then writing a partial run"
-            );
-            c.cancel();
-        }
+        let (Ok(mut term), Ok(mut hup)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+        ) else {
+            // Without the handlers, Ctrl-C alone.
+            if tokio::signal::ctrl_c().await.is_ok() {
+                c.cancel();
+            }
+            return;
+        };
+        let name = tokio::select! {
+            r = tokio::signal::ctrl_c() => if r.is_ok() { "interrupted" } else { return },
+            _ = term.recv() => "SIGTERM",
+            _ = hup.recv() => "SIGHUP",
+        };
+        eprintln!("\n{name}: finishing the invocations in flight, then writing a partial run");
+        c.cancel();
     });
     cancel
 }

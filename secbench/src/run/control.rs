@@ -89,7 +89,8 @@ pub struct StageSettings {
 }
 
 /// The probe configuration for `s` on top of the function's `current` one: the scenario's
-/// source, cache and fetch time, its TTLs, a new round tag (any configuration change retires
+/// source, cache and fetch time, its TTLs, what INIT prewarms, the CPU workload of a
+/// cpu-calibration scenario, a new round tag (any configuration change retires
 /// the environments) and what the stage holds for it.
 pub fn scenario_config(
     current: &ProbeConfig,
@@ -104,6 +105,8 @@ pub fn scenario_config(
     c.config_round = Some(round_tag.to_owned());
     c.cache_ttl = s.cache_ttl;
     c.agent_ttl = s.agent_ttl;
+    c.prewarm = s.prewarm;
+    c.cpu_calibration_rounds = s.cpu_rounds;
     if let Some(d) = &stage.expected_sha256 {
         c.expected_sha256 = Some(d.clone());
     }
@@ -122,7 +125,23 @@ pub fn with_config(
     vars
 }
 
-fn api_message<
+/// Maps an SDK error of `operation` on `function` to [`ControlError::Api`].
+pub(crate) fn api_error<
+    'a,
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+>(
+    operation: &'static str,
+    function: &'a str,
+) -> impl FnOnce(aws_smithy_runtime_api::client::result::SdkError<E, R>) -> ControlError + 'a {
+    move |e| ControlError::Api {
+        operation,
+        function: function.to_owned(),
+        message: api_message(&e),
+    }
+}
+
+pub(crate) fn api_message<
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug,
     R: std::fmt::Debug,
 >(
@@ -151,11 +170,7 @@ pub async fn get_configuration(
         .function_name(function)
         .send()
         .await
-        .map_err(|e| ControlError::Api {
-            operation: "GetFunctionConfiguration",
-            function: function.into(),
-            message: api_message(&e),
-        })
+        .map_err(api_error("GetFunctionConfiguration", function))
 }
 
 /// The probe configuration in the function's variables.
@@ -220,11 +235,7 @@ async fn update_and_wait(
         .environment(Environment::builder().set_variables(Some(vars)).build())
         .send()
         .await
-        .map_err(|e| ControlError::Api {
-            operation: "UpdateFunctionConfiguration",
-            function: function.into(),
-            message: api_message(&e),
-        })?;
+        .map_err(api_error("UpdateFunctionConfiguration", function))?;
     wait_until_updated(client, function, poll, Duration::from_secs(300)).await
 }
 

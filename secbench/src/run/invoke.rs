@@ -75,10 +75,21 @@ pub fn function_error_outcome(
 
 /// Invokes `function` with `event` once.
 pub async fn invoke(client: &aws_sdk_lambda::Client, function: &str, event: &[u8]) -> Invoked {
+    invoke_at(client, function, None, event).await
+}
+
+/// [`invoke`] of a version or alias (`qualifier`; `None`: `$LATEST`).
+pub async fn invoke_at(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    qualifier: Option<&str>,
+    event: &[u8],
+) -> Invoked {
     let sent = Instant::now();
     let result = client
         .invoke()
         .function_name(function)
+        .set_qualifier(qualifier.map(str::to_owned))
         .invocation_type(InvocationType::RequestResponse)
         .log_type(LogType::Tail)
         .payload(Blob::new(event))

@@ -10,6 +10,7 @@ pub mod invoke;
 pub mod many;
 pub mod pacer;
 pub mod progress;
+pub mod provisioned;
 pub mod rotate;
 
 use crate::plan::{Arrival, Plan, Scenario};
@@ -176,9 +177,13 @@ struct Ctx {
 struct Slot {
     scenario: String,
     function: String,
+    /// The version or alias invoked (`None`: `$LATEST`).
+    qualifier: Option<String>,
     phase: Phase,
     index: u64,
     round: Option<u32>,
+    /// The probe build the scenario asks for (on AWS, the function named must run it).
+    probe_build: secbench_record::ProbeBuild,
     fetches: u32,
     intended: Instant,
     intended_unix_ms: u64,
@@ -194,7 +199,13 @@ async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc
         force_refresh: false,
     }
     .to_json();
-    let r = invoke::invoke(&ctx.client, &slot.function, event.as_bytes()).await;
+    let r = invoke::invoke_at(
+        &ctx.client,
+        &slot.function,
+        slot.qualifier.as_deref(),
+        event.as_bytes(),
+    )
+    .await;
     let nanos = |d: Duration| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
     let record = InvocationRecord {
         run_schema_version: RUN_SCHEMA_VERSION,
@@ -219,6 +230,16 @@ async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc
         environment_usage: r.environment_usage,
         probe: r.probe,
     };
+    // A probe of another build than the scenario's (on AWS: the function named is not the
+    // variant's: deploy it with `scripts/build-lambda.sh --no-jitter-entropy` and name its
+    // function in the scenario) measured something else: its record is kept, as an error.
+    let mut record = record;
+    if let Some(ran) = record.probe.as_ref().and_then(|p| p.probe_build) {
+        if record.outcome == InvocationOutcome::Ok && ran != slot.probe_build {
+            record.outcome = InvocationOutcome::FunctionError;
+            record.error_type = Some("secbench.WrongProbeBuild".into());
+        }
+    }
     if record.outcome != InvocationOutcome::Ok {
         let n = errors.fetch_add(1, Ordering::Relaxed) + 1;
         bar.set_message(format!("errors {n}"));
@@ -228,8 +249,10 @@ async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc
     let _ = ctx.tx.send(record);
 }
 
+#[allow(clippy::too_many_arguments)]
 fn slot(
     default_function: &str,
+    qualifier: Option<&str>,
     scenario: &Scenario,
     phase: Phase,
     index: u64,
@@ -243,9 +266,11 @@ fn slot(
             .function
             .clone()
             .unwrap_or_else(|| default_function.to_owned()),
+        qualifier: qualifier.map(str::to_owned),
         phase,
         index,
         round,
+        probe_build: scenario.probe_build,
         fetches: scenario.fetches,
         intended: start.0 + offset,
         intended_unix_ms: unix_ms(start.1 + offset),
@@ -357,6 +382,24 @@ async fn start_or_resume(
                 );
             }
             manifest.accounting = existing.accounting;
+            // An interrupted run may have left provisioned concurrency behind (billed while it
+            // stands): removed before anything else.
+            let mut functions: Vec<&str> = plan
+                .scenarios
+                .iter()
+                .filter(|s| s.concurrency_mode == secbench_record::ConcurrencyMode::Provisioned)
+                .map(|s| s.function.as_deref().unwrap_or(&target.function))
+                .collect();
+            functions.sort_unstable();
+            functions.dedup();
+            for f in functions {
+                if provisioned::remove(client, f).await? {
+                    eprintln!(
+                        "note: removed the provisioned concurrency an interrupted run left on {f}:{}",
+                        provisioned::ALIAS
+                    );
+                }
+            }
             (RunDir::open(path.to_owned())?, manifest, existing.done)
         }
         None => {
@@ -569,12 +612,47 @@ async fn scenario_phases(
     resumed_after_rotation: bool,
     bar: &indicatif::ProgressBar,
 ) -> Result<WarmRate, String> {
+    let function = s.function.as_deref().unwrap_or(&target.function);
+    let provisioned = s.concurrency_mode == secbench_record::ConcurrencyMode::Provisioned;
+    let result = phases(ctx, target, s, pending, resumed_after_rotation, bar).await;
+    // Provisioned concurrency is billed while it stands: removed whatever happened (an error,
+    // Ctrl-C).
+    if provisioned {
+        if let Err(e) = provisioned::remove(&ctx.client, function).await {
+            eprintln!(
+                "note: scenario {}: could not remove its provisioned concurrency: {e} (remove it with `aws lambda delete-provisioned-concurrency-config --function-name {function} --qualifier {}`)",
+                s.name,
+                provisioned::ALIAS
+            );
+        }
+    }
+    result
+}
+
+async fn phases(
+    ctx: &Arc<Ctx>,
+    target: &Target,
+    s: &Scenario,
+    pending: &Pending,
+    resumed_after_rotation: bool,
+    bar: &indicatif::ProgressBar,
+) -> Result<WarmRate, String> {
     let errors = Arc::new(AtomicU64::new(0));
     let function = s.function.as_deref().unwrap_or(&target.function);
     let prepared = prepare_scenario(target, s, function, resumed_after_rotation).await?;
+    let provisioned = s.concurrency_mode == secbench_record::ConcurrencyMode::Provisioned;
+    // Applies the scenario under a new tag (a configuration change, which retires every
+    // environment) and, for provisioned concurrency, provisions a version of it; returns the
+    // qualifier to invoke.
     let apply = |tag: String| {
         let (client, prepared) = (&ctx.client, &prepared);
         async move {
+            if provisioned {
+                // The previous round's environments go first (each round provisions its own).
+                provisioned::remove(client, function)
+                    .await
+                    .map_err(|e| format!("scenario {}: provisioning: {e}", s.name))?;
+            }
             control::apply(
                 client,
                 function,
@@ -585,9 +663,18 @@ async fn scenario_phases(
                 &prepared.stage,
             )
             .await
-            .map_err(|e| format!("scenario {}: {e}", s.name))
+            .map_err(|e| format!("scenario {}: {e}", s.name))?;
+            if !provisioned {
+                return Ok(None);
+            }
+            let environments = u32::try_from(s.concurrency).unwrap_or(u32::MAX);
+            provisioned::provision(client, function, environments, target.poll)
+                .await
+                .map(|p| Some(p.qualifier))
+                .map_err(|e| format!("scenario {}: provisioning: {e}", s.name))
         }
     };
+    let mut qualifier: Option<String> = None;
     // The short round (if any) goes first, so the last round leaves `concurrency` warm
     // environments for the warm phase.
     let size = usize::try_from(s.concurrency).unwrap_or(1);
@@ -598,13 +685,14 @@ async fn scenario_phases(
             break;
         }
         // A new tag is a configuration change, which retires every environment.
-        apply(format!("{}-{}-{}-{round}", ctx.run_id, s.name, ctx.nonce)).await?;
+        qualifier = apply(format!("{}-{}-{}-{round}", ctx.run_id, s.name, ctx.nonce)).await?;
         applied = true;
         let start = (Instant::now(), SystemTime::now());
         let mut set = JoinSet::new();
         for &index in chunk {
             let slot = slot(
                 &ctx.function,
+                qualifier.as_deref(),
                 s,
                 Phase::Cold,
                 index,
@@ -620,7 +708,7 @@ async fn scenario_phases(
         return Ok(WarmRate::default());
     }
     if !applied {
-        apply(format!("{}-{}-{}-warm", ctx.run_id, s.name, ctx.nonce)).await?;
+        qualifier = apply(format!("{}-{}-{}-warm", ctx.run_id, s.name, ctx.nonce)).await?;
     }
     let warm_start = (Instant::now(), SystemTime::now());
     let rotations = match (&target.rotator, prepared.rotation) {
@@ -640,7 +728,16 @@ async fn scenario_phases(
         )),
         _ => None,
     };
-    let sent = warm_phase(ctx, s, &pending.warm, bar, &errors, warm_start).await;
+    let sent = warm_phase(
+        ctx,
+        s,
+        qualifier.as_deref(),
+        &pending.warm,
+        bar,
+        &errors,
+        warm_start,
+    )
+    .await;
     let time = warm_start.0.elapsed();
     if let Some((done, task)) = rotations {
         // Rotations not yet due when the warm phase ended are not made.
@@ -775,6 +872,7 @@ fn spawn_rotations(
 async fn warm_phase(
     ctx: &Arc<Ctx>,
     s: &Scenario,
+    qualifier: Option<&str>,
     pending: &[u64],
     bar: &indicatif::ProgressBar,
     errors: &Arc<AtomicU64>,
@@ -790,7 +888,16 @@ async fn warm_phase(
                 .enumerate()
                 .map(|(k, &index)| {
                     let offset = Duration::from_secs_f64(k as f64 / per_second);
-                    let mut slot = slot(&ctx.function, s, Phase::Warm, index, None, start, offset);
+                    let mut slot = slot(
+                        &ctx.function,
+                        qualifier,
+                        s,
+                        Phase::Warm,
+                        index,
+                        None,
+                        start,
+                        offset,
+                    );
                     slot.paced = true;
                     Some(slot)
                 })
@@ -824,13 +931,14 @@ async fn warm_phase(
             ));
             let counter = Arc::new(AtomicU64::new(0));
             for _ in 0..s.concurrency {
-                let (ctx, bar, errors, queue, counter, s) = (
+                let (ctx, bar, errors, queue, counter, s, qualifier) = (
                     ctx.clone(),
                     bar.clone(),
                     errors.clone(),
                     queue.clone(),
                     counter.clone(),
                     s.clone(),
+                    qualifier.map(str::to_owned),
                 );
                 set.spawn(async move {
                     loop {
@@ -845,6 +953,7 @@ async fn warm_phase(
                             ctx.clone(),
                             slot(
                                 &ctx.function,
+                                qualifier.as_deref(),
                                 &s,
                                 Phase::Warm,
                                 index,

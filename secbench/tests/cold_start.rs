@@ -1,0 +1,617 @@
+//! Cold starts as Lambda runs them, on the local stage with the real release probe (and its
+//! no-jitter-entropy build), moto and the sandbox: provisioned concurrency (INIT ahead of the
+//! first invocation, at the memory share), the crypto library's entropy cost measured per
+//! memory size and build, the prewarm remedy, and the calibration from a run on AWS (a
+//! synthetic fixture, `fixtures/runs/aws-synthetic`); and the AWS path of provisioned
+//! concurrency against moto's Lambda, its calls in order and removed after Ctrl-C and on
+//! resume.
+
+mod common;
+
+use common::*;
+use secbench::local_stage::{run_local, LocalOptions};
+use secbench::run::{self, provisioned, Cancel};
+use secbench_record::run::{InvocationRecord, Phase, RunStatus};
+use secbench_record::{InitializationType, ProbeBuild};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The local-stage runs compare times and CPU: one at a time on the 2 cores, not beside each
+/// other or beside the moto-only test.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+async fn local(plan: &str, out: &Path, service_time_from: Option<&Path>) -> run::RunSummary {
+    let plan_path = out.join("plan.toml");
+    std::fs::write(&plan_path, plan).expect("plan");
+    let summary = run_local(
+        &LocalOptions {
+            root: root(),
+            plan: plan_path,
+            out_dir: out.to_owned(),
+            resume: None,
+            probe_bin: Some(probe_bin()),
+            skip_install: true,
+            value: Some(canary()),
+            service_time_from: service_time_from.map(Path::to_owned),
+        },
+        Cancel::default(),
+    )
+    .await
+    .expect("the local stage runs");
+    assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.message);
+    assert_eq!(summary.accounting.ok, summary.accounting.sent);
+    summary
+}
+
+fn median(mut v: Vec<u64>) -> u64 {
+    assert!(!v.is_empty());
+    v.sort_unstable();
+    v[v.len() / 2]
+}
+
+fn of<'a>(
+    records: &'a [InvocationRecord],
+    scenario: &str,
+    phase: Phase,
+) -> Vec<&'a InvocationRecord> {
+    let v: Vec<_> = records
+        .iter()
+        .filter(|r| r.scenario == scenario && r.phase == phase)
+        .collect();
+    assert!(!v.is_empty(), "no {phase:?} records of {scenario}");
+    v
+}
+
+/// The first handler fetch's CPU time in each cold record.
+fn first_fetch_cpu(records: &[&InvocationRecord]) -> Vec<u64> {
+    records
+        .iter()
+        .map(|r| {
+            let p = r.probe.as_ref().expect("probe record");
+            p.fetches[0].cpu_ns.expect("the fetch's CPU time")
+        })
+        .collect()
+}
+
+const PLAN: &str = r#"
+stage = "local"
+[network]
+tls = true
+rtt = "1ms"
+[local]
+init_cpu = "boosted"
+[defaults]
+cold_starts = 4
+warm_invocations = 6
+concurrency = 2
+rate = "50/s"
+memory_mb = [128, 1769]
+[[scenario]]
+name = "ssm-init-provisioned"
+source = "ssm"
+fetch_at = "init"
+concurrency_mode = "provisioned"
+cold_starts = 2
+memory_mb = 128
+[[scenario]]
+name = "ssm"
+source = "ssm"
+[[scenario]]
+name = "ssm-prewarm-entropy"
+source = "ssm"
+prewarm = "entropy"
+[[scenario]]
+name = "ssm-no-jitter"
+source = "ssm"
+probe_build = "no-jitter-entropy"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioned_concurrency_entropy_and_prewarm_on_the_local_stage() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let out = tempfile::tempdir().expect("tempdir");
+    let summary = local(PLAN, out.path(), None).await;
+    let records = records(&summary.dir);
+    let m = manifest(&summary.dir);
+    let emulation = m.emulation.expect("emulation");
+
+    // Provisioned concurrency: the environments started ahead of the traffic, INIT at the
+    // memory share (throttled), and the first invocation of each is warm-started: no INIT in
+    // its REPORT or its latency.
+    for r in of(&records, "ssm-init-provisioned", Phase::Cold) {
+        let p = r.probe.as_ref().expect("probe record");
+        assert_eq!(
+            p.initialization_type,
+            Some(InitializationType::ProvisionedConcurrency)
+        );
+        assert!(p.cold, "the first invocation of its process");
+        assert_ne!(
+            r.executed_version.as_deref(),
+            Some("$LATEST"),
+            "the alias's version ran"
+        );
+        let platform = r.platform.as_ref().expect("REPORT");
+        assert_eq!(
+            platform.init_duration_ms, None,
+            "no INIT in a provisioned invocation"
+        );
+        let u = r.environment_usage.as_ref().expect("usage");
+        assert_eq!(
+            u.init_cpu_share_millis,
+            Some(72),
+            "INIT at the share: {u:?}"
+        );
+        assert!(
+            u.init_throttled_ns.unwrap_or(0) > 0,
+            "INIT was throttled: {u:?}"
+        );
+        let init_ns = u.init_ns.expect("INIT's wall time");
+        assert!(
+            r.caller_latency_ns < init_ns,
+            "the invocation ({} ns) carried its INIT ({init_ns} ns)",
+            r.caller_latency_ns
+        );
+        assert!(p.init.as_ref().is_some_and(|i| i.init_fetch_ns.is_some()));
+    }
+    // On demand, INIT got the boost (capped at the host's CPUs).
+    let boost = emulation.init_cpu.expect("INIT's CPU is stated");
+    assert_eq!(boost.mode, secbench_record::InitCpu::Boosted);
+    for r in of(&records, "ssm-128mb", Phase::Cold) {
+        let u = r.environment_usage.as_ref().expect("usage");
+        assert_eq!(
+            u.init_cpu_share_millis,
+            Some(boost.boosted_cpu_millis),
+            "{u:?}"
+        );
+        assert_eq!(
+            u.cpu_share_millis,
+            Some(72),
+            "the invocation at the share: {u:?}"
+        );
+        assert_eq!(
+            r.probe.as_ref().and_then(|p| p.initialization_type),
+            Some(InitializationType::OnDemand)
+        );
+    }
+
+    // The entropy cost: measured for each memory size and build, larger for the default build.
+    for memory_mb in [128, 1769] {
+        let cpu = |build: ProbeBuild| {
+            let e = emulation
+                .entropy
+                .iter()
+                .find(|e| e.memory_mb == memory_mb && e.probe_build == build)
+                .unwrap_or_else(|| panic!("no entropy figure for {memory_mb} MB, {build}"));
+            assert!(!e.cpu_ns.is_empty() && e.cpu_ns.len() == e.wall_ns.len());
+            median(e.cpu_ns.clone())
+        };
+        let (default, no_jitter) = (cpu(ProbeBuild::Default), cpu(ProbeBuild::NoJitterEntropy));
+        assert!(
+            default > no_jitter,
+            "{memory_mb} MB: the default build's first randomness ({default} ns of CPU) is not dearer than the no-jitter build's ({no_jitter} ns)"
+        );
+        // The no-jitter scenario ran the no-jitter build.
+        for r in of(
+            &records,
+            &format!("ssm-no-jitter-{memory_mb}mb"),
+            Phase::Cold,
+        ) {
+            assert_eq!(
+                r.probe.as_ref().and_then(|p| p.probe_build),
+                Some(ProbeBuild::NoJitterEntropy)
+            );
+        }
+
+        // Without `prewarm` the probe does nothing more at INIT: no prewarm, no call; its
+        // first fetch pays the entropy (its CPU time holds most of it), which the prewarmed
+        // scenario's first fetch does not.
+        let plain = of(&records, &format!("ssm-{memory_mb}mb"), Phase::Cold);
+        for r in &plain {
+            let p = r.probe.as_ref().expect("probe record");
+            assert_eq!(p.prewarm, None);
+            assert_eq!(p.probe_build, Some(ProbeBuild::Default));
+            let init = p.init.as_ref().expect("INIT");
+            assert_eq!(init.prewarm_ns, None);
+            assert!(init.prewarm_calls.is_empty());
+        }
+        let prewarmed = of(
+            &records,
+            &format!("ssm-prewarm-entropy-{memory_mb}mb"),
+            Phase::Cold,
+        );
+        for r in &prewarmed {
+            let init = r
+                .probe
+                .as_ref()
+                .and_then(|p| p.init.as_ref())
+                .expect("INIT");
+            assert!(init.prewarm_ns.is_some() && init.prewarm_calls.is_empty());
+        }
+        let (plain_cpu, prewarmed_cpu) = (
+            median(first_fetch_cpu(&plain)),
+            median(first_fetch_cpu(&prewarmed)),
+        );
+        assert!(
+            plain_cpu > prewarmed_cpu + (default - no_jitter) / 2,
+            "{memory_mb} MB: the first fetch used {plain_cpu} ns of CPU without prewarm and {prewarmed_cpu} ns with it; the entropy costs {default} ns"
+        );
+    }
+    // The statement says what INIT got and what the entropy cost.
+    let statement = secbench_record::run::Emulation::statement(
+        &manifest(&summary.dir).emulation.expect("emulation"),
+    );
+    assert!(statement.contains("INIT"), "{statement}");
+    assert!(statement.contains("entropy"), "{statement}");
+    assert_no_canary_in(&summary.dir, &canary());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_calibrated_from_aws_takes_its_service_times_and_cpu() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let fixture = root().join("secbench/tests/fixtures/runs/aws-synthetic");
+    let aws = secbench_analyzer::calibration::AwsCalibration::read(&fixture).expect("fixture");
+    let rounds = aws.cpu.iter().map(|c| c.rounds).max().expect("cpu rounds");
+    let out = tempfile::tempdir().expect("tempdir");
+    let plan = format!(
+        r#"
+stage = "local"
+[network]
+tls = true
+rtt = "1ms"
+[defaults]
+cold_starts = 2
+warm_invocations = 150
+concurrency = 2
+rate = "50/s"
+memory_mb = 1769
+[[scenario]]
+name = "ssm"
+source = "ssm"
+[[scenario]]
+name = "sm"
+source = "secrets-manager"
+[[scenario]]
+name = "kms"
+source = "kms-env"
+[[scenario]]
+name = "cpu"
+kind = "cpu-calibration"
+source = "plain-env"
+cpu_rounds = {rounds}
+memory_mb = 128
+warm_invocations = 10
+"#
+    );
+    let summary = local(&plan, out.path(), Some(&fixture)).await;
+    let records = records(&summary.dir);
+    let m = manifest(&summary.dir);
+    let emulation = m.emulation.expect("emulation");
+    let from = emulation.calibrated_from.as_ref().expect("calibrated");
+    assert_eq!(from.run_id, aws.run_id);
+    assert!(emulation.statement().contains(&aws.run_id));
+
+    // Each operation's warm latency: within 10% of the AWS run's median, plus what the local
+    // stage adds that the front cannot see and take off: the probe's own side of the call (its
+    // CPU time in the fetch, measured in the same records) and one more millisecond of
+    // scheduling and moto's floor (measured on 2 cores in four runs of this test: +1.5 to
+    // +2.4 ms over the AWS median, of which 0.9 ms was the probe's CPU).
+    let mut off = Vec::new();
+    for (scenario, target) in [
+        ("ssm", "AmazonSSM.GetParameter"),
+        ("sm", "secretsmanager.GetSecretValue"),
+        ("kms", "TrentService.Decrypt"),
+    ] {
+        let expected = aws
+            .median_ns(target)
+            .expect("the fixture has the operation") as f64;
+        let here = median(
+            of(&records, scenario, Phase::Warm)
+                .iter()
+                .map(|r| r.probe.as_ref().expect("probe").fetches[0].latency_ns)
+                .collect(),
+        ) as f64;
+        let cpu = median(
+            of(&records, scenario, Phase::Warm)
+                .iter()
+                .map(|r| {
+                    r.probe.as_ref().expect("probe").fetches[0]
+                        .cpu_ns
+                        .unwrap_or(0)
+                })
+                .collect(),
+        ) as f64;
+        if here < 0.9 * expected || here > 1.1 * expected + cpu + 1e6 {
+            off.push(format!(
+                "{target}: {:.2} ms here against {:.2} ms on AWS (probe CPU {:.2} ms)",
+                here / 1e6,
+                expected / 1e6,
+                cpu / 1e6
+            ));
+        }
+    }
+    assert!(off.is_empty(), "{off:#?}");
+    // The workload's wall time at 128 MB: within 15% of the AWS run's.
+    let expected = aws
+        .cpu
+        .iter()
+        .find(|c| c.memory_mb == 128)
+        .expect("128 MB in the fixture")
+        .handler_wall_ns as f64;
+    let here = median(
+        of(&records, "cpu", Phase::Warm)
+            .iter()
+            .map(|r| {
+                r.probe
+                    .as_ref()
+                    .and_then(|p| p.cpu_work)
+                    .expect("cpu work")
+                    .wall_ns
+            })
+            .collect(),
+    ) as f64;
+    assert!(
+        (here - expected).abs() <= 0.15 * expected,
+        "the workload took {:.1} ms here at 128 MB against {:.1} ms on AWS",
+        here / 1e6,
+        expected / 1e6
+    );
+}
+
+/// moto's request recorder: the Lambda control-plane calls since `start`, as
+/// (method, path and query) in order.
+struct Recorder {
+    endpoint: String,
+}
+
+impl Recorder {
+    /// A request to moto's own API, through moto's Python (no HTTP client in these tests).
+    fn request(&self, method: &str, what: &str) -> String {
+        let out = std::process::Command::new(root().join(".venv/bin/python"))
+            .args([
+                "-c",
+                "import sys, urllib.request as u; print(u.urlopen(u.Request(sys.argv[1], method=sys.argv[2])).read().decode())",
+            ])
+            .arg(format!("{}/moto-api/recorder/{what}", self.endpoint))
+            .arg(method)
+            .output()
+            .expect("python");
+        assert!(
+            out.status.success(),
+            "moto recorder {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn start(&self) {
+        self.request("POST", "reset-recording");
+        self.request("POST", "start-recording");
+    }
+
+    fn calls(&self) -> Vec<String> {
+        self.request("GET", "download-recording")
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter_map(|v| {
+                let url = v["url"].as_str()?;
+                let path = url
+                    .split_once("://")
+                    .map_or(url, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+                Some(format!("{} {path}", v["method"].as_str()?))
+            })
+            .filter(|c| c.contains("/functions/"))
+            .collect()
+    }
+}
+
+fn operation(call: &str) -> &'static str {
+    let (method, path) = call.split_once(' ').unwrap_or(("", call));
+    let path = path.split('?').next().unwrap_or(path);
+    match (method, path) {
+        ("POST", p) if p.ends_with("/versions") => "PublishVersion",
+        ("GET", p) if p.contains("/aliases/") => "GetAlias",
+        ("POST", p) if p.ends_with("/aliases") => "CreateAlias",
+        ("PUT", p) if p.contains("/aliases/") => "UpdateAlias",
+        ("PUT", p) if p.ends_with("/provisioned-concurrency") => "PutProvisionedConcurrencyConfig",
+        ("GET", p) if p.ends_with("/provisioned-concurrency") => "GetProvisionedConcurrencyConfig",
+        ("DELETE", p) if p.ends_with("/provisioned-concurrency") => {
+            "DeleteProvisionedConcurrencyConfig"
+        }
+        ("POST", p) if p.ends_with("/invocations") => {
+            if call.contains("Qualifier=secbench-provisioned") {
+                "Invoke(alias)"
+            } else {
+                "Invoke"
+            }
+        }
+        ("PUT", p) if p.ends_with("/configuration") => "UpdateFunctionConfiguration",
+        ("GET", p) if p.ends_with("/configuration") => "GetFunctionConfiguration",
+        _ => "other",
+    }
+}
+
+/// The operations in order, consecutive repeats (polls, invocations) folded into one.
+fn sequence(calls: &[String]) -> Vec<&'static str> {
+    let mut ops: Vec<&'static str> = calls.iter().map(|c| operation(c)).collect();
+    ops.retain(|o| *o != "other" && *o != "GetFunctionConfiguration");
+    ops.dedup();
+    ops
+}
+
+const AWS_PLAN: &str = r#"
+stage = "dev"
+region = "eu-central-1"
+function = "secbench-probe-dev"
+[[scenario]]
+name = "ssm-init-provisioned"
+source = "ssm"
+fetch_at = "init"
+concurrency_mode = "provisioned"
+memory_mb = 256
+cold_starts = 2
+warm_invocations = 40
+concurrency = 2
+rate = "20/s"
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_c() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let moto = secbench::local_stage::start_moto(&root()).expect("moto");
+    let status = std::process::Command::new(root().join(".venv/bin/python"))
+        .arg(root().join("secbench/tests/fixtures/moto_create_function.py"))
+        .args([&moto.endpoint, "eu-central-1", "secbench-probe-dev"])
+        .status()
+        .expect("python");
+    assert!(status.success());
+    let recorder = Recorder {
+        endpoint: moto.endpoint.clone(),
+    };
+    let client = moto_lambda(&moto.endpoint).await;
+    let out = tempfile::tempdir().expect("tempdir");
+    let plan = plan(out.path(), AWS_PLAN);
+    let target = dev_target("secbench-probe-dev");
+
+    // A whole run: version, alias, config, wait for READY, invocations of the alias, removal.
+    recorder.start();
+    let summary = run::run(
+        client.clone(),
+        &plan,
+        &target,
+        out.path(),
+        None,
+        Cancel::default(),
+    )
+    .await
+    .expect("run");
+    assert_eq!(summary.accounting.sent, plan.planned());
+    let calls = recorder.calls();
+    assert_eq!(
+        sequence(&calls),
+        [
+            // Each round removes the previous round's config first (none in the first).
+            "DeleteProvisionedConcurrencyConfig",
+            "UpdateFunctionConfiguration",
+            "PublishVersion",
+            "GetAlias",
+            "CreateAlias",
+            "PutProvisionedConcurrencyConfig",
+            "GetProvisionedConcurrencyConfig",
+            "Invoke(alias)",
+            "DeleteProvisionedConcurrencyConfig",
+        ],
+        "{calls:#?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("provisioned-concurrency?Qualifier=secbench-provisioned")),
+        "the config is on the alias: {calls:#?}"
+    );
+    let gone = client
+        .get_provisioned_concurrency_config()
+        .function_name("secbench-probe-dev")
+        .qualifier(provisioned::ALIAS)
+        .send()
+        .await;
+    assert!(gone.is_err(), "the config was removed: {gone:?}");
+
+    // Ctrl-C in the middle of the warm phase: the config is removed all the same, and the run
+    // is partial. The second run updates the alias.
+    recorder.start();
+    let cancel = Cancel::default();
+    let out2 = tempfile::tempdir().expect("tempdir");
+    let watcher = {
+        let (cancel, recorder) = (
+            cancel.clone(),
+            Recorder {
+                endpoint: moto.endpoint.clone(),
+            },
+        );
+        std::thread::spawn(move || {
+            let deadline = Instant::now() + Duration::from_secs(60);
+            // Cancel once the alias has been invoked: the provisioned config stands then. (A
+            // poll of the recorder: each look is a request to moto.)
+            while !recorder
+                .calls()
+                .iter()
+                .any(|c| operation(c) == "Invoke(alias)")
+            {
+                assert!(Instant::now() < deadline, "the alias was never invoked");
+            }
+            cancel.cancel();
+        })
+    };
+    let summary = run::run(client.clone(), &plan, &target, out2.path(), None, cancel)
+        .await
+        .expect("run");
+    watcher.join().expect("watcher");
+    assert_eq!(summary.status, RunStatus::Partial, "{:?}", summary.message);
+    assert!(summary.accounting.sent < plan.planned());
+    let ops = sequence(&recorder.calls());
+    assert_eq!(
+        ops.get(..2),
+        Some(
+            &[
+                "DeleteProvisionedConcurrencyConfig",
+                "UpdateFunctionConfiguration"
+            ][..]
+        ),
+        "{ops:?}"
+    );
+    assert!(ops.contains(&"UpdateAlias"), "{ops:?}");
+    assert_eq!(
+        ops.last(),
+        Some(&"DeleteProvisionedConcurrencyConfig"),
+        "{ops:?}"
+    );
+
+    // A run killed outright leaves the config behind: `--resume` removes it before anything else.
+    client
+        .put_provisioned_concurrency_config()
+        .function_name("secbench-probe-dev")
+        .qualifier(provisioned::ALIAS)
+        .provisioned_concurrent_executions(2)
+        .send()
+        .await
+        .expect("a config left behind");
+    recorder.start();
+    let resumed = run::run(
+        client.clone(),
+        &plan,
+        &target,
+        out2.path(),
+        Some(summary.dir.as_path()),
+        Cancel::default(),
+    )
+    .await
+    .expect("resume");
+    assert_eq!(resumed.accounting.sent, plan.planned());
+    let calls = recorder.calls();
+    let ops = sequence(&calls);
+    assert_eq!(
+        ops.get(..2),
+        Some(
+            &[
+                "DeleteProvisionedConcurrencyConfig",
+                "UpdateFunctionConfiguration"
+            ][..]
+        ),
+        "{ops:?}"
+    );
+    assert_eq!(
+        ops.last(),
+        Some(&"DeleteProvisionedConcurrencyConfig"),
+        "{ops:?}"
+    );
+    let deletes_before_update = calls
+        .iter()
+        .take_while(|c| operation(c) != "UpdateFunctionConfiguration")
+        .filter(|c| operation(c) == "DeleteProvisionedConcurrencyConfig")
+        .count();
+    // One by the resume (the leftover), one by the scenario's round (which finds none).
+    assert_eq!(
+        deletes_before_update, 2,
+        "the leftover config was removed before the run went on: {calls:#?}"
+    );
+}
