@@ -690,3 +690,29 @@ fn provisioned_concurrency_at_init_is_priced_from_the_provisioned_rates_to_the_c
         .expect("a provisioned line");
     assert_eq!(cents(fixed.cost_usd), 274);
 }
+
+#[test]
+fn one_measured_approach_is_not_called_the_only_feasible_one_when_the_others_are_unmeasured() {
+    let w = workload("example.toml");
+    let p = table(&w.region);
+    let lat: Latencies = BTreeMap::from([(
+        approach(Source::Ssm, CacheMode::Ttl, FetchAt::Handler),
+        lat(0.300, 0.000_01),
+    )]);
+    let approaches = cost::evaluate(&w, &p, &lat, &BTreeMap::new());
+    let unmeasured = approaches
+        .iter()
+        .filter(|c| c.source != Source::PlainEnv && c.latency.is_none())
+        .count();
+    assert!(unmeasured > 0);
+    let r = cost::recommend::recommend(&approaches, &Slo::default());
+    assert_eq!(r.approach.map(|a| a.name()).as_deref(), Some("ssm+ttl"));
+    assert!(!r.why.contains("only feasible approach"), "{}", r.why);
+    assert!(
+        r.why.contains(&format!(
+            "only measured approach that is feasible; {unmeasured} other approach(es) were not measured"
+        )),
+        "{}",
+        r.why
+    );
+}

@@ -486,7 +486,10 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
             ));
         }
     }
-    if matches!(a.kind(), Kind::Cached | Kind::AtInit) {
+    // Provisioned environments are initialised ahead of the traffic: no storm at the peak.
+    if matches!(a.kind(), Kind::Cached | Kind::AtInit)
+        && a.concurrency != secbench_record::ConcurrencyMode::Provisioned
+    {
         let tightest = match a.source {
             Source::Ssm | Source::AgentSsm if !ssm_higher_throughput => {
                 Some(q.ssm.get_parameter_standard_tps)

@@ -183,64 +183,78 @@ pub fn recommend(approaches: &[ApproachCost], slo: &Slo) -> Recommendation {
     }
     let first = candidates.first();
     let second = candidates.get(1);
-    let why =
-        match (first, second) {
-            (None, _) => "no approach is feasible and meets the objective".to_owned(),
-            (Some(f), None) => format!(
-                "{} is the only feasible approach{}",
+    let why = match (first, second) {
+        (None, _) => "no approach is feasible and meets the objective".to_owned(),
+        (Some(f), None) => {
+            // Approaches left out for want of a latency may well be feasible: say so
+            // rather than call this one the only feasible one.
+            let unmeasured = approaches
+                .iter()
+                .filter(|c| c.source != Source::PlainEnv && any_latency && c.latency.is_none())
+                .count();
+            let objective = if slo.is_set() {
+                " that meets the objective"
+            } else {
+                ""
+            };
+            if unmeasured > 0 {
+                format!(
+                        "{} is the only measured approach{objective} that is feasible; {unmeasured} other approach(es) were not measured (no latency in the runs or the [[latency]] table), so they could not be weighed",
+                        f.approach
+                    )
+            } else {
+                format!("{} is the only feasible approach{objective}", f.approach)
+            }
+        }
+        (Some(f), Some(s)) => {
+            let cheaper_excluded: Vec<&Excluded> = excluded
+                .iter()
+                .filter(|e| {
+                    approaches.iter().any(|c| {
+                        c.approach == e.approach && c.monthly_cost_usd < f.monthly_cost_usd
+                    })
+                })
+                .collect();
+            let mut why = format!(
+                "{} is the cheapest feasible approach{} at ${:.2}/month; {} costs ${:.2} more.",
                 f.approach,
                 if slo.is_set() {
                     " that meets the objective"
                 } else {
                     ""
-                }
-            ),
-            (Some(f), Some(s)) => {
-                let cheaper_excluded: Vec<&Excluded> = excluded
-                    .iter()
-                    .filter(|e| {
-                        approaches.iter().any(|c| {
-                            c.approach == e.approach && c.monthly_cost_usd < f.monthly_cost_usd
-                        })
-                    })
-                    .collect();
-                let mut why =
-                    format!(
-                "{} is the cheapest feasible approach{} at ${:.2}/month; {} costs ${:.2} more.",
-                f.approach,
-                if slo.is_set() { " that meets the objective" } else { "" },
+                },
                 f.monthly_cost_usd,
                 s.approach,
                 s.monthly_cost_usd - f.monthly_cost_usd
             );
-                let (unmeasured, other): (Vec<&Excluded>, Vec<&Excluded>) = cheaper_excluded
-                    .iter()
-                    .partition(|e| e.reason.starts_with("no latency"));
-                if !other.is_empty() {
-                    why.push_str(" Cheaper but left out: ");
-                    why.push_str(
-                        &other
-                            .iter()
-                            .map(|e| format!("{} ({})", e.approach, e.reason))
-                            .collect::<Vec<_>>()
-                            .join("; "),
-                    );
-                    why.push('.');
-                }
-                if !unmeasured.is_empty() {
-                    why.push_str(" Cheaper but not measured (run them to compare): ");
-                    why.push_str(
-                        &unmeasured
-                            .iter()
-                            .map(|e| e.approach.name())
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                    );
-                    why.push('.');
-                }
-                why
+            let (unmeasured, other): (Vec<&Excluded>, Vec<&Excluded>) = cheaper_excluded
+                .iter()
+                .partition(|e| e.reason.starts_with("no latency"));
+            if !other.is_empty() {
+                why.push_str(" Cheaper but left out: ");
+                why.push_str(
+                    &other
+                        .iter()
+                        .map(|e| format!("{} ({})", e.approach, e.reason))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                );
+                why.push('.');
             }
-        };
+            if !unmeasured.is_empty() {
+                why.push_str(" Cheaper but not measured (run them to compare): ");
+                why.push_str(
+                    &unmeasured
+                        .iter()
+                        .map(|e| e.approach.name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                );
+                why.push('.');
+            }
+            why
+        }
+    };
     let mut why = why;
     if let Some(f) =
         first.filter(|f| f.staleness_bound == crate::approach::StalenessBound::ConfigurationChange)

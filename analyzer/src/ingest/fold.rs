@@ -236,8 +236,14 @@ impl Accum {
                 g.record(Metric::CpuWorkInitWall, w.wall_ns);
                 g.record(Metric::CpuWorkInitCpu, w.cpu_ns);
             }
+            // The INIT-time fetch counts as the handler's do: only when it succeeded (its
+            // record is among the fetches; records that lack it give the bare figure).
             if let Some(v) = init.init_fetch_ns {
-                g.record(Metric::InitFetch, v);
+                match p.fetches.iter().find(|f| f.phase == FetchPhase::Init) {
+                    Some(f) if f.outcome == Outcome::Error || f.outcome == Outcome::Partial => {}
+                    Some(f) => g.record(Metric::InitFetch, f.latency_ns),
+                    None => g.record(Metric::InitFetch, v),
+                }
             }
         }
         for f in &p.fetches {

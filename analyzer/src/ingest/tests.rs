@@ -143,3 +143,45 @@ fn the_fast_view_reads_every_fixture_record_as_the_strict_parser_does() {
         }
     }
 }
+
+#[test]
+fn a_failed_init_fetch_is_not_an_init_fetch_latency_as_a_failed_handler_fetch_is_not_one() {
+    let text =
+        std::fs::read_to_string(fixtures().join("at-init").join("records.jsonl")).expect("fixture");
+    let mut failed = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut r: serde_json::Value = serde_json::from_str(l).expect("json");
+            if failed == 0 && r["phase"] == "cold" {
+                // The INIT fetch failed after 9 s (a timeout), as the probe records it.
+                r["probe"]["init"]["init_fetch_ns"] = 9_000_000_000u64.into();
+                let f = &mut r["probe"]["fetches"][0];
+                assert_eq!(f["phase"], "init");
+                f["outcome"] = "error".into();
+                f["error_class"] = "timeout".into();
+                f["latency_ns"] = 9_000_000_000u64.into();
+                failed += 1;
+            }
+            r.to_string()
+        })
+        .collect();
+    let cold_inits = |text: &str| {
+        let ingested = Ingested::from_bytes(text.as_bytes(), false).expect("fold");
+        ingested
+            .groups
+            .iter()
+            .filter(|(k, _)| k.phase == secbench_record::run::Phase::Cold)
+            .filter_map(|(_, g)| g.histogram(Metric::InitFetch))
+            .map(|h| (h.len(), h.max()))
+            .fold((0, 0), |(n, m), (len, max)| (n + len, m.max(max)))
+    };
+    let (all, _) = cold_inits(&text);
+    let (kept, longest) = cold_inits(&lines.join("\n"));
+    assert_eq!(kept, all - 1, "the failed INIT fetch is left out");
+    assert!(
+        longest < 9_000_000_000,
+        "its 9 s is not a latency: {longest}"
+    );
+}
