@@ -120,6 +120,9 @@ pub enum StalenessBound {
     CacheTtl,
     /// The agent serves it until its TTL (the extension takes at most 300 s).
     AgentTtl,
+    /// The probe's own TTL cache in front of the agent: the probe can keep a value the agent
+    /// served just before its TTL ran out for its own whole TTL, so the worst case is the sum.
+    AgentAndCacheTtl,
     /// Fetched once at INIT and kept: stale until the environment is retired.
     EnvironmentLifetime,
     /// The value is in the function's configuration: a rotation is a configuration change,
@@ -141,6 +144,7 @@ impl StalenessBound {
             }
             StalenessBound::CacheTtl => ttl,
             StalenessBound::AgentTtl => ttl.min(secbench_record::plan::AGENT_MAX_TTL),
+            StalenessBound::AgentAndCacheTtl => ttl + ttl.min(secbench_record::plan::AGENT_MAX_TTL),
             StalenessBound::EnvironmentLifetime => lifetime,
         }
     }
@@ -151,6 +155,7 @@ impl StalenessBound {
             StalenessBound::NextFetch => "next fetch",
             StalenessBound::CacheTtl => "cache TTL",
             StalenessBound::AgentTtl => "agent TTL",
+            StalenessBound::AgentAndCacheTtl => "agent TTL + cache TTL",
             StalenessBound::EnvironmentLifetime => "environment lifetime",
             StalenessBound::ConfigurationChange => "configuration change (retires environments)",
         }
@@ -162,6 +167,9 @@ impl Approach {
     pub fn staleness_bound(&self) -> StalenessBound {
         match (self.source, self.cache, self.fetch_at) {
             (Source::PlainEnv | Source::KmsEnv, _, _) => StalenessBound::ConfigurationChange,
+            (s, CacheMode::Ttl | CacheMode::AwsCachingLibrary, _) if s.is_agent() => {
+                StalenessBound::AgentAndCacheTtl
+            }
             (s, _, _) if s.is_agent() => StalenessBound::AgentTtl,
             (_, CacheMode::Ttl | CacheMode::AwsCachingLibrary, _) => StalenessBound::CacheTtl,
             (_, CacheMode::None, FetchAt::Init) => StalenessBound::EnvironmentLifetime,

@@ -716,3 +716,36 @@ fn one_measured_approach_is_not_called_the_only_feasible_one_when_the_others_are
         r.why
     );
 }
+
+#[test]
+fn a_ttl_cache_in_front_of_the_agent_can_be_stale_for_both_ttls() {
+    // The workload's 5-minute TTL for the probe's cache and the agent's (capped at 300 s): a
+    // value the agent served just before its TTL ran out is kept by the probe for 5 more
+    // minutes, 10 minutes in all (the agent alone: 5).
+    let w = workload("example.toml");
+    let p = table(&w.region);
+    let both = price(
+        &w,
+        &p,
+        approach(
+            Source::AgentSecretsManager,
+            CacheMode::Ttl,
+            FetchAt::Handler,
+        ),
+    );
+    assert_eq!(
+        both.staleness_bound,
+        secbench_analyzer::approach::StalenessBound::AgentAndCacheTtl
+    );
+    assert_eq!(both.longest_staleness_s, 600.0);
+    let agent = price(
+        &w,
+        &p,
+        approach(
+            Source::AgentSecretsManager,
+            CacheMode::None,
+            FetchAt::Handler,
+        ),
+    );
+    assert_eq!(agent.longest_staleness_s, 300.0);
+}

@@ -125,6 +125,11 @@ pub fn read(dir: &Path) -> Result<Vec<RotationRecord>, RotationError> {
         if !terminated && Some(line.number) == last {
             break;
         }
+        // A line that ends mid-document was cut off mid-write and later closed by the newline
+        // a resumed run's writer adds before its first line: left out, as the last one is.
+        if serde_json::from_slice::<serde_json::Value>(line.text).is_err_and(|e| e.is_eof()) {
+            continue;
+        }
         let mut de = serde_json::Deserializer::from_slice(line.text);
         let r: RotationRecord = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let field = e.path().to_string();
@@ -147,17 +152,31 @@ pub struct RotationLog {
 }
 
 impl RotationLog {
-    /// Opens (or creates) the file in `dir` for appending.
+    /// Opens (or creates) the file in `dir` for appending. A file cut off mid-line (a run
+    /// killed while writing) gets a newline first, so the next record starts a line of its
+    /// own instead of being glued to the cut-off one (nothing written is changed).
     pub fn open(dir: &Path) -> Result<RotationLog, RotationError> {
+        use std::io::{Read as _, Seek as _, SeekFrom};
         let path = dir.join(ROTATIONS_FILE);
-        let file = OpenOptions::new()
+        let io = |source| RotationError::Io {
+            path: path.clone(),
+            source,
+        };
+        let mut file = OpenOptions::new()
             .create(true)
             .append(true)
+            .read(true)
             .open(&path)
-            .map_err(|source| RotationError::Io {
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len > 0 {
+            let mut last = [0u8; 1];
+            file.seek(SeekFrom::Start(len - 1)).map_err(io)?;
+            file.read_exact(&mut last).map_err(io)?;
+            if last[0] != b'\n' {
+                file.write_all(b"\n").map_err(io)?;
+            }
+        }
         Ok(RotationLog { path, file })
     }
 
@@ -220,6 +239,29 @@ mod tests {
             e.contains("rotations.jsonl:3") || e.contains("rotations.jsonl:4"),
             "{e}"
         );
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_resumed_log_after_a_cut_off_line_starts_a_line_of_its_own_and_reads() {
+        let dir = std::env::temp_dir().join(format!("rot-cut-{:08x}", rand_suffix()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let mut log = RotationLog::open(&dir).expect("open");
+        log.append(&record(1)).expect("append");
+        drop(log);
+        // Killed mid-write.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(dir.join(ROTATIONS_FILE))
+            .and_then(|mut f| f.write_all(b"{\"rotation_schema"))
+            .expect("cut");
+        // Resumed: the next rotation is appended.
+        let mut log = RotationLog::open(&dir).expect("reopen");
+        log.append(&record(2)).expect("append");
+        assert_eq!(read(&dir).expect("readable"), vec![record(1), record(2)]);
+        // What was written stays: the cut-off bytes are still there.
+        let text = std::fs::read_to_string(dir.join(ROTATIONS_FILE)).expect("text");
+        assert!(text.contains("{\"rotation_schema\n"), "{text}");
         std::fs::remove_dir_all(&dir).ok();
     }
 

@@ -20,6 +20,7 @@ fn staleness(c: &super::model::ApproachCost) -> String {
         B::ConfigurationChange => "0 (config change)".into(),
         B::CacheTtl => format!("{} (TTL)", span_label(c.longest_staleness_s)),
         B::AgentTtl => format!("{} (agent TTL)", span_label(c.longest_staleness_s)),
+        B::AgentAndCacheTtl => format!("{} (agent + cache TTL)", span_label(c.longest_staleness_s)),
         B::EnvironmentLifetime => format!("{} (env lifetime)", span_label(c.longest_staleness_s)),
     }
 }

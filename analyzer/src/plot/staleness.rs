@@ -14,9 +14,9 @@ const TTL_COLOUR: RGBColor = RGBColor(0xD5, 0x5E, 0x00);
 /// The TTL that bounds the row, when a TTL does (not for a configuration change).
 fn ttl_ms(r: &RotationStaleness) -> Option<f64> {
     match r.bound {
-        Some(StalenessBound::CacheTtl | StalenessBound::AgentTtl) => {
-            r.ttl.map(|t| t.as_secs_f64() * 1e3).filter(|t| *t > 0.0)
-        }
+        Some(
+            StalenessBound::CacheTtl | StalenessBound::AgentTtl | StalenessBound::AgentAndCacheTtl,
+        ) => r.ttl.map(|t| t.as_secs_f64() * 1e3).filter(|t| *t > 0.0),
         _ => None,
     }
 }

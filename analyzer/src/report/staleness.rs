@@ -14,7 +14,14 @@ fn ms(v: f64) -> String {
 /// What bounds it, with its TTL.
 pub fn bound(r: &RotationStaleness) -> String {
     match (r.bound, r.ttl) {
-        (Some(b @ (StalenessBound::CacheTtl | StalenessBound::AgentTtl)), Some(t)) => {
+        (
+            Some(
+                b @ (StalenessBound::CacheTtl
+                | StalenessBound::AgentTtl
+                | StalenessBound::AgentAndCacheTtl),
+            ),
+            Some(t),
+        ) => {
             format!("{} {}", b.describe(), span_label(t.as_secs_f64()))
         }
         (Some(b), _) => b.describe().to_owned(),

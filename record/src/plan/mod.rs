@@ -245,13 +245,16 @@ fn default_build() -> ProbeBuild {
 
 impl Scenario {
     /// The TTL that bounds how long this scenario can serve a value after it changed: the
-    /// probe's cache TTL, or the agent's; `None` when nothing expires (no cache, or a fetch at
+    /// probe's cache TTL, the agent's, or both added when the probe caches in front of the
+    /// agent; `None` when nothing expires (no cache, or a fetch at
     /// INIT kept for the life of the environment).
     pub fn effective_ttl(&self) -> Option<Duration> {
-        if self.source.is_agent() {
-            self.agent_ttl
-        } else {
-            self.cache_ttl
+        match (self.source.is_agent(), self.cache_ttl) {
+            // The probe's TTL cache in front of the agent: the worst case is both TTLs (the
+            // agent's default is its longest, AGENT_MAX_TTL).
+            (true, Some(cache)) => Some(cache + self.agent_ttl.unwrap_or(AGENT_MAX_TTL)),
+            (true, None) => self.agent_ttl,
+            (false, cache) => cache,
         }
     }
 

@@ -257,3 +257,21 @@ fn a_period_whose_quota_the_kernel_would_raise_is_refused_with_the_smallest_that
     )
     .expect("no quota written");
 }
+
+#[test]
+fn a_ttl_cache_in_front_of_the_agent_is_bounded_by_both_ttls() {
+    let plan = Plan::parse(
+        Path::new("agent-ttl.toml"),
+        "[[scenario]]\nname = \"a\"\nsource = \"agent-secrets-manager\"\ncache = \"ttl\"\ncache_ttl = \"60s\"\nagent_ttl = \"30s\"\n[[scenario]]\nname = \"b\"\nsource = \"agent-secrets-manager\"\ncache = \"ttl\"\ncache_ttl = \"60s\"\n",
+    )
+    .expect("agent with a TTL cache is allowed");
+    assert_eq!(
+        plan.scenarios[0].effective_ttl(),
+        Some(Duration::from_secs(90))
+    );
+    // The agent's default TTL is its longest, 300 s.
+    assert_eq!(
+        plan.scenarios[1].effective_ttl(),
+        Some(Duration::from_secs(360))
+    );
+}
