@@ -383,7 +383,7 @@ pub fn init_note(manifests: &[(String, Manifest)]) -> Option<String> {
     ))
 }
 
-/// Markdown's inline marks in this section (`code`, **strong**, <links>) as HTML, the rest
+/// Markdown's inline marks in this section (`code`, **strong**, `<links>`) as HTML, the rest
 /// escaped.
 pub fn inline_html(md: &str) -> String {
     let mut o = String::new();
