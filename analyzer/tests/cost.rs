@@ -749,3 +749,44 @@ fn a_ttl_cache_in_front_of_the_agent_can_be_stale_for_both_ttls() {
     );
     assert_eq!(agent.longest_staleness_s, 300.0);
 }
+
+/// The many-secrets model counts rounds (one fetch of all the values a invocation reads) by the
+/// single-secret model's rules. Worked by hand from scripts/workloads/example.toml:
+/// - 10 secrets, 3 read per invocation, a 1 s TTL (shorter than any environment's gap between
+///   invocations, so every invocation refreshes): 10M rounds, one per invocation; Secrets
+///   Manager one call per value is 30M calls ($150.00) + 10 secrets ($4.00) = $154.00 (dividing
+///   by the 10 secrets counted 3M rounds, $49.00).
+/// - The peak, with the 5-minute TTL: 12 environments on average at 3.805 invocations/s become
+///   12 × 200 / 3.805 = 630.72 at the 200/s peak; their rounds are 630.72 / 2,700 s (first
+///   fetches) + 630.72 / 300 s (refreshes) = 2.336/s, 7.008 GetParameter/s for SSM one call per
+///   value (the monthly average refresh rate gave 116,800 / 2,628,000 s × 3 = 0.133/s).
+#[test]
+fn many_secrets_cached_rounds_and_peak_follow_the_single_secret_rules() {
+    use secbench_analyzer::cost::many::{price_modes, ModeCost};
+    use secbench_record::MultiMode;
+    let p = table("us-east-1");
+    let find = |rows: &[ModeCost], s: Source, m: MultiMode| {
+        rows.iter()
+            .find(|r| r.source == s && r.mode == m && r.cache == CacheMode::Ttl)
+            .cloned()
+            .expect("row")
+    };
+    let mut ten = workload("example.toml");
+    ten.secrets = 10;
+    ten.secrets_per_invocation = 3;
+    ten.cache_ttl = std::time::Duration::from_secs(1);
+    let rows = price_modes(&ten, &p);
+    let seq = find(&rows, Source::SecretsManager, MultiMode::Sequential);
+    assert_eq!(seq.api_calls_per_month.round(), 30_000_000.0, "{seq:#?}");
+    assert_eq!(cents(seq.monthly_cost_usd), 15_400, "{seq:#?}");
+
+    let w = workload("example.toml");
+    let rows = price_modes(&w, &p);
+    let ssm = find(&rows, Source::Ssm, MultiMode::Sequential);
+    assert_eq!(
+        (ssm.peak_calls_per_second * 1000.0).round() / 1000.0,
+        7.008,
+        "{ssm:#?}"
+    );
+    assert_eq!(ssm.api_calls_per_month.round(), 350_400.0, "{ssm:#?}");
+}

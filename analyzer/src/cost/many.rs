@@ -8,7 +8,7 @@
 //! per value decrypted, one for a bundle), and the peak rate against each API's own quota.
 //! Lambda compute is not in these figures (the latency table shows what each mode takes).
 
-use super::model::counts;
+use super::model::{counts, peak_rates};
 use super::pricing::{BatchBilling, Pricing};
 use super::workload::{KmsKey, ParameterTier, Workload};
 use crate::approach::Approach;
@@ -76,19 +76,23 @@ pub fn calls_per_fetch(source: Source, mode: MultiMode, n: u32) -> u32 {
 fn price(w: &Workload, p: &Pricing, source: Source, cache: CacheMode, mode: MultiMode) -> ModeCost {
     let n = w.secrets_per_invocation.max(1);
     let functions = f64::from(w.functions);
-    let month_s = p.month_hours * 3600.0;
     let approach = Approach {
         source,
         cache,
         fetch_at: FetchAt::Handler,
         concurrency: secbench_record::ConcurrencyMode::OnDemand,
     };
-    let c = counts(approach, w, p);
-    // Fetches of all the values per month (one function): every invocation without a cache;
-    // with one, the first fetches and refreshes, which come for all values at once.
+    // A round reads all `n` values at once: the counting and peak rules of the single-secret
+    // model, applied to rounds (one "secret" read once per invocation).
+    let mut per_round = w.clone();
+    per_round.secrets = 1;
+    per_round.secrets_per_invocation = 1;
+    let c = counts(approach, &per_round, p);
+    // Rounds per month (one function): every invocation without a cache; with one, the first
+    // fetches and refreshes, never more than one per invocation.
     let rounds = match cache {
         CacheMode::None => w.invocations_per_month,
-        _ => (c.misses + c.refreshes) / f64::from(w.secrets.max(1)),
+        _ => c.misses + c.refreshes,
     };
     let per_fetch = calls_per_fetch(source, mode, n);
     let calls = rounds * f64::from(per_fetch) * functions;
@@ -99,11 +103,9 @@ fn price(w: &Workload, p: &Pricing, source: Source, cache: CacheMode, mode: Mult
     } else {
         w.secrets.max(n)
     };
-    // The rate at the peak: uncached, every invocation; cached, the average refresh rate.
-    let peak_fetches = match cache {
-        CacheMode::None => w.peak_rps * functions,
-        _ => rounds * functions / month_s,
-    };
+    // Rounds per second at the peak, by the single-secret model's peak rule.
+    let rates = peak_rates(approach, &per_round, &c);
+    let peak_fetches = (rates.first_per_second + rates.refresh_per_second) * functions;
     let peak_calls = peak_fetches * f64::from(per_fetch);
     let q = &p.quotas;
     let (quota_api, quota, higher_throughput) = match (source, mode) {

@@ -381,8 +381,23 @@ struct Peaks {
     ssm_higher_throughput: bool,
 }
 
-fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<String>) -> Peaks {
-    let functions = f64::from(w.functions);
+/// The rates at the workload's peak, for one function: environments alive, and the fetches per
+/// second that go to the service (first fetches of new environments, and refreshes after the
+/// TTL), never more than every invocation's fetches. The one peak rule: the single-secret model
+/// and the many-secrets model (`cost::many`, which counts rounds of all values) both use it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PeakRates {
+    /// Environments alive at the peak: the average scaled by peak/average rate when the
+    /// average is given, else the environments derived from the peak.
+    pub environments: f64,
+    /// First fetches per second (new environments × secrets / lifetime).
+    pub first_per_second: f64,
+    /// Refreshes per second (environments × secrets / TTL), for a cached approach.
+    pub refresh_per_second: f64,
+}
+
+/// [`PeakRates`] of approach `a` at workload `w` (counted as `c`).
+pub fn peak_rates(a: Approach, w: &Workload, c: &Counts) -> PeakRates {
     let secrets = f64::from(w.secrets);
     let avg_rps = w.invocations_per_month / c.month_s;
     let peak_envs = if w.avg_concurrent_environments.is_some() {
@@ -403,6 +418,19 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
             (first_fetches * scale, refreshes * scale)
         }
     };
+    PeakRates {
+        environments: peak_envs,
+        first_per_second: first_rate,
+        refresh_per_second: refresh_rate,
+    }
+}
+
+fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<String>) -> Peaks {
+    let functions = f64::from(w.functions);
+    let secrets = f64::from(w.secrets);
+    let rates = peak_rates(a, w, c);
+    let peak_envs = rates.environments;
+    let (first_rate, refresh_rate) = (rates.first_per_second, rates.refresh_per_second);
     let (first_rate, refresh_rate) = (functions * first_rate, functions * refresh_rate);
     let fetch_rate = first_rate + refresh_rate;
     let refreshes_describe = a.calls().1.contains(&Op::SmDescribeSecret);

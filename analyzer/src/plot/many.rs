@@ -31,7 +31,10 @@ fn colour(mode: MultiMode) -> RGBColor {
     }
 }
 
-type Lines = BTreeMap<(Source, MultiMode), Vec<(f64, f64)>>;
+/// One line per set-up: source, mode, and for measured lines cache, memory and stage (the
+/// cost lines leave the last three empty).
+type LineKey = (Source, MultiMode, Option<CacheMode>, Option<u32>, String);
+type Lines = BTreeMap<LineKey, Vec<(f64, f64)>>;
 
 fn draw_lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -65,7 +68,7 @@ fn draw_lines<DB: DrawingBackend>(
         .axis_desc_style(font(13))
         .draw()
         .map_err(e)?;
-    for ((source, mode), pts) in lines {
+    for ((source, mode, _, _, _), pts) in lines {
         let c = colour(*mode);
         let pts: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.1 > 0.0).collect();
         match source {
@@ -104,7 +107,7 @@ impl Chart for ManyChart {
         for r in &self.rows {
             if let Some(p50) = r.warm_p50_ns {
                 latency
-                    .entry((r.source, r.mode))
+                    .entry((r.source, r.mode, r.cache, r.memory_mb, r.stage.clone()))
                     .or_default()
                     .push((f64::from(r.secrets), p50 as f64 / 1e6));
             }
@@ -115,7 +118,7 @@ impl Chart for ManyChart {
         let mut cost: Lines = BTreeMap::new();
         for (n, modes) in &self.cost {
             for m in modes.iter().filter(|m| m.cache == CacheMode::None) {
-                cost.entry((m.source, m.mode))
+                cost.entry((m.source, m.mode, None, None, String::new()))
                     .or_default()
                     .push((f64::from(*n), m.monthly_cost_usd));
             }

@@ -8,12 +8,19 @@ use crate::summary::Summary;
 use crate::table::Table;
 use crate::units::human_ns;
 use secbench_record::run::Phase;
-use secbench_record::{MultiMode, Source};
+use secbench_record::{CacheMode, MultiMode, Source};
 use std::collections::BTreeMap;
 
-/// One measured source × mode × count (× memory).
+/// One measured group of several secrets per fetch: stage × scenario × source × mode × count ×
+/// cache × memory (its cold and warm phases in one row; rows never merge two set-ups).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ManyRow {
+    /// The stage.
+    pub stage: String,
+    /// The scenario (as run, after any sweep).
+    pub scenario: String,
+    /// The probe's cache in front of the reads.
+    pub cache: Option<CacheMode>,
     /// The source.
     pub source: Source,
     /// The mode.
@@ -36,17 +43,39 @@ pub struct ManyRow {
     pub warm_fetches: u64,
 }
 
-/// The rows, sorted by source, mode and count.
+/// What keeps rows apart, in the order they are listed.
+type RowKey = (
+    Source,
+    MultiMode,
+    u32,
+    Option<CacheMode>,
+    Option<u32>,
+    String,
+    String,
+);
+
+/// The rows, sorted by source, mode, count, cache, memory and stage.
 pub fn rows(summary: &Summary) -> Vec<ManyRow> {
-    let mut out: BTreeMap<(Source, MultiMode, u32, Option<u32>), ManyRow> = BTreeMap::new();
+    let mut out: BTreeMap<RowKey, ManyRow> = BTreeMap::new();
     for g in &summary.groups {
         let (Some(source), Some(mode), Some(secrets)) = (g.key.source, g.key.multi, g.key.secrets)
         else {
             continue;
         };
         let row = out
-            .entry((source, mode, secrets, g.key.memory_mb))
+            .entry((
+                source,
+                mode,
+                secrets,
+                g.key.cache,
+                g.key.memory_mb,
+                g.key.stage.clone(),
+                g.key.scenario.clone(),
+            ))
             .or_insert_with(|| ManyRow {
+                stage: g.key.stage.clone(),
+                scenario: g.key.scenario.clone(),
+                cache: g.key.cache,
                 source,
                 mode,
                 secrets,
@@ -77,28 +106,38 @@ pub fn rows(summary: &Summary) -> Vec<ManyRow> {
     out.into_values().collect()
 }
 
-/// The measured table.
+/// The measured table (with a stage column when the rows come from more than one stage).
 pub fn table(rows: &[ManyRow]) -> Table {
-    let mut t = Table::new(
-        [
-            "source",
-            "mode",
-            "N",
-            "memory MB",
-            "cold: all ready p50",
-            "warm: all ready p50",
-            "warm: all ready p99",
-            "API calls per warm fetch",
-            "fetches with a failed value",
-        ],
-        "LLRRRRRRR",
-    );
+    let stages = rows
+        .iter()
+        .map(|r| r.stage.as_str())
+        .collect::<std::collections::BTreeSet<_>>()
+        .len();
+    let mut header = vec![
+        "source",
+        "mode",
+        "N",
+        "cache",
+        "memory MB",
+        "cold: all ready p50",
+        "warm: all ready p50",
+        "warm: all ready p99",
+        "API calls per warm fetch",
+        "fetches with a failed value",
+    ];
+    let mut align = String::from("LLRLRRRRRR");
+    if stages > 1 {
+        header.insert(0, "stage");
+        align.insert(0, 'L');
+    }
+    let mut t = Table::new(header, &align);
     let ns = |v: Option<u64>| v.map_or_else(|| "–".to_owned(), human_ns);
     for r in rows {
-        t.push(vec![
+        let mut cells = vec![
             r.source.to_string(),
             r.mode.to_string(),
             r.secrets.to_string(),
+            r.cache.map_or_else(|| "–".to_owned(), |c| c.to_string()),
             r.memory_mb
                 .map_or_else(|| "–".to_owned(), |m| m.to_string()),
             ns(r.cold_p50_ns),
@@ -107,7 +146,75 @@ pub fn table(rows: &[ManyRow]) -> Table {
             r.calls_per_fetch
                 .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
             format!("{:.2}%", r.failed_share * 100.0),
-        ]);
+        ];
+        if stages > 1 {
+            cells.insert(0, r.stage.clone());
+        }
+        t.push(cells);
     }
     t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::Ingested;
+
+    /// One group of several secrets three ways: as run (local, no cache), with the TTL cache,
+    /// and on another stage. Each is a row of its own (keyed by source, mode and N alone, the
+    /// three were one row holding whichever came last).
+    #[test]
+    fn groups_that_differ_in_cache_or_stage_are_rows_of_their_own() {
+        let text = include_str!("../../tests/fixtures/runs/local-v4/records.jsonl");
+        let ours: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains("\"scenario\":\"ssm-concurrent-n3\""))
+            .collect();
+        assert_eq!(ours.len(), 6);
+        let mut all = String::new();
+        for l in &ours {
+            all.push_str(l);
+            all.push('\n');
+            all.push_str(
+                &l.replace("\"cache\":\"none\"", "\"cache\":\"ttl\"")
+                    .replace("ssm-concurrent-n3", "ssm-concurrent-n3-ttl"),
+            );
+            all.push('\n');
+            all.push_str(&l.replace("\"stage\":\"local\"", "\"stage\":\"prod\""));
+            all.push('\n');
+        }
+        let ingested = Ingested::from_bytes(all.as_bytes(), false).expect("records");
+        let summary = crate::summary::build(&ingested, 1);
+        let rows = rows(&summary);
+        let seen: Vec<(String, Option<CacheMode>, &str)> = rows
+            .iter()
+            .map(|r| (r.stage.clone(), r.cache, r.scenario.as_str()))
+            .collect();
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "local".to_owned(),
+                    Some(CacheMode::None),
+                    "ssm-concurrent-n3"
+                ),
+                (
+                    "prod".to_owned(),
+                    Some(CacheMode::None),
+                    "ssm-concurrent-n3"
+                ),
+                (
+                    "local".to_owned(),
+                    Some(CacheMode::Ttl),
+                    "ssm-concurrent-n3-ttl"
+                ),
+            ]
+        );
+        assert!(rows
+            .iter()
+            .all(|r| r.warm_fetches > 0 && r.cold_p50_ns.is_some()));
+        // The table names the stage once two stages are in it.
+        let t = crate::table::text(&table(&rows));
+        assert!(t.contains("stage") && t.contains("prod"), "{t}");
+    }
 }
