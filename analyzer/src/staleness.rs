@@ -138,7 +138,20 @@ pub fn analyze(ingested: &Ingested) -> Vec<RotationStaleness> {
                     .get(k + 1)
                     .and_then(|n| n.confirmed_unix_ms)
                     .map_or(f64::INFINITY, |c| c as f64);
-                let mut m = measure(obs, r.version_index, r.requested_unix_ms as f64, at, until);
+                let since = k
+                    .checked_sub(1)
+                    .and_then(|p| confirmed[p].confirmed_unix_ms)
+                    .map_or(f64::NEG_INFINITY, |c| c as f64);
+                let mut m = measure(
+                    obs,
+                    r.version_index,
+                    Window {
+                        since,
+                        requested: r.requested_unix_ms as f64,
+                        at,
+                        until,
+                    },
+                );
                 m.run.clone_from(&run.dir);
                 m.stage.clone_from(&run.stage);
                 m.scenario = scenario.to_owned();
@@ -154,23 +167,48 @@ pub fn analyze(ingested: &Ingested) -> Vec<RotationStaleness> {
     out
 }
 
-/// Measures one rotation to `version_index`, requested at `requested` and confirmed at `at`,
-/// over the invocations sent before `until` (the next rotation). The environments at the
-/// rotation are those that served a warm-phase invocation sent before the write was requested
-/// (the cold rounds' earlier environments were retired by the next round; one started while a
-/// configuration change was in progress already has the new value); the
-/// invocations after it are those sent after the confirmation; cold starts are counted from
-/// the request (a configuration change forces them while it is in progress).
-pub fn measure(
-    obs: &[Observation],
-    version_index: u32,
-    requested: f64,
-    at: f64,
-    until: f64,
-) -> RotationStaleness {
+/// The instants that delimit one rotation, ms since the Unix epoch.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Window {
+    /// The previous rotation's confirmation (`-inf` for the first rotation of a scenario).
+    pub since: f64,
+    /// This rotation's write was requested.
+    pub requested: f64,
+    /// The service confirmed it.
+    pub at: f64,
+    /// The next rotation's confirmation (`+inf` for the last).
+    pub until: f64,
+}
+
+/// Measures one rotation to `version_index` over the window `w`. The definitions (the README's
+/// "Rotation" section gives them too):
+/// - the environments at the rotation are those that completed a warm-phase invocation before
+///   the write was requested (so they existed before it: an invocation sent before the request
+///   can still wait for a slot and start a new environment during a configuration change, which
+///   then has the new value) and served any invocation sent after the previous rotation's
+///   confirmation (so one retired by an earlier rotation of the scenario is not counted again;
+///   the cold rounds' earlier environments were retired by the next round);
+/// - an invocation's send instant is its intended instant plus the runner's slip (the record's
+///   `intended_send_unix_ms + schedule_slip_ns`);
+/// - the invocations after it are those sent at least [`GUARD_MS`] after the confirmation and
+///   before the next rotation's confirmation, whose last handler fetch returned a value;
+/// - cold starts are counted from the request to the next confirmation (a configuration change
+///   forces them while it is in progress).
+pub fn measure(obs: &[Observation], version_index: u32, w: Window) -> RotationStaleness {
+    let Window {
+        since,
+        requested,
+        at,
+        until,
+    } = w;
+    let alive_since: BTreeSet<u64> = obs
+        .iter()
+        .filter(|o| o.sent_unix_ms >= since)
+        .map(|o| o.environment)
+        .collect();
     let before: BTreeSet<u64> = obs
         .iter()
-        .filter(|o| o.warm && o.sent_unix_ms < requested)
+        .filter(|o| o.warm && o.done_unix_ms < requested && alive_since.contains(&o.environment))
         .map(|o| o.environment)
         .collect();
     let cold = obs
@@ -283,7 +321,13 @@ mod tests {
             o(1400.0, 2, 0),
             o(1500.0, 4, 1),
         ];
-        let m = measure(&obs, 1, 990.0, 1000.0, f64::INFINITY);
+        let w = |until| Window {
+            since: f64::NEG_INFINITY,
+            requested: 990.0,
+            at: 1000.0,
+            until,
+        };
+        let m = measure(&obs, 1, w(f64::INFINITY));
         assert_eq!(m.environments, 3);
         assert_eq!(m.windows_ms, vec![300.0]);
         assert_eq!(m.stale_until_end_ms, vec![400.0]);
@@ -292,7 +336,46 @@ mod tests {
         assert_eq!(m.last_stale_ms, Some(400.0));
         assert_eq!(m.stale_share(), Some(0.6));
         // Up to the next rotation only.
-        let m = measure(&obs, 1, 990.0, 1000.0, 1350.0);
+        let m = measure(&obs, 1, w(1350.0));
         assert_eq!((m.invocations_after, m.stale_after), (3, 2));
+    }
+
+    #[test]
+    fn a_second_rotation_counts_only_the_environments_alive_after_the_first() {
+        // Two configuration changes: the first (requested 1000, confirmed 1100) retires
+        // environments 1 and 2; 3 and 4 start after it and serve until the second (requested
+        // 2000, confirmed 2100) retires them; 5 starts after that.
+        let cold = |sent, env, v| Observation {
+            cold: true,
+            ..o(sent, env, v)
+        };
+        let obs = [
+            o(900.0, 1, 0),
+            o(950.0, 2, 0),
+            cold(1150.0, 3, 1),
+            cold(1160.0, 4, 1),
+            o(1500.0, 3, 1),
+            o(1900.0, 4, 1),
+            cold(2200.0, 5, 2),
+            o(2300.0, 5, 2),
+        ];
+        let second = Window {
+            since: 1100.0,
+            requested: 2000.0,
+            at: 2100.0,
+            until: f64::INFINITY,
+        };
+        let m = measure(&obs, 2, second);
+        // Counting from the start, 1 and 2 were counted again, as retired by this rotation.
+        assert_eq!((m.environments, m.retired), (2, 2));
+        assert_eq!(
+            (m.invocations_after, m.stale_after, m.cold_after),
+            (2, 0, 1)
+        );
+        let from_start = Window {
+            since: f64::NEG_INFINITY,
+            ..second
+        };
+        assert_eq!(measure(&obs, 2, from_start).environments, 4);
     }
 }

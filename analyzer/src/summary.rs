@@ -32,6 +32,10 @@ pub struct Summary {
     pub input: InputReport,
     /// The groups.
     pub groups: Vec<GroupSummary>,
+    /// Per rotation of each rotating scenario, how long its environments kept the old value
+    /// (the report's `staleness.json` holds the same list); empty without rotations.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub staleness: Vec<crate::staleness::RotationStaleness>,
 }
 
 /// The distinct emulation statements of the input runs, in input order.
@@ -168,5 +172,6 @@ pub fn build(ingested: &Ingested, seed: u64) -> Summary {
         emulation: emulation_statements(ingested),
         input: ingested.input.clone(),
         groups,
+        staleness: crate::staleness::analyze(ingested),
     }
 }

@@ -86,6 +86,27 @@ impl InvocationOutcome {
     }
 }
 
+/// Lambda's `errorType` of a function that ran past its timeout.
+pub const SANDBOX_TIMEDOUT: &str = "Sandbox.Timedout";
+
+/// The outcome a record of run format `version` stands for in this format: version 1 had no
+/// `function_timeout`, so its `function_error` with `errorType` [`SANDBOX_TIMEDOUT`] or a
+/// REPORT `Status: timeout` is read as one (the one rule of the strict parser and the fast
+/// view; the file is never rewritten).
+pub fn outcome_as_read(
+    version: u32,
+    outcome: InvocationOutcome,
+    error_type: Option<&str>,
+    report_status: Option<&str>,
+) -> InvocationOutcome {
+    let timed_out = error_type == Some(SANDBOX_TIMEDOUT) || report_status == Some("timeout");
+    if version < 2 && outcome == InvocationOutcome::FunctionError && timed_out {
+        InvocationOutcome::FunctionTimeout
+    } else {
+        outcome
+    }
+}
+
 /// The fields of Lambda's `REPORT` line (or `platform.report` event). Absent fields stay absent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -448,6 +448,130 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
     );
     common::assert_no_canary_in(cwd.path(), &canary);
 
+    // Now each store holds a different value: the secret and the function's were rotated, the
+    // parameter was not. What the rotator reads at the start of a run says so.
+    use secbench_record::rotation::Store;
+    let resources = secbench::run::rotate::Resources {
+        secret_id: secret_arn.clone(),
+        parameter_name: "/secbench/dev/secret".into(),
+        key_id: key_arn.clone(),
+    };
+    let current = secbench::run::rotate::read_current(&sdk, &resources, &lambda, function)
+        .await
+        .expect("the stores read");
+    assert_eq!(current[&Store::Secret].to_hex(), new_sha);
+    assert_eq!(current[&Store::Parameter].to_hex(), sha);
+    assert_eq!(current[&Store::FunctionConfiguration].to_hex(), digests[1]);
+
+    // A second rotating run in a row: the kms-env scenario is given the digest the function
+    // holds now (the first run's new value), then its own new one (it was given the digest
+    // the function's configuration listed first: the value before the first run).
+    let expected_of = |vars: &std::collections::HashMap<String, String>| -> Vec<String> {
+        vars["SECBENCH_EXPECTED_SHA256"]
+            .split(',')
+            .map(str::to_owned)
+            .collect()
+    };
+    let vars_now = || async {
+        lambda
+            .get_function_configuration()
+            .function_name(function)
+            .send()
+            .await
+            .expect("configuration")
+            .environment
+            .and_then(|e| e.variables)
+            .expect("variables")
+    };
+    let again = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &[
+            "run",
+            "--plan",
+            plan.to_str().expect("utf-8"),
+            "--stage",
+            "dev",
+            "--endpoint-url",
+            &moto.endpoint,
+            "--out-dir",
+            "rotated-again",
+        ],
+        None,
+    );
+    let again_out = text(&again);
+    let again_dir = std::fs::read_dir(cwd.path().join("rotated-again/dev"))
+        .unwrap_or_else(|e| panic!("no run directory ({e}): {again_out}"))
+        .next()
+        .expect("a run")
+        .expect("entry")
+        .path();
+    let second = expected_of(&vars_now().await);
+    assert_eq!(second.len(), 2, "{again_out}");
+    assert_eq!(
+        second[0], digests[1],
+        "the function's value before this run"
+    );
+    assert_ne!(second[1], digests[1]);
+    let secret_now = sm
+        .get_secret_value()
+        .secret_id(&secret_arn)
+        .send()
+        .await
+        .expect("get");
+    assert_ne!(
+        secbench::provision::sha256_hex(secret_now.secret_string.as_deref().expect("string")),
+        new_sha,
+        "the second run rotated the secret again"
+    );
+
+    // A resumed run after its rotations: the rest of the kms-env scenario's warm phase is
+    // given the digest the function holds now (the rotation is not made again).
+    let resumed = cwd.path().join("resumed");
+    std::fs::create_dir_all(&resumed).expect("dir");
+    for entry in std::fs::read_dir(&again_dir).expect("run dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("type").is_file() {
+            std::fs::copy(entry.path(), resumed.join(entry.file_name())).expect("copy");
+        }
+    }
+    let records = std::fs::read_to_string(resumed.join("records.jsonl")).expect("records");
+    let kms_warm: Vec<&str> = records
+        .lines()
+        .filter(|l| l.contains("\"scenario\":\"kms-env-none\"") && l.contains("\"phase\":\"warm\""))
+        .collect();
+    assert!(kms_warm.len() >= 10, "{}", kms_warm.len());
+    let cut: Vec<&str> = kms_warm[kms_warm.len() - 5..].to_vec();
+    let kept: String = records
+        .lines()
+        .filter(|l| !cut.contains(l))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(resumed.join("records.jsonl"), kept).expect("write");
+    let o = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &[
+            "run",
+            "--resume",
+            resumed.to_str().expect("utf-8"),
+            "--endpoint-url",
+            &moto.endpoint,
+        ],
+        None,
+    );
+    let resume_out = text(&o);
+    assert!(
+        resume_out.contains("resumed without rotating again"),
+        "{resume_out}"
+    );
+    assert_eq!(
+        expected_of(&vars_now().await),
+        vec![second[1].clone()],
+        "{resume_out}"
+    );
+    common::assert_no_canary_in(cwd.path(), &canary);
+
     // Several secrets per fetch: `--many` makes them (random values) and a bundle, the stage
     // file names them, and `secbench run` points each scenario's probe at them.
     let o = secbench(

@@ -96,6 +96,25 @@ fn secbench(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// The fields of one CSV line (RFC 4180 quoting; no line breaks inside fields here).
+fn csv_cells(line: &str) -> Vec<String> {
+    let (mut cells, mut cell, mut quoted) = (Vec::new(), String::new(), false);
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                cell.push('"');
+                chars.next();
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => cells.push(std::mem::take(&mut cell)),
+            _ => cell.push(c),
+        }
+    }
+    cells.push(cell);
+    cells
+}
+
 fn of<'a>(all: &'a [RotationStaleness], scenario: &str) -> &'a RotationStaleness {
     all.iter()
         .find(|r| r.scenario == scenario)
@@ -231,6 +250,69 @@ async fn each_cache_mode_serves_the_old_value_as_long_as_it_promises_and_no_long
             .all(|f| f.verified == Some(true) && f.version_index == Some(0)));
     }
 
+    // The invocations after a rotation, reproduced from the records by the README's
+    // definition: sent (intended instant + the runner's slip) at least GUARD_MS after the
+    // confirmation, whose last handler fetch returned a value.
+    for name in ["kms-none", "plain", "ssm-ttl"] {
+        let r = of(&all, name);
+        let at = r.rotation.confirmed_unix_ms.expect("confirmed") as f64;
+        let counted = records
+            .iter()
+            .filter(|rec| rec.scenario == name)
+            .filter(|rec| {
+                let sent = rec.intended_send_unix_ms as f64
+                    + rec.schedule_slip_ns.unwrap_or(0) as f64 / 1e6;
+                let returned = rec.probe.as_ref().is_some_and(|p| {
+                    p.fetches
+                        .iter()
+                        .rev()
+                        .find(|f| f.phase == secbench_record::FetchPhase::Handler)
+                        .is_some_and(|f| f.outcome != secbench_record::Outcome::Error)
+                });
+                sent >= at + staleness::GUARD_MS && returned
+            })
+            .count() as u64;
+        assert_eq!(counted, r.invocations_after, "{name}: {r:?}");
+    }
+
+    // `secbench analyze` gives the same staleness in each format as the report's
+    // staleness.json (checked below, once the report is written).
+    let run = summary.dir.to_str().expect("utf-8");
+    let analyzed: serde_json::Value =
+        serde_json::from_str(&secbench(&["analyze", run, "--format", "json"])).expect("JSON");
+    let table = secbench(&["analyze", run]);
+    assert!(
+        table.contains("Staleness after a rotation") && table.contains("sm-init"),
+        "{table}"
+    );
+    let md = secbench(&["analyze", run, "--format", "md"]);
+    assert!(md.contains("## Staleness after a rotation"), "{md}");
+    assert!(md.contains("| sm-init |"), "{md}");
+    let csv = secbench(&["analyze", run, "--format", "csv"]);
+    let header = csv.lines().next().expect("header");
+    let columns = header.split(',').count();
+    let rotation_col = header
+        .split(',')
+        .position(|c| c == "invocations_after")
+        .expect("invocations_after column");
+    let mut rotation_rows = 0;
+    for line in csv
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains(",rotation_window,"))
+    {
+        rotation_rows += 1;
+        let cells = csv_cells(line);
+        assert_eq!(cells.len(), columns, "{line}");
+        let r = of(&all, &cells[1]);
+        assert_eq!(
+            cells[rotation_col],
+            r.invocations_after.to_string(),
+            "{line}"
+        );
+    }
+    assert_eq!(rotation_rows, 8, "{csv}");
+
     // The report shows it; nothing anywhere holds a value, old or new.
     let report_dir = out.path().join("report");
     secbench(&[
@@ -243,7 +325,11 @@ async fn each_cache_mode_serves_the_old_value_as_long_as_it_promises_and_no_long
     assert!(md.contains("## Staleness after a rotation"), "{md}");
     assert!(md.contains("| sm-init |"), "{md}");
     assert!(report_dir.join("plots/staleness.svg").is_file());
-    assert!(report_dir.join("staleness.json").is_file());
+    let from_report: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(report_dir.join("staleness.json")).expect("staleness.json"),
+    )
+    .expect("JSON");
+    assert_eq!(analyzed["staleness"], from_report);
     assert_no_canary_in(out.path(), &value);
     for n in 1..=8 {
         assert_no_canary_in(out.path(), &format!("{value}-rotated-{n}"));

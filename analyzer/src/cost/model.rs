@@ -149,8 +149,12 @@ pub struct ApproachCost {
     /// What bounds how long it can serve a value after a rotation.
     pub staleness_bound: crate::approach::StalenessBound,
     /// The longest it can serve a value after a rotation, s: from the workload's
-    /// `cache_ttl` (at most 300 s for the agent) and `environment_lifetime`.
+    /// `cache_ttl` (at most 300 s for the agent) and `max_environment_lifetime` (an assumption
+    /// unless the workload sets it).
     pub longest_staleness_s: f64,
+    /// True when that figure rests on the assumed longest environment lifetime (a fetch at
+    /// INIT without a cache, and a workload without `max_environment_lifetime`).
+    pub staleness_assumed: bool,
 }
 
 impl ApproachCost {
@@ -282,8 +286,11 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         staleness_bound: a.staleness_bound(),
         longest_staleness_s: a
             .staleness_bound()
-            .longest(w.cache_ttl, w.environment_lifetime)
+            .longest(w.cache_ttl, w.longest_environment_lifetime().0)
             .as_secs_f64(),
+        staleness_assumed: a.staleness_bound()
+            == crate::approach::StalenessBound::EnvironmentLifetime
+            && w.longest_environment_lifetime().1,
     }
 }
 

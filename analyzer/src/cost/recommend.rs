@@ -68,9 +68,14 @@ impl Slo {
         let max = self.max_staleness_s?;
         (c.longest_staleness_s > max).then(|| {
             format!(
-                "staleness: can serve a value up to {} after a rotation ({}) > {}",
+                "staleness: can serve a value up to {} after a rotation ({}{}) > {}",
                 crate::units::span_label(c.longest_staleness_s),
                 c.staleness_bound.describe(),
+                if c.staleness_assumed {
+                    ", the assumed longest; AWS publishes none"
+                } else {
+                    ""
+                },
                 crate::units::span_label(max)
             )
         })

@@ -21,7 +21,14 @@ fn staleness(c: &super::model::ApproachCost) -> String {
         B::CacheTtl => format!("{} (TTL)", span_label(c.longest_staleness_s)),
         B::AgentTtl => format!("{} (agent TTL)", span_label(c.longest_staleness_s)),
         B::AgentAndCacheTtl => format!("{} (agent + cache TTL)", span_label(c.longest_staleness_s)),
-        B::EnvironmentLifetime => format!("{} (env lifetime)", span_label(c.longest_staleness_s)),
+        B::EnvironmentLifetime if c.staleness_assumed => format!(
+            "{} (longest env lifetime, assumed)",
+            span_label(c.longest_staleness_s)
+        ),
+        B::EnvironmentLifetime => format!(
+            "{} (longest env lifetime)",
+            span_label(c.longest_staleness_s)
+        ),
     }
 }
 

@@ -63,6 +63,12 @@ pub struct Workload {
     /// How long an environment lives on average.
     #[serde(with = "secbench_record::duration::serde")]
     pub environment_lifetime: Duration,
+    /// How long an environment can live at most: the staleness bound of a fetch at INIT without
+    /// a cache. An assumption: AWS terminates environments "every few hours" (Lambda's
+    /// execution-environment page) and publishes no figure; when absent,
+    /// [`MAX_ENVIRONMENT_LIFETIME`], and every output that depends on it says it is assumed.
+    #[serde(default, with = "secbench_record::duration::option")]
+    pub max_environment_lifetime: Option<Duration>,
     /// Environments kept provisioned per function by the approaches with provisioned
     /// concurrency (default: the average environments alive at once).
     #[serde(default)]
@@ -134,6 +140,11 @@ pub struct LatencyEntry {
 fn one() -> u32 {
     1
 }
+/// The assumed longest life of an execution environment when a workload gives none (AWS: "Lambda
+/// terminates execution environments every few hours ... even for functions that are invoked
+/// continuously"; no figure published): 4 hours, the conservative end of "a few".
+pub const MAX_ENVIRONMENT_LIFETIME: Duration = Duration::from_secs(4 * 3600);
+
 fn five_minutes() -> Duration {
     Duration::from_secs(300)
 }
@@ -278,6 +289,20 @@ impl Workload {
             1.0,
             86_400.0 * 31.0,
         )?;
+        if let Some(max) = self.max_environment_lifetime {
+            range(
+                "max_environment_lifetime",
+                max.as_secs_f64(),
+                1.0,
+                86_400.0 * 31.0,
+            )?;
+        }
+        if self.longest_environment_lifetime().0 < self.environment_lifetime {
+            return Err((
+                "max_environment_lifetime".into(),
+                "is shorter than environment_lifetime (the average)".into(),
+            ));
+        }
         range(
             "cache_ttl",
             self.cache_ttl.as_secs_f64(),
@@ -300,6 +325,19 @@ impl Workload {
             }
         }
         Ok(())
+    }
+
+    /// The longest an environment lives, and whether that is the assumption
+    /// ([`MAX_ENVIRONMENT_LIFETIME`], or the average lifetime where that is longer) rather than
+    /// the workload's own figure.
+    pub fn longest_environment_lifetime(&self) -> (Duration, bool) {
+        match self.max_environment_lifetime {
+            Some(d) => (d, false),
+            None => (
+                MAX_ENVIRONMENT_LIFETIME.max(self.environment_lifetime),
+                true,
+            ),
+        }
     }
 
     // Before the pricing table is known, a 730-hour month.
@@ -330,6 +368,9 @@ impl Workload {
             "memory_mb" => self.memory_mb = value.round() as u32,
             "cache_ttl_s" => self.cache_ttl = Duration::from_secs_f64(value),
             "environment_lifetime_s" => self.environment_lifetime = Duration::from_secs_f64(value),
+            "max_environment_lifetime_s" => {
+                self.max_environment_lifetime = Some(Duration::from_secs_f64(value));
+            }
             _ => {
                 return Err(format!(
                     "`{field}` cannot be swept; one of: {}",
@@ -352,4 +393,5 @@ pub const SWEEPABLE: &[&str] = &[
     "memory_mb",
     "cache_ttl_s",
     "environment_lifetime_s",
+    "max_environment_lifetime_s",
 ];

@@ -2,7 +2,10 @@
 
 use crate::summary::Summary;
 
-const HEADER: &str = "stage,scenario,source,cache,fetch_at,memory_mb,architecture,phase,metric,count,min_ns,mean_ns,stdev_ns,p50_ns,p50_ci_low_ns,p50_ci_high_ns,p90_ns,p99_ns,p99_ci_low_ns,p99_ci_high_ns,p99_stable,p999_ns,max_ns,invocations,error_rate,cache_hit_ratio,local_emulator,emulation";
+const HEADER: &str = "stage,scenario,source,cache,fetch_at,memory_mb,architecture,phase,metric,count,min_ns,mean_ns,stdev_ns,p50_ns,p50_ci_low_ns,p50_ci_high_ns,p90_ns,p99_ns,p99_ci_low_ns,p99_ci_high_ns,p99_stable,p999_ns,max_ns,invocations,error_rate,cache_hit_ratio,local_emulator,emulation,rotation,rotation_bounded_by,rotation_ttl_s,environments_at_rotation,stale_until_end,retired,invocations_after,stale_after,unknown_after,stale_share,last_stale_ns,cold_after";
+
+/// The rotation columns' count, empty on a group × metric row.
+const ROTATION_COLUMNS: usize = 12;
 
 /// One CSV field, quoted where it must be (RFC 4180): the one escaping rule of every CSV
 /// secbench writes.
@@ -18,7 +21,9 @@ fn text<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map(|v| field(&v.to_string())).unwrap_or_default()
 }
 
-/// The CSV text.
+/// The CSV text: a row per group × metric, then per rotation of a rotating scenario a row whose
+/// metric is `rotation_window` (its count, min, mean, p50, max: the environments' times from the
+/// confirmation to their first invocation with the new value, ns) with the rotation's columns.
 pub fn render(summary: &Summary) -> String {
     let mut out = String::from(HEADER);
     out.push('\n');
@@ -56,8 +61,66 @@ pub fn render(summary: &Summary) -> String {
                 field(&summary.emulation.join(" | ")),
             ];
             out.push_str(&row.join(","));
+            out.push_str(&",".repeat(ROTATION_COLUMNS));
             out.push('\n');
         }
     }
+    for r in &summary.staleness {
+        out.push_str(&rotation_row(summary, r).join(","));
+        out.push('\n');
+    }
     out
+}
+
+fn rotation_row(summary: &Summary, r: &crate::staleness::RotationStaleness) -> Vec<String> {
+    let ns = |ms: f64| format!("{:.0}", ms * 1e6);
+    let w = &r.windows_ms;
+    let stat = |f: &dyn Fn() -> String| if w.is_empty() { String::new() } else { f() };
+    let a = r.approach;
+    vec![
+        field(&r.stage),
+        field(&r.scenario),
+        text(a.map(|a| a.source)),
+        text(a.map(|a| a.cache)),
+        text(a.map(|a| a.fetch_at)),
+        r.memory_mb.map(|m| m.to_string()).unwrap_or_default(),
+        String::new(),
+        "warm".to_owned(),
+        "rotation_window".to_owned(),
+        w.len().to_string(),
+        stat(&|| ns(w[0])),
+        stat(&|| ns(w.iter().sum::<f64>() / w.len() as f64)),
+        String::new(),
+        r.median_window_ms().map(ns).unwrap_or_default(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        String::new(),
+        r.max_window_ms().map(ns).unwrap_or_default(),
+        String::new(),
+        String::new(),
+        String::new(),
+        summary.local_emulator.to_string(),
+        field(&summary.emulation.join(" | ")),
+        r.rotation.version_index.to_string(),
+        field(&crate::report::staleness::bound(r)),
+        r.ttl
+            .map(|t| t.as_secs_f64().to_string())
+            .unwrap_or_default(),
+        r.environments.to_string(),
+        r.stale_until_end_ms.len().to_string(),
+        r.retired.to_string(),
+        r.invocations_after.to_string(),
+        r.stale_after.to_string(),
+        r.unknown_after.to_string(),
+        r.stale_share()
+            .map(|s| format!("{s:.6}"))
+            .unwrap_or_default(),
+        r.last_stale_ms.map(ns).unwrap_or_default(),
+        r.cold_after.to_string(),
+    ]
 }

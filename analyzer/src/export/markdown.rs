@@ -71,5 +71,11 @@ pub fn render(summary: &Summary) -> String {
     {
         out.push_str("\n† fewer than 1,000 samples: the p99 rests on the largest few values.\n");
     }
+    if !summary.staleness.is_empty() {
+        out.push_str("\n## Staleness after a rotation\n\n");
+        out.push_str(&crate::table::markdown(&crate::report::staleness::table(
+            &summary.staleness,
+        )));
+    }
     out
 }

@@ -79,5 +79,11 @@ pub fn render(summary: &Summary) -> String {
         }
     }
     out.push_str(&crate::table::text(&table));
+    if !summary.staleness.is_empty() {
+        out.push_str("\nStaleness after a rotation\n");
+        out.push_str(&crate::table::text(&crate::report::staleness::table(
+            &summary.staleness,
+        )));
+    }
     out
 }

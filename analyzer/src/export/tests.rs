@@ -83,8 +83,14 @@ fn csv_has_a_row_per_group_and_metric_and_quotes_what_it_must() {
     let text = csv::render(&s);
     let rows: usize = s.groups.iter().map(|g| g.metrics.len()).sum();
     assert_eq!(text.lines().count(), rows + 1);
-    // local_emulator, then the emulation statement (none for these records: no manifest).
-    assert!(text.lines().skip(1).all(|l| l.ends_with(",true,")));
+    // local_emulator, then the emulation statement (none for these records: no manifest), then
+    // the 12 rotation columns, empty on a group × metric row.
+    let columns = text.lines().next().expect("header").split(',').count();
+    assert!(text
+        .lines()
+        .skip(1)
+        .all(|l| l.ends_with(&format!(",true,{}", ",".repeat(12)))
+            && l.split(',').count() == columns));
     assert_eq!(csv::field("plain"), "plain");
     assert_eq!(csv::field("a,b"), "\"a,b\"");
     assert_eq!(csv::field("say \"hi\""), "\"say \"\"hi\"\"\"");

@@ -331,6 +331,7 @@ impl Ingested {
         for (key, group) in acc.groups {
             merge_into(&mut ingested.groups, key, group);
         }
+        attach_unidentified(&mut ingested.groups);
         Ok(ingested)
     }
 }
@@ -346,6 +347,33 @@ pub(crate) fn absorb(
     }
     for (scenario, mut obs) in acc.observations {
         observations.entry(scenario).or_default().append(&mut obs);
+    }
+}
+
+/// A record without a probe record (a failed invocation) names no approach: a fold puts it in
+/// the first group of its stage, scenario and phase that does, and in a group of its own only
+/// when none came before it. Once every record is folded, such groups join the first identified
+/// group of their stage, scenario and phase (so the outcome counts do not depend on whether a
+/// failure came first in the file or in a worker's chunk).
+pub(crate) fn attach_unidentified(groups: &mut BTreeMap<GroupKey, Group>) {
+    let orphans: Vec<GroupKey> = groups
+        .keys()
+        .filter(|k| k.source.is_none())
+        .cloned()
+        .collect();
+    for orphan in orphans {
+        let home = groups
+            .keys()
+            .find(|k| {
+                k.source.is_some()
+                    && k.stage == orphan.stage
+                    && k.scenario == orphan.scenario
+                    && k.phase == orphan.phase
+            })
+            .cloned();
+        if let (Some(home), Some(group)) = (home, groups.remove(&orphan)) {
+            merge_into(groups, home, group);
+        }
     }
 }
 

@@ -19,10 +19,13 @@ pub(crate) struct Lite<'a> {
     pub(crate) scenario: std::borrow::Cow<'a, str>,
     pub(crate) phase: Phase,
     pub(crate) outcome: InvocationOutcome,
+    #[serde(borrow, default)]
+    pub(crate) error_type: Option<std::borrow::Cow<'a, str>>,
     pub(crate) caller_latency_ns: u64,
     #[serde(default)]
     pub(crate) schedule_slip_ns: Option<u64>,
-    pub(crate) platform: Option<LitePlatform>,
+    #[serde(borrow)]
+    pub(crate) platform: Option<LitePlatform<'a>>,
     #[serde(borrow)]
     pub(crate) probe: Option<LiteProbe<'a>>,
     #[serde(default)]
@@ -30,10 +33,12 @@ pub(crate) struct Lite<'a> {
 }
 
 #[derive(serde::Deserialize)]
-pub(crate) struct LitePlatform {
+pub(crate) struct LitePlatform<'a> {
     pub(crate) duration_ms: Option<f64>,
     pub(crate) billed_duration_ms: Option<u64>,
     pub(crate) init_duration_ms: Option<f64>,
+    #[serde(borrow, default)]
+    pub(crate) status: Option<std::borrow::Cow<'a, str>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -95,17 +100,26 @@ pub(crate) fn parse_lite(line: &[u8]) -> Result<Lite<'_>, String> {
         .ok()
         .and_then(|text| serde_json::from_str::<Lite<'_>>(text).ok());
     match parsed {
-        Some(r) if secbench_record::run::readable_run_schema(r.run_schema_version) => Ok(r),
+        Some(mut r) if secbench_record::run::readable_run_schema(r.run_schema_version) => {
+            r.outcome = secbench_record::run::outcome_as_read(
+                r.run_schema_version,
+                r.outcome,
+                r.error_type.as_deref(),
+                r.platform.as_ref().and_then(|p| p.status.as_deref()),
+            );
+            Ok(r)
+        }
         _ => Err(parse(line)
             .err()
             .unwrap_or_else(|| "not a record".to_owned())),
     }
 }
 
-/// Parses one record line; errors name the field.
+/// Parses one record line; errors name the field. A version-1 function timeout is read as one
+/// (`secbench_record::run::outcome_as_read`).
 pub fn parse(line: &[u8]) -> Result<InvocationRecord, String> {
     let mut de = serde_json::Deserializer::from_slice(line);
-    let record: InvocationRecord = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+    let mut record: InvocationRecord = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         if path == "." {
@@ -122,5 +136,11 @@ pub fn parse(line: &[u8]) -> Result<InvocationRecord, String> {
             secbench_record::run::RUN_SCHEMA_VERSION
         ));
     }
+    record.outcome = secbench_record::run::outcome_as_read(
+        record.run_schema_version,
+        record.outcome,
+        record.error_type.as_deref(),
+        record.platform.as_ref().and_then(|p| p.status.as_deref()),
+    );
     Ok(record)
 }

@@ -126,6 +126,7 @@ impl Ingested {
                 )),
             }
         }
+        super::fold::attach_unidentified(&mut self.groups);
         self.input.records += merged.records;
         self.input.skipped_lines += merged.skipped;
         if !rotations.is_empty() {

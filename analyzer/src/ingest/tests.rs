@@ -22,8 +22,38 @@ fn fixture_lines() -> Vec<String> {
                 .map(str::to_owned),
         );
     }
+    let v1 = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/records/v1-function-errors.jsonl"),
+    )
+    .expect("fixture");
+    out.extend(v1.lines().map(str::to_owned));
     assert!(out.len() > 200);
     out
+}
+
+/// Version 1 had no `function_timeout`: its function errors that were timeouts (errorType
+/// `Sandbox.Timedout`, or REPORT `Status: timeout`) read as timeouts in both views, so outcome
+/// counts agree across versions; a plain function error stays one.
+#[test]
+fn a_version_1_function_error_that_timed_out_reads_as_a_function_timeout() {
+    use secbench_record::run::InvocationOutcome as O;
+    let text = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/records/v1-function-errors.jsonl"),
+    )
+    .expect("fixture");
+    let strict: Vec<O> = text
+        .lines()
+        .map(|l| parse(l.as_bytes()).expect("strict").outcome)
+        .collect();
+    let lite: Vec<O> = text
+        .lines()
+        .map(|l| parse_lite(l.as_bytes()).expect("lite").outcome)
+        .collect();
+    let expected = vec![O::FunctionTimeout, O::FunctionTimeout, O::FunctionError];
+    assert_eq!(strict, expected);
+    assert_eq!(lite, expected);
 }
 
 #[test]

@@ -218,7 +218,7 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
             &plots_dir,
         )?);
     }
-    let staleness = crate::staleness::analyze(ingested);
+    let staleness = summary.staleness.clone();
     if !staleness.is_empty() {
         write_file(
             out.join("staleness.json"),

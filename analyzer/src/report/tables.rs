@@ -89,9 +89,14 @@ pub fn cost(c: &CostReport) -> Table {
             a.latency
                 .map_or("–".into(), |l| ms((l.warm_p99_s * 1e9) as u64)),
             format!(
-                "{} ({})",
+                "{} ({}{})",
                 crate::units::span_label(a.longest_staleness_s),
-                a.staleness_bound.describe()
+                a.staleness_bound.describe(),
+                if a.staleness_assumed {
+                    ", assumed: set max_environment_lifetime"
+                } else {
+                    ""
+                }
             ),
             a.notes
                 .iter()

@@ -129,7 +129,8 @@ pub fn run(args: RunArgs) -> Result<i32> {
 }
 
 /// The rotator of a deployed stage: random values (never printed), written with the
-/// operator's credentials; every store starts at the digest provisioning gave the function.
+/// operator's credentials; each store starts at the digest of the value it holds now (read at
+/// the start, so a stage rotated by an earlier run, or a resumed run, is given the right ones).
 async fn rotator_on_aws(
     lambda: &aws_sdk_lambda::Client,
     function: &str,
@@ -137,22 +138,19 @@ async fn rotator_on_aws(
     endpoint_url: Option<&str>,
     resources: crate::run::rotate::Resources,
 ) -> Result<crate::run::rotate::Rotator> {
-    let config = crate::run::control::current_config(lambda, function).await?;
-    let digest = config
-        .expected_sha256
-        .as_ref()
-        .and_then(|d| d.first().copied())
-        .with_context(|| format!("{function} has no {}: run `secbench provision` for the stage before a plan that rotates", secbench_record::probe_config::var::EXPECTED_SHA256))?;
     let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region.to_owned()));
     if let Some(url) = endpoint_url {
         loader = loader.endpoint_url(url);
     }
     let sdk = loader.load().await;
-    Ok(crate::run::rotate::Rotator::new(
+    let current = crate::run::rotate::read_current(&sdk, &resources, lambda, function)
+        .await
+        .context("reading what the stage's secret, parameter and function hold before rotating")?;
+    Ok(crate::run::rotate::Rotator::with_current(
         sdk,
         resources,
-        digest,
+        current,
         Box::new(|_| crate::provision::Value::new(crate::provision::random_value())),
     ))
 }

@@ -37,8 +37,7 @@ pub struct Invoked {
     pub done: Instant,
 }
 
-/// Lambda's `errorType` of a function that ran past its timeout.
-pub const SANDBOX_TIMEDOUT: &str = "Sandbox.Timedout";
+pub use secbench_record::run::SANDBOX_TIMEDOUT;
 
 /// What a function error (`X-Amz-Function-Error`) came to: a function timeout when the payload
 /// says `Sandbox.Timedout` (or, in older runtimes' shape, only "Task timed out after N

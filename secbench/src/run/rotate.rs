@@ -85,8 +85,95 @@ pub struct Prepared {
     pub steps: Vec<Step>,
 }
 
+/// Digests of what each store holds now, read with the operator's credentials: the secret's
+/// `AWSCURRENT` (`GetSecretValue`), the SecureString (`GetParameter` with decryption), and the
+/// function's configuration (its plaintext where it has one, else its ciphertext decrypted with
+/// the `LambdaFunctionName` context). A stage rotated by an earlier run (or by anyone) holds
+/// three different values; each scenario is then given its own store's digest. The values are
+/// digested here and dropped, never shown.
+pub async fn read_current(
+    sdk: &aws_config::SdkConfig,
+    resources: &Resources,
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<BTreeMap<Store, Digest>, ProvisionError> {
+    let missing = |operation: &'static str| ProvisionError {
+        operation,
+        message: "the response holds no value".into(),
+    };
+    let secret = aws_sdk_secretsmanager::Client::new(sdk)
+        .get_secret_value()
+        .secret_id(&resources.secret_id)
+        .send()
+        .await
+        .map_err(provision::err("GetSecretValue"))?
+        .secret_string
+        .map(Value::new)
+        .ok_or_else(|| missing("GetSecretValue"))?;
+    let parameter = aws_sdk_ssm::Client::new(sdk)
+        .get_parameter()
+        .name(&resources.parameter_name)
+        .with_decryption(true)
+        .send()
+        .await
+        .map_err(provision::err("GetParameter"))?
+        .parameter
+        .and_then(|p| p.value)
+        .map(Value::new)
+        .ok_or_else(|| missing("GetParameter"))?;
+    let config = super::control::current_config(lambda, function)
+        .await
+        .map_err(|e| ProvisionError {
+            operation: "GetFunctionConfiguration",
+            message: e.to_string(),
+        })?;
+    let configured = match (config.plaintext, config.ciphertext_b64) {
+        (Some(p), _) => Value::new(p.0),
+        (None, Some(b64)) => {
+            use base64::Engine as _;
+            let blob = base64::engine::general_purpose::STANDARD
+                .decode(b64.trim())
+                .map_err(|e| ProvisionError {
+                    operation: "GetFunctionConfiguration",
+                    message: format!("the function's ciphertext is not base64: {e}"),
+                })?;
+            let plain = aws_sdk_kms::Client::new(sdk)
+                .decrypt()
+                .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(blob))
+                .encryption_context("LambdaFunctionName", function)
+                .send()
+                .await
+                .map_err(provision::err("Decrypt"))?
+                .plaintext
+                .ok_or_else(|| missing("Decrypt"))?;
+            Value::new(String::from_utf8(plain.into_inner()).map_err(|_| ProvisionError {
+                operation: "Decrypt",
+                message: "the function's value is not UTF-8".into(),
+            })?)
+        }
+        (None, None) => {
+            return Err(ProvisionError {
+                operation: "GetFunctionConfiguration",
+                message: format!(
+                    "{function} holds no ciphertext: run `secbench provision` for the stage before a plan that rotates"
+                ),
+            })
+        }
+    };
+    Ok([
+        (Store::Secret, provision::digest(secret.expose())),
+        (Store::Parameter, provision::digest(parameter.expose())),
+        (
+            Store::FunctionConfiguration,
+            provision::digest(configured.expose()),
+        ),
+    ]
+    .into_iter()
+    .collect())
+}
+
 impl Rotator {
-    /// A rotator whose stores all hold the value of `digest` now.
+    /// A rotator whose stores all hold the value of `digest` now (a freshly provisioned stage).
     pub fn new(
         sdk: aws_config::SdkConfig,
         resources: Resources,
@@ -101,6 +188,16 @@ impl Rotator {
         .into_iter()
         .map(|s| (s, digest))
         .collect();
+        Rotator::with_current(sdk, resources, current, values)
+    }
+
+    /// A rotator whose stores hold the values of `current` now ([`read_current`]).
+    pub fn with_current(
+        sdk: aws_config::SdkConfig,
+        resources: Resources,
+        current: BTreeMap<Store, Digest>,
+        values: ValueMaker,
+    ) -> Rotator {
         Rotator {
             sdk,
             resources,
