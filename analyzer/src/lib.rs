@@ -10,6 +10,7 @@ pub mod calibration;
 pub mod compare;
 pub mod cost;
 pub mod export;
+pub mod family;
 pub mod group;
 pub mod hdr;
 pub mod ingest;

@@ -1,7 +1,8 @@
 //! `secbench report` through the real binary on a real (cut) run: the files it writes, PNGs
 //! that decode and are not blank, a page with no script and nothing fetched, the Markdown as a
 //! snapshot, and the page opened in headless Chromium (Debian's package) as a person would:
-//! it must render every plot, fill a screenshot, and log no console error.
+//! it must render every plot, fill a screenshot, and log no console error (its layout, filter
+//! and cost explorer: `report_page.rs`).
 
 mod common;
 
@@ -85,8 +86,13 @@ fn report_writes_the_page_the_markdown_the_plots_and_the_exports() {
             > 0
     );
     let html = std::fs::read_to_string(out.join("report.html")).expect("html");
-    // Self-contained: no script, nothing loaded from anywhere.
-    for bad in ["<script", " src=", "@import", "url(", "<link"] {
+    // Self-contained: its one script is inline, nothing is loaded from anywhere.
+    assert_eq!(
+        html.matches("<script").count(),
+        2,
+        "the script and the explorer's data"
+    );
+    for bad in [" src=", "@import", "url(", "<link"] {
         assert!(!html.contains(bad), "report.html contains {bad}");
     }
     assert_eq!(html.matches("<svg").count(), CHARTS.len());

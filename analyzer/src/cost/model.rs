@@ -155,6 +155,9 @@ pub struct ApproachCost {
     /// True when that figure rests on the assumed longest environment lifetime (a fetch at
     /// INIT without a cache, and a workload without `max_environment_lifetime`).
     pub staleness_assumed: bool,
+    /// The smallest ratio of an API's quota to the approach's peak rate on it (below 1: over
+    /// the quota); absent when it calls no API.
+    pub quota_headroom: Option<f64>,
 }
 
 impl ApproachCost {
@@ -291,6 +294,7 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         staleness_assumed: a.staleness_bound()
             == crate::approach::StalenessBound::EnvironmentLifetime
             && w.longest_environment_lifetime().1,
+        quota_headroom: peaks.headroom,
     }
 }
 
@@ -386,6 +390,8 @@ struct Peaks {
     peak: BTreeMap<&'static str, f64>,
     feasible: bool,
     ssm_higher_throughput: bool,
+    /// The smallest quota / peak rate over the APIs the approach calls.
+    headroom: Option<f64>,
 }
 
 /// The rates at the workload's peak, for one function: environments alive, and the fetches per
@@ -446,6 +452,13 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
     let mut feasible = true;
     let mut ssm_higher_throughput = false;
     let q = &p.quotas;
+    let mut headroom: Option<f64> = None;
+    let mut room = |rate: f64, quota: f64| {
+        if rate > 0.0 {
+            let r = quota / rate;
+            headroom = Some(headroom.map_or(r, |h: f64| h.min(r)));
+        }
+    };
     let over = |api: &str, rate: f64, quota: f64, notes: &mut Vec<String>| {
         let over = rate > quota;
         if over {
@@ -459,6 +472,14 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
     match a.source {
         Source::Ssm | Source::AgentSsm => {
             peak.insert("SSM:GetParameter", fetch_rate);
+            room(
+                fetch_rate,
+                if fetch_rate > q.ssm.get_parameter_standard_tps {
+                    q.ssm.get_parameter_higher_throughput_tps
+                } else {
+                    q.ssm.get_parameter_standard_tps
+                },
+            );
             if fetch_rate > q.ssm.get_parameter_standard_tps {
                 if fetch_rate <= q.ssm.get_parameter_higher_throughput_tps {
                     ssm_higher_throughput = true;
@@ -484,6 +505,8 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
                 (fetch_rate, 0.0)
             };
             get_secret_value_rate = get;
+            room(get, q.secrets_manager.get_secret_value_tps);
+            room(describe, q.secrets_manager.describe_secret_tps);
             peak.insert("Secrets Manager:GetSecretValue", get);
             feasible &= !over(
                 "GetSecretValue",
@@ -511,6 +534,7 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
         }
         Source::PlainEnv => 0.0,
     };
+    room(kms_rate, q.kms.symmetric_cryptographic_tps);
     if kms_rate > 0.0 {
         peak.insert("KMS:symmetric", kms_rate);
         if kms_rate > q.kms.symmetric_cryptographic_tps {
@@ -550,6 +574,7 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
         peak,
         feasible,
         ssm_higher_throughput,
+        headroom,
     }
 }
 

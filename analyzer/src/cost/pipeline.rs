@@ -65,7 +65,11 @@ pub fn prepare(
             (l, BTreeMap::new(), origin)
         }
         LatencyInput::Runs { ingested, summary } => {
-            let (l, n) = super::latencies_from_summary(summary, &w, &ingested.fault_scenarios());
+            // The main scenarios only: not those under faults, the remedies, several secrets
+            // per fetch, or another TTL than the workload's where both were measured.
+            let exclude =
+                crate::family::Families::new(summary, ingested, w.cache_ttl).outside_main();
+            let (l, n) = super::latencies_from_summary(summary, &w, &exclude);
             let origin = LatencyOrigin::Runs {
                 runs: ingested.input.runs.iter().map(|r| r.dir.clone()).collect(),
                 local_emulator: summary.local_emulator,

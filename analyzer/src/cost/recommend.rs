@@ -63,8 +63,23 @@ impl Slo {
         self.max_staleness_s.is_some() || self.latency_set()
     }
 
+    /// Which latency objectives `c` misses: p50 cold, p99 cold, p50 warm, p99 warm (none when
+    /// it has no latency).
+    pub fn missed(&self, c: &ApproachCost) -> [bool; 4] {
+        let Some(l) = c.latency else {
+            return [false; 4];
+        };
+        let over = |limit: Option<f64>, v: f64| limit.is_some_and(|lim| v > lim);
+        [
+            over(self.p50_cold_s, l.cold_p50_s),
+            over(self.p99_cold_s, l.cold_p99_s),
+            over(self.p50_warm_s, l.warm_p50_s),
+            over(self.p99_warm_s, l.warm_p99_s),
+        ]
+    }
+
     /// Why `c` can serve a value older than the staleness objective, if it can.
-    fn stale(&self, c: &ApproachCost) -> Option<String> {
+    pub fn stale(&self, c: &ApproachCost) -> Option<String> {
         let max = self.max_staleness_s?;
         (c.longest_staleness_s > max).then(|| {
             format!(

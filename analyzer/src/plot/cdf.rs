@@ -1,8 +1,9 @@
-//! Chart 1: the latency CDF per approach, cold and warm side by side, on a log-scale time
-//! axis, with each series' p50 and p99 marked. Drawn from the HdrHistograms (one point per
-//! recorded value bucket), never from raw records.
+//! Chart 1: the latency CDF per approach, cold above and warm below, memory sizes side by side
+//! as small multiples on one shared log-scale time axis, with each series' p50 and p99 marked.
+//! Drawn from the HdrHistograms (one point per recorded value bucket), never from raw records.
+//! An approach keeps its colour; one whose colour repeats an earlier one's is dashed.
 
-use super::{e, font, ms_label, with_legend, Chart, DrawResult};
+use super::{begin_series, e, end_series, font, ms_label, with_legend, Chart, DrawResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
@@ -19,6 +20,12 @@ pub struct Series {
     pub p50_ms: f64,
     /// p99 in ms.
     pub p99_ms: f64,
+    /// Its memory size (the facet).
+    pub memory_mb: Option<u32>,
+    /// Dashed: its colour repeats another approach's.
+    pub dashed: bool,
+    /// The page filter's tags.
+    pub tags: Vec<(&'static str, String)>,
 }
 
 impl Series {
@@ -43,6 +50,9 @@ impl Series {
             points,
             p50_ms: h.value_at_quantile(0.5) as f64 / 1e6,
             p99_ms: h.value_at_quantile(0.99) as f64 / 1e6,
+            memory_mb: None,
+            dashed: false,
+            tags: Vec::new(),
         }
     }
 }
@@ -50,6 +60,8 @@ impl Series {
 /// The chart.
 #[derive(Debug, Clone)]
 pub struct LatencyCdf {
+    /// The memory sizes, one facet each.
+    pub facets: Vec<Option<u32>>,
     /// Cold fetches (the first fetch of an environment, at INIT or in its first invocation).
     pub cold: Vec<Series>,
     /// Warm fetches.
@@ -57,40 +69,36 @@ pub struct LatencyCdf {
 }
 
 fn panel<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
     area: &DrawingArea<DB, Shift>,
     caption: &str,
-    series: &[Series],
+    series: &[&Series],
+    (lo, hi): (f64, f64),
+    y_desc: bool,
 ) -> DrawResult {
-    let (lo, hi) = series
-        .iter()
-        .flat_map(|s| s.points.iter().map(|p| p.0))
-        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if series.is_empty() || !lo.is_finite() {
+    if series.is_empty() {
         return super::empty(area, caption, "no values");
     }
-    let lo = (lo.max(1e-6) / 1.5).max(1e-6);
-    let hi = (hi * 1.5).max(lo * 10.0);
+    let (w, _) = area.dim_in_pixel();
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, font(17))
+        .caption(caption, font(14))
         .margin(8)
         .x_label_area_size(40)
-        .y_label_area_size(48)
+        .y_label_area_size(if y_desc { 52 } else { 34 })
         .build_cartesian_2d((lo..hi).log_scale(), 0.0..100.0)
         .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc("fetch latency (log scale)")
-        .y_desc("% of fetches at or below")
-        .x_labels(6)
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc("fetch latency (log scale)")
+        .x_labels((f64::from(w) / 110.0).clamp(2.0, 6.0) as usize)
         .x_label_formatter(&|v| ms_label(*v))
         .y_label_formatter(&|v| format!("{v:.0}"))
         .label_style(font(12))
-        .axis_desc_style(font(14))
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(e)?;
+        .axis_desc_style(font(13))
+        .light_line_style(WHITE.mix(0.0));
+    if y_desc {
+        mesh.y_desc("% at or below");
+    }
+    mesh.draw().map_err(e)?;
     for s in series {
         // A step curve: each bucket's share rises at its value.
         let mut steps = Vec::with_capacity(s.points.len() * 2 + 1);
@@ -100,15 +108,23 @@ fn panel<DB: DrawingBackend>(
             steps.push((x, q * 100.0));
             last = q;
         }
-        chart
-            .draw_series(LineSeries::new(steps, s.colour.stroke_width(2)))
-            .map_err(e)?;
+        begin_series(root, s.tags.clone())?;
+        if s.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(steps, 6, 4, s.colour.stroke_width(2)))
+                .map_err(e)?;
+        } else {
+            chart
+                .draw_series(LineSeries::new(steps, s.colour.stroke_width(2)))
+                .map_err(e)?;
+        }
         chart
             .draw_series([
                 Circle::new((s.p50_ms, 50.0), 4, s.colour.filled()),
                 Circle::new((s.p99_ms, 99.0), 4, s.colour.filled()),
             ])
             .map_err(e)?;
+        end_series(root)?;
     }
     // The p50 and p99 levels the markers sit on.
     for level in [50.0, 99.0] {
@@ -122,23 +138,72 @@ fn panel<DB: DrawingBackend>(
     Ok(())
 }
 
+/// The shared x range of some series, with a margin.
+fn range<'a>(series: impl Iterator<Item = &'a Series>) -> Option<(f64, f64)> {
+    let (lo, hi) = series
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    lo.is_finite().then(|| {
+        let lo = (lo.max(1e-6) / 1.5).max(1e-6);
+        (lo, (hi * 1.5).max(lo * 10.0))
+    })
+}
+
 impl Chart for LatencyCdf {
     fn name(&self) -> &'static str {
         "latency-cdf"
     }
     fn title(&self) -> String {
-        "Fetch latency distribution per approach (dots: p50 and p99)".into()
+        "Fetch latency distribution per approach and memory size (dots: p50 and p99)".into()
+    }
+    fn size(&self) -> (u32, u32) {
+        (super::WIDTH, 820)
     }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
         let mut items: Vec<(String, RGBColor)> = Vec::new();
+        let mut seen: Vec<&str> = Vec::new();
         for s in self.warm.iter().chain(&self.cold) {
-            if !items.iter().any(|(l, _)| *l == s.label) {
-                items.push((s.label.clone(), s.colour));
+            if !seen.contains(&s.label.as_str()) {
+                seen.push(&s.label);
+                let label = if s.dashed {
+                    format!("{} (dashed)", s.label)
+                } else {
+                    s.label.clone()
+                };
+                items.push((label, s.colour));
             }
         }
         let plot = with_legend(area, &self.title(), &items)?;
-        let (left, right) = plot.split_horizontally(plot.dim_in_pixel().0 / 2);
-        panel(&left, "cold: first fetch of a new environment", &self.cold)?;
-        panel(&right, "warm: fetches in warm invocations", &self.warm)
+        let (_, h) = plot.dim_in_pixel();
+        let (top, bottom) = plot.split_vertically(h / 2);
+        let facets = if self.facets.is_empty() {
+            vec![None]
+        } else {
+            self.facets.clone()
+        };
+        for (row, series, name) in [
+            (&top, &self.cold, "cold first fetch"),
+            (&bottom, &self.warm, "warm fetch"),
+        ] {
+            let Some(r) = range(series.iter()) else {
+                super::empty(row, name, "no values")?;
+                continue;
+            };
+            let cells = row.split_evenly((1, facets.len()));
+            for (i, (m, cell)) in facets.iter().zip(&cells).enumerate() {
+                let of: Vec<&Series> = series
+                    .iter()
+                    .filter(|s| self.facets.is_empty() || s.memory_mb == *m)
+                    .collect();
+                let caption = match m {
+                    Some(m) => format!("{name}, {m} MB"),
+                    None => name.to_owned(),
+                };
+                panel(area, cell, &caption, &of, r, i == 0)?;
+            }
+        }
+        Ok(())
     }
 }

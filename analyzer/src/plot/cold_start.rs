@@ -33,6 +33,8 @@ pub struct Bar {
     pub spans_ms: [f64; 6],
     /// Cold starts measured.
     pub count: u64,
+    /// The page filter's tags.
+    pub tags: Vec<(&'static str, String)>,
 }
 
 /// The chart.
@@ -48,6 +50,9 @@ impl Chart for ColdStart {
     }
     fn title(&self) -> String {
         "Cold start: where the time goes (means over the cold starts)".into()
+    }
+    fn size(&self) -> (u32, u32) {
+        (super::WIDTH, super::rows_height(self.bars.len()))
     }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
         let items: Vec<(String, RGBColor)> =
@@ -72,6 +77,7 @@ impl Chart for ColdStart {
                     .map(|(v, (_, c))| (*v, c))
                     .collect(),
                 end_text: format!("{:.1} ms", b.spans_ms.iter().sum::<f64>()),
+                tags: b.tags.clone(),
             })
             .collect();
         stacked_rows(&plot, &labels, &rows, "time (ms)", None, 0.001)

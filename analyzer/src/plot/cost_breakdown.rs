@@ -69,6 +69,15 @@ impl Chart for CostBreakdown {
                     .map(|(key, _, c)| (a.category_usd(key), *c))
                     .collect(),
                 end_text: format!("${:.2}", a.monthly_cost_usd),
+                tags: {
+                    let mut t = vec![
+                        ("approach", a.approach.name()),
+                        ("source", a.source.to_string()),
+                        ("cache", a.cache.to_string()),
+                    ];
+                    t.push(("label", a.approach.name()));
+                    t
+                },
             })
             .collect();
         let usd = |v: &f64| format!("${v:.0}");

@@ -21,6 +21,8 @@ pub struct Row {
     pub fetches: u64,
     /// Failed fetches by class.
     pub fetch_errors: BTreeMap<ErrorClass, u64>,
+    /// The page filter's tags.
+    pub tags: Vec<(&'static str, String)>,
 }
 
 /// One stacked segment: an invocation outcome or a fetch error class.
@@ -49,11 +51,13 @@ impl Kind {
     }
 }
 
-/// The chart.
+/// The chart: the rows with an error, and how many had none.
 #[derive(Debug, Clone)]
 pub struct Errors {
-    /// Rows.
+    /// Rows with a failed invocation or fetch.
     pub rows: Vec<Row>,
+    /// Rows (scenarios) without any, not drawn.
+    pub clean: usize,
 }
 
 const COLOURS: [RGBColor; 8] = [
@@ -95,6 +99,9 @@ impl Chart for Errors {
     fn title(&self) -> String {
         "Errors and throttles per approach (% of invocations / of fetches)".into()
     }
+    fn size(&self) -> (u32, u32) {
+        (super::WIDTH, super::rows_height(self.rows.len() + 1))
+    }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
         let kinds = self.kinds();
         // With no errors the rows still show, each with its count of clean invocations.
@@ -111,8 +118,8 @@ impl Chart for Errors {
                 .collect()
         };
         let plot = with_legend(area, &self.title(), &items)?;
-        let labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
-        let bars: Vec<StackedRow> = self
+        let mut labels: Vec<String> = self.rows.iter().map(|r| r.label.clone()).collect();
+        let mut bars: Vec<StackedRow> = self
             .rows
             .iter()
             .map(|r| {
@@ -134,9 +141,18 @@ impl Chart for Errors {
                         r.fetch_errors.values().sum::<u64>(),
                         r.fetches
                     ),
+                    tags: r.tags.clone(),
                 }
             })
             .collect();
+        if self.clean > 0 {
+            labels.push(format!("{} other scenario(s)", self.clean));
+            bars.push(StackedRow {
+                segments: vec![(0.006, RGBColor(0xBB, 0xBB, 0xBB))],
+                end_text: "no failed invocation or fetch".into(),
+                tags: Vec::new(),
+            });
+        }
         stacked_rows(
             &plot,
             &labels,

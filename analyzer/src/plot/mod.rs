@@ -98,9 +98,105 @@ pub fn fonts() {
     });
 }
 
+std::thread_local! {
+    /// The tags of the series drawn so far in the chart being rendered (see [`begin_series`]).
+    static SERIES: std::cell::RefCell<Vec<Vec<(&'static str, String)>>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The opacity of a series marker: invisible in the PNG, recognisable in the SVG.
+const MARKER_ALPHA: f64 = 0.01;
+
+/// Starts a series the page's filter can hide: everything drawn until [`end_series`] becomes
+/// one `<g data-KEY="VALUE"…>` in the SVG, with a `<title>` holding the tag `label` (the full
+/// name, for a shortened label). Drawn as an invisible 1-pixel marker the SVG is rewritten
+/// from (plotters has no groups).
+pub fn begin_series<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    tags: Vec<(&'static str, String)>,
+) -> DrawResult {
+    let i = SERIES.with(|s| {
+        let mut s = s.borrow_mut();
+        s.push(tags);
+        s.len()
+    });
+    let c = RGBColor(0x01, (i >> 8) as u8, (i & 0xFF) as u8);
+    area.draw(&Rectangle::new(
+        [(0, 0), (1, 1)],
+        c.mix(MARKER_ALPHA).filled(),
+    ))
+    .map_err(e)
+}
+
+/// Ends the series [`begin_series`] started.
+pub fn end_series<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>) -> DrawResult {
+    area.draw(&Rectangle::new(
+        [(0, 0), (1, 1)],
+        RGBColor(0x02, 0, 0).mix(MARKER_ALPHA).filled(),
+    ))
+    .map_err(e)
+}
+
+/// Rewrites the series markers of `svg` into groups.
+fn group_series(svg: &str, series: &[Vec<(&'static str, String)>]) -> String {
+    let mut out = String::with_capacity(svg.len() + series.len() * 64);
+    let mut rest = svg;
+    while let Some(at) = rest.find("<rect ") {
+        out.push_str(&rest[..at]);
+        let end = rest[at..].find("/>").map_or(rest.len(), |e| at + e + 2);
+        let element = &rest[at..end];
+        let fill = element
+            .split_once("fill=\"#")
+            .map(|(_, f)| &f[..f.len().min(6)]);
+        let marker = element.contains(&format!("opacity=\"{MARKER_ALPHA}\""));
+        match fill {
+            Some(f) if marker && f.starts_with("01") => {
+                let i = usize::from_str_radix(&f[2..], 16).unwrap_or(0);
+                out.push_str("<g class=\"series\"");
+                let mut title = None;
+                for (k, v) in series.get(i.wrapping_sub(1)).into_iter().flatten() {
+                    if *k == "label" {
+                        title = Some(v);
+                    } else {
+                        out.push_str(&format!(" data-{k}=\"{}\"", crate::table::esc(v)));
+                    }
+                }
+                out.push('>');
+                if let Some(t) = title {
+                    out.push_str(&format!("<title>{}</title>", crate::table::esc(t)));
+                }
+            }
+            Some(f) if marker && f.starts_with("02") => out.push_str("</g>"),
+            _ => out.push_str(element),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `label` shortened to at most `max_chars` characters (with "…"); the full name goes into
+/// the series' title.
+pub fn fit(label: &str, max_chars: usize) -> String {
+    if label.chars().count() <= max_chars {
+        label.to_owned()
+    } else {
+        let mut s: String = label.chars().take(max_chars.saturating_sub(1)).collect();
+        s.push('…');
+        s
+    }
+}
+
+/// Characters of 12-pixel text that fit in `px` pixels (DejaVu Sans averages under 7.5 px a
+/// character at that size).
+pub fn chars_in(px: u32) -> usize {
+    (f64::from(px) / 7.5).floor() as usize
+}
+
 /// Draws `chart` to `dir/NAME.svg` and `dir/NAME.png`.
 pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, PlotError> {
     fonts();
+    SERIES.with(|s| s.borrow_mut().clear());
     let draw_err = |message: String| PlotError::Draw {
         chart: chart.name().to_owned(),
         message,
@@ -112,6 +208,7 @@ pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, PlotError> {
         chart.draw(&root).map_err(draw_err)?;
         root.present().map_err(|x| draw_err(e(x)))?;
     }
+    let svg = SERIES.with(|s| group_series(&svg, &s.borrow()));
     let svg_path = dir.join(format!("{}.svg", chart.name()));
     std::fs::write(&svg_path, &svg).map_err(|x| PlotError::Write {
         path: svg_path.clone(),
@@ -209,13 +306,15 @@ pub fn with_legend<DB: DrawingBackend>(
         .unwrap_or(0) as u32;
     let legend_w = (longest * 8 + 40).clamp(120, w / 3);
     let (plot, legend) = titled.split_horizontally(w - legend_w);
+    // Labels longer than the column are shortened (13-pixel text: about 8 px a character).
+    let room = ((legend_w.saturating_sub(32)) / 8) as usize;
     for (i, (label, colour)) in items.iter().enumerate() {
         let y = 30 + i as i32 * 22;
         legend
             .draw(&Rectangle::new([(6, y), (20, y + 12)], colour.filled()))
             .map_err(e)?;
         legend
-            .draw(&Text::new(label.clone(), (26, y - 1), font(13)))
+            .draw(&Text::new(fit(label, room), (26, y - 1), font(13)))
             .map_err(e)?;
     }
     Ok(plot)
@@ -227,11 +326,21 @@ pub fn lighter(c: RGBColor, t: f64) -> RGBColor {
     RGBColor(mix(c.0), mix(c.1), mix(c.2))
 }
 
-/// Width of the label area for row labels (about 7 px a character), at most `max`.
+/// Width of the label area for row labels (7.5 px a character of 12-pixel text), at most
+/// `max`; labels that do not fit are shortened by [`fit_labels`].
 pub fn label_area(labels: &[String], max: u32) -> u32 {
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
-    (longest * 7 + 10).min(max)
+    ((longest as f64 * 7.5) as u32 + 14).min(max)
 }
+
+/// `labels` shortened to fit a label area of `px` pixels.
+pub fn fit_labels(labels: &[String], px: u32) -> Vec<String> {
+    let room = chars_in(px.saturating_sub(14));
+    labels.iter().map(|l| fit(l, room)).collect()
+}
+
+/// The pixels each row of a row chart takes: room for a 12-pixel label and its bar.
+pub const ROW_PX: u32 = 26;
 
 /// The label of the row whose middle is at `y`, for charts with one row per unit of the y axis
 /// (row 0 at the top of `n` rows); empty between rows. Use with `y_labels(n * 2 + 1)`.
@@ -252,10 +361,14 @@ pub struct StackedRow {
     pub segments: Vec<(f64, RGBColor)>,
     /// Text after the bar.
     pub end_text: String,
+    /// The page filter's tags of the row (its full label as `label`).
+    pub tags: Vec<(&'static str, String)>,
 }
 
-/// Draws one stacked horizontal bar per row, top to bottom, each labelled on the left; the x
-/// axis runs to the longest bar (at least `min_hi`) with 20% headroom for the end texts.
+/// Draws one stacked horizontal bar per row, top to bottom, each labelled on the left (labels
+/// shortened to the label area, the full one in the row's title); the x axis runs to the
+/// longest bar (at least `min_hi`) with 20% headroom for the end texts, with as many ticks as
+/// fit the width.
 pub fn stacked_rows<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     labels: &[String],
@@ -265,20 +378,31 @@ pub fn stacked_rows<DB: DrawingBackend>(
     min_hi: f64,
 ) -> DrawResult {
     let n = rows.len().max(1);
+    let longest_end = rows
+        .iter()
+        .map(|r| r.end_text.chars().count())
+        .max()
+        .unwrap_or(0) as f64;
     let hi = rows
         .iter()
         .map(|r| r.segments.iter().map(|s| s.0).sum::<f64>())
-        .fold(min_hi, f64::max)
-        * 1.2;
+        .fold(min_hi, f64::max);
+    let label_w = label_area(labels, 300);
+    let labels = fit_labels(labels, label_w);
+    let (w, _) = area.dim_in_pixel();
+    let plot_w = f64::from(w.saturating_sub(label_w + 16).max(100));
+    // Room after the longest bar for its end text (7 px a character).
+    let hi = hi / (1.0 - ((longest_end * 7.0 + 12.0) / plot_w).min(0.6));
     let mut chart = ChartBuilder::on(area)
         .margin(8)
         .x_label_area_size(40)
-        .y_label_area_size(label_area(labels, 360))
+        .y_label_area_size(label_w)
         .build_cartesian_2d(0.0..hi, 0.0..n as f64)
         .map_err(e)?;
-    let row_labels = |y: &f64| row_label(labels, n, *y);
+    let row_labels = |y: &f64| row_label(&labels, n, *y);
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(x_desc)
+        .x_labels((plot_w / 90.0) as usize)
         .y_labels(n * 2 + 1)
         .y_label_formatter(&row_labels)
         .label_style(font(12))
@@ -289,6 +413,9 @@ pub fn stacked_rows<DB: DrawingBackend>(
     }
     mesh.draw().map_err(e)?;
     for (i, r) in rows.iter().enumerate() {
+        if !r.tags.is_empty() {
+            begin_series(area, r.tags.clone())?;
+        }
         let y0 = n as f64 - i as f64 - 0.8;
         let mut x = 0.0;
         for (v, c) in &r.segments {
@@ -306,6 +433,14 @@ pub fn stacked_rows<DB: DrawingBackend>(
                 font(12),
             )])
             .map_err(e)?;
+        if !r.tags.is_empty() {
+            end_series(area)?;
+        }
     }
     Ok(())
+}
+
+/// The height of a chart of `rows` rows below a title and an axis.
+pub fn rows_height(rows: usize) -> u32 {
+    (140 + rows as u32 * ROW_PX).max(HEIGHT)
 }

@@ -1,18 +1,18 @@
 //! Chart 2: p50, p90 and p99 of fetch latency per approach as horizontal bars on a log-scale
 //! time axis, with the 95% bootstrap intervals of p50 and p99 as whiskers; warm above, cold
-//! below.
+//! below. One row per approach, memory sizes side by side as small multiples on one shared
+//! axis; the chart grows with its rows, labels are shortened to their column (the full name in
+//! the row's title) and each row is a series the page's filter can hide.
 
-use super::{e, font, lighter, ms_label, Chart, DrawResult};
+use super::{begin_series, e, end_series, font, lighter, ms_label, Chart, DrawResult};
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+use std::collections::BTreeMap;
 
-/// One approach's row.
+/// One approach at one memory size.
 #[derive(Debug, Clone)]
-pub struct Row {
-    /// Label.
-    pub label: String,
-    /// Colour of its approach.
-    pub colour: RGBColor,
+pub struct Cell {
     /// p50, p90, p99 in ms.
     pub p_ms: [f64; 3],
     /// 95% interval of p50, ms.
@@ -23,27 +23,51 @@ pub struct Row {
     pub count: u64,
 }
 
+/// One approach's row.
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// Label.
+    pub label: String,
+    /// Colour of its approach.
+    pub colour: RGBColor,
+    /// Its cells by memory size (`None`: the records named none).
+    pub cells: BTreeMap<Option<u32>, Cell>,
+    /// The page filter's tags.
+    pub tags: Vec<(&'static str, String)>,
+}
+
 /// The chart.
 #[derive(Debug, Clone)]
 pub struct Percentiles {
+    /// The memory sizes, one facet each, left to right.
+    pub facets: Vec<Option<u32>>,
     /// Warm rows.
     pub warm: Vec<Row>,
     /// Cold rows.
     pub cold: Vec<Row>,
 }
 
+/// Pixels per row: three bars and their whiskers.
+const ROW_PX: u32 = 40;
+/// The label column.
+const LABEL_PX: u32 = 300;
+
+fn facet_name(m: Option<u32>) -> String {
+    m.map_or_else(|| "memory not recorded".to_owned(), |m| format!("{m} MB"))
+}
+
 fn panel<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     caption: &str,
+    facets: &[Option<u32>],
     rows: &[Row],
 ) -> DrawResult {
-    let lo = rows
-        .iter()
-        .map(|r| r.p50_ci_ms[0].min(r.p_ms[0]))
+    let cells = || rows.iter().flat_map(|r| r.cells.values());
+    let lo = cells()
+        .map(|c| c.p50_ci_ms[0].min(c.p_ms[0]))
         .fold(f64::INFINITY, f64::min);
-    let hi = rows
-        .iter()
-        .map(|r| r.p99_ci_ms[1].max(r.p_ms[2]))
+    let hi = cells()
+        .map(|c| c.p99_ci_ms[1].max(c.p_ms[2]))
         .fold(0.0, f64::max);
     if rows.is_empty() || !lo.is_finite() {
         return super::empty(area, caption, "no values");
@@ -51,59 +75,83 @@ fn panel<DB: DrawingBackend>(
     let lo = (lo.max(1e-6) / 2.0).max(1e-6);
     let hi = (hi * 2.0).max(lo * 10.0);
     let n = rows.len();
-    let labels: Vec<String> = rows
-        .iter()
-        .map(|r| format!("{} (n={})", r.label, r.count))
-        .collect();
-    let mut chart = ChartBuilder::on(area)
-        .caption(caption, font(17))
-        .margin(8)
-        .x_label_area_size(36)
-        .y_label_area_size(super::label_area(&labels, 360))
-        .build_cartesian_2d((lo..hi).log_scale(), 0.0..n as f64)
-        .map_err(e)?;
-    chart
-        .configure_mesh()
-        .x_desc("fetch latency (log scale): bars p50 / p90 / p99, whiskers 95% intervals of p50 and p99")
-        .x_labels(6)
-        .x_label_formatter(&|v| ms_label(*v))
-        .y_labels(n * 2 + 1)
-        .y_label_formatter(&|y| super::row_label(&labels, n, *y))
-        .label_style(font(12))
-        .axis_desc_style(font(13))
-        .disable_y_mesh()
-        .draw()
-        .map_err(e)?;
+    let titled = area.titled(caption, font(17)).map_err(e)?;
+    let (w, _) = titled.dim_in_pixel();
+    let (labels_area, plots) = titled.split_horizontally(LABEL_PX);
+    let k = facets.len().max(1);
+    let facet_w = (w - LABEL_PX) / k as u32;
+    let areas = plots.split_evenly((1, k));
+    let mut charts = Vec::new();
+    for (m, a) in facets.iter().zip(&areas) {
+        let mut chart = ChartBuilder::on(a)
+            .caption(facet_name(*m), font(14))
+            .margin_right(14)
+            .margin_left(4)
+            .x_label_area_size(34)
+            .y_label_area_size(0)
+            .build_cartesian_2d((lo..hi).log_scale(), 0.0..n as f64)
+            .map_err(e)?;
+        chart
+            .configure_mesh()
+            .x_labels(((facet_w as f64) / 110.0).clamp(2.0, 6.0) as usize)
+            .x_label_formatter(&|v| ms_label(*v))
+            .label_style(font(12))
+            .disable_y_mesh()
+            .disable_y_axis()
+            .draw()
+            .map_err(e)?;
+        charts.push(chart);
+    }
+    let room = super::chars_in(LABEL_PX - 16);
+    let (_, base_y) = labels_area.get_base_pixel();
     for (i, r) in rows.iter().enumerate() {
+        begin_series(area, r.tags.clone())?;
         let top = n as f64 - i as f64 - 0.12;
         let h = 0.25;
-        for (k, v) in r.p_ms.iter().enumerate() {
-            let shade = lighter(r.colour, [0.0, 0.35, 0.6][k]);
-            let y0 = top - h * (k as f64 + 1.0);
-            chart
-                .draw_series([Rectangle::new(
-                    [(lo, y0), (v.max(lo), y0 + h * 0.9)],
-                    shade.filled(),
-                )])
+        if let Some(c0) = charts.first() {
+            let (_, y) = c0.backend_coord(&(lo, top - 1.5 * h));
+            let count: u64 = r.cells.values().map(|c| c.count).max().unwrap_or(0);
+            labels_area
+                .draw(&Text::new(
+                    super::fit(&format!("{} (n={count})", r.label), room),
+                    (LABEL_PX as i32 - 8, y - base_y),
+                    font(12).pos(Pos::new(HPos::Right, VPos::Center)),
+                ))
                 .map_err(e)?;
         }
-        for (k, ci) in [(0usize, r.p50_ci_ms), (2, r.p99_ci_ms)] {
-            let y = top - h * (k as f64 + 0.55);
-            let style = BLACK.stroke_width(2);
-            chart
-                .draw_series([
-                    PathElement::new(vec![(ci[0].max(lo), y), (ci[1].max(lo), y)], style),
-                    PathElement::new(
-                        vec![(ci[0].max(lo), y - 0.08), (ci[0].max(lo), y + 0.08)],
-                        style,
-                    ),
-                    PathElement::new(
-                        vec![(ci[1].max(lo), y - 0.08), (ci[1].max(lo), y + 0.08)],
-                        style,
-                    ),
-                ])
-                .map_err(e)?;
+        for (m, chart) in facets.iter().zip(charts.iter_mut()) {
+            let Some(c) = r.cells.get(m) else {
+                continue;
+            };
+            for (k, v) in c.p_ms.iter().enumerate() {
+                let shade = lighter(r.colour, [0.0, 0.35, 0.6][k]);
+                let y0 = top - h * (k as f64 + 1.0);
+                chart
+                    .draw_series([Rectangle::new(
+                        [(lo, y0), (v.max(lo), y0 + h * 0.9)],
+                        shade.filled(),
+                    )])
+                    .map_err(e)?;
+            }
+            for (k, ci) in [(0usize, c.p50_ci_ms), (2, c.p99_ci_ms)] {
+                let y = top - h * (k as f64 + 0.55);
+                let style = BLACK.stroke_width(2);
+                chart
+                    .draw_series([
+                        PathElement::new(vec![(ci[0].max(lo), y), (ci[1].max(lo), y)], style),
+                        PathElement::new(
+                            vec![(ci[0].max(lo), y - 0.08), (ci[0].max(lo), y + 0.08)],
+                            style,
+                        ),
+                        PathElement::new(
+                            vec![(ci[1].max(lo), y - 0.08), (ci[1].max(lo), y + 0.08)],
+                            style,
+                        ),
+                    ])
+                    .map_err(e)?;
+            }
         }
+        end_series(area)?;
     }
     Ok(())
 }
@@ -113,22 +161,32 @@ impl Chart for Percentiles {
         "latency-percentiles"
     }
     fn title(&self) -> String {
-        "Fetch latency percentiles per approach with 95% bootstrap intervals".into()
+        "Fetch latency percentiles per approach and memory size (95% bootstrap intervals)".into()
     }
     fn size(&self) -> (u32, u32) {
         let rows = (self.warm.len() + self.cold.len()) as u32;
-        (super::WIDTH, (160 + rows * 44).max(super::HEIGHT))
+        (super::WIDTH, (200 + rows * ROW_PX).max(super::HEIGHT))
     }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
-        let titled = area.titled(&self.title(), font(22)).map_err(e)?;
+        let titled = area.titled(&self.title(), font(20)).map_err(e)?;
         let (_, h) = titled.dim_in_pixel();
-        let share =
-            (self.warm.len().max(1) as f64) / ((self.warm.len() + self.cold.len()).max(2) as f64);
-        let (top, bottom) = titled.split_vertically((f64::from(h) * share).round() as u32 + 20);
-        panel(&top, "warm", &self.warm)?;
+        let (legend, body) = titled.split_vertically(22);
+        legend
+            .draw(&Text::new(
+                "bars: p50, p90, p99 (lighter); whiskers: 95% intervals of p50 and p99; log scale"
+                    .to_owned(),
+                (8, 2),
+                font(13),
+            ))
+            .map_err(e)?;
+        let warm_rows = self.warm.len().max(1) as f64;
+        let share = warm_rows / (warm_rows + self.cold.len().max(1) as f64);
+        let (top, bottom) = body.split_vertically((f64::from(h - 22) * share).round() as u32 + 10);
+        panel(&top, "warm fetch", &self.facets, &self.warm)?;
         panel(
             &bottom,
             "cold: first fetch of a new environment (at INIT for @init)",
+            &self.facets,
             &self.cold,
         )?;
         Ok(())

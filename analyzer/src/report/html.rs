@@ -1,5 +1,9 @@
-//! `report.html`: one self-contained page (inline CSS, inline SVG plots, no script, no font or
-//! image fetched from anywhere) that leads with the recommendation and the plots.
+//! `report.html`: one self-contained page (inline CSS, inline SVG plots, one inline script; no
+//! font, image or script fetched from anywhere, and a Content-Security-Policy that forbids it)
+//! that leads with the decision: a table per memory size and sentences generated from it, then
+//! a filter that shows and hides rows and series in every table and chart, a cost explorer over
+//! a grid the cost model computed, the plots and the tables by family of scenarios. Prints
+//! cleanly ("Save as PDF").
 
 use super::{esc, relative, ReportData};
 use crate::plot::Rendered;
@@ -18,18 +22,128 @@ figcaption{font-size:14px;color:#555}
 table{border-collapse:collapse;font-size:13px;margin:8px 0}
 th,td{border:1px solid #ddd;padding:3px 7px}
 .l{text-align:left}
-.r{text-align:right}
+.r{text-align:right;white-space:nowrap}
 th{background:#f4f4f4}
 .warn{color:#a04000}
 code{background:#f4f4f4;padding:0 3px}
+table.decision tr.recommended td{background:#e3f1e6;font-weight:bold}
+td.fails{background:#fde2e1;color:#8a1c12}
+.sentences{background:#eef5fb;border-left:6px solid #0072b2;padding:8px 16px;margin:12px 0}
+#filter{background:#fafafa;border:1px solid #ddd;padding:6px 12px;margin:12px 0;font-size:13px;position:sticky;top:0;z-index:2}
+#filter fieldset{display:inline-block;border:none;margin:0 12px 0 0;padding:2px}
+#filter legend{font-weight:bold;padding:0}
+#filter label{margin-right:8px;white-space:nowrap}
+#explorer-controls label{margin-right:14px;font-size:14px}
+.hidden{display:none}
+@media print{
+#filter,#explorer-controls{display:none}
+body{max-width:none;padding:0;font-size:11px}
+figure,table,.sentences,.rec{break-inside:avoid}
+h2{break-after:avoid}
+a{color:inherit;text-decoration:none}
+}
 ";
+
+/// The page's script: the filter and the cost explorer (no network, no eval).
+const SCRIPT: &str = r##"
+(function(){
+  "use strict";
+  var facets=["source","cache","memory","family"];
+  function apply(){
+    var off={};
+    facets.forEach(function(f){off[f]={};});
+    document.querySelectorAll("#filter input[type=checkbox]").forEach(function(b){
+      if(!b.checked){off[b.dataset.facet][b.value]=true;}
+    });
+    document.querySelectorAll("tr[data-family],tr[data-source],svg g.series").forEach(function(el){
+      var hide=facets.some(function(f){var v=el.getAttribute("data-"+f);return v!==null&&off[f][v];});
+      el.classList.toggle("hidden",hide);
+      if(el.tagName.toLowerCase()==="g"){el.style.display=hide?"none":"";}
+    });
+  }
+  document.querySelectorAll("#filter input[type=checkbox]").forEach(function(b){
+    b.addEventListener("change",apply);
+  });
+  var data=document.getElementById("explorer-data");
+  if(!data){return;}
+  var g=JSON.parse(data.textContent);
+  var ids=["x-inv","x-spi","x-ttl","x-mem"];
+  function show(){
+    var at=ids.map(function(id){return Number(document.getElementById(id).value);});
+    var p=((at[0]*g.secrets_per_invocation.length+at[1])*g.cache_ttl_s.length+at[2])*g.memory_mb.length+at[3];
+    var order=g.approaches.map(function(_,i){return i;});
+    order.sort(function(a,b){return g.monthly_cost_usd[p][a]-g.monthly_cost_usd[p][b];});
+    var body=document.querySelector("table.explorer tbody");
+    while(body.firstChild){body.removeChild(body.firstChild);}
+    order.forEach(function(i){
+      var tr=document.createElement("tr");
+      var cost=g.monthly_cost_usd[p][i];
+      tr.dataset.approach=g.approaches[i];
+      tr.dataset.cost=String(cost);
+      var rec=g.recommended[p]===i;
+      if(rec){tr.className="recommended";}
+      var a=document.createElement("td");a.className="l";a.textContent=(rec?"★ ":"")+g.approaches[i];
+      var c=document.createElement("td");c.className="r cost";c.textContent=cost===null?"–":cost.toFixed(2);
+      var f=document.createElement("td");f.className="l"+(g.feasible[p][i]?"":" fails");f.textContent=g.feasible[p][i]?"yes":"✗ no";
+      tr.appendChild(a);tr.appendChild(c);tr.appendChild(f);body.appendChild(tr);
+    });
+  }
+  ids.forEach(function(id){document.getElementById(id).addEventListener("change",show);});
+})();
+"##;
+
+/// The filter: a checkbox per value of each facet the page's rows and series carry.
+fn filter(d: &ReportData) -> String {
+    use std::collections::BTreeSet;
+    let mut values: [(&str, &str, BTreeSet<String>); 4] = [
+        ("source", "source", BTreeSet::new()),
+        ("cache", "cache mode", BTreeSet::new()),
+        ("memory", "memory MB", BTreeSet::new()),
+        ("family", "scenario family", BTreeSet::new()),
+    ];
+    for g in &d.summary.groups {
+        let k = &g.key;
+        if let Some(s) = k.source {
+            values[0].2.insert(s.to_string());
+        }
+        if let Some(c) = k.cache {
+            values[1].2.insert(c.to_string());
+        }
+        if let Some(m) = k.memory_mb {
+            values[2].2.insert(m.to_string());
+        }
+        values[3].2.insert(d.families.of(k).as_str().to_owned());
+    }
+    let mut o = String::from("<form id=\"filter\"><strong>Show:</strong> ");
+    for (facet, name, vals) in &values {
+        if vals.is_empty() {
+            continue;
+        }
+        let _ = write!(o, "<fieldset><legend>{}</legend>", esc(name));
+        let mut vals: Vec<&String> = vals.iter().collect();
+        if *facet == "memory" {
+            vals.sort_by_key(|v| v.parse::<u32>().unwrap_or(0));
+        }
+        for v in vals {
+            let _ = write!(
+                o,
+                "<label><input type=\"checkbox\" data-facet=\"{facet}\" value=\"{}\" checked> {}</label>",
+                esc(v),
+                esc(v)
+            );
+        }
+        o.push_str("</fieldset>");
+    }
+    o.push_str("</form>\n");
+    o
+}
 
 /// Renders the page.
 pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
     let mut o = String::new();
     let _ = write!(
         o,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>secbench report</title><style>{CSS}</style></head><body>\n"
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\"><meta name=\"viewport\" content=\"width=device-width\"><title>secbench report</title><style>{CSS}</style></head><body>\n"
     );
     let _ = writeln!(
         o,
@@ -63,6 +177,27 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             let _ = writeln!(o, "<p class=\"emulation\">{}</p>", esc(e));
         }
     }
+
+    let _ = writeln!(o, "<h2 id=\"decision\">Decision</h2>");
+    if d.decision.tables.is_empty() {
+        let _ = writeln!(o, "<p>No approach was measured on its own (every scenario is a variant, a remedy, several secrets or under faults): see the sections below.</p>");
+    }
+    for t in &d.decision.tables {
+        let _ = writeln!(o, "<h3>{}</h3>", esc(&super::decision::heading(t)));
+        o.push_str(&crate::table::html(&super::decision::table(t), "decision"));
+    }
+    if !d.decision.sentences.is_empty() {
+        let _ = writeln!(o, "<div class=\"sentences\">");
+        for s in &d.decision.sentences {
+            let _ = writeln!(o, "<p>{}</p>", esc(s));
+        }
+        let _ = writeln!(o, "</div>");
+    }
+    let _ = writeln!(
+        o,
+        "<p>One row per approach (its main scenario) at each memory size measured, in the recommendation's order; ★ the recommended one; ✗ a value that fails an objective (<code>--slo</code>, checked on the cost model's cold figure: SDK set-up and first fetch), the staleness limit (<code>--max-staleness</code>) or a quota at the workload's peak (headroom below 1×). Cost: the workload at that memory size with the latencies measured at it.</p>"
+    );
+    o.push_str(&filter(d));
 
     let _ = writeln!(o, "<h2>Recommendation</h2>");
     match &d.cost {
@@ -123,6 +258,12 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             let _ = writeln!(o, "<p>{}</p>", super::cold::inline_html(p.trim()));
         }
     }
+    if let Some(g) = &d.explorer {
+        let _ = writeln!(o, "<section id=\"explorer\"><h2>Cost explorer</h2>");
+        let _ = writeln!(o, "<p>Each approach's monthly cost and feasibility as the cost model computed them on a grid around the workload (its own values selected): choose another volume, number of secrets per invocation, cache TTL or memory size. The page looks the point up; it computes nothing.</p>");
+        o.push_str(&super::explorer::html(g));
+        o.push_str("</section>\n");
+    }
     let _ = writeln!(o, "<h2>Plots</h2>");
     for p in plots {
         // The SVG document's XML declaration is not allowed inside HTML.
@@ -145,14 +286,18 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
     let _ = writeln!(o, "<h2>Fetch latency percentiles</h2>");
     let _ = writeln!(
         o,
-        "<p>Per stage × approach × phase. Cold: the first fetch of a new environment (at INIT for <code>@init</code>). Intervals: 95% bootstrap (seed {}). {}</p>",
+        "<p>Per stage × approach × phase, by family of scenarios. Cold: the first fetch of a new environment (at INIT for <code>@init</code>). Intervals: 95% bootstrap (seed {}). {}</p>",
         d.summary.seed,
         esc(crate::stats::PERCENTILE_DEFINITION)
     );
-    o.push_str(&crate::table::html(
-        &super::tables::percentiles(d),
-        "percentiles",
-    ));
+    for family in crate::family::Family::ALL {
+        let t = super::tables::percentiles(d, family);
+        if t.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "<h3>{}</h3>", esc(family.describe()));
+        o.push_str(&crate::table::html(&t, "percentiles"));
+    }
 
     if let Some(c) = &d.cost {
         let _ = writeln!(o, "<h2>Monthly cost at the workload</h2>");
@@ -264,6 +409,6 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             esc(r.run_id.as_deref().unwrap_or("?"))
         );
     }
-    let _ = writeln!(o, "</ul>\n</body></html>");
+    let _ = writeln!(o, "</ul>\n<script>{SCRIPT}</script>\n</body></html>");
     o
 }

@@ -22,6 +22,16 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         d.summary.input.runs.len(),
         d.summary.tool_version
     );
+    o.push_str("## Decision\n\n");
+    for t in &d.decision.tables {
+        let _ = writeln!(o, "### {}\n", super::decision::heading(t));
+        o.push_str(&crate::table::markdown(&super::decision::table(t)));
+        o.push('\n');
+    }
+    for s in &d.decision.sentences {
+        let _ = writeln!(o, "{s}\n");
+    }
+    o.push_str("★ recommended; ✗ fails an objective, the staleness limit or a quota at the workload's peak.\n\n");
     o.push_str("## Recommendation\n\n");
     match &d.cost {
         Some(c) => {
@@ -57,9 +67,17 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         );
     }
     o.push_str("## Fetch latency percentiles\n\n");
-    o.push_str(&crate::table::markdown(
-        &super::tables::percentiles(d).select(&super::tables::PERCENTILES_MARKDOWN),
-    ));
+    for family in crate::family::Family::ALL {
+        let t = super::tables::percentiles(d, family);
+        if t.is_empty() {
+            continue;
+        }
+        let _ = writeln!(o, "### {}\n", family.describe());
+        o.push_str(&crate::table::markdown(
+            &t.select(&super::tables::PERCENTILES_MARKDOWN),
+        ));
+        o.push('\n');
+    }
     let _ = writeln!(o, "\n{}", crate::stats::PERCENTILE_DEFINITION);
     if let Some(c) = &d.cost {
         o.push_str("\n## Monthly cost at the workload\n\n");

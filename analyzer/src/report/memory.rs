@@ -4,10 +4,8 @@
 //! group the TLS handshakes and kept-alive requests the local stage's front counted.
 
 use crate::approach::name_of;
-use crate::cost::pipeline::Priced;
-use crate::cost::recommend::Slo;
+use crate::family::{Families, Family};
 use crate::group::{Connections, Metric};
-use crate::ingest::Ingested;
 use crate::summary::Summary;
 use crate::table::Table;
 use secbench_record::run::Phase;
@@ -40,51 +38,30 @@ pub struct MemoryRow {
     pub monthly_cost_usd: Option<f64>,
 }
 
-/// The rows, when the runs measured more than one memory size (else empty).
+/// The rows, when the runs measured more than one memory size (else empty): the main
+/// scenarios (`crate::family`), with each approach's cost at that size from `by_size`.
 pub fn rows(
     summary: &Summary,
-    ingested: &Ingested,
-    cost: Option<&(Priced, Slo)>,
+    families: &Families,
+    by_size: &BTreeMap<u32, crate::cost::CostReport>,
 ) -> Vec<MemoryRow> {
-    let mut sizes: Vec<u32> = summary
-        .groups
-        .iter()
-        .filter(|g| g.key.multi.is_none())
-        .filter_map(|g| g.key.memory_mb)
-        .collect();
-    sizes.sort_unstable();
-    sizes.dedup();
+    let sizes = super::decision::sizes(summary, families, None);
     if sizes.len() < 2 {
         return Vec::new();
     }
-    // The monthly cost of each approach with the workload moved to each size.
-    let mut cost_at: BTreeMap<(String, u32), f64> = BTreeMap::new();
-    if let Some((priced, slo)) = cost {
-        for m in &sizes {
-            let mut w = priced.workload.clone();
-            w.memory_mb = *m;
-            let (latencies, notes) =
-                crate::cost::latencies_from_summary(summary, &w, &ingested.fault_scenarios());
-            let r = crate::cost::report(
-                &w,
-                &priced.pricing,
-                priced.info.clone(),
-                &latencies,
-                &notes,
-                priced.origin.clone(),
-                slo,
-            );
-            for a in r.approaches {
-                cost_at.insert((a.approach.name(), *m), a.monthly_cost_usd);
-            }
-        }
-    }
-    let faults = ingested.fault_scenarios();
+    let cost_at: BTreeMap<(String, u32), f64> = by_size
+        .iter()
+        .flat_map(|(m, r)| {
+            r.approaches
+                .iter()
+                .map(move |a| ((a.approach.name(), *m), a.monthly_cost_usd))
+        })
+        .collect();
     let mut out: BTreeMap<(String, u32), MemoryRow> = BTreeMap::new();
     for g in summary
         .groups
         .iter()
-        .filter(|g| !faults.contains(&g.key.scenario) && g.key.multi.is_none())
+        .filter(|g| families.of(&g.key) == Family::Main)
     {
         let Some(memory_mb) = g.key.memory_mb else {
             continue;

@@ -5,6 +5,8 @@
 //! cost model; nothing is drawn from raw records.
 
 pub mod cold;
+pub mod decision;
+pub mod explorer;
 pub mod html;
 pub mod many;
 pub mod markdown;
@@ -74,6 +76,8 @@ pub struct ReportFiles {
     pub markdown: PathBuf,
     /// The plots.
     pub plots: Vec<Rendered>,
+    /// The decision tables and sentences as terminal text.
+    pub decision_text: String,
 }
 
 /// Everything the page and the Markdown show.
@@ -104,6 +108,12 @@ pub struct ReportData {
     /// Where a cold fetch's time goes and what each remedy moves (Markdown; empty when no
     /// run measured a remedy).
     pub cold: String,
+    /// The decision tables and sentences.
+    pub decision: decision::Decision,
+    /// Each scenario's part of the report.
+    pub families: crate::family::Families,
+    /// The cost explorer's grid, when a workload is given.
+    pub explorer: Option<explorer::Grid>,
 }
 
 /// Writes the report; returns the files.
@@ -145,9 +155,19 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
     ));
 
     let labels = Labels::new(&summary);
+    let reference_ttl = inputs
+        .cost
+        .as_ref()
+        .map_or(std::time::Duration::from_secs(300), |(p, _)| {
+            p.workload.cache_ttl
+        });
+    let families = crate::family::Families::new(&summary, ingested, reference_ttl);
     let mut plots = Vec::new();
-    plots.push(plot::render(&cdf(ingested, &labels), &plots_dir)?);
-    plots.push(plot::render(&percentiles(&summary, &labels), &plots_dir)?);
+    plots.push(plot::render(
+        &cdf(ingested, &summary, &families),
+        &plots_dir,
+    )?);
+    plots.push(plot::render(&percentiles(&summary, &families), &plots_dir)?);
     let manifests: Vec<(String, Manifest)> = ingested
         .input
         .runs
@@ -155,7 +175,7 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         .filter_map(|r| Some((r.dir.clone(), r.manifest.clone()?)))
         .collect();
     plots.push(plot::render(
-        &cold_start(&summary, &labels, &manifests),
+        &cold_start(&summary, &labels, &manifests, &families),
         &plots_dir,
     )?);
 
@@ -193,8 +213,18 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         )?);
         cost_report = Some(r);
     }
-    plots.push(plot::render(&errors(&summary, &labels), &plots_dir)?);
-    let by_memory = memory::rows(&summary, ingested, inputs.cost.as_ref());
+    plots.push(plot::render(
+        &errors(&summary, &labels, &families),
+        &plots_dir,
+    )?);
+    let sizes = decision::sizes(
+        &summary,
+        &families,
+        inputs.cost.as_ref().map(|(p, _)| p.workload.memory_mb),
+    );
+    let by_size = decision::cost_by_size(&summary, &families, inputs.cost.as_ref(), &sizes);
+    let decision = decision::build(&summary, &families, inputs.cost.as_ref(), &by_size);
+    let by_memory = memory::rows(&summary, &families, &by_size);
     if !by_memory.is_empty() {
         plots.push(plot::render(
             &plot::memory::MemoryChart {
@@ -318,7 +348,14 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         cold::init_note(&manifests).as_deref(),
         inputs.cost.as_ref().map(|(p, _)| p),
     );
+    let explorer = inputs
+        .cost
+        .as_ref()
+        .map(|(priced, slo)| explorer::grid(&summary, &families, priced, slo));
     let data = ReportData {
+        explorer,
+        decision,
+        families,
         cold,
         many: many_rows,
         staleness,
@@ -340,6 +377,7 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         html,
         markdown,
         plots,
+        decision_text: decision::text(&data.decision),
     })
 }
 
@@ -410,61 +448,148 @@ fn label(k: &GroupKey, labels: &Labels) -> String {
     labels.get(k)
 }
 
-fn cdf(ingested: &Ingested, several: &Labels) -> plot::cdf::LatencyCdf {
+fn cdf(
+    ingested: &Ingested,
+    summary: &Summary,
+    families: &crate::family::Families,
+) -> plot::cdf::LatencyCdf {
+    let several = several_stages(summary);
     let mut cold = Vec::new();
     let mut warm = Vec::new();
-    for (k, g) in &ingested.groups {
+    // An approach whose palette colour an earlier approach already has is dashed.
+    let mut colours: Vec<(String, plotters::style::RGBColor)> = Vec::new();
+    for (k, g) in ingested
+        .groups
+        .iter()
+        .filter(|(k, _)| families.of(k) == crate::family::Family::Main)
+    {
         let into = match k.phase {
             Phase::Cold => &mut cold,
             Phase::Warm => &mut warm,
         };
         let metric = Metric::headline(k);
         if let Some(h) = g.histogram(metric) {
-            into.push(plot::cdf::Series::from_histogram(
-                label(k, several),
-                colour(Approach::of(k)),
-                h,
-            ));
+            let label = approach_label(k, several);
+            let c = colour(Approach::of(k));
+            let dashed = match colours.iter().find(|(l, _)| *l == label) {
+                Some(_) => colours
+                    .iter()
+                    .take_while(|(l, _)| *l != label)
+                    .any(|(_, other)| *other == c),
+                None => {
+                    let d = colours.iter().any(|(_, other)| *other == c);
+                    colours.push((label.clone(), c));
+                    d
+                }
+            };
+            let mut tags = decision::tags_of_group(k, crate::family::Family::Main);
+            tags.push(("label", label.clone()));
+            let mut s = plot::cdf::Series::from_histogram(label, c, h);
+            s.memory_mb = k.memory_mb;
+            s.dashed = dashed;
+            s.tags = tags;
+            into.push(s);
         }
     }
-    plot::cdf::LatencyCdf { cold, warm }
+    plot::cdf::LatencyCdf {
+        facets: facets(summary, families),
+        cold,
+        warm,
+    }
 }
 
 fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
 }
 
-fn percentiles(s: &Summary, several: &Labels) -> plot::percentiles::Percentiles {
-    let mut warm = Vec::new();
-    let mut cold = Vec::new();
-    for g in &s.groups {
+/// The label of a group's approach (with its stage when several are shown), for charts whose
+/// memory sizes are facets.
+fn approach_label(k: &GroupKey, several_stages: bool) -> String {
+    series_label(&k.stage, &approach_name(k), several_stages)
+}
+
+fn several_stages(s: &Summary) -> bool {
+    let mut stages = s.groups.iter().map(|g| g.key.stage.as_str());
+    let first = stages.next();
+    stages.any(|st| Some(st) != first)
+}
+
+/// The memory sizes of the main scenarios, as facets (ascending).
+fn facets(s: &Summary, families: &crate::family::Families) -> Vec<Option<u32>> {
+    let mut f: Vec<Option<u32>> = s
+        .groups
+        .iter()
+        .filter(|g| families.of(&g.key) == crate::family::Family::Main)
+        .map(|g| g.key.memory_mb)
+        .collect();
+    f.sort_unstable();
+    f.dedup();
+    f
+}
+
+fn percentiles(s: &Summary, families: &crate::family::Families) -> plot::percentiles::Percentiles {
+    let several = several_stages(s);
+    let mut warm: Vec<plot::percentiles::Row> = Vec::new();
+    let mut cold: Vec<plot::percentiles::Row> = Vec::new();
+    for g in s
+        .groups
+        .iter()
+        .filter(|g| families.of(&g.key) == crate::family::Family::Main)
+    {
+        let Some(m) = g.headline() else {
+            continue;
+        };
         let into = match g.key.phase {
             Phase::Cold => &mut cold,
             Phase::Warm => &mut warm,
         };
-        if let Some(m) = g.headline() {
-            into.push(plot::percentiles::Row {
-                label: label(&g.key, several),
-                colour: colour(Approach::of(&g.key)),
+        let label = approach_label(&g.key, several);
+        let i = match into.iter().position(|r| r.label == label) {
+            Some(i) => i,
+            None => {
+                let mut tags = decision::tags_of_group(&g.key, crate::family::Family::Main);
+                tags.retain(|(k, _)| *k != "memory");
+                tags.push(("label", label.clone()));
+                into.push(plot::percentiles::Row {
+                    label,
+                    colour: colour(Approach::of(&g.key)),
+                    cells: BTreeMap::new(),
+                    tags,
+                });
+                into.len() - 1
+            }
+        };
+        into[i].cells.insert(
+            g.key.memory_mb,
+            plot::percentiles::Cell {
                 p_ms: [ms(m.p50_ns), ms(m.p90_ns), ms(m.p99_ns)],
                 p50_ci_ms: [ms(m.p50_ci_ns[0]), ms(m.p50_ci_ns[1])],
                 p99_ci_ms: [ms(m.p99_ci_ns[0]), ms(m.p99_ci_ns[1])],
                 count: m.count,
-            });
-        }
+            },
+        );
     }
-    plot::percentiles::Percentiles { warm, cold }
+    plot::percentiles::Percentiles {
+        facets: facets(s, families),
+        warm,
+        cold,
+    }
 }
 
 fn cold_start(
     s: &Summary,
     several: &Labels,
     manifests: &[(String, Manifest)],
+    families: &crate::family::Families,
 ) -> plot::cold_start::ColdStart {
+    use crate::family::Family;
     let bars = s
         .groups
         .iter()
-        .filter(|g| g.key.phase == Phase::Cold)
+        .filter(|g| {
+            g.key.phase == Phase::Cold
+                && matches!(families.of(&g.key), Family::Main | Family::Remedy)
+        })
         .map(|g| {
             let mean = |name: &str| g.metrics.get(name).map_or(0.0, |m| m.mean_ns / 1e6);
             let fetch = mean(Metric::headline(&g.key).name());
@@ -487,17 +612,34 @@ fn cold_start(
                     fetch - entropy,
                 ],
                 count: g.invocations,
+                tags: group_tags(&g.key, label(&g.key, several), families),
             }
         })
         .collect();
     plot::cold_start::ColdStart { bars }
 }
 
-fn errors(s: &Summary, several: &Labels) -> plot::errors::Errors {
+/// The page filter's tags of a group's series, with its full label.
+fn group_tags(
+    k: &GroupKey,
+    full_label: String,
+    families: &crate::family::Families,
+) -> Vec<(&'static str, String)> {
+    let mut tags = decision::tags_of_group(k, families.of(k));
+    tags.push(("label", full_label));
+    tags
+}
+
+fn errors(
+    s: &Summary,
+    several: &Labels,
+    families: &crate::family::Families,
+) -> plot::errors::Errors {
     let mut rows: BTreeMap<String, plot::errors::Row> = BTreeMap::new();
     for g in &s.groups {
         let l = label(&g.key, several);
         let row = rows.entry(l.clone()).or_insert_with(|| plot::errors::Row {
+            tags: group_tags(&g.key, l.clone(), families),
             label: l,
             invocations: 0,
             outcomes: BTreeMap::new(),
@@ -515,8 +657,12 @@ fn errors(s: &Summary, several: &Labels) -> plot::errors::Errors {
             *row.fetch_errors.entry(*c).or_default() += n;
         }
     }
+    let (failed, clean): (Vec<_>, Vec<_>) = rows
+        .into_values()
+        .partition(|r| !r.outcomes.is_empty() || !r.fetch_errors.is_empty());
     plot::errors::Errors {
-        rows: rows.into_values().collect(),
+        rows: failed,
+        clean: clean.len(),
     }
 }
 

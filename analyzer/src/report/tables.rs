@@ -8,10 +8,11 @@ use crate::cost::CostReport;
 use crate::table::Table;
 use crate::units::human_ns as ms;
 
-/// Per stage × approach × phase: the headline fetch's percentiles with their intervals.
-/// Columns: stage, approach, scenario, phase, n, p50 with its interval, p90, p99 with its
-/// interval, p99.9, max, errors.
-pub fn percentiles(d: &ReportData) -> Table {
+/// Per stage × approach × phase of one family's scenarios (`crate::family`): the headline
+/// fetch's percentiles with their intervals, each row tagged for the page's filter. Columns:
+/// stage, approach, scenario, phase, n, p50 with its interval, p90, p99 with its interval,
+/// p99.9, max, errors.
+pub fn percentiles(d: &ReportData, family: crate::family::Family) -> Table {
     let mut t = Table::new(
         [
             "stage",
@@ -28,11 +29,16 @@ pub fn percentiles(d: &ReportData) -> Table {
         ],
         "LLLLRRRRRRR",
     );
-    for g in &d.summary.groups {
+    for g in d
+        .summary
+        .groups
+        .iter()
+        .filter(|g| d.families.of(&g.key) == family)
+    {
         let Some(m) = g.headline() else {
             continue;
         };
-        t.push(vec![
+        let cells: Vec<crate::table::Cell> = vec![
             g.key.stage.clone(),
             approach_name(&g.key),
             g.key.scenario.clone(),
@@ -55,7 +61,15 @@ pub fn percentiles(d: &ReportData) -> Table {
             ms(m.p999_ns),
             ms(m.max_ns),
             format!("{:.2}%", g.error_rate * 100.0),
-        ]);
+        ]
+        .into_iter()
+        .map(Into::into)
+        .collect();
+        t.push(crate::table::Row {
+            cells,
+            mark: None,
+            tags: super::decision::tags_of_group(&g.key, family),
+        });
     }
     t
 }

@@ -3,7 +3,6 @@
 use crate::cli::LocalArgs;
 use anyhow::{Context, Result};
 use secbench_analyzer::cost::recommend::Slo;
-use secbench_analyzer::{export, stats, summary};
 use std::path::Path;
 
 pub fn run(args: LocalArgs) -> Result<i32> {
@@ -45,25 +44,8 @@ pub fn run(args: LocalArgs) -> Result<i32> {
     })?;
     let code = super::print_run_end(&summary, true);
     println!("agent-ssm is not run on the local stage: no local server speaks the extension's SSM protocol, so its figures come from AWS only");
-    // The analysis of what was just measured (nothing is written into the run).
-    let ingested = super::read_runs(std::slice::from_ref(&summary.dir), false)?;
-    println!();
-    print!(
-        "{}",
-        export::render(
-            &summary::build(&ingested, stats::DEFAULT_SEED),
-            export::Format::Table
-        )
-    );
-    let staleness = secbench_analyzer::staleness::analyze(&ingested);
-    if !staleness.is_empty() {
-        println!("\nStaleness after a rotation (times from the confirmed write; see the report):");
-        print!("{}", secbench_analyzer::report::staleness::text(&staleness));
-    }
-    println!(
-        "more: secbench analyze {} --format md|json|csv",
-        summary.dir.display()
-    );
+    // The decision from what was just measured (nothing is written into the run); the full
+    // per-scenario table is `secbench analyze`'s.
     let files = super::report::write(&super::report::ReportArgs {
         runs: vec![summary.dir.clone()],
         workload: Some(workload),
@@ -74,6 +56,13 @@ pub fn run(args: LocalArgs) -> Result<i32> {
         out: secbench_analyzer::report::default_out(&summary.dir),
         skip_invalid: false,
     })?;
+    println!();
+    println!("{}", secbench_analyzer::export::LOCAL_NOTE);
+    print!("{}", files.decision_text);
+    println!(
+        "every scenario, with intervals and staleness: secbench analyze {} [--format md|json|csv]",
+        summary.dir.display()
+    );
     println!("report: {}", files.html.display());
     Ok(code)
 }

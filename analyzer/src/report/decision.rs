@@ -1,0 +1,518 @@
+//! The decision first: per memory size measured (the workload's first), one row per approach
+//! (its main scenario, `crate::family`) with its cold and warm fetch, its monthly cost at the
+//! workload moved to that size, the longest staleness it accepts, its quota headroom at the
+//! workload's peak and whether it meets the objectives; in the recommendation's order, the
+//! recommended row marked, each failing cell marked. Under the tables, a few sentences made
+//! from the same numbers. The page, the Markdown and `secbench local` show the same tables.
+
+use crate::approach::{Approach, StalenessBound};
+use crate::cost::model::ApproachCost;
+use crate::cost::pipeline::Priced;
+use crate::cost::recommend::Slo;
+use crate::cost::CostReport;
+use crate::family::{Families, Family};
+use crate::group::GroupKey;
+use crate::summary::Summary;
+use crate::table::{Cell, Mark, Row, Table};
+use crate::units::{human_ns, span_label};
+use secbench_record::run::Phase;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A p50 and a p99, ns.
+type Pair = [Option<u64>; 2];
+
+/// What an approach came to in the recommendation at one size.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// The recommended approach.
+    Recommended,
+    /// A candidate (feasible, meets the objectives), not the cheapest.
+    Candidate,
+    /// Left out, and why.
+    Excluded(String),
+    /// The plaintext baseline (no secret kept): its zero cost is the floor, not a candidate.
+    Baseline,
+    /// No workload: nothing was priced or recommended.
+    Unpriced,
+}
+
+/// One approach at one memory size.
+#[derive(Debug, Clone)]
+pub struct DecisionRow {
+    /// The approach.
+    pub approach: Approach,
+    /// The memory size.
+    pub memory_mb: u32,
+    /// Cold: the first fetch of a new environment (at INIT for `@init`), p50 and p99.
+    pub cold_ns: [Option<u64>; 2],
+    /// Warm fetch, p50 and p99.
+    pub warm_ns: [Option<u64>; 2],
+    /// The cost model's figures at the workload moved to this size, when a workload is given.
+    pub cost: Option<ApproachCost>,
+    /// Which cells fail a constraint: cold p50, cold p99, warm p50, warm p99, staleness, quota.
+    pub fails: [bool; 6],
+    /// Its place in the recommendation.
+    pub verdict: Verdict,
+}
+
+/// The rows of one memory size, in the recommendation's order.
+#[derive(Debug, Clone)]
+pub struct DecisionTable {
+    /// The size.
+    pub memory_mb: u32,
+    /// Whether it is the workload's size.
+    pub workload_size: bool,
+    /// The rows.
+    pub rows: Vec<DecisionRow>,
+}
+
+/// The decision: a table per size, and sentences generated from them.
+#[derive(Debug, Clone, Default)]
+pub struct Decision {
+    /// The tables, the workload's size first.
+    pub tables: Vec<DecisionTable>,
+    /// Three or four sentences, every figure from the tables.
+    pub sentences: Vec<String>,
+    /// The objectives the marks check.
+    pub slo: Slo,
+}
+
+/// The cost model at the workload moved to each of `sizes`, with the latencies measured at
+/// that size (main scenarios only; an approach not measured at a size has no latency there, so
+/// it is no candidate there): one report per size.
+pub fn cost_by_size(
+    summary: &Summary,
+    families: &Families,
+    cost: Option<&(Priced, Slo)>,
+    sizes: &[u32],
+) -> BTreeMap<u32, CostReport> {
+    let mut out = BTreeMap::new();
+    let Some((priced, slo)) = cost else {
+        return out;
+    };
+    let outside = families.outside_main();
+    for m in sizes {
+        let mut w = priced.workload.clone();
+        w.memory_mb = *m;
+        let (mut latencies, notes) = crate::cost::latencies_from_summary(summary, &w, &outside);
+        // At this size only the approaches measured at it are candidates (the cost model
+        // would take another size's latencies for the others).
+        let here: BTreeSet<Approach> = summary
+            .groups
+            .iter()
+            .filter(|g| g.key.memory_mb == Some(*m) && families.of(&g.key) == Family::Main)
+            .filter_map(|g| Approach::of(&g.key))
+            .collect();
+        latencies.retain(|a, _| here.contains(a));
+        out.insert(
+            *m,
+            crate::cost::report(
+                &w,
+                &priced.pricing,
+                priced.info.clone(),
+                &latencies,
+                &notes,
+                priced.origin.clone(),
+                slo,
+            ),
+        );
+    }
+    out
+}
+
+/// The memory sizes of the main scenarios, the workload's first, then ascending.
+pub fn sizes(summary: &Summary, families: &Families, workload_mb: Option<u32>) -> Vec<u32> {
+    let mut sizes: Vec<u32> = summary
+        .groups
+        .iter()
+        .filter(|g| families.of(&g.key) == Family::Main)
+        .filter_map(|g| g.key.memory_mb)
+        .collect::<BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+    if let Some(w) = workload_mb {
+        if let Some(i) = sizes.iter().position(|m| *m == w) {
+            let m = sizes.remove(i);
+            sizes.insert(0, m);
+        }
+    }
+    sizes
+}
+
+/// Builds the decision.
+pub fn build(
+    summary: &Summary,
+    families: &Families,
+    cost: Option<&(Priced, Slo)>,
+    by_size: &BTreeMap<u32, CostReport>,
+) -> Decision {
+    let workload_mb = cost.map(|(p, _)| p.workload.memory_mb);
+    let slo = cost.map(|(_, s)| s.clone()).unwrap_or_default();
+    let mut tables = Vec::new();
+    for m in sizes(summary, families, workload_mb) {
+        // The measured headline of each approach's main scenario at this size.
+        let mut measured: BTreeMap<Approach, (Pair, Pair)> = BTreeMap::new();
+        for g in summary
+            .groups
+            .iter()
+            .filter(|g| g.key.memory_mb == Some(m) && families.of(&g.key) == Family::Main)
+        {
+            let Some(a) = Approach::of(&g.key) else {
+                continue;
+            };
+            let e = measured.entry(a).or_default();
+            let h = g.headline().map(|h| [Some(h.p50_ns), Some(h.p99_ns)]);
+            match g.key.phase {
+                Phase::Cold => e.0 = h.unwrap_or_default(),
+                Phase::Warm => e.1 = h.unwrap_or_default(),
+            }
+        }
+        let report = by_size.get(&m);
+        let mut rows: Vec<DecisionRow> = Vec::new();
+        match report {
+            Some(r) => {
+                let rec = &r.recommendation;
+                let excluded: BTreeMap<Approach, &str> = rec
+                    .excluded
+                    .iter()
+                    .map(|e| (e.approach, e.reason.as_str()))
+                    .collect();
+                // Candidates cheapest first, then the excluded cheapest first (the model's
+                // approaches are sorted by cost), then the plaintext baseline; only the
+                // approaches measured here.
+                let baseline = |c: &&ApproachCost| c.source == secbench_record::Source::PlainEnv;
+                let ordered = r
+                    .approaches
+                    .iter()
+                    .filter(|c| !excluded.contains_key(&c.approach) && !baseline(c))
+                    .chain(
+                        r.approaches
+                            .iter()
+                            .filter(|c| excluded.contains_key(&c.approach)),
+                    )
+                    .chain(r.approaches.iter().filter(baseline));
+                for c in ordered {
+                    let Some((cold, warm)) = measured.get(&c.approach) else {
+                        continue;
+                    };
+                    let missed = slo.missed(c);
+                    let verdict = if c.source == secbench_record::Source::PlainEnv {
+                        Verdict::Baseline
+                    } else if rec.approach == Some(c.approach) {
+                        Verdict::Recommended
+                    } else if let Some(why) = excluded.get(&c.approach) {
+                        Verdict::Excluded((*why).to_owned())
+                    } else {
+                        Verdict::Candidate
+                    };
+                    rows.push(DecisionRow {
+                        approach: c.approach,
+                        memory_mb: m,
+                        cold_ns: *cold,
+                        warm_ns: *warm,
+                        fails: [
+                            missed[0],
+                            missed[1],
+                            missed[2],
+                            missed[3],
+                            slo.stale(c).is_some(),
+                            !c.feasible,
+                        ],
+                        cost: Some(c.clone()),
+                        verdict,
+                    });
+                }
+            }
+            None => {
+                for (a, (cold, warm)) in &measured {
+                    rows.push(DecisionRow {
+                        approach: *a,
+                        memory_mb: m,
+                        cold_ns: *cold,
+                        warm_ns: *warm,
+                        cost: None,
+                        fails: [false; 6],
+                        verdict: Verdict::Unpriced,
+                    });
+                }
+            }
+        }
+        tables.push(DecisionTable {
+            memory_mb: m,
+            workload_size: workload_mb == Some(m),
+            rows,
+        });
+    }
+    let sentences = sentences(&tables);
+    Decision {
+        tables,
+        sentences,
+        slo,
+    }
+}
+
+fn ns(v: Option<u64>) -> String {
+    v.map_or_else(|| "–".to_owned(), human_ns)
+}
+
+fn usd(v: f64) -> String {
+    if v >= 100.0 {
+        format!("${v:.0}")
+    } else {
+        format!("${v:.2}")
+    }
+}
+
+/// What the approach accepts after a rotation, in words.
+fn staleness_words(c: &ApproachCost) -> String {
+    match c.staleness_bound {
+        StalenessBound::NextFetch => "none: the next fetch gets a new value".to_owned(),
+        StalenessBound::ConfigurationChange => {
+            "none once the configuration change that carries the new value is made (it retires every environment)".to_owned()
+        }
+        b => format!(
+            "up to {} after a rotation ({}{})",
+            span_label(c.longest_staleness_s),
+            b.describe(),
+            if c.staleness_assumed {
+                ", assumed: AWS publishes no longest environment lifetime"
+            } else {
+                ""
+            }
+        ),
+    }
+}
+
+/// The sentences: what the recommended approach costs and saves against the next one, what
+/// more memory buys its cold fetch, the staleness it accepts, and what fails a constraint.
+fn sentences(tables: &[DecisionTable]) -> Vec<String> {
+    let mut out = Vec::new();
+    let Some(first) = tables.first() else {
+        return out;
+    };
+    let Some(rec) = first
+        .rows
+        .iter()
+        .find(|r| r.verdict == Verdict::Recommended)
+    else {
+        if first.rows.iter().any(|r| r.cost.is_some()) {
+            out.push(format!(
+                "At {} MB no measured approach is feasible and meets the objectives: each row's ✗ says why.",
+                first.memory_mb
+            ));
+        }
+        return out;
+    };
+    let Some(c) = &rec.cost else {
+        return out;
+    };
+    let runner = first
+        .rows
+        .iter()
+        .find(|r| r.verdict == Verdict::Candidate)
+        .and_then(|r| Some((r, r.cost.as_ref()?)));
+    let mut s = format!(
+        "At {} MB, {} is recommended: {}/month at the workload, a cold first fetch of {} (p50) and a warm fetch of {} (p50)",
+        first.memory_mb,
+        rec.approach,
+        usd(c.monthly_cost_usd),
+        ns(rec.cold_ns[0]),
+        ns(rec.warm_ns[0]),
+    );
+    match runner {
+        Some((r, rc)) => s.push_str(&format!(
+            "; the next candidate, {}, costs {}/month ({} more) with a cold first fetch of {} and a warm fetch of {}.",
+            r.approach,
+            usd(rc.monthly_cost_usd),
+            usd((rc.monthly_cost_usd - c.monthly_cost_usd).max(0.0)),
+            ns(r.cold_ns[0]),
+            ns(r.warm_ns[0]),
+        )),
+        None => s.push_str("; no other measured approach is a candidate."),
+    }
+    out.push(s);
+    // What another memory size does to the recommended approach's cold fetch.
+    for t in tables.iter().skip(1) {
+        if let Some(o) = t.rows.iter().find(|r| r.approach == rec.approach) {
+            if let (Some(a), Some(b)) = (rec.cold_ns[0], o.cold_ns[0]) {
+                let cost = match (&o.cost, &rec.cost) {
+                    (Some(oc), Some(rc)) => format!(
+                        ", for {}/month instead of {}",
+                        usd(oc.monthly_cost_usd),
+                        usd(rc.monthly_cost_usd)
+                    ),
+                    _ => String::new(),
+                };
+                out.push(format!(
+                    "At {} MB its cold first fetch is {} (p50) instead of {} at {} MB{}.",
+                    t.memory_mb,
+                    human_ns(b),
+                    human_ns(a),
+                    first.memory_mb,
+                    cost
+                ));
+            }
+            break;
+        }
+    }
+    out.push(format!("The staleness it accepts: {}.", staleness_words(c)));
+    let failing: Vec<String> = first
+        .rows
+        .iter()
+        .filter(|r| r.fails.iter().any(|f| *f))
+        .map(|r| r.approach.name())
+        .collect();
+    if !failing.is_empty() {
+        out.push(format!(
+            "{} of the {} approaches measured at {} MB fail a constraint (marked ✗): {}.",
+            failing.len(),
+            first.rows.len(),
+            first.memory_mb,
+            failing.join(", ")
+        ));
+    }
+    out
+}
+
+/// One size's table (the same for the page, the Markdown and the terminal): rows tagged with
+/// their approach, source, cache mode, memory size and family for the page's filter.
+pub fn table(t: &DecisionTable) -> Table {
+    let mut out = Table::new(
+        [
+            "",
+            "approach",
+            "cold first fetch p50",
+            "cold p99",
+            "warm fetch p50",
+            "warm p99",
+            "USD/month",
+            "stale up to",
+            "quota headroom",
+            "verdict",
+        ],
+        "LLRRRRRLRL",
+    );
+    for r in &t.rows {
+        let mark = |text: String, fails: bool| {
+            if fails {
+                Cell::failing(text)
+            } else {
+                Cell::from(text)
+            }
+        };
+        let (cost, stale, headroom) = match &r.cost {
+            Some(c) => (
+                format!("{:.2}", c.monthly_cost_usd),
+                match c.staleness_bound {
+                    StalenessBound::NextFetch | StalenessBound::ConfigurationChange => {
+                        "0".to_owned()
+                    }
+                    _ => format!(
+                        "{}{}",
+                        span_label(c.longest_staleness_s),
+                        if c.staleness_assumed {
+                            " (assumed)"
+                        } else {
+                            ""
+                        }
+                    ),
+                },
+                c.quota_headroom.map_or_else(
+                    || "–".to_owned(),
+                    |h| {
+                        if h >= 1000.0 {
+                            format!("{:.0}k×", h / 1000.0)
+                        } else if h >= 10.0 {
+                            format!("{h:.0}×")
+                        } else {
+                            format!("{h:.1}×")
+                        }
+                    },
+                ),
+            ),
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        let (flag, verdict) = match &r.verdict {
+            Verdict::Recommended => ("★", Cell::from("recommended")),
+            Verdict::Candidate => ("", Cell::from("candidate")),
+            Verdict::Excluded(why) => ("", Cell::failing("excluded").titled(why.clone())),
+            Verdict::Baseline => ("", Cell::from("baseline (no secret)")),
+            Verdict::Unpriced => ("", Cell::from("–")),
+        };
+        let a = r.approach;
+        out.push(Row {
+            cells: vec![
+                Cell::from(flag),
+                Cell::from(a.name()),
+                mark(ns(r.cold_ns[0]), r.fails[0]),
+                mark(ns(r.cold_ns[1]), r.fails[1]),
+                mark(ns(r.warm_ns[0]), r.fails[2]),
+                mark(ns(r.warm_ns[1]), r.fails[3]),
+                Cell::from(cost),
+                mark(stale, r.fails[4]),
+                mark(headroom, r.fails[5]),
+                verdict,
+            ],
+            mark: (r.verdict == Verdict::Recommended).then_some(Mark::Recommended),
+            tags: tags_of(a, r.memory_mb, Family::Main),
+        });
+    }
+    out
+}
+
+/// The filter's tags of a row about `a` at `memory_mb` in `family`.
+pub fn tags_of(a: Approach, memory_mb: u32, family: Family) -> Vec<(&'static str, String)> {
+    vec![
+        ("approach", a.name()),
+        ("source", a.source.to_string()),
+        ("cache", a.cache.to_string()),
+        ("memory", memory_mb.to_string()),
+        ("family", family.as_str().to_owned()),
+    ]
+}
+
+/// The filter's tags of a group's row.
+pub fn tags_of_group(k: &GroupKey, family: Family) -> Vec<(&'static str, String)> {
+    let mut tags = vec![("family", family.as_str().to_owned())];
+    if let Some(s) = k.source {
+        tags.push(("source", s.to_string()));
+    }
+    if let Some(c) = k.cache {
+        tags.push(("cache", c.to_string()));
+    }
+    if let Some(m) = k.memory_mb {
+        tags.push(("memory", m.to_string()));
+    }
+    if let Some(a) = Approach::of(k) {
+        tags.push(("approach", a.name()));
+    }
+    tags
+}
+
+/// The heading of one size's table.
+pub fn heading(t: &DecisionTable) -> String {
+    format!(
+        "{} MB{}",
+        t.memory_mb,
+        if t.workload_size {
+            " (the workload's size)"
+        } else {
+            ""
+        }
+    )
+}
+
+/// The decision as text for a terminal: each size's table and the sentences.
+pub fn text(d: &Decision) -> String {
+    let mut out = String::new();
+    for t in &d.tables {
+        out.push_str(&format!("Decision at {}\n", heading(t)));
+        out.push_str(&crate::table::text(&table(t)));
+        out.push('\n');
+    }
+    for s in &d.sentences {
+        out.push_str(s);
+        out.push('\n');
+    }
+    out
+}

@@ -1,0 +1,252 @@
+//! The report page as a reader's browser lays it out (headless Chromium, Debian's package):
+//! `fixtures/page-probe.js` is appended to a copy of the page and reads Chromium's layout. For
+//! the report of the default local plan (a run of it cut to three invocations per group,
+//! `fixtures/runs/default-local`), of a 3-scenario plan and of a two-run report (local + the
+//! synthetic AWS run): no two text elements of a chart overlap and none is cut off by its SVG's
+//! edge, the decision table has one row per approach and memory size, the filter hides a
+//! source's series in the charts and its rows in the tables, the cost explorer's figures at the
+//! workload's own values are `secbench cost`'s to the cent, and the page loads nothing.
+
+mod common;
+
+use common::root;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workload() -> PathBuf {
+    root().join("scripts/workloads/example.toml")
+}
+
+fn secbench(args: &[&str]) -> String {
+    let o = Command::new(env!("CARGO_BIN_EXE_secbench"))
+        .args(args)
+        .current_dir(root())
+        .output()
+        .expect("secbench");
+    assert!(
+        o.status.success(),
+        "secbench {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn report(runs: &[&Path], out: &Path) -> String {
+    let mut args = vec!["report".to_owned()];
+    args.extend(runs.iter().map(|r| r.display().to_string()));
+    args.extend([
+        "--workload".to_owned(),
+        workload().display().to_string(),
+        "--out".to_owned(),
+        out.display().to_string(),
+    ]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    secbench(&args);
+    std::fs::read_to_string(out.join("report.html")).expect("report.html")
+}
+
+/// What page-probe.js found.
+fn probe(html: &str, dir: &Path) -> serde_json::Value {
+    let script =
+        std::fs::read_to_string(root().join("secbench/tests/fixtures/page-probe.js")).expect("js");
+    let page = dir.join("probe.html");
+    // The probe runs after the page's own script, as a reader's clicks would.
+    std::fs::write(
+        &page,
+        html.replace("</body>", &format!("<script>{script}</script></body>")),
+    )
+    .expect("write");
+    let profile = tempfile::tempdir().expect("profile");
+    let o = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            "--window-size=1400,1000",
+            "--virtual-time-budget=5000",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .expect("chromium (scripts/install-chromium.sh)");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let start = dom.rfind("<pre id=\"secbench-probe\">").unwrap_or_else(|| {
+        panic!(
+            "the probe wrote nothing: {}",
+            String::from_utf8_lossy(&o.stderr)
+        )
+    }) + "<pre id=\"secbench-probe\">".len();
+    let end = start + dom[start..].find("</pre>").expect("</pre>");
+    let json = dom[start..end]
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}: {json}"))
+}
+
+/// The checks every report passes; returns the probe's findings.
+fn check_page(html: &str, dir: &Path) -> serde_json::Value {
+    assert!(
+        html.contains("Content-Security-Policy") && html.contains("default-src 'none'"),
+        "the page forbids loading anything"
+    );
+    for bad in [" src=", "@import", "url(", "<link"] {
+        assert!(!html.contains(bad), "report.html contains {bad}");
+    }
+    let p = probe(html, dir);
+    let charts = p["charts"].as_array().expect("charts");
+    assert!(charts.len() >= 5, "{p}");
+    for c in charts {
+        assert!(c["texts"].as_u64().expect("texts") > 0, "{c}");
+        assert_eq!(
+            c["overlaps"],
+            serde_json::json!([]),
+            "{}: overlapping labels",
+            c["id"]
+        );
+        assert_eq!(
+            c["cut"],
+            serde_json::json!([]),
+            "{}: labels cut off",
+            c["id"]
+        );
+    }
+    assert_eq!(
+        p["resources"],
+        serde_json::json!([]),
+        "the page loaded something"
+    );
+    // One row per approach and memory size, one recommended per size.
+    let rows = p["decision"].as_array().expect("decision");
+    assert!(!rows.is_empty(), "{p}");
+    let pairs: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["approach"].as_str().expect("approach").to_owned(),
+                r["memory_mb"].as_str().expect("memory").to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(pairs.len(), rows.len(), "a repeated approach: {rows:?}");
+    let sizes: BTreeSet<&str> = pairs.iter().map(|(_, m)| m.as_str()).collect();
+    for m in &sizes {
+        let recommended = rows
+            .iter()
+            .filter(|r| r["memory_mb"] == *m && r["recommended"] == true)
+            .count();
+        assert_eq!(recommended, 1, "{m} MB: {rows:?}");
+    }
+    // The filter hides a source's rows and series, and shows them again.
+    let f = &p["filter"];
+    assert!(f["before"]["rows"].as_u64().expect("rows") > 0, "{f}");
+    assert!(f["before"]["series"].as_u64().expect("series") > 0, "{f}");
+    assert_eq!(f["after"]["rows"], 0, "{f}");
+    assert_eq!(f["after"]["series"], 0, "{f}");
+    assert_eq!(f["restored"], f["before"]["rows"], "{f}");
+    p
+}
+
+/// The explorer at the workload's own values against `secbench cost` on the same runs.
+fn explorer_is_the_cost_model(p: &serde_json::Value, runs: &[&Path]) {
+    let mut args = vec![
+        "cost".to_owned(),
+        "--workload".to_owned(),
+        workload().display().to_string(),
+        "--format".to_owned(),
+        "json".to_owned(),
+    ];
+    for r in runs {
+        args.push("--latency".to_owned());
+        args.push(r.display().to_string());
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let cost: serde_json::Value = serde_json::from_str(&secbench(&args)).expect("cost JSON");
+    let model = cost["approaches"].as_array().expect("approaches");
+    let shown = p["explorer"].as_array().expect("explorer");
+    assert_eq!(shown.len(), model.len(), "{shown:?}");
+    let cents = |v: &serde_json::Value| (v.as_f64().expect("number") * 100.0).round() as i64;
+    for a in model {
+        let name = a["approach"].as_str().expect("name");
+        let row = shown
+            .iter()
+            .find(|r| r["approach"] == name)
+            .unwrap_or_else(|| panic!("{name} not in the explorer: {shown:?}"));
+        assert_eq!(
+            cents(&row["monthly_cost_usd"]),
+            cents(&a["monthly_cost_usd"]),
+            "{name}"
+        );
+        assert_eq!(
+            row["text"].as_str().expect("text"),
+            format!("{:.2}", a["monthly_cost_usd"].as_f64().expect("cost")),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_default_plan_report_reads_at_a_glance() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = root().join("secbench/tests/fixtures/runs/default-local");
+    let out = dir.path().join("report");
+    let html = report(&[&run], &out);
+    let p = check_page(&html, dir.path());
+    // 13 approaches measured at each of the plan's two sizes.
+    let rows = p["decision"].as_array().expect("decision");
+    assert_eq!(rows.len(), 26, "{rows:?}");
+    explorer_is_the_cost_model(&p, &[&run]);
+    // The Markdown mirrors the decision.
+    let md = std::fs::read_to_string(out.join("report.md")).expect("report.md");
+    assert!(md.contains("## Decision") && md.contains("### 128 MB (the workload's size)"));
+    assert_eq!(
+        md.matches("| **★** |").count(),
+        2,
+        "one recommended row per size"
+    );
+}
+
+#[test]
+fn a_three_scenario_plan_and_a_two_run_report_read_as_well() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // Three of the four scenarios of the small fixture run.
+    let small = root().join("analyzer/tests/fixtures/runs/small");
+    let three = dir.path().join("three");
+    std::fs::create_dir_all(&three).expect("mkdir");
+    std::fs::copy(small.join("manifest.json"), three.join("manifest.json")).expect("manifest");
+    let records = std::fs::read_to_string(small.join("records.jsonl")).expect("records");
+    let mut scenarios: Vec<String> = Vec::new();
+    let kept: String = records
+        .lines()
+        .filter(|l| {
+            let s = serde_json::from_str::<serde_json::Value>(l).expect("record")["scenario"]
+                .as_str()
+                .expect("scenario")
+                .to_owned();
+            if !scenarios.contains(&s) && scenarios.len() < 3 {
+                scenarios.push(s.clone());
+            }
+            scenarios.contains(&s)
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(three.join("records.jsonl"), kept).expect("write");
+    let out = dir.path().join("three-report");
+    let html = report(&[&three], &out);
+    let p = check_page(&html, dir.path());
+    explorer_is_the_cost_model(&p, &[&three]);
+
+    let aws = root().join("secbench/tests/fixtures/runs/aws-synthetic");
+    let out = dir.path().join("two-report");
+    let html = report(&[&small, &aws], &out);
+    check_page(&html, dir.path());
+}
