@@ -84,7 +84,7 @@ pub enum Command {
         #[arg(long, value_parser = Slo::parse)]
         slo: Option<Slo>,
         /// Leave out approaches that can serve a value older than this after a rotation,
-        /// e.g. 5m (from the workload's cache_ttl and environment_lifetime).
+        /// e.g. 5m (from the workload's cache_ttl and max_environment_lifetime).
         #[arg(long, value_name = "DURATION", value_parser = max_staleness)]
         max_staleness: Option<std::time::Duration>,
         /// A base run to compare the runs against.
@@ -127,7 +127,7 @@ pub enum Command {
         #[arg(long, value_parser = Slo::parse)]
         slo: Option<Slo>,
         /// Leave out approaches that can serve a value older than this after a rotation,
-        /// e.g. 5m (from the workload's cache_ttl and environment_lifetime).
+        /// e.g. 5m (from the workload's cache_ttl and max_environment_lifetime).
         #[arg(long, value_name = "DURATION", value_parser = max_staleness)]
         max_staleness: Option<std::time::Duration>,
         /// Skip lines of the runs that are not records.

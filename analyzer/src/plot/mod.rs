@@ -304,7 +304,7 @@ pub fn with_legend<DB: DrawingBackend>(
         .map(|(l, _)| l.chars().count())
         .max()
         .unwrap_or(0) as u32;
-    let legend_w = (longest * 8 + 40).clamp(120, w / 3);
+    let legend_w = (longest * 8 + 40).clamp(120, w * 2 / 5);
     let (plot, legend) = titled.split_horizontally(w - legend_w);
     // Labels longer than the column are shortened (13-pixel text: about 8 px a character).
     let room = ((legend_w.saturating_sub(32)) / 8) as usize;
@@ -330,7 +330,7 @@ pub fn lighter(c: RGBColor, t: f64) -> RGBColor {
 /// `max`; labels that do not fit are shortened by [`fit_labels`].
 pub fn label_area(labels: &[String], max: u32) -> u32 {
     let longest = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10) as u32;
-    ((longest as f64 * 7.5) as u32 + 14).min(max)
+    ((longest as f64 * 7.5).ceil() as u32 + 14).min(max)
 }
 
 /// `labels` shortened to fit a label area of `px` pixels.
@@ -387,7 +387,7 @@ pub fn stacked_rows<DB: DrawingBackend>(
         .iter()
         .map(|r| r.segments.iter().map(|s| s.0).sum::<f64>())
         .fold(min_hi, f64::max);
-    let label_w = label_area(labels, 300);
+    let label_w = label_area(labels, 380);
     let labels = fit_labels(labels, label_w);
     let (w, _) = area.dim_in_pixel();
     let plot_w = f64::from(w.saturating_sub(label_w + 16).max(100));

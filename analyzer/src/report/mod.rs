@@ -596,7 +596,6 @@ fn cold_start(
             let entropy = cold::entropy_in_first_fetch(&g.key, manifests)
                 .map_or(0.0, |ns| (ns as f64 / 1e6).min(fetch));
             plot::cold_start::Bar {
-                label: label(&g.key, several),
                 spans_ms: [
                     // Before `main` from the platform's INIT measurement; the OS's 10 ms-tick
                     // process start only where the platform gave none.
@@ -613,6 +612,10 @@ fn cold_start(
                 ],
                 count: g.invocations,
                 tags: group_tags(&g.key, label(&g.key, several), families),
+                label: match g.key.memory_mb {
+                    Some(m) => format!("{}, {m} MB", approach_label(&g.key, several_stages(s))),
+                    None => label(&g.key, several),
+                },
             }
         })
         .collect();
