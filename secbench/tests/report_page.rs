@@ -125,26 +125,46 @@ fn check_page(html: &str, dir: &Path) -> serde_json::Value {
         serde_json::json!([]),
         "the page loaded something"
     );
-    // One row per approach and memory size, one recommended per size.
+    // One row per approach and memory size (per stage when there are several), at most one
+    // recommended per table (none where only the plaintext baseline was measured).
     let rows = p["decision"].as_array().expect("decision");
     assert!(!rows.is_empty(), "{p}");
-    let pairs: BTreeSet<(String, String)> = rows
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    let keys: BTreeSet<(String, String, String)> = rows
         .iter()
         .map(|r| {
             (
-                r["approach"].as_str().expect("approach").to_owned(),
-                r["memory_mb"].as_str().expect("memory").to_owned(),
+                text(&r["stage"]),
+                text(&r["memory_mb"]),
+                text(&r["approach"]),
             )
         })
         .collect();
-    assert_eq!(pairs.len(), rows.len(), "a repeated approach: {rows:?}");
-    let sizes: BTreeSet<&str> = pairs.iter().map(|(_, m)| m.as_str()).collect();
-    for m in &sizes {
+    assert_eq!(keys.len(), rows.len(), "a repeated approach: {rows:?}");
+    let tables: BTreeSet<(String, String)> = keys
+        .iter()
+        .map(|(s, m, _)| (s.clone(), m.clone()))
+        .collect();
+    for (s, m) in &tables {
         let recommended = rows
             .iter()
-            .filter(|r| r["memory_mb"] == *m && r["recommended"] == true)
+            .filter(|r| {
+                text(&r["stage"]) == *s && text(&r["memory_mb"]) == *m && r["recommended"] == true
+            })
             .count();
-        assert_eq!(recommended, 1, "{m} MB: {rows:?}");
+        let candidates = rows
+            .iter()
+            .filter(|r| {
+                text(&r["stage"]) == *s
+                    && text(&r["memory_mb"]) == *m
+                    && r["approach"] != "plain-env"
+            })
+            .count();
+        assert_eq!(
+            recommended,
+            usize::from(candidates > 0),
+            "stage {s:?}, {m} MB: {rows:?}"
+        );
     }
     // The filter hides a source's rows and series, and shows them again.
     let f = &p["filter"];
@@ -248,5 +268,17 @@ fn a_three_scenario_plan_and_a_two_run_report_read_as_well() {
     let aws = root().join("secbench/tests/fixtures/runs/aws-synthetic");
     let out = dir.path().join("two-report");
     let html = report(&[&small, &aws], &out);
-    check_page(&html, dir.path());
+    let p = check_page(&html, dir.path());
+    // Each stage is decided on its own figures, in tables of its own.
+    let stages: BTreeSet<String> = p["decision"]
+        .as_array()
+        .expect("decision")
+        .iter()
+        .map(|r| r["stage"].as_str().unwrap_or("").to_owned())
+        .collect();
+    assert_eq!(
+        stages,
+        BTreeSet::from(["dev".to_owned(), "local".to_owned()]),
+        "{p}"
+    );
 }

@@ -58,6 +58,8 @@ pub struct DecisionRow {
 /// The rows of one memory size, in the recommendation's order.
 #[derive(Debug, Clone)]
 pub struct DecisionTable {
+    /// The stage, when the report holds several (each stage is decided on its own figures).
+    pub stage: Option<String>,
     /// The size.
     pub memory_mb: u32,
     /// Whether it is the workload's size.
@@ -238,6 +240,7 @@ pub fn build(
             }
         }
         tables.push(DecisionTable {
+            stage: None,
             memory_mb: m,
             workload_size: workload_mb == Some(m),
             rows,
@@ -249,6 +252,53 @@ pub fn build(
         sentences,
         slo,
     }
+}
+
+/// The decision of a report: [`build`] on all the groups when they come from one stage; with
+/// several stages, on each stage's groups apart (its own latencies, its own tables, headed by
+/// the stage), the sentences from the first stage's tables.
+pub fn build_all(
+    summary: &Summary,
+    families: &Families,
+    cost: Option<&(Priced, Slo)>,
+    by_size: &BTreeMap<u32, CostReport>,
+) -> Decision {
+    let stages: BTreeSet<&str> = summary
+        .groups
+        .iter()
+        .map(|g| g.key.stage.as_str())
+        .collect();
+    if stages.len() < 2 {
+        return build(summary, families, cost, by_size);
+    }
+    let mut all = Decision::default();
+    for stage in stages {
+        let one = Summary {
+            groups: summary
+                .groups
+                .iter()
+                .filter(|g| g.key.stage == stage)
+                .cloned()
+                .collect(),
+            ..summary.clone()
+        };
+        let sizes = sizes(&one, families, cost.map(|(p, _)| p.workload.memory_mb));
+        let by_size = cost_by_size(&one, families, cost, &sizes);
+        let mut d = build(&one, families, cost, &by_size);
+        for t in &mut d.tables {
+            t.stage = Some(stage.to_owned());
+        }
+        if all.tables.is_empty() {
+            all.sentences = d
+                .sentences
+                .iter()
+                .map(|s| format!("Stage {stage}: {s}"))
+                .collect();
+            all.slo = d.slo;
+        }
+        all.tables.extend(d.tables);
+    }
+    all
 }
 
 fn ns(v: Option<u64>) -> String {
@@ -454,7 +504,13 @@ pub fn table(t: &DecisionTable) -> Table {
                 verdict,
             ],
             mark: (r.verdict == Verdict::Recommended).then_some(Mark::Recommended),
-            tags: tags_of(a, r.memory_mb, Family::Main),
+            tags: {
+                let mut tags = tags_of(a, r.memory_mb, Family::Main);
+                if let Some(st) = &t.stage {
+                    tags.push(("stage", st.clone()));
+                }
+                tags
+            },
         });
     }
     out
@@ -492,7 +548,10 @@ pub fn tags_of_group(k: &GroupKey, family: Family) -> Vec<(&'static str, String)
 /// The heading of one size's table.
 pub fn heading(t: &DecisionTable) -> String {
     format!(
-        "{} MB{}",
+        "{}{} MB{}",
+        t.stage
+            .as_ref()
+            .map_or_else(String::new, |s| format!("stage {s}, ")),
         t.memory_mb,
         if t.workload_size {
             " (the workload's size)"

@@ -223,7 +223,7 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         inputs.cost.as_ref().map(|(p, _)| p.workload.memory_mb),
     );
     let by_size = decision::cost_by_size(&summary, &families, inputs.cost.as_ref(), &sizes);
-    let decision = decision::build(&summary, &families, inputs.cost.as_ref(), &by_size);
+    let decision = decision::build_all(&summary, &families, inputs.cost.as_ref(), &by_size);
     let by_memory = memory::rows(&summary, &families, &by_size);
     if !by_memory.is_empty() {
         plots.push(plot::render(
