@@ -37,6 +37,7 @@ type LineKey = (Source, MultiMode, Option<CacheMode>, Option<u32>, String);
 type Lines = BTreeMap<LineKey, Vec<(f64, f64)>>;
 
 fn draw_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
     area: &DrawingArea<DB, Shift>,
     lines: &Lines,
     y_desc: &str,
@@ -68,8 +69,20 @@ fn draw_lines<DB: DrawingBackend>(
         .axis_desc_style(font(13))
         .draw()
         .map_err(e)?;
-    for ((source, mode, _, _, _), pts) in lines {
+    for ((source, mode, cache, memory, _), pts) in lines {
         let c = colour(*mode);
+        let mut tags = vec![
+            ("family", crate::family::Family::Many.as_str().to_owned()),
+            ("source", source.to_string()),
+            ("label", format!("{source} {mode}")),
+        ];
+        if let Some(cache) = cache {
+            tags.push(("cache", cache.to_string()));
+        }
+        if let Some(m) = memory {
+            tags.push(("memory", m.to_string()));
+        }
+        super::begin_series(root, tags)?;
         let pts: Vec<(f64, f64)> = pts.iter().copied().filter(|p| p.1 > 0.0).collect();
         match source {
             Source::Ssm | Source::AgentSsm => {
@@ -88,9 +101,18 @@ fn draw_lines<DB: DrawingBackend>(
                     .map_err(e)?;
             }
         }
-        chart
-            .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
-            .map_err(e)?;
+        // A cached set-up is marked with triangles, so it stays apart from the same mode and
+        // source without a cache.
+        if cache.is_some_and(|c| c != CacheMode::None) {
+            chart
+                .draw_series(pts.iter().map(|p| TriangleMarker::new(*p, 5, c.filled())))
+                .map_err(e)?;
+        } else {
+            chart
+                .draw_series(pts.iter().map(|p| Circle::new(*p, 3, c.filled())))
+                .map_err(e)?;
+        }
+        super::end_series(root)?;
     }
     Ok(())
 }
@@ -131,17 +153,19 @@ impl Chart for ManyChart {
         items.push(("ssm: solid line".into(), grey));
         items.push(("secrets-manager: dashed".into(), grey));
         items.push(("the agent: dotted (sub-ms)".into(), grey));
+        items.push(("triangles: with a cache".into(), grey));
         items.push(("equal costs overlap".into(), grey));
         let plot = with_legend(area, &self.title(), &items)?;
         let (w, _) = plot.dim_in_pixel();
         let (left, right) = plot.split_horizontally(w / 2);
-        draw_lines(&left, &latency, "warm p50, all N ready (log)", &|v| {
+        draw_lines(area, &left, &latency, "warm p50, all N ready (log)", &|v| {
             ms_label(*v)
         })?;
         if cost.is_empty() {
             return super::empty(&right, "", "no workload: pass --workload for the cost");
         }
         draw_lines(
+            area,
             &right,
             &cost,
             "USD/month, no cache, at the workload (log)",

@@ -37,6 +37,9 @@ impl Chart for StalenessChart {
     fn title(&self) -> String {
         "After a rotation: when each environment first got the new value".into()
     }
+    fn size(&self) -> (u32, u32) {
+        (super::WIDTH, super::rows_height(self.rows.len()))
+    }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
         let grey = RGBColor(0x60, 0x60, 0x60);
         let items = vec![
@@ -84,6 +87,15 @@ impl Chart for StalenessChart {
         for (i, r) in self.rows.iter().enumerate() {
             let y = n as f64 - i as f64 - 0.5;
             let c = colour(r.approach);
+            let mut tags = vec![("label", labels[i].clone())];
+            if let Some(a) = r.approach {
+                tags.push(("source", a.source.to_string()));
+                tags.push(("cache", a.cache.to_string()));
+            }
+            if let Some(m) = r.memory_mb {
+                tags.push(("memory", m.to_string()));
+            }
+            super::begin_series(&plot, tags)?;
             // Spread an environment's dots a little so equal times stay visible.
             let jitter = |k: usize| ((k % 5) as f64 - 2.0) * 0.06;
             chart
@@ -120,6 +132,7 @@ impl Chart for StalenessChart {
                     )))
                     .map_err(e)?;
             }
+            super::end_series(&plot)?;
         }
         Ok(())
     }
