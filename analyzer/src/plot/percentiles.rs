@@ -39,6 +39,9 @@ pub struct Row {
 /// The chart.
 #[derive(Debug, Clone)]
 pub struct Percentiles {
+    /// The chart's file stem and title: the approaches' chart, or the other scenarios' one
+    /// ([`Percentiles::OTHERS`]).
+    pub which: (&'static str, &'static str),
     /// The memory sizes, one facet each, left to right.
     pub facets: Vec<Option<u32>>,
     /// Warm rows.
@@ -156,12 +159,25 @@ fn panel<DB: DrawingBackend>(
     Ok(())
 }
 
+impl Percentiles {
+    /// The approaches' chart (their main scenarios).
+    pub const APPROACHES: (&'static str, &'static str) = (
+        "latency-percentiles",
+        "Fetch latency percentiles per approach and memory size (95% bootstrap intervals)",
+    );
+    /// The other scenarios' chart: other settings (such as a 5 s TTL) and those under faults.
+    pub const OTHERS: (&'static str, &'static str) = (
+        "latency-percentiles-other",
+        "Other settings and scenarios under faults: fetch latency percentiles (95% intervals)",
+    );
+}
+
 impl Chart for Percentiles {
     fn name(&self) -> &'static str {
-        "latency-percentiles"
+        self.which.0
     }
     fn title(&self) -> String {
-        "Fetch latency percentiles per approach and memory size (95% bootstrap intervals)".into()
+        self.which.1.into()
     }
     fn size(&self) -> (u32, u32) {
         let rows = (self.warm.len() + self.cold.len()) as u32;

@@ -167,7 +167,27 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
         &cdf(ingested, &summary, &families),
         &plots_dir,
     )?);
-    plots.push(plot::render(&percentiles(&summary, &families), &plots_dir)?);
+    plots.push(plot::render(
+        &percentiles(
+            &summary,
+            &families,
+            &[crate::family::Family::Main],
+            plot::percentiles::Percentiles::APPROACHES,
+        ),
+        &plots_dir,
+    )?);
+    let others = percentiles(
+        &summary,
+        &families,
+        &[
+            crate::family::Family::Variant,
+            crate::family::Family::Faults,
+        ],
+        plot::percentiles::Percentiles::OTHERS,
+    );
+    if !others.warm.is_empty() || !others.cold.is_empty() {
+        plots.push(plot::render(&others, &plots_dir)?);
+    }
     let manifests: Vec<(String, Manifest)> = ingested
         .input
         .runs
@@ -527,14 +547,22 @@ fn facets(s: &Summary, families: &crate::family::Families) -> Vec<Option<u32>> {
     f
 }
 
-fn percentiles(s: &Summary, families: &crate::family::Families) -> plot::percentiles::Percentiles {
+/// The percentile chart of the groups of `of` families: the main family's rows are
+/// approaches (memory sizes as facets), the others' are scenarios.
+fn percentiles(
+    s: &Summary,
+    families: &crate::family::Families,
+    of: &[crate::family::Family],
+    which: (&'static str, &'static str),
+) -> plot::percentiles::Percentiles {
     let several = several_stages(s);
+    let main = of == [crate::family::Family::Main];
     let mut warm: Vec<plot::percentiles::Row> = Vec::new();
     let mut cold: Vec<plot::percentiles::Row> = Vec::new();
     for g in s
         .groups
         .iter()
-        .filter(|g| families.of(&g.key) == crate::family::Family::Main)
+        .filter(|g| of.contains(&families.of(&g.key)))
     {
         let Some(m) = g.headline() else {
             continue;
@@ -543,12 +571,18 @@ fn percentiles(s: &Summary, families: &crate::family::Families) -> plot::percent
             Phase::Cold => &mut cold,
             Phase::Warm => &mut warm,
         };
-        let label = approach_label(&g.key, several);
+        let label = if main {
+            approach_label(&g.key, several)
+        } else {
+            format!("{} ({})", approach_label(&g.key, several), g.key.scenario)
+        };
         let i = match into.iter().position(|r| r.label == label) {
             Some(i) => i,
             None => {
-                let mut tags = decision::tags_of_group(&g.key, crate::family::Family::Main);
-                tags.retain(|(k, _)| *k != "memory");
+                let mut tags = decision::tags_of_group(&g.key, families.of(&g.key));
+                if main {
+                    tags.retain(|(k, _)| *k != "memory");
+                }
                 tags.push(("label", label.clone()));
                 into.push(plot::percentiles::Row {
                     label,
@@ -569,8 +603,19 @@ fn percentiles(s: &Summary, families: &crate::family::Families) -> plot::percent
             },
         );
     }
+    let mut facets: Vec<Option<u32>> = if main {
+        facets(s, families)
+    } else {
+        warm.iter()
+            .chain(&cold)
+            .flat_map(|r| r.cells.keys().copied())
+            .collect()
+    };
+    facets.sort_unstable();
+    facets.dedup();
     plot::percentiles::Percentiles {
-        facets: facets(s, families),
+        which,
+        facets,
         warm,
         cold,
     }
