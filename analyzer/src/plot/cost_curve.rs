@@ -111,11 +111,21 @@ impl Chart for CostCurve {
             if !segment.is_empty() {
                 segments.push(segment);
             }
+            super::begin_series(
+                area,
+                vec![
+                    ("approach", a.name()),
+                    ("source", a.source.to_string()),
+                    ("cache", a.cache.to_string()),
+                    ("label", a.name()),
+                ],
+            )?;
             for seg in segments {
                 chart
                     .draw_series(LineSeries::new(seg, colour(Some(**a)).stroke_width(2)))
                     .map_err(e)?;
             }
+            super::end_series(area)?;
         }
         for b in &s.break_even {
             chart

@@ -40,6 +40,26 @@ impl MemoryChart {
     }
 }
 
+impl MemoryChart {
+    /// The page filter's tags of an approach's line.
+    fn tags(&self, approach: &str) -> Vec<(&'static str, String)> {
+        let mut tags = vec![
+            ("approach", approach.to_owned()),
+            ("label", approach.to_owned()),
+        ];
+        if let Some(a) = self
+            .rows
+            .iter()
+            .find(|r| r.approach == approach)
+            .and_then(|r| r.approach_key)
+        {
+            tags.push(("source", a.source.to_string()));
+            tags.push(("cache", a.cache.to_string()));
+        }
+        tags
+    }
+}
+
 fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (lo, hi) = values.fold((f64::INFINITY, 0.0f64), |(lo, hi), v| {
         (lo.min(v), hi.max(v))
@@ -106,18 +126,22 @@ impl Chart for MemoryChart {
             .axis_desc_style(font(13))
             .draw()
             .map_err(e)?;
-        for (c, line) in cold.values() {
+        for (name, (c, line)) in &cold {
+            super::begin_series(area, self.tags(name))?;
             chart
                 .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))
                 .map_err(e)?;
             chart
                 .draw_series(line.iter().map(|p| Circle::new(*p, 3, c.filled())))
                 .map_err(e)?;
+            super::end_series(area)?;
         }
-        for (c, line) in warm.values() {
+        for (name, (c, line)) in &warm {
+            super::begin_series(area, self.tags(name))?;
             chart
                 .draw_series(DashedLineSeries::new(line.clone(), 6, 4, c.stroke_width(2)))
                 .map_err(e)?;
+            super::end_series(area)?;
         }
 
         let usd = range(cost.values().flat_map(|(_, l)| l.iter().map(|p| p.1)));
@@ -145,13 +169,15 @@ impl Chart for MemoryChart {
             .axis_desc_style(font(13))
             .draw()
             .map_err(e)?;
-        for (c, line) in cost.values() {
+        for (name, (c, line)) in &cost {
+            super::begin_series(area, self.tags(name))?;
             chart
                 .draw_series(LineSeries::new(line.clone(), c.stroke_width(2)))
                 .map_err(e)?;
             chart
                 .draw_series(line.iter().map(|p| Circle::new(*p, 3, c.filled())))
                 .map_err(e)?;
+            super::end_series(area)?;
         }
         Ok(())
     }
