@@ -373,29 +373,34 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
     // operator's credentials (moto runs no code, so the invocations are errors; the writes are
     // what is checked here).
     let plan = root().join("record/tests/fixtures/plans/stage-dev-rotation.toml");
-    let run = secbench(
-        cwd.path(),
-        &moto.endpoint,
-        &[
-            "run",
-            "--plan",
-            plan.to_str().expect("utf-8"),
-            "--stage",
-            "dev",
-            "--endpoint-url",
+    // Runs the rotating plan on stage dev into `out`; its output and its run directory.
+    let rotating_run = |out: &str| {
+        let run = secbench(
+            cwd.path(),
             &moto.endpoint,
-            "--out-dir",
-            "rotated",
-        ],
-        None,
-    );
-    let run_out = text(&run);
-    let dir = std::fs::read_dir(cwd.path().join("rotated/dev"))
-        .unwrap_or_else(|e| panic!("no run directory ({e}): {run_out}"))
-        .next()
-        .expect("a run")
-        .expect("entry")
-        .path();
+            &[
+                "run",
+                "--plan",
+                plan.to_str().expect("utf-8"),
+                "--stage",
+                "dev",
+                "--endpoint-url",
+                &moto.endpoint,
+                "--out-dir",
+                out,
+            ],
+            None,
+        );
+        let run_out = text(&run);
+        let dir = std::fs::read_dir(cwd.path().join(out).join("dev"))
+            .unwrap_or_else(|e| panic!("no run directory ({e}): {run_out}"))
+            .next()
+            .expect("a run")
+            .expect("entry")
+            .path();
+        (run_out, dir)
+    };
+    let (run_out, dir) = rotating_run("rotated");
     let rotations = secbench_record::rotation::read(&dir).expect("rotations.jsonl");
     assert_eq!(rotations.len(), 2, "{run_out}");
     for r in &rotations {
@@ -483,29 +488,7 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
             .and_then(|e| e.variables)
             .expect("variables")
     };
-    let again = secbench(
-        cwd.path(),
-        &moto.endpoint,
-        &[
-            "run",
-            "--plan",
-            plan.to_str().expect("utf-8"),
-            "--stage",
-            "dev",
-            "--endpoint-url",
-            &moto.endpoint,
-            "--out-dir",
-            "rotated-again",
-        ],
-        None,
-    );
-    let again_out = text(&again);
-    let again_dir = std::fs::read_dir(cwd.path().join("rotated-again/dev"))
-        .unwrap_or_else(|e| panic!("no run directory ({e}): {again_out}"))
-        .next()
-        .expect("a run")
-        .expect("entry")
-        .path();
+    let (again_out, again_dir) = rotating_run("rotated-again");
     let second = expected_of(&vars_now().await);
     assert_eq!(second.len(), 2, "{again_out}");
     assert_eq!(

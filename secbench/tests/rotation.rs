@@ -312,6 +312,25 @@ async fn each_cache_mode_serves_the_old_value_as_long_as_it_promises_and_no_long
         );
     }
     assert_eq!(rotation_rows, 8, "{csv}");
+    let json = analyzed.to_string();
+    for (format, out) in [
+        ("table", &table),
+        ("md", &md),
+        ("csv", &csv),
+        ("json", &json),
+    ] {
+        for n in 0..=8 {
+            let v = if n == 0 {
+                value.clone()
+            } else {
+                format!("{value}-rotated-{n}")
+            };
+            assert!(
+                !out.contains(&v),
+                "secbench analyze --format {format} shows a value"
+            );
+        }
+    }
 
     // The report shows it; nothing anywhere holds a value, old or new.
     let report_dir = out.path().join("report");

@@ -91,12 +91,24 @@ pub fn prepare(
 impl Priced {
     /// Every approach priced at the workload, with the recommendation under `slo`.
     pub fn report(&self, slo: &Slo) -> CostReport {
+        self.report_with(&self.workload, &self.latencies, &self.notes, slo)
+    }
+
+    /// The cost report of another workload `w` (the report's sizes and explorer points) with
+    /// these prices, with `latencies` and their `notes`.
+    pub fn report_with(
+        &self,
+        w: &Workload,
+        latencies: &Latencies,
+        notes: &BTreeMap<Approach, Vec<String>>,
+        slo: &Slo,
+    ) -> CostReport {
         super::report(
-            &self.workload,
+            w,
             &self.pricing,
             self.info.clone(),
-            &self.latencies,
-            &self.notes,
+            latencies,
+            notes,
             self.origin.clone(),
             slo,
         )

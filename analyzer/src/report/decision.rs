@@ -106,18 +106,7 @@ pub fn cost_by_size(
             .filter_map(|g| Approach::of(&g.key))
             .collect();
         latencies.retain(|a, _| here.contains(a));
-        out.insert(
-            *m,
-            crate::cost::report(
-                &w,
-                &priced.pricing,
-                priced.info.clone(),
-                &latencies,
-                &notes,
-                priced.origin.clone(),
-                slo,
-            ),
-        );
+        out.insert(*m, priced.report_with(&w, &latencies, &notes, slo));
     }
     out
 }

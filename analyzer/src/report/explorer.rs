@@ -77,15 +77,7 @@ pub fn grid(summary: &Summary, families: &Families, priced: &Priced, slo: &Slo) 
                     w.memory_mb = *m;
                     let (latencies, notes) =
                         crate::cost::latencies_from_summary(summary, &w, &outside);
-                    let r = crate::cost::report(
-                        &w,
-                        &priced.pricing,
-                        priced.info.clone(),
-                        &latencies,
-                        &notes,
-                        priced.origin.clone(),
-                        slo,
-                    );
+                    let r = priced.report_with(&w, &latencies, &notes, slo);
                     if approaches.is_empty() {
                         approaches = r.approaches.iter().map(|a| a.approach.name()).collect();
                     }
