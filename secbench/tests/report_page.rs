@@ -5,7 +5,9 @@
 //! synthetic AWS run): no two text elements of a chart overlap and none is cut off by its SVG's
 //! edge, the decision table has one row per approach and memory size, the filter hides a
 //! source's series in the charts and its rows in the tables, the cost explorer's figures at the
-//! workload's own values are `secbench cost`'s to the cent, and the page loads nothing.
+//! workload's own values are `secbench cost`'s to the cent, the page loads nothing, and laid out
+//! for print at an A4 page's printable width (718 px) nothing runs past the page and the
+//! controls are hidden.
 
 mod common;
 
@@ -173,6 +175,20 @@ fn check_page(html: &str, dir: &Path) -> serde_json::Value {
     assert_eq!(f["after"]["rows"], 0, "{f}");
     assert_eq!(f["after"]["series"], 0, "{f}");
     assert_eq!(f["restored"], f["before"]["rows"], "{f}");
+    // Printed on A4 ("Save as PDF"): the controls are left out and nothing runs past the page.
+    let print = &p["print"];
+    assert!(print["rules"].as_u64().expect("rules") > 0, "{print}");
+    assert_eq!(
+        print["controls_shown"],
+        serde_json::json!([]),
+        "the filter and explorer controls print"
+    );
+    assert_eq!(
+        print["overflow"],
+        serde_json::json!([]),
+        "runs past an A4 page's printable width ({} px)",
+        print["page_width_px"]
+    );
     p
 }
 

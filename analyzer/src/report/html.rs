@@ -38,6 +38,11 @@ td.fails{background:#fde2e1;color:#8a1c12}
 @media print{
 #filter,#explorer-controls{display:none}
 body{max-width:none;padding:0;font-size:11px}
+figure svg{border:none}
+table{font-size:8px;width:100%}
+th,td{padding:1px 2px}
+td{overflow-wrap:anywhere}
+.r{white-space:normal}
 figure,table,.sentences,.rec{break-inside:avoid}
 h2{break-after:avoid}
 a{color:inherit;text-decoration:none}
