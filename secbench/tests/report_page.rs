@@ -35,7 +35,12 @@ fn secbench(args: &[&str]) -> String {
 }
 
 fn report(runs: &[&Path], out: &Path) -> String {
+    report_with(runs, out, &[])
+}
+
+fn report_with(runs: &[&Path], out: &Path, more: &[&str]) -> String {
     let mut args = vec!["report".to_owned()];
+    args.extend(more.iter().map(|a| (*a).to_owned()));
     args.extend(runs.iter().map(|r| r.display().to_string()));
     args.extend([
         "--workload".to_owned(),
@@ -119,6 +124,13 @@ fn check_page(html: &str, dir: &Path) -> serde_json::Value {
             c["cut"],
             serde_json::json!([]),
             "{}: labels cut off",
+            c["id"]
+        );
+        // Every chart's data is in series the filter can hide (but the errors chart of these
+        // runs, which have no failure: its one row is "N other scenario(s)", of every source).
+        assert!(
+            c["id"] == "errors" || c["series"].as_u64().expect("series") > 0,
+            "{}: no series the filter can hide",
             c["id"]
         );
     }
@@ -280,6 +292,16 @@ fn a_three_scenario_plan_and_a_two_run_report_read_as_well() {
     let html = report(&[&three], &out);
     let p = check_page(&html, dir.path());
     explorer_is_the_cost_model(&p, &[&three]);
+
+    // Against a base run: the comparison chart's rows are filterable too (check_page).
+    let out = dir.path().join("compared-report");
+    let html = report_with(
+        &[&three],
+        &out,
+        &["--compare", &small.display().to_string()],
+    );
+    assert!(html.contains("id=\"compare\""), "no comparison chart");
+    check_page(&html, dir.path());
 
     let aws = root().join("secbench/tests/fixtures/runs/aws-synthetic");
     let out = dir.path().join("two-report");

@@ -19,6 +19,8 @@ pub struct Row {
     pub ci: [f64; 2],
     /// The verdict.
     pub verdict: Verdict,
+    /// The page filter's tags (see [`super::begin_series`]).
+    pub tags: Vec<(&'static str, String)>,
 }
 
 /// The chart.
@@ -112,6 +114,7 @@ impl Chart for Compare {
         for (i, r) in self.rows.iter().enumerate() {
             let y = n as f64 - i as f64 - 0.5;
             let c = colour(r.approach);
+            super::begin_series(area, r.tags.clone())?;
             chart
                 .draw_series([
                     PathElement::new(vec![(r.ci[0], y), (r.ci[1], y)], c.stroke_width(2)),
@@ -131,6 +134,7 @@ impl Chart for Compare {
                 Verdict::NoChange => Circle::new((r.ratio, y), 6, c.stroke_width(2)).into_dyn(),
             };
             chart.draw_series([marker]).map_err(e)?;
+            super::end_series(area)?;
         }
         Ok(())
     }

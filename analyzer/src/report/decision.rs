@@ -516,6 +516,21 @@ pub fn tags_of(a: Approach, memory_mb: u32, family: Family) -> Vec<(&'static str
     ]
 }
 
+/// The filter's tags of the rows about `scenario` (those of its first group; no tags for a
+/// scenario the summary does not have).
+pub fn tags_of_scenario(
+    summary: &crate::summary::Summary,
+    families: &crate::family::Families,
+    scenario: &str,
+) -> Vec<(&'static str, String)> {
+    summary
+        .groups
+        .iter()
+        .find(|g| g.key.scenario == scenario)
+        .map(|g| tags_of_group(&g.key, families.of(&g.key)))
+        .unwrap_or_default()
+}
+
 /// The filter's tags of a group's row.
 pub fn tags_of_group(k: &GroupKey, family: Family) -> Vec<(&'static str, String)> {
     let mut tags = vec![("family", family.as_str().to_owned())];

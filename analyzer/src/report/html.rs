@@ -360,10 +360,17 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
 
     if let Some(base) = &d.compared_with {
         let _ = writeln!(o, "<h2>Compared with {}</h2>", esc(base));
-        o.push_str(&crate::table::html(
-            &super::tables::comparison(&d.comparisons),
-            "compare",
-        ));
+        if d.comparisons.is_empty() {
+            let _ = writeln!(
+                o,
+                "<p>No group (scenario and phase) is in both, so nothing is compared.</p>"
+            );
+        } else {
+            o.push_str(&crate::table::html(
+                &super::tables::comparison(&d.comparisons, &d.summary, &d.families),
+                "compare",
+            ));
+        }
     }
 
     let _ = writeln!(o, "<h2>Environment</h2>");

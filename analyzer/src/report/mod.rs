@@ -336,29 +336,29 @@ pub fn write(inputs: &ReportInputs) -> Result<ReportFiles, ReportError> {
             .iter()
             .filter(|c| c.metric == Metric::FetchLatency.name())
             .map(|c| {
-                let approach = summary
-                    .groups
-                    .iter()
-                    .find(|g| g.key.scenario == c.scenario)
-                    .and_then(|g| Approach::of(&g.key));
+                let group = summary.groups.iter().find(|g| g.key.scenario == c.scenario);
                 plot::compare::Row {
                     label: format!("{} {}", c.scenario, c.phase.as_str()),
-                    approach,
+                    approach: group.and_then(|g| Approach::of(&g.key)),
                     ratio: c.p50.ratio,
                     ci: c.p50.ci,
                     verdict: c.p50.verdict,
+                    tags: decision::tags_of_scenario(&summary, &families, &c.scenario),
                 }
             })
-            .collect();
-        plots.push(plot::render(
-            &plot::compare::Compare {
-                base: base_name.clone(),
-                new: new_name,
-                rows,
-                threshold: inputs.noise_threshold,
-            },
-            &plots_dir,
-        )?);
+            .collect::<Vec<_>>();
+        // No chart of nothing: the section says no group is in both.
+        if !rows.is_empty() {
+            plots.push(plot::render(
+                &plot::compare::Compare {
+                    base: base_name.clone(),
+                    new: new_name,
+                    rows,
+                    threshold: inputs.noise_threshold,
+                },
+                &plots_dir,
+            )?);
+        }
         compared_with = Some(base_name);
     }
 

@@ -127,7 +127,11 @@ pub fn cost(c: &CostReport) -> Table {
 pub const COST_MARKDOWN: [usize; 4] = [0, 1, 2, 5];
 
 /// NEW/BASE ratios of the median and p99 per group, with their verdicts.
-pub fn comparison(comparisons: &[crate::compare::Comparison]) -> Table {
+pub fn comparison(
+    comparisons: &[crate::compare::Comparison],
+    summary: &crate::summary::Summary,
+    families: &crate::family::Families,
+) -> Table {
     let mut t = Table::new(
         [
             "scenario",
@@ -141,7 +145,7 @@ pub fn comparison(comparisons: &[crate::compare::Comparison]) -> Table {
         "LLLRLRL",
     );
     for c in comparisons {
-        t.push(vec![
+        let cells = vec![
             c.scenario.clone(),
             c.phase.as_str().to_owned(),
             c.metric.to_owned(),
@@ -155,7 +159,15 @@ pub fn comparison(comparisons: &[crate::compare::Comparison]) -> Table {
                 c.p99.ratio, c.p99.ci[0], c.p99.ci[1]
             ),
             c.p99.verdict.as_str().to_owned(),
-        ]);
+        ]
+        .into_iter()
+        .map(Into::into)
+        .collect();
+        t.push(crate::table::Row {
+            cells,
+            mark: None,
+            tags: super::decision::tags_of_scenario(summary, families, &c.scenario),
+        });
     }
     t
 }
