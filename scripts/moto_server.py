@@ -25,10 +25,12 @@ from datetime import datetime, timezone
 from urllib.parse import unquote
 
 # Read by moto's recorder when it is imported: one file per server, not one shared in the
-# working directory.
-_RECORDING_DIR = tempfile.mkdtemp(prefix="secbench-moto-recording-")
-atexit.register(shutil.rmtree, _RECORDING_DIR, ignore_errors=True)
-os.environ.setdefault("MOTO_RECORDER_FILEPATH", os.path.join(_RECORDING_DIR, "recording.jsonl"))
+# working directory. A caller that names the file (the local stage does, in a folder it removes)
+# gets no folder from here: one made here is removed at exit, which a SIGKILL never reaches.
+if "MOTO_RECORDER_FILEPATH" not in os.environ:
+    _RECORDING_DIR = tempfile.mkdtemp(prefix="secbench-moto-recording-")
+    atexit.register(shutil.rmtree, _RECORDING_DIR, ignore_errors=True)
+    os.environ["MOTO_RECORDER_FILEPATH"] = os.path.join(_RECORDING_DIR, "recording.jsonl")
 
 from moto.awslambda import urls as lambda_urls  # noqa: E402 - after the recorder setting
 from moto.awslambda.responses import LambdaResponse  # noqa: E402

@@ -17,7 +17,8 @@ pub enum MotoError {
     NotReady(String),
 }
 
-/// A running moto: it stops when this is dropped (its stdin closes).
+/// A running moto: killed when this is dropped, and its recording folder removed; if secbench
+/// itself dies first, moto sees its stdin close and stops.
 #[derive(Debug)]
 pub struct Moto {
     child: Child,
