@@ -37,9 +37,15 @@ pub enum CgroupError {
     /// The machine's cgroup layout has no place for the sandbox.
     #[error(transparent)]
     Layout(crate::cgroup_layout::Missing),
-    /// cgroup v2 could not be prepared (with what would make it work).
-    #[error(transparent)]
-    V2(crate::cgroup_layout::V2Error),
+    /// cgroup v2 could not be prepared (with what would make it work, and for a user where the
+    /// user's systemd instance stands).
+    #[error("{cause}{}", user.as_ref().map(|u| format!("; as a user: {}", u.advice())).unwrap_or_default())]
+    V2 {
+        /// What failed.
+        cause: crate::cgroup_layout::V2Error,
+        /// The user's systemd instance (`None` as root).
+        user: Option<Box<crate::cgroup_layout::UserSystemd>>,
+    },
     /// A cgroup file could not be written (not root, read-only mount, ...).
     #[error("cannot write {path}")]
     Write {
@@ -182,7 +188,12 @@ impl CgroupRoot {
         let mountinfo = read(Path::new("/proc/self/mountinfo"))?;
         let detected = cgroup_layout::detect(&mountinfo, &own).map_err(CgroupError::Layout)?;
         if let Layout::V2 { dir } = &detected.layout {
-            cgroup_layout::prepare_v2(&cgroup_layout::RealFs, dir).map_err(CgroupError::V2)?;
+            cgroup_layout::prepare_v2(&cgroup_layout::RealFs, dir).map_err(|cause| {
+                CgroupError::V2 {
+                    cause,
+                    user: cgroup_layout::this_users_systemd().map(Box::new),
+                }
+            })?;
         }
         Ok(CgroupRoot {
             layout: detected.layout,

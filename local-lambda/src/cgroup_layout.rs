@@ -358,6 +358,120 @@ pub fn prepare_v2(fs: &dyn CgroupFs, dir: &Path) -> Result<V2Setup, V2Error> {
     })
 }
 
+/// secbench's place relative to the user's systemd instance (`user@UID.service`), on cgroup v2
+/// as a user: systemd delegates a subtree to the user's manager, and only cgroups it starts with
+/// `Delegate=yes` (e.g. `systemd-run --user --scope -p Delegate=yes`) are the user's to divide.
+/// A login session's scope (`session-N.scope`) is root's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum UserSystemd {
+    /// secbench runs in a scope or service of the user's systemd: its own cgroup is in the
+    /// delegated subtree (used as it is; whether `cpu` reached it is in its `cgroup.controllers`).
+    Inside {
+        /// `.../user@UID.service`.
+        manager: PathBuf,
+        /// The controllers systemd gave the user's manager (its `cgroup.controllers`).
+        offered: String,
+    },
+    /// secbench runs outside it (a login session's scope, a cron job, an ssh command).
+    Outside {
+        /// `.../user@UID.service`.
+        manager: PathBuf,
+        /// The controllers systemd gave the user's manager (its `cgroup.controllers`).
+        offered: String,
+    },
+    /// No `user@UID.service` cgroup: no systemd instance for this user.
+    Absent,
+}
+
+/// The command that starts `secbench local` in a scope of the user's systemd with the
+/// controllers delegated.
+pub const DELEGATED_SCOPE: &str = "systemd-run --user --scope -p Delegate=yes";
+
+impl UserSystemd {
+    /// Finds the user's systemd instance from the v2 mount of `mountinfo` and secbench's own
+    /// cgroup (`proc_self_cgroup`), and reads what it was delegated. `None` unless the sandbox
+    /// would use cgroup v2 (a hybrid machine's empty v2 mount does not count).
+    pub fn find(
+        fs: &dyn CgroupFs,
+        mountinfo: &str,
+        proc_self_cgroup: &str,
+        uid: u32,
+    ) -> Option<UserSystemd> {
+        if detect(mountinfo, proc_self_cgroup).ok()?.hierarchy != Hierarchy::V2 {
+            return None;
+        }
+        let mount = mounts(mountinfo).into_iter().find(|m| m.v2)?;
+        let own = proc_self_cgroup
+            .lines()
+            .find_map(|l| l.strip_prefix("0::"))?;
+        let slice = format!("/user.slice/user-{uid}.slice/user@{uid}.service");
+        let manager = under(&mount, &slice);
+        let Ok(offered) = fs.read(&manager.join("cgroup.controllers")) else {
+            return Some(UserSystemd::Absent);
+        };
+        let offered = offered.trim().to_owned();
+        let inside = own == slice || own.starts_with(&format!("{slice}/"));
+        Some(if inside {
+            UserSystemd::Inside { manager, offered }
+        } else {
+            UserSystemd::Outside { manager, offered }
+        })
+    }
+
+    /// Whether the user's systemd was given `cpu` and `memory` to delegate further.
+    pub fn delegates_cpu_and_memory(&self) -> bool {
+        match self {
+            UserSystemd::Inside { offered, .. } | UserSystemd::Outside { offered, .. } => {
+                ["cpu", "memory"]
+                    .iter()
+                    .all(|c| offered.split_whitespace().any(|o| o == *c))
+            }
+            UserSystemd::Absent => false,
+        }
+    }
+
+    /// What to do, said plainly: where the delegated subtree is and how to run in it, or that
+    /// the user's systemd does not get `cpu` and what an administrator changes for it.
+    pub fn advice(&self) -> String {
+        let not_given = |manager: &Path, offered: &str| {
+            format!(
+                "your systemd instance ({}) is not delegated cpu and memory (it has \"{offered}\"), so no scope it starts can have them; an administrator adds them with `systemctl edit user@.service` ([Service] Delegate=cpu cpuset io memory pids), then you log in again; or run as root",
+                manager.display()
+            )
+        };
+        match self {
+            UserSystemd::Inside { manager, offered } if !self.delegates_cpu_and_memory() => {
+                not_given(manager, offered)
+            }
+            UserSystemd::Inside { manager, .. } => format!(
+                "secbench runs under your systemd instance ({}), which has cpu and memory: start it in a scope that delegates them to it: `{DELEGATED_SCOPE} cargo run --release -p secbench -- local`",
+                manager.display()
+            ),
+            UserSystemd::Outside { manager, offered } if !self.delegates_cpu_and_memory() => {
+                not_given(manager, offered)
+            }
+            UserSystemd::Outside { manager, .. } => format!(
+                "your systemd instance ({}) has cpu and memory to delegate, but secbench runs outside it (a login session's scope is root's): `secbench local` starts itself again in a scope of it (`{DELEGATED_SCOPE}`), or run that yourself",
+                manager.display()
+            ),
+            UserSystemd::Absent => "no systemd instance runs for this user (no user@UID.service cgroup): run as root, or as root in a container".to_owned(),
+        }
+    }
+}
+
+/// The user's systemd instance as this process sees it; `None` as root or off cgroup v2.
+pub fn this_users_systemd() -> Option<UserSystemd> {
+    #[allow(unsafe_code)]
+    // SAFETY: getuid(2) cannot fail and touches no memory.
+    let uid = unsafe { libc::getuid() };
+    if uid == 0 {
+        return None;
+    }
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    let own = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    UserSystemd::find(&RealFs, &mountinfo, &own, uid)
+}
+
 /// What this machine supports and what the sandbox will write, without writing anything
 /// (`secbench local --check-sandbox`): the layout found, the directories, the files written per
 /// environment, and whether they can be written (and if not, why and what would help).
@@ -454,7 +568,9 @@ pub fn check_this_machine() -> String {
                 "  per environment: {}/ cpu.max, memory.max, memory.swap.max, cgroup.freeze, cgroup.procs\n",
                 dir.join("secbench-env-<pid>-<id>").display()
             ));
-            if !ok {
+            if let Some(user) = this_users_systemd() {
+                out.push_str(&format!("  as a user: {}\n", user.advice()));
+            } else if !ok {
                 out.push_str(&format!("  {V2_REMEDY}\n"));
             }
         }
@@ -644,6 +760,85 @@ mod tests {
                 .push(format!("mkdir {}", path.display()));
             Ok(())
         }
+    }
+
+    /// The user's systemd instance's `cgroup.controllers`, and nothing else.
+    struct Manager(Option<&'static str>);
+
+    impl CgroupFs for Manager {
+        fn read(&self, path: &Path) -> std::io::Result<String> {
+            match self.0 {
+                Some(c) if path
+                    == Path::new("/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service/cgroup.controllers") =>
+                {
+                    Ok(format!("{c}\n"))
+                }
+                _ => Err(std::io::ErrorKind::NotFound.into()),
+            }
+        }
+        fn write(&self, path: &Path, _: &str) -> std::io::Result<()> {
+            panic!("finding the user's systemd wrote {}", path.display())
+        }
+        fn create_dir(&self, path: &Path) -> std::io::Result<()> {
+            panic!("finding the user's systemd made {}", path.display())
+        }
+    }
+
+    fn user_systemd(system: &str, offered: Option<&'static str>) -> Option<UserSystemd> {
+        UserSystemd::find(
+            &Manager(offered),
+            &fixture(&format!("{system}/mountinfo")),
+            &fixture(&format!("{system}/cgroup")),
+            1000,
+        )
+    }
+
+    #[test]
+    fn a_users_systemd_is_found_inside_or_beside_and_what_it_delegates_is_said() {
+        let manager = PathBuf::from("/sys/fs/cgroup/user.slice/user-1000.slice/user@1000.service");
+        // In a `systemd-run --user --scope -p Delegate=yes` scope: the subtree secbench uses.
+        let inside = user_systemd("v2-user-delegated", Some("cpu memory pids")).expect("v2");
+        assert_eq!(
+            inside,
+            UserSystemd::Inside {
+                manager: manager.clone(),
+                offered: "cpu memory pids".into()
+            }
+        );
+        assert!(inside.delegates_cpu_and_memory());
+        // A terminal of a login session: the scope is root's; the user's systemd is beside it
+        // and has cpu to delegate, so a scope of it works (and `secbench local` starts one).
+        let beside = user_systemd("v2-user-session", Some("cpu memory pids")).expect("v2");
+        assert_eq!(
+            beside,
+            UserSystemd::Outside {
+                manager: manager.clone(),
+                offered: "cpu memory pids".into()
+            }
+        );
+        assert!(beside.delegates_cpu_and_memory());
+        assert!(
+            beside.advice().contains(DELEGATED_SCOPE),
+            "{}",
+            beside.advice()
+        );
+        // systemd's default before v252 and on many distributions: memory and pids only.
+        let no_cpu = user_systemd("v2-user-session", Some("memory pids")).expect("v2");
+        assert!(!no_cpu.delegates_cpu_and_memory());
+        let advice = no_cpu.advice();
+        assert!(advice.contains("not delegated cpu"), "{advice}");
+        assert!(advice.contains("\"memory pids\""), "{advice}");
+        assert!(advice.contains("systemctl edit user@.service"), "{advice}");
+        let inside_no_cpu = user_systemd("v2-user-delegated", Some("memory pids")).expect("v2");
+        assert!(inside_no_cpu.advice().contains("not delegated cpu"));
+        // No user systemd at all (a container, a minimal server).
+        assert_eq!(
+            user_systemd("v2-user-session", None),
+            Some(UserSystemd::Absent)
+        );
+        assert!(UserSystemd::Absent.advice().contains("root"));
+        // Off cgroup v2 there is nothing to find.
+        assert_eq!(user_systemd("v1-joined-ubuntu20", Some("cpu memory")), None);
     }
 
     #[test]

@@ -411,3 +411,59 @@ async fn init_gets_the_boost_on_demand_and_the_invocation_gets_the_share() {
         u.init_ns.unwrap_or(0) as f64 / 1e6
     );
 }
+
+/// What a secbench killed with SIGKILL leaves (a frozen environment in its cgroup) is found at
+/// the next start by the dead pid in the group's name, thawed, emptied and removed; a group
+/// whose owner still runs (this test process) is left alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_runs_frozen_environment_is_removed_at_the_next_start() {
+    let root = root();
+    // A pid that no longer runs: a child that has exited and been waited for.
+    let mut exited = std::process::Command::new("true").spawn().expect("spawn");
+    exited.wait().expect("wait");
+    let dead = exited.id();
+    let stale_name = format!("secbench-env-{dead}-left-by-a-kill");
+    let live_name = format!("secbench-env-{}-still-running", std::process::id());
+    let stale = root.create(&stale_name, &limits(128)).expect("cgroup");
+    let live = root.create(&live_name, &limits(128)).expect("cgroup");
+    let mut cmd = tokio::process::Command::new("sleep");
+    cmd.arg("600").kill_on_drop(true);
+    stale.enter_on_spawn(&mut cmd);
+    let mut child = cmd.spawn().expect("spawn");
+    stale.freeze().expect("freeze");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !stale.is_frozen() {
+        assert!(
+            Instant::now() < deadline,
+            "the freezer never reported FROZEN"
+        );
+        tokio::task::yield_now().await;
+    }
+    // The run dies here: nothing of it cleans up.
+    std::mem::forget(stale);
+    let dirs: Vec<PathBuf> = root.parents().iter().map(|p| p.join(&stale_name)).collect();
+    assert!(dirs.iter().all(|d| d.is_dir()));
+
+    let removed = root.remove_stale();
+
+    assert!(removed >= 1, "removed {removed}");
+    for d in &dirs {
+        assert!(!d.exists(), "{} is still there", d.display());
+    }
+    let status = tokio::time::timeout(Duration::from_secs(10), child.wait())
+        .await
+        .expect("the frozen process was killed")
+        .expect("wait");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(SIGKILL)
+    );
+    assert!(
+        root.parents().iter().all(|p| p.join(&live_name).is_dir()),
+        "a live run's group was touched"
+    );
+    live.remove(Duration::from_secs(2)).await;
+}
+
+/// SIGKILL's number on Linux.
+const SIGKILL: i32 = 9;

@@ -3,7 +3,8 @@
 use crate::cli::LocalArgs;
 use anyhow::{Context, Result};
 use secbench_analyzer::cost::recommend::Slo;
-use std::path::Path;
+use secbench_local_lambda::cgroup_layout::{UserSystemd, DELEGATED_SCOPE};
+use std::path::{Path, PathBuf};
 
 pub fn run(args: LocalArgs) -> Result<i32> {
     if args.check_sandbox {
@@ -15,6 +16,9 @@ pub fn run(args: LocalArgs) -> Result<i32> {
     }
     let cwd = std::env::current_dir().context("current directory")?;
     let root = crate::local_stage::find_root(&cwd)?;
+    if !args.build_only {
+        start_in_delegated_scope();
+    }
     if args.build_only {
         let plan = args
             .plan
@@ -96,4 +100,52 @@ fn build_only(root: &Path, plan: &Path) -> Result<i32> {
         }
     );
     Ok(0)
+}
+
+/// Set for a `secbench local` that started itself again in a delegated scope, so it does not
+/// do it twice.
+const IN_DELEGATED_SCOPE: &str = "SECBENCH_IN_DELEGATED_SCOPE";
+
+/// On cgroup v2 as a user whose systemd instance has `cpu` and `memory` to delegate while
+/// secbench runs outside it (a login session's scope, which is root's): replaces this process
+/// with the same command in a scope of it (`systemd-run --user --scope -p Delegate=yes`, which
+/// runs the command itself, with this terminal and environment), where the sandbox can divide
+/// its own cgroup. Returns when that does not apply or cannot be done (and then says why);
+/// the sandbox's own detection then reports what it can and cannot constrain.
+fn start_in_delegated_scope() {
+    if std::env::var_os(IN_DELEGATED_SCOPE).is_some() {
+        return;
+    }
+    let Some(user @ UserSystemd::Outside { .. }) =
+        secbench_local_lambda::cgroup_layout::this_users_systemd()
+    else {
+        return;
+    };
+    if !user.delegates_cpu_and_memory() {
+        return;
+    }
+    // `systemd-run --user` asks the user's manager over the user's bus.
+    let bus = std::env::var_os("XDG_RUNTIME_DIR")
+        .map(|d| PathBuf::from(d).join("bus"))
+        .is_some_and(|b| b.exists())
+        || std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some();
+    if !bus {
+        eprintln!(
+            "secbench: {}; but there is no user bus ($XDG_RUNTIME_DIR/bus) to ask it for a scope",
+            user.advice()
+        );
+        return;
+    }
+    let Ok(exe) = std::env::current_exe() else {
+        return;
+    };
+    eprintln!("secbench: starting again in a scope of your systemd instance, which can delegate cpu and memory to it ({DELEGATED_SCOPE})");
+    let error = std::os::unix::process::CommandExt::exec(
+        std::process::Command::new("systemd-run")
+            .args(["--user", "--scope", "--quiet", "-p", "Delegate=yes", "--"])
+            .arg(exe)
+            .args(std::env::args_os().skip(1))
+            .env(IN_DELEGATED_SCOPE, "1"),
+    );
+    eprintln!("secbench: cannot start systemd-run ({error}); going on in this cgroup");
 }
