@@ -99,9 +99,12 @@ async fn cpu_bound_work_takes_longer_in_proportion_to_the_memory_share() {
         full_usage.cpu_ns > 50_000_000,
         "the work used CPU: {full_usage:?}"
     );
-    // One CPU is what a single-threaded loop can use: at 1,769 MB it is barely throttled.
+    // One CPU is what a single-threaded loop can use: at 1,769 MB it is barely throttled. Not
+    // never: CFS hands the quota to each CPU's run queue in 5 ms slices, and a loop that moves
+    // to the other core can find its slice there spent (seen once in 20 runs beside a build: 1
+    // of 8 periods), so one throttled period beyond a tenth of them is allowed.
     assert!(
-        full_usage.throttled_periods * 10 <= full_usage.periods.max(1),
+        full_usage.throttled_periods * 10 <= full_usage.periods.max(1) + 10,
         "1,769 MB was throttled in {} of {} periods",
         full_usage.throttled_periods,
         full_usage.periods

@@ -398,7 +398,7 @@ impl Emulation {
         let mut emulated = vec![cpu];
         match (&self.init_cpu, &self.cpu_and_memory) {
             (Some(i), Constraint::Cgroup(_)) if i.mode == crate::InitCpu::Boosted => emulated.push(format!(
-                "an on-demand INIT with up to {:.2} CPUs, the memory share from the first invocation on (an assumption: on-demand Lambda is observed to boost INIT, and AWS does not document by how much; `[local] init_cpu = \"share\"` turns it off), a provisioned INIT at the memory share",
+                "an on-demand INIT with up to {:.2} CPUs, the memory share from the first invocation on (an assumption: on-demand Lambda is observed to boost INIT, and AWS does not document by how much; the plan's [local] init_cpu = \"share\" turns it off), a provisioned INIT at the memory share",
                 f64::from(i.boosted_cpu_millis) / 1000.0
             )),
             (Some(_), Constraint::Cgroup(_)) => emulated.push(

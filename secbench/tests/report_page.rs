@@ -187,6 +187,12 @@ fn check_page(html: &str, dir: &Path) -> serde_json::Value {
     assert_eq!(f["after"]["rows"], 0, "{f}");
     assert_eq!(f["after"]["series"], 0, "{f}");
     assert_eq!(f["restored"], f["before"]["rows"], "{f}");
+    // On screen (1400 px) the page does not scroll sideways: wide tables scroll in their box.
+    let screen = &p["screen"];
+    assert!(
+        screen["scroll_width_px"].as_u64() <= screen["client_width_px"].as_u64(),
+        "the page scrolls sideways: {screen}"
+    );
     // Printed on A4 ("Save as PDF"): the controls are left out and nothing runs past the page.
     let print = &p["print"];
     assert!(print["rules"].as_u64().expect("rules") > 0, "{print}");

@@ -11,7 +11,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 const CSS: &str = "
-body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:0 auto;max-width:1060px;padding:24px;color:#222;line-height:1.45}
+body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:0 auto;max-width:1160px;padding:24px;color:#222;line-height:1.45}
 h1{font-size:28px;margin:0 0 8px}
 h2{font-size:21px;margin:32px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
 .banner{background:#fff4d6;border:2px solid #e69f00;padding:12px 16px;font-weight:bold;margin:12px 0}
@@ -19,7 +19,7 @@ h2{font-size:21px;margin:32px 0 8px;border-bottom:1px solid #ddd;padding-bottom:
 figure{margin:16px 0}
 figure svg{max-width:100%;height:auto;border:1px solid #eee}
 figcaption{font-size:14px;color:#555}
-table{border-collapse:collapse;font-size:13px;margin:8px 0}
+table{border-collapse:collapse;font-size:13px;margin:8px 0;display:block;overflow-x:auto;max-width:100%}
 th,td{border:1px solid #ddd;padding:3px 7px}
 .l{text-align:left}
 .r{text-align:right;white-space:nowrap}
@@ -39,7 +39,7 @@ td.fails{background:#fde2e1;color:#8a1c12}
 #filter,#explorer-controls{display:none}
 body{max-width:none;padding:0;font-size:11px}
 figure svg{border:none}
-table{font-size:8px;width:100%}
+table{font-size:8px;width:100%;display:table;overflow:visible}
 th,td{padding:1px 2px}
 td{overflow-wrap:anywhere}
 .r{white-space:normal}
