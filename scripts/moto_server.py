@@ -8,7 +8,8 @@ reference describes them (`Put`, `Get` and `DeleteProvisionedConcurrencyConfig` 
 `/2019-09-30/functions/{FunctionName}/provisioned-concurrency?Qualifier=...`; moto runs no
 code, so a config is `READY` at once). moto's request recorder (`/moto-api/recorder/`, which the
 tests use to check the order of the runner's calls) records them like any call; each server
-records into a file of its own, removed when it stops.
+records into a file of its own: the one its caller names in MOTO_RECORDER_FILEPATH (and removes),
+else one in a folder made here and removed when it stops.
 
 Usage: .venv/bin/python scripts/moto_server.py [--port N] [--until-stdin-closes]
 """

@@ -397,21 +397,19 @@ impl UserSystemd {
         proc_self_cgroup: &str,
         uid: u32,
     ) -> Option<UserSystemd> {
-        if detect(mountinfo, proc_self_cgroup).ok()?.hierarchy != Hierarchy::V2 {
+        let Layout::V2 { dir: own } = detect(mountinfo, proc_self_cgroup).ok()?.layout else {
             return None;
-        }
+        };
         let mount = mounts(mountinfo).into_iter().find(|m| m.v2)?;
-        let own = proc_self_cgroup
-            .lines()
-            .find_map(|l| l.strip_prefix("0::"))?;
-        let slice = format!("/user.slice/user-{uid}.slice/user@{uid}.service");
-        let manager = under(&mount, &slice);
+        let manager = under(
+            &mount,
+            &format!("/user.slice/user-{uid}.slice/user@{uid}.service"),
+        );
         let Ok(offered) = fs.read(&manager.join("cgroup.controllers")) else {
             return Some(UserSystemd::Absent);
         };
         let offered = offered.trim().to_owned();
-        let inside = own == slice || own.starts_with(&format!("{slice}/"));
-        Some(if inside {
+        Some(if own.starts_with(&manager) {
             UserSystemd::Inside { manager, offered }
         } else {
             UserSystemd::Outside { manager, offered }
@@ -440,16 +438,15 @@ impl UserSystemd {
             )
         };
         match self {
-            UserSystemd::Inside { manager, offered } if !self.delegates_cpu_and_memory() => {
+            UserSystemd::Inside { manager, offered } | UserSystemd::Outside { manager, offered }
+                if !self.delegates_cpu_and_memory() =>
+            {
                 not_given(manager, offered)
             }
             UserSystemd::Inside { manager, .. } => format!(
                 "secbench runs under your systemd instance ({}), which has cpu and memory: start it in a scope that delegates them to it: `{DELEGATED_SCOPE} cargo run --release -p secbench -- local`",
                 manager.display()
             ),
-            UserSystemd::Outside { manager, offered } if !self.delegates_cpu_and_memory() => {
-                not_given(manager, offered)
-            }
             UserSystemd::Outside { manager, .. } => format!(
                 "your systemd instance ({}) has cpu and memory to delegate, but secbench runs outside it (a login session's scope is root's): `secbench local` starts itself again in a scope of it (`{DELEGATED_SCOPE}`), or run that yourself",
                 manager.display()
@@ -568,10 +565,11 @@ pub fn check_this_machine() -> String {
                 "  per environment: {}/ cpu.max, memory.max, memory.swap.max, cgroup.freeze, cgroup.procs\n",
                 dir.join("secbench-env-<pid>-<id>").display()
             ));
-            if let Some(user) = this_users_systemd() {
-                out.push_str(&format!("  as a user: {}\n", user.advice()));
-            } else if !ok {
-                out.push_str(&format!("  {V2_REMEDY}\n"));
+            if !ok {
+                match this_users_systemd() {
+                    Some(user) => out.push_str(&format!("  as a user: {}\n", user.advice())),
+                    None => out.push_str(&format!("  {V2_REMEDY}\n")),
+                }
             }
         }
     }

@@ -16,9 +16,6 @@ pub fn run(args: LocalArgs) -> Result<i32> {
     }
     let cwd = std::env::current_dir().context("current directory")?;
     let root = crate::local_stage::find_root(&cwd)?;
-    if !args.build_only {
-        start_in_delegated_scope();
-    }
     if args.build_only {
         let plan = args
             .plan
@@ -26,6 +23,7 @@ pub fn run(args: LocalArgs) -> Result<i32> {
             .unwrap_or_else(|| root.join("scripts/plans/local.toml"));
         return build_only(&root, &plan);
     }
+    start_in_delegated_scope();
     let workload = args
         .workload
         .unwrap_or_else(|| root.join("scripts/workloads/example.toml"));
