@@ -307,6 +307,10 @@ async fn an_agent_not_up_yet_at_cold_start_is_recorded_and_later_fetches_succeed
     .await
     .expect("platform");
     let out = tempfile::tempdir().expect("tempdir");
+    // One at a time: each cold round applies a new configuration, which retires the last
+    // environment. Two cold starts sent together are two only if the second arrives before the
+    // first has finished, and a fetch that finds no agent finishes in milliseconds (CI once saw
+    // one environment serve both).
     let plan = plan(
         out.path(),
         r#"
@@ -315,7 +319,7 @@ name = "agent-late"
 source = "agent-secrets-manager"
 cold_starts = 2
 warm_invocations = 20
-concurrency = 2
+concurrency = 1
 rate = "5/s"
 "#,
     );
