@@ -3,7 +3,7 @@
 //! measured group belongs to.
 
 use crate::group::GroupKey;
-use secbench_record::{CacheMode, ConcurrencyMode, FetchAt, Source};
+use secbench_record::{CacheMode, ConcurrencyMode, FetchAt, Runtime, Source};
 
 /// One way to get secrets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -17,6 +17,8 @@ pub struct Approach {
     /// How its environments start: on demand, or provisioned ahead (for a fetch at INIT, whose
     /// cold fetch provisioned concurrency takes out of the invocations' way).
     pub concurrency: ConcurrencyMode,
+    /// The runtime the function is written for (its SDK, its caching library, its INIT).
+    pub runtime: Runtime,
 }
 
 impl Approach {
@@ -30,6 +32,7 @@ impl Approach {
             cache,
             fetch_at,
             concurrency: ConcurrencyMode::OnDemand,
+            runtime: Runtime::Rust,
         };
         let mut v = vec![a(S::PlainEnv, C::None, A::Handler)];
         for s in [S::KmsEnv, S::Ssm, S::SecretsManager] {
@@ -64,12 +67,30 @@ impl Approach {
             cache: key.cache?,
             fetch_at: key.fetch_at?,
             concurrency: key.concurrency,
+            runtime: key.runtime,
         })
     }
 
     /// The approach's name in every output: `source`, `source+cache` or `source@init`, and
-    /// `+provisioned` for provisioned concurrency.
+    /// `+provisioned` for provisioned concurrency; in another runtime than Rust, the runtime
+    /// in brackets (`ssm+powertools [python3.13]`).
     pub fn name(&self) -> String {
+        match self.runtime {
+            Runtime::Rust => self.rust_name(),
+            r => format!("{} [{r}]", self.rust_name()),
+        }
+    }
+
+    /// The same approach in the Rust probe (what keeps its colour: one colour per approach,
+    /// the runtimes of one approach told apart by line style).
+    pub fn in_rust(&self) -> Approach {
+        Approach {
+            runtime: Runtime::Rust,
+            ..*self
+        }
+    }
+
+    fn rust_name(&self) -> String {
         let base = match (self.cache, self.fetch_at) {
             (CacheMode::None, FetchAt::Handler) => self.source.as_str().to_owned(),
             (CacheMode::None, FetchAt::Init) => format!("{}@init", self.source),
@@ -84,12 +105,43 @@ impl Approach {
 
     /// Parses a name made by [`Approach::name`].
     pub fn parse(name: &str) -> Option<Approach> {
-        Approach::all().into_iter().find(|a| a.name() == name)
+        let (base, runtime) = match name.strip_suffix(']').and_then(|n| n.rsplit_once(" [")) {
+            Some((base, r)) => (base, r.parse().ok()?),
+            None => (name, Runtime::Rust),
+        };
+        Approach::all()
+            .into_iter()
+            .chain(Approach::other_runtimes())
+            .find(|a| a.rust_name() == base)
+            .map(|a| Approach { runtime, ..a })
     }
 
-    /// Its place in [`Approach::all`] (what keeps its colour in every chart).
+    /// Its place in [`Approach::all`] (what keeps its colour in every chart); an approach in
+    /// another runtime takes its Rust twin's place, or one after the list for the caches only
+    /// those runtimes have.
     pub fn index(&self) -> Option<usize> {
-        Approach::all().iter().position(|a| a == self)
+        let rust = self.in_rust();
+        Approach::all().iter().position(|a| *a == rust).or_else(|| {
+            Approach::other_runtimes()
+                .iter()
+                .position(|a| a.in_rust() == rust)
+                .map(|i| Approach::all().len() + i)
+        })
+    }
+
+    /// The approaches only the Node.js and Python probes have (Powertools' cache), in Rust's
+    /// clothes (their runtime is set by the group measured).
+    fn other_runtimes() -> Vec<Approach> {
+        [Source::Ssm, Source::SecretsManager]
+            .into_iter()
+            .map(|source| Approach {
+                source,
+                cache: CacheMode::Powertools,
+                fetch_at: FetchAt::Handler,
+                concurrency: ConcurrencyMode::OnDemand,
+                runtime: Runtime::Rust,
+            })
+            .collect()
     }
 
     /// The uncached approach of the same service (whose warm fetch is a cache miss here).
@@ -104,6 +156,7 @@ impl Approach {
             cache: CacheMode::None,
             fetch_at: FetchAt::Handler,
             concurrency: ConcurrencyMode::OnDemand,
+            runtime: self.runtime,
         }
     }
 }
@@ -167,11 +220,15 @@ impl Approach {
     pub fn staleness_bound(&self) -> StalenessBound {
         match (self.source, self.cache, self.fetch_at) {
             (Source::PlainEnv | Source::KmsEnv, _, _) => StalenessBound::ConfigurationChange,
-            (s, CacheMode::Ttl | CacheMode::AwsCachingLibrary, _) if s.is_agent() => {
+            (s, CacheMode::Ttl | CacheMode::AwsCachingLibrary | CacheMode::Powertools, _)
+                if s.is_agent() =>
+            {
                 StalenessBound::AgentAndCacheTtl
             }
             (s, _, _) if s.is_agent() => StalenessBound::AgentTtl,
-            (_, CacheMode::Ttl | CacheMode::AwsCachingLibrary, _) => StalenessBound::CacheTtl,
+            (_, CacheMode::Ttl | CacheMode::AwsCachingLibrary | CacheMode::Powertools, _) => {
+                StalenessBound::CacheTtl
+            }
             (_, CacheMode::None, FetchAt::Init) => StalenessBound::EnvironmentLifetime,
             (_, CacheMode::None, FetchAt::Handler) => StalenessBound::NextFetch,
         }

@@ -6,7 +6,8 @@
 use hdrhistogram::Histogram;
 use secbench_record::run::{InvocationOutcome, Phase};
 use secbench_record::{
-    Architecture, CacheMode, ConcurrencyMode, ErrorClass, FetchAt, Prewarm, ProbeBuild, Source,
+    Architecture, CacheMode, ConcurrencyMode, ErrorClass, FetchAt, Prewarm, ProbeBuild, Runtime,
+    Source,
 };
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
@@ -24,6 +25,8 @@ pub enum Metric {
     InitSdkConfig,
     /// Client construction (cold only).
     InitClientConstruction,
+    /// Node.js and Python: importing the SDK and libraries (cold only).
+    InitImports,
     /// The INIT-time fetch (cold, `fetch_at = init`).
     InitFetch,
     /// The probe's handler duration.
@@ -69,12 +72,13 @@ pub enum Metric {
 
 impl Metric {
     /// Every metric, in output order.
-    pub const ALL: [Metric; 24] = [
+    pub const ALL: [Metric; 25] = [
         Metric::FetchLatency,
         Metric::InitTotal,
         Metric::InitProcessStart,
         Metric::InitSdkConfig,
         Metric::InitClientConstruction,
+        Metric::InitImports,
         Metric::InitFetch,
         Metric::HandlerDuration,
         Metric::PlatformDuration,
@@ -104,6 +108,7 @@ impl Metric {
             Metric::InitProcessStart => "init_process_start_to_main_ns",
             Metric::InitSdkConfig => "init_sdk_config_load_ns",
             Metric::InitClientConstruction => "init_client_construction_ns",
+            Metric::InitImports => "init_imports_ns",
             Metric::InitFetch => "init_fetch_ns",
             Metric::HandlerDuration => "handler_duration_ns",
             Metric::PlatformDuration => "platform_duration_ns",
@@ -183,6 +188,13 @@ pub struct GroupKey {
     /// The probe's build.
     #[serde(skip_serializing_if = "is_default_build")]
     pub probe_build: ProbeBuild,
+    /// The probe's runtime.
+    #[serde(skip_serializing_if = "is_rust")]
+    pub runtime: Runtime,
+}
+
+fn is_rust(r: &Runtime) -> bool {
+    *r == Runtime::Rust
 }
 
 fn is_on_demand(c: &ConcurrencyMode) -> bool {
@@ -241,6 +253,7 @@ impl GroupKey {
                 self.concurrency.as_str(),
                 self.prewarm.map(Prewarm::as_str),
                 self.probe_build.as_str(),
+                self.runtime,
             ),
         )
     }

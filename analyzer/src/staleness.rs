@@ -122,6 +122,7 @@ pub fn analyze(ingested: &Ingested) -> Vec<RotationStaleness> {
                 cache: s.cache,
                 fetch_at: s.fetch_at,
                 concurrency: s.concurrency_mode,
+                runtime: s.runtime,
             });
             let empty = Vec::new();
             let obs = run.observations.get(scenario).unwrap_or(&empty);

@@ -35,6 +35,7 @@ fn approach(source: Source, cache: CacheMode, fetch_at: FetchAt) -> Approach {
         cache,
         fetch_at,
         concurrency: ConcurrencyMode::OnDemand,
+        runtime: secbench_record::Runtime::Rust,
     }
 }
 

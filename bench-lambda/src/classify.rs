@@ -112,6 +112,35 @@ mod tests {
         assert_eq!(classify_code("LimitExceededException"), ErrorClass::Other);
     }
 
+    /// The Node.js and Python probes read `probes/error-classes.json`: the same table.
+    #[test]
+    fn the_other_probes_table_is_this_one() {
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../../probes/error-classes.json")).expect("JSON");
+        let codes = table["codes"].as_object().expect("codes");
+        for (code, class) in codes {
+            assert_eq!(classify_code(code).as_str(), class, "{code}");
+        }
+        // Every code this module knows is in the file.
+        let known = codes.len();
+        let in_source = include_str!("classify.rs")
+            .split("pub fn classify_code")
+            .nth(1)
+            .and_then(|s| s.split("_ => ErrorClass::Other").next())
+            .expect("classify_code")
+            .matches("\"")
+            .count()
+            / 2;
+        assert_eq!(
+            known, in_source,
+            "a code is missing from probes/error-classes.json"
+        );
+        for (status, class) in table["http_statuses"].as_object().expect("statuses") {
+            let status: u16 = status.parse().expect("status");
+            assert_eq!(classify_http(status, None).as_str(), class, "{status}");
+        }
+    }
+
     #[test]
     fn agent_statuses_map_to_classes() {
         assert_eq!(classify_http(403, None), ErrorClass::AccessDenied);

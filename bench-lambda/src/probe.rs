@@ -127,6 +127,7 @@ impl Probe {
             cpu_work: calibration,
             sysgenid: Some(crate::entropy::sysgenid()),
             prewarm_calls,
+            imports_ns: None,
         };
         Ok(Probe {
             environment_id: format!("{:016x}", rand::random::<u64>()),
@@ -208,6 +209,9 @@ impl Probe {
             probe_build: Some(crate::entropy::build()),
             prewarm: s.prewarm,
             cpu_work,
+            runtime: Some(secbench_record::Runtime::Rust),
+            runtime_version: None,
+            libraries: Default::default(),
         };
         let now_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
@@ -326,6 +330,12 @@ fn build_cache(
                 crate::cache::aws_library::LibraryCache::new(sdk, recorder, id, ttl)
                     .map_err(InitError::Sdk)?,
             )
+        }
+        // Refused by the settings (the Node.js and Python probes' cache).
+        CacheMode::Powertools => {
+            return Err(InitError::Unsupported(
+                "cache = powertools belongs to the Node.js and Python probes".into(),
+            ))
         }
         #[cfg(not(feature = "aws-caching-library"))]
         CacheMode::AwsCachingLibrary => {

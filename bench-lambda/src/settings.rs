@@ -196,6 +196,12 @@ impl Settings {
                 var::FETCH_AT
             ))
         })?;
+        if !secbench_record::Runtime::Rust.has_cache(cache) {
+            return Err(InitError::Unsupported(format!(
+                "cache = {cache} belongs to the Node.js and Python probes ({})",
+                var::CACHE
+            )));
+        }
         if cache == CacheMode::AwsCachingLibrary && !cfg!(feature = "aws-caching-library") {
             return Err(InitError::Unsupported(
                 "this probe was built without the `aws-caching-library` feature".into(),

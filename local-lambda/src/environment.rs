@@ -250,8 +250,12 @@ impl Environment {
             Some(front) => {
                 let l = front.listen().await?;
                 vars.insert("AWS_ENDPOINT_URL".into(), l.endpoint.clone());
+                // The run's CA, the way each SDK reads it: rustls' native roots and OpenSSL
+                // (`SSL_CERT_FILE`), boto3 (`AWS_CA_BUNDLE`), Node.js (`NODE_EXTRA_CA_CERTS`).
                 if let Some(ca) = front.ca_file() {
-                    vars.insert("SSL_CERT_FILE".into(), ca.display().to_string());
+                    for var in ["SSL_CERT_FILE", "AWS_CA_BUNDLE", "NODE_EXTRA_CA_CERTS"] {
+                        vars.insert(var.into(), ca.display().to_string());
+                    }
                 }
                 Some(l)
             }

@@ -176,6 +176,12 @@ pub(crate) async fn spawn(
     vars.insert("AWS_DEFAULT_REGION".into(), p.config.region.clone());
     vars.insert("_HANDLER".into(), "bootstrap".into());
     vars.insert("TZ".into(), ":UTC".into());
+    // As Lambda sets them (the managed runtimes' bootstraps find their interpreter on PATH).
+    vars.insert(
+        "PATH".into(),
+        "/usr/local/bin:/usr/bin/:/bin:/opt/bin".into(),
+    );
+    vars.insert("LANG".into(), "en_US.UTF-8".into());
     let agent = match (
         &p.config.agent_bin,
         config

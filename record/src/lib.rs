@@ -18,6 +18,7 @@ pub mod run_dir;
 pub mod sync;
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -27,8 +28,9 @@ use std::str::FromStr;
 /// fetch (`multi`, `secrets`, each value's and each call's record, the `partial` outcome);
 /// version 4 added each fetch's CPU time (`cpu_ns`), INIT's CPU time and prewarm, the
 /// environment's initialization type, the probe's build and prewarm, and the CPU workload of a
-/// `cpu-calibration` scenario (`cpu_work`).
-pub const SCHEMA_VERSION: u32 = 4;
+/// `cpu-calibration` scenario (`cpu_work`); version 5 added the runtime (`runtime`,
+/// `runtime_version`, `libraries`, INIT's `imports_ns`) and the `powertools` cache mode.
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The oldest record format this crate reads (version 1 has no `version_index` or
 /// `service_version`: they read as absent).
@@ -135,8 +137,44 @@ closed_enum! {
         None = "none",
         /// An in-process cache with a time to live (like Powertools' `max_age`).
         Ttl = "ttl",
-        /// The `aws_secretsmanager_caching` crate (Secrets Manager only).
+        /// AWS's Secrets Manager caching library (Secrets Manager only): the
+        /// `aws_secretsmanager_caching` crate in Rust, `aws-secretsmanager-caching` in Python.
         AwsCachingLibrary = "aws-caching-library",
+        /// Powertools for AWS Lambda's Parameters utility (Node.js and Python probes): its own
+        /// cache with `max_age` (5 s by default).
+        Powertools = "powertools",
+    }
+}
+
+closed_enum! {
+    /// The Lambda runtime a probe runs in (a scenario's `runtime`).
+    Runtime {
+        /// The Rust probe (`bench-lambda`), a custom runtime (`provided.al2023`).
+        Rust = "rust",
+        /// The Node.js probe (`probes/node`), AWS SDK for JavaScript v3; `nodejs22.x` on AWS.
+        Nodejs22 = "nodejs22.x",
+        /// The Python probe (`probes/python`), boto3; `python3.13` on AWS.
+        Python313 = "python3.13",
+    }
+}
+
+impl Runtime {
+    /// The short word a swept scenario's name gets (`ssm-node`, `ssm-python`).
+    pub fn short(self) -> &'static str {
+        match self {
+            Runtime::Rust => "rust",
+            Runtime::Nodejs22 => "node",
+            Runtime::Python313 => "python",
+        }
+    }
+
+    /// The cache modes the runtime's probe has.
+    pub fn has_cache(self, cache: CacheMode) -> bool {
+        match cache {
+            CacheMode::None | CacheMode::Ttl => true,
+            CacheMode::AwsCachingLibrary => matches!(self, Runtime::Rust | Runtime::Python313),
+            CacheMode::Powertools => matches!(self, Runtime::Nodejs22 | Runtime::Python313),
+        }
     }
 }
 
@@ -418,6 +456,10 @@ pub struct InitBreakdown {
     /// The API calls the prewarm made (`prewarm = "connection"`: one per cold start).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prewarm_calls: Vec<ApiCall>,
+    /// Node.js and Python: importing the SDK and the libraries (the handler module's own
+    /// loading, after the runtime started it). Absent for the Rust probe, whose code is linked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imports_ns: Option<u64>,
 }
 
 /// One fetch of the secret.
@@ -535,6 +577,23 @@ pub struct ProbeRecord {
     /// A `cpu-calibration` scenario: the workload timed in this invocation's handler.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_work: Option<CpuWork>,
+    /// The runtime the probe ran in. Absent before version 5 (the Rust probe).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<Runtime>,
+    /// The interpreter that actually ran (`node v20.20.2`, `CPython 3.13.0`): a local
+    /// Node.js 20 figure is never `nodejs22.x`'s. Absent for the Rust probe.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_version: Option<String>,
+    /// The SDK and library versions the probe loaded (package name to version).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub libraries: BTreeMap<String, String>,
+}
+
+impl ProbeRecord {
+    /// The runtime that wrote the record (the Rust probe when it does not say).
+    pub fn runtime(&self) -> Runtime {
+        self.runtime.unwrap_or(Runtime::Rust)
+    }
 }
 
 impl ProbeRecord {
@@ -620,6 +679,11 @@ pub fn check_combination(
     if cache == CacheMode::AwsCachingLibrary && source != Source::SecretsManager {
         return Err(format!(
             "cache = aws-caching-library caches Secrets Manager only, but source = {source}"
+        ));
+    }
+    if cache == CacheMode::Powertools && !matches!(source, Source::Ssm | Source::SecretsManager) {
+        return Err(format!(
+            "cache = powertools reads through Powertools' SSM and Secrets Manager providers, but source = {source}"
         ));
     }
     if source.is_agent() && fetch_at == FetchAt::Init {

@@ -139,4 +139,8 @@ fn schema_enums_list_every_closed_name() {
         listed("/properties/prewarm/enum"),
         names(Prewarm::ALL.iter().map(|s| s.as_str()).collect())
     );
+    assert_eq!(
+        listed("/properties/runtime/enum"),
+        names(Runtime::ALL.iter().map(|s| s.as_str()).collect())
+    );
 }

@@ -13,7 +13,7 @@ use secbench_local_lambda::{Constraints, LocalPlatform, PlatformConfig, EXTENSIO
 use secbench_record::probe_config::{EncryptionContext, Plaintext, ProbeConfig};
 use secbench_record::run::{Emulation, InitCpuEmulation, Oversubscribed};
 use secbench_record::run_dir::PLATFORM_LOG_FILE;
-use secbench_record::ProbeBuild;
+use secbench_record::{ProbeBuild, Runtime};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -268,13 +268,48 @@ pub fn scenario_hook(
     control: FaultControl,
     probe: secbench_local_lambda::ProbeSwitch,
     builds: BTreeMap<ProbeBuild, PathBuf>,
+    runtimes: BTreeMap<Runtime, PathBuf>,
 ) -> ScenarioHook {
     ScenarioHook(Arc::new(move |s| {
         control.set(s.faults.clone());
-        if let Some(bin) = builds.get(&s.probe_build) {
+        let code = match s.runtime {
+            Runtime::Rust => builds.get(&s.probe_build),
+            other => runtimes.get(&other),
+        };
+        if let Some(bin) = code {
             probe.set(bin.clone());
         }
     }))
+}
+
+/// The Node.js or Python probe's start script (`probes/<node|python>/bootstrap`): the local
+/// stage runs it as the function's code, as Lambda runs a managed runtime's bootstrap.
+pub fn runtime_probe(root: &Path, runtime: Runtime) -> Option<PathBuf> {
+    match runtime {
+        Runtime::Rust => None,
+        other => Some(root.join("probes").join(other.short()).join("bootstrap")),
+    }
+}
+
+/// The runtimes other than Rust that `plan` runs, with their probes' start scripts.
+pub fn runtime_probes(root: &Path, plan: &Plan) -> BTreeMap<Runtime, PathBuf> {
+    plan.scenarios
+        .iter()
+        .filter_map(|s| runtime_probe(root, s.runtime).map(|p| (s.runtime, p)))
+        .collect()
+}
+
+/// Installs what the Node.js and Python probes run with (`scripts/install-probes.sh`), when
+/// the plan runs either.
+pub fn install_probes(root: &Path, plan: &Plan) -> Result<(), LocalError> {
+    if runtime_probes(root, plan).is_empty() {
+        return Ok(());
+    }
+    step(
+        root,
+        "installing the Node.js and Python probes' packages (scripts/install-probes.sh)",
+        &mut Command::new(root.join("scripts/install-probes.sh")),
+    )
 }
 
 /// Requests [`Front::measure_overhead`] times before a calibrated run.
@@ -613,6 +648,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
     }
     if !opts.skip_install {
         install(root)?;
+        install_probes(root, &plan)?;
     }
     // A given probe comes with the agent of the same build beside it.
     let (probe_bin, agent_bin) = match &opts.probe_bin {
@@ -824,6 +860,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
             front.control.clone(),
             platform.probe_switch(),
             builds.clone(),
+            runtime_probes(root, &plan),
         )),
         emulation: Some(emulation),
         rotator: Some(Arc::new(rotator(sdk, &p, opts.value.clone()))),

@@ -114,6 +114,7 @@ pub fn from_summary(
         (Some(c), Some(wg)) => {
             let mut cold = [0.0f64; 3];
             for metric in [
+                Metric::InitImports,
                 Metric::InitSdkConfig,
                 Metric::InitClientConstruction,
                 Metric::headline(&c.key),

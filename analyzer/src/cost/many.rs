@@ -81,6 +81,7 @@ fn price(w: &Workload, p: &Pricing, source: Source, cache: CacheMode, mode: Mult
         cache,
         fetch_at: FetchAt::Handler,
         concurrency: secbench_record::ConcurrencyMode::OnDemand,
+        runtime: secbench_record::Runtime::Rust,
     };
     // A round reads all `n` values at once: the counting and peak rules of the single-secret
     // model, applied to rounds (one "secret" read once per invocation).

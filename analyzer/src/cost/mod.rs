@@ -200,8 +200,15 @@ pub fn evaluate(
     latencies: &Latencies,
     extra_notes: &BTreeMap<Approach, Vec<String>>,
 ) -> Vec<ApproachCost> {
+    // The Rust approaches always (from the workload's table when not measured), and each
+    // approach measured in another runtime.
+    let measured_elsewhere = latencies
+        .keys()
+        .filter(|a| a.runtime != secbench_record::Runtime::Rust)
+        .copied();
     let mut out: Vec<ApproachCost> = Approach::all()
         .into_iter()
+        .chain(measured_elsewhere)
         .map(|a| {
             let mut c = model::price(model::Inputs {
                 approach: a,
@@ -237,7 +244,18 @@ pub fn latencies_from_summary(
 ) -> (Latencies, BTreeMap<Approach, Vec<String>>) {
     let mut lat = Latencies::new();
     let mut notes: BTreeMap<Approach, Vec<String>> = BTreeMap::new();
-    for a in Approach::all() {
+    // The Rust approaches, and those the run measured in the Node.js and Python probes.
+    let mut approaches = Approach::all();
+    for g in &s.groups {
+        if let Some(a) =
+            Approach::of(&g.key).filter(|a| a.runtime != secbench_record::Runtime::Rust)
+        {
+            if !approaches.contains(&a) {
+                approaches.push(a);
+            }
+        }
+    }
+    for a in approaches {
         let Some(m) = latency::from_summary(s, w, &a, exclude) else {
             continue;
         };

@@ -74,6 +74,7 @@ impl Accum {
                         && k.concurrency == concurrency(p)
                         && k.prewarm == p.prewarm
                         && k.probe_build == p.probe_build.unwrap_or(ProbeBuild::Default)
+                        && k.runtime == p.runtime.unwrap_or(secbench_record::Runtime::Rust)
                 })
         };
         let hash = short_hash([stage, scenario, phase.as_str()]);
@@ -102,6 +103,9 @@ impl Accum {
                     probe_build: probe
                         .and_then(|p| p.probe_build)
                         .unwrap_or(ProbeBuild::Default),
+                    runtime: probe
+                        .and_then(|p| p.runtime)
+                        .unwrap_or(secbench_record::Runtime::Rust),
                 };
                 self.groups.push((key, Group::new()));
                 self.index
@@ -219,6 +223,9 @@ impl Accum {
             }
             g.record(Metric::InitSdkConfig, init.sdk_config_load_ns);
             g.record(Metric::InitClientConstruction, init.client_construction_ns);
+            if let Some(v) = init.imports_ns {
+                g.record(Metric::InitImports, v);
+            }
             if let Some(v) = init.prewarm_ns {
                 g.record(Metric::InitPrewarm, v);
             }

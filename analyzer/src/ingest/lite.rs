@@ -62,6 +62,8 @@ pub(crate) struct LiteProbe<'a> {
     #[serde(default)]
     pub(crate) probe_build: Option<secbench_record::ProbeBuild>,
     #[serde(default)]
+    pub(crate) runtime: Option<secbench_record::Runtime>,
+    #[serde(default)]
     pub(crate) cpu_work: Option<secbench_record::CpuWork>,
     pub(crate) handler_duration_ns: u64,
     pub(crate) init: Option<secbench_record::InitBreakdown>,

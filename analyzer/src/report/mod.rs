@@ -649,6 +649,7 @@ fn cold_start(
                     } else {
                         mean(Metric::InitProcessStart.name())
                     },
+                    mean(Metric::InitImports.name()),
                     mean(Metric::InitSdkConfig.name()),
                     mean(Metric::InitClientConstruction.name()),
                     mean(Metric::InitPrewarm.name()),

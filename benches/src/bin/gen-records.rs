@@ -116,6 +116,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cpu_work: None,
             sysgenid: Some(false),
             prewarm_calls: Vec::new(),
+            imports_ns: None,
         });
         let handler_ns = latency_ns + 20_000;
         let probe = ProbeRecord {
@@ -151,6 +152,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             probe_build: None,
             prewarm: None,
             cpu_work: None,
+            runtime: None,
+            runtime_version: None,
+            libraries: Default::default(),
         };
         let duration_ms = handler_ns as f64 / 1e6 + 0.3;
         let record = InvocationRecord {

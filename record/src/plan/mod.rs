@@ -9,15 +9,15 @@ pub mod resolve;
 pub mod spec;
 
 use crate::{
-    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, ScenarioKind,
-    Source,
+    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, Runtime,
+    ScenarioKind, Source,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use spec::{
-    LocalSpec, MemorySizes, NetworkSpec, PlanFile, RotationSpec, ScenarioSpec, Traffic,
+    LocalSpec, MemorySizes, NetworkSpec, PlanFile, RotationSpec, Runtimes, ScenarioSpec, Traffic,
 };
 
 /// Why a plan cannot be used.
@@ -229,6 +229,13 @@ pub struct Scenario {
     /// `cpu-calibration`: rounds of the fixed workload.
     #[serde(default)]
     pub cpu_rounds: Option<u32>,
+    /// The runtime its probe runs in.
+    #[serde(default = "rust")]
+    pub runtime: Runtime,
+}
+
+fn rust() -> Runtime {
+    Runtime::Rust
 }
 
 fn kind_fetch() -> ScenarioKind {

@@ -11,8 +11,8 @@ use super::{
     MAX_ROTATIONS,
 };
 use crate::{
-    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, ScenarioKind,
-    Source,
+    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, Runtime,
+    ScenarioKind, Source,
 };
 use std::path::Path;
 use std::time::Duration;
@@ -99,6 +99,7 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
     };
     let (counts, multi) = secrets(spec)?;
     let v = variant(spec)?;
+    let runtimes = runtimes(spec, multi)?;
     if t.cold_starts + t.warm_invocations == 0 {
         return Err(fault(
             "warm_invocations",
@@ -106,55 +107,116 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
         ));
     }
     let mut out = Vec::new();
-    for secrets in &counts {
-        for memory_mb in &t.sizes {
-            let mut name = spec.name.clone();
-            if counts.len() > 1 {
-                name.push_str(&format!("-n{secrets}"));
+    for runtime in &runtimes {
+        for secrets in &counts {
+            for memory_mb in &t.sizes {
+                let mut name = spec.name.clone();
+                if runtimes.len() > 1 {
+                    name.push_str(&format!("-{}", runtime.short()));
+                }
+                if counts.len() > 1 {
+                    name.push_str(&format!("-n{secrets}"));
+                }
+                if t.sizes.len() > 1 {
+                    name.push_str(&format!("-{memory_mb}mb"));
+                }
+                let swept = runtimes.len() > 1 || counts.len() > 1 || t.sizes.len() > 1;
+                let swept_from = swept.then(|| spec.name.clone());
+                if swept_from.is_some() {
+                    crate::names::check("scenario", &name)
+                        .map_err(|e| fault("memory_mb", e.to_string()))?;
+                }
+                out.push(Scenario {
+                    name,
+                    swept_from,
+                    source: spec.source,
+                    cache: spec.cache,
+                    cache_ttl,
+                    fetch_at: spec.fetch_at,
+                    extension: spec.extension.unwrap_or(spec.source.is_agent()),
+                    cold_starts: t.cold_starts,
+                    warm_invocations: t.warm_invocations,
+                    concurrency: t.concurrency,
+                    arrival: t.arrival,
+                    fetches: t.fetches,
+                    memory_mb: *memory_mb,
+                    timeout: t.timeout,
+                    faults: faults.clone(),
+                    function: spec.function.clone(),
+                    rotation: rotation.clone(),
+                    agent_ttl,
+                    secrets: *secrets,
+                    multi,
+                    kind: v.kind,
+                    concurrency_mode: v.concurrency_mode,
+                    prewarm: spec.prewarm,
+                    probe_build: v.probe_build,
+                    cpu_rounds: v.cpu_rounds,
+                    runtime: *runtime,
+                });
             }
-            if t.sizes.len() > 1 {
-                name.push_str(&format!("-{memory_mb}mb"));
-            }
-            let swept_from = (counts.len() > 1 || t.sizes.len() > 1).then(|| spec.name.clone());
-            if swept_from.is_some() {
-                crate::names::check("scenario", &name)
-                    .map_err(|e| fault("memory_mb", e.to_string()))?;
-            }
-            out.push(Scenario {
-                name,
-                swept_from,
-                source: spec.source,
-                cache: spec.cache,
-                cache_ttl,
-                fetch_at: spec.fetch_at,
-                extension: spec.extension.unwrap_or(spec.source.is_agent()),
-                cold_starts: t.cold_starts,
-                warm_invocations: t.warm_invocations,
-                concurrency: t.concurrency,
-                arrival: t.arrival,
-                fetches: t.fetches,
-                memory_mb: *memory_mb,
-                timeout: t.timeout,
-                faults: faults.clone(),
-                function: spec.function.clone(),
-                rotation: rotation.clone(),
-                agent_ttl,
-                secrets: *secrets,
-                multi,
-                kind: v.kind,
-                concurrency_mode: v.concurrency_mode,
-                prewarm: spec.prewarm,
-                probe_build: v.probe_build,
-                cpu_rounds: v.cpu_rounds,
-            });
         }
     }
     Ok(out)
 }
 
+/// `runtime`: the runtimes the scenario runs in, each able to run it.
+fn runtimes(spec: &ScenarioSpec, multi: Option<MultiMode>) -> Result<Vec<Runtime>, Fault> {
+    let list = spec
+        .runtime
+        .as_ref()
+        .map_or_else(|| vec![Runtime::Rust], super::Runtimes::list);
+    if list.is_empty() {
+        return Err(fault("runtime", "the sweep is empty"));
+    }
+    for (j, r) in list.iter().enumerate() {
+        if list[..j].contains(r) {
+            return Err(fault("runtime", format!("{r} is listed twice")));
+        }
+        if !r.has_cache(spec.cache) {
+            return Err(fault(
+                "cache",
+                format!(
+                    "cache = {} is not one of runtime {r}'s caches ({})",
+                    spec.cache,
+                    CacheMode::ALL
+                        .iter()
+                        .filter(|c| r.has_cache(**c))
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ));
+        }
+        if *r == Runtime::Rust {
+            continue;
+        }
+        let rust_only = if spec.kind == Some(ScenarioKind::CpuCalibration) {
+            Some("kind = \"cpu-calibration\"")
+        } else if spec.prewarm.is_some() {
+            Some("prewarm")
+        } else if spec.probe_build.is_some_and(|b| b != ProbeBuild::Default) {
+            Some("probe_build")
+        } else if multi.is_some_and(|m| matches!(m, MultiMode::Concurrent | MultiMode::Bundle)) {
+            Some("multi = concurrent or bundle")
+        } else {
+            None
+        };
+        if let Some(what) = rust_only {
+            return Err(fault(
+                "runtime",
+                format!("{what} is measured by the Rust probe only; runtime {r} cannot run it"),
+            ));
+        }
+    }
+    Ok(list)
+}
+
 /// `cache_ttl`: required with a cache, refused without one.
 fn cache_ttl(spec: &ScenarioSpec) -> Result<Option<Duration>, Fault> {
     match (spec.cache, &spec.cache_ttl) {
+        // Powertools' own default `max_age` (5 s) when the plan sets none.
+        (CacheMode::Powertools, None) => Ok(None),
         (CacheMode::None, Some(_)) => Err(fault(
             "cache_ttl",
             "cache = none caches nothing; remove cache_ttl or set a cache",
@@ -168,6 +230,12 @@ fn cache_ttl(spec: &ScenarioSpec) -> Result<Option<Duration>, Fault> {
             let d = parse_duration(text).map_err(|m| fault("cache_ttl", m))?;
             if d.is_zero() {
                 return Err(fault("cache_ttl", "must be more than zero"));
+            }
+            if spec.cache == CacheMode::Powertools && d.subsec_nanos() != 0 {
+                return Err(fault(
+                    "cache_ttl",
+                    "Powertools takes max_age in whole seconds (e.g. 5s, 1m)",
+                ));
             }
             Ok(Some(d))
         }

@@ -3,10 +3,31 @@
 //! the checked [`super::Plan`] the runner executes.
 
 use crate::{
-    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, ScenarioKind,
-    Source,
+    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, Runtime,
+    ScenarioKind, Source,
 };
 use serde::{Deserialize, Serialize};
+
+/// One runtime or a sweep over several (`runtime = "python3.13"` or
+/// `runtime = ["rust", "nodejs22.x", "python3.13"]`): a sweep expands a scenario into one per
+/// runtime, named `<name>-<rust|node|python>`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Runtimes {
+    /// One runtime.
+    One(Runtime),
+    /// A sweep.
+    Sweep(Vec<Runtime>),
+}
+
+impl Runtimes {
+    pub(super) fn list(&self) -> Vec<Runtime> {
+        match self {
+            Runtimes::One(r) => vec![*r],
+            Runtimes::Sweep(v) => v.clone(),
+        }
+    }
+}
 /// One memory size or a sweep over several (`memory_mb = 128` or `memory_mb = [128, 1769]`):
 /// a sweep expands a scenario into one per size, named `<name>-<size>mb`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -150,6 +171,8 @@ pub struct ScenarioSpec {
     /// `cpu-calibration`: rounds of the fixed workload (default
     /// [`super::CPU_CALIBRATION_ROUNDS`]).
     pub cpu_rounds: Option<u32>,
+    /// The probe's runtime, or a sweep: `rust` (default), `nodejs22.x`, `python3.13`.
+    pub runtime: Option<Runtimes>,
 }
 
 impl ScenarioSpec {

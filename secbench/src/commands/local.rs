@@ -77,6 +77,10 @@ fn build_only(root: &Path, plan: &Path) -> Result<i32> {
     println!("probe: {}", b.probe.display());
     println!("agent: {}", b.agent.display());
     let plan = crate::plan::Plan::load(plan)?;
+    crate::local_stage::install_probes(root, &plan)?;
+    for (runtime, probe) in crate::local_stage::runtime_probes(root, &plan) {
+        println!("probe ({runtime}): {}", probe.display());
+    }
     let mut variants: Vec<secbench_record::ProbeBuild> = plan
         .scenarios
         .iter()

@@ -184,6 +184,8 @@ struct Slot {
     round: Option<u32>,
     /// The probe build the scenario asks for (on AWS, the function named must run it).
     probe_build: secbench_record::ProbeBuild,
+    /// The runtime the scenario asks for (a record of another is an error).
+    runtime: secbench_record::Runtime,
     fetches: u32,
     intended: Instant,
     intended_unix_ms: u64,
@@ -240,6 +242,14 @@ async fn one(ctx: Arc<Ctx>, slot: Slot, bar: indicatif::ProgressBar, errors: Arc
             record.error_type = Some("secbench.WrongProbeBuild".into());
         }
     }
+    // Likewise a probe of another runtime than the scenario's (on AWS: the stage names one
+    // function per runtime).
+    if let Some(ran) = record.probe.as_ref().map(|p| p.runtime()) {
+        if record.outcome == InvocationOutcome::Ok && ran != slot.runtime {
+            record.outcome = InvocationOutcome::FunctionError;
+            record.error_type = Some("secbench.WrongRuntime".into());
+        }
+    }
     if record.outcome != InvocationOutcome::Ok {
         let n = errors.fetch_add(1, Ordering::Relaxed) + 1;
         bar.set_message(format!("errors {n}"));
@@ -271,6 +281,7 @@ fn slot(
         index,
         round,
         probe_build: scenario.probe_build,
+        runtime: scenario.runtime,
         fetches: scenario.fetches,
         intended: start.0 + offset,
         intended_unix_ms: unix_ms(start.1 + offset),

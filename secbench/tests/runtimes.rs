@@ -1,0 +1,329 @@
+//! The probe in each runtime (Rust, Node.js, Python), driven by one parameterised test: the
+//! real probe (the release binary, or `probes/<node|python>/bootstrap` under its runtime
+//! interface client) under the local platform against moto. For each runtime, per source ×
+//! cache × fetch_at: the API calls each fetch records are the calls moto's recorder saw, a
+//! cache's second read within its max age makes no call and a read after it one, every value
+//! is verified by its digest, every record validates against the one JSON Schema and names its
+//! runtime, and the canary is in no record, log or report.
+
+mod common;
+
+use common::*;
+use secbench_record::{CacheMode, Outcome, Runtime};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The runtime's probe: the release binary, or its start script.
+fn probe_of(runtime: Runtime) -> PathBuf {
+    secbench::local_stage::runtime_probe(&root(), runtime).unwrap_or_else(probe_bin)
+}
+
+/// The cache a runtime's functions usually use (Powertools in Node.js and Python).
+fn usual_cache(runtime: Runtime) -> CacheMode {
+    match runtime {
+        Runtime::Rust => CacheMode::Ttl,
+        _ => CacheMode::Powertools,
+    }
+}
+
+/// moto's request recorder: the service operations (`X-Amz-Target`) since `start`.
+struct Recorder {
+    endpoint: String,
+}
+
+impl Recorder {
+    fn request(&self, method: &str, what: &str) -> String {
+        let out = std::process::Command::new(root().join(".venv/bin/python"))
+            .args([
+                "-c",
+                "import sys, urllib.request as u; print(u.urlopen(u.Request(sys.argv[1], method=sys.argv[2])).read().decode())",
+            ])
+            .arg(format!("{}/moto-api/recorder/{what}", self.endpoint))
+            .arg(method)
+            .output()
+            .expect("python");
+        assert!(
+            out.status.success(),
+            "moto recorder {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn start(&self) {
+        self.request("POST", "reset-recording");
+        self.request("POST", "start-recording");
+    }
+
+    /// Operation name (`GetParameter`, `Decrypt`, ...) to how many requests moto answered.
+    fn operations(&self) -> BTreeMap<String, u32> {
+        let mut out = BTreeMap::new();
+        for line in self.request("GET", "download-recording").lines() {
+            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            let headers = &v["headers"];
+            let target = headers
+                .as_object()
+                .and_then(|h| {
+                    h.iter()
+                        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+                        .and_then(|(_, v)| v.as_str())
+                })
+                .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned());
+            if let Some(op) = target {
+                *out.entry(op).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+}
+
+fn plan_text(runtime: Runtime) -> String {
+    let cache = usual_cache(runtime);
+    let mut s = format!(
+        r#"
+[defaults]
+cold_starts = 1
+warm_invocations = 2
+concurrency = 1
+rate = "20/s"
+
+[[scenario]]
+name = "plain"
+source = "plain-env"
+runtime = "{runtime}"
+
+[[scenario]]
+name = "kms"
+source = "kms-env"
+runtime = "{runtime}"
+
+[[scenario]]
+name = "ssm"
+source = "ssm"
+runtime = "{runtime}"
+
+[[scenario]]
+name = "ssm-init"
+source = "ssm"
+fetch_at = "init"
+runtime = "{runtime}"
+
+[[scenario]]
+name = "cached"
+source = "secrets-manager"
+cache = "{cache}"
+cache_ttl = "1s"
+fetches = 2
+warm_invocations = 3
+rate = "40/m"
+runtime = "{runtime}"
+
+[[scenario]]
+name = "agent"
+source = "agent-secrets-manager"
+runtime = "{runtime}"
+"#
+    );
+    if runtime.has_cache(CacheMode::Powertools) {
+        s.push_str(&format!(
+            r#"
+[[scenario]]
+name = "powertools-default"
+source = "ssm"
+cache = "powertools"
+fetches = 2
+runtime = "{runtime}"
+"#
+        ));
+    }
+    if runtime.has_cache(CacheMode::AwsCachingLibrary) {
+        s.push_str(&format!(
+            r#"
+[[scenario]]
+name = "library"
+source = "secrets-manager"
+cache = "aws-caching-library"
+cache_ttl = "5m"
+fetches = 2
+runtime = "{runtime}"
+"#
+        ));
+    }
+    s
+}
+
+async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
+    let b = backend().await;
+    let recorder = Recorder {
+        endpoint: b.moto.endpoint.clone(),
+    };
+    let platform =
+        secbench_local_lambda::LocalPlatform::start(secbench_local_lambda::PlatformConfig {
+            function_name: secbench::local_stage::FUNCTION.into(),
+            region: secbench::local_stage::REGION.into(),
+            probe_bin: probe_of(runtime),
+            agent_bin: Some(agent_bin()),
+            platform_vars: secbench::local_stage::platform_vars(&b.moto.endpoint, SESSION_TOKEN),
+            function_vars: function_vars(&b),
+            memory_mb: 1769,
+            timeout: Duration::from_secs(30),
+            max_concurrency: 2,
+            agent_start_delay: None,
+            constraints: secbench_local_lambda::Constraints::None(
+                secbench_record::run::Constraint::NotConstrained,
+            ),
+            front: None,
+        })
+        .await
+        .expect("platform");
+    let out = tempfile::tempdir().expect("tempdir");
+    let plan = plan(out.path(), &plan_text(runtime));
+    recorder.start();
+    let summary = run_plan(&platform, &plan, out.path()).await;
+    platform.shutdown().await;
+    let seen_by_moto = recorder.operations();
+    let a = &summary.accounting;
+    assert_eq!(a.ok, plan.planned(), "{runtime}: {}", a.line());
+
+    // Every record validates against the one schema and names the runtime that ran.
+    let schema: serde_json::Value =
+        serde_json::from_str(secbench_record::PROBE_RECORD_SCHEMA).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let text = std::fs::read_to_string(summary.dir.join(secbench_record::run_dir::RECORDS_FILE))
+        .expect("records");
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        let probe = &v["probe"];
+        let errors: Vec<String> = validator
+            .iter_errors(probe)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{runtime}: {errors:#?}");
+    }
+    let records = records(&summary.dir);
+    let mut recorded: BTreeMap<String, u32> = BTreeMap::new();
+    for r in &records {
+        let p = r.probe.as_ref().expect("probe record");
+        assert_eq!(p.runtime(), runtime);
+        if runtime == Runtime::Rust {
+            assert!(p.runtime_version.is_none());
+        } else {
+            let v = p.runtime_version.as_deref().expect("runtime_version");
+            assert!(
+                v.starts_with("node v") || v.starts_with("CPython 3."),
+                "{v}"
+            );
+            assert!(!p.libraries.is_empty(), "{runtime}: no library versions");
+            if p.cold {
+                let init = p.init.as_ref().expect("INIT breakdown");
+                assert!(init.imports_ns.is_some(), "{runtime}: no imports_ns");
+            }
+        }
+        for f in &p.fetches {
+            assert_eq!(f.error_class, None, "{runtime} {}: {f:?}", r.scenario);
+            assert_eq!(f.verified, Some(true), "{runtime} {}: {f:?}", r.scenario);
+            let calls: u32 = f.api_calls.iter().map(|c| c.count).sum();
+            // A hit makes no call; a miss or refresh of the SDK sources makes one at least.
+            match f.outcome {
+                Outcome::Hit => assert_eq!(calls, 0, "{runtime} {}: {f:?}", r.scenario),
+                Outcome::Miss | Outcome::Refresh
+                    if p.source != secbench_record::Source::PlainEnv =>
+                {
+                    assert!(calls >= 1, "{runtime} {}: {f:?}", r.scenario)
+                }
+                _ => {}
+            }
+            for c in &f.api_calls {
+                *recorded.entry(c.operation.clone()).or_insert(0) += c.count;
+            }
+        }
+    }
+    let fetches = |name: &str| -> Vec<&secbench_record::FetchRecord> {
+        records
+            .iter()
+            .filter(|r| r.scenario == name)
+            .flat_map(|r| &r.probe.as_ref().expect("probe").fetches)
+            .collect()
+    };
+    let calls = |name: &str| -> u32 {
+        fetches(name)
+            .iter()
+            .flat_map(|f| &f.api_calls)
+            .map(|c| c.count)
+            .sum()
+    };
+    assert_eq!(calls("plain"), 0, "{runtime}");
+    assert_eq!(calls("kms"), 3, "{runtime}: one Decrypt per fetch");
+    assert_eq!(calls("ssm"), 3, "{runtime}: one GetParameter per fetch");
+    assert_eq!(calls("ssm-init"), 1, "{runtime}: fetched once, at INIT");
+    // The cache: each invocation's second read, within the max age, makes no call; a read
+    // after it (the warm invocations are 1.5 s apart, the max age 1 s) makes one.
+    let cached = fetches("cached");
+    assert_eq!(cached.len(), 8);
+    for pair in cached.chunks(2) {
+        assert_eq!(pair[1].outcome, Outcome::Hit, "{runtime}: {pair:?}");
+    }
+    assert!(
+        cached.iter().any(|f| f.outcome == Outcome::Refresh),
+        "{runtime}: no read after the max age: {cached:?}"
+    );
+    // The agent's own call is moto's, not the probe's: one per environment (its TTL is 300 s).
+    assert!(fetches("agent")
+        .iter()
+        .all(|f| f.outcome == Outcome::Delegated && f.api_calls.is_empty()));
+    if runtime.has_cache(CacheMode::Powertools) {
+        let p = records
+            .iter()
+            .find(|r| r.scenario == "powertools-default")
+            .and_then(|r| r.probe.as_ref())
+            .expect("record");
+        assert_eq!(p.cache_ttl_ms, Some(5000), "Powertools' default max_age");
+        let f = fetches("powertools-default");
+        assert!(f.iter().skip(1).all(|f| f.outcome == Outcome::Hit), "{f:?}");
+    }
+    if runtime.has_cache(CacheMode::AwsCachingLibrary) {
+        let f = fetches("library");
+        assert!(f.iter().skip(1).all(|f| f.outcome == Outcome::Hit), "{f:?}");
+    }
+    // What moto answered is what the records say the probe asked for, and the agent's one
+    // GetSecretValue.
+    let mut expected = recorded.clone();
+    *expected.entry("GetSecretValue".into()).or_insert(0) += 1;
+    assert_eq!(
+        seen_by_moto, expected,
+        "{runtime}: moto's recorder vs the records"
+    );
+
+    assert_no_canary_in(&summary.dir, &b.canary);
+    let report = secbench::commands::report::write(&secbench::commands::report::ReportArgs {
+        runs: vec![summary.dir.clone()],
+        workload: Some(root().join("scripts/workloads/example.toml")),
+        pricing: None,
+        slo: Default::default(),
+        compare: None,
+        noise_threshold: 0.05,
+        out: secbench_analyzer::report::default_out(&summary.dir),
+        skip_invalid: false,
+    })
+    .expect("report");
+    assert_no_canary_in(report.html.parent().expect("report dir"), &b.canary);
+    eprintln!("{runtime}: {} ; moto saw {seen_by_moto:?}", a.line());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rust_probe() {
+    each_source_and_cache_behaves_the_same(Runtime::Rust).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_probe() {
+    each_source_and_cache_behaves_the_same(Runtime::Nodejs22).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_probe() {
+    each_source_and_cache_behaves_the_same(Runtime::Python313).await;
+}
