@@ -293,6 +293,9 @@ pub struct Group {
     /// Connections at the local stage's front, summed over the group's invocations (absent
     /// on AWS).
     pub connections: Option<Connections>,
+    /// Node.js and Python probes: the interpreter and the SDK and library versions that ran
+    /// (`node v20.20.2`, `boto3 1.44.8`), from the cold records.
+    pub software: std::collections::BTreeSet<String>,
 }
 
 /// What the local stage's front counted for a group's invocations.
@@ -319,6 +322,7 @@ impl Group {
             cache_hits: 0,
             prewarm_calls: 0,
             connections: None,
+            software: Default::default(),
         }
     }
 

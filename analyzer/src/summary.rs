@@ -38,6 +38,28 @@ pub struct Summary {
     pub staleness: Vec<crate::staleness::RotationStaleness>,
 }
 
+/// One sentence per runtime other than Rust that ran: the interpreter and the SDK and library
+/// versions its probe loaded (a local Node.js 20 figure is never `nodejs22.x`'s on AWS).
+pub fn runtime_statements(s: &Summary) -> Vec<String> {
+    let mut by: BTreeMap<secbench_record::Runtime, std::collections::BTreeSet<&str>> =
+        BTreeMap::new();
+    for g in &s.groups {
+        if !g.software.is_empty() {
+            by.entry(g.key.runtime)
+                .or_default()
+                .extend(g.software.iter().map(String::as_str));
+        }
+    }
+    by.into_iter()
+        .map(|(r, sw)| {
+            format!(
+                "The {r} probe ran as: {}.",
+                sw.into_iter().collect::<Vec<_>>().join(", ")
+            )
+        })
+        .collect()
+}
+
 /// The distinct emulation statements of the input runs, in input order.
 pub fn emulation_statements(ingested: &Ingested) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -80,6 +102,9 @@ pub struct GroupSummary {
     /// The local stage's front: handshakes and connection reuse (absent on AWS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<crate::group::Connections>,
+    /// Node.js and Python probes: the interpreter and SDK and library versions that ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub software: Vec<String>,
 }
 
 impl GroupSummary {
@@ -128,6 +153,7 @@ fn group_summary(key: &GroupKey, g: &crate::group::Group, seed: u64) -> GroupSum
         metrics,
         connections: g.connections,
         prewarm_calls: g.prewarm_calls,
+        software: g.software.iter().cloned().collect(),
     }
 }
 

@@ -3,13 +3,16 @@
 //! interface client) under the local platform against moto. For each runtime, per source ×
 //! cache × fetch_at: the API calls each fetch records are the calls moto's recorder saw, a
 //! cache's second read within its max age makes no call and a read after it one, every value
-//! is verified by its digest, every record validates against the one JSON Schema and names its
-//! runtime, and the canary is in no record, log or report.
+//! is verified by its digest, several secrets of which one is missing are a partial outcome
+//! naming it, every record validates against the one JSON Schema and names its runtime (the
+//! report names the interpreter and libraries), and the canary is in no record, log or report.
 
 mod common;
 
 use common::*;
-use secbench_record::{CacheMode, Outcome, Runtime};
+use secbench::run::many::ManySecrets;
+use secbench_record::probe_config::Digest;
+use secbench_record::{CacheMode, ErrorClass, Outcome, Runtime};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -125,11 +128,33 @@ runtime = "{runtime}"
 name = "agent"
 source = "agent-secrets-manager"
 runtime = "{runtime}"
+
+[[scenario]]
+name = "many-ssm-batch"
+source = "ssm"
+secrets = 3
+multi = "batch"
+runtime = "{runtime}"
+
+[[scenario]]
+name = "many-secrets-manager"
+source = "secrets-manager"
+secrets = 3
+multi = "sequential"
+runtime = "{runtime}"
 "#
     );
     if runtime.has_cache(CacheMode::Powertools) {
         s.push_str(&format!(
             r#"
+[[scenario]]
+name = "many-ssm-powertools"
+source = "ssm"
+cache = "powertools"
+secrets = 3
+multi = "batch"
+runtime = "{runtime}"
+
 [[scenario]]
 name = "powertools-default"
 source = "ssm"
@@ -181,8 +206,19 @@ async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
         .expect("platform");
     let out = tempfile::tempdir().expect("tempdir");
     let plan = plan(out.path(), &plan_text(runtime));
+    let mut target = target();
+    target.many = Some(three_with_one_missing(&b).await);
     recorder.start();
-    let summary = run_plan(&platform, &plan, out.path()).await;
+    let summary = secbench::run::run(
+        client(&platform).await,
+        &plan,
+        &target,
+        out.path(),
+        None,
+        secbench::run::Cancel::default(),
+    )
+    .await
+    .expect("run");
     platform.shutdown().await;
     let seen_by_moto = recorder.operations();
     let a = &summary.accounting;
@@ -223,6 +259,50 @@ async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
             }
         }
         for f in &p.fetches {
+            for c in &f.api_calls {
+                *recorded.entry(c.operation.clone()).or_insert(0) += c.count;
+            }
+            if r.scenario.starts_with("many-") {
+                // The second of the three does not exist: a partial outcome naming it.
+                assert_eq!(
+                    f.outcome,
+                    Outcome::Partial,
+                    "{runtime} {}: {f:?}",
+                    r.scenario
+                );
+                assert_eq!(
+                    f.error_class,
+                    Some(ErrorClass::NotFound),
+                    "{runtime} {}",
+                    r.scenario
+                );
+                let v = &f.values;
+                assert_eq!(v.len(), 3, "{runtime} {}", r.scenario);
+                assert_eq!(
+                    v[1].outcome,
+                    Outcome::Error,
+                    "{runtime} {}: {f:?}",
+                    r.scenario
+                );
+                assert_eq!(
+                    v[1].error_class,
+                    Some(ErrorClass::NotFound),
+                    "{runtime} {}",
+                    r.scenario
+                );
+                assert_eq!(
+                    (v[0].verified, v[2].verified),
+                    (Some(true), Some(true)),
+                    "{runtime} {}",
+                    r.scenario
+                );
+                assert!(
+                    !f.calls.is_empty(),
+                    "{runtime} {}: no call records",
+                    r.scenario
+                );
+                continue;
+            }
             assert_eq!(f.error_class, None, "{runtime} {}: {f:?}", r.scenario);
             assert_eq!(f.verified, Some(true), "{runtime} {}: {f:?}", r.scenario);
             let calls: u32 = f.api_calls.iter().map(|c| c.count).sum();
@@ -235,9 +315,6 @@ async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
                     assert!(calls >= 1, "{runtime} {}: {f:?}", r.scenario)
                 }
                 _ => {}
-            }
-            for c in &f.api_calls {
-                *recorded.entry(c.operation.clone()).or_insert(0) += c.count;
             }
         }
     }
@@ -310,7 +387,65 @@ async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
     })
     .expect("report");
     assert_no_canary_in(report.html.parent().expect("report dir"), &b.canary);
+    // The report names the interpreter and the libraries that ran.
+    if runtime != Runtime::Rust {
+        let html = std::fs::read_to_string(&report.html).expect("report.html");
+        let version = records
+            .iter()
+            .find_map(|r| r.probe.as_ref()?.runtime_version.clone())
+            .expect("runtime_version");
+        assert!(
+            html.contains(&format!("The {runtime} probe ran as: ")) && html.contains(&version),
+            "{runtime}: the report does not name {version}"
+        );
+    }
     eprintln!("{runtime}: {} ; moto saw {seen_by_moto:?}", a.line());
+}
+
+/// Three secrets and three SecureStrings of which the second does not exist (values
+/// `<canary>-0` and `<canary>-2`).
+async fn three_with_one_missing(b: &Backend) -> ManySecrets {
+    let sdk = secbench::local_stage::emulator_sdk(&b.moto.endpoint).await;
+    let sm = aws_sdk_secretsmanager::Client::new(&sdk);
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let tag = format!("{:08x}", rand::random::<u32>());
+    let (mut secret_ids, mut parameter_names, mut digests) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..3 {
+        let value = format!("{}-{i}", b.canary);
+        digests.push(Digest::from_hex(&secbench_test_support::sha256_hex(&value)).expect("digest"));
+        if i == 1 {
+            secret_ids.push(format!("secbench-{tag}-missing"));
+            parameter_names.push(format!("/secbench/{tag}/missing"));
+            continue;
+        }
+        let id = format!("secbench-{tag}-{i}");
+        sm.create_secret()
+            .name(&id)
+            .secret_string(&value)
+            .send()
+            .await
+            .expect("CreateSecret");
+        secret_ids.push(id);
+        let name = format!("/secbench/{tag}/{i}");
+        ssm.put_parameter()
+            .name(&name)
+            .value(&value)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .key_id(&b.provisioned.key_id)
+            .send()
+            .await
+            .expect("PutParameter");
+        parameter_names.push(name);
+    }
+    ManySecrets {
+        secret_ids,
+        parameter_names,
+        digests,
+        secret_bundles: Default::default(),
+        parameter_bundles: Default::default(),
+        single_secret_id: b.provisioned.secret_id.clone(),
+        single_parameter_name: b.provisioned.parameter_name.clone(),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

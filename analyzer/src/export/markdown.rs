@@ -11,7 +11,11 @@ pub fn render(summary: &Summary) -> String {
     let mut out = String::new();
     if summary.local_emulator {
         out.push_str(&format!("> **{LOCAL_NOTE}.**\n"));
-        for e in &summary.emulation {
+        for e in summary
+            .emulation
+            .iter()
+            .chain(&crate::summary::runtime_statements(summary))
+        {
             out.push_str(&format!(">\n> {e}\n"));
         }
         out.push('\n');

@@ -5,6 +5,7 @@
 
 use secbench_record::run::{InvocationOutcome, InvocationRecord, Phase};
 use secbench_record::{Architecture, CacheMode, ErrorClass, FetchAt, FetchPhase, Outcome, Source};
+use std::collections::BTreeMap;
 
 /// The fields of a record the analysis uses, borrowed from the line: fields it does not use
 /// are skipped, not built. `secbench validate` checks whole records.
@@ -63,6 +64,10 @@ pub(crate) struct LiteProbe<'a> {
     pub(crate) probe_build: Option<secbench_record::ProbeBuild>,
     #[serde(default)]
     pub(crate) runtime: Option<secbench_record::Runtime>,
+    #[serde(default, borrow)]
+    pub(crate) runtime_version: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub(crate) libraries: BTreeMap<std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>>,
     #[serde(default)]
     pub(crate) cpu_work: Option<secbench_record::CpuWork>,
     pub(crate) handler_duration_ns: u64,

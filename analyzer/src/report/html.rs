@@ -178,7 +178,12 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             o,
             "<div class=\"banner\">Local emulator figures: these runs used moto and the local Lambda platform on this machine, not AWS. Latencies, cold starts and the compute costs derived from them are emulator figures; use them to compare approaches and to check the set-up, and measure on AWS before deciding.</div>"
         );
-        for e in &d.summary.emulation {
+        for e in d
+            .summary
+            .emulation
+            .iter()
+            .chain(&crate::summary::runtime_statements(&d.summary))
+        {
             let _ = writeln!(o, "<p class=\"emulation\">{}</p>", esc(e));
         }
     }

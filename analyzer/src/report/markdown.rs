@@ -11,7 +11,12 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
     let mut o = String::from("# secbench report: getting secrets into AWS Lambda\n\n");
     if d.local_emulator {
         o.push_str("> **Local emulator figures** (moto + the local Lambda platform on one machine), not AWS: compare approaches with them, and measure on AWS before deciding.\n\n");
-        for e in &d.summary.emulation {
+        for e in d
+            .summary
+            .emulation
+            .iter()
+            .chain(&crate::summary::runtime_statements(&d.summary))
+        {
             o.push_str(&format!("> {e}\n\n"));
         }
     }
