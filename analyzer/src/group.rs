@@ -293,8 +293,10 @@ pub struct Group {
     /// Connections at the local stage's front, summed over the group's invocations (absent
     /// on AWS).
     pub connections: Option<Connections>,
-    /// Node.js and Python probes: the interpreter and the SDK and library versions that ran
-    /// (`node v20.20.2`, `boto3 1.44.8`), from the cold records.
+    /// Node.js and Python probes: the interpreter that ran (`node v20.20.2`), from the cold
+    /// records.
+    pub interpreters: std::collections::BTreeSet<String>,
+    /// Node.js and Python probes: the SDK and library versions that ran (`boto3 1.44.8`).
     pub software: std::collections::BTreeSet<String>,
 }
 
@@ -322,6 +324,7 @@ impl Group {
             cache_hits: 0,
             prewarm_calls: 0,
             connections: None,
+            interpreters: Default::default(),
             software: Default::default(),
         }
     }

@@ -41,20 +41,27 @@ pub struct Summary {
 /// One sentence per runtime other than Rust that ran: the interpreter and the SDK and library
 /// versions its probe loaded (a local Node.js 20 figure is never `nodejs22.x`'s on AWS).
 pub fn runtime_statements(s: &Summary) -> Vec<String> {
-    let mut by: BTreeMap<secbench_record::Runtime, std::collections::BTreeSet<&str>> =
-        BTreeMap::new();
+    type Seen<'a> = (
+        std::collections::BTreeSet<&'a str>,
+        std::collections::BTreeSet<&'a str>,
+    );
+    let mut by: BTreeMap<secbench_record::Runtime, Seen<'_>> = BTreeMap::new();
     for g in &s.groups {
-        if !g.software.is_empty() {
-            by.entry(g.key.runtime)
-                .or_default()
-                .extend(g.software.iter().map(String::as_str));
+        if !g.interpreters.is_empty() || !g.software.is_empty() {
+            let (interpreters, software) = by.entry(g.key.runtime).or_default();
+            interpreters.extend(g.interpreters.iter().map(String::as_str));
+            software.extend(g.software.iter().map(String::as_str));
         }
     }
     by.into_iter()
-        .map(|(r, sw)| {
+        .map(|(r, (interpreters, software))| {
             format!(
                 "The {r} probe ran as: {}.",
-                sw.into_iter().collect::<Vec<_>>().join(", ")
+                interpreters
+                    .into_iter()
+                    .chain(software)
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )
         })
         .collect()
@@ -102,7 +109,10 @@ pub struct GroupSummary {
     /// The local stage's front: handshakes and connection reuse (absent on AWS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<crate::group::Connections>,
-    /// Node.js and Python probes: the interpreter and SDK and library versions that ran.
+    /// Node.js and Python probes: the interpreter that ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interpreters: Vec<String>,
+    /// Node.js and Python probes: the SDK and library versions that ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub software: Vec<String>,
 }
@@ -153,6 +163,7 @@ fn group_summary(key: &GroupKey, g: &crate::group::Group, seed: u64) -> GroupSum
         metrics,
         connections: g.connections,
         prewarm_calls: g.prewarm_calls,
+        interpreters: g.interpreters.iter().cloned().collect(),
         software: g.software.iter().cloned().collect(),
     }
 }

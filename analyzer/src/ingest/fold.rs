@@ -199,13 +199,14 @@ impl Accum {
         g.record(Metric::HandlerDuration, p.handler_duration_ns);
         // What ran does not change within an environment: read from its first record.
         if p.cold {
-            let known = |g: &Group, s: &str| g.software.contains(s);
-            if let Some(v) = p.runtime_version.as_deref().filter(|v| !known(g, v)) {
-                g.software.insert(v.to_owned());
+            if let Some(v) = p.runtime_version.as_deref() {
+                if !g.interpreters.contains(v) {
+                    g.interpreters.insert(v.to_owned());
+                }
             }
             for (name, version) in &p.libraries {
                 let entry = format!("{name} {version}");
-                if !known(g, &entry) {
+                if !g.software.contains(&entry) {
                     g.software.insert(entry);
                 }
             }
@@ -425,6 +426,7 @@ pub(crate) fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, 
             g.fetches += group.fetches;
             g.cache_hits += group.cache_hits;
             g.prewarm_calls += group.prewarm_calls;
+            g.interpreters.extend(group.interpreters);
             g.software.extend(group.software);
             if let Some(t) = group.connections {
                 let c = g.connections.get_or_insert_with(Connections::default);

@@ -151,12 +151,14 @@ pub fn stories(summary: &Summary, manifests: &[(String, Manifest)]) -> Vec<ColdS
 /// the probe at the start of its (local) run, ns: for an SDK source over TLS whose first
 /// randomness the first fetch draws (not prewarmed), under the CPU that fetch had (INIT's
 /// boost for an on-demand fetch at INIT, else the memory share). `None` where nothing measured
-/// it (runs on AWS) or the fetch draws none.
+/// it (runs on AWS) or the fetch draws none. Only the Rust probe links aws-lc: the Node.js and
+/// Python probes' TLS is OpenSSL's, which seeds from the OS.
 pub fn entropy_in_first_fetch(
     key: &crate::group::GroupKey,
     manifests: &[(String, Manifest)],
 ) -> Option<u64> {
     if key.phase != Phase::Cold
+        || key.runtime != secbench_record::Runtime::Rust
         || key.prewarm.is_some()
         || !matches!(
             key.source,

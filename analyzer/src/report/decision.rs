@@ -345,10 +345,12 @@ fn sentences(tables: &[DecisionTable]) -> Vec<String> {
     let Some(c) = &rec.cost else {
         return out;
     };
+    // The next candidate in the same runtime: a team chooses how its functions hold secrets,
+    // not which language they are written in.
     let runner = first
         .rows
         .iter()
-        .find(|r| r.verdict == Verdict::Candidate)
+        .find(|r| r.verdict == Verdict::Candidate && r.approach.runtime == rec.approach.runtime)
         .and_then(|r| Some((r, r.cost.as_ref()?)));
     let mut s = format!(
         "At {} MB, {} is recommended: {}/month at the workload, a cold first fetch of {} (p50) and a warm fetch of {} (p50)",
@@ -395,6 +397,25 @@ fn sentences(tables: &[DecisionTable]) -> Vec<String> {
         }
     }
     out.push(format!("The staleness it accepts: {}.", staleness_words(c)));
+    // Each other runtime measured: its first candidate in the same order.
+    let mut runtimes: Vec<secbench_record::Runtime> = Vec::new();
+    for r in &first.rows {
+        let rt = r.approach.runtime;
+        if rt == rec.approach.runtime || runtimes.contains(&rt) || r.verdict != Verdict::Candidate {
+            continue;
+        }
+        runtimes.push(rt);
+        if let Some(rc) = &r.cost {
+            out.push(format!(
+                "In {rt} at {} MB, {} comes first: {}/month, a cold first fetch of {} and a warm fetch of {} (p50).",
+                first.memory_mb,
+                r.approach,
+                usd(rc.monthly_cost_usd),
+                ns(r.cold_ns[0]),
+                ns(r.warm_ns[0]),
+            ));
+        }
+    }
     let failing: Vec<String> = first
         .rows
         .iter()
