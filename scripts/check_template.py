@@ -126,29 +126,38 @@ def check_key_policy(resources):
     return problems
 
 
+# The probe in each runtime: (runtime, handler).
+FUNCTIONS = {
+    "ProbeFunction": ("provided.al2023", "bootstrap"),
+    "ProbeFunctionNode": ("nodejs22.x", "index.handler"),
+    "ProbeFunctionPython": ("python3.13", "secbench_probe.handler"),
+}
+
+
 def check_function(transformed):
     problems = []
     functions = {n: r for n, r in transformed["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
-    if list(functions) != ["ProbeFunction"]:
-        return [f"expected one function ProbeFunction, found {list(functions)}"]
-    p = functions["ProbeFunction"]["Properties"]
-    expect = {
-        "Runtime": "provided.al2023",
-        "Handler": "bootstrap",
-        "Architectures": [{"Ref": "Architecture"}],
-        "MemorySize": {"Ref": "MemorySize"},
-        "Timeout": {"Ref": "Timeout"},
-        "Role": {"Fn::GetAtt": ["ProbeRole", "Arn"]},
-        "ReservedConcurrentExecutions": {"Ref": "ReservedConcurrency"},
-        "LoggingConfig": {"LogGroup": {"Ref": "ProbeLogGroup"}, "LogFormat": "Text"},
-    }
-    for k, v in expect.items():
-        if p.get(k) != v:
-            problems.append(f"ProbeFunction.{k} is {p.get(k)!r}, expected {v!r}")
-    env = p.get("Environment", {}).get("Variables", {})
-    for k in ("SECBENCH_PLAINTEXT", "SECBENCH_CIPHERTEXT", "SECBENCH_EXPECTED_SHA256"):
-        if k in env:
-            problems.append(f"ProbeFunction.Environment sets {k}: values come from `secbench provision`, never the template")
+    if sorted(functions) != sorted(FUNCTIONS):
+        return [f"expected the functions {sorted(FUNCTIONS)}, found {sorted(functions)}"]
+    for name, (runtime, handler) in FUNCTIONS.items():
+        p = functions[name]["Properties"]
+        expect = {
+            "Runtime": runtime,
+            "Handler": handler,
+            "Architectures": [{"Ref": "Architecture"}],
+            "MemorySize": {"Ref": "MemorySize"},
+            "Timeout": {"Ref": "Timeout"},
+            "Role": {"Fn::GetAtt": ["ProbeRole", "Arn"]},
+            "ReservedConcurrentExecutions": {"Ref": "ReservedConcurrency"},
+            "LoggingConfig": {"LogGroup": {"Ref": "ProbeLogGroup"}, "LogFormat": "Text"},
+        }
+        for k, v in expect.items():
+            if p.get(k) != v:
+                problems.append(f"{name}.{k} is {p.get(k)!r}, expected {v!r}")
+        env = p.get("Environment", {}).get("Variables", {})
+        for k in ("SECBENCH_PLAINTEXT", "SECBENCH_CIPHERTEXT", "SECBENCH_EXPECTED_SHA256"):
+            if k in env:
+                problems.append(f"{name}.Environment sets {k}: values come from `secbench provision`, never the template")
     if transformed["Parameters"]["Architecture"].get("Default") != "arm64":
         problems.append("the Architecture parameter must default to arm64")
     return problems

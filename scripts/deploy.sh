@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Deploys the probe for one stage: scripts/deploy.sh STAGE [--x86-64] [--extension-layer ARN]
 #   [--value-stdin | --new-value] [--plain-env-baseline]
-# 1. builds the probe with cargo-lambda (scripts/build-lambda.sh), arm64 unless --x86-64;
+# 1. builds the probe with cargo-lambda (scripts/build-lambda.sh), arm64 unless --x86-64, and
+#    packages the Node.js and Python probes from their lock files (scripts/build-probes.sh);
 # 2. deploys scripts/template.yaml with `sam deploy --config-env STAGE` (scripts/samconfig.toml;
 #    a stage without its own section there gets stack secbench-STAGE in $AWS_REGION);
 # 3. writes the stage file .secbench/stages/STAGE.toml from the stack's outputs and fills in
 #    what CloudFormation cannot create (`secbench provision`): the SecureString parameter and
 #    the KMS ciphertext. The value is the secret's generated one unless --value-stdin (read from
-#    standard input) or --new-value; it is never an argument and never printed.
+#    standard input) or --new-value; it is never an argument and never printed. Each of the three
+#    functions (Rust, Node.js, Python) gets its own ciphertext: the encryption context is its name.
 # Then: secbench run --stage STAGE --plan PLAN
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -26,11 +28,12 @@ while [ $# -gt 0 ]; do
   esac
   shift
 done
-for tool in aws sam cargo rustup python3; do
+for tool in aws sam cargo rustup python3 npm; do
   command -v "$tool" >/dev/null || { echo "deploy.sh: $tool is not installed (see scripts/README.md, Prerequisites)" >&2; exit 1; }
 done
 cd "$root"
 "$root/scripts/build-lambda.sh" "$arch"
+"$root/scripts/build-probes.sh" "$arch"
 
 config=(--config-file "$root/scripts/samconfig.toml")
 if grep -q "^\[$stage\.deploy\.parameters\]" scripts/samconfig.toml; then

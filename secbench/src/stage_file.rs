@@ -3,7 +3,9 @@
 //! `secbench run --stage dev` finds its function and region without retyping them.
 
 use secbench_record::probe_config::Digest;
+use secbench_record::Runtime;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// A deployed stage.
@@ -38,6 +40,38 @@ pub struct StageFile {
     /// What `secbench provision --many` made for plans that read several secrets per fetch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub many: Option<StageMany>,
+    /// The probe in the other runtimes (`nodejs22.x`, `python3.13`): their functions.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub functions: BTreeMap<Runtime, String>,
+}
+
+/// The stack outputs naming the probe's function in each runtime other than Rust.
+pub const RUNTIME_OUTPUTS: [(Runtime, &str); 2] = [
+    (Runtime::Nodejs22, "NodeFunctionName"),
+    (Runtime::Python313, "PythonFunctionName"),
+];
+
+/// Gives each scenario of another runtime than Rust that names no function of its own the
+/// stage's function of that runtime; says which scenario the stage has none for.
+pub fn assign_runtime_functions(
+    scenarios: &mut [crate::plan::Scenario],
+    functions: &BTreeMap<Runtime, String>,
+) -> Result<(), String> {
+    for s in scenarios {
+        if s.function.is_some() || s.runtime == Runtime::Rust {
+            continue;
+        }
+        match functions.get(&s.runtime) {
+            Some(f) => s.function = Some(f.clone()),
+            None => {
+                return Err(format!(
+                    "scenario {} runs in {}, and the stage file names no function of that runtime: deploy the stage again with scripts/deploy.sh (it deploys one function per runtime), or name the scenario's `function`",
+                    s.name, s.runtime
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The several-secrets resources of a stage (names and digests only).
@@ -221,6 +255,10 @@ pub fn from_outputs(path: &Path, stack_name: Option<&str>) -> Result<StageFile, 
         architecture: get("Architecture"),
         log_group: get("LogGroupName"),
         many: None,
+        functions: RUNTIME_OUTPUTS
+            .iter()
+            .filter_map(|(r, key)| get(key).map(|f| (*r, f)))
+            .collect(),
     })
 }
 
@@ -248,5 +286,65 @@ mod tests {
         let saved = save(root.path(), "dev", &file).expect("a good name");
         assert_eq!(saved, root.path().join(".secbench/stages/dev.toml"));
         assert_eq!(load(root.path(), "dev").expect("reads"), Some(file));
+    }
+
+    #[test]
+    fn each_runtime_scenario_gets_the_stages_function_of_its_runtime() {
+        let root = tempfile::tempdir().expect("tempdir");
+        let file = StageFile {
+            function: "secbench-probe-dev".into(),
+            region: "us-east-1".into(),
+            functions: [
+                (Runtime::Nodejs22, "secbench-probe-dev-node".to_owned()),
+                (Runtime::Python313, "secbench-probe-dev-python".to_owned()),
+            ]
+            .into(),
+            ..StageFile::default()
+        };
+        save(root.path(), "dev", &file).expect("save");
+        let text = std::fs::read_to_string(root.path().join(".secbench/stages/dev.toml"))
+            .expect("written");
+        assert!(
+            text.contains("\"nodejs22.x\" = \"secbench-probe-dev-node\""),
+            "{text}"
+        );
+        let read = load(root.path(), "dev").expect("reads").expect("present");
+        assert_eq!(read, file);
+        let plan_path = root.path().join("plan.toml");
+        std::fs::write(
+            &plan_path,
+            r#"
+[[scenario]]
+name = "ssm"
+source = "ssm"
+runtime = ["rust", "nodejs22.x", "python3.13"]
+[[scenario]]
+name = "own"
+source = "ssm"
+runtime = "python3.13"
+function = "my-python-function"
+"#,
+        )
+        .expect("plan");
+        let mut plan = crate::plan::Plan::load(&plan_path).expect("plan");
+        assign_runtime_functions(&mut plan.scenarios, &read.functions).expect("assigned");
+        let functions: Vec<Option<&str>> = plan
+            .scenarios
+            .iter()
+            .map(|s| s.function.as_deref())
+            .collect();
+        assert_eq!(
+            functions,
+            [
+                None,
+                Some("secbench-probe-dev-node"),
+                Some("secbench-probe-dev-python"),
+                Some("my-python-function")
+            ]
+        );
+        let mut again = crate::plan::Plan::load(&plan_path).expect("plan");
+        let only_node = [(Runtime::Nodejs22, "n".to_owned())].into();
+        let e = assign_runtime_functions(&mut again.scenarios, &only_node).expect_err("no python");
+        assert!(e.contains("ssm-python") && e.contains("python3.13"), "{e}");
     }
 }

@@ -181,12 +181,16 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
     let moto = secbench::local_stage::start_moto(&root()).expect("moto");
     let region = "eu-central-1";
     let function = "secbench-probe-dev";
-    let status = Command::new(venv("python"))
-        .arg(root().join("secbench/tests/fixtures/moto_create_function.py"))
-        .args([moto.endpoint.as_str(), region, function])
-        .status()
-        .expect("python");
-    assert!(status.success());
+    // The stack's three functions: the Rust probe and its Node.js and Python twins.
+    let others = ["secbench-probe-dev-node", "secbench-probe-dev-python"];
+    for f in std::iter::once(function).chain(others) {
+        let status = Command::new(venv("python"))
+            .arg(root().join("secbench/tests/fixtures/moto_create_function.py"))
+            .args([moto.endpoint.as_str(), region, f])
+            .status()
+            .expect("python");
+        assert!(status.success());
+    }
     // What the stack would have made: the key and a secret with a generated value.
     let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(region))
@@ -220,6 +224,8 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
     let cwd = tempfile::tempdir().expect("tempdir");
     let outputs = serde_json::json!([
         {"OutputKey": "FunctionName", "OutputValue": function},
+        {"OutputKey": "NodeFunctionName", "OutputValue": others[0]},
+        {"OutputKey": "PythonFunctionName", "OutputValue": others[1]},
         {"OutputKey": "Region", "OutputValue": region},
         {"OutputKey": "KeyArn", "OutputValue": key_arn},
         {"OutputKey": "SecretArn", "OutputValue": secret_arn},
@@ -305,10 +311,51 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
         .plaintext
         .expect("plaintext");
     assert_eq!(plain.as_ref(), canary.as_bytes());
+    // Each other runtime's function has the digest and a ciphertext bound to its own name.
+    for f in others {
+        let vars = lambda
+            .get_function_configuration()
+            .function_name(f)
+            .send()
+            .await
+            .expect("configuration")
+            .environment
+            .and_then(|e| e.variables)
+            .expect("variables");
+        assert_eq!(vars.get("SECBENCH_EXPECTED_SHA256"), Some(&sha), "{f}");
+        let blob = base64::engine::general_purpose::STANDARD
+            .decode(vars.get("SECBENCH_CIPHERTEXT").expect("ciphertext"))
+            .expect("base64");
+        let decrypt = |name: &str| {
+            kms.decrypt()
+                .ciphertext_blob(aws_sdk_kms::primitives::Blob::new(blob.clone()))
+                .encryption_context("LambdaFunctionName", name)
+                .send()
+        };
+        let plain = decrypt(f)
+            .await
+            .expect("decrypt")
+            .plaintext
+            .expect("plaintext");
+        assert_eq!(plain.as_ref(), canary.as_bytes(), "{f}");
+        assert!(
+            decrypt(function).await.is_err(),
+            "{f}'s ciphertext decrypts under the Rust function's name"
+        );
+        assert!(out.contains(&format!("function {f}: ")), "{out}");
+    }
     let stage = stage_file::load(cwd.path(), "dev")
         .expect("stage file")
         .expect("written");
     assert_eq!(stage.function, function);
+    assert_eq!(
+        stage
+            .functions
+            .values()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+        others
+    );
     assert_eq!(stage.stack_name.as_deref(), Some("secbench-dev"));
     assert_eq!(stage.key_arn.as_deref(), Some(key_arn.as_str()));
 
@@ -688,4 +735,105 @@ fn the_secret_scan_passes_the_tree_and_catches_a_planted_key() {
         .output()
         .expect("scan-secrets.sh");
     assert!(o.status.success(), "{}", text(&o));
+}
+
+/// `secbench run` on a deployed stage drives each scenario's runtime's function: the stage
+/// file names them, the Node.js scenario's configuration goes to the Node.js function and the
+/// Rust one's to the Rust function (moto runs no code: the invocations are counted as errors).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_drives_the_function_of_each_scenarios_runtime() {
+    let moto = secbench::local_stage::start_moto(&root()).expect("moto");
+    let region = "eu-central-1";
+    let (rust, node) = ("secbench-probe-dev", "secbench-probe-dev-node");
+    for f in [rust, node] {
+        let status = Command::new(venv("python"))
+            .arg(root().join("secbench/tests/fixtures/moto_create_function.py"))
+            .args([moto.endpoint.as_str(), region, f])
+            .status()
+            .expect("python");
+        assert!(status.success());
+    }
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let file = stage_file::StageFile {
+        function: rust.into(),
+        region: region.into(),
+        functions: [(secbench_record::Runtime::Nodejs22, node.to_owned())].into(),
+        ..stage_file::StageFile::default()
+    };
+    stage_file::save(cwd.path(), "dev", &file).expect("stage file");
+    std::fs::write(
+        cwd.path().join("plan.toml"),
+        r#"
+stage = "dev"
+[defaults]
+cold_starts = 1
+warm_invocations = 1
+concurrency = 1
+[[scenario]]
+name = "ssm"
+source = "ssm"
+runtime = ["rust", "nodejs22.x"]
+"#,
+    )
+    .expect("plan");
+    let o = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &[
+            "run",
+            "--plan",
+            "plan.toml",
+            "--endpoint-url",
+            &moto.endpoint,
+        ],
+        None,
+    );
+    let out = text(&o);
+    assert!(out.contains("sent 4 = "), "{out}");
+    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region))
+        .endpoint_url(&moto.endpoint)
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .load()
+        .await;
+    let lambda = aws_sdk_lambda::Client::new(&sdk);
+    for (f, scenario) in [(rust, "ssm-rust"), (node, "ssm-node")] {
+        let vars = lambda
+            .get_function_configuration()
+            .function_name(f)
+            .send()
+            .await
+            .expect("configuration")
+            .environment
+            .and_then(|e| e.variables)
+            .expect("variables");
+        let round = vars.get("SECBENCH_CONFIG_ROUND").expect("configured");
+        assert!(round.contains(scenario), "{f}: {round}");
+    }
+    // A runtime the stage has no function for is refused before anything runs.
+    std::fs::write(
+        cwd.path().join("python.toml"),
+        "stage = \"dev\"\n[[scenario]]\nname = \"p\"\nsource = \"ssm\"\nruntime = \"python3.13\"\n",
+    )
+    .expect("plan");
+    let o = secbench(
+        cwd.path(),
+        &moto.endpoint,
+        &[
+            "run",
+            "--plan",
+            "python.toml",
+            "--endpoint-url",
+            &moto.endpoint,
+        ],
+        None,
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("names no function of that runtime"),
+        "{}",
+        text(&o)
+    );
 }

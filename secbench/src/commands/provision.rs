@@ -42,6 +42,7 @@ pub fn run(args: ProvisionArgs) -> Result<i32> {
     };
     let resources = provision::StageResources {
         function: file.function.clone(),
+        other_functions: file.functions.values().cloned().collect(),
         key_arn: file.key_arn.clone().ok_or_else(|| missing("key_arn"))?,
         secret_arn: file
             .secret_arn
@@ -76,13 +77,15 @@ pub fn run(args: ProvisionArgs) -> Result<i32> {
         let lambda = aws_sdk_lambda::Client::new(&sdk);
         let done = provision::provision_stage(&sdk, &lambda, &resources, value, plain_env_baseline)
             .await?;
-        crate::run::control::wait_until_updated(
-            &lambda,
-            &resources.function,
-            Duration::from_millis(if endpoint_url.is_some() { 50 } else { 1000 }),
-            Duration::from_secs(300),
-        )
-        .await?;
+        for function in std::iter::once(&resources.function).chain(&resources.other_functions) {
+            crate::run::control::wait_until_updated(
+                &lambda,
+                function,
+                Duration::from_millis(if endpoint_url.is_some() { 50 } else { 1000 }),
+                Duration::from_secs(300),
+            )
+            .await?;
+        }
         let made = match many {
             None => None,
             Some(n) => {
@@ -133,17 +136,19 @@ pub fn run(args: ProvisionArgs) -> Result<i32> {
         done.parameter_name, resources.key_arn
     );
     use secbench_record::probe_config::var;
-    println!(
-        "function {}: {} and {} set{}",
-        done.function,
-        var::CIPHERTEXT,
-        var::EXPECTED_SHA256,
-        if done.plain_env_set {
-            format!(", and {} (the plain-env baseline: the value is now in plaintext in the function's configuration)", var::PLAINTEXT)
-        } else {
-            String::new()
-        }
-    );
+    for function in std::iter::once(&done.function).chain(&done.other_functions) {
+        println!(
+            "function {}: {} (bound to its name) and {} set{}",
+            function,
+            var::CIPHERTEXT,
+            var::EXPECTED_SHA256,
+            if done.plain_env_set {
+                format!(", and {} (the plain-env baseline: the value is now in plaintext in the function's configuration)", var::PLAINTEXT)
+            } else {
+                String::new()
+            }
+        );
+    }
     println!("sha256 of the value: {}", done.digest);
     Ok(0)
 }

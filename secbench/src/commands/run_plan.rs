@@ -15,7 +15,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         out_dir,
         resume,
     } = args;
-    let (plan, resumed) = match &resume {
+    let (mut plan, resumed) = match &resume {
         Some(dir) => {
             let (plan, manifest) = crate::run::plan_of(dir)?;
             (plan, Some(manifest))
@@ -85,6 +85,15 @@ pub fn run(args: RunArgs) -> Result<i32> {
         ),
     };
     let local = stage == "local" || resumed.as_ref().is_some_and(|m| m.local_emulator);
+    // The Node.js and Python scenarios drive the stage's function of their runtime.
+    if !local {
+        let functions = stage_file
+            .as_ref()
+            .map(|f| f.functions.clone())
+            .unwrap_or_default();
+        crate::stage_file::assign_runtime_functions(&mut plan.scenarios, &functions)
+            .map_err(|e| anyhow::anyhow!("plan {}: {e}", plan.path.display()))?;
+    }
     let target = crate::run::Target {
         stage,
         region: region.clone(),
