@@ -115,6 +115,32 @@ fetch_at = "init"
 runtime = "{runtime}"
 
 [[scenario]]
+name = "kms-init"
+source = "kms-env"
+fetch_at = "init"
+runtime = "{runtime}"
+
+[[scenario]]
+name = "kms-ttl"
+source = "kms-env"
+cache = "ttl"
+cache_ttl = "5m"
+runtime = "{runtime}"
+
+[[scenario]]
+name = "ssm-ttl"
+source = "ssm"
+cache = "ttl"
+cache_ttl = "5m"
+runtime = "{runtime}"
+
+[[scenario]]
+name = "sm-init"
+source = "secrets-manager"
+fetch_at = "init"
+runtime = "{runtime}"
+
+[[scenario]]
 name = "cached"
 source = "secrets-manager"
 cache = "{cache}"
@@ -336,6 +362,17 @@ async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
     assert_eq!(calls("kms"), 3, "{runtime}: one Decrypt per fetch");
     assert_eq!(calls("ssm"), 3, "{runtime}: one GetParameter per fetch");
     assert_eq!(calls("ssm-init"), 1, "{runtime}: fetched once, at INIT");
+    assert_eq!(calls("kms-init"), 1, "{runtime}: decrypted once, at INIT");
+    assert_eq!(calls("sm-init"), 1, "{runtime}: fetched once, at INIT");
+    // A 5-minute TTL: the first fetch calls, the two warm ones are hits.
+    for name in ["kms-ttl", "ssm-ttl"] {
+        assert_eq!(calls(name), 1, "{runtime} {name}");
+        let f = fetches(name);
+        assert!(
+            f[1..].iter().all(|f| f.outcome == Outcome::Hit),
+            "{runtime} {name}: {f:?}"
+        );
+    }
     // The cache: each invocation's second read, within the max age, makes no call; a read
     // after it (the warm invocations are 1.5 s apart, the max age 1 s) makes one.
     let cached = fetches("cached");
