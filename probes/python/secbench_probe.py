@@ -54,18 +54,6 @@ AGENT_TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 # Powertools' own default `max_age` (seconds), used when the plan sets none.
 POWERTOOLS_DEFAULT_MAX_AGE_S = 5
 
-def _error_classes():
-    """`error-classes.json`: beside the module in a deployment package, one folder up here."""
-    here = os.path.dirname(os.path.abspath(__file__))
-    for path in (os.path.join(here, "error-classes.json"), os.path.join(here, "..", "error-classes.json")):
-        if os.path.exists(path):
-            with open(path) as f:
-                return json.load(f)
-    raise ConfigError("LAMBDA_TASK_ROOT", "error-classes.json is not in the package")
-
-
-_CLASSES = None
-
 
 class ConfigError(Exception):
     """A variable that does not read: names the variable, never its value."""
@@ -87,11 +75,21 @@ class FetchError(Exception):
         self.code = code
 
 
-def classify_code(code):
-    return _CLASSES["codes"].get(code, "other")
+def _error_classes():
+    """`error-classes.json`: beside the module in a deployment package, one folder up here."""
+    here = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(here, "error-classes.json"), os.path.join(here, "..", "error-classes.json")):
+        if os.path.exists(path):
+            with open(path) as f:
+                return json.load(f)
+    raise ConfigError("LAMBDA_TASK_ROOT", "error-classes.json is not in the package")
 
 
 _CLASSES = _error_classes()
+
+
+def classify_code(code):
+    return _CLASSES["codes"].get(code, "other")
 
 
 def classify_http(status, code):
@@ -619,11 +617,8 @@ class Probe:
             t = time.perf_counter_ns()
             got = self.cache.get_many(s.names, force)
             values = {n: (v if v is not None else FetchError("not_found")) for n, v in got.items()}
-            api_calls, attempts = self.calls.drain()
-            if api_calls:
-                calls.append({"operation": api_calls[0]["operation"], "secrets": len(s.names), "latency_ns": time.perf_counter_ns() - t, "error_class": None, "sdk_attempts": attempts})
-            self.calls.attempts = attempts
-            self.calls.operations = [(c["service"], c["operation"]) for c in api_calls for _ in range(c["count"])]
+            if self.calls.operations:
+                calls.append({"operation": self.calls.operations[0][1], "secrets": len(s.names), "latency_ns": time.perf_counter_ns() - t, "error_class": None, "sdk_attempts": self.calls.attempts})
         elif s.multi == "batch":
             values = self._batch(calls)
         else:

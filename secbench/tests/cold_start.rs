@@ -362,51 +362,21 @@ warm_invocations = 10
     );
 }
 
-/// moto's request recorder: the Lambda control-plane calls since `start`, as
-/// (method, path and query) in order.
-struct Recorder {
-    endpoint: String,
-}
-
-impl Recorder {
-    /// A request to moto's own API, through moto's Python (no HTTP client in these tests).
-    fn request(&self, method: &str, what: &str) -> String {
-        let out = std::process::Command::new(root().join(".venv/bin/python"))
-            .args([
-                "-c",
-                "import sys, urllib.request as u; print(u.urlopen(u.Request(sys.argv[1], method=sys.argv[2])).read().decode())",
-            ])
-            .arg(format!("{}/moto-api/recorder/{what}", self.endpoint))
-            .arg(method)
-            .output()
-            .expect("python");
-        assert!(
-            out.status.success(),
-            "moto recorder {what}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn start(&self) {
-        self.request("POST", "reset-recording");
-        self.request("POST", "start-recording");
-    }
-
-    fn calls(&self) -> Vec<String> {
-        self.request("GET", "download-recording")
-            .lines()
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter_map(|v| {
-                let url = v["url"].as_str()?;
-                let path = url
-                    .split_once("://")
-                    .map_or(url, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
-                Some(format!("{} {path}", v["method"].as_str()?))
-            })
-            .filter(|c| c.contains("/functions/"))
-            .collect()
-    }
+/// The Lambda control-plane calls moto's recorder saw since `start`, as (method, path and
+/// query) in order.
+fn lambda_calls(recorder: &MotoRecorder) -> Vec<String> {
+    recorder
+        .entries()
+        .iter()
+        .filter_map(|v| {
+            let url = v["url"].as_str()?;
+            let path = url
+                .split_once("://")
+                .map_or(url, |(_, rest)| rest.find('/').map_or("", |i| &rest[i..]));
+            Some(format!("{} {path}", v["method"].as_str()?))
+        })
+        .filter(|c| c.contains("/functions/"))
+        .collect()
 }
 
 fn operation(call: &str) -> &'static str {
@@ -469,7 +439,7 @@ async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_
         .status()
         .expect("python");
     assert!(status.success());
-    let recorder = Recorder {
+    let recorder = MotoRecorder {
         endpoint: moto.endpoint.clone(),
     };
     let client = moto_lambda(&moto.endpoint).await;
@@ -490,7 +460,7 @@ async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_
     .await
     .expect("run");
     assert_eq!(summary.accounting.sent, plan.planned());
-    let calls = recorder.calls();
+    let calls = lambda_calls(&recorder);
     assert_eq!(
         sequence(&calls),
         [
@@ -529,7 +499,7 @@ async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_
     let watcher = {
         let (cancel, recorder) = (
             cancel.clone(),
-            Recorder {
+            MotoRecorder {
                 endpoint: moto.endpoint.clone(),
             },
         );
@@ -537,8 +507,7 @@ async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_
             let deadline = Instant::now() + Duration::from_secs(60);
             // Cancel once the alias has been invoked: the provisioned config stands then. (A
             // poll of the recorder: each look is a request to moto.)
-            while !recorder
-                .calls()
+            while !lambda_calls(&recorder)
                 .iter()
                 .any(|c| operation(c) == "Invoke(alias)")
             {
@@ -553,7 +522,7 @@ async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_
     watcher.join().expect("watcher");
     assert_eq!(summary.status, RunStatus::Partial, "{:?}", summary.message);
     assert!(summary.accounting.sent < plan.planned());
-    let ops = sequence(&recorder.calls());
+    let ops = sequence(&lambda_calls(&recorder));
     assert_eq!(
         ops.get(..2),
         Some(
@@ -592,7 +561,7 @@ async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_
     .await
     .expect("resume");
     assert_eq!(resumed.accounting.sent, plan.planned());
-    let calls = recorder.calls();
+    let calls = lambda_calls(&recorder);
     let ops = sequence(&calls);
     assert_eq!(
         ops.get(..2),

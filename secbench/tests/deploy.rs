@@ -154,6 +154,28 @@ fn stage_file_from_a_recorded_describe_stacks_answer() {
     );
 }
 
+/// A function in moto (its role too), as the stack would have made it.
+fn create_function(endpoint: &str, region: &str, name: &str) {
+    let status = Command::new(venv("python"))
+        .arg(root().join("secbench/tests/fixtures/moto_create_function.py"))
+        .args([endpoint, region, name])
+        .status()
+        .expect("python");
+    assert!(status.success(), "creating {name} in moto failed");
+}
+
+/// An SDK configuration for moto in `region`, with test credentials.
+async fn moto_sdk(endpoint: &str, region: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_owned()))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_kms::config::Credentials::new(
+            "t", "t", None, None, "t",
+        ))
+        .load()
+        .await
+}
+
 fn secbench(cwd: &Path, endpoint: &str, args: &[&str], stdin: Option<&str>) -> Output {
     use std::io::Write;
     let mut child = Command::new(env!("CARGO_BIN_EXE_secbench"))
@@ -184,22 +206,10 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
     // The stack's three functions: the Rust probe and its Node.js and Python twins.
     let others = ["secbench-probe-dev-node", "secbench-probe-dev-python"];
     for f in std::iter::once(function).chain(others) {
-        let status = Command::new(venv("python"))
-            .arg(root().join("secbench/tests/fixtures/moto_create_function.py"))
-            .args([moto.endpoint.as_str(), region, f])
-            .status()
-            .expect("python");
-        assert!(status.success());
+        create_function(&moto.endpoint, region, f);
     }
     // What the stack would have made: the key and a secret with a generated value.
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
-        .load()
-        .await;
+    let sdk = moto_sdk(&moto.endpoint, region).await;
     let kms = aws_sdk_kms::Client::new(&sdk);
     let key_arn = kms
         .create_key()
@@ -746,12 +756,7 @@ async fn run_drives_the_function_of_each_scenarios_runtime() {
     let region = "eu-central-1";
     let (rust, node) = ("secbench-probe-dev", "secbench-probe-dev-node");
     for f in [rust, node] {
-        let status = Command::new(venv("python"))
-            .arg(root().join("secbench/tests/fixtures/moto_create_function.py"))
-            .args([moto.endpoint.as_str(), region, f])
-            .status()
-            .expect("python");
-        assert!(status.success());
+        create_function(&moto.endpoint, region, f);
     }
     let cwd = tempfile::tempdir().expect("tempdir");
     let file = stage_file::StageFile {
@@ -790,14 +795,7 @@ runtime = ["rust", "nodejs22.x"]
     );
     let out = text(&o);
     assert!(out.contains("sent 4 = "), "{out}");
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region))
-        .endpoint_url(&moto.endpoint)
-        .credentials_provider(aws_sdk_kms::config::Credentials::new(
-            "t", "t", None, None, "t",
-        ))
-        .load()
-        .await;
+    let sdk = moto_sdk(&moto.endpoint, region).await;
     let lambda = aws_sdk_lambda::Client::new(&sdk);
     for (f, scenario) in [(rust, "ssm-rust"), (node, "ssm-node")] {
         let vars = lambda

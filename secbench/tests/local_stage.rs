@@ -128,17 +128,7 @@ concurrency = 3
     assert_no_canary_in(&summary.dir, &b.canary);
     // The report of this run (HTML, Markdown, plots, exports, HdrHistogram logs) carries no
     // trace of the value either.
-    let report = secbench::commands::report::write(&secbench::commands::report::ReportArgs {
-        runs: vec![summary.dir.clone()],
-        workload: Some(root().join("scripts/workloads/example.toml")),
-        pricing: None,
-        slo: Default::default(),
-        compare: None,
-        noise_threshold: 0.05,
-        out: secbench_analyzer::report::default_out(&summary.dir),
-        skip_invalid: false,
-    })
-    .expect("report");
+    let report = write_report(&summary.dir);
     assert!(report
         .html
         .starts_with(summary.dir.parent().expect("parent")));

@@ -30,57 +30,23 @@ fn usual_cache(runtime: Runtime) -> CacheMode {
     }
 }
 
-/// moto's request recorder: the service operations (`X-Amz-Target`) since `start`.
-struct Recorder {
-    endpoint: String,
-}
-
-impl Recorder {
-    fn request(&self, method: &str, what: &str) -> String {
-        let out = std::process::Command::new(root().join(".venv/bin/python"))
-            .args([
-                "-c",
-                "import sys, urllib.request as u; print(u.urlopen(u.Request(sys.argv[1], method=sys.argv[2])).read().decode())",
-            ])
-            .arg(format!("{}/moto-api/recorder/{what}", self.endpoint))
-            .arg(method)
-            .output()
-            .expect("python");
-        assert!(
-            out.status.success(),
-            "moto recorder {what}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn start(&self) {
-        self.request("POST", "reset-recording");
-        self.request("POST", "start-recording");
-    }
-
-    /// Operation name (`GetParameter`, `Decrypt`, ...) to how many requests moto answered.
-    fn operations(&self) -> BTreeMap<String, u32> {
-        let mut out = BTreeMap::new();
-        for line in self.request("GET", "download-recording").lines() {
-            let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
-                continue;
-            };
-            let headers = &v["headers"];
-            let target = headers
-                .as_object()
-                .and_then(|h| {
-                    h.iter()
-                        .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
-                        .and_then(|(_, v)| v.as_str())
-                })
-                .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned());
-            if let Some(op) = target {
-                *out.entry(op).or_insert(0) += 1;
-            }
+/// The service operations (`X-Amz-Target`) moto's recorder saw, with how many of each.
+fn operations(recorder: &MotoRecorder) -> BTreeMap<String, u32> {
+    let mut out = BTreeMap::new();
+    for v in recorder.entries() {
+        let target = v["headers"]
+            .as_object()
+            .and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("x-amz-target"))
+                    .and_then(|(_, v)| v.as_str())
+            })
+            .map(|t| t.rsplit('.').next().unwrap_or(t).to_owned());
+        if let Some(op) = target {
+            *out.entry(op).or_insert(0) += 1;
         }
-        out
     }
+    out
 }
 
 fn plan_text(runtime: Runtime) -> String {
@@ -208,25 +174,14 @@ runtime = "{runtime}"
 
 async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
     let b = backend().await;
-    let recorder = Recorder {
+    let recorder = MotoRecorder {
         endpoint: b.moto.endpoint.clone(),
     };
     let platform =
         secbench_local_lambda::LocalPlatform::start(secbench_local_lambda::PlatformConfig {
-            function_name: secbench::local_stage::FUNCTION.into(),
-            region: secbench::local_stage::REGION.into(),
             probe_bin: probe_of(runtime),
-            agent_bin: Some(agent_bin()),
-            platform_vars: secbench::local_stage::platform_vars(&b.moto.endpoint, SESSION_TOKEN),
-            function_vars: function_vars(&b),
             memory_mb: 1769,
-            timeout: Duration::from_secs(30),
-            max_concurrency: 2,
-            agent_start_delay: None,
-            constraints: secbench_local_lambda::Constraints::None(
-                secbench_record::run::Constraint::NotConstrained,
-            ),
-            front: None,
+            ..platform_config(&b, 2, Duration::from_secs(30))
         })
         .await
         .expect("platform");
@@ -246,7 +201,7 @@ async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
     .await
     .expect("run");
     platform.shutdown().await;
-    let seen_by_moto = recorder.operations();
+    let seen_by_moto = operations(&recorder);
     let a = &summary.accounting;
     assert_eq!(a.ok, plan.planned(), "{runtime}: {}", a.line());
 
@@ -412,17 +367,7 @@ async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
     );
 
     assert_no_canary_in(&summary.dir, &b.canary);
-    let report = secbench::commands::report::write(&secbench::commands::report::ReportArgs {
-        runs: vec![summary.dir.clone()],
-        workload: Some(root().join("scripts/workloads/example.toml")),
-        pricing: None,
-        slo: Default::default(),
-        compare: None,
-        noise_threshold: 0.05,
-        out: secbench_analyzer::report::default_out(&summary.dir),
-        skip_invalid: false,
-    })
-    .expect("report");
+    let report = write_report(&summary.dir);
     assert_no_canary_in(report.html.parent().expect("report dir"), &b.canary);
     // The report names the interpreter and the libraries that ran.
     if runtime != Runtime::Rust {

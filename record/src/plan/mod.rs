@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use spec::{
-    LocalSpec, MemorySizes, NetworkSpec, PlanFile, RotationSpec, Runtimes, ScenarioSpec, Traffic,
+    LocalSpec, MemorySizes, NetworkSpec, OneOrSweep, PlanFile, RotationSpec, Runtimes,
+    ScenarioSpec, Traffic,
 };
 
 /// Why a plan cannot be used.

@@ -318,7 +318,7 @@ fn traffic(t: &Traffic, d: &Traffic) -> Result<ResolvedTraffic, Fault> {
 
 /// `memory_mb`: one size or a sweep, each one Lambda allows, none twice.
 fn memory(m: Option<&MemorySizes>) -> Result<Vec<u32>, Fault> {
-    let sizes = m.map_or_else(|| vec![128], MemorySizes::sizes);
+    let sizes = m.map_or_else(|| vec![128], MemorySizes::list);
     if sizes.is_empty() {
         return Err(fault("memory_mb", "the sweep is empty"));
     }
@@ -370,7 +370,7 @@ fn secrets(spec: &ScenarioSpec) -> Result<(Vec<u32>, Option<MultiMode>), Fault> 
     let counts = spec
         .secrets
         .as_ref()
-        .map_or_else(|| vec![1], MemorySizes::sizes);
+        .map_or_else(|| vec![1], MemorySizes::list);
     if counts.is_empty() {
         return Err(fault("secrets", "the sweep is empty"));
     }

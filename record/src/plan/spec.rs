@@ -8,45 +8,34 @@ use crate::{
 };
 use serde::{Deserialize, Serialize};
 
+/// One value or a sweep over several: a sweep expands a scenario into one per value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrSweep<T> {
+    /// One value.
+    One(T),
+    /// A sweep.
+    Sweep(Vec<T>),
+}
+
+impl<T: Clone> OneOrSweep<T> {
+    /// The values, in the order written.
+    pub(super) fn list(&self) -> Vec<T> {
+        match self {
+            OneOrSweep::One(v) => vec![v.clone()],
+            OneOrSweep::Sweep(v) => v.clone(),
+        }
+    }
+}
+
+/// One memory size or a sweep over several (`memory_mb = 128` or `memory_mb = [128, 1769]`):
+/// a sweep expands a scenario into one per size, named `<name>-<size>mb`.
+pub type MemorySizes = OneOrSweep<u32>;
+
 /// One runtime or a sweep over several (`runtime = "python3.13"` or
 /// `runtime = ["rust", "nodejs22.x", "python3.13"]`): a sweep expands a scenario into one per
 /// runtime, named `<name>-<rust|node|python>`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Runtimes {
-    /// One runtime.
-    One(Runtime),
-    /// A sweep.
-    Sweep(Vec<Runtime>),
-}
-
-impl Runtimes {
-    pub(super) fn list(&self) -> Vec<Runtime> {
-        match self {
-            Runtimes::One(r) => vec![*r],
-            Runtimes::Sweep(v) => v.clone(),
-        }
-    }
-}
-/// One memory size or a sweep over several (`memory_mb = 128` or `memory_mb = [128, 1769]`):
-/// a sweep expands a scenario into one per size, named `<name>-<size>mb`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum MemorySizes {
-    /// One size.
-    One(u32),
-    /// A sweep.
-    Sweep(Vec<u32>),
-}
-
-impl MemorySizes {
-    pub(super) fn sizes(&self) -> Vec<u32> {
-        match self {
-            MemorySizes::One(m) => vec![*m],
-            MemorySizes::Sweep(v) => v.clone(),
-        }
-    }
-}
+pub type Runtimes = OneOrSweep<Runtime>;
 
 /// `[network]`: what the local stage's front puts between the functions and the emulator.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

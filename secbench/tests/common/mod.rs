@@ -59,24 +59,9 @@ pub fn function_vars(b: &Backend) -> BTreeMap<String, String> {
 }
 
 pub async fn platform(b: &Backend, max_concurrency: usize, timeout: Duration) -> LocalPlatform {
-    LocalPlatform::start(PlatformConfig {
-        function_name: FUNCTION.into(),
-        region: REGION.into(),
-        probe_bin: probe_bin(),
-        agent_bin: Some(agent_bin()),
-        platform_vars: platform_vars(&b.moto.endpoint, SESSION_TOKEN),
-        function_vars: function_vars(b),
-        memory_mb: 128,
-        timeout,
-        max_concurrency,
-        agent_start_delay: None,
-        constraints: secbench_local_lambda::Constraints::None(
-            secbench_record::run::Constraint::NotConstrained,
-        ),
-        front: None,
-    })
-    .await
-    .expect("platform starts")
+    LocalPlatform::start(platform_config(b, max_concurrency, timeout))
+        .await
+        .expect("platform starts")
 }
 
 pub fn target() -> Target {
@@ -158,4 +143,80 @@ pub fn records(dir: &Path) -> Vec<InvocationRecord> {
 
 pub fn manifest(dir: &Path) -> Manifest {
     secbench_record::run_dir::read_manifest(dir).expect("manifest")
+}
+
+/// moto's request recorder (`/moto-api/recorder/*`): every request moto answered since
+/// `start`, as moto wrote it (method, url, headers, body).
+pub struct MotoRecorder {
+    pub endpoint: String,
+}
+
+impl MotoRecorder {
+    /// A request to moto's own API, through moto's Python (no HTTP client in these tests).
+    fn request(&self, method: &str, what: &str) -> String {
+        let out = std::process::Command::new(root().join(".venv/bin/python"))
+            .args([
+                "-c",
+                "import sys, urllib.request as u; print(u.urlopen(u.Request(sys.argv[1], method=sys.argv[2])).read().decode())",
+            ])
+            .arg(format!("{}/moto-api/recorder/{what}", self.endpoint))
+            .arg(method)
+            .output()
+            .expect("python");
+        assert!(
+            out.status.success(),
+            "moto recorder {what}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Forgets what was recorded and starts recording.
+    pub fn start(&self) {
+        self.request("POST", "reset-recording");
+        self.request("POST", "start-recording");
+    }
+
+    /// The requests recorded since `start`, in order.
+    pub fn entries(&self) -> Vec<serde_json::Value> {
+        self.request("GET", "download-recording")
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+}
+
+/// The platform [`platform`] starts, for tests that change a part of it.
+pub fn platform_config(b: &Backend, max_concurrency: usize, timeout: Duration) -> PlatformConfig {
+    PlatformConfig {
+        function_name: FUNCTION.into(),
+        region: REGION.into(),
+        probe_bin: probe_bin(),
+        agent_bin: Some(agent_bin()),
+        platform_vars: platform_vars(&b.moto.endpoint, SESSION_TOKEN),
+        function_vars: function_vars(b),
+        memory_mb: 128,
+        timeout,
+        max_concurrency,
+        agent_start_delay: None,
+        constraints: secbench_local_lambda::Constraints::None(
+            secbench_record::run::Constraint::NotConstrained,
+        ),
+        front: None,
+    }
+}
+
+/// The report of a run (with the example workload), written beside it.
+pub fn write_report(run: &Path) -> secbench_analyzer::report::ReportFiles {
+    secbench::commands::report::write(&secbench::commands::report::ReportArgs {
+        runs: vec![run.to_path_buf()],
+        workload: Some(root().join("scripts/workloads/example.toml")),
+        pricing: None,
+        slo: Default::default(),
+        compare: None,
+        noise_threshold: 0.05,
+        out: secbench_analyzer::report::default_out(run),
+        skip_invalid: false,
+    })
+    .expect("report")
 }
