@@ -151,17 +151,9 @@ fn range<'a>(series: impl Iterator<Item = &'a Series>) -> Option<(f64, f64)> {
     })
 }
 
-impl Chart for LatencyCdf {
-    fn name(&self) -> &'static str {
-        "latency-cdf"
-    }
-    fn title(&self) -> String {
-        "Fetch latency distribution per approach and memory size (dots: p50 and p99)".into()
-    }
-    fn size(&self) -> (u32, u32) {
-        (super::WIDTH, 820)
-    }
-    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
+impl LatencyCdf {
+    /// One legend item per label, "(dashed)" where its line is.
+    fn legend(&self) -> Vec<(String, RGBColor)> {
         let mut items: Vec<(String, RGBColor)> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         for s in self.warm.iter().chain(&self.cold) {
@@ -175,6 +167,25 @@ impl Chart for LatencyCdf {
                 items.push((label, s.colour));
             }
         }
+        items
+    }
+}
+
+impl Chart for LatencyCdf {
+    fn name(&self) -> &'static str {
+        "latency-cdf"
+    }
+    fn title(&self) -> String {
+        "Fetch latency distribution per approach and memory size (dots: p50 and p99)".into()
+    }
+    fn size(&self) -> (u32, u32) {
+        (
+            super::WIDTH,
+            super::legend_height(self.legend().len()).max(820),
+        )
+    }
+    fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
+        let items = self.legend();
         let plot = with_legend(area, &self.title(), &items)?;
         let (_, h) = plot.dim_in_pixel();
         let (top, bottom) = plot.split_vertically(h / 2);

@@ -18,6 +18,17 @@ pub struct CostCurve {
     pub workload_invocations: f64,
 }
 
+impl CostCurve {
+    /// The approaches drawn: all but the plaintext baseline, which costs nothing to fetch.
+    fn shown(&self) -> Vec<&Approach> {
+        self.sweep
+            .approaches
+            .iter()
+            .filter(|a| a.source != secbench_record::Source::PlainEnv)
+            .collect()
+    }
+}
+
 fn usd(v: f64) -> String {
     if v >= 1000.0 {
         format!("${:.0}k", v / 1000.0)
@@ -44,13 +55,15 @@ impl Chart for CostCurve {
             self.sweep.pricing.date
         )
     }
+    fn size(&self) -> (u32, u32) {
+        (
+            super::WIDTH,
+            super::HEIGHT.max(super::legend_height(self.shown().len())),
+        )
+    }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
         let s = &self.sweep;
-        let shown: Vec<&Approach> = s
-            .approaches
-            .iter()
-            .filter(|a| a.source != secbench_record::Source::PlainEnv)
-            .collect();
+        let shown = self.shown();
         let items: Vec<(String, RGBColor)> = shown
             .iter()
             .map(|a| (a.name(), colour(Some(**a))))

@@ -78,6 +78,14 @@ impl Chart for MemoryChart {
     fn title(&self) -> String {
         "Against memory size: fetch latency (p50) and monthly cost".into()
     }
+    fn size(&self) -> (u32, u32) {
+        let approaches: std::collections::BTreeSet<&str> =
+            self.rows.iter().map(|r| r.approach.as_str()).collect();
+        (
+            super::WIDTH,
+            super::HEIGHT.max(super::legend_height(approaches.len())),
+        )
+    }
     fn draw<DB: DrawingBackend>(&self, area: &DrawingArea<DB, Shift>) -> DrawResult {
         let ms = |v: Option<u64>| v.map(|n| n as f64 / 1e6);
         let cold = self.lines(|r| ms(r.cold_fetch_p50_ns));

@@ -193,6 +193,10 @@ pub fn chars_in(px: u32) -> usize {
     (f64::from(px) / 7.5).floor() as usize
 }
 
+/// The room an x axis needs past its last tick: half of the widest tick label ("1000 ms", 7
+/// characters at `chars_in`'s 7.5 pixels), which is centred on the tick.
+pub const TICK_OVERHANG_PX: u32 = 28;
+
 /// Draws `chart` to `dir/NAME.svg` and `dir/NAME.png`.
 pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, PlotError> {
     fonts();
@@ -291,6 +295,18 @@ pub fn empty<DB: DrawingBackend>(
     .map_err(e)
 }
 
+/// Where a legend's first item is, below the title, and the height of each item.
+const LEGEND_TOP_PX: i32 = 30;
+const LEGEND_ITEM_PX: i32 = 22;
+/// The height a 22-pixel title takes.
+const TITLE_PX: u32 = 40;
+
+/// The least height of a chart whose legend ([`with_legend`]) has `items` items: the title, the
+/// items and a margin below them.
+pub fn legend_height(items: usize) -> u32 {
+    (TITLE_PX as i32 + LEGEND_TOP_PX + items as i32 * LEGEND_ITEM_PX + 10).max(0) as u32
+}
+
 /// Splits `area` into the plot (left) and a legend column (right) that never covers data.
 pub fn with_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
@@ -298,7 +314,16 @@ pub fn with_legend<DB: DrawingBackend>(
     items: &[(String, RGBColor)],
 ) -> Result<DrawingArea<DB, Shift>, String> {
     let titled = area.titled(title, font(22)).map_err(e)?;
-    let (w, _) = titled.dim_in_pixel();
+    let (w, h) = titled.dim_in_pixel();
+    // Items below the area's edge would all be drawn on its last line: size the chart with
+    // `legend_height` instead.
+    if legend_height(items.len()) > h + TITLE_PX {
+        return Err(format!(
+            "a legend of {} items needs {} px below the title, the chart has {h}",
+            items.len(),
+            legend_height(items.len()) - TITLE_PX,
+        ));
+    }
     let longest = items
         .iter()
         .map(|(l, _)| l.chars().count())
@@ -309,7 +334,7 @@ pub fn with_legend<DB: DrawingBackend>(
     // Labels longer than the column are shortened (13-pixel text: about 8 px a character).
     let room = ((legend_w.saturating_sub(32)) / 8) as usize;
     for (i, (label, colour)) in items.iter().enumerate() {
-        let y = 30 + i as i32 * 22;
+        let y = LEGEND_TOP_PX + i as i32 * LEGEND_ITEM_PX;
         legend
             .draw(&Rectangle::new([(6, y), (20, y + 12)], colour.filled()))
             .map_err(e)?;

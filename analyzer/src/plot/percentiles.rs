@@ -88,7 +88,7 @@ fn panel<DB: DrawingBackend>(
     for (m, a) in facets.iter().zip(&areas) {
         let mut chart = ChartBuilder::on(a)
             .caption(facet_name(*m), font(14))
-            .margin_right(14)
+            .margin_right(super::TICK_OVERHANG_PX)
             .margin_left(4)
             .x_label_area_size(34)
             .y_label_area_size(0)
