@@ -1,7 +1,9 @@
 //! Chart 1: the latency CDF per approach, cold above and warm below, memory sizes side by side
 //! as small multiples on one shared log-scale time axis, with each series' p50 and p99 marked.
 //! Drawn from the HdrHistograms (one point per recorded value bucket), never from raw records.
-//! An approach keeps its colour; one whose colour repeats an earlier one's is dashed.
+//! An approach keeps its colour; one whose colour repeats earlier ones' is drawn dashed, dotted
+//! or in long dashes (the second, third and fourth of a colour: e.g. an approach in Rust, in
+//! Node.js and in Python).
 
 use super::{begin_series, e, end_series, font, ms_label, with_legend, Chart, DrawResult};
 use plotters::coord::Shift;
@@ -22,10 +24,56 @@ pub struct Series {
     pub p99_ms: f64,
     /// Its memory size (the facet).
     pub memory_mb: Option<u32>,
-    /// Dashed: its colour repeats another approach's.
-    pub dashed: bool,
+    /// Its line: other than solid where its colour repeats another approach's.
+    pub stroke: Stroke,
     /// The page filter's tags.
     pub tags: Vec<(&'static str, String)>,
+}
+
+/// The style of a CDF line: the n-th approach of one colour gets the n-th style (cycling).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Stroke {
+    /// The first of its colour.
+    #[default]
+    Solid,
+    /// The second.
+    Dashed,
+    /// The third.
+    Dotted,
+    /// The fourth.
+    LongDashes,
+}
+
+impl Stroke {
+    /// The style of the `n`-th line (from 0) of one colour.
+    pub fn nth(n: usize) -> Stroke {
+        [
+            Stroke::Solid,
+            Stroke::Dashed,
+            Stroke::Dotted,
+            Stroke::LongDashes,
+        ][n % 4]
+    }
+
+    /// Dash and gap lengths in pixels; `None` for a solid line.
+    fn dashes(self) -> Option<(u32, u32)> {
+        match self {
+            Stroke::Solid => None,
+            Stroke::Dashed => Some((6, 4)),
+            Stroke::Dotted => Some((2, 3)),
+            Stroke::LongDashes => Some((14, 4)),
+        }
+    }
+
+    /// What the legend says of it; `None` for a solid line.
+    fn name(self) -> Option<&'static str> {
+        match self {
+            Stroke::Solid => None,
+            Stroke::Dashed => Some("dashed"),
+            Stroke::Dotted => Some("dotted"),
+            Stroke::LongDashes => Some("long dashes"),
+        }
+    }
 }
 
 impl Series {
@@ -51,7 +99,7 @@ impl Series {
             p50_ms: h.value_at_quantile(0.5) as f64 / 1e6,
             p99_ms: h.value_at_quantile(0.99) as f64 / 1e6,
             memory_mb: None,
-            dashed: false,
+            stroke: Stroke::Solid,
             tags: Vec::new(),
         }
     }
@@ -109,15 +157,19 @@ fn panel<DB: DrawingBackend>(
             last = q;
         }
         begin_series(root, s.tags.clone())?;
-        if s.dashed {
-            chart
-                .draw_series(DashedLineSeries::new(steps, 6, 4, s.colour.stroke_width(2)))
-                .map_err(e)?;
-        } else {
-            chart
+        match s.stroke.dashes() {
+            Some((size, gap)) => chart
+                .draw_series(DashedLineSeries::new(
+                    steps,
+                    size,
+                    gap,
+                    s.colour.stroke_width(2),
+                ))
+                .map_err(e)?,
+            None => chart
                 .draw_series(LineSeries::new(steps, s.colour.stroke_width(2)))
-                .map_err(e)?;
-        }
+                .map_err(e)?,
+        };
         chart
             .draw_series([
                 Circle::new((s.p50_ms, 50.0), 4, s.colour.filled()),
@@ -152,17 +204,16 @@ fn range<'a>(series: impl Iterator<Item = &'a Series>) -> Option<(f64, f64)> {
 }
 
 impl LatencyCdf {
-    /// One legend item per label, "(dashed)" where its line is.
+    /// One legend item per label, with its line's style where it is not solid.
     fn legend(&self) -> Vec<(String, RGBColor)> {
         let mut items: Vec<(String, RGBColor)> = Vec::new();
         let mut seen: Vec<&str> = Vec::new();
         for s in self.warm.iter().chain(&self.cold) {
             if !seen.contains(&s.label.as_str()) {
                 seen.push(&s.label);
-                let label = if s.dashed {
-                    format!("{} (dashed)", s.label)
-                } else {
-                    s.label.clone()
+                let label = match s.stroke.name() {
+                    Some(style) => format!("{} ({style})", s.label),
+                    None => s.label.clone(),
                 };
                 items.push((label, s.colour));
             }

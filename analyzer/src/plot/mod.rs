@@ -238,9 +238,12 @@ pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, PlotError> {
 }
 
 /// Paul Tol's "muted" scheme and Okabe–Ito extras: distinguishable with the common colour
-/// vision deficiencies. An approach keeps its colour in every chart (its place in
-/// [`Approach::all`]).
-pub const PALETTE: [RGBColor; 13] = [
+/// vision deficiencies; then five more (black, Tol's vibrant magenta and light pear, brown,
+/// lavender) so that each of the 18 approaches (Powertools' two last) has a colour of its own.
+/// An approach keeps its colour in every chart (its place in [`Approach::all`], its
+/// Powertools approaches after; an approach in Node.js or Python has its Rust colour, and the
+/// CDF tells them apart by line style).
+pub const PALETTE: [RGBColor; 18] = [
     RGBColor(0x33, 0x22, 0x88), // indigo
     RGBColor(0x88, 0xCC, 0xEE), // cyan
     RGBColor(0x44, 0xAA, 0x99), // teal
@@ -254,6 +257,11 @@ pub const PALETTE: [RGBColor; 13] = [
     RGBColor(0x00, 0x72, 0xB2), // blue
     RGBColor(0x55, 0x55, 0x55), // dark grey
     RGBColor(0xD5, 0x5E, 0x00), // vermilion
+    RGBColor(0x00, 0x00, 0x00), // black
+    RGBColor(0xEE, 0x33, 0x77), // magenta
+    RGBColor(0x99, 0x66, 0x33), // brown
+    RGBColor(0xBB, 0xCC, 0x33), // pear
+    RGBColor(0x99, 0x88, 0xDD), // lavender
 ];
 
 /// The colour of an approach (grey when unknown): its place in [`Approach::all`].

@@ -476,13 +476,49 @@ fn cdf(
     let several = several_stages(summary);
     let mut cold = Vec::new();
     let mut warm = Vec::new();
-    // An approach whose palette colour an earlier approach already has is dashed.
-    let mut colours: Vec<(String, plotters::style::RGBColor)> = Vec::new();
-    for (k, g) in ingested
-        .groups
-        .iter()
-        .filter(|(k, _)| families.of(k) == crate::family::Family::Main)
-    {
+    // Where approaches share a palette colour (one approach in several runtimes or stages) the
+    // runtime decides the line: Rust solid, Node.js dashed, Python dotted; a further line of
+    // the same colour and runtime (another stage) takes the next style. Lines are in the order
+    // of the approaches, an approach's runtimes side by side.
+    let main = || {
+        ingested
+            .groups
+            .iter()
+            .filter(|(k, _)| families.of(k) == crate::family::Family::Main)
+    };
+    let runtime_of = |k: &GroupKey| {
+        secbench_record::Runtime::ALL
+            .iter()
+            .position(|r| *r == k.runtime)
+            .unwrap_or(0)
+    };
+    let mut lines: Vec<(Option<usize>, String, plotters::style::RGBColor, usize)> = main()
+        .map(|(k, _)| {
+            let a = Approach::of(k);
+            (
+                a.and_then(|a| a.index()),
+                approach_label(k, several),
+                colour(a),
+                runtime_of(k),
+            )
+        })
+        .collect();
+    lines.sort_by_key(|(i, label, _, _)| (i.is_none(), *i, label.clone()));
+    lines.dedup_by(|a, b| a.1 == b.1);
+    let stroke_of = |label: &str| {
+        let at = lines
+            .iter()
+            .position(|(_, l, _, _)| l == label)
+            .unwrap_or(0);
+        let (_, _, c, runtime) = lines[at];
+        let before = lines[..at]
+            .iter()
+            .filter(|(_, _, o, r)| *o == c && *r == runtime)
+            .count();
+        plot::cdf::Stroke::nth(runtime + before)
+    };
+    let order_of = |label: &str| lines.iter().position(|(_, l, _, _)| l == label);
+    for (k, g) in main() {
         let into = match k.phase {
             Phase::Cold => &mut cold,
             Phase::Warm => &mut warm,
@@ -491,26 +527,19 @@ fn cdf(
         if let Some(h) = g.histogram(metric) {
             let label = approach_label(k, several);
             let c = colour(Approach::of(k));
-            let dashed = match colours.iter().find(|(l, _)| *l == label) {
-                Some(_) => colours
-                    .iter()
-                    .take_while(|(l, _)| *l != label)
-                    .any(|(_, other)| *other == c),
-                None => {
-                    let d = colours.iter().any(|(_, other)| *other == c);
-                    colours.push((label.clone(), c));
-                    d
-                }
-            };
+            let stroke = stroke_of(&label);
             let mut tags = decision::tags_of_group(k, crate::family::Family::Main);
             tags.push(("label", label.clone()));
             let mut s = plot::cdf::Series::from_histogram(label, c, h);
             s.memory_mb = k.memory_mb;
-            s.dashed = dashed;
+            s.stroke = stroke;
             s.tags = tags;
             into.push(s);
         }
     }
+    // The legend in the same order: an approach's runtimes side by side.
+    cold.sort_by_key(|s| order_of(&s.label));
+    warm.sort_by_key(|s| order_of(&s.label));
     plot::cdf::LatencyCdf {
         facets: facets(summary, families),
         cold,
@@ -729,6 +758,53 @@ pub fn relative(path: &Path, out: &Path) -> String {
                 Some(r) => format!("../{}", r.display()),
                 None => p.display().to_string(),
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod cdf_tests {
+    use super::*;
+    use crate::plot::cdf::Stroke;
+
+    /// The default local plan's run (cut): an approach in Rust, Node.js and Python has one
+    /// colour and three line styles (solid, dashed, dotted); Powertools, which only Node.js and
+    /// Python have, is dashed and dotted too; every other colour is one approach's.
+    #[test]
+    fn an_approach_s_runtimes_share_its_colour_and_differ_in_line_style() {
+        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../secbench/tests/fixtures/runs/default-local");
+        let ingested = crate::ingest::read_runs(&[dir], false).expect("fixture");
+        let summary = crate::summary::build(&ingested, 1);
+        let families =
+            crate::family::Families::new(&summary, &ingested, std::time::Duration::from_secs(300));
+        let chart = cdf(&ingested, &summary, &families);
+        let of = |label: &str| {
+            let s = chart
+                .warm
+                .iter()
+                .find(|s| s.label == label)
+                .unwrap_or_else(|| panic!("{label}"));
+            (s.colour, s.stroke)
+        };
+        let (ssm, solid) = of("ssm");
+        assert_eq!(solid, Stroke::Solid);
+        assert_eq!(of("ssm [nodejs22.x]"), (ssm, Stroke::Dashed));
+        assert_eq!(of("ssm [python3.13]"), (ssm, Stroke::Dotted));
+        let (pt, dashed) = of("ssm+powertools [nodejs22.x]");
+        assert_eq!(dashed, Stroke::Dashed);
+        assert_eq!(of("ssm+powertools [python3.13]"), (pt, Stroke::Dotted));
+        // One colour per approach: lines of one colour and style are one label's.
+        let mut seen = std::collections::BTreeMap::new();
+        for s in &chart.warm {
+            let key = (
+                s.colour.0,
+                s.colour.1,
+                s.colour.2,
+                format!("{:?}", s.stroke),
+            );
+            let first = seen.entry(key).or_insert_with(|| s.label.clone());
+            assert_eq!(*first, s.label, "two approaches drawn alike");
         }
     }
 }

@@ -275,3 +275,26 @@ fn a_ttl_cache_in_front_of_the_agent_is_bounded_by_both_ttls() {
         Some(Duration::from_secs(360))
     );
 }
+
+/// A scenario under faults that a memory sweep and a secrets sweep expand is a faulted scenario
+/// under each name it ran as (issue 23.2: the names as written, `x`, matched none of
+/// `x-n1-128mb`, ..., so its latencies joined the cost model's and the memory table), also when
+/// read back from a manifest's JSON.
+#[test]
+fn a_swept_scenario_under_faults_is_faulted_under_every_name_it_ran_as() {
+    let plan = Plan::parse(
+        Path::new("swept-faults.toml"),
+        "[[scenario]]\nname = \"x\"\nsource = \"ssm\"\nsecrets = [1, 3]\nmemory_mb = [128, 1769]\n\
+         [scenario.faults]\nservices = [\"ssm\"]\nthrottle_above_tps = 40\n\
+         [[scenario]]\nname = \"clean\"\nsource = \"ssm\"\nmemory_mb = [128, 1769]\n",
+    )
+    .expect("valid");
+    let resolved: ResolvedPlan =
+        serde_json::from_value(serde_json::to_value(plan.resolved()).expect("serializes"))
+            .expect("reads back");
+    let faulted: Vec<&str> = resolved.fault_scenarios().collect();
+    assert_eq!(
+        faulted,
+        ["x-n1-128mb", "x-n1-1769mb", "x-n3-128mb", "x-n3-1769mb"]
+    );
+}
