@@ -19,9 +19,11 @@ use http_body_util::BodyExt;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 pub use secbench_record::plan::Network;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::Mutex;
 use std::time::Duration;
 use tokio_rustls::rustls;
 
@@ -127,8 +129,18 @@ pub struct Front {
     tls: Option<Tls>,
     network: Network,
     /// What a request costs outside the front's own timing (TLS records, HTTP, the client's
-    /// side), ns: measured by [`Front::measure_overhead`], taken off the calibrated latency.
+    /// side), ns: measured by [`Front::measure_overhead`], taken off the calibrated latency of
+    /// an operation that has no [`Front::client_side`] of its own.
     overhead_ns: AtomicU64,
+    /// While set, a calibrated front forwards without AWS's latency and keeps the time it held
+    /// each request ([`Front::learn`]).
+    learning: AtomicBool,
+    /// Per operation, the time the front held each request while learning, ns.
+    held_ns: Mutex<BTreeMap<String, Vec<u64>>>,
+    /// Per operation, what a call costs outside the front as the probe measures it (its SDK,
+    /// TLS, HTTP and scheduling), ns: taken off the calibrated latency instead of
+    /// `overhead_ns`.
+    client_side_ns: Mutex<BTreeMap<String, u64>>,
 }
 
 /// The header of [`Front::measure_overhead`]'s requests: answered by the front itself.
@@ -323,9 +335,11 @@ async fn forward(
         .to_owned();
     let verdict = front.control.verdict(&target);
     let arrived = std::time::Instant::now();
+    let learning = front.learning.load(Ordering::SeqCst);
     let drawn = front
         .service_times
         .as_ref()
+        .filter(|_| !learning)
         .and_then(|t| t.get(&target))
         .filter(|v| !v.is_empty())
         .map(|v| Duration::from_nanos(v[rand::random_range(0..v.len())]));
@@ -369,8 +383,17 @@ async fn forward(
     // AWS's latency for the operation, from the request's arrival (the round trip the front
     // added before it is part of that latency too).
     if let Some(d) = drawn {
-        let spent = arrived.elapsed() + front.network.rtt + front.overhead();
+        let spent = arrived.elapsed() + front.network.rtt + front.client_side(&target);
         precise_sleep(d.saturating_sub(spent)).await;
+    } else if learning {
+        let held = u64::try_from(arrived.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        front
+            .held_ns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .entry(target)
+            .or_default()
+            .push(held);
     }
     Ok(Response::from_parts(parts, full(bytes)))
 }
@@ -437,6 +460,9 @@ impl Front {
             network: config,
             service_times,
             overhead_ns: AtomicU64::new(0),
+            learning: AtomicBool::new(false),
+            held_ns: Mutex::new(BTreeMap::new()),
+            client_side_ns: Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -528,6 +554,61 @@ impl Front {
     /// What [`Front::measure_overhead`] measured (zero before).
     pub fn overhead(&self) -> Duration {
         Duration::from_nanos(self.overhead_ns.load(Ordering::SeqCst))
+    }
+
+    /// Starts (`true`) or ends learning: while on, a calibrated front forwards every request
+    /// with the emulator's own time (no AWS latency) and keeps how long it held each one per
+    /// operation, so that the caller can set [`Front::set_client_side`] from calls it timed
+    /// through the probe. Starting clears what an earlier learning kept.
+    pub fn learn(&self, on: bool) {
+        if on {
+            self.held_ns
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clear();
+        }
+        self.learning.store(on, Ordering::SeqCst);
+    }
+
+    /// The median time the front held a request of `operation` while learning, if it saw one.
+    pub fn held_median(&self, operation: &str) -> Option<Duration> {
+        let held = self
+            .held_ns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut v = held.get(operation)?.clone();
+        v.sort_unstable();
+        v.get(v.len() / 2).map(|n| Duration::from_nanos(*n))
+    }
+
+    /// Sets what a call of each operation costs outside the front, as the probe measures it;
+    /// a calibrated latency is released that much earlier (instead of
+    /// [`Front::overhead`]'s).
+    pub fn set_client_side(&self, per_operation: BTreeMap<String, Duration>) {
+        *self
+            .client_side_ns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = per_operation
+            .into_iter()
+            .map(|(op, d)| (op, u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)))
+            .collect();
+    }
+
+    /// What is taken off `operation`'s calibrated latency besides the round trip: its
+    /// learned client side, else the front's measured overhead.
+    pub fn client_side(&self, operation: &str) -> Duration {
+        self.client_side_ns
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(operation)
+            .map_or_else(|| self.overhead(), |n| Duration::from_nanos(*n))
+    }
+
+    /// Whether a calibrated front has AWS's latencies for `operation`.
+    pub fn calibrates(&self, operation: &str) -> bool {
+        self.service_times
+            .as_ref()
+            .is_some_and(|t| t.get(operation).is_some_and(|v| !v.is_empty()))
     }
 
     /// A front whose requests take AWS's service times (`times`, per operation) instead of the

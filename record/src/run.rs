@@ -335,6 +335,11 @@ pub struct Calibration {
     /// the client's side), measured at the start and taken off each drawn latency, ns.
     #[serde(default)]
     pub local_overhead_ns: u64,
+    /// Per operation, what a call costs the probe outside the front (its SDK, TLS, HTTP and
+    /// scheduling), learned from uncalibrated calls at the start of the run and taken off
+    /// that operation's drawn latencies instead of `local_overhead_ns`, ns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_side_ns: Vec<(String, u64)>,
 }
 
 /// How CPU and memory were (or were not) constrained.
@@ -428,15 +433,30 @@ impl Emulation {
         }
         let not_emulated = match &self.calibrated_from {
             Some(c) => {
+                let own = if c.client_side_ns.is_empty() {
+                    format!(
+                        "less the local stage's own {:.2} ms per request",
+                        c.local_overhead_ns as f64 / 1e6
+                    )
+                } else {
+                    format!(
+                        "less what a call costs the probe here outside the service, learned from uncalibrated calls at the start: {}; other operations less the local stage's own {:.2} ms per request",
+                        c.client_side_ns
+                            .iter()
+                            .map(|(op, n)| format!("{op} {:.2} ms", *n as f64 / 1e6))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        c.local_overhead_ns as f64 / 1e6
+                    )
+                };
                 emulated.push(format!(
-                    "AWS's service time per API operation, drawn from run {} ({}; less the local stage's own {:.2} ms per request){}",
+                    "AWS's service time per API operation, drawn from run {} ({}; {own}){}",
                     c.run_id,
                     c.operations
                         .iter()
                         .map(|(op, n)| format!("{op}: {n} calls"))
                         .collect::<Vec<_>>()
                         .join(", "),
-                    c.local_overhead_ns as f64 / 1e6,
                     if c.cpu_share_millis.is_empty() {
                         String::new()
                     } else {
@@ -760,6 +780,7 @@ mod emulation_tests {
                 cpu_share_millis: vec![(128, 80)],
                 init_cpu_millis: Some(1900),
                 local_overhead_ns: 1_200_000,
+                client_side_ns: Vec::new(),
             }),
             ..constrained()
         };
@@ -767,6 +788,15 @@ mod emulation_tests {
         assert!(s.contains("drawn from run 20261201-000000-abcd"), "{s}");
         assert!(
             s.contains("less the local stage's own 1.20 ms per request"),
+            "{s}"
+        );
+        let mut learned = calibrated.clone();
+        if let Some(c) = learned.calibrated_from.as_mut() {
+            c.client_side_ns = vec![("AmazonSSM.GetParameter".into(), 1_650_000)];
+        }
+        let s = learned.statement();
+        assert!(
+            s.contains("learned from uncalibrated calls at the start: AmazonSSM.GetParameter 1.65 ms; other operations less the local stage's own 1.20 ms per request"),
             "{s}"
         );
         assert!(!s.contains("Not emulated: AWS's own service time"), "{s}");

@@ -28,6 +28,9 @@ pub const REGION: &str = "us-east-1";
 /// What went wrong setting up the local stage.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {
+    /// The uncalibrated calls a calibrated run starts with did not give their latencies.
+    #[error("learning what a call costs the probe here before the calibrated run: {0}")]
+    Learn(String),
     /// Not run from a secbench checkout: run it from the repository root.
     #[error("cannot find the secbench checkout (scripts/install-moto.sh) from {0}; run from the repository")]
     NoCheckout(PathBuf),
@@ -314,6 +317,141 @@ pub fn install_probes(root: &Path, plan: &Plan) -> Result<(), LocalError> {
 
 /// Requests [`Front::measure_overhead`] times before a calibrated run.
 const OVERHEAD_SAMPLES: usize = 40;
+
+/// Warm invocations per operation that [`learn_client_side`] times.
+const LEARN_CALLS: usize = 40;
+
+/// The operation each SDK source calls once per uncached fetch.
+const SOURCE_OPERATIONS: [(secbench_record::Source, &str); 3] = [
+    (secbench_record::Source::KmsEnv, "TrentService.Decrypt"),
+    (secbench_record::Source::Ssm, "AmazonSSM.GetParameter"),
+    (
+        secbench_record::Source::SecretsManager,
+        "secretsmanager.GetSecretValue",
+    ),
+];
+
+/// What a call costs the probe outside the front, per operation of the calibration that the
+/// plan's scenarios make: for each, the Rust probe fetches without a cache through the
+/// front with the emulator's own time (no AWS latency), once cold and then [`LEARN_CALLS`]
+/// times warm, at the largest memory size the plan runs that source at; the median latency
+/// the probe measured, less the median time the front held the request and the round trip
+/// it added, is the probe's side (its SDK, TLS, HTTP and scheduling), which the front then
+/// takes off each drawn latency. On AWS that side is inside the latencies the run measured;
+/// without this the local stage would add it a second time.
+async fn learn_client_side(
+    client: &aws_sdk_lambda::Client,
+    front: &Front,
+    plan: &Plan,
+    rtt: Duration,
+) -> Result<BTreeMap<String, Duration>, LocalError> {
+    let mut learned = BTreeMap::new();
+    front.learn(true);
+    for (source, operation) in SOURCE_OPERATIONS {
+        let Some(memory_mb) = plan
+            .scenarios
+            .iter()
+            .filter(|s| s.source == source)
+            .map(|s| s.memory_mb)
+            .max()
+        else {
+            continue;
+        };
+        if !front.calibrates(operation) {
+            continue;
+        }
+        let Some(template) = plan.scenarios.first() else {
+            break;
+        };
+        let s = crate::plan::Scenario {
+            name: format!("learn-{source}"),
+            source,
+            cache: secbench_record::CacheMode::None,
+            cache_ttl: None,
+            agent_ttl: None,
+            fetch_at: secbench_record::FetchAt::Handler,
+            fetches: 1,
+            memory_mb,
+            prewarm: None,
+            cpu_rounds: None,
+            ..template.clone()
+        };
+        let tag = format!("learn-{:08x}", rand::random::<u32>());
+        run::control::apply(
+            client,
+            FUNCTION,
+            &s,
+            &tag,
+            None,
+            Duration::from_millis(10),
+            &run::control::StageSettings::default(),
+        )
+        .await
+        .map_err(|e| LocalError::Learn(format!("{operation}: {e}")))?;
+        let event = secbench_record::event::ProbeEvent {
+            run_id: "learn".into(),
+            scenario: s.name.clone(),
+            fetches: 1,
+            force_refresh: false,
+        }
+        .to_json();
+        // As many at a time as the plan's scenarios of the source send (their environments
+        // compete for the host as the plan's will). The first round starts the environments
+        // (cold, new connections): not counted, and neither is what the front held for it.
+        let at_once = plan
+            .scenarios
+            .iter()
+            .filter(|s| s.source == source)
+            .map(|s| s.concurrency)
+            .max()
+            .unwrap_or(1)
+            .clamp(1, 4) as usize;
+        let mut latencies = Vec::with_capacity(LEARN_CALLS);
+        for round in 0..=LEARN_CALLS.div_ceil(at_once) {
+            if round == 1 {
+                front.learn(true);
+            }
+            let mut calls = tokio::task::JoinSet::new();
+            for _ in 0..at_once {
+                let (client, event) = (client.clone(), event.clone());
+                calls.spawn(async move {
+                    run::invoke::invoke(&client, FUNCTION, event.as_bytes()).await
+                });
+            }
+            while let Some(r) = calls.join_next().await {
+                let r = r.map_err(|e| LocalError::Learn(format!("{operation}: {e}")))?;
+                let latency = r
+                    .probe
+                    .as_ref()
+                    .and_then(|p| p.fetches.first())
+                    .filter(|f| f.outcome == secbench_record::Outcome::Miss)
+                    .map(|f| f.latency_ns)
+                    .ok_or_else(|| {
+                        LocalError::Learn(format!(
+                            "{operation}: an invocation returned no successful fetch ({:?}{})",
+                            r.outcome,
+                            r.error_type
+                                .as_deref()
+                                .map(|t| format!(", {t}"))
+                                .unwrap_or_default()
+                        ))
+                    })?;
+                if round > 0 {
+                    latencies.push(latency);
+                }
+            }
+        }
+        latencies.sort_unstable();
+        let seen = Duration::from_nanos(latencies[latencies.len() / 2]);
+        let held = front.held_median(operation).ok_or_else(|| {
+            LocalError::Learn(format!("{operation}: no request of it reached the front"))
+        })?;
+        learned.insert(operation.to_owned(), seen.saturating_sub(held + rtt));
+    }
+    front.learn(false);
+    front.set_client_side(learned.clone());
+    Ok(learned)
+}
 
 /// A build of the probe other than the default one (`probe_build`): the same `cargo build` of
 /// the probe alone, with the build's setting (`AWS_LC_SYS_NO_JITTER_ENTROPY=1`), in a target
@@ -810,8 +948,8 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
                 .and_then(|cal| cal.init_cpus)
                 .map(|c| (c * 1000.0).round() as u32),
             local_overhead_ns: u64::try_from(front.overhead().as_nanos()).unwrap_or(u64::MAX),
+            client_side_ns: Vec::new(),
         });
-    eprintln!("secbench local: {}", emulation.statement());
     let function_vars = function_vars(&p, &value);
     drop(value);
     let session_token = format!("local-{:032x}", rand::random::<u128>());
@@ -847,6 +985,20 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
     );
 
     let client = run::lambda_client(REGION, Some(&platform.endpoint), longest, true).await;
+    if let Some(c) = emulation.calibrated_from.as_mut() {
+        let learned = match learn_client_side(&client, &front, &plan, plan.network.rtt).await {
+            Ok(l) => l,
+            Err(e) => {
+                platform.shutdown().await;
+                return Err(e);
+            }
+        };
+        c.client_side_ns = learned
+            .into_iter()
+            .map(|(op, d)| (op, u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)))
+            .collect();
+    }
+    eprintln!("secbench local: {}", emulation.statement());
     let target = Target {
         stage: "local".into(),
         region: REGION.into(),

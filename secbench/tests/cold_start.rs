@@ -282,7 +282,28 @@ memory_mb = 128
 warm_invocations = 10
 "#
     );
+    // The share of the calibrated run's wall time in which some task waited for a CPU, as the
+    // kernel counts it (pressure stall information; 0 where the kernel has none): contention
+    // stretches the local stage's own side of each call (moto, the front, the probe), which
+    // no calibration learned before the run can take back.
+    let stall_us = || {
+        std::fs::read_to_string("/proc/pressure/cpu")
+            .ok()
+            .and_then(|t| {
+                t.lines()
+                    .find(|l| l.starts_with("some "))
+                    .and_then(|l| l.rsplit("total=").next())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+            })
+    };
+    let (stalled_before, started) = (stall_us(), Instant::now());
     let summary = local(&plan, out.path(), Some(&fixture)).await;
+    let stall = match (stalled_before, stall_us()) {
+        (Some(a), Some(b)) => {
+            ((b.saturating_sub(a)) as f64 / started.elapsed().as_micros() as f64).clamp(0.0, 1.0)
+        }
+        _ => 0.0,
+    };
     let records = records(&summary.dir);
     let m = manifest(&summary.dir);
     let emulation = m.emulation.expect("emulation");
@@ -307,13 +328,13 @@ warm_invocations = 10
                 .collect(),
         ) as f64
     };
-    // Each operation's warm latency: at least the AWS run's median (less 10 %: the front
-    // releases a response no earlier than the drawn latency, less the round trip and its own
-    // overhead, which the probe's side of the call then adds back), and at most that plus what
-    // the local stage costs by itself. What the front cannot take off (the probe's side, about
-    // 0.9 ms of CPU, and scheduling) puts calibrated medians 1.5 to 2.4 ms above AWS's on a
-    // quiet 2-core machine and up to 3.6 ms above beside a build, more than the issue's 10 %:
-    // said in the README and the note.
+    // Each operation's warm latency within 10 % of the AWS run's median for it, plus the stalled
+    // share (above) of what the local stage costs by itself: the front releases a response at the drawn
+    // latency less the round trip and what a call costs the probe outside the front, which the
+    // run learned from uncalibrated calls at its start (the manifest says how much per
+    // operation). Uncalibrated, the same scenarios show what the local stage costs by itself
+    // (moto, the round trip, TLS, the probe's side).
+    let learned = &from.client_side_ns;
     let mut off = Vec::new();
     for (scenario, target) in [
         ("ssm", "AmazonSSM.GetParameter"),
@@ -325,13 +346,22 @@ warm_invocations = 10
             .expect("the fixture has the operation") as f64;
         let here = warm_median(&records, scenario);
         let local_alone = warm_median(&plain, scenario);
-        if here < 0.9 * expected || here > expected + local_alone {
-            off.push(format!(
-                "{target}: {:.2} ms here against {:.2} ms on AWS ({:.2} ms uncalibrated)",
-                here / 1e6,
-                expected / 1e6,
-                local_alone / 1e6
-            ));
+        let client_side = learned
+            .iter()
+            .find(|(op, _)| op == target)
+            .map(|(_, n)| *n as f64)
+            .unwrap_or_else(|| panic!("{target} not learned: {learned:?}"));
+        let line = format!(
+            "{target}: {:.2} ms here against {:.2} ms on AWS ({:.2} ms uncalibrated; the probe's side learned as {:.2} ms; CPU stalled {:.0} % of the run)",
+            here / 1e6,
+            expected / 1e6,
+            local_alone / 1e6,
+            client_side / 1e6,
+            stall * 100.0
+        );
+        println!("{line}");
+        if (here - expected).abs() > 0.10 * expected + stall * local_alone {
+            off.push(line);
         }
     }
     assert!(off.is_empty(), "{off:#?}");
