@@ -535,9 +535,28 @@ fn variant_beside(probe: &Path, build: ProbeBuild) -> PathBuf {
     }
 }
 
+/// The wall time to divide a workload's CPU time by for the share that reproduces `wall_ns`
+/// under a CFS quota of that share per `period`: a workload throttled over several periods
+/// starts at a random point of one with that period's whole quota, so it ends on average one
+/// and a half periods before CPU time / share (a first partial period of half a period on
+/// average that still gives a full quota, and a last one it leaves as soon as it is done).
+/// Lambda's throttling has the same period (`cpu_period`'s default is its observed 20 ms), so
+/// the AWS run's wall time already shows it. Under four periods the wall time is taken as is.
+fn throttled_wall(wall_ns: u64, period: Duration) -> f64 {
+    let (wall, period) = (wall_ns.max(1) as f64, period.as_nanos() as f64);
+    if wall >= 4.0 * period {
+        wall + 1.5 * period
+    } else {
+        wall
+    }
+}
+
+/// Runs of the CPU workload [`calibrate_cpu`] times per memory size.
+const CPU_WORK_RUNS: usize = 5;
+
 /// The CPU a run on AWS showed, as shares of this machine's CPU: the calibration workload's
-/// CPU time here (the probe's own, unconstrained, median of three) against its wall time on
-/// AWS at each memory size (and at INIT), so that it takes that long here too.
+/// CPU time here (the probe's own, unconstrained, the least of [`CPU_WORK_RUNS`]) against its
+/// wall time on AWS at each memory size (and at INIT), so that it takes that long here too.
 async fn calibrate_cpu(
     probe: &Path,
     aws: &secbench_analyzer::calibration::AwsCalibration,
@@ -548,7 +567,7 @@ async fn calibrate_cpu(
     let mut init = Vec::new();
     for at in &aws.cpu {
         let mut cpu = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..CPU_WORK_RUNS {
             let out = tokio::process::Command::new(probe)
                 .arg(secbench_record::probe_config::MEASURE_CPU_WORK_ARG)
                 .arg(at.rounds.to_string())
@@ -566,9 +585,10 @@ async fn calibrate_cpu(
                 })?;
             cpu.push(w.cpu_ns);
         }
-        cpu.sort_unstable();
-        let here = cpu[1] as f64;
-        let share = (here / at.handler_wall_ns.max(1) as f64).clamp(0.001, host);
+        // The least CPU time it took: contention (a busy sibling hyperthread, caches) only adds
+        // to it, and a share from an inflated figure would run the workload faster than AWS did.
+        let here = cpu.iter().copied().min().unwrap_or(0) as f64;
+        let share = (here / throttled_wall(at.handler_wall_ns, cpu_period)).clamp(0.001, host);
         // The kernel allows no quota below 1 ms per period: a smaller share would silently be
         // raised to it.
         let allowance = secbench_local_lambda::cgroup::CpuAllowance::of(share, cpu_period);
