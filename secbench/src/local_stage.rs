@@ -555,7 +555,7 @@ fn throttled_wall(wall_ns: u64, period: Duration) -> f64 {
 const CPU_WORK_RUNS: usize = 5;
 
 /// The CPU a run on AWS showed, as shares of this machine's CPU: the calibration workload's
-/// CPU time here (the probe's own, unconstrained, the least of [`CPU_WORK_RUNS`]) against its
+/// CPU time here (the probe's own, unconstrained, the median of [`CPU_WORK_RUNS`]) against its
 /// wall time on AWS at each memory size (and at INIT), so that it takes that long here too.
 async fn calibrate_cpu(
     probe: &Path,
@@ -585,9 +585,10 @@ async fn calibrate_cpu(
                 })?;
             cpu.push(w.cpu_ns);
         }
-        // The least CPU time it took: contention (a busy sibling hyperthread, caches) only adds
-        // to it, and a share from an inflated figure would run the workload faster than AWS did.
-        let here = cpu.iter().copied().min().unwrap_or(0) as f64;
+        // The median: one run's CPU time moves with the host (a busy sibling hyperthread,
+        // caches, frequency) both ways, and the share scales the workload's wall time by it.
+        cpu.sort_unstable();
+        let here = cpu[cpu.len() / 2] as f64;
         let share = (here / throttled_wall(at.handler_wall_ns, cpu_period)).clamp(0.001, host);
         // The kernel allows no quota below 1 ms per period: a smaller share would silently be
         // raised to it.
