@@ -173,6 +173,17 @@ fn scenario_ttls(ingested: &Ingested) -> BTreeMap<(String, String), Option<Durat
     out
 }
 
+/// The default local plan's run (cut to three invocations per scenario and phase) that the
+/// report's page test reads too, ingested and summarised, for unit tests.
+#[cfg(test)]
+pub(crate) fn default_local() -> (crate::ingest::Ingested, crate::summary::Summary) {
+    let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../secbench/tests/fixtures/runs/default-local");
+    let ingested = crate::ingest::read_runs(&[dir], false).expect("fixture");
+    let summary = crate::summary::build(&ingested, 1);
+    (ingested, summary)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,10 +194,7 @@ mod tests {
     /// several-secret ones their own family.
     #[test]
     fn the_default_plan_splits_into_its_families() {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../secbench/tests/fixtures/runs/default-local");
-        let ingested = crate::ingest::read_runs(&[dir], false).expect("fixture");
-        let summary = crate::summary::build(&ingested, 1);
+        let (ingested, summary) = default_local();
         let key = |scenario: &str| {
             summary
                 .groups

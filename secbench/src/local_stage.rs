@@ -374,6 +374,14 @@ async fn learn_client_side(
             memory_mb,
             prewarm: None,
             cpu_rounds: None,
+            kind: secbench_record::ScenarioKind::Fetch,
+            concurrency_mode: secbench_record::ConcurrencyMode::OnDemand,
+            runtime: Runtime::Rust,
+            probe_build: ProbeBuild::Default,
+            secrets: 1,
+            multi: None,
+            faults: None,
+            rotation: None,
             ..template.clone()
         };
         let tag = format!("learn-{:08x}", rand::random::<u32>());

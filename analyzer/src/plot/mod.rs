@@ -304,15 +304,15 @@ pub fn empty<DB: DrawingBackend>(
 }
 
 /// Where a legend's first item is, below the title, and the height of each item.
-const LEGEND_TOP_PX: i32 = 30;
-const LEGEND_ITEM_PX: i32 = 22;
+const LEGEND_TOP_PX: u32 = 30;
+const LEGEND_ITEM_PX: u32 = 22;
 /// The height a 22-pixel title takes.
 const TITLE_PX: u32 = 40;
 
 /// The least height of a chart whose legend ([`with_legend`]) has `items` items: the title, the
 /// items and a margin below them.
 pub fn legend_height(items: usize) -> u32 {
-    (TITLE_PX as i32 + LEGEND_TOP_PX + items as i32 * LEGEND_ITEM_PX + 10).max(0) as u32
+    TITLE_PX + LEGEND_TOP_PX + u32::try_from(items).unwrap_or(u32::MAX / 32) * LEGEND_ITEM_PX + 10
 }
 
 /// Splits `area` into the plot (left) and a legend column (right) that never covers data.
@@ -342,7 +342,7 @@ pub fn with_legend<DB: DrawingBackend>(
     // Labels longer than the column are shortened (13-pixel text: about 8 px a character).
     let room = ((legend_w.saturating_sub(32)) / 8) as usize;
     for (i, (label, colour)) in items.iter().enumerate() {
-        let y = LEGEND_TOP_PX + i as i32 * LEGEND_ITEM_PX;
+        let y = (LEGEND_TOP_PX + i as u32 * LEGEND_ITEM_PX) as i32;
         legend
             .draw(&Rectangle::new([(6, y), (20, y + 12)], colour.filled()))
             .map_err(e)?;

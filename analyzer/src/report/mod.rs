@@ -772,10 +772,7 @@ mod cdf_tests {
     /// Python have, is dashed and dotted too; every other colour is one approach's.
     #[test]
     fn an_approach_s_runtimes_share_its_colour_and_differ_in_line_style() {
-        let dir = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-            .join("../secbench/tests/fixtures/runs/default-local");
-        let ingested = crate::ingest::read_runs(&[dir], false).expect("fixture");
-        let summary = crate::summary::build(&ingested, 1);
+        let (ingested, summary) = crate::family::default_local();
         let families =
             crate::family::Families::new(&summary, &ingested, std::time::Duration::from_secs(300));
         let chart = cdf(&ingested, &summary, &families);
