@@ -5,14 +5,16 @@
 # and zig from PyPI into .venv/; the Rust target with rustup), then copies the `bootstrap`
 # to scripts/.build/bench-lambda/, where scripts/template.yaml's CodeUri points.
 # --no-jitter-entropy builds the probe with AWS_LC_SYS_NO_JITTER_ENTROPY=1 (aws-lc seeds its
-# generator from the OS alone: no CPU jitter entropy at the first randomness), in a target
-# directory of its own, into scripts/.build/bench-lambda-no-jitter-entropy/: deploy it as its
+# generator from the OS alone: no CPU jitter entropy at the first randomness) and its
+# `no-jitter-entropy` feature (its build mark; bench-lambda/build.rs refuses one without the
+# other), in a target directory of its own (cargo-lambda names both packages `bootstrap`), into scripts/.build/bench-lambda-no-jitter-entropy/: deploy it as its
 # own function and name it in the plan's `probe_build = "no-jitter-entropy"` scenarios.
 # Not run by the test command: a cold cross build takes several minutes (see scripts/README.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 arch="arm64"
 variant=""
+features=()
 for a in "$@"; do
   case "$a" in
     --no-jitter-entropy) variant="no-jitter-entropy" ;;
@@ -35,11 +37,12 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 out="$root/scripts/.build/bench-lambda"
 if [ -n "$variant" ]; then
   export AWS_LC_SYS_NO_JITTER_ENTROPY=1
+  features=(--features "$variant")
   target_dir="$target_dir/variants/$variant"
   out="$root/scripts/.build/bench-lambda-$variant"
 fi
 cd "$root"
-cargo lambda build --release --locked "$flag" -p bench-lambda --bin bench-lambda --target-dir "$target_dir"
+cargo lambda build --release --locked "$flag" -p bench-lambda --bin bench-lambda "${features[@]}" --target-dir "$target_dir"
 mkdir -p "$out"
 cp "$target_dir/lambda/bench-lambda/bootstrap" "$out/bootstrap"
 [ -n "$variant" ] && echo "variant: $variant (AWS_LC_SYS_NO_JITTER_ENTROPY=1)"

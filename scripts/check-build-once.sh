@@ -6,9 +6,10 @@
 # 2. a second run on an unchanged checkout compiles nothing, neither `cargo run`'s build nor the
 #    local stage's.
 # It stops after the build (`secbench local --build-only`): no plan is run.
-# Not counted: the probe's other builds a plan asks for (`probe_build = "no-jitter-entropy"` in
-# the default plan) compile aws-lc and everything above it again in a target directory of their
-# own, by design: a different build of the crypto library cannot share the default's artifacts.
+# 3. the probe's other builds a plan asks for (`probe_build = "no-jitter-entropy"` in the default
+#    plan), built in the same target directory with their feature, compile aws-lc-sys and the
+#    crates above it only (a different build of the crypto library cannot share those), and
+#    nothing on the second run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,6 +22,17 @@ echo "the local stage's build after the CLI's compiled: $compiled"
 if grep -Eq '(^|, )aws[-_]' <<<"$compiled"; then
   fail "the probe's build after the CLI's compiled AWS crates again: $compiled"
 fi
+while IFS= read -r line; do
+  build="$(sed -n 's/^compiled (\(.*\)): .*/\1/p' <<<"$line")"
+  list="$(sed -n 's/^compiled ([^)]*): //p' <<<"$line")"
+  echo "the $build build compiled: $list"
+  above="$(cargo tree --locked -p bench-lambda --features "bench-lambda/$build" -i aws-lc-sys \
+    -e normal,build --prefix none --format '{p}' | sed 's/ v\([^ ]*\).*/ \1/' | sort -u)"
+  tr ',' '\n' <<<"$list" | sed 's/^ *//' | while IFS= read -r crate; do
+    [ -z "$crate" ] || grep -qxF "$crate" <<<"$above" \
+      || fail "the $build build compiled $crate, which is not above aws-lc-sys: the default build's artifacts were not shared"
+  done
+done < <(grep '^compiled (' <<<"$first")
 
 second="$(cargo run --release --locked -p secbench --message-format=json -- local --build-only)"
 rebuilt="$(grep '"reason":"compiler-artifact"' <<<"$second" | grep '"fresh":false' || true)"
@@ -29,4 +41,7 @@ if [ -n "$rebuilt" ]; then
 fi
 compiled="$(sed -n 's/^compiled: //p' <<<"$second")"
 [ "$compiled" = "nothing" ] || fail "the second run's probe build compiled: $compiled"
+if grep '^compiled (' <<<"$second" | grep -v ': nothing$'; then
+  fail "the second run's other probe builds compiled again (above)"
+fi
 echo "check-build-once: nothing compiled twice"

@@ -49,9 +49,10 @@ pub fn measure() -> EntropyCost {
     }
 }
 
-/// The build of this binary (`AWS_LC_SYS_NO_JITTER_ENTROPY=1` at build time, or not).
+/// The build of this binary: the `no-jitter-entropy` feature, which build.rs lets on only with
+/// `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (and off only without it).
 pub fn build() -> ProbeBuild {
-    if option_env!("AWS_LC_SYS_NO_JITTER_ENTROPY") == Some("1") {
+    if cfg!(feature = "no-jitter-entropy") {
         ProbeBuild::NoJitterEntropy
     } else {
         ProbeBuild::Default

@@ -190,14 +190,194 @@ fn is_cargo_run_var(name: &str) -> bool {
 /// environment the user started `cargo run` in.
 pub fn build(root: &Path) -> Result<Binaries, LocalError> {
     eprintln!("secbench local: building the release probe and agent ({BUILD_COMMAND})");
+    let mut cmd = cargo();
+    cmd.args(BUILD_COMMAND.split(' ').skip(1));
+    let built = run_cargo(root, cmd, BUILD_COMMAND)?;
+    Ok(Binaries {
+        probe: built.executable("bench-lambda", BUILD_COMMAND)?,
+        agent: built.executable(secbench_local_lambda::agent::BIN_NAME, BUILD_COMMAND)?,
+        compiled: built.compiled(),
+    })
+}
+
+/// The probe's builds a plan asks for besides the default one, each once, in order.
+pub fn variant_builds(plan: &Plan) -> Vec<ProbeBuild> {
+    let mut builds: Vec<ProbeBuild> = plan
+        .scenarios
+        .iter()
+        .map(|s| s.probe_build)
+        .filter(|b| *b != ProbeBuild::Default)
+        .collect();
+    builds.sort();
+    builds.dedup();
+    builds
+}
+
+/// A build of the probe other than the default one, where the local stage keeps it.
+#[derive(Debug, Clone)]
+pub struct Variant {
+    /// The probe of that build (`<target>/variants/<build>/release/bench-lambda`).
+    pub probe: PathBuf,
+    /// The crates its build compiled (none when everything was fresh), `name version`.
+    pub compiled: Vec<String>,
+}
+
+/// Everything a plan's run needs built: the default probe and the agent, and the probe's other
+/// builds the plan asks for.
+#[derive(Debug, Clone)]
+pub struct Builds {
+    /// The default probe and the agent ([`build`]).
+    pub main: Binaries,
+    /// The probe's other builds, by build.
+    pub variants: BTreeMap<ProbeBuild, Variant>,
+}
+
+/// Builds the probe's other builds `plan` asks for, then the default probe and the agent
+/// ([`build`]), in that order: a variant is built in the same target directory as the default
+/// build (its feature gives aws-lc-sys and the crates above it artifacts of their own, so every
+/// crate below aws-lc is shared and neither build compiles the other's again), and its
+/// executable is copied out before the default build puts the default probe back in its place.
+pub fn build_all(root: &Path, plan: &Plan) -> Result<Builds, LocalError> {
+    let mut variants = BTreeMap::new();
+    for build in variant_builds(plan) {
+        variants.insert(build, build_variant(root, build)?);
+    }
+    Ok(Builds {
+        main: build(root)?,
+        variants,
+    })
+}
+
+/// What a run needs before it starts: the installers ([`install`], [`install_probes`]) when
+/// `install_too`, and the builds ([`build_all`]) when `build_too` (`None` otherwise). The
+/// installers (downloads, and aws-lambda-ric's native build) run beside cargo, whose build
+/// leaves a core idle for long stretches (one large crate, or a link, at a time).
+pub fn install_and_build(
+    root: &Path,
+    plan: &Plan,
+    install_too: bool,
+    build_too: bool,
+) -> Result<Option<Builds>, LocalError> {
+    let (installed, built) = std::thread::scope(|s| {
+        let installer = install_too.then(|| {
+            s.spawn(|| -> Result<(), LocalError> {
+                install(root)?;
+                install_probes(root, plan)
+            })
+        });
+        let built = if build_too {
+            build_all(root, plan).map(Some)
+        } else {
+            Ok(None)
+        };
+        let installed = installer.map_or(Ok(()), |h| {
+            h.join().unwrap_or_else(|_| {
+                Err(LocalError::Step {
+                    step: "installing moto and the probes' packages".into(),
+                    status: "panicked".into(),
+                })
+            })
+        });
+        (installed, built)
+    });
+    let built = built?;
+    installed?;
+    Ok(built)
+}
+
+/// The `cargo build` of a variant: the main build's selection (so every crate resolves its
+/// features as there) with the variant's feature, for the probe alone.
+fn variant_command(build: ProbeBuild) -> String {
+    format!(
+        "{} cargo build --release --locked -p secbench -p bench-lambda -p secbench-agent --bin bench-lambda --features bench-lambda/{}",
+        variant_setting(build),
+        build.as_str()
+    )
+}
+
+/// Builds one of the probe's other builds (`probe_build`) with its setting
+/// (`AWS_LC_SYS_NO_JITTER_ENTROPY=1`) and feature, and copies it to
+/// `<target>/variants/<build>/release/bench-lambda`. Call before [`build`] (see [`build_all`]):
+/// cargo puts the variant's executable where the default probe's is.
+fn build_variant(root: &Path, build: ProbeBuild) -> Result<Variant, LocalError> {
+    let step_name = variant_command(build);
+    eprintln!("secbench local: building the probe's {build} variant ({step_name})");
+    let mut cmd = cargo();
+    match build {
+        ProbeBuild::Default => {}
+        ProbeBuild::NoJitterEntropy => {
+            cmd.env("AWS_LC_SYS_NO_JITTER_ENTROPY", "1");
+        }
+    }
+    cmd.args(step_name.split(' ').skip_while(|w| *w != "build"));
+    let built = run_cargo(root, cmd, &step_name)?;
+    let built_at = built.executable("bench-lambda", &step_name)?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target"));
+    let probe = variant_beside(&target.join("release").join("bench-lambda"), build);
+    let copy = |to: &Path| -> std::io::Result<()> {
+        std::fs::create_dir_all(to.parent().unwrap_or(to))?;
+        let partial = to.with_extension("partial");
+        std::fs::copy(&built_at, &partial)?;
+        std::fs::rename(&partial, to)
+    };
+    copy(&probe).map_err(|source| LocalError::Spawn {
+        what: format!("copying {} to {}", built_at.display(), probe.display()),
+        source,
+    })?;
+    Ok(Variant {
+        probe,
+        compiled: built.compiled(),
+    })
+}
+
+/// A cargo command without the variables `cargo run` gave this process (see
+/// [`is_cargo_run_var`]).
+fn cargo() -> Command {
     let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
     for (name, _) in std::env::vars_os() {
         if name.to_str().is_some_and(is_cargo_run_var) {
             cmd.env_remove(name);
         }
     }
+    cmd
+}
+
+/// What a `cargo build` reported: its compiler-artifact messages.
+struct Built(Vec<serde_json::Value>);
+
+impl Built {
+    /// The executable of the binary target `name`.
+    fn executable(&self, name: &str, step: &str) -> Result<PathBuf, LocalError> {
+        self.0
+            .iter()
+            .filter(|v| v["target"]["name"] == name)
+            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
+            .ok_or_else(|| LocalError::Step {
+                step: format!("{step} (no {name} executable reported)"),
+                status: "ok".into(),
+            })
+    }
+
+    /// The packages it compiled (not fresh), `name version`, sorted.
+    fn compiled(&self) -> Vec<String> {
+        let mut compiled: Vec<String> = self
+            .0
+            .iter()
+            .filter(|v| v["fresh"] == false)
+            .filter_map(|v| v["package_id"].as_str().map(package_name))
+            .collect();
+        compiled.sort();
+        compiled.dedup();
+        compiled
+    }
+}
+
+/// Runs a `cargo build` (`step` names it in errors) in `root` with JSON messages on stdout and
+/// the compiler's own rendering on the terminal.
+fn run_cargo(root: &Path, mut cmd: Command, step: &str) -> Result<Built, LocalError> {
     let out = cmd
-        .args(BUILD_COMMAND.split(' ').skip(1))
         .arg("--message-format=json-render-diagnostics")
         .current_dir(root)
         .stderr(Stdio::inherit())
@@ -208,37 +388,17 @@ pub fn build(root: &Path) -> Result<Binaries, LocalError> {
         })?;
     if !out.status.success() {
         return Err(LocalError::Step {
-            step: BUILD_COMMAND.into(),
+            step: step.into(),
             status: out.status.to_string(),
         });
     }
-    let messages: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|v: &serde_json::Value| v["reason"] == "compiler-artifact")
-        .collect();
-    let executable = |name: &str| {
-        messages
-            .iter()
-            .filter(|v| v["target"]["name"] == name)
-            .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-            .ok_or_else(|| LocalError::Step {
-                step: format!("{BUILD_COMMAND} (no {name} executable reported)"),
-                status: "ok".into(),
-            })
-    };
-    let mut compiled: Vec<String> = messages
-        .iter()
-        .filter(|v| v["fresh"] == false)
-        .filter_map(|v| v["package_id"].as_str().map(package_name))
-        .collect();
-    compiled.sort();
-    compiled.dedup();
-    Ok(Binaries {
-        probe: executable("bench-lambda")?,
-        agent: executable(secbench_local_lambda::agent::BIN_NAME)?,
-        compiled,
-    })
+    Ok(Built(
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .filter(|v: &serde_json::Value| v["reason"] == "compiler-artifact")
+            .collect(),
+    ))
 }
 
 /// `name version` of a cargo package id (`registry+https://…#name@1.2.3`,
@@ -459,67 +619,6 @@ async fn learn_client_side(
     front.learn(false);
     front.set_client_side(learned.clone());
     Ok(learned)
-}
-
-/// A build of the probe other than the default one (`probe_build`): the same `cargo build` of
-/// the probe alone, with the build's setting (`AWS_LC_SYS_NO_JITTER_ENTROPY=1`), in a target
-/// directory of its own (`<target>/variants/<build>`) so the default build is never compiled
-/// again because of it; returns the binary.
-pub fn build_variant(root: &Path, build: ProbeBuild) -> Result<PathBuf, LocalError> {
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let dir = target.join("variants").join(build.as_str());
-    let step_name = format!(
-        "cargo build --release --locked -p bench-lambda --bin bench-lambda --target-dir {} ({})",
-        dir.display(),
-        variant_setting(build)
-    );
-    eprintln!("secbench local: building the probe's {build} variant ({step_name})");
-    let mut cmd = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
-    for (name, _) in std::env::vars_os() {
-        if name.to_str().is_some_and(is_cargo_run_var) {
-            cmd.env_remove(name);
-        }
-    }
-    if build == ProbeBuild::NoJitterEntropy {
-        cmd.env("AWS_LC_SYS_NO_JITTER_ENTROPY", "1");
-    }
-    let out = cmd
-        .args([
-            "build",
-            "--release",
-            "--locked",
-            "-p",
-            "bench-lambda",
-            "--bin",
-            "bench-lambda",
-        ])
-        .arg("--target-dir")
-        .arg(&dir)
-        .arg("--message-format=json-render-diagnostics")
-        .current_dir(root)
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|source| LocalError::Spawn {
-            what: "cargo".into(),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(LocalError::Step {
-            step: step_name,
-            status: out.status.to_string(),
-        });
-    }
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .filter(|v| v["reason"] == "compiler-artifact" && v["target"]["name"] == "bench-lambda")
-        .find_map(|v| v["executable"].as_str().map(PathBuf::from))
-        .ok_or_else(|| LocalError::Step {
-            step: format!("{step_name} (no executable reported)"),
-            status: "ok".into(),
-        })
 }
 
 /// The build setting of a variant, as the README and the messages write it.
@@ -813,20 +912,16 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
             message: "the local stage has one function (its architecture is the host's); name functions per scenario on AWS only".into(),
         }));
     }
-    if !opts.skip_install {
-        install(root)?;
-        install_probes(root, &plan)?;
-    }
+    let built = install_and_build(root, &plan, !opts.skip_install, opts.probe_bin.is_none())?;
     // A given probe comes with the agent of the same build beside it.
-    let (probe_bin, agent_bin) = match &opts.probe_bin {
-        Some(p) => (
+    let (probe_bin, agent_bin, mut variants) = match (&opts.probe_bin, built) {
+        (Some(p), _) => (
             p.clone(),
             p.with_file_name(secbench_local_lambda::agent::BIN_NAME),
+            BTreeMap::new(),
         ),
-        None => {
-            let b = build(root)?;
-            (b.probe, b.agent)
-        }
+        (None, Some(b)) => (b.main.probe, b.main.agent, b.variants),
+        (None, None) => unreachable!("built when no probe was given"),
     };
     let moto = start_moto(root)?;
     eprintln!("secbench local: moto (local emulator) at {}", moto.endpoint);
@@ -926,31 +1021,26 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
         .is_file()
         .then(secbench_local_lambda::agent::describe);
     let mut emulation = emulation(&plan, &front, &constraints, agent);
-    // The other builds of the probe the plan asks for, built once each in a target directory of
-    // their own; then the crypto library's entropy cost per memory size and build.
+    // The other builds of the probe the plan asks for (built above, or beside a given probe);
+    // then the crypto library's entropy cost per memory size and build.
     let mut builds: BTreeMap<ProbeBuild, PathBuf> = BTreeMap::new();
     builds.insert(ProbeBuild::Default, probe_bin.clone());
-    for build in plan.scenarios.iter().map(|s| s.probe_build) {
-        if let std::collections::btree_map::Entry::Vacant(slot) = builds.entry(build) {
-            slot.insert(match &opts.probe_bin {
-                Some(p) => {
-                    let path = variant_beside(p, build);
-                    if !path.is_file() {
-                        return Err(LocalError::NoVariant {
-                            build,
-                            command: format!(
-                                "{} cargo build --release --locked -p bench-lambda --bin bench-lambda --target-dir {}",
-                                variant_setting(build),
-                                path.parent().and_then(Path::parent).unwrap_or(&path).display()
-                            ),
-                            path,
-                        });
-                    }
-                    path
-                }
-                None => build_variant(root, build)?,
+    for build in variant_builds(&plan) {
+        let path = match variants.remove(&build) {
+            Some(v) => v.probe,
+            None => variant_beside(&probe_bin, build),
+        };
+        if !path.is_file() {
+            return Err(LocalError::NoVariant {
+                build,
+                command: format!(
+                    "cargo run --release -p secbench -- local --build-only --plan {}",
+                    plan.path.display()
+                ),
+                path,
             });
         }
+        builds.insert(build, path);
     }
     emulation.entropy = measure_entropy(&plan, &builds, &constraints).await?;
     emulation.calibrated_from = calibration

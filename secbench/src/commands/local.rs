@@ -72,35 +72,27 @@ pub fn run(args: LocalArgs) -> Result<i32> {
 /// `--build-only`: the installers and the build (with the other probe builds `plan` asks for),
 /// and what the main build compiled (`scripts/check-build-once.sh` reads that line).
 fn build_only(root: &Path, plan: &Path) -> Result<i32> {
-    crate::local_stage::install(root)?;
-    let b = crate::local_stage::build(root)?;
+    let plan = crate::plan::Plan::load(plan)?;
+    let crate::local_stage::Builds { main: b, variants } =
+        crate::local_stage::install_and_build(root, &plan, true, true)?
+            .context("the build was asked for")?;
     println!("probe: {}", b.probe.display());
     println!("agent: {}", b.agent.display());
-    let plan = crate::plan::Plan::load(plan)?;
-    crate::local_stage::install_probes(root, &plan)?;
     for (runtime, probe) in crate::local_stage::runtime_probes(root, &plan) {
         println!("probe ({runtime}): {}", probe.display());
     }
-    let mut variants: Vec<secbench_record::ProbeBuild> = plan
-        .scenarios
-        .iter()
-        .map(|s| s.probe_build)
-        .filter(|b| *b != secbench_record::ProbeBuild::Default)
-        .collect();
-    variants.sort();
-    variants.dedup();
-    for v in variants {
-        let bin = crate::local_stage::build_variant(root, v)?;
-        println!("probe ({v}): {}", bin.display());
-    }
-    println!(
-        "compiled: {}",
-        if b.compiled.is_empty() {
+    let list = |compiled: &[String]| {
+        if compiled.is_empty() {
             "nothing".to_owned()
         } else {
-            b.compiled.join(", ")
+            compiled.join(", ")
         }
-    );
+    };
+    for (build, v) in &variants {
+        println!("probe ({build}): {}", v.probe.display());
+        println!("compiled ({build}): {}", list(&v.compiled));
+    }
+    println!("compiled: {}", list(&b.compiled));
     Ok(0)
 }
 
