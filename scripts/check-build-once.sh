@@ -26,6 +26,7 @@ while IFS= read -r line; do
   build="$(sed -n 's/^compiled (\(.*\)): .*/\1/p' <<<"$line")"
   list="$(sed -n 's/^compiled ([^)]*): //p' <<<"$line")"
   echo "the $build build compiled: $list"
+  [ "$list" = "nothing" ] && continue
   above="$(cargo tree --locked -p bench-lambda --features "bench-lambda/$build" -i aws-lc-sys \
     -e normal,build --prefix none --format '{p}' | sed 's/ v\([^ ]*\).*/ \1/' | sort -u)"
   tr ',' '\n' <<<"$list" | sed 's/^ *//' | while IFS= read -r crate; do
