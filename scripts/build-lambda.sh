@@ -7,8 +7,9 @@
 # --no-jitter-entropy builds the probe with AWS_LC_SYS_NO_JITTER_ENTROPY=1 (aws-lc seeds its
 # generator from the OS alone: no CPU jitter entropy at the first randomness) and its
 # `no-jitter-entropy` feature (its build mark; bench-lambda/build.rs refuses one without the
-# other), in a target directory of its own (cargo-lambda names both packages `bootstrap`), into scripts/.build/bench-lambda-no-jitter-entropy/: deploy it as its
-# own function and name it in the plan's `probe_build = "no-jitter-entropy"` scenarios.
+# other), in a target directory of its own (cargo-lambda names both packages `bootstrap`), into
+# scripts/.build/bench-lambda-no-jitter-entropy/: deploy it as its own function and name it in
+# the plan's `probe_build = "no-jitter-entropy"` scenarios.
 # Not run by the test command: a cold cross build takes several minutes (see scripts/README.md).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"

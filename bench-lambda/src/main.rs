@@ -22,22 +22,28 @@ fn main() {
         }
         return;
     }
-    // `bench-lambda --measure-cpu-work ROUNDS`: the calibration workload on this CPU.
-    let mut args = std::env::args_os().skip(1);
-    if args
-        .next()
-        .is_some_and(|a| a == secbench_record::probe_config::MEASURE_CPU_WORK_ARG)
+    // `bench-lambda --measure-cpu-work ROUNDS REPEATS GAP_MS`: the calibration workload on
+    // this CPU (or in the cgroup the local stage started it in), one JSON line per run.
+    if let Some(request) =
+        secbench_record::probe_config::CpuWorkRequest::from_args(std::env::args_os().skip(1))
     {
-        let rounds = args
-            .next()
-            .and_then(|r| r.to_str().and_then(|r| r.parse().ok()))
-            .unwrap_or(secbench_record::plan::CPU_CALIBRATION_ROUNDS);
-        let work = bench_lambda::calibration::run(rounds);
-        match serde_json::to_string(&work) {
-            Ok(line) => println!("{line}"),
-            Err(e) => {
-                eprintln!("cannot write the measurement: {e}");
-                std::process::exit(1);
+        let request = request.unwrap_or_else(|e| {
+            eprintln!("{e}");
+            std::process::exit(2);
+        });
+        for run in 0..request.repeats {
+            let work = bench_lambda::calibration::run(request.rounds);
+            match serde_json::to_string(&work) {
+                Ok(line) => println!("{line}"),
+                Err(e) => {
+                    eprintln!("cannot write the measurement: {e}");
+                    std::process::exit(1);
+                }
+            }
+            // The time between two invocations of a warm environment (the local stage
+            // chooses it): not a wait for anything.
+            if run + 1 < request.repeats {
+                std::thread::sleep(request.gap);
             }
         }
         return;

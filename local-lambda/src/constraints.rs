@@ -76,7 +76,7 @@ impl Constraints {
         }
     }
 
-    /// The same constraints with the CPU a run on AWS showed.
+    /// The same constraints with the CPU a run on AWS showed (and the period it was fitted at).
     pub fn with_calibration(self, c: CpuCalibration) -> Constraints {
         match self {
             Constraints::Cgroups {
@@ -86,7 +86,7 @@ impl Constraints {
                 ..
             } => Constraints::Cgroups {
                 root,
-                cpu_period,
+                cpu_period: c.cpu_period.unwrap_or(cpu_period),
                 init_cpu,
                 calibrated: Some(c),
             },
@@ -115,6 +115,14 @@ impl Constraints {
         }
     }
 
+    /// The quota period environments get (none: unconstrained).
+    pub fn cpu_period(&self) -> Option<Duration> {
+        match self {
+            Constraints::Cgroups { cpu_period, .. } => Some(*cpu_period),
+            Constraints::None(_) => None,
+        }
+    }
+
     /// What the manifest says about it.
     pub fn describe(&self) -> secbench_record::run::Constraint {
         match self {
@@ -134,6 +142,9 @@ pub struct CpuCalibration {
     pub share_by_memory: std::collections::BTreeMap<u32, f64>,
     /// An on-demand INIT's CPUs, when measured.
     pub init_cpus: Option<f64>,
+    /// The quota period the shares were fitted at, when the plan's was too short for the
+    /// smallest of them (the kernel's smallest quota is 1 ms per period).
+    pub cpu_period: Option<Duration>,
 }
 
 impl CpuCalibration {

@@ -20,6 +20,7 @@ pub mod faults;
 pub mod front;
 pub mod http;
 pub mod logs;
+pub mod measure;
 pub mod moto;
 
 mod api;

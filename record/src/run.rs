@@ -331,6 +331,10 @@ pub struct Calibration {
     /// The CPUs INIT was given, thousandths, from the same scenarios.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init_cpu_millis: Option<u32>,
+    /// The plan's quota period, µs, when the calibration raised it (`Emulation::cpu_period_us`
+    /// is the one used): the smallest share was below the kernel's 1 ms quota at it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_period_raised_from_us: Option<u64>,
     /// The local stage's own cost of a request outside the front's timing (TLS records, HTTP,
     /// the client's side), measured at the start and taken off each drawn latency, ns.
     #[serde(default)]
@@ -469,7 +473,11 @@ impl Emulation {
                                 .join(", "),
                             c.init_cpu_millis
                                 .map_or_else(|| "as set".into(), |i| format!("{:.2} CPUs", f64::from(i) / 1000.0))
-                        )
+                        ) + &c.cpu_period_raised_from_us.map_or_else(String::new, |from| format!(
+                            " (the quota period raised from the plan's {} ms to {} ms: the smallest share is below the kernel's 1 ms quota at the plan's)",
+                            from as f64 / 1000.0,
+                            self.cpu_period_us.unwrap_or(0) as f64 / 1000.0
+                        ))
                     }
                 ));
                 "the network distance to AWS beyond what that run measured, Firecracker"
@@ -779,6 +787,7 @@ mod emulation_tests {
                 operations: vec![("ssm:GetParameter".into(), 1000)],
                 cpu_share_millis: vec![(128, 80)],
                 init_cpu_millis: Some(1900),
+                cpu_period_raised_from_us: None,
                 local_overhead_ns: 1_200_000,
                 client_side_ns: Vec::new(),
             }),
@@ -800,6 +809,18 @@ mod emulation_tests {
             "{s}"
         );
         assert!(!s.contains("Not emulated: AWS's own service time"), "{s}");
+        assert!(!s.contains("raised"), "{s}");
+        let mut raised = calibrated.clone();
+        raised.cpu_period_us = Some(23_000);
+        if let Some(c) = raised.calibrated_from.as_mut() {
+            c.cpu_period_raised_from_us = Some(20_000);
+        }
+        let s = raised.statement();
+        assert!(s.contains("per 23 ms"), "{s}");
+        assert!(
+            s.contains("the quota period raised from the plan's 20 ms to 23 ms"),
+            "{s}"
+        );
     }
 
     #[test]

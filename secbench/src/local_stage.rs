@@ -303,19 +303,13 @@ fn build_variant(root: &Path, build: ProbeBuild) -> Result<Variant, LocalError> 
     let step_name = variant_command(build);
     eprintln!("secbench local: building the probe's {build} variant ({step_name})");
     let mut cmd = cargo();
-    match build {
-        ProbeBuild::Default => {}
-        ProbeBuild::NoJitterEntropy => {
-            cmd.env("AWS_LC_SYS_NO_JITTER_ENTROPY", "1");
-        }
+    if let Some((name, value)) = variant_setting(build).split_once('=') {
+        cmd.env(name, value);
     }
     cmd.args(step_name.split(' ').skip_while(|w| *w != "build"));
     let built = run_cargo(root, cmd, &step_name)?;
     let built_at = built.executable("bench-lambda", &step_name)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| root.join("target"));
-    let probe = variant_beside(&target.join("release").join("bench-lambda"), build);
+    let probe = variant_beside(&built_at, build);
     let copy = |to: &Path| -> std::io::Result<()> {
         std::fs::create_dir_all(to.parent().unwrap_or(to))?;
         let partial = to.with_extension("partial");
@@ -621,7 +615,8 @@ async fn learn_client_side(
     Ok(learned)
 }
 
-/// The build setting of a variant, as the README and the messages write it.
+/// The build setting of a variant (`NAME=value`, which the local stage sets for its build), as
+/// the README and the messages write it.
 pub fn variant_setting(build: ProbeBuild) -> &'static str {
     match build {
         ProbeBuild::Default => "no setting",
@@ -629,8 +624,9 @@ pub fn variant_setting(build: ProbeBuild) -> &'static str {
     }
 }
 
-/// Where the tests' variant build sits beside a given probe: `<target>/variants/<build>/release`
-/// for a probe in `<target>/release`.
+/// Where a variant build sits beside a probe: `<target>/variants/<build>/release` for a probe in
+/// `<target>/release` (the local stage copies it there; a given probe's variants are looked for
+/// there).
 fn variant_beside(probe: &Path, build: ProbeBuild) -> PathBuf {
     match probe.parent().and_then(Path::parent) {
         Some(target) => target
@@ -658,67 +654,198 @@ fn throttled_wall(wall_ns: u64, period: Duration) -> f64 {
     }
 }
 
-/// Runs of the CPU workload [`calibrate_cpu`] times per memory size.
-const CPU_WORK_RUNS: usize = 5;
+/// Runs of the CPU workload [`calibrate_cpu`] times per memory size, unconstrained.
+const CPU_WORK_RUNS: u32 = 5;
+
+/// Rounds of [`fit_share`] at most.
+const FIT_ROUNDS: usize = 4;
+
+/// Runs of the workload per round of [`fit_share`], the first of them left out (it pays for
+/// the process's start in the quota).
+const FIT_RUNS: u32 = 8;
+
+/// How close to the AWS run's wall time a fitted share's median wall time is taken as met.
+const FIT_TOLERANCE: f64 = 0.03;
 
 /// The CPU a run on AWS showed, as shares of this machine's CPU: the calibration workload's
 /// CPU time here (the probe's own, unconstrained, the median of [`CPU_WORK_RUNS`]) against its
 /// wall time on AWS at each memory size (and at INIT), so that it takes that long here too.
+/// With cgroups, the quota period is raised from the plan's when the smallest share would be
+/// below the kernel's 1 ms quota at it (a host much faster than Lambda's vCPU), and each
+/// share of a workload throttled over several periods is then fitted to the AWS wall time by
+/// running the workload under it ([`fit_share`]).
 async fn calibrate_cpu(
     probe: &Path,
     aws: &secbench_analyzer::calibration::AwsCalibration,
-    cpu_period: std::time::Duration,
+    constraints: &Constraints,
+    plan_period: std::time::Duration,
 ) -> Result<secbench_local_lambda::CpuCalibration, LocalError> {
+    use secbench_local_lambda::measure::{self, Allowance};
     let host = host_cpus();
+    let root = match constraints {
+        Constraints::Cgroups { root, .. } => Some(root.clone()),
+        Constraints::None(_) => None,
+    };
+    // The workload's CPU time here per memory size: the median, as one run's CPU time moves
+    // with the host (a busy sibling hyperthread, caches, frequency) both ways, and the share
+    // scales the workload's wall time by it.
+    let mut here = Vec::new();
+    for at in &aws.cpu {
+        let runs = measure::cpu_work(
+            probe,
+            secbench_record::probe_config::CpuWorkRequest {
+                rounds: at.rounds,
+                repeats: CPU_WORK_RUNS,
+                gap: std::time::Duration::ZERO,
+            },
+            Allowance {
+                root: None,
+                memory_mb: at.memory_mb,
+                cpus: None,
+                cpu_period: plan_period,
+                at_init: false,
+            },
+        )
+        .await
+        .map_err(|e| LocalError::Spawn {
+            what: "the probe's CPU workload".into(),
+            source: std::io::Error::other(e),
+        })?;
+        let cpu: Vec<u64> = runs.iter().map(|w| w.cpu_ns).collect();
+        here.push(secbench_record::run::median_ns(&cpu).unwrap_or(1) as f64);
+    }
+    let model =
+        |cpu: f64, wall_ns: u64, period| (cpu / throttled_wall(wall_ns, period)).clamp(0.001, host);
+    let mut period = plan_period;
+    if root.is_some() {
+        // A tenth to spare: the fit moves a share by about that.
+        for _ in 0..3 {
+            let needed = aws
+                .cpu
+                .iter()
+                .zip(&here)
+                .map(|(at, cpu)| {
+                    let share = model(*cpu, at.handler_wall_ns, period);
+                    let min_quota =
+                        secbench_local_lambda::cgroup::CpuAllowance::MIN_QUOTA_US as f64;
+                    std::time::Duration::from_millis(
+                        (min_quota * 1.1 / share / 1000.0).ceil() as u64
+                    )
+                })
+                .max()
+                .unwrap_or(period);
+            if needed <= period {
+                break;
+            }
+            period = needed.min(std::time::Duration::from_secs(1));
+        }
+        if period > plan_period {
+            eprintln!(
+                "secbench local: calibration: the quota period raised from the plan's {plan_period:?} to {period:?}: the run's smallest share is below the kernel's 1 ms quota at {plan_period:?}"
+            );
+        }
+    }
     let mut share_by_memory = BTreeMap::new();
     let mut init = Vec::new();
-    for at in &aws.cpu {
-        let mut cpu = Vec::new();
-        for _ in 0..CPU_WORK_RUNS {
-            let out = tokio::process::Command::new(probe)
-                .arg(secbench_record::probe_config::MEASURE_CPU_WORK_ARG)
-                .arg(at.rounds.to_string())
-                .env_clear()
-                .output()
-                .await
-                .map_err(|source| LocalError::Spawn {
-                    what: "the probe's CPU workload".into(),
-                    source,
-                })?;
-            let w: secbench_record::CpuWork = serde_json::from_slice(out.stdout.trim_ascii())
-                .map_err(|e| LocalError::Spawn {
-                    what: "the probe's CPU workload".into(),
-                    source: std::io::Error::other(e),
-                })?;
-            cpu.push(w.cpu_ns);
+    for (at, cpu) in aws.cpu.iter().zip(&here) {
+        let mut share = model(*cpu, at.handler_wall_ns, period);
+        if let Some(root) = &root {
+            if at.handler_wall_ns as f64 >= 4.0 * period.as_nanos() as f64 {
+                share = fit_share(probe, root, at, share, period, host).await?;
+            }
         }
-        // The median: one run's CPU time moves with the host (a busy sibling hyperthread,
-        // caches, frequency) both ways, and the share scales the workload's wall time by it.
-        cpu.sort_unstable();
-        let here = cpu[cpu.len() / 2] as f64;
-        let share = (here / throttled_wall(at.handler_wall_ns, cpu_period)).clamp(0.001, host);
-        // The kernel allows no quota below 1 ms per period: a smaller share would silently be
-        // raised to it.
-        let allowance = secbench_local_lambda::cgroup::CpuAllowance::of(share, cpu_period);
-        if (allowance.quota_us as f64) > share * allowance.period_us as f64 * 1.05 {
-            let min_quota = secbench_local_lambda::cgroup::CpuAllowance::MIN_QUOTA_US as f64;
-            return Err(LocalError::CalibrationBelowQuota {
-                memory_mb: at.memory_mb,
-                share,
-                period: cpu_period,
-                smallest_period: std::time::Duration::from_micros((min_quota / share).ceil() as u64),
-            });
-        }
+        below_quota(at.memory_mb, share, period)?;
         share_by_memory.insert(at.memory_mb, share);
         if let Some(w) = at.init_wall_ns {
-            init.push((here / w.max(1) as f64).clamp(0.001, host));
+            init.push((cpu / w.max(1) as f64).clamp(0.001, host));
         }
     }
     init.sort_by(f64::total_cmp);
     Ok(secbench_local_lambda::CpuCalibration {
         share_by_memory,
         init_cpus: init.get(init.len() / 2).copied(),
+        cpu_period: (period > plan_period).then_some(period),
     })
+}
+
+/// The share under which the workload's median wall time in a cgroup of `at.memory_mb` comes
+/// closest to the AWS run's, starting from `share` and scaling it by the ratio of the two
+/// for at most [`FIT_ROUNDS`] rounds. The model that gives the start cannot know two things
+/// the kernel does: CFS enforces a quota at scheduler-tick granularity (4 ms at 250 Hz, more
+/// than a 1.4 ms quota), so a throttled task runs in bursts and pays back the overrun; and the
+/// workload uses more CPU when throttled (cold caches after each pause) than unconstrained.
+/// Both stretch the wall time (by about 10 % on a 2-core v1 host at 128 MB).
+async fn fit_share(
+    probe: &Path,
+    root: &std::sync::Arc<secbench_local_lambda::cgroup::CgroupRoot>,
+    at: &secbench_analyzer::calibration::CpuAt,
+    share: f64,
+    cpu_period: std::time::Duration,
+    host: f64,
+) -> Result<f64, LocalError> {
+    use secbench_local_lambda::measure::{self, Allowance};
+    let target = at.handler_wall_ns.max(1) as f64;
+    let (mut share, mut best) = (share, (f64::INFINITY, share));
+    for _ in 0..FIT_ROUNDS {
+        let runs = measure::cpu_work(
+            probe,
+            secbench_record::probe_config::CpuWorkRequest {
+                rounds: at.rounds,
+                repeats: FIT_RUNS,
+                gap: cpu_period,
+            },
+            Allowance {
+                root: Some(root),
+                memory_mb: at.memory_mb,
+                cpus: Some(share),
+                cpu_period,
+                at_init: false,
+            },
+        )
+        .await
+        .map_err(|e| LocalError::Spawn {
+            what: "the probe's CPU workload in a cgroup".into(),
+            source: std::io::Error::other(e),
+        })?;
+        let walls: Vec<u64> = runs.iter().skip(1).map(|w| w.wall_ns).collect();
+        let wall = secbench_record::run::median_ns(&walls).unwrap_or(1) as f64;
+        let off = (wall - target).abs() / target;
+        if off < best.0 {
+            best = (off, share);
+        }
+        if off <= FIT_TOLERANCE {
+            break;
+        }
+        share = (share * (wall / target).clamp(0.5, 2.0)).clamp(0.001, host);
+    }
+    eprintln!(
+        "secbench local: calibration at {} MB: {:.4} of a CPU, the workload {:.1} % off the AWS run's {:.1} ms",
+        at.memory_mb,
+        best.1,
+        best.0 * 100.0,
+        target / 1e6
+    );
+    Ok(best.1)
+}
+
+/// The kernel allows no quota below 1 ms per period: a smaller share would silently be raised
+/// to it, so it is refused, naming the smallest period that takes it.
+fn below_quota(
+    memory_mb: u32,
+    share: f64,
+    cpu_period: std::time::Duration,
+) -> Result<(), LocalError> {
+    let allowance = secbench_local_lambda::cgroup::CpuAllowance::of(share, cpu_period);
+    if (allowance.quota_us as f64) > share * allowance.period_us as f64 * 1.05 {
+        let min_quota = secbench_local_lambda::cgroup::CpuAllowance::MIN_QUOTA_US as f64;
+        return Err(LocalError::CalibrationBelowQuota {
+            memory_mb,
+            share,
+            period: cpu_period,
+            smallest_period: std::time::Duration::from_micros((min_quota / share).ceil() as u64),
+        });
+    }
+    Ok(())
 }
 
 /// The entropy cost per memory size of the plan and build, under that size's CPU quota.
@@ -751,7 +878,7 @@ async fn measure_entropy(
                         root: root.as_deref(),
                         memory_mb: *m,
                         cpus: cpus.map(|c| c.min(host_cpus())),
-                        cpu_period: plan.local.cpu_period,
+                        cpu_period: constraints.cpu_period().unwrap_or(plan.local.cpu_period),
                         at_init,
                     },
                 )
@@ -830,6 +957,8 @@ pub fn emulation(
 ) -> Emulation {
     let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     let constrained = matches!(constraints, Constraints::Cgroups { .. });
+    // The period environments get: the plan's, or the one a calibration raised it to.
+    let cpu_period = constraints.cpu_period().unwrap_or(plan.local.cpu_period);
     let oversubscribed = plan
         .scenarios
         .iter()
@@ -837,7 +966,7 @@ pub fn emulation(
         .filter_map(|s| {
             let share = secbench_local_lambda::cgroup::Limits {
                 memory_mb: s.memory_mb,
-                cpu_period: plan.local.cpu_period,
+                cpu_period,
             }
             .cpus();
             let total = share * s.concurrency as f64;
@@ -850,7 +979,7 @@ pub fn emulation(
     Emulation {
         cpu_and_memory: constraints.describe(),
         cpu_period_us: constrained
-            .then(|| u64::try_from(plan.local.cpu_period.as_micros()).unwrap_or(u64::MAX)),
+            .then(|| u64::try_from(cpu_period.as_micros()).unwrap_or(u64::MAX)),
         frozen_between_invocations: constrained,
         tls: front.tls(),
         rtt_ns: u64::try_from(front.network().rtt.as_nanos()).unwrap_or(u64::MAX),
@@ -1010,7 +1139,7 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
     };
     let cpu_calibration = match &calibration {
         Some(c) if !c.cpu.is_empty() => {
-            let cal = calibrate_cpu(&probe_bin, c, plan.local.cpu_period).await?;
+            let cal = calibrate_cpu(&probe_bin, c, &constraints, plan.local.cpu_period).await?;
             constraints = constraints.with_calibration(cal.clone());
             Some(cal)
         }
@@ -1066,6 +1195,10 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
                 .as_ref()
                 .and_then(|cal| cal.init_cpus)
                 .map(|c| (c * 1000.0).round() as u32),
+            cpu_period_raised_from_us: cpu_calibration
+                .as_ref()
+                .and_then(|cal| cal.cpu_period)
+                .map(|_| u64::try_from(plan.local.cpu_period.as_micros()).unwrap_or(u64::MAX)),
             local_overhead_ns: u64::try_from(front.overhead().as_nanos()).unwrap_or(u64::MAX),
             client_side_ns: Vec::new(),
         });
