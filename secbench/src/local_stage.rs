@@ -661,8 +661,9 @@ const CPU_WORK_RUNS: u32 = 5;
 const FIT_ROUNDS: usize = 4;
 
 /// Runs of the workload per round of [`fit_share`], the first of them left out (it pays for
-/// the process's start in the quota).
-const FIT_RUNS: u32 = 8;
+/// the process's start in the quota): a median of 11, as one run's wall time moves by whole
+/// periods.
+const FIT_RUNS: u32 = 12;
 
 /// How close to the AWS run's wall time a fitted share's median wall time is taken as met.
 const FIT_TOLERANCE: f64 = 0.03;
@@ -717,45 +718,50 @@ async fn calibrate_cpu(
     let model =
         |cpu: f64, wall_ns: u64, period| (cpu / throttled_wall(wall_ns, period)).clamp(0.001, host);
     let mut period = plan_period;
-    if root.is_some() {
-        // A tenth to spare: the fit moves a share by about that.
+    let mut share_by_memory = BTreeMap::new();
+    if let Some(root) = &root {
         for _ in 0..3 {
             let needed = aws
                 .cpu
                 .iter()
                 .zip(&here)
-                .map(|(at, cpu)| {
-                    let share = model(*cpu, at.handler_wall_ns, period);
-                    let min_quota =
-                        secbench_local_lambda::cgroup::CpuAllowance::MIN_QUOTA_US as f64;
-                    std::time::Duration::from_millis(
-                        (min_quota * 1.1 / share / 1000.0).ceil() as u64
-                    )
-                })
+                .map(|(at, cpu)| floor_period(model(*cpu, at.handler_wall_ns, period)))
                 .max()
                 .unwrap_or(period);
             if needed <= period {
                 break;
             }
-            period = needed.min(std::time::Duration::from_secs(1));
+            period = needed;
+        }
+        // The smallest share first: its fit may raise the period the others are fitted at.
+        let mut order: Vec<usize> = (0..aws.cpu.len()).collect();
+        order.sort_by(|a, b| {
+            let share = |i: usize| model(here[i], aws.cpu[i].handler_wall_ns, period);
+            share(*a).total_cmp(&share(*b))
+        });
+        for i in order {
+            let at = &aws.cpu[i];
+            let mut share = model(here[i], at.handler_wall_ns, period);
+            if at.handler_wall_ns as f64 >= 4.0 * period.as_nanos() as f64 {
+                (share, period) = fit_share(probe, root, at, share, period, host).await?;
+            }
+            share_by_memory.insert(at.memory_mb, share);
         }
         if period > plan_period {
             eprintln!(
                 "secbench local: calibration: the quota period raised from the plan's {plan_period:?} to {period:?}: the run's smallest share is below the kernel's 1 ms quota at {plan_period:?}"
             );
         }
+    } else {
+        for (at, cpu) in aws.cpu.iter().zip(&here) {
+            share_by_memory.insert(at.memory_mb, model(*cpu, at.handler_wall_ns, period));
+        }
     }
-    let mut share_by_memory = BTreeMap::new();
+    for (memory_mb, share) in &share_by_memory {
+        below_quota(*memory_mb, *share, period)?;
+    }
     let mut init = Vec::new();
     for (at, cpu) in aws.cpu.iter().zip(&here) {
-        let mut share = model(*cpu, at.handler_wall_ns, period);
-        if let Some(root) = &root {
-            if at.handler_wall_ns as f64 >= 4.0 * period.as_nanos() as f64 {
-                share = fit_share(probe, root, at, share, period, host).await?;
-            }
-        }
-        below_quota(at.memory_mb, share, period)?;
-        share_by_memory.insert(at.memory_mb, share);
         if let Some(w) = at.init_wall_ns {
             init.push((cpu / w.max(1) as f64).clamp(0.001, host));
         }
@@ -782,23 +788,26 @@ async fn fit_share(
     share: f64,
     cpu_period: std::time::Duration,
     host: f64,
-) -> Result<f64, LocalError> {
+) -> Result<(f64, std::time::Duration), LocalError> {
     use secbench_local_lambda::measure::{self, Allowance};
     let target = at.handler_wall_ns.max(1) as f64;
-    let (mut share, mut best) = (share, (f64::INFINITY, share));
+    let (mut share, mut period) = (share, cpu_period);
+    let mut best = (f64::INFINITY, share);
     for _ in 0..FIT_ROUNDS {
         let runs = measure::cpu_work(
             probe,
             secbench_record::probe_config::CpuWorkRequest {
                 rounds: at.rounds,
                 repeats: FIT_RUNS,
-                gap: cpu_period,
+                // One run after another, as a warm environment's invocations come when the
+                // runner keeps it busy: what a run overran its quota by is paid by the next.
+                gap: std::time::Duration::ZERO,
             },
             Allowance {
                 root: Some(root),
                 memory_mb: at.memory_mb,
                 cpus: Some(share),
-                cpu_period,
+                cpu_period: period,
                 at_init: false,
             },
         )
@@ -817,6 +826,8 @@ async fn fit_share(
             break;
         }
         share = (share * (wall / target).clamp(0.5, 2.0)).clamp(0.001, host);
+        // A share below the kernel's smallest quota is written at a longer period.
+        period = period.max(floor_period(share));
     }
     eprintln!(
         "secbench local: calibration at {} MB: {:.4} of a CPU, the workload {:.1} % off the AWS run's {:.1} ms",
@@ -825,7 +836,15 @@ async fn fit_share(
         best.0 * 100.0,
         target / 1e6
     );
-    Ok(best.1)
+    Ok((best.1, period.max(floor_period(best.1))))
+}
+
+/// The smallest whole-ms quota period at which `share` is written as asked with a tenth to
+/// spare (the kernel's smallest quota is 1 ms per period), at most the kernel's 1 s.
+fn floor_period(share: f64) -> std::time::Duration {
+    let min_quota_ms = secbench_local_lambda::cgroup::CpuAllowance::MIN_QUOTA_US as f64 / 1000.0;
+    std::time::Duration::from_millis((min_quota_ms * 1.1 / share.max(1e-6)).ceil() as u64)
+        .min(std::time::Duration::from_secs(1))
 }
 
 /// The kernel allows no quota below 1 ms per period: a smaller share would silently be raised
