@@ -681,7 +681,6 @@ async fn calibrate_cpu(
     constraints: &Constraints,
     plan_period: std::time::Duration,
 ) -> Result<secbench_local_lambda::CpuCalibration, LocalError> {
-    use secbench_local_lambda::measure::{self, Allowance};
     let host = host_cpus();
     let root = match constraints {
         Constraints::Cgroups { root, .. } => Some(root.clone()),
@@ -692,26 +691,7 @@ async fn calibrate_cpu(
     // scales the workload's wall time by it.
     let mut here = Vec::new();
     for at in &aws.cpu {
-        let runs = measure::cpu_work(
-            probe,
-            secbench_record::probe_config::CpuWorkRequest {
-                rounds: at.rounds,
-                repeats: CPU_WORK_RUNS,
-                gap: std::time::Duration::ZERO,
-            },
-            Allowance {
-                root: None,
-                memory_mb: at.memory_mb,
-                cpus: None,
-                cpu_period: plan_period,
-                at_init: false,
-            },
-        )
-        .await
-        .map_err(|e| LocalError::Spawn {
-            what: "the probe's CPU workload".into(),
-            source: std::io::Error::other(e),
-        })?;
+        let runs = workload_runs(probe, at, CPU_WORK_RUNS, None, plan_period).await?;
         let cpu: Vec<u64> = runs.iter().map(|w| w.cpu_ns).collect();
         here.push(secbench_record::run::median_ns(&cpu).unwrap_or(1) as f64);
     }
@@ -789,33 +769,11 @@ async fn fit_share(
     cpu_period: std::time::Duration,
     host: f64,
 ) -> Result<(f64, std::time::Duration), LocalError> {
-    use secbench_local_lambda::measure::{self, Allowance};
     let target = at.handler_wall_ns.max(1) as f64;
     let (mut share, mut period) = (share, cpu_period);
     let mut best = (f64::INFINITY, share);
     for _ in 0..FIT_ROUNDS {
-        let runs = measure::cpu_work(
-            probe,
-            secbench_record::probe_config::CpuWorkRequest {
-                rounds: at.rounds,
-                repeats: FIT_RUNS,
-                // One run after another, as a warm environment's invocations come when the
-                // runner keeps it busy: what a run overran its quota by is paid by the next.
-                gap: std::time::Duration::ZERO,
-            },
-            Allowance {
-                root: Some(root),
-                memory_mb: at.memory_mb,
-                cpus: Some(share),
-                cpu_period: period,
-                at_init: false,
-            },
-        )
-        .await
-        .map_err(|e| LocalError::Spawn {
-            what: "the probe's CPU workload in a cgroup".into(),
-            source: std::io::Error::other(e),
-        })?;
+        let runs = workload_runs(probe, at, FIT_RUNS, Some((root, share)), period).await?;
         let walls: Vec<u64> = runs.iter().skip(1).map(|w| w.wall_ns).collect();
         let wall = secbench_record::run::median_ns(&walls).unwrap_or(1) as f64;
         let off = (wall - target).abs() / target;
@@ -837,6 +795,39 @@ async fn fit_share(
         target / 1e6
     );
     Ok((best.1, period.max(floor_period(best.1))))
+}
+
+/// `repeats` runs of the calibration workload of `at` in one process, one right after another
+/// (as a warm environment's invocations come when the runner keeps it busy: what a run overran
+/// its quota by is paid by the next): unconstrained, or in a cgroup under `root` with `share`
+/// of a CPU per `period`.
+async fn workload_runs(
+    probe: &Path,
+    at: &secbench_analyzer::calibration::CpuAt,
+    repeats: u32,
+    cgroup: Option<(&secbench_local_lambda::cgroup::CgroupRoot, f64)>,
+    period: std::time::Duration,
+) -> Result<Vec<secbench_record::CpuWork>, LocalError> {
+    secbench_local_lambda::measure::cpu_work(
+        probe,
+        secbench_record::probe_config::CpuWorkRequest {
+            rounds: at.rounds,
+            repeats,
+            gap: std::time::Duration::ZERO,
+        },
+        secbench_local_lambda::measure::Allowance {
+            root: cgroup.map(|(root, _)| root),
+            memory_mb: at.memory_mb,
+            cpus: cgroup.map(|(_, share)| share),
+            cpu_period: period,
+            at_init: false,
+        },
+    )
+    .await
+    .map_err(|e| LocalError::Spawn {
+        what: "the probe's CPU workload".into(),
+        source: std::io::Error::other(e),
+    })
 }
 
 /// The smallest whole-ms quota period at which `share` is written as asked with a tenth to
