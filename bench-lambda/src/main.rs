@@ -22,7 +22,7 @@ fn main() {
         }
         return;
     }
-    // `bench-lambda --measure-cpu-work ROUNDS REPEATS GAP_MS`: the calibration workload on
+    // `bench-lambda --measure-cpu-work ROUNDS REPEATS`: the calibration workload on
     // this CPU (or in the cgroup the local stage started it in), one JSON line per run.
     if let Some(request) =
         secbench_record::probe_config::CpuWorkRequest::from_args(std::env::args_os().skip(1))
@@ -31,7 +31,7 @@ fn main() {
             eprintln!("{e}");
             std::process::exit(2);
         });
-        for run in 0..request.repeats {
+        for _ in 0..request.repeats {
             let work = bench_lambda::calibration::run(request.rounds);
             match serde_json::to_string(&work) {
                 Ok(line) => println!("{line}"),
@@ -39,11 +39,6 @@ fn main() {
                     eprintln!("cannot write the measurement: {e}");
                     std::process::exit(1);
                 }
-            }
-            // The time between two invocations of a warm environment (the local stage
-            // chooses it): not a wait for anything.
-            if run + 1 < request.repeats {
-                std::thread::sleep(request.gap);
             }
         }
         return;

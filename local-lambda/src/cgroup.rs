@@ -112,8 +112,9 @@ pub struct CpuAllowance {
 }
 
 impl CpuAllowance {
-    /// The kernel's smallest quota per period (`cpu.cfs_quota_us`, `cpu.max`): 1 ms.
-    pub const MIN_QUOTA_US: u64 = 1000;
+    /// The kernel's smallest quota per period (`cpu.cfs_quota_us`, `cpu.max`): 1 ms, as the
+    /// plan's check has it.
+    pub const MIN_QUOTA_US: u64 = secbench_record::plan::resolve::MIN_QUOTA_US as u64;
 
     /// `cpus` of a CPU per `period`, as the kernel takes it (a quota below its minimum is
     /// raised to it: [`CpuAllowance::share_millis`] says what was written).

@@ -105,29 +105,26 @@ pub const MEASURE_ENTROPY_ARG: &str = "--measure-entropy";
 /// scenario and exit ([`CpuWorkRequest`] spells the rest).
 pub const MEASURE_CPU_WORK_ARG: &str = "--measure-cpu-work";
 
-/// `bench-lambda --measure-cpu-work ROUNDS REPEATS GAP_MS`: the fixed CPU workload of a
-/// `cpu-calibration` scenario, `repeats` times in one process with `gap` between runs (as a
-/// warm environment runs one invocation after another), each run's `CpuWork` printed as one
-/// JSON line. The local stage runs it unconstrained (what the workload costs on this CPU) and
-/// in a cgroup under a candidate share (what it takes there).
+/// `bench-lambda --measure-cpu-work ROUNDS REPEATS`: the fixed CPU workload of a
+/// `cpu-calibration` scenario, `repeats` times in one process, one run right after another (as
+/// a busy warm environment runs one invocation after another), each run's `CpuWork` printed
+/// as one JSON line. The local stage runs it unconstrained (what the workload costs on this
+/// CPU) and in a cgroup under a candidate share (what it takes there).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CpuWorkRequest {
     /// Rounds of the workload per run.
     pub rounds: u32,
     /// Runs.
     pub repeats: u32,
-    /// The pause after each run.
-    pub gap: Duration,
 }
 
 impl CpuWorkRequest {
     /// The arguments, [`MEASURE_CPU_WORK_ARG`] first.
-    pub fn args(&self) -> [String; 4] {
+    pub fn args(&self) -> [String; 3] {
         [
             MEASURE_CPU_WORK_ARG.to_owned(),
             self.rounds.to_string(),
             self.repeats.to_string(),
-            self.gap.as_millis().to_string(),
         ]
     }
 
@@ -141,22 +138,18 @@ impl CpuWorkRequest {
         if args.next()?.as_ref() != MEASURE_CPU_WORK_ARG {
             return None;
         }
-        let mut next = |what: &str| -> Result<u64, String> {
+        let mut next = |what: &str| -> Result<u32, String> {
             let a = args
                 .next()
                 .ok_or_else(|| format!("{MEASURE_CPU_WORK_ARG}: {what} is missing"))?;
             let text = a.as_ref().to_string_lossy();
-            text.parse::<u64>()
+            text.parse::<u32>()
                 .map_err(|e| format!("{MEASURE_CPU_WORK_ARG}: {what} {text:?}: {e}"))
         };
         Some((|| {
-            let rounds = next("ROUNDS")?;
-            let repeats = next("REPEATS")?;
-            let gap_ms = next("GAP_MS")?;
             Ok(CpuWorkRequest {
-                rounds: u32::try_from(rounds).map_err(|e| format!("ROUNDS {rounds}: {e}"))?,
-                repeats: u32::try_from(repeats).map_err(|e| format!("REPEATS {repeats}: {e}"))?,
-                gap: Duration::from_millis(gap_ms),
+                rounds: next("ROUNDS")?,
+                repeats: next("REPEATS")?,
             })
         })())
     }
@@ -646,17 +639,16 @@ mod tests {
         let r = CpuWorkRequest {
             rounds: 430,
             repeats: 8,
-            gap: Duration::from_millis(20),
         };
         assert_eq!(CpuWorkRequest::from_args(r.args()), Some(Ok(r)));
         assert_eq!(CpuWorkRequest::from_args(["--measure-entropy"]), None);
-        let err = CpuWorkRequest::from_args([MEASURE_CPU_WORK_ARG, "430", "x", "20"])
+        let err = CpuWorkRequest::from_args([MEASURE_CPU_WORK_ARG, "430", "x"])
             .expect("its argument")
             .expect_err("REPEATS is not a number");
         assert!(err.contains("REPEATS \"x\""), "{err}");
         let err = CpuWorkRequest::from_args([MEASURE_CPU_WORK_ARG, "430"])
             .expect("its argument")
-            .expect_err("two are missing");
+            .expect_err("one is missing");
         assert!(err.contains("REPEATS is missing"), "{err}");
     }
 }

@@ -813,7 +813,6 @@ async fn workload_runs(
         secbench_record::probe_config::CpuWorkRequest {
             rounds: at.rounds,
             repeats,
-            gap: std::time::Duration::ZERO,
         },
         secbench_local_lambda::measure::Allowance {
             root: cgroup.map(|(root, _)| root),
