@@ -1,7 +1,7 @@
 //! The crypto library's one-time cost: aws-lc (under rustls and the AWS SDK) seeds its random
 //! generator on the first randomness a process needs, with CPU jitter entropy unless it was
 //! built with `AWS_LC_SYS_NO_JITTER_ENTROPY=1` or the kernel offers a VM generation counter
-//! (`/dev/sysgenid`): "(typically) 10-50 milliseconds the first time a process requires
+//! (`/dev/sysgenid`, which the local stage offers to run a no-jitter scenario with this build): "(typically) 10-50 milliseconds the first time a process requires
 //! randomness" (aws/aws-lc-rs pull request 922). In the probe that is the first TLS handshake,
 //! so the first fetch of a cold environment pays it, unless INIT draws it first
 //! (`SECBENCH_PREWARM`). `bench-lambda --measure-entropy` times it on its own: the local stage
@@ -49,17 +49,22 @@ pub fn measure() -> EntropyCost {
     }
 }
 
-/// The build of this binary: the `no-jitter-entropy` feature, which build.rs lets on only with
-/// `AWS_LC_SYS_NO_JITTER_ENTROPY=1` (and off only without it).
+/// The build this probe runs as, as aws-lc seeds its generator: `no-jitter-entropy` for a
+/// binary built so (the feature, which build.rs lets on only with
+/// `AWS_LC_SYS_NO_JITTER_ENTROPY=1`), and for the default binary where the kernel offers
+/// `/dev/sysgenid`, where aws-lc takes the same source (the local stage runs its no-jitter
+/// scenarios so; [`sysgenid`], in the INIT record, tells the two apart).
 pub fn build() -> ProbeBuild {
-    if cfg!(feature = "no-jitter-entropy") {
+    if cfg!(feature = "no-jitter-entropy") || sysgenid() {
         ProbeBuild::NoJitterEntropy
     } else {
         ProbeBuild::Default
     }
 }
 
-/// Whether the kernel offers a VM generation counter (aws-lc then seeds without CPU jitter).
+/// Whether the kernel offers a VM generation counter (aws-lc then seeds without CPU jitter),
+/// looked at once per process.
 pub fn sysgenid() -> bool {
-    std::path::Path::new("/dev/sysgenid").exists()
+    static SEEN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *SEEN.get_or_init(|| std::path::Path::new("/dev/sysgenid").exists())
 }

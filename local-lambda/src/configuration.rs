@@ -18,7 +18,7 @@ pub(crate) fn configuration(p: &Platform) -> serde_json::Value {
         "Runtime": "provided.al2023",
         "Role": "arn:aws:iam::000000000000:role/secbench-probe-local",
         "Handler": "bootstrap",
-        "CodeSize": std::fs::metadata(&*lock(&p.probe_bin)).map(|m| m.len()).unwrap_or(0),
+        "CodeSize": std::fs::metadata(&lock(&p.code).bin).map(|m| m.len()).unwrap_or(0),
         "Description": "secbench probe on the local platform",
         "Timeout": s.timeout.as_secs(),
         "MemorySize": s.memory_mb,

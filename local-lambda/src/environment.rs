@@ -29,8 +29,8 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct EnvSpec {
-    /// The probe binary.
-    pub probe_bin: PathBuf,
+    /// The probe binary, and the VM generation counter its processes see.
+    pub code: crate::Code,
     /// Every environment variable of the function process except `AWS_LAMBDA_RUNTIME_API`.
     pub vars: BTreeMap<String, String>,
     /// The agent to start beside the function, when the extension layer is attached.
@@ -296,6 +296,9 @@ impl Environment {
             if let Some(cg) = &cgroup {
                 cg.enter_on_spawn(&mut command);
             }
+            if let Some(s) = &spec.code.sysgenid {
+                s.on_spawn(command.as_std_mut());
+            }
             let mut agent_vars = a.vars.clone();
             for k in ["AWS_ENDPOINT_URL", "SSL_CERT_FILE"] {
                 if let Some(v) = vars.get(k) {
@@ -323,9 +326,12 @@ impl Environment {
             agent_dir = Some(dir);
         }
 
-        let mut probe = tokio::process::Command::new(&spec.probe_bin);
+        let mut probe = tokio::process::Command::new(&spec.code.bin);
         if let Some(cg) = &cgroup {
             cg.enter_on_spawn(&mut probe);
+        }
+        if let Some(s) = &spec.code.sysgenid {
+            s.on_spawn(probe.as_std_mut());
         }
         let mut child = spawn_captured(
             probe

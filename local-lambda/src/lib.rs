@@ -22,6 +22,7 @@ pub mod http;
 pub mod logs;
 pub mod measure;
 pub mod moto;
+pub mod sysgenid;
 
 mod api;
 mod configuration;
@@ -151,7 +152,7 @@ struct Platform {
     config: PlatformConfig,
     /// The function's code: the probe binary new environments start (a scenario may switch
     /// it, as deploying another build would).
-    probe_bin: Mutex<PathBuf>,
+    code: Mutex<Code>,
     state: Mutex<FunctionState>,
     idle: Mutex<Vec<Arc<Environment>>>,
     /// Environments provisioned ahead of traffic and waiting for an invocation.
@@ -160,14 +161,23 @@ struct Platform {
     all: Mutex<Vec<Arc<Environment>>>,
 }
 
+/// The function's code as new environments run it.
+#[derive(Debug, Clone)]
+pub struct Code {
+    /// The probe binary (or a runtime's start script).
+    pub bin: PathBuf,
+    /// The VM generation counter its environments see ([`sysgenid`]; none: not offered).
+    pub sysgenid: Option<Arc<sysgenid::Sysgenid>>,
+}
+
 /// Switches the function's code (see [`LocalPlatform::probe_switch`]).
 #[derive(Clone)]
 pub struct ProbeSwitch(Arc<Platform>);
 
 impl ProbeSwitch {
-    /// New environments run `probe_bin`.
-    pub fn set(&self, probe_bin: PathBuf) {
-        *lock(&self.0.probe_bin) = probe_bin;
+    /// New environments run `code`.
+    pub fn set(&self, code: Code) {
+        *lock(&self.0.code) = code;
     }
 }
 
@@ -211,7 +221,10 @@ impl LocalPlatform {
             provisioned: BTreeMap::new(),
         };
         let platform = Arc::new(Platform {
-            probe_bin: Mutex::new(config.probe_bin.clone()),
+            code: Mutex::new(Code {
+                bin: config.probe_bin.clone(),
+                sysgenid: None,
+            }),
             config,
             state: Mutex::new(state),
             idle: Mutex::new(Vec::new()),

@@ -35,7 +35,7 @@ pub enum MeasureError {
 
 /// Where and how to measure: under the limits of `memory_mb` in a cgroup under `root` (none:
 /// unconstrained), with `cpus` of a CPU (none: the memory share), marked `at_init` when that
-/// is an on-demand INIT's allowance.
+/// is an on-demand INIT's allowance, seeing a VM generation counter when `sysgenid` is given.
 #[derive(Debug, Clone, Copy)]
 pub struct Allowance<'a> {
     /// The sandbox's cgroups.
@@ -48,6 +48,8 @@ pub struct Allowance<'a> {
     pub cpu_period: Duration,
     /// Whether `cpus` is INIT's allowance.
     pub at_init: bool,
+    /// The VM generation counter the process sees ([`crate::sysgenid`]; none: not offered).
+    pub sysgenid: Option<&'a crate::sysgenid::Sysgenid>,
 }
 
 /// What one process printed, line by line, and the CPU share it ran under (‰; none:
@@ -103,6 +105,9 @@ pub(crate) async fn run(
     cmd.arg(arg).args(rest).env_clear().kill_on_drop(true);
     if let Some(cg) = &cgroup {
         cg.enter_on_spawn(&mut cmd);
+    }
+    if let Some(s) = at.sysgenid {
+        s.on_spawn(cmd.as_std_mut());
     }
     let out = cmd.output().await;
     if let Some(cg) = cgroup {

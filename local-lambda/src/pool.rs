@@ -212,7 +212,7 @@ pub(crate) async fn spawn(
         _ => None,
     };
     let spec = EnvSpec {
-        probe_bin: lock(&p.probe_bin).clone(),
+        code: lock(&p.code).clone(),
         vars,
         agent,
         function_arn: function_arn(&p.config.region, &p.config.function_name),

@@ -254,12 +254,15 @@ closed_enum! {
 }
 
 closed_enum! {
-    /// Which build of the probe ran (a scenario's `probe_build`).
+    /// Which build of the probe ran (a scenario's `probe_build`), as aws-lc seeds its
+    /// generator.
     ProbeBuild {
         /// The release build.
         Default = "default",
         /// Built with `AWS_LC_SYS_NO_JITTER_ENTROPY=1`: aws-lc seeds its generator from the OS
-        /// alone, without CPU jitter entropy.
+        /// alone, without CPU jitter entropy. The release build reports it too where the kernel
+        /// offers a VM generation counter (`/dev/sysgenid`): aws-lc takes the same source
+        /// there. The local stage runs this build so (the INIT record's `sysgenid` says it).
         NoJitterEntropy = "no-jitter-entropy",
     }
 }

@@ -508,6 +508,13 @@ impl Emulation {
                 entropy.join(", ")
             ));
         }
+        if self
+            .entropy
+            .iter()
+            .any(|e| e.sysgenid && e.probe_build == crate::ProbeBuild::NoJitterEntropy)
+        {
+            s.push_str(" The no-jitter-entropy build is the default probe in environments that see a VM generation counter (/dev/sysgenid, mounted for them alone), where aws-lc takes the entropy source a build with AWS_LC_SYS_NO_JITTER_ENTROPY=1 takes; on AWS it is a build of its own.");
+        }
         for o in &self.oversubscribed {
             s.push_str(&format!(
                 " Scenario {}: its environments' CPU quotas add up to {:.2} CPUs, more than the host's {}: its figures include host contention.",
@@ -821,6 +828,40 @@ mod emulation_tests {
             s.contains("the quota period raised from the plan's 20 ms to 23 ms"),
             "{s}"
         );
+    }
+
+    #[test]
+    fn a_no_jitter_build_run_with_the_vm_generation_counter_says_so() {
+        let measured = |probe_build, sysgenid| EntropyMeasurement {
+            memory_mb: 128,
+            cpu_share_millis: Some(72),
+            at_init: false,
+            probe_build,
+            wall_ns: vec![1_000_000],
+            cpu_ns: vec![50_000],
+            sysgenid,
+        };
+        let built = Emulation {
+            entropy: vec![
+                measured(crate::ProbeBuild::Default, false),
+                measured(crate::ProbeBuild::NoJitterEntropy, false),
+            ],
+            ..constrained()
+        };
+        assert!(!built.statement().contains("/dev/sysgenid"));
+        let counter = Emulation {
+            entropy: vec![
+                measured(crate::ProbeBuild::Default, false),
+                measured(crate::ProbeBuild::NoJitterEntropy, true),
+            ],
+            ..constrained()
+        };
+        let s = counter.statement();
+        assert!(
+            s.contains("The no-jitter-entropy build is the default probe in environments that see a VM generation counter (/dev/sysgenid"),
+            "{s}"
+        );
+        assert!(s.contains("on AWS it is a build of its own"), "{s}");
     }
 
     #[test]

@@ -9,7 +9,10 @@ use crate::run::{self, Cancel, RunSummary, ScenarioHook, Target};
 use secbench_local_lambda::faults::FaultControl;
 use secbench_local_lambda::front::Front;
 use secbench_local_lambda::moto::{self, Moto, MotoError};
-use secbench_local_lambda::{Constraints, LocalPlatform, PlatformConfig, EXTENSION_LAYER_NAME};
+use secbench_local_lambda::sysgenid::Sysgenid;
+use secbench_local_lambda::{
+    Code, Constraints, LocalPlatform, PlatformConfig, EXTENSION_LAYER_NAME,
+};
 use secbench_record::probe_config::{EncryptionContext, Plaintext, ProbeConfig};
 use secbench_record::run::{Emulation, InitCpuEmulation, Oversubscribed};
 use secbench_record::run_dir::PLATFORM_LOG_FILE;
@@ -213,6 +216,37 @@ pub fn variant_builds(plan: &Plan) -> Vec<ProbeBuild> {
     builds
 }
 
+/// Whether the default probe runs as `build` where its environments see a VM generation
+/// counter ([`secbench_local_lambda::sysgenid`]): aws-lc then seeds as the no-jitter build does.
+fn runs_with_sysgenid(build: ProbeBuild) -> bool {
+    build == ProbeBuild::NoJitterEntropy
+}
+
+/// The VM generation counter for the plan's no-jitter scenarios, when it asks for any and this
+/// machine can offer it (a mount namespace: root); `None` otherwise, with why on stderr (the
+/// variant is then built: [`build_all`]).
+pub fn sysgenid_for(plan: &Plan) -> Option<Arc<Sysgenid>> {
+    if !variant_builds(plan).into_iter().any(runs_with_sysgenid) {
+        return None;
+    }
+    match Sysgenid::new() {
+        Ok(s) => Some(Arc::new(s)),
+        Err(e) => {
+            eprintln!("secbench local: cannot offer {} to the no-jitter scenarios' environments ({e}); building the probe's no-jitter variant instead", secbench_local_lambda::sysgenid::PATH);
+            None
+        }
+    }
+}
+
+/// The probe's other builds the plan asks for that must be built: all of them without a VM
+/// generation counter, none with it.
+fn variants_to_build(plan: &Plan, sysgenid: bool) -> Vec<ProbeBuild> {
+    variant_builds(plan)
+        .into_iter()
+        .filter(|b| !(sysgenid && runs_with_sysgenid(*b)))
+        .collect()
+}
+
 /// A build of the probe other than the default one, where the local stage keeps it.
 #[derive(Debug, Clone)]
 pub struct Variant {
@@ -232,14 +266,16 @@ pub struct Builds {
     pub variants: BTreeMap<ProbeBuild, Variant>,
 }
 
-/// Builds the probe's other builds `plan` asks for, then the default probe and the agent
-/// ([`build`]), in that order: a variant is built in the same target directory as the default
-/// build (its feature gives aws-lc-sys and the crates above it artifacts of their own, so every
-/// crate below aws-lc is shared and neither build compiles the other's again), and its
-/// executable is copied out before the default build puts the default probe back in its place.
-pub fn build_all(root: &Path, plan: &Plan) -> Result<Builds, LocalError> {
+/// Builds the probe's other builds `plan` asks for (none that the default probe runs as with
+/// the VM generation counter, when `sysgenid`: [`sysgenid_for`]), then the default probe and
+/// the agent ([`build`]), in that order: a variant is built in the same target directory as
+/// the default build (its feature gives aws-lc-sys and the crates above it artifacts of their
+/// own, so every crate below aws-lc is shared and neither build compiles the other's again),
+/// and its executable is copied out before the default build puts the default probe back in
+/// its place.
+pub fn build_all(root: &Path, plan: &Plan, sysgenid: bool) -> Result<Builds, LocalError> {
     let mut variants = BTreeMap::new();
-    for build in variant_builds(plan) {
+    for build in variants_to_build(plan, sysgenid) {
         variants.insert(build, build_variant(root, build)?);
     }
     Ok(Builds {
@@ -249,7 +285,8 @@ pub fn build_all(root: &Path, plan: &Plan) -> Result<Builds, LocalError> {
 }
 
 /// What a run needs before it starts: the installers ([`install`], [`install_probes`]) when
-/// `install_too`, and the builds ([`build_all`]) when `build_too` (`None` otherwise). The
+/// `install_too`, and the builds ([`build_all`], `sysgenid` as there) when `build_too` (`None`
+/// otherwise). The
 /// installers (downloads, and aws-lambda-ric's native build) run beside cargo, whose build
 /// leaves a core idle for long stretches (one large crate, or a link, at a time).
 pub fn install_and_build(
@@ -257,6 +294,7 @@ pub fn install_and_build(
     plan: &Plan,
     install_too: bool,
     build_too: bool,
+    sysgenid: bool,
 ) -> Result<Option<Builds>, LocalError> {
     let (installed, built) = std::thread::scope(|s| {
         let installer = install_too.then(|| {
@@ -266,7 +304,7 @@ pub fn install_and_build(
             })
         });
         let built = if build_too {
-            build_all(root, plan).map(Some)
+            build_all(root, plan, sysgenid).map(Some)
         } else {
             Ok(None)
         };
@@ -420,21 +458,25 @@ pub fn fault_hook(control: FaultControl) -> ScenarioHook {
 
 /// The local stage's hook as each scenario starts: its faults at the front, and its build of
 /// the probe as the function's code (the configuration change that starts the scenario
-/// retires the environments of the build before).
+/// retires the environments of the build before): a binary, or the default one with the VM
+/// generation counter.
 pub fn scenario_hook(
     control: FaultControl,
     probe: secbench_local_lambda::ProbeSwitch,
-    builds: BTreeMap<ProbeBuild, PathBuf>,
+    builds: BTreeMap<ProbeBuild, Code>,
     runtimes: BTreeMap<Runtime, PathBuf>,
 ) -> ScenarioHook {
     ScenarioHook(Arc::new(move |s| {
         control.set(s.faults.clone());
         let code = match s.runtime {
-            Runtime::Rust => builds.get(&s.probe_build),
-            other => runtimes.get(&other),
+            Runtime::Rust => builds.get(&s.probe_build).cloned(),
+            other => runtimes.get(&other).map(|bin| Code {
+                bin: bin.clone(),
+                sysgenid: None,
+            }),
         };
-        if let Some(bin) = code {
-            probe.set(bin.clone());
+        if let Some(code) = code {
+            probe.set(code);
         }
     }))
 }
@@ -820,6 +862,7 @@ async fn workload_runs(
             cpus: cgroup.map(|(_, share)| share),
             cpu_period: period,
             at_init: false,
+            sysgenid: None,
         },
     )
     .await
@@ -860,7 +903,7 @@ fn below_quota(
 /// The entropy cost per memory size of the plan and build, under that size's CPU quota.
 async fn measure_entropy(
     plan: &Plan,
-    builds: &BTreeMap<ProbeBuild, PathBuf>,
+    builds: &BTreeMap<ProbeBuild, Code>,
     constraints: &Constraints,
 ) -> Result<Vec<secbench_record::run::EntropyMeasurement>, LocalError> {
     let mut sizes: Vec<u32> = plan.scenarios.iter().map(|s| s.memory_mb).collect();
@@ -871,7 +914,7 @@ async fn measure_entropy(
         Constraints::None(_) => None,
     };
     let mut out = Vec::new();
-    for (build, bin) in builds {
+    for (build, code) in builds {
         for m in &sizes {
             // Under the share (a handler's first fetch), and under an on-demand INIT's
             // allowance when it differs (a fetch or prewarm at INIT).
@@ -882,13 +925,14 @@ async fn measure_entropy(
             }
             for (cpus, at_init) in allowances {
                 let e = secbench_local_lambda::entropy::measure(
-                    bin,
+                    &code.bin,
                     secbench_local_lambda::entropy::Allowance {
                         root: root.as_deref(),
                         memory_mb: *m,
                         cpus: cpus.map(|c| c.min(host_cpus())),
                         cpu_period: constraints.cpu_period().unwrap_or(plan.local.cpu_period),
                         at_init,
+                        sysgenid: code.sysgenid.as_deref(),
                     },
                 )
                 .await
@@ -1050,7 +1094,14 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
             message: "the local stage has one function (its architecture is the host's); name functions per scenario on AWS only".into(),
         }));
     }
-    let built = install_and_build(root, &plan, !opts.skip_install, opts.probe_bin.is_none())?;
+    let sysgenid = sysgenid_for(&plan);
+    let built = install_and_build(
+        root,
+        &plan,
+        !opts.skip_install,
+        opts.probe_bin.is_none(),
+        sysgenid.is_some(),
+    )?;
     // A given probe comes with the agent of the same build beside it.
     let (probe_bin, agent_bin, mut variants) = match (&opts.probe_bin, built) {
         (Some(p), _) => (
@@ -1161,9 +1212,25 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
     let mut emulation = emulation(&plan, &front, &constraints, agent);
     // The other builds of the probe the plan asks for (built above, or beside a given probe);
     // then the crypto library's entropy cost per memory size and build.
-    let mut builds: BTreeMap<ProbeBuild, PathBuf> = BTreeMap::new();
-    builds.insert(ProbeBuild::Default, probe_bin.clone());
+    let mut builds: BTreeMap<ProbeBuild, Code> = BTreeMap::new();
+    builds.insert(
+        ProbeBuild::Default,
+        Code {
+            bin: probe_bin.clone(),
+            sysgenid: None,
+        },
+    );
     for build in variant_builds(&plan) {
+        if let Some(s) = sysgenid.as_ref().filter(|_| runs_with_sysgenid(build)) {
+            builds.insert(
+                build,
+                Code {
+                    bin: probe_bin.clone(),
+                    sysgenid: Some(s.clone()),
+                },
+            );
+            continue;
+        }
         let path = match variants.remove(&build) {
             Some(v) => v.probe,
             None => variant_beside(&probe_bin, build),
@@ -1178,7 +1245,13 @@ pub async fn run_local(opts: &LocalOptions, cancel: Cancel) -> Result<RunSummary
                 path,
             });
         }
-        builds.insert(build, path);
+        builds.insert(
+            build,
+            Code {
+                bin: path,
+                sysgenid: None,
+            },
+        );
     }
     emulation.entropy = measure_entropy(&plan, &builds, &constraints).await?;
     emulation.calibrated_from = calibration

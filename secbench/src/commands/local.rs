@@ -73,9 +73,14 @@ pub fn run(args: LocalArgs) -> Result<i32> {
 /// and what the main build compiled (`scripts/check-build-once.sh` reads that line).
 fn build_only(root: &Path, plan: &Path) -> Result<i32> {
     let plan = crate::plan::Plan::load(plan)?;
-    let crate::local_stage::Builds { main: b, variants } =
-        crate::local_stage::install_and_build(root, &plan, true, true)?
-            .context("the build was asked for")?;
+    let crate::local_stage::Builds { main: b, variants } = crate::local_stage::install_and_build(
+        root,
+        &plan,
+        true,
+        true,
+        crate::local_stage::sysgenid_for(&plan).is_some(),
+    )?
+    .context("the build was asked for")?;
     println!("probe: {}", b.probe.display());
     println!("agent: {}", b.agent.display());
     for (runtime, probe) in crate::local_stage::runtime_probes(root, &plan) {
@@ -91,6 +96,14 @@ fn build_only(root: &Path, plan: &Path) -> Result<i32> {
     for (build, v) in &variants {
         println!("probe ({build}): {}", v.probe.display());
         println!("compiled ({build}): {}", list(&v.compiled));
+    }
+    for build in crate::local_stage::variant_builds(&plan) {
+        if !variants.contains_key(&build) {
+            println!(
+                "probe ({build}): the default probe, its environments seeing {}",
+                secbench_local_lambda::sysgenid::PATH
+            );
+        }
     }
     println!("compiled: {}", list(&b.compiled));
     Ok(0)
