@@ -7,9 +7,9 @@
 #    local stage's.
 # It stops after the build (`secbench local --build-only`): no plan is run.
 # 3. the probe's other builds a plan asks for (`probe_build = "no-jitter-entropy"` in the default
-#    plan), built in the same target directory with their feature, compile aws-lc-sys and the
-#    crates above it only (a different build of the crypto library cannot share those), and
-#    nothing on the second run.
+#    plan), when they are built (as root the local stage runs the default probe with
+#    /dev/sysgenid instead and builds none), compile aws-lc-sys and the crates above it only
+#    (built in the same target directory with their feature), and nothing on the second run.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"

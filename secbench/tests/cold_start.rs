@@ -1,5 +1,6 @@
 //! Cold starts as Lambda runs them, on the local stage with the real release probe (and its
-//! no-jitter-entropy build), moto and the sandbox: provisioned concurrency (INIT ahead of the
+//! no-jitter-entropy build: the same binary where its environments see /dev/sysgenid), moto and
+//! the sandbox: provisioned concurrency (INIT ahead of the
 //! first invocation, at the memory share), the crypto library's entropy cost measured per
 //! memory size and build, the prewarm remedy, and the calibration from a run on AWS (a
 //! synthetic fixture, `fixtures/runs/aws-synthetic`); and the AWS path of provisioned
@@ -200,6 +201,15 @@ async fn provisioned_concurrency_entropy_and_prewarm_on_the_local_stage() {
                 r.probe.as_ref().and_then(|p| p.probe_build),
                 Some(ProbeBuild::NoJitterEntropy)
             );
+            // As root (the sandbox's tests run so), the default binary seeing /dev/sysgenid;
+            // the default scenarios' environments do not see it.
+            assert_eq!(
+                r.probe
+                    .as_ref()
+                    .and_then(|p| p.init.as_ref())
+                    .and_then(|i| i.sysgenid),
+                Some(true)
+            );
         }
 
         // Without `prewarm` the probe does nothing more at INIT: no prewarm, no call; its
@@ -211,6 +221,7 @@ async fn provisioned_concurrency_entropy_and_prewarm_on_the_local_stage() {
             assert_eq!(p.prewarm, None);
             assert_eq!(p.probe_build, Some(ProbeBuild::Default));
             let init = p.init.as_ref().expect("INIT");
+            assert_eq!(init.sysgenid, Some(false));
             assert_eq!(init.prewarm_ns, None);
             assert!(init.prewarm_calls.is_empty());
         }
