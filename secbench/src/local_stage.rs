@@ -286,9 +286,8 @@ pub fn build_all(root: &Path, plan: &Plan, sysgenid: bool) -> Result<Builds, Loc
 
 /// What a run needs before it starts: the installers ([`install`], [`install_probes`]) when
 /// `install_too`, and the builds ([`build_all`], `sysgenid` as there) when `build_too` (`None`
-/// otherwise). The
-/// installers (downloads, and aws-lambda-ric's native build) run beside cargo, whose build
-/// leaves a core idle for long stretches (one large crate, or a link, at a time).
+/// otherwise). The installers (downloads, and aws-lambda-ric's native build) run beside cargo,
+/// whose build leaves a core idle for long stretches (one large crate, or a link, at a time).
 pub fn install_and_build(
     root: &Path,
     plan: &Plan,
@@ -297,21 +296,28 @@ pub fn install_and_build(
     sysgenid: bool,
 ) -> Result<Option<Builds>, LocalError> {
     let (installed, built) = std::thread::scope(|s| {
-        let installer = install_too.then(|| {
-            s.spawn(|| -> Result<(), LocalError> {
-                install(root)?;
-                install_probes(root, plan)
-            })
-        });
+        // moto and the probes' packages at once: the CLI runs them after its own build, so
+        // they are on the first run's critical path (aws-lambda-ric's native build the longest).
+        let installers = if install_too {
+            vec![
+                ("installing moto", s.spawn(|| install(root))),
+                (
+                    "installing the probes' packages",
+                    s.spawn(|| install_probes(root, plan)),
+                ),
+            ]
+        } else {
+            Vec::new()
+        };
         let built = if build_too {
             build_all(root, plan, sysgenid).map(Some)
         } else {
             Ok(None)
         };
-        let installed = installer.map_or(Ok(()), |h| {
+        let installed: Result<(), LocalError> = installers.into_iter().try_for_each(|(step, h)| {
             h.join().unwrap_or_else(|_| {
                 Err(LocalError::Step {
-                    step: "installing moto and the probes' packages".into(),
+                    step: step.into(),
                     status: "panicked".into(),
                 })
             })
