@@ -1,8 +1,9 @@
 //! The crypto library's one-time cost: aws-lc (under rustls and the AWS SDK) seeds its random
 //! generator on the first randomness a process needs, with CPU jitter entropy unless it was
 //! built with `AWS_LC_SYS_NO_JITTER_ENTROPY=1` or the kernel offers a VM generation counter
-//! (`/dev/sysgenid`, which the local stage offers to run a no-jitter scenario with this build): "(typically) 10-50 milliseconds the first time a process requires
-//! randomness" (aws/aws-lc-rs pull request 922). In the probe that is the first TLS handshake,
+//! (`/dev/sysgenid`, which the local stage offers to run a no-jitter scenario with this build):
+//! "(typically) 10-50 milliseconds the first time a process requires randomness"
+//! (aws/aws-lc-rs pull request 922). In the probe that is the first TLS handshake,
 //! so the first fetch of a cold environment pays it, unless INIT draws it first
 //! (`SECBENCH_PREWARM`). `bench-lambda --measure-entropy` times it on its own: the local stage
 //! runs it once per memory size and build under that size's CPU quota.
@@ -66,5 +67,5 @@ pub fn build() -> ProbeBuild {
 /// looked at once per process.
 pub fn sysgenid() -> bool {
     static SEEN: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *SEEN.get_or_init(|| std::path::Path::new("/dev/sysgenid").exists())
+    *SEEN.get_or_init(|| std::path::Path::new(secbench_record::SYSGENID_PATH).exists())
 }

@@ -24,7 +24,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
 /// The path aws-lc looks at (`AWSLC_SYSGENID_PATH`), and the probe reports.
-pub const PATH: &str = "/dev/sysgenid";
+pub use secbench_record::SYSGENID_PATH as PATH;
 
 /// The counter's size: one page (aws-lc maps and reads 4 bytes of it).
 const SIZE: libc::off_t = 4096;

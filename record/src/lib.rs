@@ -253,6 +253,11 @@ closed_enum! {
     }
 }
 
+/// Where a kernel offers a VM generation counter, the path aws-lc looks at
+/// (`AWSLC_SYSGENID_PATH`): the probe reports whether it is there, and the local stage offers
+/// it to run [`ProbeBuild::NoJitterEntropy`] with the release build.
+pub const SYSGENID_PATH: &str = "/dev/sysgenid";
+
 closed_enum! {
     /// Which build of the probe ran (a scenario's `probe_build`), as aws-lc seeds its
     /// generator.
