@@ -263,35 +263,12 @@ async fn a_run_calibrated_from_aws_takes_its_service_times_and_cpu() {
     let aws = secbench_analyzer::calibration::AwsCalibration::read(&fixture).expect("fixture");
     let rounds = aws.cpu.iter().map(|c| c.rounds).max().expect("cpu rounds");
     let out = tempfile::tempdir().expect("tempdir");
-    let plan = format!(
-        r#"
-stage = "local"
-[network]
-tls = true
-rtt = "1ms"
-[defaults]
-cold_starts = 2
-warm_invocations = 150
-concurrency = 2
-rate = "50/s"
-memory_mb = 1769
-[[scenario]]
-name = "ssm"
-source = "ssm"
-[[scenario]]
-name = "sm"
-source = "secrets-manager"
-[[scenario]]
-name = "kms"
-source = "kms-env"
-[[scenario]]
-name = "cpu"
-kind = "cpu-calibration"
-source = "plain-env"
-cpu_rounds = {rounds}
-memory_mb = 128
-warm_invocations = 10
-"#
+    // The plan bench-calibration.sh runs too, its workload the fixture's.
+    let plan = std::fs::read_to_string(root().join("scripts/plans/calibration.toml"))
+        .expect("scripts/plans/calibration.toml");
+    assert!(
+        plan.contains(&format!("\ncpu_rounds = {rounds}\n")),
+        "the plan's cpu_rounds are the fixture's {rounds}"
     );
     // The share of the calibrated run's wall time in which some task waited for a CPU, as the
     // kernel counts it (pressure stall information; 0 where the kernel has none): contention
@@ -376,36 +353,58 @@ warm_invocations = 10
         }
     }
     assert!(off.is_empty(), "{off:#?}");
-    // The workload's wall time at 128 MB: within 15% of the AWS run's.
-    let expected = aws
-        .cpu
+    // The workload at 128 MB ran under the share the calibration fitted, and the kernel held it
+    // there (its own counters): over the scenario's warm invocations the cgroup's CPU time is at
+    // most that share of their wall time with the 5 % that CFS's runtime slices hand out over
+    // it (about 4 % on average, local-lambda/tests/cgroup.rs), plus a period's quota per
+    // invocation (one can start with a fresh period's whole quota) and one tick (CFS sees an
+    // exhausted quota at the next tick, 4 ms at 250 Hz, 10 ms at 100 Hz, and a later period
+    // pays the overrun back); and the quota, not the host, set the pace (throttled). How close the wall time
+    // then comes to the AWS run's is a measurement that moves from run to run (235-341 ms
+    // against 290 ms in 40 runs of this test, at a 5 % share and a 4 ms tick), not something
+    // the kernel guarantees: scripts/bench-calibration.sh compares the two side by side.
+    let share_millis = from
+        .cpu_share_millis
         .iter()
-        .find(|c| c.memory_mb == 128)
-        .expect("128 MB in the fixture")
-        .handler_wall_ns as f64;
-    let here = median(
-        of(&records, "cpu", Phase::Warm)
-            .iter()
-            .map(|r| {
-                r.probe
-                    .as_ref()
-                    .and_then(|p| p.cpu_work)
-                    .expect("cpu work")
-                    .wall_ns
-            })
-            .collect(),
-    ) as f64;
+        .find(|(m, _)| *m == 128)
+        .map(|(_, s)| *s)
+        .expect("a share fitted for 128 MB");
+    let period = Duration::from_micros(emulation.cpu_period_us.expect("a quota period"));
+    let (mut cpu, mut throttled, mut wall, mut n) = (0u64, 0u64, 0f64, 0u32);
+    for r in of(&records, "cpu", Phase::Warm) {
+        let u = r.environment_usage.as_ref().expect("usage");
+        assert!(
+            u.cpu_share_millis
+                .is_some_and(|s| s.abs_diff(share_millis) <= 1),
+            "the environment's share {:?} is not the fitted {share_millis} thousandths",
+            u.cpu_share_millis
+        );
+        cpu += u.cpu_ns.expect("cpu");
+        throttled += u.throttled_ns.expect("throttled");
+        wall += r
+            .platform
+            .as_ref()
+            .and_then(|p| p.duration_ms)
+            .expect("Duration")
+            * 1e6;
+        n += 1;
+    }
+    let share = (f64::from(share_millis) + 0.5) / 1000.0;
+    let allowed = 1.05 * share * wall
+        + f64::from(n) * share * period.as_nanos() as f64
+        + Duration::from_millis(10).as_nanos() as f64;
     println!(
-        "the workload took {:.1} ms here at 128 MB against {:.1} ms on AWS",
-        here / 1e6,
-        expected / 1e6
+        "the workload at 128 MB: {:.1} ms of CPU in {:.1} ms over {n} invocations, at most {:.1} ms allowed at {share_millis} thousandths of a CPU per {period:?}; throttled {:.1} ms",
+        cpu as f64 / 1e6,
+        wall / 1e6,
+        allowed / 1e6,
+        throttled as f64 / 1e6
     );
     assert!(
-        (here - expected).abs() <= 0.15 * expected,
-        "the workload took {:.1} ms here at 128 MB against {:.1} ms on AWS",
-        here / 1e6,
-        expected / 1e6
+        cpu as f64 <= allowed,
+        "{cpu} ns of CPU in {wall} ns at {share_millis} thousandths: more than the quota allows"
     );
+    assert!(throttled > 0, "the quota never held the workload back");
 }
 
 /// The Lambda control-plane calls moto's recorder saw since `start`, as (method, path and
