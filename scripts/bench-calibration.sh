@@ -31,11 +31,10 @@ python3 - "$out" "$runs" "$tolerance" "$aws" <<'PY'
 import json, statistics, sys
 out, runs, tolerance = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 
-def p50(summary, scenario, metric, memory_mb=None):
+def p50(summary, scenario, metric):
     for g in summary["groups"]:
         if g["scenario"] == scenario and g["phase"] == "warm" and metric in g["metrics"]:
-            if memory_mb is None or g.get("memory_mb") == memory_mb:
-                return g["metrics"][metric]["p50_ns"] / 1e6
+            return g["metrics"][metric]["p50_ns"] / 1e6
     raise SystemExit(f"no warm {metric} of {scenario} in the summary")
 
 aws = json.load(open(f"{out}/aws.json"))
