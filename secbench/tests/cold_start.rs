@@ -361,9 +361,9 @@ async fn a_run_calibrated_from_aws_takes_its_service_times_and_cpu() {
     // exhausted quota at the next tick, 4 ms at 250 Hz, 10 ms at 100 Hz, and a later period
     // pays the overrun back); and the quota, not the host, set the pace (throttled). How close
     // the wall time then comes to the AWS run's is a measurement that moves from run to run
-    // (235-341 ms against 290 ms in 40 runs of this test, at a 5 % share and a 4 ms tick), not
-    // something the kernel guarantees: scripts/bench-calibration.sh compares the two side by
-    // side.
+    // (261-317 ms quiet and 235-313 ms beside a build against 290 ms, in 20 runs of this test
+    // at a 5 % share and a 4 ms tick), not something the kernel guarantees:
+    // scripts/bench-calibration.sh compares the two side by side.
     let share_millis = from
         .cpu_share_millis
         .iter()
