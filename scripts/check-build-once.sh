@@ -15,16 +15,29 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 fail() { echo "check-build-once: $*" >&2; exit 1; }
 
+# A field of the build report `secbench local --build-only --json` prints (its last line):
+# `field compiled` the default build's crates, `field variants` lines `BUILD<TAB>crate, crate`.
+field() {
+  python3 -c '
+import json, sys
+r = json.loads(sys.stdin.read().strip().splitlines()[-1])
+if sys.argv[1] == "compiled":
+    print(", ".join(r["compiled"]) or "nothing")
+else:
+    for v in r["variants"]:
+        if v["probe"] is not None:
+            print(v["build"] + "\t" + (", ".join(v["compiled"]) or "nothing"))
+' "$1"
+}
+
 cargo build --release --locked -p secbench
-first="$(cargo run --quiet --release --locked -p secbench -- local --build-only)"
-compiled="$(sed -n 's/^compiled: //p' <<<"$first")"
+first="$(cargo run --quiet --release --locked -p secbench -- local --build-only --json)"
+compiled="$(field compiled <<<"$first")"
 echo "the local stage's build after the CLI's compiled: $compiled"
 if grep -Eq '(^|, )aws[-_]' <<<"$compiled"; then
   fail "the probe's build after the CLI's compiled AWS crates again: $compiled"
 fi
-while IFS= read -r line; do
-  build="$(sed -n 's/^compiled (\(.*\)): .*/\1/p' <<<"$line")"
-  list="$(sed -n 's/^compiled ([^)]*): //p' <<<"$line")"
+while IFS=$'\t' read -r build list; do
   echo "the $build build compiled: $list"
   [ "$list" = "nothing" ] && continue
   above="$(cargo tree --locked -p bench-lambda --features "bench-lambda/$build" -i aws-lc-sys \
@@ -33,16 +46,16 @@ while IFS= read -r line; do
     [ -z "$crate" ] || grep -qxF "$crate" <<<"$above" \
       || fail "the $build build compiled $crate, which is not above aws-lc-sys: the default build's artifacts were not shared"
   done
-done < <(grep '^compiled (' <<<"$first")
+done < <(field variants <<<"$first")
 
-second="$(cargo run --release --locked -p secbench --message-format=json -- local --build-only)"
+second="$(cargo run --release --locked -p secbench --message-format=json -- local --build-only --json)"
 rebuilt="$(grep '"reason":"compiler-artifact"' <<<"$second" | grep '"fresh":false' || true)"
 if [ -n "$rebuilt" ]; then
   fail "a second 'cargo run --release -p secbench' compiled again: $(grep -o '"package_id":"[^"]*"' <<<"$rebuilt" | tr '\n' ' ')"
 fi
-compiled="$(sed -n 's/^compiled: //p' <<<"$second")"
+compiled="$(field compiled <<<"$second")"
 [ "$compiled" = "nothing" ] || fail "the second run's probe build compiled: $compiled"
-if grep '^compiled (' <<<"$second" | grep -v ': nothing$'; then
+if field variants <<<"$second" | grep -v $'\tnothing$'; then
   fail "the second run's other probe builds compiled again (above)"
 fi
 echo "check-build-once: nothing compiled twice"

@@ -2,10 +2,11 @@
 """Finds import circles between the files of each crate (CI runs it).
 
 A file imports another when it names an item of that file's module: `use crate::a::b::Item`,
-`crate::a::b::f(...)` or `super::x::Item` in code, resolved to the deepest module file on the
-path (an item that a file re-exports with `pub use` counts as that file's: importing through a
+`crate::a::b::f(...)` or `super::x::Item` in code, or a bare path through one of its own child
+modules (`use api::Item`, `api::routes(...)` in the file that declares `mod api;`), resolved to
+the deepest module file on the path (an item that a file re-exports with `pub use` counts as that file's: importing through a
 re-export is importing from the re-exporting file). `mod x;` declarations and `#[cfg(test)]`
-modules are not imports. Two files that reach each other through such imports are a circle;
+modules (and files named `tests.rs`) are not imports. Two files that reach each other through such imports are a circle;
 the script prints each circle and exits 1 when there is one.
 
 Usage: scripts/check_module_cycles.py [CRATE_SRC_DIR ...]  (default: every workspace crate)
@@ -25,15 +26,22 @@ ITEM = re.compile(
     re.M)
 MACRO = re.compile(r"^\s*macro_rules!\s*([A-Za-z_][A-Za-z0-9_]*)", re.M)
 PATH = re.compile(r"\b(crate|super|self)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
+# A path that starts with a plain name (not after `::`): followed when the name is a child module.
+BARE = re.compile(r"(?<![\w:])([A-Za-z_][A-Za-z0-9_]*)((?:::[A-Za-z_][A-Za-z0-9_]*)+)")
 USE = re.compile(r"\buse\s+([^;]+);", re.S)
+# Comments, raw strings, strings and character literals (a quote in a char literal is no string).
+LEXEMES = re.compile(
+    r"//[^\n]*|/\*.*?\*/"
+    r'|(?<![A-Za-z0-9_])b?r(#*)".*?"\1'
+    r'|b?"(?:\\.|[^"\\])*"'
+    r"|b?'(?:\\.|[^'\\])'",
+    re.S)
 
 
 def strip(text: str) -> str:
     """Drops comments, string literals and `#[cfg(test)]` modules."""
-    text = re.sub(r"//[^\n]*", "", text)
-    text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
-    text = re.sub(r'r#*"(?:.|\n)*?"#*', '""', text)
-    text = re.sub(r'"(?:\\.|[^"\\])*"', '""', text)
+    # One pass, left to right, so a quote inside a comment or a string starts nothing.
+    text = LEXEMES.sub(lambda m: "" if m.group(0).startswith("/") else '""', text)
     out, i = [], 0
     for m in re.finditer(r"#\[cfg\(test\)\]\s*mod\s+\w+\s*\{", text):
         if m.start() < i:
@@ -54,7 +62,7 @@ def module_files(src: Path) -> dict:
     for f in src.rglob("*.rs"):
         rel = f.relative_to(src)
         parts = list(rel.with_suffix("").parts)
-        if parts[0] == "bin":
+        if parts[0] == "bin" or parts[-1] == "tests":
             continue
         if parts[-1] in ("lib", "main") and len(parts) == 1:
             parts = []
@@ -110,6 +118,11 @@ class Crate:
                     r[name] = p
             self.reexports[m] = r
 
+    def children(self, module: tuple) -> set:
+        """The names of `module`'s child modules that have files of their own."""
+        n = len(module)
+        return {m[n] for m in self.files if len(m) == n + 1 and m[:n] == module}
+
     def absolute(self, module: tuple, path: str) -> list:
         parts = path.split("::")
         base = list(module)
@@ -121,6 +134,8 @@ class Crate:
                 if parts[0] == "super":
                     base = base[:-1]
                 parts = parts[1:]
+        elif head in self.children(module):
+            pass
         else:
             return []
         return base + parts
@@ -148,8 +163,11 @@ class Crate:
             for u in USE.finditer(t):
                 paths += expand_use(u.group(1))
             paths += [m2.group(1) + m2.group(2) for m2 in PATH.finditer(t)]
+            children = self.children(m)
+            paths += [m2.group(1) + m2.group(2) for m2 in BARE.finditer(t)
+                      if m2.group(1) in children]
             for p in paths:
-                if p.split("::")[0] not in ("crate", "super", "self"):
+                if p.split("::")[0] not in {"crate", "super", "self"} | children:
                     continue
                 seg = self.absolute(m, p)
                 if not seg:
@@ -193,19 +211,27 @@ def cycles(edges: dict) -> list:
     return out
 
 
+def shown(path: Path) -> str:
+    """The path relative to the checkout, or as given when it is elsewhere."""
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
 def main(argv):
-    srcs = [Path(a) for a in argv] or [ROOT / c / "src" for c in CRATES]
+    srcs = [Path(a).resolve() for a in argv] or [ROOT / c / "src" for c in CRATES]
     found = False
     for src in srcs:
         crate = Crate(src)
         edges = crate.edges()
         for comp in cycles(edges):
             found = True
-            names = sorted(str(crate.files[m].relative_to(ROOT)) for m in comp)
+            names = sorted(shown(crate.files[m]) for m in comp)
             print(f"import circle: {' <-> '.join(names)}")
             for a in comp:
                 for b in sorted(edges[a] & set(comp)):
-                    print(f"  {crate.files[a].relative_to(ROOT)} imports from {crate.files[b].relative_to(ROOT)}")
+                    print(f"  {shown(crate.files[a])} imports from {shown(crate.files[b])}")
     if found:
         return 1
     print(f"no import circle between the files of {len(srcs)} crates")

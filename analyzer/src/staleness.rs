@@ -181,8 +181,8 @@ pub struct Window {
     pub until: f64,
 }
 
-/// Measures one rotation to `version_index` over the window `w`. The definitions (the README's
-/// "Rotation" section gives them too):
+/// Measures one rotation to `version_index` over the window `w`. The definitions (docs/rotation.md
+/// gives them too):
 /// - the environments at the rotation are those that completed a warm-phase invocation before
 ///   the write was requested (so they existed before it: an invocation sent before the request
 ///   can still wait for a slot and start a new environment during a configuration change, which

@@ -45,7 +45,7 @@ pub struct MetricSummary {
     pub p99_stable: bool,
 }
 
-/// How every percentile secbench reports is defined (said in the report and the README).
+/// How every percentile secbench reports is defined (said in the report and docs/reports.md).
 pub const PERCENTILE_DEFINITION: &str = "Percentiles are nearest-rank percentiles of an HdrHistogram with 3 significant digits (the smallest recorded value with at least q × n values at or below it, within 0.1%), not interpolated: on small groups they can differ from linear interpolation (numpy's default) by up to the gap between neighbouring values (for n = 8, by up to 50%).";
 
 /// A seed for one group and metric, from the base seed and their names, so results do not

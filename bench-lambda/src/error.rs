@@ -7,7 +7,7 @@ use lambda_runtime::Diagnostic;
 /// The probe cannot start with this environment. Reported to Lambda's `/runtime/init/error`.
 #[derive(Debug, thiserror::Error)]
 pub enum InitError {
-    /// A variable the configured source needs is not set: set it (see the README's table).
+    /// A variable the configured source needs is not set: set it (see docs/plan.md, "The probe's settings").
     #[error("environment variable {var} is not set: {why}")]
     Missing {
         /// The variable.

@@ -6,8 +6,8 @@
 use crate::configuration::{configuration, update_configuration};
 use crate::http::{json_response, read_body, service_error, Body};
 use crate::invoke::invoke;
+use crate::platform::Platform;
 use crate::versions;
-use crate::Platform;
 use hyper::{Method, Request, Response, StatusCode};
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! change that retires every environment, as on AWS (that is how cold starts are forced).
 
 use crate::http::{architecture, function_arn, json_response, service_error, Body};
-use crate::Platform;
+use crate::platform::Platform;
 use hyper::{Response, StatusCode};
 use secbench_record::sync::lock;
 use std::sync::atomic::Ordering;

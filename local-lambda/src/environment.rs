@@ -30,7 +30,7 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct EnvSpec {
     /// The probe binary, and the VM generation counter its processes see.
-    pub code: crate::Code,
+    pub code: Code,
     /// Every environment variable of the function process except `AWS_LAMBDA_RUNTIME_API`.
     pub vars: BTreeMap<String, String>,
     /// The agent to start beside the function, when the extension layer is attached.
@@ -753,4 +753,13 @@ async fn serve_runtime_api(
 
 fn accepted() -> Response<Body> {
     text_response(StatusCode::ACCEPTED, r#"{"status":"OK"}"#)
+}
+
+/// The function's code as new environments run it.
+#[derive(Debug, Clone)]
+pub struct Code {
+    /// The probe binary (or a runtime's start script).
+    pub bin: PathBuf,
+    /// The VM generation counter its environments see ([`crate::sysgenid`]; none: not offered).
+    pub sysgenid: Option<std::sync::Arc<crate::sysgenid::Sysgenid>>,
 }

@@ -25,6 +25,7 @@ pub async fn read_body(req: hyper::Request<hyper::body::Incoming>) -> Result<Byt
     Ok(req.into_body().collect().await?.to_bytes())
 }
 
+/// A response with `value` as its JSON body.
 pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
     let mut r = Response::new(full(Bytes::from(value.to_string())));
     *r.status_mut() = status;

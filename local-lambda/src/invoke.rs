@@ -3,11 +3,12 @@
 //! Lambda returns it, and the log tail with the REPORT line the platform measured and the
 //! `SECBENCH_USAGE` line of the environment's counters.
 
+use crate::constraints::Constraints;
 use crate::environment::{self, Environment, InvokeResult};
 use crate::http::{full, read_body, service_error, Body};
 use crate::logs::{self, Measured};
+use crate::platform::Platform;
 use crate::pool::{acquire, release, Acquired};
-use crate::{Constraints, Platform};
 use base64::Engine as _;
 use bytes::Bytes;
 use hyper::{Request, Response, StatusCode};

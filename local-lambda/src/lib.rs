@@ -11,6 +11,8 @@
 //! `SECBENCH_USAGE` line: the environment's CPU time, throttled time and connections for
 //! the invocation.
 
+#![warn(missing_docs)]
+
 pub mod agent;
 pub mod cgroup;
 pub mod cgroup_layout;
@@ -28,147 +30,21 @@ mod api;
 mod configuration;
 mod constraints;
 mod invoke;
+mod platform;
 mod pool;
 mod versions;
 
 use environment::Environment;
+use platform::{FunctionState, Platform};
 use secbench_record::sync::lock;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 pub use constraints::{Constraints, CpuCalibration};
+pub use environment::Code;
 pub use invoke::uuid_v4;
-
-/// The marker by which the platform recognises the Parameters and Secrets extension layer.
-pub const EXTENSION_LAYER_NAME: &str = "AWS-Parameters-and-Secrets-Lambda-Extension";
-
-/// What the platform runs.
-#[derive(Debug, Clone)]
-pub struct PlatformConfig {
-    /// The function name.
-    pub function_name: String,
-    /// The region it pretends to be in.
-    pub region: String,
-    /// The release probe binary.
-    pub probe_bin: PathBuf,
-    /// The agent binary ([`agent::bin`]), started beside each environment when the extension
-    /// layer is attached.
-    pub agent_bin: Option<PathBuf>,
-    /// Variables the platform gives every process (credentials, `AWS_ENDPOINT_URL`, region).
-    pub platform_vars: BTreeMap<String, String>,
-    /// The function's own variables at the start.
-    pub function_vars: BTreeMap<String, String>,
-    /// Memory size at the start.
-    pub memory_mb: u32,
-    /// Timeout at the start.
-    pub timeout: Duration,
-    /// Most environments at once (the function's concurrency limit).
-    pub max_concurrency: usize,
-    /// Start the agent this long after the function and let INIT end without it (for fault
-    /// tests: the real extension is sometimes not listening yet at the first invocation).
-    pub agent_start_delay: Option<Duration>,
-    /// CPU and memory per environment.
-    pub constraints: Constraints,
-    /// The front environments reach the services through (None: `AWS_ENDPOINT_URL` from
-    /// `platform_vars` as it is).
-    pub front: Option<Arc<front::Front>>,
-}
-
-/// What an environment of the function (or of one of its published versions) runs with.
-#[derive(Debug, Clone, PartialEq)]
-struct Published {
-    vars: BTreeMap<String, String>,
-    memory_mb: u32,
-    timeout: Duration,
-    layers: Vec<String>,
-}
-
-/// A version's provisioned concurrency (`PutProvisionedConcurrencyConfig`).
-#[derive(Debug, Clone)]
-struct Provisioning {
-    /// The alias (or version) it was asked for.
-    qualifier: String,
-    /// Environments asked for.
-    requested: u32,
-    /// Environments initialised and waiting.
-    allocated: u32,
-    status: ProvisioningStatus,
-    /// Why it failed.
-    reason: Option<String>,
-}
-
-/// Where a provisioned-concurrency config stands (`Status`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ProvisioningStatus {
-    InProgress,
-    Ready,
-    Failed,
-}
-
-impl ProvisioningStatus {
-    /// The name in the Lambda API.
-    fn as_str(self) -> &'static str {
-        match self {
-            ProvisioningStatus::InProgress => "IN_PROGRESS",
-            ProvisioningStatus::Ready => "READY",
-            ProvisioningStatus::Failed => "FAILED",
-        }
-    }
-}
-
-#[derive(Debug, Clone)]
-struct FunctionState {
-    vars: BTreeMap<String, String>,
-    memory_mb: u32,
-    timeout: Duration,
-    layers: Vec<String>,
-    generation: u64,
-    updating: bool,
-    revision: u64,
-    /// Published versions, by number (`PublishVersion`).
-    versions: BTreeMap<u32, Published>,
-    /// Aliases and the version each points to.
-    aliases: BTreeMap<String, u32>,
-    /// Provisioned concurrency, by version.
-    provisioned: BTreeMap<u32, Provisioning>,
-}
-
-impl FunctionState {
-    /// `$LATEST` as it is now.
-    fn published(&self) -> Published {
-        Published {
-            vars: self.vars.clone(),
-            memory_mb: self.memory_mb,
-            timeout: self.timeout,
-            layers: self.layers.clone(),
-        }
-    }
-}
-
-struct Platform {
-    config: PlatformConfig,
-    /// The function's code: the probe binary new environments start (a scenario may switch
-    /// it, as deploying another build would).
-    code: Mutex<Code>,
-    state: Mutex<FunctionState>,
-    idle: Mutex<Vec<Arc<Environment>>>,
-    /// Environments provisioned ahead of traffic and waiting for an invocation.
-    provisioned_idle: Mutex<Vec<Arc<Environment>>>,
-    live: AtomicUsize,
-    all: Mutex<Vec<Arc<Environment>>>,
-}
-
-/// The function's code as new environments run it.
-#[derive(Debug, Clone)]
-pub struct Code {
-    /// The probe binary (or a runtime's start script).
-    pub bin: PathBuf,
-    /// The VM generation counter its environments see ([`sysgenid`]; none: not offered).
-    pub sysgenid: Option<Arc<sysgenid::Sysgenid>>,
-}
+pub use platform::{PlatformConfig, EXTENSION_LAYER_NAME};
 
 /// Switches the function's code (see [`LocalPlatform::probe_switch`]).
 #[derive(Clone)]

@@ -6,9 +6,11 @@
 //! frozen until its first invocation, which is warm-started; an on-demand INIT gets the CPU
 //! `[local] init_cpu` says.
 
+use crate::cgroup;
+use crate::constraints::Constraints;
 use crate::environment::{AgentSpec, EnvSpec, Environment, InitState};
 use crate::http::function_arn;
-use crate::{cgroup, Constraints, Platform, Published, EXTENSION_LAYER_NAME};
+use crate::platform::{Platform, Published, EXTENSION_LAYER_NAME};
 use bytes::Bytes;
 use secbench_record::sync::lock;
 use secbench_record::InitializationType;

@@ -9,8 +9,8 @@
 
 use crate::environment::InitState;
 use crate::http::{function_arn, json_response, service_error, Body};
+use crate::platform::{Platform, Provisioning, ProvisioningStatus};
 use crate::pool::{reserve, spawn, Target};
-use crate::{Platform, Provisioning, ProvisioningStatus};
 use hyper::{Response, StatusCode};
 use secbench_record::sync::lock;
 use secbench_record::InitializationType;

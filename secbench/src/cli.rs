@@ -102,7 +102,7 @@ pub enum Command {
     },
     /// Monthly cost of every approach for a workload, from a dated pricing table.
     Cost {
-        /// The workload file (TOML).
+        /// The workload file (TOML; its fields: docs/pricing.md).
         #[arg(long)]
         workload: PathBuf,
         /// Take latencies from these runs (else from the workload's `[[latency]]` table).
@@ -182,7 +182,7 @@ pub struct ProvisionArgs {
 /// `secbench local`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LocalArgs {
-    /// The plan (default: scripts/plans/local.toml of the checkout).
+    /// The plan (default: scripts/plans/local.toml of the checkout; fields: docs/plan.md).
     #[arg(long)]
     pub plan: Option<PathBuf>,
     /// Where runs are written.
@@ -191,17 +191,23 @@ pub struct LocalArgs {
     /// Complete an interrupted local run instead of starting a new one.
     #[arg(long, value_name = "RUN_DIR")]
     pub resume: Option<PathBuf>,
-    /// The workload of the report's cost plots (default: scripts/workloads/example.toml).
+    /// The workload of the report's cost plots (default: scripts/workloads/example.toml;
+    /// docs/pricing.md).
     #[arg(long)]
     pub workload: Option<PathBuf>,
     /// A run on AWS (`reports/dev/<run-id>`) whose service times per API operation, and CPU per
-    /// memory size from its cpu-calibration scenarios, the local stage takes over.
+    /// memory size from its cpu-calibration scenarios, the local stage takes over
+    /// (docs/cold-starts.md).
     #[arg(long, value_name = "RUN_DIR")]
     pub service_time_from: Option<PathBuf>,
     /// Install moto, build the probe, the agent and the probe builds the plan asks for, print
     /// what was compiled, and stop.
     #[arg(long, conflicts_with_all = ["resume", "workload"])]
     pub build_only: bool,
+    /// With --build-only: print what was built and compiled as one JSON object
+    /// (`scripts/check-build-once.sh` reads it).
+    #[arg(long, requires = "build_only")]
+    pub json: bool,
     /// Print what this machine's cgroups support, what the sandbox will write where, and why
     /// not, then stop (writes nothing, starts nothing).
     #[arg(long, conflicts_with_all = ["resume", "workload", "build_only"])]
@@ -211,7 +217,7 @@ pub struct LocalArgs {
 /// `secbench run`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct RunArgs {
-    /// The plan file (not needed with --resume).
+    /// The plan file (not needed with --resume; fields: docs/plan.md).
     #[arg(long, required_unless_present = "resume")]
     pub plan: Option<PathBuf>,
     /// The stage; its stage file (.secbench/stages/NAME.toml) gives function and region.

@@ -10,7 +10,6 @@
 mod common;
 
 use common::*;
-use secbench::local_stage::{run_local, LocalOptions};
 use secbench::run::{self, provisioned, Cancel};
 use secbench_record::run::{InvocationRecord, Phase, RunStatus};
 use secbench_record::{InitializationType, ProbeBuild};
@@ -24,21 +23,9 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 async fn local(plan: &str, out: &Path, service_time_from: Option<&Path>) -> run::RunSummary {
     let plan_path = out.join("plan.toml");
     std::fs::write(&plan_path, plan).expect("plan");
-    let summary = run_local(
-        &LocalOptions {
-            root: root(),
-            plan: plan_path,
-            out_dir: out.to_owned(),
-            resume: None,
-            probe_bin: Some(probe_bin()),
-            skip_install: true,
-            value: Some(canary()),
-            service_time_from: service_time_from.map(Path::to_owned),
-        },
-        Cancel::default(),
-    )
-    .await
-    .expect("the local stage runs");
+    let summary = run_local(&plan_path, out, &canary(), service_time_from)
+        .await
+        .expect("the local stage runs");
     assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.message);
     assert_eq!(summary.accounting.ok, summary.accounting.sent);
     summary

@@ -8,8 +8,6 @@
 mod common;
 
 use common::*;
-use secbench::local_stage::{run_local, LocalOptions};
-use secbench::run::Cancel;
 use secbench_record::run::{Constraint, Phase, RunStatus};
 use secbench_record::{CacheMode, Source};
 use std::process::Command;
@@ -66,21 +64,9 @@ async fn a_constrained_tls_run_counts_handshakes_and_says_what_was_emulated() {
     let plan_path = out.path().join("plan.toml");
     std::fs::write(&plan_path, PLAN).expect("plan");
     let value = canary();
-    let summary = run_local(
-        &LocalOptions {
-            root: root(),
-            plan: plan_path,
-            out_dir: out.path().to_owned(),
-            resume: None,
-            probe_bin: Some(probe_bin()),
-            skip_install: true,
-            value: Some(value.clone()),
-            service_time_from: None,
-        },
-        Cancel::default(),
-    )
-    .await
-    .expect("the local stage runs");
+    let summary = run_local(&plan_path, out.path(), &value, None)
+        .await
+        .expect("the local stage runs");
     assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.message);
     assert!(summary.accounting.balanced());
     assert_eq!(summary.accounting.ok, summary.accounting.sent);

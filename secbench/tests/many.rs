@@ -6,8 +6,6 @@
 mod common;
 
 use common::*;
-use secbench::local_stage::{run_local, LocalOptions};
-use secbench::run::Cancel;
 use secbench_record::run::RunStatus;
 use secbench_record::{MultiMode, Outcome};
 use std::process::Command;
@@ -54,21 +52,9 @@ async fn the_local_stage_reads_n_secrets_in_each_mode_and_reports_against_n() {
     let plan_path = out.path().join("plan.toml");
     std::fs::write(&plan_path, PLAN).expect("plan");
     let value = canary();
-    let summary = run_local(
-        &LocalOptions {
-            root: root(),
-            plan: plan_path,
-            out_dir: out.path().to_owned(),
-            resume: None,
-            probe_bin: Some(probe_bin()),
-            skip_install: true,
-            value: Some(value.clone()),
-            service_time_from: None,
-        },
-        Cancel::default(),
-    )
-    .await
-    .expect("the local stage runs");
+    let summary = run_local(&plan_path, out.path(), &value, None)
+        .await
+        .expect("the local stage runs");
     assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.message);
     assert_eq!(
         summary.accounting.ok,

@@ -10,8 +10,6 @@
 mod common;
 
 use common::*;
-use secbench::local_stage::{run_local, LocalOptions};
-use secbench::run::Cancel;
 use secbench_analyzer::approach::StalenessBound;
 use secbench_analyzer::staleness::{self, RotationStaleness};
 use secbench_record::rotation::Store;
@@ -127,21 +125,9 @@ async fn each_cache_mode_serves_the_old_value_as_long_as_it_promises_and_no_long
     let plan_path = out.path().join("plan.toml");
     std::fs::write(&plan_path, PLAN).expect("plan");
     let value = canary();
-    let summary = run_local(
-        &LocalOptions {
-            root: root(),
-            plan: plan_path,
-            out_dir: out.path().to_owned(),
-            resume: None,
-            probe_bin: Some(probe_bin()),
-            skip_install: true,
-            value: Some(value.clone()),
-            service_time_from: None,
-        },
-        Cancel::default(),
-    )
-    .await
-    .expect("the local stage runs");
+    let summary = run_local(&plan_path, out.path(), &value, None)
+        .await
+        .expect("the local stage runs");
     assert_eq!(summary.status, RunStatus::Complete, "{:?}", summary.message);
     assert_eq!(
         summary.accounting.ok,

@@ -1,8 +1,8 @@
 //! The cost answer as CSV: one row per approach × priced line (so a spreadsheet can pivot
 //! it), and the sweep as one row per value × approach.
 
+use super::evaluate::CostReport;
 use super::sweep::Sweep;
-use super::CostReport;
 use std::fmt::Write as _;
 
 use crate::export::csv::field;

@@ -3,12 +3,13 @@
 //! run under injected faults) or from the workload's `[[latency]]` table, say where they came
 //! from, then price every approach, recommend under an objective, and sweep a field.
 
+use super::error::CostError;
+use super::evaluate::{CostReport, Latencies, PricingInfo};
 use super::latency::LatencyOrigin;
 use super::pricing::Pricing;
 use super::recommend::Slo;
 use super::sweep::{Sweep, SweepSpec};
 use super::workload::Workload;
-use super::{CostError, CostReport, Latencies, PricingInfo};
 use crate::approach::Approach;
 use crate::ingest::Ingested;
 use std::collections::BTreeMap;
@@ -56,7 +57,7 @@ pub fn prepare(
     let info = PricingInfo::new(&p, &file.display().to_string(), &w.region, overridden);
     let (latencies, notes, origin) = match latency {
         LatencyInput::Workload => {
-            let l = super::latencies_from_workload(&w);
+            let l = super::evaluate::latencies_from_workload(&w);
             let origin = if l.is_empty() {
                 LatencyOrigin::None
             } else {
@@ -69,7 +70,7 @@ pub fn prepare(
             // per fetch, or another TTL than the workload's where both were measured.
             let exclude =
                 crate::family::Families::new(summary, ingested, w.cache_ttl).outside_main();
-            let (l, n) = super::latencies_from_summary(summary, &w, &exclude);
+            let (l, n) = super::evaluate::latencies_from_summary(summary, &w, &exclude);
             let origin = LatencyOrigin::Runs {
                 runs: ingested.input.runs.iter().map(|r| r.dir.clone()).collect(),
                 local_emulator: summary.local_emulator,
@@ -103,7 +104,7 @@ impl Priced {
         notes: &BTreeMap<Approach, Vec<String>>,
         slo: &Slo,
     ) -> CostReport {
-        super::report(
+        super::evaluate::report(
             w,
             &self.pricing,
             self.info.clone(),

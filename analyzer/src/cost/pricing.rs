@@ -2,7 +2,7 @@
 //! quotas with their sources, resolved for one region (`[region."NAME"]` overrides merged
 //! over the defaults), read strictly and checked before any figure is used.
 
-use super::CostError;
+use super::error::CostError;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 

@@ -2,8 +2,8 @@
 //! objective (`--slo p99_cold=200ms,p99_warm=20ms`), with the runner-up and why. The
 //! plaintext baseline is never recommended.
 
+use super::error::CostError;
 use super::model::ApproachCost;
-use super::CostError;
 use crate::approach::Approach;
 use secbench_record::Source;
 use serde::Serialize;

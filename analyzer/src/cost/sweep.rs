@@ -2,9 +2,10 @@
 //! of one workload field, and the break-even points where the cheapest feasible approach
 //! changes (found by bisection between the sampled points). This is what the report plots.
 
+use super::error::CostError;
+use super::evaluate::{evaluate, Latencies, PricingInfo};
 use super::pricing::Pricing;
 use super::workload::Workload;
-use super::{evaluate, CostError, Latencies, PricingInfo};
 use crate::approach::Approach;
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -1,8 +1,8 @@
 //! The cost answer as aligned text for a terminal: one row per approach, the recommendation,
 //! then each approach's priced lines.
 
+use super::evaluate::CostReport;
 use super::sweep::Sweep;
-use super::CostReport;
 use crate::table::Table;
 use std::fmt::Write as _;
 
@@ -56,13 +56,13 @@ pub fn render(r: &CostReport) -> String {
         si(r.derived.new_environments_per_month)
     );
     match &r.latency_origin {
-        super::LatencyOrigin::None => {
+        super::latency::LatencyOrigin::None => {
             let _ = writeln!(o, "latencies: none given (compute for fetching left out)");
         }
-        super::LatencyOrigin::Workload => {
+        super::latency::LatencyOrigin::Workload => {
             let _ = writeln!(o, "latencies: the workload file's [[latency]] table");
         }
-        super::LatencyOrigin::Runs {
+        super::latency::LatencyOrigin::Runs {
             runs,
             local_emulator,
             emulation,

@@ -2,7 +2,7 @@
 //! every value range-checked, errors naming the field and the allowed range), optionally with
 //! a latency table so the model runs without a measured run.
 
-use super::CostError;
+use super::error::CostError;
 use secbench_record::{CacheMode, FetchAt, Source};
 use serde::{Deserialize, Serialize};
 use std::path::Path;

@@ -2,9 +2,10 @@
 //! fetch of a cold environment, else the handler's fetch) per group, with its confidence
 //! intervals, errors and cache hits.
 
-use super::{human_ns, LOCAL_NOTE};
+use super::note::LOCAL_NOTE;
 use crate::summary::Summary;
 use crate::table::Table;
+use crate::units::human_ns;
 
 /// The Markdown text.
 pub fn render(summary: &Summary) -> String {

@@ -4,6 +4,7 @@
 pub mod csv;
 pub mod json;
 pub mod markdown;
+pub mod note;
 pub mod table;
 
 use crate::summary::Summary;
@@ -46,10 +47,7 @@ pub fn write(text: &str, out: Option<&Path>) -> std::io::Result<()> {
     }
 }
 
-pub use crate::units::human_ns;
-
-/// The line every export of local-stage figures carries.
-pub const LOCAL_NOTE: &str = "local emulator figures (moto + the local Lambda platform), not AWS";
+pub use note::LOCAL_NOTE;
 
 #[cfg(test)]
 mod tests;

@@ -1,10 +1,11 @@
 //! The human table for a terminal: per group, the headline fetch ([`crate::group::Metric::headline`])
 //! with its intervals, INIT, errors and cache hits.
 
-use super::{human_ns, LOCAL_NOTE};
+use super::note::LOCAL_NOTE;
 use crate::group::Metric;
 use crate::summary::Summary;
 use crate::table::Table;
+use crate::units::human_ns;
 
 /// The table text.
 pub fn render(summary: &Summary) -> String {

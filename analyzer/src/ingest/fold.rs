@@ -4,8 +4,8 @@
 //! Merging two folds adds their histograms and counters exactly, so the parallel reader gets
 //! the same groups as one sequential fold.
 
+use super::ingested::{Ingested, Observation};
 use super::lite::{parse_lite, Lite, LiteProbe};
-use super::{Ingested, Observation};
 use crate::group::{Connections, Group, GroupKey, Metric};
 use secbench_record::run::Phase;
 use secbench_record::run_dir::{self, Chunk, Chunks};

@@ -4,8 +4,8 @@
 //! mid-write) is reported, not fatal.
 
 use super::fold::{absorb, fold_chunk, Accum, BadLine};
+use super::ingested::{IngestError, Ingested, RunInfo, RunRotations};
 use super::lite::parse_lite;
-use super::{IngestError, Ingested, RunInfo, RunRotations};
 use secbench_record::run_dir::{self, Chunk, Chunks};
 use secbench_record::sync::lock;
 use std::fs::File;

@@ -5,8 +5,9 @@
 //! a grid the cost model computed, the plots and the tables by family of scenarios. Prints
 //! cleanly ("Save as PDF").
 
-use super::{esc, relative, ReportData};
+use super::data::{relative, ReportData};
 use crate::plot::Rendered;
+use crate::table::esc;
 use std::fmt::Write as _;
 use std::path::Path;
 

@@ -1,7 +1,7 @@
 //! `report.md`: the report as GitHub-flavoured Markdown for a pull request or a wiki, with the
 //! plots as linked PNGs.
 
-use super::{relative, ReportData};
+use super::data::{relative, ReportData};
 use crate::plot::Rendered;
 use std::fmt::Write as _;
 use std::path::Path;

@@ -127,7 +127,7 @@ pub fn connection_rows(summary: &Summary) -> Vec<ConnectionRow> {
 }
 
 fn ms(v: Option<u64>) -> String {
-    v.map_or_else(|| "–".to_owned(), crate::export::human_ns)
+    v.map_or_else(|| "–".to_owned(), crate::units::human_ns)
 }
 
 /// The memory table: one definition for the HTML and the Markdown.

@@ -2,7 +2,7 @@
 //! columns of some): fetch latency percentiles per group, the monthly cost per approach, the
 //! comparison with a base run, and the runs' environment.
 
-use super::ReportData;
+use super::data::ReportData;
 use crate::approach::name_of as approach_name;
 use crate::cost::CostReport;
 use crate::table::Table;

@@ -1,15 +1,15 @@
-//! From the plan as written ([`super::spec`]) to the checked [`super::ResolvedPlan`]: one small
+//! From the plan as written ([`super::spec`]) to the checked [`super::resolved::ResolvedPlan`]: one small
 //! function per field group (cache, traffic, memory, rotation, agent, several secrets, the
 //! sweep, network, local), each returning the field it checked with its error, and
 //! [`resolve`] putting them together. As ripgrep keeps its flags as written apart from the
 //! flags resolved.
 
-use super::spec::{MemorySizes, PlanFile, RotationSpec, ScenarioSpec, Traffic};
-use super::{
+use super::resolved::{
     parse_duration, parse_rate, Arrival, Local, Network, PlanError, ResolvedPlan, Rotation,
     Scenario, AGENT_MAX_TTL, CPU_CALIBRATION_ROUNDS, DEFAULT_CPU_PERIOD, MAX_INVOCATIONS,
     MAX_ROTATIONS,
 };
+use super::spec::{MemorySizes, PlanFile, RotationSpec, ScenarioSpec, Traffic};
 use crate::{
     CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, Runtime,
     ScenarioKind, Source,
@@ -165,7 +165,7 @@ fn runtimes(spec: &ScenarioSpec, multi: Option<MultiMode>) -> Result<Vec<Runtime
     let list = spec
         .runtime
         .as_ref()
-        .map_or_else(|| vec![Runtime::Rust], super::Runtimes::list);
+        .map_or_else(|| vec![Runtime::Rust], super::spec::Runtimes::list);
     if list.is_empty() {
         return Err(fault("runtime", "the sweep is empty"));
     }

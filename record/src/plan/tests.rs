@@ -3,6 +3,11 @@
 //! survives the manifest's JSON.
 
 use super::*;
+#[allow(unused_imports)]
+use crate::{
+    CacheMode, ConcurrencyMode, FetchAt, InitCpu, MultiMode, Prewarm, ProbeBuild, Runtime,
+    ScenarioKind, Source,
+};
 use std::path::Path;
 
 fn fixture(name: &str) -> PathBuf {

@@ -12,9 +12,9 @@ pub fn run(
     skip_invalid: bool,
     seed: u64,
 ) -> Result<i32> {
-    let ingested = super::read_runs(runs, skip_invalid)?;
+    let ingested = super::support::read_runs(runs, skip_invalid)?;
     let summary = summary::build(&ingested, seed);
-    super::write_output(&export::render(&summary, format), out)?;
+    super::support::write_output(&export::render(&summary, format), out)?;
     if let Some(dir) = histograms {
         let files = hdr::write_all(&ingested, dir)?;
         eprintln!(

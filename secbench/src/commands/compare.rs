@@ -13,8 +13,8 @@ pub fn run(
     skip_invalid: bool,
     seed: u64,
 ) -> Result<i32> {
-    let b = super::read_runs(&[base.to_owned()], skip_invalid)?;
-    let n = super::read_runs(&[new.to_owned()], skip_invalid)?;
+    let b = super::support::read_runs(&[base.to_owned()], skip_invalid)?;
+    let n = super::support::read_runs(&[new.to_owned()], skip_invalid)?;
     let comparisons = compare::compare(&b, &n, noise_threshold, seed);
     if json {
         println!(

@@ -37,7 +37,7 @@ pub fn render(args: &CostArgs) -> Result<String> {
     let latency = if args.latency.is_empty() {
         LatencyInput::Workload
     } else {
-        ingested = super::read_runs(&args.latency, args.skip_invalid)?;
+        ingested = super::support::read_runs(&args.latency, args.skip_invalid)?;
         summary = summary::build(&ingested, stats::DEFAULT_SEED);
         LatencyInput::Runs {
             ingested: &ingested,

@@ -21,30 +21,25 @@ pub fn run(args: LocalArgs) -> Result<i32> {
             .plan
             .clone()
             .unwrap_or_else(|| root.join("scripts/plans/local.toml"));
-        return build_only(&root, &plan);
+        return build_only(&root, &plan, args.json);
     }
     start_in_delegated_scope();
     let workload = args
         .workload
         .unwrap_or_else(|| root.join("scripts/workloads/example.toml"));
-    let opts = crate::local_stage::LocalOptions {
-        plan: args
-            .plan
-            .unwrap_or_else(|| root.join("scripts/plans/local.toml")),
-        root,
-        out_dir: args.out_dir,
-        resume: args.resume,
-        probe_bin: None,
-        skip_install: false,
-        value: None,
-        service_time_from: args.service_time_from,
-    };
-    let rt = super::runtime()?;
+    let plan = args
+        .plan
+        .unwrap_or_else(|| root.join("scripts/plans/local.toml"));
+    let mut opts = crate::local_stage::LocalOptions::new(root, plan, args.out_dir)
+        .with_service_time_from(args.service_time_from);
+    opts.resume = args.resume;
+    let plan = opts.load_plan()?;
+    let rt = super::support::runtime()?;
     let summary = rt.block_on(async {
-        let cancel = super::interrupt_on_ctrl_c();
-        crate::local_stage::run_local(&opts, cancel).await
+        let cancel = super::support::interrupt_on_ctrl_c();
+        crate::local_stage::run_local(&opts, &plan, cancel).await
     })?;
-    let code = super::print_run_end(&summary, true);
+    let code = super::support::print_run_end(&summary, true);
     println!("agent-ssm is not run on the local stage: no local server speaks the extension's SSM protocol, so its figures come from AWS only");
     // The decision from what was just measured (nothing is written into the run); the full
     // per-scenario table is `secbench analyze`'s.
@@ -70,10 +65,11 @@ pub fn run(args: LocalArgs) -> Result<i32> {
 }
 
 /// `--build-only`: the installers and the build (with the other probe builds `plan` asks for),
-/// and what the main build compiled (`scripts/check-build-once.sh` reads that line).
-fn build_only(root: &Path, plan: &Path) -> Result<i32> {
+/// and what was built and compiled: as lines, or as JSON with `--json`
+/// (`scripts/check-build-once.sh` reads that).
+fn build_only(root: &Path, plan: &Path, json: bool) -> Result<i32> {
     let plan = crate::plan::Plan::load(plan)?;
-    let crate::local_stage::Builds { main: b, variants } = crate::local_stage::install_and_build(
+    let builds = crate::local_stage::install_and_build(
         root,
         &plan,
         true,
@@ -81,31 +77,15 @@ fn build_only(root: &Path, plan: &Path) -> Result<i32> {
         crate::local_stage::sysgenid_for(&plan).is_some(),
     )?
     .context("the build was asked for")?;
-    println!("probe: {}", b.probe.display());
-    println!("agent: {}", b.agent.display());
-    for (runtime, probe) in crate::local_stage::runtime_probes(root, &plan) {
-        println!("probe ({runtime}): {}", probe.display());
+    let report = crate::local_stage::build::BuildReport::new(root, &plan, &builds);
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string(&report).context("writing the build report")?
+        );
+    } else {
+        print!("{}", report.text());
     }
-    let list = |compiled: &[String]| {
-        if compiled.is_empty() {
-            "nothing".to_owned()
-        } else {
-            compiled.join(", ")
-        }
-    };
-    for (build, v) in &variants {
-        println!("probe ({build}): {}", v.probe.display());
-        println!("compiled ({build}): {}", list(&v.compiled));
-    }
-    for build in crate::local_stage::variant_builds(&plan) {
-        if !variants.contains_key(&build) {
-            println!(
-                "probe ({build}): the default probe, its environments seeing {}",
-                secbench_local_lambda::sysgenid::PATH
-            );
-        }
-    }
-    println!("compiled: {}", list(&b.compiled));
     Ok(0)
 }
 

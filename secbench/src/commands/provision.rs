@@ -66,7 +66,7 @@ pub fn run(args: ProvisionArgs) -> Result<i32> {
     } else {
         provision::ValueSource::Secret
     };
-    let rt = super::runtime()?;
+    let rt = super::support::runtime()?;
     let done = rt.block_on(async {
         let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .region(aws_config::Region::new(file.region.clone()));

@@ -31,7 +31,7 @@ pub struct ReportArgs {
 
 /// Writes the report; returns the files.
 pub fn write(args: &ReportArgs) -> Result<ReportFiles> {
-    let ingested = super::read_runs(&args.runs, args.skip_invalid)?;
+    let ingested = super::support::read_runs(&args.runs, args.skip_invalid)?;
     let cost = match &args.workload {
         Some(w) => {
             let summary = summary::build(&ingested, stats::DEFAULT_SEED);
@@ -48,7 +48,7 @@ pub fn write(args: &ReportArgs) -> Result<ReportFiles> {
     };
     let base = match &args.compare {
         Some(b) => Some((
-            super::read_runs(std::slice::from_ref(b), args.skip_invalid)?,
+            super::support::read_runs(std::slice::from_ref(b), args.skip_invalid)?,
             short(b),
         )),
         None => None,

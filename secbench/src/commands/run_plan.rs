@@ -107,7 +107,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         many,
     };
     let longest = plan.longest_timeout();
-    let rt = super::runtime()?;
+    let rt = super::support::runtime()?;
     let summary = rt.block_on(async {
         let client = crate::run::lambda_client(
             &region,
@@ -129,12 +129,12 @@ pub fn run(args: RunArgs) -> Result<i32> {
                 .await?,
             ));
         }
-        let cancel = super::interrupt_on_ctrl_c();
+        let cancel = super::support::interrupt_on_ctrl_c();
         anyhow::Ok(
             crate::run::run(client, &plan, &target, &out_dir, resume.as_deref(), cancel).await?,
         )
     })?;
-    Ok(super::print_run_end(&summary, local))
+    Ok(super::support::print_run_end(&summary, local))
 }
 
 /// The rotator of a deployed stage: random values (never printed), written with the

@@ -5,6 +5,8 @@
 //! (closed loop), with the scenario's rotations (`rotate`) at their instants in it. Every
 //! invocation sent is recorded exactly once, whatever its outcome.
 
+pub mod cancel;
+pub mod clock;
 pub mod control;
 pub mod invoke;
 pub mod many;
@@ -14,6 +16,8 @@ pub mod provisioned;
 pub mod rotate;
 
 use crate::plan::{Arrival, Plan, Scenario};
+pub use cancel::Cancel;
+use clock::unix_ms;
 use secbench_record::event::ProbeEvent;
 use secbench_record::run::{
     Accounting, InvocationOutcome, InvocationRecord, Manifest, Phase, RunStatus, RUN_SCHEMA_VERSION,
@@ -22,10 +26,10 @@ use secbench_record::run_dir::{RunDir, RunDirError, MANIFEST_FILE};
 use secbench_record::sync::lock;
 use std::collections::{HashSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-use tokio::sync::{mpsc, Notify, Semaphore};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{mpsc, Semaphore};
 use tokio::task::JoinSet;
 
 /// Why a run could not start or go on.
@@ -48,34 +52,6 @@ pub enum RunError {
     /// The function could not be read before the run.
     #[error(transparent)]
     Control(#[from] control::ControlError),
-}
-
-/// A cancellation flag (Ctrl-C): no new invocation starts once it is set.
-#[derive(Debug, Clone, Default)]
-pub struct Cancel(Arc<(AtomicBool, Notify)>);
-
-impl Cancel {
-    /// Sets the flag.
-    pub fn cancel(&self) {
-        self.0 .0.store(true, Ordering::SeqCst);
-        self.0 .1.notify_waiters();
-    }
-
-    /// Whether the flag is set.
-    pub fn is_cancelled(&self) -> bool {
-        self.0 .0.load(Ordering::SeqCst)
-    }
-
-    /// Resolves once the flag is set.
-    pub async fn cancelled(&self) {
-        loop {
-            let notified = self.0 .1.notified();
-            if self.is_cancelled() {
-                return;
-            }
-            notified.await;
-        }
-    }
 }
 
 /// Where and how to run.
@@ -143,11 +119,6 @@ pub fn new_run_id() -> String {
         &compact[8..14],
         rand::random::<u16>()
     )
-}
-
-fn unix_ms(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 fn git_commit() -> Option<String> {

@@ -8,7 +8,7 @@
 //! invocation as `schedule_slip_ns`. The cost: up to [`SPIN`] plus the slack of one core per
 //! invocation (about 25% of a core at 1,000 invocations/s, 6% at 250/s).
 
-use super::Cancel;
+use super::cancel::Cancel;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 

@@ -279,7 +279,7 @@ impl Rotator {
         let (confirmed_unix_ms, service_version, error) = match result {
             Ok(version) => {
                 lock(&self.current).insert(store, step.digest);
-                (Some(super::unix_ms(confirmed)), version, None)
+                (Some(super::clock::unix_ms(confirmed)), version, None)
             }
             Err(e) => (None, None, Some(e)),
         };
@@ -291,7 +291,7 @@ impl Rotator {
             store,
             operation: store.operation().to_owned(),
             planned_offset_ms: u64::try_from(step.offset.as_millis()).unwrap_or(u64::MAX),
-            requested_unix_ms: super::unix_ms(requested),
+            requested_unix_ms: super::clock::unix_ms(requested),
             confirmed_unix_ms,
             service_version,
             error,

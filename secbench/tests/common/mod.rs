@@ -220,3 +220,19 @@ pub fn write_report(run: &Path) -> secbench_analyzer::report::ReportFiles {
     })
     .expect("report")
 }
+
+/// Runs the plan file `plan` on the local stage into `out`, with the release probe (nothing
+/// installed or built) and `value` provisioned (a canary the tests search the outputs for).
+pub async fn run_local(
+    plan: &Path,
+    out: &Path,
+    value: &str,
+    service_time_from: Option<&Path>,
+) -> Result<run::RunSummary, secbench::local_stage::LocalError> {
+    let opts = secbench::local_stage::LocalOptions::new(root(), plan.to_owned(), out.to_owned())
+        .with_probe(probe_bin())
+        .with_value(value)
+        .with_service_time_from(service_time_from.map(Path::to_owned));
+    let plan = opts.load_plan()?;
+    secbench::local_stage::run_local(&opts, &plan, run::Cancel::default()).await
+}

@@ -1,0 +1,256 @@
+//! The cost model put together: the pricing table as reports show it ([`PricingInfo`]), each
+//! approach priced at a workload ([`evaluate`], [`report`] into a [`CostReport`]), and the
+//! latencies it takes, from a workload's own figures or from measured runs.
+
+use super::latency::{self, Latency, LatencyOrigin};
+use super::model::{self, ApproachCost};
+use super::pricing::{self, Pricing};
+use super::workload::Workload;
+use super::{many, recommend};
+use crate::approach::Approach;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Version of the cost JSON (schema: analyzer/schema/cost.schema.json). Version 2 added each
+/// approach's `staleness_bound` and `longest_staleness_s` and the objective's `max_staleness_s`.
+pub const COST_SCHEMA_VERSION: u32 = 2;
+
+/// The pricing table as the report shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PricingInfo {
+    /// The table's date.
+    pub date: String,
+    /// The file it came from.
+    pub file: String,
+    /// The region it was resolved for.
+    pub region: String,
+    /// Whether the table has overrides for that region (else us-east-1 list prices).
+    pub region_overrides: bool,
+    /// Sources of the figures.
+    pub sources: BTreeMap<&'static str, String>,
+    /// The assumptions the table makes, as switches.
+    pub assumptions: Vec<String>,
+}
+
+impl PricingInfo {
+    /// Describes `p` read from `file` for `region`.
+    pub fn new(p: &Pricing, file: &str, region: &str, overridden: bool) -> PricingInfo {
+        let sources = BTreeMap::from([
+            ("lambda", p.lambda.source.clone()),
+            ("kms", p.kms.source.clone()),
+            ("secrets_manager", p.secrets_manager.source.clone()),
+            ("ssm", p.ssm.source.clone()),
+            ("quotas.ssm", p.quotas.ssm.source.clone()),
+            (
+                "quotas.secrets_manager",
+                p.quotas.secrets_manager.source.clone(),
+            ),
+            ("quotas.kms", p.quotas.kms.source.clone()),
+        ]);
+        let mut assumptions = vec![
+            managed_key_assumption("aws/secretsmanager", "secretsmanager", &p.kms.aws_managed_key_requests.secretsmanager),
+            managed_key_assumption("aws/ssm", "ssm", &p.kms.aws_managed_key_requests.ssm),
+            "KMS requests that services make for you, with AWS managed keys too, count toward the account's KMS request quota".into(),
+            "Lambda's GB-second tiers aggregate per architecture and region over the account (or the organisation under consolidated billing): compute is priced on top of the workload's other GB-seconds of its architecture".into(),
+            format!(
+                "each GetSecretValue causes {} KMS request(s), each SecureString GetParameter {}",
+                p.secrets_manager.kms_requests_per_get_secret_value, p.ssm.kms_requests_per_secure_get
+            ),
+            format!("a month is {} hours", p.month_hours),
+            format!(
+                "INIT is {}billed (lambda.init_billed)",
+                if p.lambda.init_billed { "" } else { "not " }
+            ),
+            "secrets are not rotated during the month (a rotation adds one GetSecretValue per environment)".into(),
+            format!(
+                "BatchGetSecretValue is billed {} (secrets_manager.batch_get_secret_value_billed; unconfirmed: AWS's pricing page does not say)",
+                match p.secrets_manager.batch_get_secret_value_billed {
+                    pricing::BatchBilling::PerSecret => "per secret it returns", // pragma: allowlist secret
+                    pricing::BatchBilling::PerCall => "per call",
+                }
+            ),
+        ];
+        assumptions.push(if overridden {
+            format!("the table overrides some figures for {region}; the others are us-east-1 list prices and default quotas")
+        } else {
+            format!("no overrides for {region} in the table: us-east-1 list prices and default quotas are used")
+        });
+        PricingInfo {
+            date: p.date.clone(),
+            file: file.to_owned(),
+            region: region.to_owned(),
+            region_overrides: overridden,
+            sources,
+            assumptions,
+        }
+    }
+}
+
+fn managed_key_assumption(key: &str, field: &str, switch: &pricing::ManagedKeySwitch) -> String {
+    format!(
+        "KMS requests made for you with {key} are {} (kms.aws_managed_key_requests.{field}){}",
+        if switch.charged {
+            "charged"
+        } else {
+            "not charged"
+        },
+        if switch.confirmed {
+            format!(", as {} says", switch.source)
+        } else {
+            ": unconfirmed, AWS's pages do not settle it".to_owned()
+        }
+    )
+}
+
+/// The whole cost answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct CostReport {
+    /// Always [`COST_SCHEMA_VERSION`].
+    pub cost_schema_version: u32,
+    /// The table used.
+    pub pricing: PricingInfo,
+    /// The workload, echoed back.
+    pub workload: Workload,
+    /// Derived counts, per function per month.
+    pub derived: Derived,
+    /// Where latencies came from.
+    pub latency_origin: LatencyOrigin,
+    /// Every approach, cheapest first.
+    pub approaches: Vec<ApproachCost>,
+    /// The recommendation.
+    pub recommendation: recommend::Recommendation,
+    /// How API calls are counted (the formula, for the report).
+    pub formula: &'static str,
+    /// Reading the workload's `secrets_per_invocation` values in each mode (many secrets per
+    /// function).
+    pub many: Vec<many::ModeCost>,
+}
+
+/// Derived workload figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Derived {
+    /// Average environments alive at once, per function.
+    pub environments: f64,
+    /// New environments per month, per function.
+    pub new_environments_per_month: f64,
+    /// Fetches asked for per month, per function.
+    pub fetches_per_month: f64,
+}
+
+/// The counting formula in words.
+pub const FORMULA: &str = "calls/month = new environments × secrets + (environment time / cache TTL) × secrets, at most invocations × secrets per invocation; without a cache, invocations × secrets per invocation; fetching at INIT, new environments × secrets. New environments = min(invocations, environments × month / environment lifetime).";
+
+/// Latencies per approach, by name.
+pub type Latencies = BTreeMap<Approach, Latency>;
+
+/// Prices every approach.
+pub fn evaluate(
+    w: &Workload,
+    p: &Pricing,
+    latencies: &Latencies,
+    extra_notes: &BTreeMap<Approach, Vec<String>>,
+) -> Vec<ApproachCost> {
+    // The Rust approaches always (from the workload's table when not measured), and each
+    // approach measured in another runtime.
+    let measured_elsewhere = latencies
+        .keys()
+        .filter(|a| a.runtime != secbench_record::Runtime::Rust)
+        .copied();
+    let mut out: Vec<ApproachCost> = Approach::all()
+        .into_iter()
+        .chain(measured_elsewhere)
+        .map(|a| {
+            let mut c = model::price(model::Inputs {
+                approach: a,
+                latency: latencies.get(&a).copied(),
+                miss_latency: latencies.get(&a.miss_twin()).copied(),
+                workload: w,
+                pricing: p,
+            });
+            if let Some(n) = extra_notes.get(&a) {
+                c.notes.extend(n.iter().cloned());
+            }
+            c
+        })
+        .collect();
+    out.sort_by(|a, b| a.monthly_cost_usd.total_cmp(&b.monthly_cost_usd));
+    out
+}
+
+/// Latencies for every approach from a workload's table.
+pub fn latencies_from_workload(w: &Workload) -> Latencies {
+    Approach::all()
+        .into_iter()
+        .filter_map(|a| latency::from_workload(w, &a).map(|l| (a, l)))
+        .collect()
+}
+
+/// Latencies from a summary, plus notes where the measured API calls per first fetch differ
+/// from what the model assumes.
+pub fn latencies_from_summary(
+    s: &crate::summary::Summary,
+    w: &Workload,
+    exclude: &std::collections::BTreeSet<String>,
+) -> (Latencies, BTreeMap<Approach, Vec<String>>) {
+    let mut lat = Latencies::new();
+    let mut notes: BTreeMap<Approach, Vec<String>> = BTreeMap::new();
+    // The Rust approaches, and those the run measured in the Node.js and Python probes.
+    let mut approaches = Approach::all();
+    for g in &s.groups {
+        if let Some(a) =
+            Approach::of(&g.key).filter(|a| a.runtime != secbench_record::Runtime::Rust)
+        {
+            if !approaches.contains(&a) {
+                approaches.push(a);
+            }
+        }
+    }
+    for a in approaches {
+        let Some(m) = latency::from_summary(s, w, &a, exclude) else {
+            continue;
+        };
+        let n = notes.entry(a).or_default();
+        n.push(format!("latency measured in {}", m.scenarios.join(", ")));
+        if let Some(l) = m.latency {
+            lat.insert(a, l);
+        }
+        for (op, per_fetch) in &m.cold_calls_per_fetch {
+            if (per_fetch - 1.0).abs() > 0.05 && a.cache == secbench_record::CacheMode::None {
+                n.push(format!(
+                    "the run measured {per_fetch:.2} {op} per cold fetch; the model assumes 1"
+                ));
+            }
+        }
+    }
+    (lat, notes)
+}
+
+/// Builds the report.
+pub fn report(
+    w: &Workload,
+    p: &Pricing,
+    info: PricingInfo,
+    latencies: &Latencies,
+    notes: &BTreeMap<Approach, Vec<String>>,
+    origin: LatencyOrigin,
+    slo: &recommend::Slo,
+) -> CostReport {
+    let approaches = evaluate(w, p, latencies, notes);
+    let recommendation = recommend::recommend(&approaches, slo);
+    let c = model::counts(Approach::all()[0], w, p);
+    CostReport {
+        cost_schema_version: COST_SCHEMA_VERSION,
+        pricing: info,
+        workload: w.clone(),
+        derived: Derived {
+            environments: c.environments,
+            new_environments_per_month: c.new_environments,
+            fetches_per_month: c.fetches,
+        },
+        latency_origin: origin,
+        approaches,
+        recommendation,
+        formula: FORMULA,
+        many: many::price_modes(w, p),
+    }
+}
