@@ -9,7 +9,13 @@ re-export is importing from the re-exporting file). `mod x;` declarations and `#
 modules (and files named `tests.rs`) are not imports. Two files that reach each other through such imports are a circle;
 the script prints each circle and exits 1 when there is one.
 
-Usage: scripts/check_module_cycles.py [CRATE_SRC_DIR ...]  (default: every workspace crate)
+It also checks the layers of the crates that declare them (LAYERS): a top-level module of a
+crate imports only from its own layer or the layers below it, so a folder never reaches into the
+folder that renders it.
+
+Usage: scripts/check_module_cycles.py [--layers 'a,b;c;d'] [CRATE_SRC_DIR ...]
+  (default: every workspace crate, with LAYERS; --layers gives the layers of the crates named,
+  lowest first, `;` between layers and `,` between the modules of one)
 """
 
 import re
@@ -17,6 +23,19 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# Layers of a crate's top-level modules, lowest first (ARCHITECTURE.md says why each sits where).
+LAYERS = {
+    "analyzer": [
+        ["units", "table", "stats", "group"],
+        ["ingest", "hdr", "validate"],
+        ["staleness", "summary", "approach", "compare", "calibration", "family"],
+        ["cost"],
+        ["view"],
+        ["export"],
+        ["plot"],
+        ["report"],
+    ],
+}
 CRATES = ["record", "bench-lambda", "analyzer", "local-lambda", "agent", "secbench",
           "test-support", "benches"]
 
@@ -219,12 +238,33 @@ def shown(path: Path) -> str:
         return str(path)
 
 
+def layer_violations(crate, edges: dict, layers: list) -> list:
+    """(file, file it imports from) where the second's top-level module is in a higher layer."""
+    tier = {name: i for i, layer in enumerate(layers) for name in layer}
+    out = []
+    for a, targets in edges.items():
+        for b in targets:
+            if a and b and a[0] != b[0] and a[0] in tier and b[0] in tier and tier[a[0]] < tier[b[0]]:
+                out.append((crate.files[a], crate.files[b]))
+    return sorted(out)
+
+
 def main(argv):
-    srcs = [Path(a).resolve() for a in argv] or [ROOT / c / "src" for c in CRATES]
+    given_layers = None
+    if argv[:1] == ["--layers"]:
+        given_layers = [layer.split(",") for layer in argv[1].split(";")]
+        argv = argv[2:]
+    if argv:
+        srcs = [(Path(a).resolve(), given_layers) for a in argv]
+    else:
+        srcs = [(ROOT / c / "src", LAYERS.get(c)) for c in CRATES]
     found = False
-    for src in srcs:
+    for src, layers in srcs:
         crate = Crate(src)
         edges = crate.edges()
+        for a, b in layer_violations(crate, edges, layers or []):
+            found = True
+            print(f"layer broken: {shown(a)} imports from {shown(b)}, a layer above it")
         for comp in cycles(edges):
             found = True
             names = sorted(shown(crate.files[m]) for m in comp)
@@ -234,7 +274,7 @@ def main(argv):
                     print(f"  {shown(crate.files[a])} imports from {shown(crate.files[b])}")
     if found:
         return 1
-    print(f"no import circle between the files of {len(srcs)} crates")
+    print(f"no import circle between the files of {len(srcs)} crates, and no layer broken")
     return 0
 
 

@@ -56,8 +56,8 @@ pub struct Comparison {
     pub base_stage: String,
     /// NEW's stage.
     pub new_stage: String,
-    /// Metric name.
-    pub metric: &'static str,
+    /// The metric (written by its name).
+    pub metric: Metric,
     /// Samples in BASE and NEW.
     pub samples: [u64; 2],
     /// Medians of BASE and NEW.
@@ -121,7 +121,7 @@ pub fn compare(base: &Ingested, new: &Ingested, threshold: f64, seed: u64) -> Ve
                 phase: bk.phase,
                 base_stage: bk.stage.clone(),
                 new_stage: nk.stage.clone(),
-                metric: metric.name(),
+                metric,
                 samples: [bh.len(), nh.len()],
                 p50_ns: [bh.value_at_quantile(0.5), nh.value_at_quantile(0.5)],
                 p99_ns: [bh.value_at_quantile(0.99), nh.value_at_quantile(0.99)],
@@ -150,7 +150,7 @@ pub fn render_table(c: &[Comparison], threshold: f64) -> String {
             "{:<34} {:<5} {:<24} p50 {:>7.3} [{:.3}, {:.3}] {:<9}  p99 {:>7.3} [{:.3}, {:.3}] {}\n",
             x.scenario,
             x.phase.as_str(),
-            x.metric,
+            x.metric.name(),
             x.p50.ratio,
             x.p50.ci[0],
             x.p50.ci[1],

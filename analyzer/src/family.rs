@@ -173,6 +173,25 @@ fn scenario_ttls(ingested: &Ingested) -> BTreeMap<(String, String), Option<Durat
     out
 }
 
+/// The memory sizes of the main scenarios, the workload's first, then ascending.
+pub fn sizes(summary: &Summary, families: &Families, workload_mb: Option<u32>) -> Vec<u32> {
+    let mut sizes: Vec<u32> = summary
+        .groups
+        .iter()
+        .filter(|g| families.of(&g.key) == Family::Main)
+        .filter_map(|g| g.key.memory_mb)
+        .collect::<BTreeSet<u32>>()
+        .into_iter()
+        .collect();
+    if let Some(w) = workload_mb {
+        if let Some(i) = sizes.iter().position(|m| *m == w) {
+            let m = sizes.remove(i);
+            sizes.insert(0, m);
+        }
+    }
+    sizes
+}
+
 /// The default local plan's run (cut to three invocations per scenario and phase) that the
 /// report's page test reads too, ingested and summarised, for unit tests.
 #[cfg(test)]

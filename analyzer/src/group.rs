@@ -70,6 +70,13 @@ pub enum Metric {
     CpuWorkCpu,
 }
 
+/// A metric is written as its name ([`Metric::name`]): a summary's `metrics` map is keyed by it.
+impl serde::Serialize for Metric {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
+}
+
 impl Metric {
     /// Every metric, in output order.
     pub const ALL: [Metric; 25] = [

@@ -22,3 +22,4 @@ pub mod summary;
 pub mod table;
 pub mod units;
 pub mod validate;
+pub mod view;

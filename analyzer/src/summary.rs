@@ -104,8 +104,8 @@ pub struct GroupSummary {
     /// API calls a prewarm made at INIT (in `api_calls` too).
     #[serde(skip_serializing_if = "is_zero")]
     pub prewarm_calls: u64,
-    /// Metrics by name (with unit).
-    pub metrics: BTreeMap<&'static str, MetricSummary>,
+    /// Metrics, written by their names (with unit: [`Metric::name`]).
+    pub metrics: BTreeMap<Metric, MetricSummary>,
     /// The local stage's front: handshakes and connection reuse (absent on AWS).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub connections: Option<crate::group::Connections>,
@@ -120,7 +120,7 @@ pub struct GroupSummary {
 impl GroupSummary {
     /// The statistics of `metric`, if the group has values of it.
     pub fn metric(&self, metric: Metric) -> Option<&MetricSummary> {
-        self.metrics.get(metric.name())
+        self.metrics.get(&metric)
     }
 
     /// The statistics of the group's headline metric ([`Metric::headline`]).
@@ -140,7 +140,7 @@ fn group_summary(key: &GroupKey, g: &crate::group::Group, seed: u64) -> GroupSum
                 seed,
                 &[&key.stage, &key.scenario, key.phase.as_str(), m.name()],
             );
-            Some((m.name(), summarize(h, s)))
+            Some((*m, summarize(h, s)))
         })
         .collect();
     GroupSummary {

@@ -76,6 +76,21 @@ pub fn human_ns(ns: u64) -> String {
     format_ns(ns as f64, TABLE)
 }
 
+/// Nanoseconds in the tables' style, or `–` when there is no value.
+pub fn human_ns_or_dash(ns: Option<u64>) -> String {
+    ns.map_or_else(|| "–".to_owned(), human_ns)
+}
+
+/// Milliseconds as a span of time (staleness measured in ms).
+pub fn span_label_ms(ms: f64) -> String {
+    span_label(ms / 1e3)
+}
+
+/// Nanoseconds as milliseconds, the unit the latency charts' axes are in.
+pub fn ns_to_ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
 /// Milliseconds in the plots' style.
 pub fn ms_label(ms: f64) -> String {
     format_ns(ms * 1e6, AXIS)

@@ -54,3 +54,33 @@ fn the_workspace_has_no_loop() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+#[test]
+fn a_lower_layer_that_imports_a_higher_one_fails_the_check() {
+    let src = root().join("secbench/tests/fixtures/cycles/layers/src");
+    let run = |layers: &str| {
+        Command::new("python3")
+            .arg(root().join("scripts/check_module_cycles.py"))
+            .args(["--layers", layers])
+            .arg(&src)
+            .output()
+            .expect("python3 runs the cycle check")
+    };
+    let out = run("rows;plot");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("layer broken")
+            && text.contains("rows.rs imports from")
+            && text.contains("plot.rs"),
+        "{text}"
+    );
+    // The same files with `plot` declared the lower layer break nothing.
+    let out = run("plot;rows");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+}

@@ -2,7 +2,6 @@
 //! (optionally) measured latencies; the cost curve over a swept workload field with its
 //! break-even points; and a recommendation under an optional latency objective.
 
-pub mod csv;
 pub mod error;
 pub mod evaluate;
 pub mod latency;
@@ -12,7 +11,6 @@ pub mod pipeline;
 pub mod pricing;
 pub mod recommend;
 pub mod sweep;
-pub mod table;
 pub mod workload;
 
 pub use error::CostError;

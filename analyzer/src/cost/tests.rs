@@ -4,8 +4,9 @@
 use super::recommend::Slo;
 use super::sweep::SweepSpec;
 use super::workload::Workload;
-use super::{csv, latencies_from_workload, pricing, report, table, PricingInfo};
+use super::{latencies_from_workload, pricing, report, PricingInfo};
 use crate::approach::Approach;
+use crate::export::{cost_csv as csv, cost_table as table};
 
 const EXAMPLE: &str = include_str!("../../tests/fixtures/workloads/example.toml");
 

@@ -28,7 +28,10 @@ pub fn render(summary: &Summary) -> String {
     let mut out = String::from(HEADER);
     out.push('\n');
     for g in &summary.groups {
-        for (name, m) in &g.metrics {
+        // Rows in the order of the metrics' names (the order of the CSV since its first version).
+        let mut metrics: Vec<_> = g.metrics.iter().map(|(k, m)| (k.name(), m)).collect();
+        metrics.sort_unstable_by_key(|(name, _)| *name);
+        for (name, m) in metrics {
             let k = &g.key;
             let row = [
                 field(&k.stage),
@@ -39,7 +42,7 @@ pub fn render(summary: &Summary) -> String {
                 k.memory_mb.map(|m| m.to_string()).unwrap_or_default(),
                 text(k.architecture),
                 k.phase.as_str().to_owned(),
-                (*name).to_owned(),
+                name.to_owned(),
                 m.count.to_string(),
                 m.min_ns.to_string(),
                 format!("{:.1}", m.mean_ns),
@@ -107,7 +110,7 @@ fn rotation_row(summary: &Summary, r: &crate::staleness::RotationStaleness) -> V
         summary.local_emulator.to_string(),
         field(&summary.emulation.join(" | ")),
         r.rotation.version_index.to_string(),
-        field(&crate::report::staleness::bound(r)),
+        field(&crate::view::staleness::bound(r)),
         r.ttl
             .map(|t| t.as_secs_f64().to_string())
             .unwrap_or_default(),

@@ -5,7 +5,9 @@
 use super::note::LOCAL_NOTE;
 use crate::summary::Summary;
 use crate::table::Table;
-use crate::units::human_ns;
+use crate::view::percentiles::{
+    cache_hits, error_rate, headline_cells, Notation, FEW_SAMPLES_FOOTNOTE,
+};
 
 /// The Markdown text.
 pub fn render(summary: &Summary) -> String {
@@ -37,25 +39,10 @@ pub fn render(summary: &Summary) -> String {
     );
     for g in &summary.groups {
         let k = &g.key;
-        let (p50, p90, p99) = match g.headline() {
-            Some(m) => (
-                format!(
-                    "{} ({} – {})",
-                    human_ns(m.p50_ns),
-                    human_ns(m.p50_ci_ns[0]),
-                    human_ns(m.p50_ci_ns[1])
-                ),
-                human_ns(m.p90_ns),
-                format!(
-                    "{} ({} – {}){}",
-                    human_ns(m.p99_ns),
-                    human_ns(m.p99_ci_ns[0]),
-                    human_ns(m.p99_ci_ns[1]),
-                    if m.p99_stable { "" } else { " †" }
-                ),
-            ),
-            None => ("–".into(), "–".into(), "–".into()),
-        };
+        let (p50, p90, p99) = headline_cells(g, Notation::Dagger)
+            .map_or(("–".into(), "–".into(), "–".into()), |c| {
+                (c.p50, c.p90, c.p99)
+            });
         table.push(vec![
             k.stage.clone(),
             k.scenario.clone(),
@@ -64,8 +51,8 @@ pub fn render(summary: &Summary) -> String {
             p50,
             p90,
             p99,
-            format!("{:.2}%", g.error_rate * 100.0),
-            format!("{:.1}%", g.cache_hit_ratio * 100.0),
+            error_rate(g),
+            cache_hits(g),
         ]);
     }
     out.push_str(&crate::table::markdown(&table));
@@ -74,11 +61,11 @@ pub fn render(summary: &Summary) -> String {
         .iter()
         .any(|g| g.headline().is_some_and(|m| !m.p99_stable))
     {
-        out.push_str("\n† fewer than 1,000 samples: the p99 rests on the largest few values.\n");
+        out.push_str(&format!("\n{FEW_SAMPLES_FOOTNOTE}\n"));
     }
     if !summary.staleness.is_empty() {
         out.push_str("\n## Staleness after a rotation\n\n");
-        out.push_str(&crate::table::markdown(&crate::report::staleness::table(
+        out.push_str(&crate::table::markdown(&crate::view::staleness::table(
             &summary.staleness,
         )));
     }

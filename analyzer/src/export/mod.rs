@@ -1,6 +1,8 @@
 //! Exports of the summary: one file per format, each a pure function from the summary to
 //! text. `write` is the one place that decides between a file and standard output.
 
+pub mod cost_csv;
+pub mod cost_table;
 pub mod csv;
 pub mod json;
 pub mod markdown;

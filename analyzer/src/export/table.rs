@@ -6,6 +6,7 @@ use crate::group::Metric;
 use crate::summary::Summary;
 use crate::table::Table;
 use crate::units::human_ns;
+use crate::view::percentiles::{cache_hits, error_rate, headline_cells, Notation};
 
 /// The table text.
 pub fn render(summary: &Summary) -> String {
@@ -32,27 +33,10 @@ pub fn render(summary: &Summary) -> String {
     let mut table = Table::new(header, "");
     for g in &summary.groups {
         let k = &g.key;
-        let fetch = g.headline();
-        let p50 = fetch.map_or("-".into(), |m| {
-            format!(
-                "{} [{}, {}]",
-                human_ns(m.p50_ns),
-                human_ns(m.p50_ci_ns[0]),
-                human_ns(m.p50_ci_ns[1])
-            )
-        });
-        let p99 = fetch.map_or("-".into(), |m| {
-            format!(
-                "{} [{}, {}]{}",
-                human_ns(m.p99_ns),
-                human_ns(m.p99_ci_ns[0]),
-                human_ns(m.p99_ci_ns[1]),
-                if m.p99_stable { "" } else { " (few samples)" }
-            )
-        });
+        let (p50, p99) = headline_cells(g, Notation::Brackets)
+            .map_or(("-".into(), "-".into()), |c| (c.p50, c.p99));
         let init = g
-            .metrics
-            .get("init_main_to_ready_ns")
+            .metric(Metric::InitTotal)
             .map_or("-".into(), |m| human_ns(m.p50_ns));
         let mut row = vec![
             k.stage.clone(),
@@ -62,8 +46,8 @@ pub fn render(summary: &Summary) -> String {
             p50,
             p99,
             init,
-            format!("{:.2}%", g.error_rate * 100.0),
-            format!("{:.1}%", g.cache_hit_ratio * 100.0),
+            error_rate(g),
+            cache_hits(g),
         ];
         if slip {
             row.push(g.metric(Metric::ScheduleSlip).map_or("-".into(), |m| {
@@ -86,7 +70,7 @@ pub fn render(summary: &Summary) -> String {
     out.push_str(&crate::table::text(&table));
     if !summary.staleness.is_empty() {
         out.push_str("\nStaleness after a rotation\n");
-        out.push_str(&crate::table::text(&crate::report::staleness::table(
+        out.push_str(&crate::table::text(&crate::view::staleness::table(
             &summary.staleness,
         )));
     }

@@ -6,8 +6,14 @@
 //! Node.js and in Python).
 
 use super::{begin_series, e, end_series, font, ms_label, with_legend, Chart, DrawResult};
+use crate::approach::Approach;
+use crate::family::Families;
+use crate::group::{GroupKey, Metric};
+use crate::ingest::Ingested;
+use crate::summary::Summary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use secbench_record::run::Phase;
 
 /// One curve.
 #[derive(Debug, Clone)]
@@ -267,5 +273,129 @@ impl Chart for LatencyCdf {
             }
         }
         Ok(())
+    }
+}
+
+// What the chart shows, from the summary.
+/// The chart of the main scenarios' headline latencies, cold and warm, from their histograms.
+pub fn from_groups(
+    ingested: &Ingested,
+    summary: &Summary,
+    families: &Families,
+) -> crate::plot::cdf::LatencyCdf {
+    let several = super::labels::several_stages(summary);
+    let mut cold = Vec::new();
+    let mut warm = Vec::new();
+    // Where approaches share a palette colour (one approach in several runtimes or stages) the
+    // runtime decides the line: Rust solid, Node.js dashed, Python dotted; a further line of
+    // the same colour and runtime (another stage) takes the next style. Lines are in the order
+    // of the approaches, an approach's runtimes side by side.
+    let main = || {
+        ingested
+            .groups
+            .iter()
+            .filter(|(k, _)| families.of(k) == crate::family::Family::Main)
+    };
+    let runtime_of = |k: &GroupKey| {
+        secbench_record::Runtime::ALL
+            .iter()
+            .position(|r| *r == k.runtime)
+            .unwrap_or(0)
+    };
+    let mut lines: Vec<(Option<usize>, String, plotters::style::RGBColor, usize)> = main()
+        .map(|(k, _)| {
+            let a = Approach::of(k);
+            (
+                a.and_then(|a| a.index()),
+                super::labels::approach_label(k, several),
+                crate::plot::colour(a),
+                runtime_of(k),
+            )
+        })
+        .collect();
+    lines.sort_by_key(|(i, label, _, _)| (i.is_none(), *i, label.clone()));
+    lines.dedup_by(|a, b| a.1 == b.1);
+    let stroke_of = |label: &str| {
+        let at = lines
+            .iter()
+            .position(|(_, l, _, _)| l == label)
+            .unwrap_or(0);
+        let (_, _, c, runtime) = lines[at];
+        let before = lines[..at]
+            .iter()
+            .filter(|(_, _, o, r)| *o == c && *r == runtime)
+            .count();
+        crate::plot::cdf::Stroke::nth(runtime + before)
+    };
+    let order_of = |label: &str| lines.iter().position(|(_, l, _, _)| l == label);
+    for (k, g) in main() {
+        let into = match k.phase {
+            Phase::Cold => &mut cold,
+            Phase::Warm => &mut warm,
+        };
+        let metric = Metric::headline(k);
+        if let Some(h) = g.histogram(metric) {
+            let label = super::labels::approach_label(k, several);
+            let c = crate::plot::colour(Approach::of(k));
+            let stroke = stroke_of(&label);
+            let mut tags = crate::view::tags::tags_of_group(k, crate::family::Family::Main);
+            tags.push(("label", label.clone()));
+            let mut s = crate::plot::cdf::Series::from_histogram(label, c, h);
+            s.memory_mb = k.memory_mb;
+            s.stroke = stroke;
+            s.tags = tags;
+            into.push(s);
+        }
+    }
+    // The legend in the same order: an approach's runtimes side by side.
+    cold.sort_by_key(|s| order_of(&s.label));
+    warm.sort_by_key(|s| order_of(&s.label));
+    crate::plot::cdf::LatencyCdf {
+        facets: super::labels::facets(summary, families),
+        cold,
+        warm,
+    }
+}
+
+#[cfg(test)]
+mod from_groups_tests {
+    use super::*;
+
+    /// The default local plan's run (cut): an approach in Rust, Node.js and Python has one
+    /// colour and three line styles (solid, dashed, dotted); Powertools, which only Node.js and
+    /// Python have, is dashed and dotted too; every other colour is one approach's.
+    #[test]
+    fn an_approach_s_runtimes_share_its_colour_and_differ_in_line_style() {
+        let (ingested, summary) = crate::family::default_local();
+        let families =
+            crate::family::Families::new(&summary, &ingested, std::time::Duration::from_secs(300));
+        let chart = from_groups(&ingested, &summary, &families);
+        let of = |label: &str| {
+            let s = chart
+                .warm
+                .iter()
+                .find(|s| s.label == label)
+                .unwrap_or_else(|| panic!("{label}"));
+            (s.colour, s.stroke)
+        };
+        let (ssm, solid) = of("ssm");
+        assert_eq!(solid, Stroke::Solid);
+        assert_eq!(of("ssm [nodejs22.x]"), (ssm, Stroke::Dashed));
+        assert_eq!(of("ssm [python3.13]"), (ssm, Stroke::Dotted));
+        let (pt, dashed) = of("ssm+powertools [nodejs22.x]");
+        assert_eq!(dashed, Stroke::Dashed);
+        assert_eq!(of("ssm+powertools [python3.13]"), (pt, Stroke::Dotted));
+        // One colour per approach: lines of one colour and style are one label's.
+        let mut seen = std::collections::BTreeMap::new();
+        for s in &chart.warm {
+            let key = (
+                s.colour.0,
+                s.colour.1,
+                s.colour.2,
+                format!("{:?}", s.stroke),
+            );
+            let first = seen.entry(key).or_insert_with(|| s.label.clone());
+            assert_eq!(*first, s.label, "two approaches drawn alike");
+        }
     }
 }

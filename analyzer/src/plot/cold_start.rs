@@ -6,8 +6,12 @@
 //! Means over the run's cold starts (the entropy: the median of its measurements).
 
 use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
+use crate::family::Families;
+use crate::group::Metric;
+use crate::summary::Summary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use secbench_record::run::{Manifest, Phase};
 
 /// The spans, in stacking order, with their colours (Okabe–Ito).
 pub const SPANS: [(&str, RGBColor); 7] = [
@@ -84,4 +88,61 @@ impl Chart for ColdStart {
             .collect();
         stacked_rows(&plot, &labels, &rows, "time (ms)", None, 0.001)
     }
+}
+
+// What the chart shows, from the summary.
+/// The cold-start breakdown of the main scenarios and the remedies: each INIT span's mean, the
+/// entropy share of the first fetch, and the rest of the fetch.
+pub fn from_summary(
+    s: &Summary,
+    several: &super::labels::Labels,
+    manifests: &[(String, Manifest)],
+    families: &Families,
+) -> crate::plot::cold_start::ColdStart {
+    use crate::family::Family;
+    let bars = s
+        .groups
+        .iter()
+        .filter(|g| {
+            g.key.phase == Phase::Cold
+                && matches!(families.of(&g.key), Family::Main | Family::Remedy)
+        })
+        .map(|g| {
+            let mean = |metric: Metric| g.metric(metric).map_or(0.0, |m| m.mean_ns / 1e6);
+            let fetch = mean(Metric::headline(&g.key));
+            let entropy = crate::view::cold::entropy_in_first_fetch(&g.key, manifests)
+                .map_or(0.0, |ns| (ns as f64 / 1e6).min(fetch));
+            crate::plot::cold_start::Bar {
+                spans_ms: [
+                    // Before `main` from the platform's INIT measurement; the OS's 10 ms-tick
+                    // process start only where the platform gave none.
+                    if g.metric(Metric::InitBeforeMain).is_some() {
+                        mean(Metric::InitBeforeMain)
+                    } else {
+                        mean(Metric::InitProcessStart)
+                    },
+                    mean(Metric::InitImports),
+                    mean(Metric::InitSdkConfig),
+                    mean(Metric::InitClientConstruction),
+                    mean(Metric::InitPrewarm),
+                    entropy,
+                    fetch - entropy,
+                ],
+                count: g.invocations,
+                tags: super::labels::group_tags(
+                    &g.key,
+                    super::labels::label(&g.key, several),
+                    families,
+                ),
+                label: match g.key.memory_mb {
+                    Some(m) => format!(
+                        "{}, {m} MB",
+                        super::labels::approach_label(&g.key, super::labels::several_stages(s))
+                    ),
+                    None => super::labels::label(&g.key, several),
+                },
+            }
+        })
+        .collect();
+    crate::plot::cold_start::ColdStart { bars }
 }

@@ -2,6 +2,8 @@
 //! stacked by outcome, and the share of fetches that failed, by error class.
 
 use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
+use crate::family::Families;
+use crate::summary::Summary;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use secbench_record::run::InvocationOutcome;
@@ -161,5 +163,45 @@ impl Chart for Errors {
             None,
             1.0,
         )
+    }
+}
+
+// What the chart shows, from the summary.
+/// The errors and throttles per series (the rows with any), and how many series had none.
+pub fn from_summary(
+    s: &Summary,
+    several: &super::labels::Labels,
+    families: &Families,
+) -> crate::plot::errors::Errors {
+    let mut rows: BTreeMap<String, crate::plot::errors::Row> = BTreeMap::new();
+    for g in &s.groups {
+        let l = super::labels::label(&g.key, several);
+        let row = rows
+            .entry(l.clone())
+            .or_insert_with(|| crate::plot::errors::Row {
+                tags: super::labels::group_tags(&g.key, l.clone(), families),
+                label: l,
+                invocations: 0,
+                outcomes: BTreeMap::new(),
+                fetches: 0,
+                fetch_errors: BTreeMap::new(),
+            });
+        row.invocations += g.invocations;
+        row.fetches += g.fetches;
+        for (o, n) in &g.outcomes {
+            if *o != InvocationOutcome::Ok {
+                *row.outcomes.entry(*o).or_default() += n;
+            }
+        }
+        for (c, n) in &g.fetch_errors {
+            *row.fetch_errors.entry(*c).or_default() += n;
+        }
+    }
+    let (failed, clean): (Vec<_>, Vec<_>) = rows
+        .into_values()
+        .partition(|r| !r.outcomes.is_empty() || !r.fetch_errors.is_empty());
+    crate::plot::errors::Errors {
+        rows: failed,
+        clean: clean.len(),
     }
 }

@@ -5,8 +5,8 @@
 
 use super::{e, font, with_legend, Chart, DrawResult};
 use crate::cost::many::ModeCost;
-use crate::report::many::ManyRow;
 use crate::units::ms_label;
+use crate::view::many::ManyRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use secbench_record::{CacheMode, MultiMode, Source};

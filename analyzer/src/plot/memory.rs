@@ -4,7 +4,7 @@
 //! only when the runs swept memory (`memory_mb = [...]`).
 
 use super::{colour, e, font, ms_label, with_legend, Chart, DrawResult};
-use crate::report::memory::MemoryRow;
+use crate::view::memory::MemoryRow;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::collections::BTreeMap;

@@ -8,6 +8,7 @@ pub mod compare;
 pub mod cost_breakdown;
 pub mod cost_curve;
 pub mod errors;
+pub mod labels;
 pub mod many;
 pub mod memory;
 pub mod percentiles;

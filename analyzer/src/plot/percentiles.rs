@@ -5,9 +5,14 @@
 //! the row's title) and each row is a series the page's filter can hide.
 
 use super::{begin_series, e, end_series, font, lighter, ms_label, Chart, DrawResult};
+use crate::approach::Approach;
+use crate::family::Families;
+use crate::summary::Summary;
+use crate::units::ns_to_ms;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
+use secbench_record::run::Phase;
 use std::collections::BTreeMap;
 
 /// One approach at one memory size.
@@ -206,5 +211,84 @@ impl Chart for Percentiles {
             &self.cold,
         )?;
         Ok(())
+    }
+}
+
+// What the chart shows, from the summary.
+/// The percentile chart of the groups of `of` families: the main family's rows are
+/// approaches (memory sizes as facets), the others' are scenarios.
+pub fn from_summary(
+    s: &Summary,
+    families: &Families,
+    of: &[crate::family::Family],
+    which: (&'static str, &'static str),
+) -> crate::plot::percentiles::Percentiles {
+    let several = super::labels::several_stages(s);
+    let main = of == [crate::family::Family::Main];
+    let mut warm: Vec<crate::plot::percentiles::Row> = Vec::new();
+    let mut cold: Vec<crate::plot::percentiles::Row> = Vec::new();
+    for g in s
+        .groups
+        .iter()
+        .filter(|g| of.contains(&families.of(&g.key)))
+    {
+        let Some(m) = g.headline() else {
+            continue;
+        };
+        let into = match g.key.phase {
+            Phase::Cold => &mut cold,
+            Phase::Warm => &mut warm,
+        };
+        let label = if main {
+            super::labels::approach_label(&g.key, several)
+        } else {
+            format!(
+                "{} ({})",
+                super::labels::approach_label(&g.key, several),
+                g.key.scenario
+            )
+        };
+        let i = match into.iter().position(|r| r.label == label) {
+            Some(i) => i,
+            None => {
+                let mut tags = crate::view::tags::tags_of_group(&g.key, families.of(&g.key));
+                if main {
+                    tags.retain(|(k, _)| *k != "memory");
+                }
+                tags.push(("label", label.clone()));
+                into.push(crate::plot::percentiles::Row {
+                    label,
+                    colour: crate::plot::colour(Approach::of(&g.key)),
+                    cells: BTreeMap::new(),
+                    tags,
+                });
+                into.len() - 1
+            }
+        };
+        into[i].cells.insert(
+            g.key.memory_mb,
+            crate::plot::percentiles::Cell {
+                p_ms: [ns_to_ms(m.p50_ns), ns_to_ms(m.p90_ns), ns_to_ms(m.p99_ns)],
+                p50_ci_ms: [ns_to_ms(m.p50_ci_ns[0]), ns_to_ms(m.p50_ci_ns[1])],
+                p99_ci_ms: [ns_to_ms(m.p99_ci_ns[0]), ns_to_ms(m.p99_ci_ns[1])],
+                count: m.count,
+            },
+        );
+    }
+    let mut facets: Vec<Option<u32>> = if main {
+        super::labels::facets(s, families)
+    } else {
+        warm.iter()
+            .chain(&cold)
+            .flat_map(|r| r.cells.keys().copied())
+            .collect()
+    };
+    facets.sort_unstable();
+    facets.dedup();
+    crate::plot::percentiles::Percentiles {
+        which,
+        facets,
+        warm,
+        cold,
     }
 }

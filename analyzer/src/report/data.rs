@@ -1,9 +1,10 @@
 //! What the page and the Markdown are rendered from ([`ReportData`]), and how they link to the
 //! files beside them ([`relative`]).
 
-use super::{decision, explorer, many, memory};
+use super::{decision, explorer};
 use crate::cost::CostReport;
 use crate::summary::Summary;
+use crate::view::{many, memory};
 use secbench_record::run::Manifest;
 use std::path::Path;
 

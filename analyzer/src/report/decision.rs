@@ -11,10 +11,9 @@ use crate::cost::pipeline::Priced;
 use crate::cost::recommend::Slo;
 use crate::cost::CostReport;
 use crate::family::{Families, Family};
-use crate::group::GroupKey;
 use crate::summary::Summary;
 use crate::table::{Cell, Mark, Row, Table};
-use crate::units::{human_ns, span_label};
+use crate::units::{human_ns, human_ns_or_dash, span_label};
 use secbench_record::run::Phase;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -111,25 +110,6 @@ pub fn cost_by_size(
     out
 }
 
-/// The memory sizes of the main scenarios, the workload's first, then ascending.
-pub fn sizes(summary: &Summary, families: &Families, workload_mb: Option<u32>) -> Vec<u32> {
-    let mut sizes: Vec<u32> = summary
-        .groups
-        .iter()
-        .filter(|g| families.of(&g.key) == Family::Main)
-        .filter_map(|g| g.key.memory_mb)
-        .collect::<BTreeSet<u32>>()
-        .into_iter()
-        .collect();
-    if let Some(w) = workload_mb {
-        if let Some(i) = sizes.iter().position(|m| *m == w) {
-            let m = sizes.remove(i);
-            sizes.insert(0, m);
-        }
-    }
-    sizes
-}
-
 /// Builds the decision.
 pub fn build(
     summary: &Summary,
@@ -140,7 +120,7 @@ pub fn build(
     let workload_mb = cost.map(|(p, _)| p.workload.memory_mb);
     let slo = cost.map(|(_, s)| s.clone()).unwrap_or_default();
     let mut tables = Vec::new();
-    for m in sizes(summary, families, workload_mb) {
+    for m in crate::family::sizes(summary, families, workload_mb) {
         // The measured headline of each approach's main scenario at this size.
         let mut measured: BTreeMap<Approach, (Pair, Pair)> = BTreeMap::new();
         for g in summary
@@ -271,7 +251,7 @@ pub fn build_all(
                 .collect(),
             ..summary.clone()
         };
-        let sizes = sizes(&one, families, cost.map(|(p, _)| p.workload.memory_mb));
+        let sizes = crate::family::sizes(&one, families, cost.map(|(p, _)| p.workload.memory_mb));
         let by_size = cost_by_size(&one, families, cost, &sizes);
         let mut d = build(&one, families, cost, &by_size);
         for t in &mut d.tables {
@@ -288,10 +268,6 @@ pub fn build_all(
         all.tables.extend(d.tables);
     }
     all
-}
-
-fn ns(v: Option<u64>) -> String {
-    v.map_or_else(|| "–".to_owned(), human_ns)
 }
 
 fn usd(v: f64) -> String {
@@ -357,8 +333,8 @@ fn sentences(tables: &[DecisionTable]) -> Vec<String> {
         first.memory_mb,
         rec.approach,
         usd(c.monthly_cost_usd),
-        ns(rec.cold_ns[0]),
-        ns(rec.warm_ns[0]),
+        human_ns_or_dash(rec.cold_ns[0]),
+        human_ns_or_dash(rec.warm_ns[0]),
     );
     match runner {
         Some((r, rc)) => s.push_str(&format!(
@@ -366,8 +342,8 @@ fn sentences(tables: &[DecisionTable]) -> Vec<String> {
             r.approach,
             usd(rc.monthly_cost_usd),
             usd((rc.monthly_cost_usd - c.monthly_cost_usd).max(0.0)),
-            ns(r.cold_ns[0]),
-            ns(r.warm_ns[0]),
+            human_ns_or_dash(r.cold_ns[0]),
+            human_ns_or_dash(r.warm_ns[0]),
         )),
         None => s.push_str("; no other measured approach is a candidate."),
     }
@@ -411,8 +387,8 @@ fn sentences(tables: &[DecisionTable]) -> Vec<String> {
                 first.memory_mb,
                 r.approach,
                 usd(rc.monthly_cost_usd),
-                ns(r.cold_ns[0]),
-                ns(r.warm_ns[0]),
+                human_ns_or_dash(r.cold_ns[0]),
+                human_ns_or_dash(r.warm_ns[0]),
             ));
         }
     }
@@ -504,10 +480,10 @@ pub fn table(t: &DecisionTable) -> Table {
             cells: vec![
                 Cell::from(flag),
                 Cell::from(a.name()),
-                mark(ns(r.cold_ns[0]), r.fails[0]),
-                mark(ns(r.cold_ns[1]), r.fails[1]),
-                mark(ns(r.warm_ns[0]), r.fails[2]),
-                mark(ns(r.warm_ns[1]), r.fails[3]),
+                mark(human_ns_or_dash(r.cold_ns[0]), r.fails[0]),
+                mark(human_ns_or_dash(r.cold_ns[1]), r.fails[1]),
+                mark(human_ns_or_dash(r.warm_ns[0]), r.fails[2]),
+                mark(human_ns_or_dash(r.warm_ns[1]), r.fails[3]),
                 Cell::from(cost),
                 mark(stale, r.fails[4]),
                 mark(headroom, r.fails[5]),
@@ -535,39 +511,6 @@ pub fn tags_of(a: Approach, memory_mb: u32, family: Family) -> Vec<(&'static str
         ("memory", memory_mb.to_string()),
         ("family", family.as_str().to_owned()),
     ]
-}
-
-/// The filter's tags of the rows about `scenario` (those of its first group; no tags for a
-/// scenario the summary does not have).
-pub fn tags_of_scenario(
-    summary: &crate::summary::Summary,
-    families: &crate::family::Families,
-    scenario: &str,
-) -> Vec<(&'static str, String)> {
-    summary
-        .groups
-        .iter()
-        .find(|g| g.key.scenario == scenario)
-        .map(|g| tags_of_group(&g.key, families.of(&g.key)))
-        .unwrap_or_default()
-}
-
-/// The filter's tags of a group's row.
-pub fn tags_of_group(k: &GroupKey, family: Family) -> Vec<(&'static str, String)> {
-    let mut tags = vec![("family", family.as_str().to_owned())];
-    if let Some(s) = k.source {
-        tags.push(("source", s.to_string()));
-    }
-    if let Some(c) = k.cache {
-        tags.push(("cache", c.to_string()));
-    }
-    if let Some(m) = k.memory_mb {
-        tags.push(("memory", m.to_string()));
-    }
-    if let Some(a) = Approach::of(k) {
-        tags.push(("approach", a.name()));
-    }
-    tags
 }
 
 /// The heading of one size's table.

@@ -54,7 +54,7 @@ pub fn grid(summary: &Summary, families: &Families, priced: &Priced, slo: &Slo) 
     );
     let (spi, s0) = with(vec![1u32, 3, 10], w0.secrets_per_invocation);
     let (ttl, t0) = with(vec![5.0, 60.0, 300.0, 900.0], w0.cache_ttl.as_secs_f64());
-    let mut sizes = super::decision::sizes(summary, families, None);
+    let mut sizes = crate::family::sizes(summary, families, None);
     if sizes.is_empty() {
         sizes.push(w0.memory_mb);
     }

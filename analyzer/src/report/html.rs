@@ -328,25 +328,25 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         (
             "Against memory size",
             "Per approach and memory size: the platform's INIT and its CPU time, the first fetch of a cold environment and the warm fetch, and the monthly cost with the workload at that size and the latencies measured at it.",
-            super::memory::memory_table(&d.by_memory),
+            crate::view::memory::memory_table(&d.by_memory),
             d.by_memory.is_empty(),
         ),
         (
             "Connections at the front",
             "TLS handshakes and requests the local stage's front counted per group: a cold start opens one connection, warm fetches reuse it.",
-            super::memory::connection_table(&d.connections),
+            crate::view::memory::connection_table(&d.connections),
             d.connections.is_empty(),
         ),
         (
             "Staleness after a rotation",
-            super::staleness::EXPLANATION,
-            super::staleness::table(&d.staleness),
+            crate::view::staleness::EXPLANATION,
+            crate::view::staleness::table(&d.staleness),
             d.staleness.is_empty(),
         ),
         (
             "Many secrets per fetch: all values ready",
             "Per source, mode and count N: the time until all N values were ready (the first fetch of a new environment, and warm fetches), the AWS API calls per warm fetch the probe counted, and the fetches in which a value failed (a partial failure).",
-            super::many::table(&d.many),
+            crate::view::many::table(&d.many),
             d.many.is_empty(),
         ),
         (

@@ -93,22 +93,22 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
     for (title, table, empty) in [
         (
             "Against memory size",
-            super::memory::memory_table(&d.by_memory),
+            crate::view::memory::memory_table(&d.by_memory),
             d.by_memory.is_empty(),
         ),
         (
             "Connections at the front (TLS handshakes)",
-            super::memory::connection_table(&d.connections),
+            crate::view::memory::connection_table(&d.connections),
             d.connections.is_empty(),
         ),
         (
             "Staleness after a rotation",
-            super::staleness::table(&d.staleness),
+            crate::view::staleness::table(&d.staleness),
             d.staleness.is_empty(),
         ),
         (
             "Many secrets per fetch: all values ready",
-            super::many::table(&d.many),
+            crate::view::many::table(&d.many),
             d.many.is_empty(),
         ),
         (

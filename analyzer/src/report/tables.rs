@@ -7,6 +7,7 @@ use crate::approach::name_of as approach_name;
 use crate::cost::CostReport;
 use crate::table::Table;
 use crate::units::human_ns as ms;
+use crate::view::percentiles::{error_rate, headline_cells, Notation};
 
 /// Per stage × approach × phase of one family's scenarios (`crate::family`): the headline
 /// fetch's percentiles with their intervals, each row tagged for the page's filter. Columns:
@@ -35,7 +36,7 @@ pub fn percentiles(d: &ReportData, family: crate::family::Family) -> Table {
         .iter()
         .filter(|g| d.families.of(&g.key) == family)
     {
-        let Some(m) = g.headline() else {
+        let (Some(m), Some(p)) = (g.headline(), headline_cells(g, Notation::Brackets)) else {
             continue;
         };
         let cells: Vec<crate::table::Cell> = vec![
@@ -44,23 +45,12 @@ pub fn percentiles(d: &ReportData, family: crate::family::Family) -> Table {
             g.key.scenario.clone(),
             g.key.phase.as_str().to_owned(),
             m.count.to_string(),
-            format!(
-                "{} [{}, {}]",
-                ms(m.p50_ns),
-                ms(m.p50_ci_ns[0]),
-                ms(m.p50_ci_ns[1])
-            ),
-            ms(m.p90_ns),
-            format!(
-                "{} [{}, {}]{}",
-                ms(m.p99_ns),
-                ms(m.p99_ci_ns[0]),
-                ms(m.p99_ci_ns[1]),
-                if m.p99_stable { "" } else { " (few samples)" }
-            ),
-            ms(m.p999_ns),
-            ms(m.max_ns),
-            format!("{:.2}%", g.error_rate * 100.0),
+            p.p50,
+            p.p90,
+            p.p99,
+            p.p999,
+            p.max,
+            error_rate(g),
         ]
         .into_iter()
         .map(Into::into)
@@ -68,7 +58,7 @@ pub fn percentiles(d: &ReportData, family: crate::family::Family) -> Table {
         t.push(crate::table::Row {
             cells,
             mark: None,
-            tags: super::decision::tags_of_group(&g.key, family),
+            tags: crate::view::tags::tags_of_group(&g.key, family),
         });
     }
     t
@@ -148,7 +138,7 @@ pub fn comparison(
         let cells = vec![
             c.scenario.clone(),
             c.phase.as_str().to_owned(),
-            c.metric.to_owned(),
+            c.metric.name().to_owned(),
             format!(
                 "{:.3} [{:.3}, {:.3}]",
                 c.p50.ratio, c.p50.ci[0], c.p50.ci[1]
@@ -166,7 +156,7 @@ pub fn comparison(
         t.push(crate::table::Row {
             cells,
             mark: None,
-            tags: super::decision::tags_of_scenario(summary, families, &c.scenario),
+            tags: crate::view::tags::tags_of_scenario(summary, families, &c.scenario),
         });
     }
     t

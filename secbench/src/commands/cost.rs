@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use secbench_analyzer::cost::pipeline::{self, LatencyInput};
 use secbench_analyzer::cost::recommend::Slo;
 use secbench_analyzer::cost::sweep::SweepSpec;
-use secbench_analyzer::cost::{csv, table};
+use secbench_analyzer::export::{cost_csv as csv, cost_table as table};
 use secbench_analyzer::{stats, summary};
 use std::path::PathBuf;
 

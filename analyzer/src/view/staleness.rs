@@ -5,11 +5,7 @@
 use crate::approach::StalenessBound;
 use crate::staleness::RotationStaleness;
 use crate::table::Table;
-use crate::units::span_label;
-
-fn ms(v: f64) -> String {
-    span_label(v / 1e3)
-}
+use crate::units::{span_label, span_label_ms};
 
 /// What bounds it, with its TTL.
 pub fn bound(r: &RotationStaleness) -> String {
@@ -49,11 +45,16 @@ pub fn table(rows: &[RotationStaleness]) -> Table {
     );
     for r in rows {
         let windows = match (r.median_window_ms(), r.max_window_ms()) {
-            (Some(m), Some(x)) => format!("{} / {} (n={})", ms(m), ms(x), r.windows_ms.len()),
+            (Some(m), Some(x)) => format!(
+                "{} / {} (n={})",
+                span_label_ms(m),
+                span_label_ms(x),
+                r.windows_ms.len()
+            ),
             _ => "–".to_owned(),
         };
         let until_end = match r.stale_until_end_ms.last() {
-            Some(max) => format!("{} (≥ {})", r.stale_until_end_ms.len(), ms(*max)),
+            Some(max) => format!("{} (≥ {})", r.stale_until_end_ms.len(), span_label_ms(*max)),
             None => "0".to_owned(),
         };
         let rotation = match (&r.rotation.error, r.rotation.confirmed_unix_ms) {
@@ -76,10 +77,10 @@ pub fn table(rows: &[RotationStaleness]) -> Table {
                 (None, _) => "none served".to_owned(),
                 (Some(l), Some(t)) if !t.is_zero() => format!(
                     "{} ({:.0}% of the TTL)",
-                    ms(l),
+                    span_label_ms(l),
                     l / (t.as_secs_f64() * 1e3) * 100.0
                 ),
-                (Some(l), _) => ms(l),
+                (Some(l), _) => span_label_ms(l),
             },
             until_end,
             r.retired.to_string(),

@@ -6,7 +6,7 @@
 use crate::group::Metric;
 use crate::summary::Summary;
 use crate::table::Table;
-use crate::units::human_ns;
+use crate::units::human_ns_or_dash;
 use secbench_record::run::Phase;
 use secbench_record::{CacheMode, MultiMode, Source};
 use std::collections::BTreeMap;
@@ -131,7 +131,6 @@ pub fn table(rows: &[ManyRow]) -> Table {
         align.insert(0, 'L');
     }
     let mut t = Table::new(header, &align);
-    let ns = |v: Option<u64>| v.map_or_else(|| "–".to_owned(), human_ns);
     for r in rows {
         let mut cells = vec![
             r.source.to_string(),
@@ -140,9 +139,9 @@ pub fn table(rows: &[ManyRow]) -> Table {
             r.cache.map_or_else(|| "–".to_owned(), |c| c.to_string()),
             r.memory_mb
                 .map_or_else(|| "–".to_owned(), |m| m.to_string()),
-            ns(r.cold_p50_ns),
-            ns(r.warm_p50_ns),
-            ns(r.warm_p99_ns),
+            human_ns_or_dash(r.cold_p50_ns),
+            human_ns_or_dash(r.warm_p50_ns),
+            human_ns_or_dash(r.warm_p99_ns),
             r.calls_per_fetch
                 .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
             format!("{:.2}%", r.failed_share * 100.0),

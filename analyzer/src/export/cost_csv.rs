@@ -1,11 +1,11 @@
 //! The cost answer as CSV: one row per approach × priced line (so a spreadsheet can pivot
 //! it), and the sweep as one row per value × approach.
 
-use super::evaluate::CostReport;
-use super::sweep::Sweep;
+use crate::cost::evaluate::CostReport;
+use crate::cost::sweep::Sweep;
 use std::fmt::Write as _;
 
-use crate::export::csv::field;
+use super::csv::field;
 
 /// Renders a cost report.
 pub fn render(r: &CostReport) -> String {

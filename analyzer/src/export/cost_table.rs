@@ -1,8 +1,8 @@
 //! The cost answer as aligned text for a terminal: one row per approach, the recommendation,
 //! then each approach's priced lines.
 
-use super::evaluate::CostReport;
-use super::sweep::Sweep;
+use crate::cost::evaluate::CostReport;
+use crate::cost::sweep::Sweep;
 use crate::table::Table;
 use std::fmt::Write as _;
 
@@ -13,7 +13,7 @@ fn name_or_none(a: Option<crate::approach::Approach>) -> String {
 }
 
 /// The longest staleness after a rotation, with what bounds it.
-fn staleness(c: &super::model::ApproachCost) -> String {
+fn staleness(c: &crate::cost::model::ApproachCost) -> String {
     use crate::approach::StalenessBound as B;
     match c.staleness_bound {
         B::NextFetch => "0 (next fetch)".into(),
@@ -56,13 +56,13 @@ pub fn render(r: &CostReport) -> String {
         si(r.derived.new_environments_per_month)
     );
     match &r.latency_origin {
-        super::latency::LatencyOrigin::None => {
+        crate::cost::latency::LatencyOrigin::None => {
             let _ = writeln!(o, "latencies: none given (compute for fetching left out)");
         }
-        super::latency::LatencyOrigin::Workload => {
+        crate::cost::latency::LatencyOrigin::Workload => {
             let _ = writeln!(o, "latencies: the workload file's [[latency]] table");
         }
-        super::latency::LatencyOrigin::Runs {
+        crate::cost::latency::LatencyOrigin::Runs {
             runs,
             local_emulator,
             emulation,
@@ -183,7 +183,7 @@ pub fn render_sweep(s: &Sweep) -> String {
 }
 
 /// The many-secrets table: each mode of reading the workload's values, per source and cache.
-pub fn render_many(rows: &[super::many::ModeCost]) -> String {
+pub fn render_many(rows: &[crate::cost::many::ModeCost]) -> String {
     let mut o = String::new();
     let Some(first) = rows.first() else {
         return o;
@@ -193,7 +193,7 @@ pub fn render_many(rows: &[super::many::ModeCost]) -> String {
         "Reading {} secrets per invocation (fixed fees + API + KMS; compute not included):",
         first.secrets
     );
-    o.push_str(&crate::table::text(&super::many::table(rows, false)));
+    o.push_str(&crate::table::text(&crate::cost::many::table(rows, false)));
     let mut notes: Vec<&String> = rows.iter().flat_map(|m| &m.notes).collect();
     notes.sort();
     notes.dedup();

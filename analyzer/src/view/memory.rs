@@ -8,6 +8,7 @@ use crate::family::{Families, Family};
 use crate::group::{Connections, Metric};
 use crate::summary::Summary;
 use crate::table::Table;
+use crate::units::human_ns_or_dash;
 use secbench_record::run::Phase;
 use std::collections::BTreeMap;
 
@@ -45,7 +46,7 @@ pub fn rows(
     families: &Families,
     by_size: &BTreeMap<u32, crate::cost::CostReport>,
 ) -> Vec<MemoryRow> {
-    let sizes = super::decision::sizes(summary, families, None);
+    let sizes = crate::family::sizes(summary, families, None);
     if sizes.len() < 2 {
         return Vec::new();
     }
@@ -126,10 +127,6 @@ pub fn connection_rows(summary: &Summary) -> Vec<ConnectionRow> {
         .collect()
 }
 
-fn ms(v: Option<u64>) -> String {
-    v.map_or_else(|| "–".to_owned(), crate::units::human_ns)
-}
-
 /// The memory table: one definition for the HTML and the Markdown.
 pub fn memory_table(rows: &[MemoryRow]) -> Table {
     let mut t = Table::new(
@@ -150,12 +147,12 @@ pub fn memory_table(rows: &[MemoryRow]) -> Table {
         t.push(vec![
             r.approach.clone(),
             r.memory_mb.to_string(),
-            ms(r.init_p50_ns),
-            ms(r.init_cpu_p50_ns),
-            ms(r.cold_fetch_p50_ns),
-            ms(r.cold_fetch_p99_ns),
-            ms(r.warm_fetch_p50_ns),
-            ms(r.warm_fetch_p99_ns),
+            human_ns_or_dash(r.init_p50_ns),
+            human_ns_or_dash(r.init_cpu_p50_ns),
+            human_ns_or_dash(r.cold_fetch_p50_ns),
+            human_ns_or_dash(r.cold_fetch_p99_ns),
+            human_ns_or_dash(r.warm_fetch_p50_ns),
+            human_ns_or_dash(r.warm_fetch_p99_ns),
             r.monthly_cost_usd
                 .map_or_else(|| "–".to_owned(), |c| format!("{c:.2}")),
         ]);
