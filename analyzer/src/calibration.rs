@@ -32,14 +32,14 @@ pub enum CalibrationError {
         source: std::io::Error,
     },
     /// A line is not a record.
-    #[error("{}:{line}: {message}", path.display())]
+    #[error("{}:{line}: {error}", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
         /// The line.
         line: u64,
-        /// What is wrong.
-        message: String,
+        /// What is wrong, naming the field.
+        error: crate::ingest::RecordError,
     },
     /// The run is the local emulator's: calibrating from it would measure moto.
     #[error("{} is a local-stage run: calibrate from a run on AWS", path.display())]
@@ -116,10 +116,10 @@ impl AwsCalibration {
                 if !line.terminated {
                     continue;
                 }
-                let r = parse(line.text).map_err(|message| CalibrationError::Invalid {
+                let r = parse(line.text).map_err(|error| CalibrationError::Invalid {
                     path: file.clone(),
                     line: line.number,
-                    message,
+                    error,
                 })?;
                 let Some(p) = r.probe else { continue };
                 let memory = p.memory_mb.unwrap_or(0);

@@ -20,6 +20,6 @@ pub mod staleness;
 pub mod stats;
 pub mod summary;
 pub mod table;
-pub mod units;
+pub use secbench_record::units;
 pub mod validate;
 pub mod view;

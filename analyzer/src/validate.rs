@@ -79,7 +79,7 @@ pub fn validate_file(path: &Path) -> Result<Summary, ValidateError> {
                 Err(e) => summary.problems.push(problem(format!("not UTF-8: {e}"))),
                 Ok(text) => match crate::ingest::parse(text.as_bytes()) {
                     Ok(_) => summary.records += 1,
-                    Err(message) => summary.problems.push(problem(message)),
+                    Err(e) => summary.problems.push(problem(e.to_string())),
                 },
             }
         })

@@ -217,9 +217,9 @@ fn secrets_manager_reads_each_have_their_quota_and_kms_quotas_differ_by_region()
             FetchAt::Handler,
         ),
     );
-    let describe = lib.peak_requests_per_second["Secrets Manager:DescribeSecret"];
+    let describe = lib.peak_requests_per_second[&model::QuotaKey::Api(model::Op::SmDescribeSecret)];
     assert!((describe - 30_000.0).abs() < 1e-6, "{describe}");
-    assert!(lib.peak_requests_per_second["Secrets Manager:GetSecretValue"] < 1.0);
+    assert!(lib.peak_requests_per_second[&model::QuotaKey::Api(model::Op::SmGetSecretValue)] < 1.0);
     assert!(lib.feasible, "{:?}", lib.notes);
     // The in-process TTL cache refreshes with GetSecretValue: 30,000/s is over its 10,000.
     let ttl = price(
@@ -368,8 +368,13 @@ fn caches_count_first_fetches_and_refreshes_never_more_than_uncached() {
             FetchAt::Handler,
         ),
     );
-    let calls =
-        |c: &model::ApproachCost, k: &str| c.api_calls_per_month.get(k).copied().unwrap_or(0.0);
+    let calls = |c: &model::ApproachCost, k: &str| {
+        let op = model::Op::ALL
+            .into_iter()
+            .find(|o| o.key() == k)
+            .expect("an operation");
+        c.api_calls_per_month.get(&op).copied().unwrap_or(0.0)
+    };
     assert!((calls(&lib, "Secrets Manager:GetSecretValue") - first).abs() < 1e-6);
     assert!((calls(&lib, "Secrets Manager:DescribeSecret") - refreshes).abs() < 1e-6);
     // DescribeSecret is not decrypted: KMS only for the first fetches.
@@ -396,9 +401,10 @@ fn caches_count_first_fetches_and_refreshes_never_more_than_uncached() {
 
     // Low traffic: a cache never makes more calls than invocations × secrets per invocation.
     let mut quiet = w.clone();
-    quiet
-        .set("invocations_per_month", 1000.0)
-        .expect("sweepable");
+    quiet.set(
+        secbench_analyzer::cost::workload::SweepField::InvocationsPerMonth,
+        1000.0,
+    );
     quiet.avg_concurrent_environments = Some(12.0);
     for a in Approach::all() {
         let c = price(&quiet, &p, a);
@@ -420,7 +426,10 @@ fn quotas_decide_feasibility_and_ssm_buys_higher_throughput() {
     assert!(ssm.feasible);
     let api = line(&ssm, "SSM API interactions (higher throughput)");
     assert_eq!(cents(api.cost_usd), 15_000, "30M interactions × $0.05/10k");
-    assert_eq!(ssm.peak_requests_per_second["SSM:GetParameter"], 600.0);
+    assert_eq!(
+        ssm.peak_requests_per_second[&model::QuotaKey::Api(model::Op::SsmGetParameter)],
+        600.0
+    );
     // 4,000 rps × 3 = 12,000/s: above every default quota for uncached SSM and Secrets Manager.
     w.peak_rps = 4000.0;
     for s in [Source::Ssm, Source::SecretsManager] {

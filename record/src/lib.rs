@@ -5,6 +5,7 @@
 #![warn(missing_docs)]
 
 pub mod duration;
+pub mod emulation;
 pub mod event;
 pub mod faults;
 pub mod lambda;
@@ -16,6 +17,7 @@ pub mod rotation;
 pub mod run;
 pub mod run_dir;
 pub mod sync;
+pub mod units;
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

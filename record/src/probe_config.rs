@@ -129,7 +129,7 @@ impl CpuWorkRequest {
     }
 
     /// Reads the arguments after [`MEASURE_CPU_WORK_ARG`]; `None` when the first is not it.
-    pub fn from_args<I, S>(args: I) -> Option<Result<CpuWorkRequest, String>>
+    pub fn from_args<I, S>(args: I) -> Option<Result<CpuWorkRequest, CpuWorkArgsError>>
     where
         I: IntoIterator<Item = S>,
         S: AsRef<std::ffi::OsStr>,
@@ -138,13 +138,15 @@ impl CpuWorkRequest {
         if args.next()?.as_ref() != MEASURE_CPU_WORK_ARG {
             return None;
         }
-        let mut next = |what: &str| -> Result<u32, String> {
-            let a = args
-                .next()
-                .ok_or_else(|| format!("{MEASURE_CPU_WORK_ARG}: {what} is missing"))?;
+        let mut next = |what: &'static str| -> Result<u32, CpuWorkArgsError> {
+            let a = args.next().ok_or(CpuWorkArgsError::Missing(what))?;
             let text = a.as_ref().to_string_lossy();
             text.parse::<u32>()
-                .map_err(|e| format!("{MEASURE_CPU_WORK_ARG}: {what} {text:?}: {e}"))
+                .map_err(|error| CpuWorkArgsError::NotANumber {
+                    what,
+                    text: text.into_owned(),
+                    error,
+                })
         };
         Some((|| {
             Ok(CpuWorkRequest {
@@ -153,6 +155,36 @@ impl CpuWorkRequest {
             })
         })())
     }
+}
+
+/// Why the arguments of [`MEASURE_CPU_WORK_ARG`] do not read: give ROUNDS and REPEATS as
+/// whole numbers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CpuWorkArgsError {
+    /// An argument is missing.
+    #[error("{MEASURE_CPU_WORK_ARG}: {0} is missing")]
+    Missing(&'static str),
+    /// An argument is not a whole number.
+    #[error("{MEASURE_CPU_WORK_ARG}: {what} {text:?}: {error}")]
+    NotANumber {
+        /// Which argument.
+        what: &'static str,
+        /// As given.
+        text: String,
+        /// Why it does not read.
+        error: std::num::ParseIntError,
+    },
+}
+
+/// Why a SHA-256 digest does not read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DigestError {
+    /// Not 64 characters.
+    #[error("a SHA-256 is 64 hex digits, this is {0} characters")]
+    Length(usize),
+    /// A character is not a hex digit.
+    #[error("not hex")]
+    NotHex,
 }
 
 /// A variable that does not read; the message never holds the value (it may be secret).
@@ -171,18 +203,15 @@ pub struct Digest(pub [u8; 32]);
 
 impl Digest {
     /// Reads 64 hex digits.
-    pub fn from_hex(text: &str) -> Result<Digest, String> {
+    pub fn from_hex(text: &str) -> Result<Digest, DigestError> {
         let text = text.trim();
         if text.len() != 64 {
-            return Err(format!(
-                "a SHA-256 is 64 hex digits, this is {} characters",
-                text.len()
-            ));
+            return Err(DigestError::Length(text.len()));
         }
         let mut out = [0u8; 32];
         for (i, byte) in out.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16)
-                .map_err(|_| "not hex".to_owned())?;
+            *byte =
+                u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| DigestError::NotHex)?;
         }
         Ok(Digest(out))
     }
@@ -645,10 +674,10 @@ mod tests {
         let err = CpuWorkRequest::from_args([MEASURE_CPU_WORK_ARG, "430", "x"])
             .expect("its argument")
             .expect_err("REPEATS is not a number");
-        assert!(err.contains("REPEATS \"x\""), "{err}");
+        assert!(err.to_string().contains("REPEATS \"x\""), "{err}");
         let err = CpuWorkRequest::from_args([MEASURE_CPU_WORK_ARG, "430"])
             .expect("its argument")
             .expect_err("one is missing");
-        assert!(err.contains("REPEATS is missing"), "{err}");
+        assert!(err.to_string().contains("REPEATS is missing"), "{err}");
     }
 }

@@ -284,7 +284,7 @@ mod tests {
         assert_eq!(slo.p99_warm_s, None);
         let sweep = sweep.expect("sweep");
         assert_eq!(
-            (sweep.field.as_str(), sweep.from, sweep.to),
+            (sweep.field.name(), sweep.from, sweep.to),
             ("invocations_per_month", 1e4, 1e9)
         );
     }

@@ -1,7 +1,8 @@
 //! The `secbench` operator CLI as a library: `cli` parses the command line, `commands` runs
-//! one command each (one file per command), `run` is the experiment runner (the same on AWS
-//! and on the local stage), `plan` reads plan files, `provision` and `stage_file` fill in and
-//! describe deployed stages, and `local_stage` sets up the whole experiment on one machine.
+//! one command each (one file per command, `commands::run` dispatches), `run` is the experiment
+//! runner (the same on AWS and on the local stage), `plan` reads plan files, `provision` and
+//! `stage_file` fill in and describe deployed stages, `targets` says where a several-secrets
+//! scenario reads its secrets, and `local_stage` sets up the whole experiment on one machine.
 //! The analysis lives in `secbench-analyzer`, the local Lambda platform in
 //! `secbench-local-lambda`, every format in `secbench-record`.
 #![warn(missing_docs)]
@@ -13,5 +14,4 @@ pub use secbench_record::plan;
 pub mod provision;
 pub mod run;
 pub mod stage_file;
-
-pub use commands::run;
+pub mod targets;

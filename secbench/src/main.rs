@@ -2,7 +2,7 @@ use clap::Parser;
 
 fn main() {
     let cli = secbench::cli::Cli::parse();
-    match secbench::run(cli) {
+    match secbench::commands::run(cli) {
         Ok(code) => std::process::exit(code),
         Err(err) => {
             eprintln!("error: {err:#}");

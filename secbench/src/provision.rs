@@ -304,7 +304,8 @@ async fn configure_function(
     config.ciphertext_b64 = Some(ciphertext_b64);
     config.expected_sha256 = Some(vec![digest]);
     config.plaintext = plain_env.then(|| Plaintext(value.expose().to_owned()));
-    let vars = crate::run::control::with_config(vars, &config);
+    let mut vars = vars;
+    config.apply(&mut vars);
     lambda
         .update_function_configuration()
         .function_name(function)
@@ -330,8 +331,8 @@ pub async fn provision_many(
     values: &[Value],
     bundles: &[u32],
     single: (&str, &str),
-) -> Result<crate::run::many::ManySecrets, ProvisionError> {
-    let mut m = crate::run::many::ManySecrets {
+) -> Result<crate::targets::ManySecrets, ProvisionError> {
+    let mut m = crate::targets::ManySecrets {
         single_secret_id: single.0.to_owned(),
         single_parameter_name: single.1.to_owned(),
         ..Default::default()
@@ -352,7 +353,7 @@ pub async fn provision_many(
             .enumerate()
             .map(|(i, v)| {
                 (
-                    crate::run::many::bundle_key(i),
+                    crate::targets::bundle_key(i),
                     serde_json::Value::String(v.expose().to_owned()),
                 )
             })

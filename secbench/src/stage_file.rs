@@ -94,7 +94,7 @@ pub struct StageMany {
 
 impl StageMany {
     /// From what provisioning made.
-    pub fn from_many(m: &crate::run::many::ManySecrets) -> StageMany {
+    pub fn from_many(m: &crate::targets::ManySecrets) -> StageMany {
         let text = |b: &std::collections::BTreeMap<u32, String>| {
             b.iter().map(|(n, v)| (n.to_string(), v.clone())).collect()
         };
@@ -113,7 +113,7 @@ impl StageMany {
         &self,
         file: &StageFile,
         path: &Path,
-    ) -> Result<crate::run::many::ManySecrets, StageFileError> {
+    ) -> Result<crate::targets::ManySecrets, StageFileError> {
         let counts = |b: &std::collections::BTreeMap<String, String>| {
             b.iter()
                 .filter_map(|(n, v)| n.parse().ok().map(|n: u32| (n, v.clone())))
@@ -130,7 +130,7 @@ impl StageMany {
                 })
             })
             .collect::<Result<_, _>>()?;
-        Ok(crate::run::many::ManySecrets {
+        Ok(crate::targets::ManySecrets {
             secret_ids: self.secret_ids.clone(),
             parameter_names: self.parameter_names.clone(),
             digests,

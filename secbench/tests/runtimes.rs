@@ -10,7 +10,7 @@
 mod common;
 
 use common::*;
-use secbench::run::many::ManySecrets;
+use secbench::targets::ManySecrets;
 use secbench_record::probe_config::Digest;
 use secbench_record::{CacheMode, ErrorClass, Outcome, Runtime};
 use std::collections::BTreeMap;

@@ -81,13 +81,29 @@ pub enum Op {
     KmsDecrypt,
     /// SSM `GetParameter` WithDecryption.
     SsmGetParameter,
-    /// Secrets Manager `GetSecretValue`.
-    SmGetSecretValue,
     /// Secrets Manager `DescribeSecret`.
     SmDescribeSecret,
+    /// Secrets Manager `GetSecretValue`.
+    SmGetSecretValue,
+}
+
+/// An operation is written as its key (`service:Operation`): the cost JSON's
+/// `api_calls_per_month` is keyed by it. The variants are declared in the keys' order.
+impl Serialize for Op {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
+    }
 }
 
 impl Op {
+    /// Every operation, in the order of their keys.
+    pub const ALL: [Op; 4] = [
+        Op::KmsDecrypt,
+        Op::SsmGetParameter,
+        Op::SmDescribeSecret,
+        Op::SmGetSecretValue,
+    ];
+
     /// The name the probe's records use (`service:Operation`).
     pub fn key(self) -> &'static str {
         match self {
@@ -96,6 +112,32 @@ impl Op {
             Op::SmGetSecretValue => "Secrets Manager:GetSecretValue",
             Op::SmDescribeSecret => "Secrets Manager:DescribeSecret",
         }
+    }
+}
+
+/// What a peak rate is counted against: KMS's shared symmetric request quota, or one API's own.
+/// Written as its key (`KMS:symmetric`, `SSM:GetParameter`, ...); declared in the keys' order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum QuotaKey {
+    /// KMS's symmetric cryptographic requests (the function's and the services' on its behalf).
+    KmsSymmetric,
+    /// One API's request quota.
+    Api(Op),
+}
+
+impl QuotaKey {
+    /// The key as the cost JSON writes it.
+    pub fn key(self) -> &'static str {
+        match self {
+            QuotaKey::KmsSymmetric => "KMS:symmetric",
+            QuotaKey::Api(op) => op.key(),
+        }
+    }
+}
+
+impl Serialize for QuotaKey {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.key())
     }
 }
 
@@ -139,11 +181,11 @@ pub struct ApproachCost {
     /// Reasons, assumptions and warnings.
     pub notes: Vec<String>,
     /// API calls per month by `service:Operation` (all functions).
-    pub api_calls_per_month: BTreeMap<&'static str, f64>,
+    pub api_calls_per_month: BTreeMap<Op, f64>,
     /// KMS requests the calls cause per month (charged or not).
     pub kms_requests_per_month: f64,
     /// Peak request rate per quota, per second (all functions).
-    pub peak_requests_per_second: BTreeMap<&'static str, f64>,
+    pub peak_requests_per_second: BTreeMap<QuotaKey, f64>,
     /// The latencies used, if any.
     pub latency: Option<Latency>,
     /// What bounds how long it can serve a value after a rotation.
@@ -299,20 +341,20 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
 }
 
 /// Calls of `op` in a month's count.
-fn calls(api_calls: &BTreeMap<&'static str, f64>, op: Op) -> f64 {
-    api_calls.get(op.key()).copied().unwrap_or(0.0)
+fn calls(api_calls: &BTreeMap<Op, f64>, op: Op) -> f64 {
+    api_calls.get(&op).copied().unwrap_or(0.0)
 }
 
 /// API calls per month, all functions: first fetches and refreshes.
-fn api_calls(a: Approach, c: &Counts, w: &Workload) -> BTreeMap<&'static str, f64> {
+fn api_calls(a: Approach, c: &Counts, w: &Workload) -> BTreeMap<Op, f64> {
     let functions = f64::from(w.functions);
     let (miss_ops, refresh_ops) = a.calls();
-    let mut api_calls: BTreeMap<&'static str, f64> = BTreeMap::new();
+    let mut api_calls: BTreeMap<Op, f64> = BTreeMap::new();
     for op in miss_ops {
-        *api_calls.entry(op.key()).or_default() += c.misses * functions;
+        *api_calls.entry(*op).or_default() += c.misses * functions;
     }
     for op in refresh_ops {
-        *api_calls.entry(op.key()).or_default() += c.refreshes * functions;
+        *api_calls.entry(*op).or_default() += c.refreshes * functions;
     }
     api_calls
 }
@@ -324,7 +366,7 @@ struct Kms {
     charged: f64,
 }
 
-fn kms_requests(api_calls: &BTreeMap<&'static str, f64>, w: &Workload, p: &Pricing) -> Kms {
+fn kms_requests(api_calls: &BTreeMap<Op, f64>, w: &Workload, p: &Pricing) -> Kms {
     let calls = |op| calls(api_calls, op);
     let direct = calls(Op::KmsDecrypt);
     let by_ssm = calls(Op::SsmGetParameter) * p.ssm.kms_requests_per_secure_get;
@@ -387,7 +429,7 @@ fn fixed_fees(a: Approach, w: &Workload, p: &Pricing, lines: &mut Vec<Line>) {
 /// Peak request rates per quota, and whether the quotas allow them.
 #[derive(Debug, Clone)]
 struct Peaks {
-    peak: BTreeMap<&'static str, f64>,
+    peak: BTreeMap<QuotaKey, f64>,
     feasible: bool,
     ssm_higher_throughput: bool,
     /// The smallest quota / peak rate over the APIs the approach calls.
@@ -448,7 +490,7 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
     let fetch_rate = first_rate + refresh_rate;
     let refreshes_describe = a.calls().1.contains(&Op::SmDescribeSecret);
     let burst = functions * peak_envs * secrets;
-    let mut peak: BTreeMap<&'static str, f64> = BTreeMap::new();
+    let mut peak: BTreeMap<QuotaKey, f64> = BTreeMap::new();
     let mut feasible = true;
     let mut ssm_higher_throughput = false;
     let q = &p.quotas;
@@ -471,7 +513,7 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
     let mut get_secret_value_rate = 0.0;
     match a.source {
         Source::Ssm | Source::AgentSsm => {
-            peak.insert("SSM:GetParameter", fetch_rate);
+            peak.insert(QuotaKey::Api(Op::SsmGetParameter), fetch_rate);
             room(
                 fetch_rate,
                 if fetch_rate > q.ssm.get_parameter_standard_tps {
@@ -507,7 +549,7 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
             get_secret_value_rate = get;
             room(get, q.secrets_manager.get_secret_value_tps);
             room(describe, q.secrets_manager.describe_secret_tps);
-            peak.insert("Secrets Manager:GetSecretValue", get);
+            peak.insert(QuotaKey::Api(Op::SmGetSecretValue), get);
             feasible &= !over(
                 "GetSecretValue",
                 get,
@@ -515,7 +557,7 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
                 notes,
             );
             if describe > 0.0 {
-                peak.insert("Secrets Manager:DescribeSecret", describe);
+                peak.insert(QuotaKey::Api(Op::SmDescribeSecret), describe);
                 feasible &= !over(
                     "DescribeSecret",
                     describe,
@@ -536,7 +578,7 @@ fn peaks(a: Approach, w: &Workload, p: &Pricing, c: &Counts, notes: &mut Vec<Str
     };
     room(kms_rate, q.kms.symmetric_cryptographic_tps);
     if kms_rate > 0.0 {
-        peak.insert("KMS:symmetric", kms_rate);
+        peak.insert(QuotaKey::KmsSymmetric, kms_rate);
         if kms_rate > q.kms.symmetric_cryptographic_tps {
             feasible = false;
             notes.push(format!(
@@ -583,7 +625,7 @@ fn api_charges(
     a: Approach,
     w: &Workload,
     p: &Pricing,
-    api_calls: &BTreeMap<&'static str, f64>,
+    api_calls: &BTreeMap<Op, f64>,
     kms: Kms,
     ssm_higher_throughput: bool,
     lines: &mut Vec<Line>,

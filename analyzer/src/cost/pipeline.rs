@@ -132,7 +132,7 @@ impl Priced {
     pub fn report_sweep(&self) -> Result<Sweep, CostError> {
         let w = &self.workload;
         let spec = SweepSpec {
-            field: "invocations_per_month".into(),
+            field: super::workload::SweepField::InvocationsPerMonth,
             from: (w.invocations_per_month / 10.0).clamp(1.0, 1e4),
             to: (w.invocations_per_month * 10.0).max(1e9),
         };

@@ -5,7 +5,7 @@
 use super::error::CostError;
 use super::evaluate::{evaluate, Latencies, PricingInfo};
 use super::pricing::Pricing;
-use super::workload::Workload;
+use super::workload::{SweepField, Workload};
 use crate::approach::Approach;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -17,7 +17,7 @@ pub const SWEEP_SCHEMA_VERSION: u32 = 1;
 #[derive(Debug, Clone, PartialEq)]
 pub struct SweepSpec {
     /// The workload field.
-    pub field: String,
+    pub field: SweepField,
     /// Lowest value.
     pub from: f64,
     /// Highest value.
@@ -53,13 +53,13 @@ impl SweepSpec {
                 "the range {from}..{to} is empty: FROM must be below TO"
             )));
         }
-        let field = field.trim().to_owned();
-        if !super::workload::SWEEPABLE.contains(&field.as_str()) {
-            return Err(bad(format!(
-                "`{field}` cannot be swept; one of: {}",
-                super::workload::SWEEPABLE.join(", ")
-            )));
-        }
+        let field = SweepField::from_name(field.trim()).ok_or_else(|| {
+            bad(format!(
+                "`{}` cannot be swept; one of: {}",
+                field.trim(),
+                SweepField::ALL.map(SweepField::name).join(", ")
+            ))
+        })?;
         Ok(SweepSpec { field, from, to })
     }
 }
@@ -120,19 +120,16 @@ fn name_or_none<S: serde::Serializer>(a: &Option<Approach>, s: S) -> Result<S::O
 
 fn at(
     base: &Workload,
-    field: &str,
+    field: SweepField,
     v: f64,
     p: &Pricing,
     lat: &Latencies,
 ) -> Result<Point, CostError> {
     let mut w = base.clone();
-    w.set(field, v).map_err(|message| CostError::Option {
-        option: "--sweep",
-        message,
-    })?;
+    w.set(field, v);
     w.validate().map_err(|(f, m)| CostError::Option {
         option: "--sweep",
-        message: format!("at {field} = {v}: {f}: {m}"),
+        message: format!("at {} = {v}: {f}: {m}", field.name()),
     })?;
     let costs = evaluate(&w, p, lat, &BTreeMap::new());
     let cheapest = costs
@@ -165,7 +162,7 @@ pub fn sweep(
     let mut points = Vec::with_capacity(n + 1);
     for k in 0..=n {
         let v = spec.from * 10f64.powf(decades * k as f64 / n as f64);
-        points.push(at(base, &spec.field, v, p, lat)?);
+        points.push(at(base, spec.field, v, p, lat)?);
     }
     let mut break_even = Vec::new();
     for pair in points.windows(2) {
@@ -180,20 +177,20 @@ pub fn sweep(
                 break;
             }
             let m = (a * b).sqrt();
-            if at(base, &spec.field, m, p, lat)?.cheapest == lo.cheapest {
+            if at(base, spec.field, m, p, lat)?.cheapest == lo.cheapest {
                 a = m;
             } else {
                 b = m;
             }
         }
-        let after = at(base, &spec.field, b, p, lat)?.cheapest;
+        let after = at(base, spec.field, b, p, lat)?.cheapest;
         break_even.push(BreakEven {
             value: b,
             from: lo.cheapest,
             to: after,
         });
     }
-    let scaling = if spec.field == "invocations_per_month" {
+    let scaling = if spec.field == SweepField::InvocationsPerMonth {
         "peak_rps and avg_concurrent_environments scale with invocations_per_month (an avg_duration keeps its value)".into()
     } else {
         "other fields keep their values".into()
@@ -202,7 +199,7 @@ pub fn sweep(
         cost_sweep_schema_version: SWEEP_SCHEMA_VERSION,
         pricing: info,
         workload: base.clone(),
-        parameter: spec.field.clone(),
+        parameter: spec.field.name().to_owned(),
         scaling,
         approaches: Approach::all(),
         points,

@@ -345,10 +345,10 @@ impl Workload {
         730.0 * 3600.0
     }
 
-    /// Sets a numeric field by name (for sweeps); `Err` lists the fields that can be swept.
-    pub fn set(&mut self, field: &str, value: f64) -> Result<(), String> {
+    /// Sets a field a sweep moves.
+    pub fn set(&mut self, field: SweepField, value: f64) {
         match field {
-            "invocations_per_month" => {
+            SweepField::InvocationsPerMonth => {
                 // Traffic scales together: the peak and the environments grow with the volume.
                 let k = value / self.invocations_per_month;
                 self.invocations_per_month = value;
@@ -357,41 +357,84 @@ impl Workload {
                     *e *= k;
                 }
             }
-            "peak_rps" => self.peak_rps = value,
-            "avg_concurrent_environments" => {
+            SweepField::PeakRps => self.peak_rps = value,
+            SweepField::AvgConcurrentEnvironments => {
                 self.avg_concurrent_environments = Some(value);
                 self.avg_duration = None;
             }
-            "secrets" => self.secrets = value.round() as u32,
-            "secrets_per_invocation" => self.secrets_per_invocation = value.round() as u32,
-            "functions" => self.functions = value.round() as u32,
-            "memory_mb" => self.memory_mb = value.round() as u32,
-            "cache_ttl_s" => self.cache_ttl = Duration::from_secs_f64(value),
-            "environment_lifetime_s" => self.environment_lifetime = Duration::from_secs_f64(value),
-            "max_environment_lifetime_s" => {
+            SweepField::Secrets => self.secrets = value.round() as u32,
+            SweepField::SecretsPerInvocation => self.secrets_per_invocation = value.round() as u32,
+            SweepField::Functions => self.functions = value.round() as u32,
+            SweepField::MemoryMb => self.memory_mb = value.round() as u32,
+            SweepField::CacheTtlS => self.cache_ttl = Duration::from_secs_f64(value),
+            SweepField::EnvironmentLifetimeS => {
+                self.environment_lifetime = Duration::from_secs_f64(value)
+            }
+            SweepField::MaxEnvironmentLifetimeS => {
                 self.max_environment_lifetime = Some(Duration::from_secs_f64(value));
             }
-            _ => {
-                return Err(format!(
-                    "`{field}` cannot be swept; one of: {}",
-                    SWEEPABLE.join(", ")
-                ))
-            }
         }
-        Ok(())
     }
 }
 
-/// Fields `--sweep` accepts.
-pub const SWEEPABLE: &[&str] = &[
-    "invocations_per_month",
-    "peak_rps",
-    "avg_concurrent_environments",
-    "secrets",
-    "secrets_per_invocation",
-    "functions",
-    "memory_mb",
-    "cache_ttl_s",
-    "environment_lifetime_s",
-    "max_environment_lifetime_s",
-];
+/// The workload fields `--sweep` can move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepField {
+    /// `invocations_per_month` (the peak and the environments scale with it).
+    InvocationsPerMonth,
+    /// `peak_rps`.
+    PeakRps,
+    /// `avg_concurrent_environments`.
+    AvgConcurrentEnvironments,
+    /// `secrets`.
+    Secrets,
+    /// `secrets_per_invocation`.
+    SecretsPerInvocation,
+    /// `functions`.
+    Functions,
+    /// `memory_mb`.
+    MemoryMb,
+    /// `cache_ttl_s`.
+    CacheTtlS,
+    /// `environment_lifetime_s`.
+    EnvironmentLifetimeS,
+    /// `max_environment_lifetime_s`.
+    MaxEnvironmentLifetimeS,
+}
+
+impl SweepField {
+    /// Every field, in the order the error message lists them.
+    pub const ALL: [SweepField; 10] = [
+        SweepField::InvocationsPerMonth,
+        SweepField::PeakRps,
+        SweepField::AvgConcurrentEnvironments,
+        SweepField::Secrets,
+        SweepField::SecretsPerInvocation,
+        SweepField::Functions,
+        SweepField::MemoryMb,
+        SweepField::CacheTtlS,
+        SweepField::EnvironmentLifetimeS,
+        SweepField::MaxEnvironmentLifetimeS,
+    ];
+
+    /// The field's name in the workload file and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            SweepField::InvocationsPerMonth => "invocations_per_month",
+            SweepField::PeakRps => "peak_rps",
+            SweepField::AvgConcurrentEnvironments => "avg_concurrent_environments",
+            SweepField::Secrets => "secrets",
+            SweepField::SecretsPerInvocation => "secrets_per_invocation",
+            SweepField::Functions => "functions",
+            SweepField::MemoryMb => "memory_mb",
+            SweepField::CacheTtlS => "cache_ttl_s",
+            SweepField::EnvironmentLifetimeS => "environment_lifetime_s",
+            SweepField::MaxEnvironmentLifetimeS => "max_environment_lifetime_s",
+        }
+    }
+
+    /// The field named `name`, if it can be swept.
+    pub fn from_name(name: &str) -> Option<SweepField> {
+        SweepField::ALL.into_iter().find(|f| f.name() == name)
+    }
+}

@@ -5,7 +5,7 @@
 //! the same groups as one sequential fold.
 
 use super::ingested::{Ingested, Observation};
-use super::lite::{parse_lite, Lite, LiteProbe};
+use super::lite::{parse_lite, Lite, LiteProbe, RecordError};
 use crate::group::{Connections, Group, GroupKey, Metric};
 use secbench_record::run::Phase;
 use secbench_record::run_dir::{self, Chunk, Chunks};
@@ -304,7 +304,23 @@ impl Accum {
 /// A bad line found by a worker.
 pub(crate) struct BadLine {
     pub(crate) line: u64,
-    pub(crate) message: String,
+    pub(crate) error: RecordError,
+}
+
+/// Why record lines held in memory could not be folded.
+#[derive(Debug, thiserror::Error)]
+pub enum FoldError {
+    /// A line is not a record: fix the named line and field (or skip invalid lines).
+    #[error("line {line}: {error}")]
+    Line {
+        /// 1-based line.
+        line: u64,
+        /// What is wrong with it.
+        error: RecordError,
+    },
+    /// The bytes could not be cut into lines.
+    #[error("reading: {0}")]
+    Read(std::io::Error),
 }
 
 /// Folds the lines of `chunk` into `acc`.
@@ -317,10 +333,10 @@ pub(crate) fn fold_chunk(
         match parse_lite(line.text) {
             Ok(r) => acc.add(&r),
             Err(_) if skip_invalid => acc.skipped += 1,
-            Err(message) => {
+            Err(error) => {
                 return Err(BadLine {
                     line: line.number,
-                    message,
+                    error,
                 })
             }
         }
@@ -330,20 +346,22 @@ pub(crate) fn fold_chunk(
 
 /// Folds record lines held in memory, as a worker folds a chunk of a file; returns how many
 /// records it counted. The fuzz target's entry into the ingest path.
-pub fn fold_bytes(data: &[u8], skip_invalid: bool) -> Result<u64, String> {
+pub fn fold_bytes(data: &[u8], skip_invalid: bool) -> Result<u64, FoldError> {
     Ingested::from_bytes(data, skip_invalid).map(|i| i.input.records)
 }
 
 impl Ingested {
     /// Groups record lines held in memory (no run, no manifest): what tests and the fuzzer
     /// fold. A bad line is an error naming its line and field.
-    pub fn from_bytes(data: &[u8], skip_invalid: bool) -> Result<Ingested, String> {
+    pub fn from_bytes(data: &[u8], skip_invalid: bool) -> Result<Ingested, FoldError> {
         let mut acc = Accum::default();
         let mut chunks = Chunks::new(data);
         let mut buf = Vec::new();
-        while let Some(chunk) = chunks.next_into(buf).map_err(|e| format!("reading: {e}"))? {
-            fold_chunk(&mut acc, &chunk, skip_invalid)
-                .map_err(|b| format!("line {}: {}", b.line, b.message))?;
+        while let Some(chunk) = chunks.next_into(buf).map_err(FoldError::Read)? {
+            fold_chunk(&mut acc, &chunk, skip_invalid).map_err(|b| FoldError::Line {
+                line: b.line,
+                error: b.error,
+            })?;
             buf = chunk.bytes;
         }
         let mut ingested = Ingested::default();

@@ -25,14 +25,14 @@ pub enum IngestError {
     #[error(transparent)]
     Rotations(#[from] secbench_record::rotation::RotationError),
     /// A line is not a record; `--skip-invalid` skips such lines and counts them.
-    #[error("{}:{line}: {message}", path.display())]
+    #[error("{}:{line}: {error}", path.display())]
     Invalid {
         /// The file.
         path: PathBuf,
         /// 1-based line.
         line: u64,
         /// What is wrong, naming the field.
-        message: String,
+        error: super::lite::RecordError,
     },
 }
 

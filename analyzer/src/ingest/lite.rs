@@ -99,9 +99,40 @@ pub(crate) struct LiteCall<'a> {
     pub(crate) count: u32,
 }
 
+/// Why a line is not a record. Each says what to fix: the field, or the version this secbench
+/// reads.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RecordError {
+    /// The JSON does not read, or a field has the wrong type or value: fix the named field.
+    #[error("field `{field}`: {message}")]
+    Field {
+        /// The field's path in the record (`probe.cold`).
+        field: String,
+        /// What the JSON reader said.
+        message: String,
+    },
+    /// The line is not a JSON record at all (the reader names no field).
+    #[error("{0}")]
+    Json(String),
+    /// The record was written by a secbench whose format this one does not read: read it with
+    /// that version.
+    #[error("field `run_schema_version`: version {version} is not supported (this secbench reads {oldest} to {newest})")]
+    UnsupportedVersion {
+        /// The record's version.
+        version: u32,
+        /// The oldest version read.
+        oldest: u32,
+        /// The newest version read.
+        newest: u32,
+    },
+    /// The fast view failed and the strict parser did not (cannot happen on valid input).
+    #[error("not a record")]
+    NotARecord,
+}
+
 /// Parses one line: the fast borrowed parse, and on failure the strict parse for a message that
 /// names the field.
-pub(crate) fn parse_lite(line: &[u8]) -> Result<Lite<'_>, String> {
+pub(crate) fn parse_lite(line: &[u8]) -> Result<Lite<'_>, RecordError> {
     // One UTF-8 check of the whole line (std's, fast on ASCII) instead of one per string.
     let parsed = std::str::from_utf8(line)
         .ok()
@@ -116,32 +147,32 @@ pub(crate) fn parse_lite(line: &[u8]) -> Result<Lite<'_>, String> {
             );
             Ok(r)
         }
-        _ => Err(parse(line)
-            .err()
-            .unwrap_or_else(|| "not a record".to_owned())),
+        _ => Err(parse(line).err().unwrap_or(RecordError::NotARecord)),
     }
 }
 
 /// Parses one record line; errors name the field. A version-1 function timeout is read as one
 /// (`secbench_record::run::outcome_as_read`).
-pub fn parse(line: &[u8]) -> Result<InvocationRecord, String> {
+pub fn parse(line: &[u8]) -> Result<InvocationRecord, RecordError> {
     let mut de = serde_json::Deserializer::from_slice(line);
     let mut record: InvocationRecord = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
+        let message = e.into_inner().to_string();
         if path == "." {
-            inner.to_string()
+            RecordError::Json(message)
         } else {
-            format!("field `{path}`: {inner}")
+            RecordError::Field {
+                field: path,
+                message,
+            }
         }
     })?;
     if !secbench_record::run::readable_run_schema(record.run_schema_version) {
-        return Err(format!(
-            "field `run_schema_version`: version {} is not supported (this secbench reads {} to {})",
-            record.run_schema_version,
-            secbench_record::run::OLDEST_READABLE_RUN_SCHEMA_VERSION,
-            secbench_record::run::RUN_SCHEMA_VERSION
-        ));
+        return Err(RecordError::UnsupportedVersion {
+            version: record.run_schema_version,
+            oldest: secbench_record::run::OLDEST_READABLE_RUN_SCHEMA_VERSION,
+            newest: secbench_record::run::RUN_SCHEMA_VERSION,
+        });
     }
     record.outcome = secbench_record::run::outcome_as_read(
         record.run_schema_version,

@@ -12,9 +12,9 @@ pub mod parallel;
 
 use std::path::PathBuf;
 
-pub use fold::fold_bytes;
+pub use fold::{fold_bytes, FoldError};
 pub use ingested::{IngestError, Ingested, InputReport, Observation, RunInfo, RunRotations};
-pub use lite::parse;
+pub use lite::{parse, RecordError};
 
 /// Reads several runs into one set of groups. What was skipped or cut off is in
 /// [`Ingested::input`], for the caller to tell.

@@ -107,7 +107,7 @@ impl Ingested {
             return Err(IngestError::Invalid {
                 path: file.clone(),
                 line: b.line,
-                message: b.message,
+                error: b.error,
             });
         }
         // A last line without its newline: a run cut off mid-write. Reported, not fatal.

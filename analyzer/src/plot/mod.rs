@@ -28,12 +28,12 @@ pub const HEIGHT: u32 = 560;
 #[derive(Debug, thiserror::Error)]
 pub enum PlotError {
     /// plotters failed while drawing: the chart's name says which.
-    #[error("drawing {chart}: {message}")]
+    #[error("drawing {chart}: {error}")]
     Draw {
         /// The chart.
         chart: String,
-        /// plotters' message.
-        message: String,
+        /// plotters' error.
+        error: DrawError,
     },
     /// The PNG file could not be written: check the output directory.
     #[error("writing {path}: {message}")]
@@ -45,12 +45,18 @@ pub enum PlotError {
     },
 }
 
-/// The result of a drawing call, whatever the backend.
-pub type DrawResult = Result<(), String>;
+/// A drawing call failed in its backend. The SVG and bitmap backends' error types differ, so
+/// it keeps the backend's own description; [`render`] names the chart it happened in.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct DrawError(pub String);
 
-/// Turns a plotters error into text (the backends' error types differ).
-pub fn e<E: std::fmt::Debug>(err: E) -> String {
-    format!("{err:?}")
+/// The result of a drawing call, whatever the backend.
+pub type DrawResult = Result<(), DrawError>;
+
+/// A plotters error as a [`DrawError`].
+pub fn e<E: std::fmt::Debug>(err: E) -> DrawError {
+    DrawError(format!("{err:?}"))
 }
 
 /// One chart.
@@ -202,9 +208,9 @@ pub const TICK_OVERHANG_PX: u32 = 28;
 pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, PlotError> {
     fonts();
     SERIES.with(|s| s.borrow_mut().clear());
-    let draw_err = |message: String| PlotError::Draw {
+    let draw_err = |error: DrawError| PlotError::Draw {
         chart: chart.name().to_owned(),
-        message,
+        error,
     };
     let mut svg = String::new();
     {
@@ -226,7 +232,7 @@ pub fn render<C: Chart>(chart: &C, dir: &Path) -> Result<Rendered, PlotError> {
         chart.draw(&root).map_err(draw_err)?;
         root.present().map_err(|x| PlotError::Write {
             path: png_path.clone(),
-            message: e(x),
+            message: e(x).0,
         })?;
     }
     Ok(Rendered {
@@ -321,17 +327,17 @@ pub fn with_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     items: &[(String, RGBColor)],
-) -> Result<DrawingArea<DB, Shift>, String> {
+) -> Result<DrawingArea<DB, Shift>, DrawError> {
     let titled = area.titled(title, font(22)).map_err(e)?;
     let (w, h) = titled.dim_in_pixel();
     // Items below the area's edge would all be drawn on its last line: size the chart with
     // `legend_height` instead.
     if legend_height(items.len()) > h + TITLE_PX {
-        return Err(format!(
+        return Err(DrawError(format!(
             "a legend of {} items needs {} px below the title, the chart has {h}",
             items.len(),
             legend_height(items.len()) - TITLE_PX,
-        ));
+        )));
     }
     let longest = items
         .iter()

@@ -8,7 +8,8 @@
 
 use crate::group::Metric;
 use crate::summary::{GroupSummary, Summary};
-use secbench_record::run::{median_ns, ms_text, Manifest, Phase};
+use secbench_record::run::{median_ns, Manifest, Phase};
+use secbench_record::units::ms_text;
 use secbench_record::{CacheMode, ConcurrencyMode, FetchAt, Prewarm, ProbeBuild, Source};
 use std::collections::BTreeSet;
 

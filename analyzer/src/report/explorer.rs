@@ -70,7 +70,7 @@ pub fn grid(summary: &Summary, families: &Families, priced: &Priced, slo: &Slo) 
                 for m in &mem {
                     let mut w = w0.clone();
                     // The sweep's rule: traffic scales together with the volume.
-                    let _ = w.set("invocations_per_month", *v);
+                    w.set(crate::cost::workload::SweepField::InvocationsPerMonth, *v);
                     w.secrets_per_invocation = *n;
                     w.secrets = w.secrets.max(*n);
                     w.cache_ttl = std::time::Duration::from_secs_f64(*t);

@@ -13,8 +13,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use resolved::{
-    parse_duration, parse_rate, Arrival, Local, Network, PlanError, ResolvedPlan, Rotation,
-    Scenario, AGENT_MAX_TTL, CPU_CALIBRATION_ROUNDS, DEFAULT_CPU_PERIOD, MAX_INVOCATIONS,
+    parse_duration, parse_rate, Arrival, Local, Network, PlanError, RateError, ResolvedPlan,
+    Rotation, Scenario, AGENT_MAX_TTL, CPU_CALIBRATION_ROUNDS, DEFAULT_CPU_PERIOD, MAX_INVOCATIONS,
     MAX_ROTATIONS,
 };
 pub use spec::{

@@ -20,6 +20,11 @@ use std::time::Duration;
 /// A field's problem: (field, message), named in the error with the file and the scenario.
 type Fault = (String, String);
 
+/// A field's problem from a typed parse error.
+fn fault_of(field: &str, error: impl std::fmt::Display) -> Fault {
+    fault(field, error.to_string())
+}
+
 fn fault(field: &str, message: impl Into<String>) -> Fault {
     (field.to_owned(), message.into())
 }
@@ -227,7 +232,7 @@ fn cache_ttl(spec: &ScenarioSpec) -> Result<Option<Duration>, Fault> {
             format!("required with cache = {}", spec.cache),
         )),
         (_, Some(text)) => {
-            let d = parse_duration(text).map_err(|m| fault("cache_ttl", m))?;
+            let d = parse_duration(text).map_err(|m| fault_of("cache_ttl", m))?;
             if d.is_zero() {
                 return Err(fault("cache_ttl", "must be more than zero"));
             }
@@ -282,7 +287,7 @@ fn traffic(t: &Traffic, d: &Traffic) -> Result<ResolvedTraffic, Fault> {
     }
     let arrival = match t.rate.as_ref().or(d.rate.as_ref()) {
         Some(r) => Arrival::Open {
-            per_second: parse_rate(r).map_err(|m| fault("rate", m))?,
+            per_second: parse_rate(r).map_err(|m| fault_of("rate", m))?,
         },
         None => Arrival::Closed,
     };
@@ -292,7 +297,7 @@ fn traffic(t: &Traffic, d: &Traffic) -> Result<ResolvedTraffic, Fault> {
     }
     let sizes = memory(t.memory_mb.as_ref().or(d.memory_mb.as_ref()))?;
     let timeout = match t.timeout.as_ref().or(d.timeout.as_ref()) {
-        Some(text) => parse_duration(text).map_err(|m| fault("timeout", m))?,
+        Some(text) => parse_duration(text).map_err(|m| fault_of("timeout", m))?,
         None => Duration::from_secs(30),
     };
     if !crate::lambda::timeout_allowed(timeout) {
@@ -353,7 +358,7 @@ fn agent_ttl(spec: &ScenarioSpec) -> Result<Option<Duration>, Fault> {
             ),
         )),
         (Some(text), true) => {
-            let d = parse_duration(text).map_err(|m| fault("agent_ttl", m))?;
+            let d = parse_duration(text).map_err(|m| fault_of("agent_ttl", m))?;
             if d > AGENT_MAX_TTL || d.subsec_nanos() != 0 {
                 return Err(fault(
                     "agent_ttl",
@@ -486,7 +491,9 @@ pub(super) fn rotation(
 ) -> Result<Rotation, (&'static str, String)> {
     let parse = |field: &'static str, t: &Option<String>| match t {
         None => Ok(None),
-        Some(text) => parse_duration(text).map(Some).map_err(|m| (field, m)),
+        Some(text) => parse_duration(text)
+            .map(Some)
+            .map_err(|m| (field, m.to_string())),
     };
     let at = parse("at", &r.at)?;
     let every = parse("every", &r.every)?;
@@ -546,7 +553,7 @@ pub(super) fn rotation(
 
 fn duration(field: &str, text: &Option<String>, default: Duration) -> Result<Duration, Fault> {
     match text {
-        Some(t) => parse_duration(t).map_err(|m| fault(field, m)),
+        Some(t) => parse_duration(t).map_err(|m| fault_of(field, m)),
         None => Ok(default),
     }
 }

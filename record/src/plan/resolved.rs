@@ -293,28 +293,60 @@ impl ResolvedPlan {
     }
 }
 
+/// Why a rate does not read; each says the form to write.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RateError {
+    /// No `/`: write a count per unit.
+    #[error("`{0}` is not a rate like 50/s, 600/m or 7200/h")]
+    NotARate(String),
+    /// The count is not a number.
+    #[error("`{count}` in `{text}` is not a number")]
+    Count {
+        /// The count as written.
+        count: String,
+        /// The whole rate.
+        text: String,
+    },
+    /// The unit is not s, m or h.
+    #[error("unit `{unit}` in `{text}` is not s, m or h")]
+    Unit {
+        /// The unit as written.
+        unit: String,
+        /// The whole rate.
+        text: String,
+    },
+    /// Zero, negative or not finite.
+    #[error("`{0}`: the rate must be positive")]
+    NotPositive(String),
+}
+
 /// Parses a rate such as `50/s`, `600/m` or `7200/h` into invocations per second.
-pub fn parse_rate(text: &str) -> Result<f64, String> {
+pub fn parse_rate(text: &str) -> Result<f64, RateError> {
     let (count, unit) = text
         .split_once('/')
-        .ok_or_else(|| format!("`{text}` is not a rate like 50/s, 600/m or 7200/h"))?;
-    let count: f64 = count
-        .trim()
-        .parse()
-        .map_err(|_| format!("`{count}` in `{text}` is not a number"))?;
+        .ok_or_else(|| RateError::NotARate(text.to_owned()))?;
+    let count: f64 = count.trim().parse().map_err(|_| RateError::Count {
+        count: count.to_owned(),
+        text: text.to_owned(),
+    })?;
     let per = match unit.trim() {
         "s" => 1.0,
         "m" => 60.0,
         "h" => 3600.0,
-        other => return Err(format!("unit `{other}` in `{text}` is not s, m or h")),
+        other => {
+            return Err(RateError::Unit {
+                unit: other.to_owned(),
+                text: text.to_owned(),
+            })
+        }
     };
     if !(count.is_finite() && count > 0.0) {
-        return Err(format!("`{text}`: the rate must be positive"));
+        return Err(RateError::NotPositive(text.to_owned()));
     }
     Ok(count / per)
 }
 
 /// Parses a duration such as `5s`, `5m`, `250ms`.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    crate::duration::parse(text).map_err(|e| e.to_string())
+pub fn parse_duration(text: &str) -> Result<Duration, crate::duration::DurationError> {
+    crate::duration::parse(text)
 }

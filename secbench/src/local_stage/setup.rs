@@ -188,7 +188,7 @@ pub async fn provision(
 ) -> Result<
     (
         crate::provision::Provisioned,
-        Option<crate::run::many::ManySecrets>,
+        Option<crate::targets::ManySecrets>,
     ),
     LocalError,
 > {

@@ -85,7 +85,7 @@ pub struct StageSettings {
     pub expected_sha256: Option<Vec<Digest>>,
     /// Where the secrets are (the one secret and parameter, or a several-secrets scenario's),
     /// when the stage names them.
-    pub targets: Option<super::many::Targets>,
+    pub targets: Option<crate::targets::Targets>,
 }
 
 /// The probe configuration for `s` on top of the function's `current` one: the scenario's

@@ -9,7 +9,6 @@ pub mod cancel;
 pub mod clock;
 pub mod control;
 pub mod invoke;
-pub mod many;
 pub mod pacer;
 pub mod progress;
 pub mod provisioned;
@@ -79,7 +78,7 @@ pub struct Target {
     pub rotator: Option<Arc<rotate::Rotator>>,
     /// The secrets, parameters and bundles of the scenarios that read several secrets; a plan
     /// with such scenarios needs them.
-    pub many: Option<many::ManySecrets>,
+    pub many: Option<crate::targets::ManySecrets>,
 }
 
 /// What the runner calls as each scenario starts.
@@ -304,7 +303,7 @@ pub async fn run(
         match run_scenario(&ctx, target, s, &pending, resumed_after_rotation).await {
             Ok(w) => warm.add(w),
             Err(why) => {
-                stop = Some(why);
+                stop = Some(why.to_string());
                 break;
             }
         }
@@ -564,6 +563,54 @@ impl WarmRate {
     }
 }
 
+/// Why a scenario stopped the run; each names the scenario, and the run's message says it.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// Provisioned concurrency could not be made or removed: the message says which call.
+    #[error("scenario {scenario}: provisioning: {error}")]
+    Provisioning {
+        /// The scenario.
+        scenario: String,
+        /// The Lambda call that failed.
+        error: control::ControlError,
+    },
+    /// The scenario's configuration could not be applied.
+    #[error("scenario {scenario}: {error}")]
+    Configuration {
+        /// The scenario.
+        scenario: String,
+        /// The Lambda call that failed.
+        error: control::ControlError,
+    },
+    /// The values of its rotations could not be prepared.
+    #[error("scenario {scenario}: preparing its rotation: {error}")]
+    PreparingRotation {
+        /// The scenario.
+        scenario: String,
+        /// The call that failed.
+        error: crate::provision::ProvisionError,
+    },
+    /// A rotation's record could not be appended to `rotations.jsonl`.
+    #[error("scenario {scenario}: recording a rotation: {error}")]
+    RecordingRotation {
+        /// The scenario.
+        scenario: String,
+        /// What went wrong.
+        error: secbench_record::rotation::RotationError,
+    },
+    /// It reads several secrets and the stage holds none: provision them.
+    #[error("scenario {scenario} reads {secrets} secrets, but the stage names no set of them (the local stage provisions them; on AWS, `secbench provision --many N`)")]
+    NoSecretsSet {
+        /// The scenario.
+        scenario: String,
+        /// Secrets it reads.
+        secrets: u32,
+    },
+    /// The stage holds too few secrets, or no bundle of its size.
+    #[error(transparent)]
+    Targets(#[from] crate::targets::TargetsError),
+}
+
 /// One scenario: its preparation, its cold rounds, then its warm phase with its rotations.
 /// An error stops the run with the scenario named; the progress bar is abandoned then.
 async fn run_scenario(
@@ -572,7 +619,7 @@ async fn run_scenario(
     s: &Scenario,
     pending: &Pending,
     resumed_after_rotation: bool,
-) -> Result<WarmRate, String> {
+) -> Result<WarmRate, ScenarioError> {
     if let Some(hook) = &target.on_scenario_start {
         (hook.0)(s);
     }
@@ -593,7 +640,7 @@ async fn scenario_phases(
     pending: &Pending,
     resumed_after_rotation: bool,
     bar: &indicatif::ProgressBar,
-) -> Result<WarmRate, String> {
+) -> Result<WarmRate, ScenarioError> {
     let function = s.function.as_deref().unwrap_or(&target.function);
     let provisioned = s.concurrency_mode == secbench_record::ConcurrencyMode::Provisioned;
     let result = phases(ctx, target, s, pending, resumed_after_rotation, bar).await;
@@ -618,7 +665,7 @@ async fn phases(
     pending: &Pending,
     resumed_after_rotation: bool,
     bar: &indicatif::ProgressBar,
-) -> Result<WarmRate, String> {
+) -> Result<WarmRate, ScenarioError> {
     let errors = Arc::new(AtomicU64::new(0));
     let function = s.function.as_deref().unwrap_or(&target.function);
     let prepared = prepare_scenario(target, s, function, resumed_after_rotation).await?;
@@ -633,7 +680,10 @@ async fn phases(
                 // The previous round's environments go first (each round provisions its own).
                 provisioned::remove(client, function)
                     .await
-                    .map_err(|e| format!("scenario {}: provisioning: {e}", s.name))?;
+                    .map_err(|error| ScenarioError::Provisioning {
+                        scenario: s.name.clone(),
+                        error,
+                    })?;
             }
             control::apply(
                 client,
@@ -645,7 +695,10 @@ async fn phases(
                 &prepared.stage,
             )
             .await
-            .map_err(|e| format!("scenario {}: {e}", s.name))?;
+            .map_err(|error| ScenarioError::Configuration {
+                scenario: s.name.clone(),
+                error,
+            })?;
             if !provisioned {
                 return Ok(None);
             }
@@ -653,7 +706,10 @@ async fn phases(
             provisioned::provision(client, function, environments, target.poll)
                 .await
                 .map(|p| Some(p.qualifier))
-                .map_err(|e| format!("scenario {}: provisioning: {e}", s.name))
+                .map_err(|error| ScenarioError::Provisioning {
+                    scenario: s.name.clone(),
+                    error,
+                })
         }
     };
     let mut qualifier: Option<String> = None;
@@ -725,7 +781,12 @@ async fn phases(
         // Rotations not yet due when the warm phase ended are not made.
         done.cancel();
         match task.await {
-            Ok(Err(e)) => return Err(format!("scenario {}: recording a rotation: {e}", s.name)),
+            Ok(Err(error)) => {
+                return Err(ScenarioError::RecordingRotation {
+                    scenario: s.name.clone(),
+                    error,
+                })
+            }
             Ok(Ok(skipped)) if skipped > 0 => eprintln!(
                 "note: scenario {}: {skipped} rotation(s) were not made: the warm phase ended first",
                 s.name
@@ -751,7 +812,7 @@ async fn prepare_scenario(
     s: &Scenario,
     function: &str,
     resumed_after_rotation: bool,
-) -> Result<ScenarioSetup, String> {
+) -> Result<ScenarioSetup, ScenarioError> {
     let layers = target.extension_layer_arn.as_ref().map(|arn| {
         if s.extension {
             vec![arn.clone()]
@@ -760,10 +821,14 @@ async fn prepare_scenario(
         }
     });
     let rotation = match &target.rotator {
-        Some(r) if !resumed_after_rotation => r
-            .prepare(s, function)
-            .await
-            .map_err(|e| format!("scenario {}: preparing its rotation: {e}", s.name))?,
+        Some(r) if !resumed_after_rotation => {
+            r.prepare(s, function)
+                .await
+                .map_err(|error| ScenarioError::PreparingRotation {
+                    scenario: s.name.clone(),
+                    error,
+                })?
+        }
         _ => None,
     };
     if s.rotation.is_some() && resumed_after_rotation {
@@ -776,10 +841,10 @@ async fn prepare_scenario(
     match (&target.many, s.multi) {
         (Some(m), _) => stage.targets = Some(m.targets(s)?),
         (None, Some(_)) => {
-            return Err(format!(
-                "scenario {} reads {} secrets, but the stage names no set of them (the local stage provisions them; on AWS, `secbench provision --many N`)",
-                s.name, s.secrets
-            ))
+            return Err(ScenarioError::NoSecretsSet {
+                scenario: s.name.clone(),
+                secrets: s.secrets,
+            })
         }
         (None, None) => {}
     }

@@ -8,6 +8,30 @@ use secbench_record::probe_config::{Digest, ProbeConfig};
 use secbench_record::{MultiMode, Source};
 use std::collections::BTreeMap;
 
+/// Why a stage cannot run a several-secrets scenario: provision more (`secbench provision`
+/// with the plan, or a local run makes them).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TargetsError {
+    /// The scenario reads more secrets than the stage holds.
+    #[error("scenario {scenario} reads {wanted} secrets; the stage holds {held}")]
+    TooFew {
+        /// The scenario.
+        scenario: String,
+        /// Secrets it reads.
+        wanted: usize,
+        /// Secrets the stage holds.
+        held: usize,
+    },
+    /// The scenario reads a bundle of a size the stage has none of.
+    #[error("scenario {scenario}: the stage holds no bundle of {wanted} values")]
+    NoBundle {
+        /// The scenario.
+        scenario: String,
+        /// Values in the bundle it reads.
+        wanted: usize,
+    },
+}
+
 /// What the stage holds for scenarios that read several secrets.
 #[derive(Debug, Clone, Default)]
 pub struct ManySecrets {
@@ -68,7 +92,7 @@ impl Targets {
 
 impl ManySecrets {
     /// Where `s` reads its secrets, or why the stage cannot run it.
-    pub fn targets(&self, s: &Scenario) -> Result<Targets, String> {
+    pub fn targets(&self, s: &Scenario) -> Result<Targets, TargetsError> {
         let mut t = Targets {
             secret_id: self.single_secret_id.clone(),
             parameter_name: self.single_parameter_name.clone(),
@@ -80,11 +104,11 @@ impl ManySecrets {
         let n = s.secrets as usize;
         let ssm = matches!(s.source, Source::Ssm | Source::AgentSsm);
         if self.digests.len() < n || self.secret_ids.len() < n || self.parameter_names.len() < n {
-            return Err(format!(
-                "scenario {} reads {n} secrets; the stage holds {}",
-                s.name,
-                self.secret_ids.len().min(self.parameter_names.len())
-            ));
+            return Err(TargetsError::TooFew {
+                scenario: s.name.clone(),
+                wanted: n,
+                held: self.secret_ids.len().min(self.parameter_names.len()),
+            });
         }
         t.multi = Some(mode);
         t.expected_sha256s = Some(self.digests[..n].to_vec());
@@ -95,12 +119,12 @@ impl ManySecrets {
                 } else {
                     &self.secret_bundles
                 };
-                let bundle = bundles.get(&s.secrets).ok_or_else(|| {
-                    format!(
-                        "scenario {}: the stage holds no bundle of {n} values",
-                        s.name
-                    )
-                })?;
+                let bundle = bundles
+                    .get(&s.secrets)
+                    .ok_or_else(|| TargetsError::NoBundle {
+                        scenario: s.name.clone(),
+                        wanted: n,
+                    })?;
                 if ssm {
                     t.parameter_name = bundle.clone();
                 } else {

@@ -1,6 +1,9 @@
-//! Durations (and counts) as short human figures: the one formatter behind the terminal and Markdown tables
-//! (`8.12 ms`), the plots' axes (`8.1 ms`) and the cost table (`8.1 ms`). Each is a [`Style`]:
-//! a unit per magnitude and the decimals it is shown with.
+//! Durations (and counts) as short human figures: the one formatter behind the terminal and
+//! Markdown tables (`8.12 ms`), the plots' axes (`8.1 ms`), the cost table (`8.1 ms`) and the
+//! sentences of the emulation statement and the cold-start section ([`ms_text`]). Each table
+//! style is a [`Style`]: a unit per magnitude and the decimals it is shown with. Here, in the
+//! formats' crate, so the statement the manifest's readers print and the analyzer's tables
+//! share it.
 
 /// One unit of a style: used for values below `below_ns`.
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +125,21 @@ pub fn si(v: f64) -> String {
             .to_owned()
     };
     format!("{s}{suffix}")
+}
+
+/// A duration in ms with three significant digits (`290 ms`, `21.3 ms`, `0.0312 ms`).
+pub fn ms_text(ns: u64) -> String {
+    let ms = ns as f64 / 1e6;
+    let decimals = if ms >= 100.0 {
+        0
+    } else if ms >= 10.0 {
+        1
+    } else if ms >= 1.0 {
+        2
+    } else {
+        (2.0 - ms.max(1e-6).log10().floor()) as usize
+    };
+    format!("{ms:.decimals$} ms")
 }
 
 #[cfg(test)]
