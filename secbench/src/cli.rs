@@ -23,123 +23,143 @@ pub enum Command {
     /// Run a plan against a deployed probe function (AWS, or any Lambda API endpoint).
     Run(RunArgs),
     /// Summarize runs: per stage × scenario × phase, percentiles with bootstrap intervals.
-    Analyze {
-        /// Run directories (or records.jsonl files); several runs and stages at once.
-        #[arg(required = true)]
-        runs: Vec<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "table")]
-        format: secbench_analyzer::export::Format,
-        /// Write here instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Also write one HdrHistogram interval log per group into this directory.
-        #[arg(long, value_name = "DIR")]
-        histograms: Option<PathBuf>,
-        /// Skip lines that are not records (and say how many) instead of stopping.
-        #[arg(long)]
-        skip_invalid: bool,
-        /// Seed of the bootstrap.
-        #[arg(long, default_value_t = secbench_analyzer::stats::DEFAULT_SEED)]
-        seed: u64,
-    },
+    Analyze(AnalyzeArgs),
     /// Compare two runs (or stages): ratios of medians and p99s with a verdict per group.
-    Compare {
-        /// The base run directory.
-        base: PathBuf,
-        /// The new run directory.
-        new: PathBuf,
-        /// Changes within this fraction are noise (0.05 = 5%).
-        #[arg(long, default_value_t = 0.05)]
-        noise_threshold: f64,
-        /// Exit with status 1 when any group got slower beyond the threshold.
-        #[arg(long)]
-        fail_on_regression: bool,
-        /// Print JSON instead of a table.
-        #[arg(long)]
-        json: bool,
-        /// Skip lines that are not records.
-        #[arg(long)]
-        skip_invalid: bool,
-        /// Seed of the bootstrap.
-        #[arg(long, default_value_t = secbench_analyzer::stats::DEFAULT_SEED)]
-        seed: u64,
-    },
+    Compare(CompareArgs),
     /// Fill in a deployed stage: the SecureString, the KMS ciphertext and the digest the probe
     /// checks (the value never appears on the command line, in a file or in the output).
     Provision(ProvisionArgs),
     /// Write the plotted report: report.html (self-contained), report.md, plots/*.svg|png and
     /// the raw exports, beside the runs (never inside them).
-    Report {
-        /// Run directories; several runs and stages at once.
-        #[arg(required = true)]
-        runs: Vec<PathBuf>,
-        /// A workload for the cost plots and the recommendation.
-        #[arg(long)]
-        workload: Option<PathBuf>,
-        /// A pricing table replacing the shipped one.
-        #[arg(long)]
-        pricing: Option<PathBuf>,
-        /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
-        #[arg(long, value_parser = Slo::parse)]
-        slo: Option<Slo>,
-        /// Leave out approaches that can serve a value older than this after a rotation,
-        /// e.g. 5m (from the workload's cache_ttl and max_environment_lifetime).
-        #[arg(long, value_name = "DURATION", value_parser = max_staleness)]
-        max_staleness: Option<std::time::Duration>,
-        /// A base run to compare the runs against.
-        #[arg(long, value_name = "BASE_RUN")]
-        compare: Option<PathBuf>,
-        /// Changes within this fraction are noise in the comparison.
-        #[arg(long, default_value_t = 0.05)]
-        noise_threshold: f64,
-        /// Where to write (default: RUN-report beside the first run).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Skip lines of the runs that are not records.
-        #[arg(long)]
-        skip_invalid: bool,
-    },
+    Report(ReportArgs),
     /// Monthly cost of every approach for a workload, from a dated pricing table.
-    Cost {
-        /// The workload file (TOML; its fields: docs/pricing.md).
-        #[arg(long)]
-        workload: PathBuf,
-        /// Take latencies from these runs (else from the workload's `[[latency]]` table).
-        #[arg(long = "latency", value_name = "RUN_DIR")]
-        latency: Vec<PathBuf>,
-        /// A pricing table replacing the shipped one (analyzer/pricing/aws.toml).
-        #[arg(long)]
-        pricing: Option<PathBuf>,
-        /// Output format.
-        #[arg(long, value_enum, default_value = "table")]
-        format: CostFormat,
-        /// Write here instead of standard output.
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// The cost curve over one workload field, e.g. invocations_per_month=1e4..1e9.
-        #[arg(long, value_name = "FIELD=FROM..TO", value_parser = SweepSpec::parse)]
-        sweep: Option<SweepSpec>,
-        /// Samples per factor of ten in a sweep.
-        #[arg(long, default_value_t = 8)]
-        steps_per_decade: u32,
-        /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
-        #[arg(long, value_parser = Slo::parse)]
-        slo: Option<Slo>,
-        /// Leave out approaches that can serve a value older than this after a rotation,
-        /// e.g. 5m (from the workload's cache_ttl and max_environment_lifetime).
-        #[arg(long, value_name = "DURATION", value_parser = max_staleness)]
-        max_staleness: Option<std::time::Duration>,
-        /// Skip lines of the runs that are not records.
-        #[arg(long)]
-        skip_invalid: bool,
-    },
+    Cost(CostArgs),
     /// Check run record files (records.jsonl) strictly, every field, and count the records.
-    Validate {
-        /// Record files, one JSON run record per line.
-        #[arg(required = true)]
-        files: Vec<PathBuf>,
-    },
+    Validate(ValidateArgs),
+}
+
+/// `secbench analyze`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Run directories (or records.jsonl files); several runs and stages at once.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: secbench_analyzer::export::Format,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write one HdrHistogram interval log per group into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub histograms: Option<PathBuf>,
+    /// Skip lines that are not records (and say how many) instead of stopping.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = secbench_analyzer::stats::DEFAULT_SEED)]
+    pub seed: u64,
+}
+
+/// `secbench compare`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompareArgs {
+    /// The base run directory.
+    pub base: PathBuf,
+    /// The new run directory.
+    pub new: PathBuf,
+    /// Changes within this fraction are noise (0.05 = 5%).
+    #[arg(long, default_value_t = 0.05)]
+    pub noise_threshold: f64,
+    /// Exit with status 1 when any group got slower beyond the threshold.
+    #[arg(long)]
+    pub fail_on_regression: bool,
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Skip lines that are not records.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Seed of the bootstrap.
+    #[arg(long, default_value_t = secbench_analyzer::stats::DEFAULT_SEED)]
+    pub seed: u64,
+}
+
+/// `secbench report`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ReportArgs {
+    /// Run directories; several runs and stages at once.
+    #[arg(required = true)]
+    pub runs: Vec<PathBuf>,
+    /// A workload for the cost plots and the recommendation.
+    #[arg(long)]
+    pub workload: Option<PathBuf>,
+    /// A pricing table replacing the shipped one.
+    #[arg(long)]
+    pub pricing: Option<PathBuf>,
+    /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
+    #[arg(long, value_parser = Slo::parse)]
+    pub slo: Option<Slo>,
+    /// Leave out approaches that can serve a value older than this after a rotation,
+    /// e.g. 5m (from the workload's cache_ttl and max_environment_lifetime).
+    #[arg(long, value_name = "DURATION", value_parser = max_staleness)]
+    pub max_staleness: Option<std::time::Duration>,
+    /// A base run to compare the runs against.
+    #[arg(long, value_name = "BASE_RUN")]
+    pub compare: Option<PathBuf>,
+    /// Changes within this fraction are noise in the comparison.
+    #[arg(long, default_value_t = 0.05)]
+    pub noise_threshold: f64,
+    /// Where to write (default: RUN-report beside the first run).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Skip lines of the runs that are not records.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+/// `secbench cost`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CostArgs {
+    /// The workload file (TOML; its fields: docs/pricing.md).
+    #[arg(long)]
+    pub workload: PathBuf,
+    /// Take latencies from these runs (else from the workload's `[[latency]]` table).
+    #[arg(long = "latency", value_name = "RUN_DIR")]
+    pub latency: Vec<PathBuf>,
+    /// A pricing table replacing the shipped one (analyzer/pricing/aws.toml).
+    #[arg(long)]
+    pub pricing: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: CostFormat,
+    /// Write here instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// The cost curve over one workload field, e.g. invocations_per_month=1e4..1e9.
+    #[arg(long, value_name = "FIELD=FROM..TO", value_parser = SweepSpec::parse)]
+    pub sweep: Option<SweepSpec>,
+    /// Samples per factor of ten in a sweep.
+    #[arg(long, default_value_t = 8)]
+    pub steps_per_decade: u32,
+    /// Latency objective for the recommendation, e.g. p99_cold=200ms,p99_warm=20ms.
+    #[arg(long, value_parser = Slo::parse)]
+    pub slo: Option<Slo>,
+    /// Leave out approaches that can serve a value older than this after a rotation,
+    /// e.g. 5m (from the workload's cache_ttl and max_environment_lifetime).
+    #[arg(long, value_name = "DURATION", value_parser = max_staleness)]
+    pub max_staleness: Option<std::time::Duration>,
+    /// Skip lines of the runs that are not records.
+    #[arg(long)]
+    pub skip_invalid: bool,
+}
+
+/// `secbench validate`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ValidateArgs {
+    /// Record files, one JSON run record per line.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
 }
 
 /// `secbench provision`.
@@ -276,7 +296,7 @@ mod tests {
             "invocations_per_month=1e4..1e9",
         ])
         .expect("valid");
-        let Command::Cost { slo, sweep, .. } = cli.command else {
+        let Command::Cost(CostArgs { slo, sweep, .. }) = cli.command else {
             panic!("cost");
         };
         let slo = slo.expect("slo");

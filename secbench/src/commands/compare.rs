@@ -1,20 +1,22 @@
 //! `secbench compare`: NEW/BASE ratios with verdicts; exit 1 on a regression when asked.
 
+use crate::cli::CompareArgs;
 use anyhow::{Context, Result};
 use secbench_analyzer::compare;
-use std::path::Path;
 
-pub fn run(
-    base: &Path,
-    new: &Path,
-    noise_threshold: f64,
-    fail_on_regression: bool,
-    json: bool,
-    skip_invalid: bool,
-    seed: u64,
-) -> Result<i32> {
-    let b = super::support::read_runs(&[base.to_owned()], skip_invalid)?;
-    let n = super::support::read_runs(&[new.to_owned()], skip_invalid)?;
+/// Runs `secbench compare`.
+pub fn run(args: CompareArgs) -> Result<i32> {
+    let CompareArgs {
+        base,
+        new,
+        noise_threshold,
+        fail_on_regression,
+        json,
+        skip_invalid,
+        seed,
+    } = args;
+    let b = super::support::read_runs(&[base], skip_invalid)?;
+    let n = super::support::read_runs(&[new], skip_invalid)?;
     let comparisons = compare::compare(&b, &n, noise_threshold, seed);
     if json {
         println!(

@@ -1,33 +1,16 @@
 //! `secbench cost`: the cost pipeline rendered as a table, JSON or CSV, or a sweep.
 
-use crate::cli::CostFormat;
+use crate::cli::{CostArgs, CostFormat};
 use anyhow::{Context, Result};
 use secbench_analyzer::cost::pipeline::{self, LatencyInput};
-use secbench_analyzer::cost::recommend::Slo;
-use secbench_analyzer::cost::sweep::SweepSpec;
 use secbench_analyzer::export::{cost_csv as csv, cost_table as table};
 use secbench_analyzer::{stats, summary};
-use std::path::PathBuf;
 
-/// What `secbench cost` was asked.
-#[derive(Debug, Clone)]
-pub struct CostArgs {
-    /// The workload file.
-    pub workload: PathBuf,
-    /// Runs to take latencies from.
-    pub latency: Vec<PathBuf>,
-    /// A pricing table replacing the shipped one.
-    pub pricing: Option<PathBuf>,
-    /// Output format.
-    pub format: CostFormat,
-    /// The sweep, if asked.
-    pub sweep: Option<SweepSpec>,
-    /// Samples per decade.
-    pub steps_per_decade: u32,
-    /// The latency objective.
-    pub slo: Slo,
-    /// Skip invalid record lines.
-    pub skip_invalid: bool,
+/// Runs `secbench cost`: the text to standard output or `--out`.
+pub fn run(args: CostArgs) -> Result<i32> {
+    let text = render(&args)?;
+    super::support::write_output(&text, args.out.as_deref())?;
+    Ok(0)
 }
 
 /// Runs `secbench cost` and returns its output text.
@@ -53,7 +36,9 @@ pub fn render(args: &CostArgs) -> Result<String> {
             CostFormat::Csv => csv::render_sweep(&s),
         });
     }
-    let r = priced.report(&args.slo);
+    let slo =
+        super::support::with_staleness(args.slo.clone().unwrap_or_default(), args.max_staleness);
+    let r = priced.report(&slo);
     Ok(match args.format {
         CostFormat::Table => table::render(&r),
         CostFormat::Json => serde_json::to_string_pretty(&r).context("serializing")? + "\n",

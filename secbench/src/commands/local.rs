@@ -43,7 +43,7 @@ pub fn run(args: LocalArgs) -> Result<i32> {
     println!("agent-ssm is not run on the local stage: no local server speaks the extension's SSM protocol, so its figures come from AWS only");
     // The decision from what was just measured (nothing is written into the run); the full
     // per-scenario table is `secbench analyze`'s.
-    let files = super::report::write(&super::report::ReportArgs {
+    let files = super::report::write(&super::report::ReportOptions {
         runs: vec![summary.dir.clone()],
         workload: Some(workload),
         pricing: None,

@@ -208,7 +208,7 @@ pub fn platform_config(b: &Backend, max_concurrency: usize, timeout: Duration) -
 
 /// The report of a run (with the example workload), written beside it.
 pub fn write_report(run: &Path) -> secbench_analyzer::report::ReportFiles {
-    secbench::commands::report::write(&secbench::commands::report::ReportArgs {
+    secbench::commands::report::write(&secbench::commands::report::ReportOptions {
         runs: vec![run.to_path_buf()],
         workload: Some(root().join("scripts/workloads/example.toml")),
         pricing: None,
