@@ -8,7 +8,9 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 scripts/install-moto.sh
 .venv/bin/python -m pip install --quiet --disable-pip-version-check "pandas==2.3.3" "numpy==2.3.5"
-cargo build --release --locked -p secbench --bin secbench -p secbench-benches --bin gen-records
+# The generator is a crate of its own (formats and random draws only): built beside the CLI
+# it compiles nothing the CLI's release build has not.
+cargo build --release --locked -p secbench --bin secbench -p secbench-gen-records --bin gen-records
 target="${CARGO_TARGET_DIR:-$root/target}"
 counts=("${@:-1000000 10000000}")
 # shellcheck disable=SC2068

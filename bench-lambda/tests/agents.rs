@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use secbench_record::{ErrorClass, Outcome};
+use secbench_test_support::MotoRecorder;
 
 #[tokio::test]
 async fn agent_secrets_manager_through_the_real_agent() {
@@ -161,9 +162,9 @@ async fn the_agent_refreshes_with_describe_secret_after_its_ttl() {
         port.to_string(),
     );
     let probe = TestProbe::init(&env).await;
-    let recorder = Recorder::start(&endpoint).await;
+    let recorder = MotoRecorder::started(&endpoint);
     probe.invoke(3).await;
-    let first = recorder.operations().await;
+    let first = recorder.operations();
     assert_eq!(
         first,
         vec!["GetSecretValue"],
@@ -173,7 +174,7 @@ async fn the_agent_refreshes_with_describe_secret_after_its_ttl() {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let record = probe.invoke(1).await;
     assert_eq!(record.fetches[0].verified, Some(true));
-    let ops = recorder.operations().await;
+    let ops = recorder.operations();
     assert_eq!(
         ops,
         vec!["GetSecretValue", "DescribeSecret"],

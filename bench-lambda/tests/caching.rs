@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use secbench_record::{FetchRecord, Outcome};
+use secbench_test_support::MotoRecorder;
 use std::time::Duration;
 
 fn calls(f: &FetchRecord) -> Vec<(String, u32)> {
@@ -20,13 +21,13 @@ async fn ttl_cache_hits_before_the_ttl_and_refreshes_after_it() {
     let p = provision(&endpoint).await;
     let ttl = Duration::from_millis(300);
     let probe = TestProbe::init(&probe_env(&p, "ssm", "ttl", Some("300ms"), "handler")).await;
-    let recorder = Recorder::start(&endpoint).await;
+    let recorder = MotoRecorder::started(&endpoint);
 
     let first = probe.invoke(2).await;
     let outcomes: Vec<Outcome> = first.fetches.iter().map(|f| f.outcome).collect();
     assert_eq!(outcomes, vec![Outcome::Miss, Outcome::Hit]);
     assert_eq!(
-        recorder.operations().await,
+        recorder.operations(),
         vec!["GetParameter"],
         "a hit reached AWS"
     );
@@ -45,10 +46,7 @@ async fn ttl_cache_hits_before_the_ttl_and_refreshes_after_it() {
         vec![("GetParameter".to_owned(), 1)]
     );
     assert!(second.fetches[0].verified == Some(true) && second.fetches[1].verified == Some(true));
-    assert_eq!(
-        recorder.operations().await,
-        vec!["GetParameter", "GetParameter"]
-    );
+    assert_eq!(recorder.operations(), vec!["GetParameter", "GetParameter"]);
     assert_eq!(second.cache_ttl_ms, Some(300));
 }
 
@@ -64,7 +62,7 @@ async fn caching_library_calls_describe_secret_when_an_entry_expires() {
         "handler",
     ))
     .await;
-    let recorder = Recorder::start(&endpoint).await;
+    let recorder = MotoRecorder::started(&endpoint);
 
     let first = probe.invoke(2).await;
     assert_eq!(
@@ -85,7 +83,7 @@ async fn caching_library_calls_describe_secret_when_an_entry_expires() {
     assert_eq!(calls(refresh), vec![("DescribeSecret".to_owned(), 1)]);
     assert_eq!(refresh.verified, Some(true));
 
-    let seen = recorder.operations().await;
+    let seen = recorder.operations();
     assert_eq!(
         seen,
         vec!["GetSecretValue", "DescribeSecret"],
@@ -103,7 +101,7 @@ async fn uncached_sources_make_exactly_one_call_per_fetch() {
         ("secrets-manager", "GetSecretValue"),
     ] {
         let probe = TestProbe::init(&probe_env(&p, source, "none", None, "handler")).await;
-        let recorder = Recorder::start(&endpoint).await;
+        let recorder = MotoRecorder::started(&endpoint);
         let record = probe.invoke(3).await;
         let probe_count: u32 = record
             .fetches
@@ -111,7 +109,7 @@ async fn uncached_sources_make_exactly_one_call_per_fetch() {
             .flat_map(|f| f.api_calls.iter())
             .map(|c| c.count)
             .sum();
-        let seen = recorder.operations().await;
+        let seen = recorder.operations();
         assert_eq!(probe_count, 3, "{source}");
         assert_eq!(seen, vec![op; 3], "{source}: moto saw {seen:?}");
     }

@@ -11,6 +11,7 @@ use bench_lambda::settings::Env;
 use common::*;
 use secbench_local_lambda::moto::Moto;
 use secbench_record::{ErrorClass, MultiMode, Outcome, ProbeRecord};
+use secbench_test_support::MotoRecorder;
 
 /// N secrets and N SecureStrings holding `<canary>-<i>`, and a bundle of them in each store.
 struct Many {
@@ -174,12 +175,12 @@ async fn every_mode_reads_all_values_with_the_calls_it_should() {
     for &(source, mode, k, expected) in cases {
         let label = format!("{source}/{mode}/{k}");
         let probe = TestProbe::init(&env_for(&m, source, mode, "none", k)).await;
-        let recorder = Recorder::start(&m.p.endpoint).await;
+        let recorder = MotoRecorder::started(&m.p.endpoint);
         let r = probe.invoke(1).await;
         assert_all_verified(&r, k, &label);
         let f = &r.fetches[0];
         assert_eq!(f.multi, Some(mode), "{label}");
-        let ops = recorder.operations().await;
+        let ops = recorder.operations();
         for (op, count) in expected {
             assert_eq!(
                 ops.iter().filter(|o| o == op).count(),
@@ -241,7 +242,7 @@ async fn a_cache_holds_each_secret_and_refetches_only_the_missing() {
         let probe = TestProbe::init(&env_for(&m, "secrets-manager", mode, "ttl", 3)).await;
         let first = probe.invoke(1).await;
         assert_all_verified(&first, 3, mode.as_str());
-        let recorder = Recorder::start(&m.p.endpoint).await;
+        let recorder = MotoRecorder::started(&m.p.endpoint);
         let second = probe.invoke(1).await;
         assert_all_verified(&second, 3, mode.as_str());
         assert_eq!(second.fetches[0].outcome, Outcome::Hit, "{mode}");
@@ -250,7 +251,7 @@ async fn a_cache_holds_each_secret_and_refetches_only_the_missing() {
             .iter()
             .all(|v| v.outcome == Outcome::Hit));
         assert!(
-            recorder.operations().await.is_empty(),
+            recorder.operations().is_empty(),
             "{mode}: a cached fetch called AWS"
         );
     }
@@ -264,20 +265,20 @@ async fn a_cache_holds_each_secret_and_refetches_only_the_missing() {
             3,
         ))
         .await;
-        let recorder = Recorder::start(&m.p.endpoint).await;
+        let recorder = MotoRecorder::started(&m.p.endpoint);
         let first = probe.invoke(1).await;
         assert_all_verified(&first, 3, mode.as_str());
-        let ops = recorder.operations().await;
+        let ops = recorder.operations();
         let expected = match mode {
             MultiMode::Batch => vec!["BatchGetSecretValue".to_owned()],
             _ => vec!["GetSecretValue".to_owned(); 3],
         };
         assert_eq!(ops, expected, "{mode}");
-        let recorder = Recorder::start(&m.p.endpoint).await;
+        let recorder = MotoRecorder::started(&m.p.endpoint);
         let second = probe.invoke(1).await;
         assert_all_verified(&second, 3, mode.as_str());
         assert!(
-            recorder.operations().await.is_empty(),
+            recorder.operations().is_empty(),
             "{mode}: the library's cache called AWS"
         );
     }

@@ -472,9 +472,7 @@ async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_
         .status()
         .expect("python");
     assert!(status.success());
-    let recorder = MotoRecorder {
-        endpoint: moto.endpoint.clone(),
-    };
+    let recorder = MotoRecorder::new(&moto.endpoint);
     let client = moto_lambda(&moto.endpoint).await;
     let out = tempfile::tempdir().expect("tempdir");
     let plan = plan(out.path(), AWS_PLAN);
@@ -530,12 +528,7 @@ async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_
     let cancel = Cancel::default();
     let out2 = tempfile::tempdir().expect("tempdir");
     let watcher = {
-        let (cancel, recorder) = (
-            cancel.clone(),
-            MotoRecorder {
-                endpoint: moto.endpoint.clone(),
-            },
-        );
+        let (cancel, recorder) = (cancel.clone(), MotoRecorder::new(&moto.endpoint));
         std::thread::spawn(move || {
             let deadline = Instant::now() + Duration::from_secs(60);
             // Cancel once the alias has been invoked: the provisioned config stands then. (A

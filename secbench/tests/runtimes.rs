@@ -174,9 +174,7 @@ runtime = "{runtime}"
 
 async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
     let b = backend().await;
-    let recorder = MotoRecorder {
-        endpoint: b.moto.endpoint.clone(),
-    };
+    let recorder = MotoRecorder::new(&b.moto.endpoint);
     let platform =
         secbench_local_lambda::LocalPlatform::start(secbench_local_lambda::PlatformConfig {
             probe_bin: probe_of(runtime),

@@ -1,7 +1,12 @@
 //! Helpers shared by the tests of every secbench crate (a dev-dependency only, never built
 //! into a binary): the checkout's root, a private emulator, random canary values and the
-//! search for them in texts and files, unique names and free ports.
+//! search for them in texts and files, unique names and free ports, and moto's request
+//! recorder ([`MotoRecorder`]).
 #![allow(clippy::unwrap_used)]
+
+mod recorder;
+
+pub use recorder::MotoRecorder;
 
 use base64::Engine as _;
 use secbench_local_lambda::moto::Moto;

@@ -11,92 +11,11 @@ use crate::table::esc;
 use std::fmt::Write as _;
 use std::path::Path;
 
-const CSS: &str = "
-body{font-family:'DejaVu Sans',Verdana,sans-serif;margin:0 auto;max-width:1160px;padding:24px;color:#222;line-height:1.45}
-h1{font-size:28px;margin:0 0 8px}
-h2{font-size:21px;margin:32px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}
-.banner{background:#fff4d6;border:2px solid #e69f00;padding:12px 16px;font-weight:bold;margin:12px 0}
-.rec{background:#eef5fb;border-left:6px solid #0072b2;padding:12px 16px;margin:12px 0}
-figure{margin:16px 0}
-figure svg{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:14px;color:#555}
-table{border-collapse:collapse;font-size:13px;margin:8px 0;display:block;overflow-x:auto;max-width:100%}
-th,td{border:1px solid #ddd;padding:3px 7px}
-.l{text-align:left}
-.r{text-align:right;white-space:nowrap}
-th{background:#f4f4f4}
-.warn{color:#a04000}
-code{background:#f4f4f4;padding:0 3px}
-table.decision tr.recommended td{background:#e3f1e6;font-weight:bold}
-td.fails{background:#fde2e1;color:#8a1c12}
-.sentences{background:#eef5fb;border-left:6px solid #0072b2;padding:8px 16px;margin:12px 0}
-#filter{background:#fafafa;border:1px solid #ddd;padding:6px 12px;margin:12px 0;font-size:13px;position:sticky;top:0;z-index:2}
-#filter fieldset{display:inline-block;border:none;margin:0 12px 0 0;padding:2px}
-#filter legend{font-weight:bold;padding:0}
-#filter label{margin-right:8px;white-space:nowrap}
-#explorer-controls label{margin-right:14px;font-size:14px}
-.hidden{display:none}
-@media print{
-#filter,#explorer-controls{display:none}
-body{max-width:none;padding:0;font-size:11px}
-figure svg{border:none}
-table{font-size:8px;width:100%;display:table;overflow:visible}
-th,td{padding:1px 2px}
-td{overflow-wrap:anywhere}
-.r{white-space:normal}
-figure,table,.sentences,.rec{break-inside:avoid}
-h2{break-after:avoid}
-a{color:inherit;text-decoration:none}
-}
-";
+/// The page's style sheet (inlined: the Content-Security-Policy allows no fetch).
+const CSS: &str = include_str!("page.css");
 
 /// The page's script: the filter and the cost explorer (no network, no eval).
-const SCRIPT: &str = r##"
-(function(){
-  "use strict";
-  var facets=["source","cache","memory","family"];
-  function apply(){
-    var off={};
-    facets.forEach(function(f){off[f]={};});
-    document.querySelectorAll("#filter input[type=checkbox]").forEach(function(b){
-      if(!b.checked){off[b.dataset.facet][b.value]=true;}
-    });
-    document.querySelectorAll("tr[data-family],tr[data-source],svg g.series").forEach(function(el){
-      var hide=facets.some(function(f){var v=el.getAttribute("data-"+f);return v!==null&&off[f][v];});
-      el.classList.toggle("hidden",hide);
-      if(el.tagName.toLowerCase()==="g"){el.style.display=hide?"none":"";}
-    });
-  }
-  document.querySelectorAll("#filter input[type=checkbox]").forEach(function(b){
-    b.addEventListener("change",apply);
-  });
-  var data=document.getElementById("explorer-data");
-  if(!data){return;}
-  var g=JSON.parse(data.textContent);
-  var ids=["x-inv","x-spi","x-ttl","x-mem"];
-  function show(){
-    var at=ids.map(function(id){return Number(document.getElementById(id).value);});
-    var p=((at[0]*g.secrets_per_invocation.length+at[1])*g.cache_ttl_s.length+at[2])*g.memory_mb.length+at[3];
-    var order=g.approaches.map(function(_,i){return i;});
-    order.sort(function(a,b){return g.monthly_cost_usd[p][a]-g.monthly_cost_usd[p][b];});
-    var body=document.querySelector("table.explorer tbody");
-    while(body.firstChild){body.removeChild(body.firstChild);}
-    order.forEach(function(i){
-      var tr=document.createElement("tr");
-      var cost=g.monthly_cost_usd[p][i];
-      tr.dataset.approach=g.approaches[i];
-      tr.dataset.cost=String(cost);
-      var rec=g.recommended[p]===i;
-      if(rec){tr.className="recommended";}
-      var a=document.createElement("td");a.className="l";a.textContent=(rec?"★ ":"")+g.approaches[i];
-      var c=document.createElement("td");c.className="r cost";c.textContent=cost===null?"–":cost.toFixed(2);
-      var f=document.createElement("td");f.className="l"+(g.feasible[p][i]?"":" fails");f.textContent=g.feasible[p][i]?"yes":"✗ no";
-      tr.appendChild(a);tr.appendChild(c);tr.appendChild(f);body.appendChild(tr);
-    });
-  }
-  ids.forEach(function(id){document.getElementById(id).addEventListener("change",show);});
-})();
-"##;
+const SCRIPT: &str = include_str!("page.js");
 
 /// The filter: a checkbox per value of each facet the page's rows and series carry.
 fn filter(d: &ReportData) -> String {

@@ -295,62 +295,6 @@ pub fn assert_schema_valid(record: &ProbeRecord) {
     );
 }
 
-/// moto's request recorder: which API calls reached the emulator.
-pub struct Recorder {
-    endpoint: String,
-}
-
-impl Recorder {
-    pub async fn start(endpoint: &str) -> Recorder {
-        http_post(&format!("{endpoint}/moto-api/recorder/reset-recording")).await;
-        http_post(&format!("{endpoint}/moto-api/recorder/start-recording")).await;
-        Recorder {
-            endpoint: endpoint.to_owned(),
-        }
-    }
-
-    /// The `X-Amz-Target` operation names recorded, in order (e.g. `secretsmanager.GetSecretValue`).
-    pub async fn operations(&self) -> Vec<String> {
-        let text = http_get(&format!(
-            "{}/moto-api/recorder/download-recording",
-            self.endpoint
-        ))
-        .await;
-        text.lines()
-            .filter(|l| !l.trim().is_empty())
-            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-            .filter_map(|v| {
-                let headers = v.get("headers")?;
-                let target = headers
-                    .get("X-Amz-Target")
-                    .or_else(|| headers.get("x-amz-target"))?
-                    .as_str()?;
-                Some(target.rsplit('.').next().unwrap_or(target).to_owned())
-            })
-            .collect()
-    }
-}
-
-async fn http_call(method: &str, url: &str) -> String {
-    use http_body_util::{BodyExt, Empty};
-    use hyper_util::client::legacy::Client;
-    let client: Client<_, Empty<bytes::Bytes>> =
-        Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
-    let req = http::Request::builder()
-        .method(method)
-        .uri(url)
-        .body(Empty::new())
-        .expect("request");
-    let resp = client.request(req).await.expect("moto answers");
-    assert!(
-        resp.status().is_success(),
-        "{method} {url}: {}",
-        resp.status()
-    );
-    let body = resp.into_body().collect().await.expect("body").to_bytes();
-    String::from_utf8_lossy(&body).into_owned()
-}
-
 /// POSTs a JSON body; returns the status and the body, whatever the status.
 pub async fn http_post_json(url: &str, body: &str) -> (u16, String) {
     use http_body_util::{BodyExt, Full};
@@ -365,14 +309,6 @@ pub async fn http_post_json(url: &str, body: &str) -> (u16, String) {
     let status = resp.status().as_u16();
     let body = resp.into_body().collect().await.expect("body").to_bytes();
     (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-pub async fn http_get(url: &str) -> String {
-    http_call("GET", url).await
-}
-
-pub async fn http_post(url: &str) -> String {
-    http_call("POST", url).await
 }
 
 /// Starts the real agent (the AWS Workload Credentials Provider, configured as the local stage

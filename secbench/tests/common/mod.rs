@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 #[allow(unused_imports)]
-pub use secbench_test_support::{assert_no_canary_in, canary, root};
+pub use secbench_test_support::{assert_no_canary_in, canary, root, MotoRecorder};
 
 /// The release probe (scripts/test.sh builds it before the tests).
 pub fn probe_bin() -> PathBuf {
@@ -143,47 +143,6 @@ pub fn records(dir: &Path) -> Vec<InvocationRecord> {
 
 pub fn manifest(dir: &Path) -> Manifest {
     secbench_record::run_dir::read_manifest(dir).expect("manifest")
-}
-
-/// moto's request recorder (`/moto-api/recorder/*`): every request moto answered since
-/// `start`, as moto wrote it (method, url, headers, body).
-pub struct MotoRecorder {
-    pub endpoint: String,
-}
-
-impl MotoRecorder {
-    /// A request to moto's own API, through moto's Python (no HTTP client in these tests).
-    fn request(&self, method: &str, what: &str) -> String {
-        let out = std::process::Command::new(root().join(".venv/bin/python"))
-            .args([
-                "-c",
-                "import sys, urllib.request as u; print(u.urlopen(u.Request(sys.argv[1], method=sys.argv[2])).read().decode())",
-            ])
-            .arg(format!("{}/moto-api/recorder/{what}", self.endpoint))
-            .arg(method)
-            .output()
-            .expect("python");
-        assert!(
-            out.status.success(),
-            "moto recorder {what}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    /// Forgets what was recorded and starts recording.
-    pub fn start(&self) {
-        self.request("POST", "reset-recording");
-        self.request("POST", "start-recording");
-    }
-
-    /// The requests recorded since `start`, in order.
-    pub fn entries(&self) -> Vec<serde_json::Value> {
-        self.request("GET", "download-recording")
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
 }
 
 /// The platform [`platform`] starts, for tests that change a part of it.
