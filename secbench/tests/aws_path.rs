@@ -29,20 +29,9 @@ async fn control_plane_and_accounting_against_moto_lambda() {
     let out = tempfile::tempdir().expect("tempdir");
     let plan = plan(
         out.path(),
-        r#"
-stage = "dev"
-region = "eu-central-1"
-function = "secbench-probe-dev"
-[[scenario]]
-name = "sm-ttl"
-source = "secrets-manager"
-cache = "ttl"
-cache_ttl = "5m"
-memory_mb = 256
-cold_starts = 3
-warm_invocations = 5
-concurrency = 2
-"#,
+        include_str!(
+            "fixtures/plans/aws_path-control-plane-and-accounting-against-moto-lambda.toml"
+        ),
     );
     let target = dev_target("secbench-probe-dev");
     let summary = run::run(

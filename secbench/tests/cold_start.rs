@@ -61,38 +61,7 @@ fn first_fetch_cpu(records: &[&InvocationRecord]) -> Vec<u64> {
         .collect()
 }
 
-const PLAN: &str = r#"
-stage = "local"
-[network]
-tls = true
-rtt = "1ms"
-[local]
-init_cpu = "boosted"
-[defaults]
-cold_starts = 4
-warm_invocations = 6
-concurrency = 2
-rate = "50/s"
-memory_mb = [128, 1769]
-[[scenario]]
-name = "ssm-init-provisioned"
-source = "ssm"
-fetch_at = "init"
-concurrency_mode = "provisioned"
-cold_starts = 2
-memory_mb = 128
-[[scenario]]
-name = "ssm"
-source = "ssm"
-[[scenario]]
-name = "ssm-prewarm-entropy"
-source = "ssm"
-prewarm = "entropy"
-[[scenario]]
-name = "ssm-no-jitter"
-source = "ssm"
-probe_build = "no-jitter-entropy"
-"#;
+const PLAN: &str = include_str!("fixtures/plans/cold_start-plan.toml");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provisioned_concurrency_entropy_and_prewarm_on_the_local_stage() {
@@ -446,21 +415,7 @@ fn sequence(calls: &[String]) -> Vec<&'static str> {
     ops
 }
 
-const AWS_PLAN: &str = r#"
-stage = "dev"
-region = "eu-central-1"
-function = "secbench-probe-dev"
-[[scenario]]
-name = "ssm-init-provisioned"
-source = "ssm"
-fetch_at = "init"
-concurrency_mode = "provisioned"
-memory_mb = 256
-cold_starts = 2
-warm_invocations = 40
-concurrency = 2
-rate = "20/s"
-"#;
+const AWS_PLAN: &str = include_str!("fixtures/plans/cold_start-aws-plan.toml");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provisioned_concurrency_on_aws_is_made_in_order_and_removed_after_ctrl_c() {

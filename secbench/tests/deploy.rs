@@ -768,17 +768,9 @@ async fn run_drives_the_function_of_each_scenarios_runtime() {
     stage_file::save(cwd.path(), "dev", &file).expect("stage file");
     std::fs::write(
         cwd.path().join("plan.toml"),
-        r#"
-stage = "dev"
-[defaults]
-cold_starts = 1
-warm_invocations = 1
-concurrency = 1
-[[scenario]]
-name = "ssm"
-source = "ssm"
-runtime = ["rust", "nodejs22.x"]
-"#,
+        include_str!(
+            "fixtures/plans/deploy-run-drives-the-function-of-each-scenarios-runtime.toml"
+        ),
     )
     .expect("plan");
     let o = secbench(

@@ -226,15 +226,7 @@ async fn the_emulator_stopping_mid_run_is_recorded_and_the_run_goes_on() {
     let out = tempfile::tempdir().expect("tempdir");
     let plan = plan(
         out.path(),
-        r#"
-[[scenario]]
-name = "backend-goes-away"
-source = "secrets-manager"
-cold_starts = 2
-warm_invocations = 150
-concurrency = 2
-rate = "50/s"
-"#,
+        include_str!("fixtures/plans/faults-the-emulator-stopping-mid-run-is-recorded-and-the-run-goes-on.toml"),
     );
     let platform = common::platform(&b, 2, Duration::from_secs(30)).await;
     let stopper = async {
@@ -313,15 +305,7 @@ async fn an_agent_not_up_yet_at_cold_start_is_recorded_and_later_fetches_succeed
     // one environment serve both).
     let plan = plan(
         out.path(),
-        r#"
-[[scenario]]
-name = "agent-late"
-source = "agent-secrets-manager"
-cold_starts = 2
-warm_invocations = 20
-concurrency = 1
-rate = "5/s"
-"#,
+        include_str!("fixtures/plans/faults-an-agent-not-up-yet-at-cold-start-is-recorded-and-later-fetches-succeed.toml"),
     );
     let summary = run_plan(&platform, &plan, out.path()).await;
     platform.shutdown().await;

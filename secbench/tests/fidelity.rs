@@ -12,37 +12,7 @@ use secbench_record::run::{Constraint, Phase, RunStatus};
 use secbench_record::{CacheMode, Source};
 use std::process::Command;
 
-const PLAN: &str = r#"
-stage = "local"
-[defaults]
-cold_starts = 2
-warm_invocations = 12
-concurrency = 1
-rate = "50/s"
-memory_mb = [128, 1769]
-[network]
-rtt = "1ms"
-[[scenario]]
-name = "kms"
-source = "kms-env"
-[[scenario]]
-name = "ssm-ttl"
-source = "ssm"
-cache = "ttl"
-cache_ttl = "5m"
-[[scenario]]
-name = "sm-init"
-source = "secrets-manager"
-fetch_at = "init"
-[[scenario]]
-name = "sm-library"
-source = "secrets-manager"
-cache = "aws-caching-library"
-cache_ttl = "5m"
-[[scenario]]
-name = "agent"
-source = "agent-secrets-manager"
-"#;
+const PLAN: &str = include_str!("fixtures/plans/fidelity-plan.toml");
 
 fn secbench(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_secbench"))

@@ -16,36 +16,7 @@ async fn every_scenario_gets_cold_and_warm_records() {
     let out = tempfile::tempdir().expect("tempdir");
     let plan = plan(
         out.path(),
-        r#"
-stage = "local"
-[defaults]
-cold_starts = 4
-warm_invocations = 30
-concurrency = 2
-rate = "200/s"
-[[scenario]]
-name = "kms"
-source = "kms-env"
-[[scenario]]
-name = "ssm-ttl"
-source = "ssm"
-cache = "ttl"
-cache_ttl = "5m"
-[[scenario]]
-name = "sm-init"
-source = "secrets-manager"
-fetch_at = "init"
-[[scenario]]
-name = "sm-library"
-source = "secrets-manager"
-cache = "aws-caching-library"
-cache_ttl = "5m"
-[[scenario]]
-name = "agent"
-source = "agent-secrets-manager"
-warm_invocations = 20
-concurrency = 3
-"#,
+        include_str!("fixtures/plans/local_stage-every-scenario-gets-cold-and-warm-records.toml"),
     );
     let platform = common::platform(&b, 3, Duration::from_secs(30)).await;
     let summary = run_plan(&platform, &plan, out.path()).await;
@@ -146,15 +117,9 @@ async fn a_killed_environment_is_recorded_and_the_run_goes_on() {
     // 150 uncached KMS decrypts per invocation keep each invocation busy long enough to kill.
     let plan = plan(
         out.path(),
-        r#"
-[[scenario]]
-name = "slow"
-source = "kms-env"
-cold_starts = 2
-warm_invocations = 12
-concurrency = 2
-fetches = 150
-"#,
+        include_str!(
+            "fixtures/plans/local_stage-a-killed-environment-is-recorded-and-the-run-goes-on.toml"
+        ),
     );
     let platform = std::sync::Arc::new(common::platform(&b, 2, Duration::from_secs(30)).await);
     let killer = {
@@ -209,14 +174,9 @@ async fn throttles_init_failures_and_timeouts_are_outcomes() {
     let b = backend().await;
     let out = tempfile::tempdir().expect("tempdir");
     // The platform allows 1 environment; the plan asks for 3 at once: 2 of each round throttled.
-    let plan_text = r#"
-[[scenario]]
-name = "crowded"
-source = "plain-env"
-cold_starts = 6
-warm_invocations = 0
-concurrency = 3
-"#;
+    let plan_text = include_str!(
+        "fixtures/plans/local_stage-throttles-init-failures-and-timeouts-are-outcomes.toml"
+    );
     let platform = common::platform(&b, 1, Duration::from_secs(30)).await;
     let summary = run_plan(&platform, &plan(out.path(), plan_text), out.path()).await;
     let a = &summary.accounting;
@@ -262,15 +222,9 @@ concurrency = 3
     // The function timeout kills the environment.
     let platform = common::platform(&b, 1, Duration::from_secs(1)).await;
     let out2 = tempfile::tempdir().expect("tempdir");
-    let plan_text = r#"
-[[scenario]]
-name = "too-slow"
-source = "kms-env"
-cold_starts = 1
-warm_invocations = 1
-fetches = 5000
-timeout = "1s"
-"#;
+    let plan_text = include_str!(
+        "fixtures/plans/local_stage-throttles-init-failures-and-timeouts-are-outcomes-2.toml"
+    );
     let summary = run_plan(&platform, &plan(out2.path(), plan_text), out2.path()).await;
     let recs = records(&summary.dir);
     assert_eq!(recs.len(), 2);
@@ -298,21 +252,7 @@ async fn an_interrupted_run_resumes_with_every_invocation_exactly_once() {
     let out = tempfile::tempdir().expect("tempdir");
     let plan = plan(
         out.path(),
-        r#"
-[defaults]
-cold_starts = 4
-warm_invocations = 150
-concurrency = 2
-rate = "300/s"
-[[scenario]]
-name = "a"
-source = "plain-env"
-[[scenario]]
-name = "b"
-source = "ssm"
-cache = "ttl"
-cache_ttl = "1m"
-"#,
+        include_str!("fixtures/plans/local_stage-an-interrupted-run-resumes-with-every-invocation-exactly-once.toml"),
     );
     let platform = common::platform(&b, 2, Duration::from_secs(30)).await;
     let cancel = Cancel::default();

@@ -10,41 +10,7 @@ use secbench_record::run::RunStatus;
 use secbench_record::{MultiMode, Outcome};
 use std::process::Command;
 
-const PLAN: &str = r#"
-stage = "local"
-[local]
-constrain = false
-[defaults]
-cold_starts = 2
-warm_invocations = 20
-concurrency = 2
-rate = "50/s"
-memory_mb = 1769
-[[scenario]]
-name = "ssm-batch"
-source = "ssm"
-multi = "batch"
-secrets = [1, 12]
-[[scenario]]
-name = "sm-bundle"
-source = "secrets-manager"
-multi = "bundle"
-secrets = 3
-[[scenario]]
-name = "sm-concurrent"
-source = "secrets-manager"
-multi = "concurrent"
-secrets = 3
-[[scenario]]
-name = "agent-sequential"
-source = "agent-secrets-manager"
-multi = "sequential"
-secrets = 3
-[[scenario]]
-name = "one-after"
-source = "secrets-manager"
-warm_invocations = 4
-"#;
+const PLAN: &str = include_str!("fixtures/plans/many-plan.toml");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_local_stage_reads_n_secrets_in_each_mode_and_reports_against_n() {

@@ -18,67 +18,7 @@ use std::process::Command;
 
 const TTL_MS: f64 = 1000.0;
 
-const PLAN: &str = r#"
-stage = "local"
-[local]
-constrain = false
-[defaults]
-cold_starts = 2
-warm_invocations = 300
-concurrency = 2
-rate = "100/s"
-memory_mb = 1769
-[[scenario]]
-name = "ssm-none"
-source = "ssm"
-[scenario.rotation]
-at = "1s"
-[[scenario]]
-name = "sm-none"
-source = "secrets-manager"
-[scenario.rotation]
-at = "1s"
-[[scenario]]
-name = "ssm-ttl"
-source = "ssm"
-cache = "ttl"
-cache_ttl = "1s"
-[scenario.rotation]
-at = "1s"
-[[scenario]]
-name = "sm-library"
-source = "secrets-manager"
-cache = "aws-caching-library"
-cache_ttl = "1s"
-[scenario.rotation]
-at = "1s"
-[[scenario]]
-name = "agent"
-source = "agent-secrets-manager"
-agent_ttl = "1s"
-[scenario.rotation]
-at = "1s"
-[[scenario]]
-name = "sm-init"
-source = "secrets-manager"
-fetch_at = "init"
-[scenario.rotation]
-at = "1s"
-[[scenario]]
-name = "kms-none"
-source = "kms-env"
-[scenario.rotation]
-at = "1s"
-[[scenario]]
-name = "plain"
-source = "plain-env"
-[scenario.rotation]
-at = "1s"
-[[scenario]]
-name = "ssm-after"
-source = "ssm"
-warm_invocations = 20
-"#;
+const PLAN: &str = include_str!("fixtures/plans/rotation-plan.toml");
 
 fn secbench(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_secbench"))

@@ -12,21 +12,7 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-const PLAN: &str = r#"
-stage = "local"
-[defaults]
-cold_starts = 2
-warm_invocations = 3000
-concurrency = 2
-rate = "50/s"
-memory_mb = 128
-[[scenario]]
-name = "ssm"
-source = "ssm"
-[[scenario]]
-name = "agent"
-source = "agent-secrets-manager"
-"#;
+const PLAN: &str = include_str!("fixtures/plans/sigterm-plan.toml");
 
 /// Every process's parent, from /proc.
 fn parents() -> BTreeMap<i32, i32> {
