@@ -32,6 +32,7 @@ mod constraints;
 mod invoke;
 mod platform;
 mod pool;
+mod runtime_api;
 mod versions;
 
 use environment::Environment;
