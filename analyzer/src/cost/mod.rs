@@ -2,6 +2,7 @@
 //! (optionally) measured latencies; the cost curve over a swept workload field with its
 //! break-even points; and a recommendation under an optional latency objective.
 
+pub mod counts;
 pub mod error;
 pub mod evaluate;
 pub mod latency;
@@ -9,6 +10,7 @@ pub mod many;
 pub mod model;
 pub mod pipeline;
 pub mod pricing;
+pub mod quota;
 pub mod recommend;
 pub mod sweep;
 pub mod workload;
