@@ -24,7 +24,7 @@ pub struct PlatformConfig {
     pub region: String,
     /// The release probe binary.
     pub probe_bin: PathBuf,
-    /// The agent binary ([`agent::bin`]), started beside each environment when the extension
+    /// The agent binary ([`crate::agent::bin`]), started beside each environment when the extension
     /// layer is attached.
     pub agent_bin: Option<PathBuf>,
     /// Variables the platform gives every process (credentials, `AWS_ENDPOINT_URL`, region).

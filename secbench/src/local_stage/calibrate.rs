@@ -27,7 +27,7 @@ const SOURCE_OPERATIONS: [(secbench_record::Source, &str); 3] = [
 
 /// What a call costs the probe outside the front, per operation of the calibration that the
 /// plan's scenarios make: for each, the Rust probe fetches without a cache through the
-/// front with the emulator's own time (no AWS latency), once cold and then [`LEARN_CALLS`]
+/// front with the emulator's own time (no AWS latency), once cold and then `LEARN_CALLS`
 /// times warm, at the largest memory size the plan runs that source at; the median latency
 /// the probe measured, less the median time the front held the request and the round trip
 /// it added, is the probe's side (its SDK, TLS, HTTP and scheduling), which the front then

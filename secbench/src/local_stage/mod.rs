@@ -1,5 +1,5 @@
 //! `secbench local`: the whole experiment on one machine, no AWS account. [`run_local`] takes a
-//! resolved plan, makes sure what it runs is installed and built ([`build`]), starts moto,
+//! resolved plan, makes sure what it runs is installed and built ([`mod@build`]), starts moto,
 //! provisions a key, ciphertext, parameter and secret with a random value ([`setup`]), calibrates
 //! from an AWS run when asked ([`calibrate`]), starts the local Lambda platform, and runs the
 //! plan through the same runner as AWS. Every figure it produces is a local-emulator figure.

@@ -1,5 +1,5 @@
-//! Sending one invocation and recording it: the run's context every task shares ([`Ctx`]),
-//! one slot of a scenario's schedule ([`Slot`]), and the task that invokes, joins the REPORT
+//! Sending one invocation and recording it: the run's context every task shares (`Ctx`),
+//! one slot of a scenario's schedule (`Slot`), and the task that invokes, joins the REPORT
 //! line and the caller's timing into a record, and hands it to the writer.
 
 use super::cancel::Cancel;
