@@ -5,6 +5,7 @@
 
 mod common;
 
+use base64::Engine as _;
 use common::root;
 use secbench::stage_file;
 use std::path::{Path, PathBuf};
@@ -198,8 +199,30 @@ fn secbench(cwd: &Path, endpoint: &str, args: &[&str], stdin: Option<&str>) -> O
     child.wait_with_output().expect("secbench")
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
+/// A deployed stage in a moto of its own, as the stack and `secbench provision` leave it: the
+/// three functions, the key, the secret and the parameter holding a canary (read from standard
+/// input), and the stage file in `cwd`.
+struct Stage {
+    moto: secbench_local_lambda::moto::Moto,
+    region: &'static str,
+    function: &'static str,
+    others: [&'static str; 2],
+    sdk: aws_config::SdkConfig,
+    kms: aws_sdk_kms::Client,
+    sm: aws_sdk_secretsmanager::Client,
+    ssm: aws_sdk_ssm::Client,
+    lambda: aws_sdk_lambda::Client,
+    key_arn: String,
+    secret_arn: String,
+    cwd: tempfile::TempDir,
+    canary: String,
+    /// The canary's SHA-256, as the probe checks it.
+    sha: String,
+    /// What `secbench provision` printed.
+    out: String,
+}
+
+async fn provisioned_stage() -> Stage {
     let moto = secbench::local_stage::start_moto(&root()).expect("moto");
     let region = "eu-central-1";
     let function = "secbench-probe-dev";
@@ -264,6 +287,43 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
     let out = text(&o);
     assert!(o.status.success(), "{out}");
     let sha = secbench::provision::sha256_hex(&canary);
+    Stage {
+        ssm: aws_sdk_ssm::Client::new(&sdk),
+        lambda: aws_sdk_lambda::Client::new(&sdk),
+        moto,
+        region,
+        function,
+        others,
+        sdk,
+        kms,
+        sm,
+        key_arn,
+        secret_arn,
+        cwd,
+        canary,
+        sha,
+        out,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
+    let Stage {
+        moto,
+        function,
+        others,
+        kms,
+        sm,
+        ssm,
+        lambda,
+        key_arn,
+        secret_arn,
+        cwd,
+        canary,
+        sha,
+        out,
+        ..
+    } = provisioned_stage().await;
     assert!(
         out.contains(&format!("sha256 of the value: {sha}")),
         "{out}"
@@ -276,7 +336,6 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
         .await
         .expect("get");
     assert_eq!(secret.secret_string.as_deref(), Some(canary.as_str()));
-    let ssm = aws_sdk_ssm::Client::new(&sdk);
     let p = ssm
         .get_parameter()
         .name("/secbench/dev/secret")
@@ -291,7 +350,6 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
         Some(aws_sdk_ssm::types::ParameterType::SecureString)
     );
     assert_eq!(p.value.as_deref(), Some(canary.as_str()));
-    let lambda = aws_sdk_lambda::Client::new(&sdk);
     let vars = lambda
         .get_function_configuration()
         .function_name(function)
@@ -307,7 +365,6 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
         Some("kept-from-deploy")
     );
     assert!(!vars.contains_key("SECBENCH_PLAINTEXT"));
-    use base64::Engine as _;
     let blob = base64::engine::general_purpose::STANDARD
         .decode(vars.get("SECBENCH_CIPHERTEXT").expect("ciphertext"))
         .expect("base64");
@@ -396,7 +453,18 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
         );
     }
     common::assert_no_canary_in(cwd.path(), &canary);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_finds_function_and_region_in_the_stage_file() {
+    let Stage {
+        moto,
+        region,
+        function,
+        cwd,
+        canary,
+        ..
+    } = provisioned_stage().await;
     // `secbench run --stage dev` finds function and region in the stage file.
     let plan = root().join("record/tests/fixtures/plans/stage-dev.toml");
     let run = secbench(
@@ -425,7 +493,25 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
     assert_eq!(manifest.function, function);
     assert_eq!(manifest.region, region);
     common::assert_no_canary_in(cwd.path(), &canary);
+    common::assert_no_canary_in(cwd.path(), &canary);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotating_run_writes_the_stores_and_later_runs_are_given_their_digests() {
+    let Stage {
+        moto,
+        function,
+        sdk,
+        kms,
+        sm,
+        lambda,
+        key_arn,
+        secret_arn,
+        cwd,
+        canary,
+        sha,
+        ..
+    } = provisioned_stage().await;
     // A plan that rotates writes the stage's secret and the function's ciphertext with the
     // operator's credentials (moto runs no code, so the invocations are errors; the writes are
     // what is checked here).
@@ -611,7 +697,20 @@ async fn provision_fills_a_deployed_stage_in_moto_and_never_shows_the_value() {
         "{resume_out}"
     );
     common::assert_no_canary_in(cwd.path(), &canary);
+}
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provision_many_makes_secrets_and_a_bundle_that_run_points_the_probe_at() {
+    let Stage {
+        moto,
+        function,
+        sm,
+        ssm,
+        lambda,
+        cwd,
+        canary,
+        ..
+    } = provisioned_stage().await;
     // Several secrets per fetch: `--many` makes them (random values) and a bundle, the stage
     // file names them, and `secbench run` points each scenario's probe at them.
     let o = secbench(
