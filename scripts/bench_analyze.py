@@ -1,10 +1,13 @@
-"""Side by side on the same generated file: `secbench analyze` vs a plain pandas + numpy
-group-by-percentiles. Prints records/s and peak memory of secbench, the pandas time, their
-ratio, and checks that secbench's percentiles agree with numpy's exact ones within
-HdrHistogram's precision (3 significant digits).
+"""Side by side on the same generated file: `secbench analyze` (every metric, with bootstrap
+intervals) against DuckDB's one-metric group-by (`read_ndjson` with explicit columns,
+`quantile_disc`, 2 threads) in PAIRS alternating runs, each a process of its own timed with
+wait4; `secbench report` of the same run (median of PAIRS, peak RSS); and a plain pandas + numpy
+group-by-percentiles, which also checks that secbench's percentiles agree with numpy's exact
+ones within HdrHistogram's precision (3 significant digits).
 
 Usage (scripts/bench-analyze.sh runs it): python bench_analyze.py SECBENCH GEN_RECORDS DIR COUNT [COUNT...]
-The first COUNT is also run through pandas; later ones (e.g. 10M) through secbench only.
+The first COUNT gets the paired runs, the report and pandas; later ones (e.g. 10M) secbench
+analyze only. PAIRS: $SECBENCH_BENCH_PAIRS, default 5.
 """
 import json
 import os
@@ -31,6 +34,68 @@ def run_secbench(secbench, path):
             raise SystemExit(f"secbench analyze failed with status {proc.returncode}")
         out.seek(0)
         return elapsed, usage.ru_maxrss, json.load(out)
+
+
+def timed(argv):
+    """Runs argv as a process of its own; its wall time (s) and peak RSS (KB) from wait4."""
+    with tempfile.TemporaryFile() as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out)
+        _, status, usage = os.wait4(proc.pid, 0)
+        elapsed = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{argv[0]} failed with status {status}")
+        return elapsed, usage.ru_maxrss
+
+
+# DuckDB's query: the handler fetches' latency percentiles per stage, scenario and phase, from
+# the columns it needs only.
+DUCKDB = """
+import sys, duckdb
+con = duckdb.connect()
+con.execute("SET threads = 2")
+con.execute("SET enable_progress_bar = false")
+rows = con.execute(\"\"\"
+SELECT stage, scenario, phase,
+       quantile_disc(f.latency_ns, [0.5, 0.9, 0.99, 0.999]) AS q
+FROM (
+  SELECT stage, scenario, CASE WHEN probe.cold THEN 'cold' ELSE 'warm' END AS phase,
+         unnest(probe.fetches) AS f
+  FROM read_ndjson(?, columns = {
+    stage: 'VARCHAR', scenario: 'VARCHAR',
+    probe: 'STRUCT(cold BOOLEAN, fetches STRUCT(phase VARCHAR, outcome VARCHAR, latency_ns UBIGINT)[])'
+  })
+  WHERE probe IS NOT NULL
+)
+WHERE f.phase = 'handler' AND f.outcome <> 'error'
+GROUP BY ALL
+\"\"\", [sys.argv[1]]).fetchall()
+print(len(rows))
+"""
+
+
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2]
+
+
+def side_by_side(secbench, path, pairs):
+    """secbench analyze and DuckDB in alternating runs; then secbench report."""
+    ours, theirs = [], []
+    for i in range(pairs):
+        a, a_kb = timed([secbench, "analyze", path, "--format", "json"])
+        d, d_kb = timed([sys.executable, "-c", DUCKDB, path])
+        ours.append(a)
+        theirs.append(d)
+        print(f"  pair {i + 1}: secbench analyze {a:5.2f} s ({a_kb / 1024:.0f} MB)  duckdb {d:5.2f} s ({d_kb / 1024:.0f} MB)  duckdb/secbench {d / a:4.2f}")
+    print(f"secbench analyze, median of {pairs}: {median(ours):.2f} s; duckdb: {median(theirs):.2f} s; ratio of medians duckdb/secbench {median(theirs) / median(ours):.2f} (target at least 1.5)")
+    reports, peak = [], 0
+    with tempfile.TemporaryDirectory() as out:
+        for _ in range(pairs):
+            r, kb = timed([secbench, "report", path, "--out", out])
+            reports.append(r)
+            peak = max(peak, kb)
+    print(f"secbench report, median of {pairs}: {median(reports):.2f} s (runs {', '.join(f'{r:.2f}' for r in reports)}), peak RSS {peak / 1024:.0f} MB (targets: 1.0 s, 100 MB)")
 
 
 def run_pandas(path):
@@ -64,6 +129,7 @@ def main():
         elapsed, peak_kb, summary = run_secbench(secbench, path)
         print(f"secbench analyze: {count:>11,} records ({size / 1e9:.2f} GB) in {elapsed:6.2f} s = {count / elapsed:>11,.0f} records/s, peak RSS {peak_kb / 1024:.0f} MB")
         if n == 0:
+            side_by_side(secbench, path, int(os.environ.get("SECBENCH_BENCH_PAIRS", "5")))
             pandas_s, exact = run_pandas(path)
             print(f"pandas + numpy:   {count:>11,} records in {pandas_s:6.2f} s = {count / pandas_s:>11,.0f} records/s")
             print(f"ratio: secbench is {pandas_s / elapsed:.1f}x faster than pandas")
