@@ -133,13 +133,11 @@ pub enum RecordError {
 /// Parses one line: the fast borrowed parse, and on failure the strict parse for a message that
 /// names the field.
 pub(crate) fn parse_lite(line: &[u8]) -> Result<Lite<'_>, RecordError> {
-    // sonic-rs (SIMD; it checks UTF-8 itself) about twice as fast as serde_json here; serde_json
-    // again for a line it refuses, so the two readers' edge cases never lose a record.
-    let parsed = sonic_rs::from_slice::<Lite<'_>>(line).ok().or_else(|| {
-        std::str::from_utf8(line)
-            .ok()
-            .and_then(|text| serde_json::from_str::<Lite<'_>>(text).ok())
-    });
+    // One UTF-8 check of the whole line (std's, fast on ASCII) instead of one per string.
+    // (sonic-rs's serde reader was 1.2x slower than this on the 1M-record file: docs/benchmarks.md.)
+    let parsed = std::str::from_utf8(line)
+        .ok()
+        .and_then(|text| serde_json::from_str::<Lite<'_>>(text).ok());
     match parsed {
         Some(mut r) if secbench_record::run::readable_run_schema(r.run_schema_version) => {
             r.outcome = secbench_record::run::outcome_as_read(
