@@ -68,6 +68,8 @@ def resource_text(res):
         (fn, arg), = res.items()
         if fn == "Fn::Sub":
             return arg if isinstance(arg, str) else arg[0]
+        if fn == "Fn::GetAtt":
+            return ".".join(arg) if isinstance(arg, list) else str(arg)
         return f"{{{fn}}}"
     return str(res)
 
@@ -110,7 +112,27 @@ def check_least_privilege(resources):
     return problems
 
 
+def grants_decrypt(s):
+    """Whether an Allow statement grants kms:Decrypt (named, or through a wildcard)."""
+    return s.get("Effect") == "Allow" and any(
+        a.lower() in ("kms:decrypt", "kms:*", "*") or (a.lower().startswith("kms:decrypt") and "*" in a)
+        for a in as_list(s.get("Action", []))
+    )
+
+
+def condition_keys(s):
+    """The condition keys of a statement, lower case (`kms:viaservice`, ...)."""
+    return {k.lower() for conds in s.get("Condition", {}).values() for k in conds}
+
+
 def check_key_policy(resources):
+    """Key policies: no principal *, kms:* only for the account (which delegates to IAM), and
+    no grant of kms:Decrypt to another principal unless it carries the conditions of one of the
+    IAM statements that allow Decrypt: KMS allows a request that the key policy or IAM allows,
+    so an unconditioned key-policy grant would cancel the IAM policy's conditions."""
+    iam_conditions = [
+        condition_keys(s) for _, s in statements(resources) if grants_decrypt(s) and condition_keys(s)
+    ]
     problems = []
     for name, r in resources.items():
         if r.get("Type") != "AWS::KMS::Key":
@@ -120,9 +142,19 @@ def check_key_policy(resources):
             if principal == "*" or (isinstance(principal, dict) and principal.get("AWS") == "*"):
                 problems.append(f"{name}.KeyPolicy.Statement[{i}]: principal *")
             actions = as_list(s.get("Action", []))
-            account_root = resource_text(principal.get("AWS", "")).endswith(":root")
+            account_root = isinstance(principal, dict) and resource_text(principal.get("AWS", "")).endswith(":root")
             if "kms:*" in actions and not account_root:
                 problems.append(f"{name}.KeyPolicy.Statement[{i}]: kms:* for a principal other than the account")
+            if grants_decrypt(s) and not account_root:
+                keys = condition_keys(s)
+                if not any(wanted <= keys for wanted in iam_conditions):
+                    stated = " or ".join(sorted(", ".join(sorted(w)) for w in iam_conditions)) or "none"
+                    problems.append(
+                        f"{name}.KeyPolicy.Statement[{i}] ({s.get('Sid', '')}): grants kms:Decrypt to "
+                        f"{resource_text(principal.get('AWS', principal)) if isinstance(principal, dict) else principal} "
+                        f"without the conditions its IAM policy states ({stated}): KMS allows what the key "
+                        "policy or IAM allows, so this statement cancels them"
+                    )
     return problems
 
 

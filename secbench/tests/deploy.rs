@@ -78,6 +78,25 @@ fn transformed_template_keeps_least_privilege_and_the_function_properties() {
     assert!(text(&o).contains("none grants a secret or key action on *"));
 }
 
+/// The last lines of the key policy's one statement (the account, which delegates to IAM).
+const KEY_POLICY_END: &str =
+    "            Action: \"kms:*\"\n            Resource: \"*\"\n\n  ProbeKeyAlias:";
+
+/// The key policy's end with a statement that lets the probe's role decrypt unconditionally.
+const PROBE_DECRYPTS_UNCONDITIONED: &str = "            Action: \"kms:*\"\n            Resource: \"*\"\n          - Sid: ProbeDecrypts\n            Effect: Allow\n            Principal:\n              AWS: !GetAtt ProbeRole.Arn\n            Action: kms:Decrypt\n            Resource: \"*\"\n\n  ProbeKeyAlias:";
+
+#[test]
+fn a_key_policy_grant_with_the_iam_policy_s_conditions_passes_the_check() {
+    let yaml = std::fs::read_to_string(template()).expect("template");
+    assert!(yaml.contains(KEY_POLICY_END), "the key policy's end moved");
+    let conditioned = "            Action: \"kms:*\"\n            Resource: \"*\"\n          - Sid: ProbeDecryptsViaTheServices\n            Effect: Allow\n            Principal:\n              AWS: !GetAtt ProbeRole.Arn\n            Action: kms:Decrypt\n            Resource: \"*\"\n            Condition:\n              StringEquals:\n                kms:ViaService:\n                  - !Sub \"ssm.${AWS::Region}.amazonaws.com\"\n\n  ProbeKeyAlias:";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("conditioned.yaml");
+    std::fs::write(&path, yaml.replacen(KEY_POLICY_END, conditioned, 1)).expect("write");
+    let o = check_template(&path);
+    assert!(o.status.success(), "{}", text(&o));
+}
+
 #[test]
 fn the_template_check_fails_on_wildcards_and_wrong_properties() {
     let yaml = std::fs::read_to_string(template()).expect("template");
@@ -117,6 +136,13 @@ fn the_template_check_fails_on_wildcards_and_wrong_properties() {
             "          SECBENCH_STAGE: !Ref Stage",
             "          SECBENCH_STAGE: !Ref Stage\n          SECBENCH_PLAINTEXT: hunter2",
             "sets SECBENCH_PLAINTEXT",
+        ),
+        // The key policy as it was: the role may decrypt with no condition, which cancels the
+        // conditions of its IAM policy (KMS allows what the key policy or IAM allows).
+        (
+            KEY_POLICY_END,
+            PROBE_DECRYPTS_UNCONDITIONED,
+            "ProbeKey.KeyPolicy.Statement[1] (ProbeDecrypts): grants kms:Decrypt to ProbeRole.Arn without the conditions its IAM policy states",
         ),
     ];
     for (i, (from, to, expected)) in cases.iter().enumerate() {
