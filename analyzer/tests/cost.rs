@@ -552,6 +552,13 @@ fn bad_workloads_name_the_field_and_the_range() {
             "lifetime-max-below-average.toml",
             "max_environment_lifetime: is shorter than environment_lifetime",
         ),
+        // A wrong type names the field, the line and what it got.
+        (
+            "wrong-type.toml",
+            "invocations_per_month: TOML parse error at line 2",
+        ),
+        ("wrong-type.toml", "invalid type: string \"lots\""),
+        ("missing-peak.toml", "missing field `peak_rps`"),
     ];
     for (file, expected) in cases {
         let path = fixture(&format!("workloads/invalid/{file}"));

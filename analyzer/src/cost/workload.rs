@@ -187,7 +187,17 @@ impl Workload {
 
     /// Parses and checks; the error is (field, message), field `None` for syntax errors.
     pub fn parse(text: &str) -> Result<Workload, (Option<String>, String)> {
-        let w: Workload = toml::from_str(text).map_err(|e| (None, e.to_string()))?;
+        // The field's path in front of toml's message (line, column, excerpt).
+        let de = toml::Deserializer::parse(text).map_err(|e| (None, e.to_string()))?;
+        let w: Workload = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            if field == "." {
+                (None, inner)
+            } else {
+                (None, format!("{field}: {inner}"))
+            }
+        })?;
         w.validate().map_err(|(f, m)| (Some(f), m))?;
         Ok(w)
     }

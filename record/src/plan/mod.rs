@@ -51,9 +51,21 @@ impl Plan {
 
     /// Parses and checks plan text.
     pub fn parse(path: &Path, text: &str) -> Result<Plan, PlanError> {
-        let file: PlanFile = toml::from_str(text).map_err(|e| PlanError::Syntax {
+        let syntax = |message: String| PlanError::Syntax {
             path: path.to_owned(),
-            message: e.to_string().trim_end().to_owned(),
+            message: message.trim_end().to_owned(),
+        };
+        // The field's path (`scenario[2].runtime`) in front of toml's message, which gives the
+        // line, the column and the excerpt.
+        let de = toml::Deserializer::parse(text).map_err(|e| syntax(e.to_string()))?;
+        let file: PlanFile = serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            if field == "." {
+                syntax(inner)
+            } else {
+                syntax(format!("{field}: {inner}"))
+            }
         })?;
         Plan::from_file(path, file)
     }

@@ -8,14 +8,144 @@ use crate::{
 };
 use serde::{Deserialize, Serialize};
 
-/// One value or a sweep over several: a sweep expands a scenario into one per value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One value or a sweep over several: a sweep expands a scenario into one per value. Read by
+/// its own deserializer, whose error says what it got and what the field accepts (serde's
+/// untagged enums answer "data did not match any variant").
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum OneOrSweep<T> {
     /// One value.
     One(T),
     /// A sweep.
     Sweep(Vec<T>),
+}
+
+/// What a "value or sweep" field accepts, as its error says it.
+pub trait Accepted {
+    /// E.g. "a whole number" or "one of rust, nodejs22.x, python3.13".
+    fn accepted() -> String;
+}
+
+impl Accepted for u32 {
+    fn accepted() -> String {
+        "a whole number".into()
+    }
+}
+
+impl Accepted for Runtime {
+    fn accepted() -> String {
+        let names: Vec<&str> = Runtime::ALL.iter().map(|r| r.as_str()).collect();
+        format!("one of {}", names.join(", "))
+    }
+}
+
+/// One value of a [`OneOrSweep`] (alone or in its list), read so that a wrong one is named.
+struct Item<T>(T);
+
+/// Reads one value through `T`'s own deserializer; a wrong one is named with what is accepted.
+struct ItemVisitor<T>(std::marker::PhantomData<T>);
+
+impl<T> ItemVisitor<T> {
+    fn wrong<E: serde::de::Error>(got: impl std::fmt::Display) -> E
+    where
+        T: Accepted,
+    {
+        E::custom(format_args!(
+            "`{got}` is not {} (or a list of them)",
+            T::accepted()
+        ))
+    }
+}
+
+macro_rules! visit_as {
+    ($($method:ident($ty:ty)),*) => {$(
+        fn $method<E: serde::de::Error>(self, v: $ty) -> Result<Self::Value, E> {
+            use serde::de::IntoDeserializer;
+            T::deserialize(v.into_deserializer()).map_err(|_: E| Self::wrong(v))
+        }
+    )*};
+}
+
+impl<'de, T: Deserialize<'de> + Accepted> serde::de::Visitor<'de> for ItemVisitor<T> {
+    type Value = T;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} or a list of them", T::accepted())
+    }
+
+    visit_as!(
+        visit_bool(bool),
+        visit_i64(i64),
+        visit_u64(u64),
+        visit_f64(f64)
+    );
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+        use serde::de::IntoDeserializer;
+        T::deserialize(v.into_deserializer()).map_err(|_: E| Self::wrong(v))
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Accepted> Deserialize<'de> for Item<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ItemVisitor(std::marker::PhantomData))
+            .map(Item)
+    }
+}
+
+/// Reads a value or a list of them.
+struct OneOrSweepVisitor<T>(std::marker::PhantomData<T>);
+
+impl<'de, T: Deserialize<'de> + Accepted> serde::de::Visitor<'de> for OneOrSweepVisitor<T> {
+    type Value = OneOrSweep<T>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} or a list of them", T::accepted())
+    }
+
+    fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
+        ItemVisitor(std::marker::PhantomData)
+            .visit_bool(v)
+            .map(OneOrSweep::One)
+    }
+
+    fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
+        ItemVisitor(std::marker::PhantomData)
+            .visit_i64(v)
+            .map(OneOrSweep::One)
+    }
+
+    fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
+        ItemVisitor(std::marker::PhantomData)
+            .visit_u64(v)
+            .map(OneOrSweep::One)
+    }
+
+    fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
+        ItemVisitor(std::marker::PhantomData)
+            .visit_f64(v)
+            .map(OneOrSweep::One)
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        ItemVisitor(std::marker::PhantomData)
+            .visit_str(v)
+            .map(OneOrSweep::One)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut values = Vec::new();
+        while let Some(Item(v)) = seq.next_element::<Item<T>>()? {
+            values.push(v);
+        }
+        Ok(OneOrSweep::Sweep(values))
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Accepted> Deserialize<'de> for OneOrSweep<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(OneOrSweepVisitor(std::marker::PhantomData))
+    }
 }
 
 impl<T: Clone> OneOrSweep<T> {

@@ -73,6 +73,52 @@ fn invalid_fixtures_name_the_problem() {
     }
 }
 
+/// Every "value or sweep" field answers a wrong value with the file, the line, the field, what
+/// it got and what it accepts (not serde's "did not match any variant of untagged enum").
+#[test]
+fn a_wrong_value_or_sweep_names_the_field_what_it_got_and_what_it_accepts() {
+    let cases = [
+        (
+            "unknown-runtime.toml",
+            "scenario[0].runtime",
+            "`java21` is not one of rust, nodejs22.x, python3.13 (or a list of them)",
+            "line 6",
+        ),
+        (
+            "runtime-sweep-unknown.toml",
+            "scenario[0].runtime",
+            "`java21` is not one of rust, nodejs22.x, python3.13 (or a list of them)",
+            "line 6",
+        ),
+        (
+            "memory-not-a-number.toml",
+            "scenario[0].memory_mb",
+            "`big` is not a whole number (or a list of them)",
+            "line 6",
+        ),
+        (
+            "secrets-sweep-not-a-number.toml",
+            "scenario[0].secrets",
+            "`three` is not a whole number (or a list of them)",
+            "line 6",
+        ),
+    ];
+    for (name, field, says, line) in cases {
+        let err = Plan::load(&fixture(name)).expect_err(name).to_string();
+        for part in [name, field, says, line] {
+            assert!(err.contains(part), "{name}: {part:?} missing from: {err}");
+        }
+        assert!(!err.contains("untagged"), "{name}: {err}");
+    }
+    // Right values still read, alone and as sweeps.
+    let ok = Plan::parse(
+        Path::new("ok.toml"),
+        "stage = \"local\"\n[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nruntime = [\"rust\", \"python3.13\"]\nmemory_mb = 512\nsecrets = [1, 3]\nmulti = \"batch\"\n",
+    )
+    .expect("valid");
+    assert_eq!(ok.scenarios.len(), 4);
+}
+
 #[test]
 fn a_memory_sweep_expands_each_scenario_per_size() {
     let plan = Plan::load(&fixture("memory-sweep.toml")).expect("valid");
