@@ -68,6 +68,14 @@ pub enum Metric {
     CpuWorkWall,
     /// `cpu-calibration`: its CPU time in the handler.
     CpuWorkCpu,
+    /// What a cold environment's first response waits for to get its secret, per invocation
+    /// (cold only): on demand, importing the SDK and libraries, loading its configuration,
+    /// building the client and the first fetch (at INIT for `fetch_at = init`, else the first
+    /// handler fetch); in a provisioned environment, whose INIT ran before traffic, the first
+    /// handler fetch. The decision's cold cells and the latency objective both use it, so a
+    /// p99 is a p99 of the sums, not a sum of p99s. Invocations whose first fetch failed have
+    /// none.
+    ColdAdded,
 }
 
 /// A metric is written as its name ([`Metric::name`]): a summary's `metrics` map is keyed by it.
@@ -79,7 +87,7 @@ impl serde::Serialize for Metric {
 
 impl Metric {
     /// Every metric, in output order.
-    pub const ALL: [Metric; 25] = [
+    pub const ALL: [Metric; 26] = [
         Metric::FetchLatency,
         Metric::InitTotal,
         Metric::InitProcessStart,
@@ -105,6 +113,7 @@ impl Metric {
         Metric::CpuWorkInitCpu,
         Metric::CpuWorkWall,
         Metric::CpuWorkCpu,
+        Metric::ColdAdded,
     ];
 
     /// The name in exports, with its unit.
@@ -135,6 +144,7 @@ impl Metric {
             Metric::CpuWorkInitCpu => "cpu_work_init_cpu_ns",
             Metric::CpuWorkWall => "cpu_work_wall_ns",
             Metric::CpuWorkCpu => "cpu_work_cpu_ns",
+            Metric::ColdAdded => "cold_added_ns",
         }
     }
 

@@ -5,11 +5,13 @@
 //! the same groups as one sequential fold.
 
 use super::ingested::{Ingested, Observation};
-use super::lite::{parse_lite, Lite, LiteProbe, RecordError};
+use super::lite::{parse_lite, Lite, LiteFetch, LiteProbe, RecordError};
 use crate::group::{Connections, Group, GroupKey, Metric};
 use secbench_record::run::Phase;
 use secbench_record::run_dir::{self, Chunk, Chunks};
-use secbench_record::{ConcurrencyMode, FetchPhase, InitializationType, Outcome, ProbeBuild};
+use secbench_record::{
+    ConcurrencyMode, FetchAt, FetchPhase, InitializationType, Outcome, ProbeBuild,
+};
 
 /// How a record's environment started, as a group key holds it.
 fn concurrency(p: &LiteProbe<'_>) -> ConcurrencyMode {
@@ -267,6 +269,11 @@ impl Accum {
                 }
             }
         }
+        if p.cold {
+            if let Some(added) = cold_added(p, concurrency(p)) {
+                g.record(Metric::ColdAdded, added);
+            }
+        }
         for f in &p.fetches {
             g.fetches += 1;
             for c in &f.api_calls {
@@ -299,6 +306,31 @@ impl Accum {
             }
         }
     }
+}
+
+/// [`Metric::ColdAdded`] of one cold record: the INIT spans the first response waits for (none
+/// in a provisioned environment) and its first successful fetch; `None` when that fetch failed
+/// or the record has none.
+fn cold_added(p: &LiteProbe<'_>, concurrency: ConcurrencyMode) -> Option<u64> {
+    let ok = |f: &&LiteFetch<'_>| f.outcome != Outcome::Error && f.outcome != Outcome::Partial;
+    let on_demand = concurrency == ConcurrencyMode::OnDemand;
+    let fetch = if on_demand && p.fetch_at == FetchAt::Init {
+        // Records without the INIT fetch's own record give its bare time (as `InitFetch`).
+        match p.fetches.iter().find(|f| f.phase == FetchPhase::Init) {
+            Some(f) => Some(f).filter(ok)?.latency_ns,
+            None => p.init.as_ref()?.init_fetch_ns?,
+        }
+    } else {
+        let first = p.fetches.iter().find(|f| f.phase == FetchPhase::Handler);
+        first.filter(ok)?.latency_ns
+    };
+    let spans = match (&p.init, on_demand) {
+        (Some(init), true) => {
+            init.imports_ns.unwrap_or(0) + init.sdk_config_load_ns + init.client_construction_ns
+        }
+        _ => 0,
+    };
+    Some(spans + fetch)
 }
 
 /// A bad line found by a worker.
