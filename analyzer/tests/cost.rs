@@ -842,3 +842,66 @@ fn at_init_staleness_is_bounded_by_the_longest_environment_lifetime() {
         (7_200.0, false)
     );
 }
+
+/// The account's other traffic shares the quotas: at the example workload (200 invocations/s ×
+/// 3 secrets = 600 fetches/s at the peak), uncached Secrets Manager has 10,000 / 600 = 16.7×
+/// headroom alone; with 9,000 GetSecretValue/s of other callers it has 1,000 / 600 = 1.67×, and
+/// with 9,500 it is infeasible (500 left < 600). SSM's higher-throughput quota (10,000) likewise.
+#[test]
+fn other_traffic_in_the_account_is_taken_off_the_quotas() {
+    let p = table("us-east-1");
+    let sm = approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler);
+    let ssm = approach(Source::Ssm, CacheMode::None, FetchAt::Handler);
+    let alone = workload("example.toml");
+    assert_eq!(
+        alone
+            .other_traffic
+            .secrets_manager_get_secret_value_per_second,
+        0.0
+    );
+    let c = price(&alone, &p, sm);
+    assert!((c.quota_headroom.expect("headroom") - 10_000.0 / 600.0).abs() < 1e-9);
+    assert!(c.feasible);
+
+    let mut busy = alone.clone();
+    busy.other_traffic
+        .secrets_manager_get_secret_value_per_second = 9_000.0;
+    let c = price(&busy, &p, sm);
+    assert!((c.quota_headroom.expect("headroom") - 1_000.0 / 600.0).abs() < 1e-9);
+    assert!(c.feasible, "{:?}", c.notes);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("other 9000 GetSecretValue/s share the 10000 TPS quota: 1000 left")),
+        "{:?}",
+        c.notes
+    );
+    busy.other_traffic
+        .secrets_manager_get_secret_value_per_second = 9_500.0;
+    let c = price(&busy, &p, sm);
+    assert!(!c.feasible);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("GetSecretValue/s is above its quota of 500")),
+        "{:?}",
+        c.notes
+    );
+    // The note is the approach's own: SSM's row says nothing of Secrets Manager's traffic.
+    let s = price(&busy, &p, ssm);
+    assert!(
+        !s.notes.iter().any(|n| n.contains("GetSecretValue")),
+        "{:?}",
+        s.notes
+    );
+    busy.other_traffic.ssm_get_parameter_per_second = 9_500.0;
+    let s = price(&busy, &p, ssm);
+    assert!(!s.feasible, "{:?}", s.notes);
+    assert!(
+        s.notes
+            .iter()
+            .any(|n| n.contains("above even the higher-throughput quota of 500")),
+        "{:?}",
+        s.notes
+    );
+}

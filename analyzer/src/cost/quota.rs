@@ -60,6 +60,51 @@ pub struct PeakRates {
     pub refresh_per_second: f64,
 }
 
+/// The quotas an approach's peak is checked against: the pricing table's, less what the
+/// workload's `[other_traffic]` says the account's other callers use of each.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QuotasLeft {
+    ssm_standard: f64,
+    ssm_higher: f64,
+    get_secret_value: f64,
+    describe_secret: f64,
+    kms: f64,
+}
+
+fn quotas_left(p: &Pricing, w: &Workload) -> QuotasLeft {
+    let (q, o) = (&p.quotas, &w.other_traffic);
+    let left = |quota: f64, other: f64| (quota - other).max(0.0);
+    QuotasLeft {
+        ssm_standard: left(
+            q.ssm.get_parameter_standard_tps,
+            o.ssm_get_parameter_per_second,
+        ),
+        ssm_higher: left(
+            q.ssm.get_parameter_higher_throughput_tps,
+            o.ssm_get_parameter_per_second,
+        ),
+        get_secret_value: left(
+            q.secrets_manager.get_secret_value_tps,
+            o.secrets_manager_get_secret_value_per_second,
+        ),
+        describe_secret: left(
+            q.secrets_manager.describe_secret_tps,
+            o.secrets_manager_describe_secret_per_second,
+        ),
+        kms: left(q.kms.symmetric_cryptographic_tps, o.kms_requests_per_second),
+    }
+}
+
+/// Says that the account's other traffic shares a quota the approach meets, when it does.
+fn shared(notes: &mut Vec<String>, api: &str, quota: f64, other: f64) {
+    if other > 0.0 {
+        notes.push(format!(
+            "the account's other {other} {api}/s share the {quota} TPS quota: {} left",
+            (quota - other).max(0.0)
+        ));
+    }
+}
+
 /// [`PeakRates`] of approach `a` at workload `w` (counted as `c`).
 pub fn peak_rates(a: Approach, w: &Workload, c: &Counts) -> PeakRates {
     let secrets = f64::from(w.secrets);
@@ -108,7 +153,10 @@ pub(crate) fn peaks(
     let mut peak: BTreeMap<QuotaKey, f64> = BTreeMap::new();
     let mut feasible = true;
     let mut ssm_higher_throughput = false;
-    let q = &p.quotas;
+    // What the account's other callers leave of each quota (per account and region; KMS's
+    // counts the services' requests on the account's behalf too).
+    let q = quotas_left(p, w);
+    let (o, full) = (&w.other_traffic, &p.quotas);
     let mut headroom: Option<f64> = None;
     let mut room = |rate: f64, quota: f64| {
         if rate > 0.0 {
@@ -128,27 +176,33 @@ pub(crate) fn peaks(
     let mut get_secret_value_rate = 0.0;
     match a.source {
         Source::Ssm | Source::AgentSsm => {
+            shared(
+                notes,
+                "GetParameter",
+                full.ssm.get_parameter_standard_tps,
+                o.ssm_get_parameter_per_second,
+            );
             peak.insert(QuotaKey::Api(Op::SsmGetParameter), fetch_rate);
             room(
                 fetch_rate,
-                if fetch_rate > q.ssm.get_parameter_standard_tps {
-                    q.ssm.get_parameter_higher_throughput_tps
+                if fetch_rate > q.ssm_standard {
+                    q.ssm_higher
                 } else {
-                    q.ssm.get_parameter_standard_tps
+                    q.ssm_standard
                 },
             );
-            if fetch_rate > q.ssm.get_parameter_standard_tps {
-                if fetch_rate <= q.ssm.get_parameter_higher_throughput_tps {
+            if fetch_rate > q.ssm_standard {
+                if fetch_rate <= q.ssm_higher {
                     ssm_higher_throughput = true;
                     notes.push(format!(
                         "peak {fetch_rate:.0} GetParameter/s is above the standard throughput of {} TPS: priced with higher throughput (an account setting; it charges every API interaction in the region)",
-                        q.ssm.get_parameter_standard_tps
+                        q.ssm_standard
                     ));
                 } else {
                     feasible = false;
                     notes.push(format!(
                         "infeasible: peak {fetch_rate:.0} GetParameter/s is above even the higher-throughput quota of {} TPS",
-                        q.ssm.get_parameter_higher_throughput_tps
+                        q.ssm_higher
                     ));
                 }
             }
@@ -162,23 +216,27 @@ pub(crate) fn peaks(
                 (fetch_rate, 0.0)
             };
             get_secret_value_rate = get;
-            room(get, q.secrets_manager.get_secret_value_tps);
-            room(describe, q.secrets_manager.describe_secret_tps);
-            peak.insert(QuotaKey::Api(Op::SmGetSecretValue), get);
-            feasible &= !over(
-                "GetSecretValue",
-                get,
-                q.secrets_manager.get_secret_value_tps,
+            shared(
                 notes,
+                "GetSecretValue",
+                full.secrets_manager.get_secret_value_tps,
+                o.secrets_manager_get_secret_value_per_second,
             );
             if describe > 0.0 {
-                peak.insert(QuotaKey::Api(Op::SmDescribeSecret), describe);
-                feasible &= !over(
-                    "DescribeSecret",
-                    describe,
-                    q.secrets_manager.describe_secret_tps,
+                shared(
                     notes,
+                    "DescribeSecret",
+                    full.secrets_manager.describe_secret_tps,
+                    o.secrets_manager_describe_secret_per_second,
                 );
+            }
+            room(get, q.get_secret_value);
+            room(describe, q.describe_secret);
+            peak.insert(QuotaKey::Api(Op::SmGetSecretValue), get);
+            feasible &= !over("GetSecretValue", get, q.get_secret_value, notes);
+            if describe > 0.0 {
+                peak.insert(QuotaKey::Api(Op::SmDescribeSecret), describe);
+                feasible &= !over("DescribeSecret", describe, q.describe_secret, notes);
             }
         }
         _ => {}
@@ -191,14 +249,20 @@ pub(crate) fn peaks(
         }
         Source::PlainEnv => 0.0,
     };
-    room(kms_rate, q.kms.symmetric_cryptographic_tps);
+    room(kms_rate, q.kms);
     if kms_rate > 0.0 {
+        shared(
+            notes,
+            "KMS request",
+            full.kms.symmetric_cryptographic_tps,
+            o.kms_requests_per_second,
+        );
         peak.insert(QuotaKey::KmsSymmetric, kms_rate);
-        if kms_rate > q.kms.symmetric_cryptographic_tps {
+        if kms_rate > q.kms {
             feasible = false;
             notes.push(format!(
                 "infeasible at the default quota: peak {kms_rate:.0} KMS requests/s (counting requests the service makes on your behalf, with AWS managed keys too) is above the region's {} symmetric requests/s; the quota is adjustable",
-                q.kms.symmetric_cryptographic_tps
+                q.kms
             ));
         }
     }
@@ -207,14 +271,10 @@ pub(crate) fn peaks(
         && a.concurrency != secbench_record::ConcurrencyMode::Provisioned
     {
         let tightest = match a.source {
-            Source::Ssm | Source::AgentSsm if !ssm_higher_throughput => {
-                Some(q.ssm.get_parameter_standard_tps)
-            }
-            Source::Ssm | Source::AgentSsm => Some(q.ssm.get_parameter_higher_throughput_tps),
-            Source::SecretsManager | Source::AgentSecretsManager => {
-                Some(q.secrets_manager.get_secret_value_tps)
-            }
-            Source::KmsEnv => Some(q.kms.symmetric_cryptographic_tps),
+            Source::Ssm | Source::AgentSsm if !ssm_higher_throughput => Some(q.ssm_standard),
+            Source::Ssm | Source::AgentSsm => Some(q.ssm_higher),
+            Source::SecretsManager | Source::AgentSecretsManager => Some(q.get_secret_value),
+            Source::KmsEnv => Some(q.kms),
             Source::PlainEnv => None,
         };
         if let Some(quota) = tightest {

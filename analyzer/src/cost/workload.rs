@@ -97,6 +97,32 @@ pub struct Workload {
     /// Latencies per approach, used when no run is given.
     #[serde(default)]
     pub latency: Vec<LatencyEntry>,
+    /// Requests per second that the account's other callers make at the workload's peak in
+    /// its region, which share the quotas the approaches are checked against (default none).
+    #[serde(default)]
+    pub other_traffic: OtherTraffic,
+}
+
+/// `[other_traffic]`: the account's other requests per second, in the workload's region, on the
+/// quotas the approaches meet. SSM's `GetParameter` throughput and Secrets Manager's
+/// per-API rates are per account and region; KMS's request quota counts the requests that S3,
+/// EBS, DynamoDB and other services make on the account's behalf too.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OtherTraffic {
+    /// SSM `GetParameter`/`GetParameters` requests per second.
+    #[serde(default)]
+    pub ssm_get_parameter_per_second: f64,
+    /// Secrets Manager `GetSecretValue` requests per second.
+    #[serde(default)]
+    pub secrets_manager_get_secret_value_per_second: f64,
+    /// Secrets Manager `DescribeSecret` requests per second.
+    #[serde(default)]
+    pub secrets_manager_describe_secret_per_second: f64,
+    /// KMS symmetric cryptographic requests per second (the services' on the account's behalf
+    /// included).
+    #[serde(default)]
+    pub kms_requests_per_second: f64,
 }
 
 /// A figure per architecture.
@@ -213,6 +239,28 @@ impl Workload {
                     format!("{v} is outside the allowed range {lo}..={hi}"),
                 ))
             }
+        }
+        for (field, v) in [
+            (
+                "other_traffic.ssm_get_parameter_per_second",
+                self.other_traffic.ssm_get_parameter_per_second,
+            ),
+            (
+                "other_traffic.secrets_manager_get_secret_value_per_second",
+                self.other_traffic
+                    .secrets_manager_get_secret_value_per_second,
+            ),
+            (
+                "other_traffic.secrets_manager_describe_secret_per_second",
+                self.other_traffic
+                    .secrets_manager_describe_secret_per_second,
+            ),
+            (
+                "other_traffic.kms_requests_per_second",
+                self.other_traffic.kms_requests_per_second,
+            ),
+        ] {
+            range(field, v, 0.0, 1e9)?;
         }
         if self.region.is_empty()
             || !self
