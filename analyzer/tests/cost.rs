@@ -905,3 +905,61 @@ fn other_traffic_in_the_account_is_taken_off_the_quotas() {
         s.notes
     );
 }
+
+/// The extension's refresh call is a switch of the pricing table. At the example workload
+/// (12 environments over a 730-hour month = 31,536,000 environment-seconds, a 5-minute TTL, 3
+/// secrets, 45-minute environments): 31,536,000 / 300 × 3 = 315,360 refreshes and
+/// 31,536,000 / 2,700 × 3 = 35,040 first fetches a month. Describe-then-get (the default, not
+/// settled by AWS's pages) prices 315,360 DescribeSecret and 35,040 GetSecretValue; get prices
+/// 350,400 GetSecretValue, each causing a KMS Decrypt: with a customer managed key (whose
+/// requests are always charged) 315,360 more KMS requests at $0.03 per 10,000 = $0.95 more; with
+/// the AWS managed key, whose requests this table prices as free for Secrets Manager, the same
+/// cost. Both readings say which they are.
+#[test]
+fn the_extension_s_refresh_call_is_a_switch_priced_either_way() {
+    let mut w = workload("example.toml");
+    w.kms_key = secbench_analyzer::cost::workload::KmsKey::CustomerManaged;
+    let agent = approach(
+        Source::AgentSecretsManager,
+        CacheMode::None,
+        FetchAt::Handler,
+    );
+    let op = |c: &model::ApproachCost, op: model::Op| {
+        c.api_calls_per_month.get(&op).copied().unwrap_or(0.0)
+    };
+    let p = table("us-east-1");
+    assert_eq!(
+        p.secrets_manager.extension_refresh.calls,
+        pricing::RefreshCalls::DescribeThenGet
+    );
+    let describe = price(&w, &p, agent);
+    assert!((op(&describe, model::Op::SmDescribeSecret) - 315_360.0).abs() < 1e-6);
+    assert!((op(&describe, model::Op::SmGetSecretValue) - 35_040.0).abs() < 1e-6);
+    assert!(
+        describe.notes.iter().any(|n| n
+            .contains("DescribeSecret, and GetSecretValue only when the version changed")
+            && n.contains("unconfirmed")),
+        "{:?}",
+        describe.notes
+    );
+    let mut get_table = table("us-east-1");
+    get_table.secrets_manager.extension_refresh.calls = pricing::RefreshCalls::Get;
+    let get = price(&w, &get_table, agent);
+    assert!((op(&get, model::Op::SmGetSecretValue) - 350_400.0).abs() < 1e-6);
+    assert_eq!(op(&get, model::Op::SmDescribeSecret), 0.0);
+    assert!(
+        get.notes
+            .iter()
+            .any(|n| n.contains("refreshes a secret with GetSecretValue")),
+        "{:?}",
+        get.notes
+    );
+    let cents = |usd: f64| (usd * 100.0).round() as i64;
+    assert_eq!(
+        cents(get.monthly_cost_usd - describe.monthly_cost_usd),
+        95,
+        "{} against {}",
+        get.monthly_cost_usd,
+        describe.monthly_cost_usd
+    );
+}

@@ -2,7 +2,7 @@
 //! an approach does, the API operations of its first fetch and of a refresh, and the calls,
 //! new environments and fetches per function per month that the pricing multiplies.
 
-use super::pricing::Pricing;
+use super::pricing::{Pricing, RefreshCalls};
 use super::workload::Workload;
 use crate::approach::Approach;
 use secbench_record::{CacheMode, FetchAt, Source};
@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 /// What the model needs to know of an approach.
 pub(crate) trait Modelled {
     fn kind(&self) -> Kind;
-    fn calls(&self) -> (&'static [Op], &'static [Op]);
+    fn calls(&self, p: &Pricing) -> (&'static [Op], &'static [Op]);
 }
 
 impl Modelled for Approach {
@@ -28,8 +28,9 @@ impl Modelled for Approach {
         }
     }
 
-    /// API calls of a first fetch, and of a refresh after the TTL.
-    fn calls(&self) -> (&'static [Op], &'static [Op]) {
+    /// API calls of a first fetch, and of a refresh after the TTL (the extension's as the
+    /// pricing table's `extension_refresh` switch says).
+    fn calls(&self, p: &Pricing) -> (&'static [Op], &'static [Op]) {
         use Op::*;
         let miss: &'static [Op] = match self.source {
             Source::PlainEnv => &[],
@@ -37,7 +38,9 @@ impl Modelled for Approach {
             Source::Ssm | Source::AgentSsm => &[SsmGetParameter],
             Source::SecretsManager | Source::AgentSecretsManager => &[SmGetSecretValue],
         };
+        let extension = p.secrets_manager.extension_refresh.calls;
         let refresh: &'static [Op] = match (self.source, self.cache) {
+            (Source::AgentSecretsManager, _) if extension == RefreshCalls::Get => miss,
             (Source::AgentSecretsManager, _) | (_, CacheMode::AwsCachingLibrary) => {
                 &[SmDescribeSecret]
             }
@@ -159,9 +162,9 @@ pub(crate) fn calls(api_calls: &BTreeMap<Op, f64>, op: Op) -> f64 {
 }
 
 /// API calls per month, all functions: first fetches and refreshes.
-pub(crate) fn api_calls(a: Approach, c: &Counts, w: &Workload) -> BTreeMap<Op, f64> {
+pub(crate) fn api_calls(a: Approach, c: &Counts, w: &Workload, p: &Pricing) -> BTreeMap<Op, f64> {
     let functions = f64::from(w.functions);
-    let (miss_ops, refresh_ops) = a.calls();
+    let (miss_ops, refresh_ops) = a.calls(p);
     let mut api_calls: BTreeMap<Op, f64> = BTreeMap::new();
     for op in miss_ops {
         *api_calls.entry(*op).or_default() += c.misses * functions;

@@ -69,6 +69,7 @@ impl PricingInfo {
                     pricing::BatchBilling::PerCall => "per call",
                 }
             ),
+            p.secrets_manager.extension_refresh.describe(),
         ];
         assumptions.push(if overridden {
             format!("the table overrides some figures for {region}; the others are us-east-1 list prices and default quotas")

@@ -128,7 +128,7 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
     let c = counts(a, w, p);
     let mut notes = Vec::new();
     let mut lines = Vec::new();
-    let api_calls = api_calls(a, &c, w);
+    let api_calls = api_calls(a, &c, w, p);
     let kms = kms_requests(&api_calls, w, p);
     fixed_fees(a, w, p, &mut lines);
     let peaks = peaks(a, w, p, &c, &mut notes);
@@ -487,6 +487,10 @@ fn context(a: Approach, w: &Workload, p: &Pricing, lines: &mut Vec<Line>, notes:
             secbench_record::duration::format(w.cache_ttl)
         )),
         _ => {}
+    }
+    // The extension's refresh call moves the agent's calls, KMS requests and quota.
+    if a.source == Source::AgentSecretsManager {
+        notes.push(p.secrets_manager.extension_refresh.describe());
     }
     // An assumption AWS's pages do not settle, said wherever it moves the figure.
     let managed = &p.kms.aws_managed_key_requests;

@@ -156,6 +156,66 @@ pub struct SecretsManagerPrices {
     /// more expensive reading).
     #[serde(default)]
     pub batch_get_secret_value_billed: BatchBilling,
+    /// What the Parameters and Secrets extension calls to refresh a secret (a table without it:
+    /// describe-then-get, unconfirmed).
+    #[serde(default)]
+    pub extension_refresh: ExtensionRefresh,
+}
+
+/// What the Parameters and Secrets extension calls when a secret's TTL has passed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RefreshCalls {
+    /// `DescribeSecret`, and `GetSecretValue` only when the version changed (which the model,
+    /// pricing no rotation, never counts).
+    #[default]
+    DescribeThenGet,
+    /// `GetSecretValue` every time.
+    Get,
+}
+
+/// The extension's refresh call: the reading priced, whether AWS's pages settle it, and where.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionRefresh {
+    /// The calls priced.
+    pub calls: RefreshCalls,
+    /// AWS's pages settle it; when false, every output that depends on it says so.
+    pub confirmed: bool,
+    /// The pages.
+    #[serde(skip_serializing)]
+    pub source: String,
+}
+
+impl Default for ExtensionRefresh {
+    fn default() -> Self {
+        ExtensionRefresh {
+            calls: RefreshCalls::DescribeThenGet,
+            confirmed: false,
+            source: String::new(),
+        }
+    }
+}
+
+impl ExtensionRefresh {
+    /// How the refresh is priced, and whether AWS's pages settle it: said in the table's
+    /// assumptions and in the notes of every approach it prices.
+    pub fn describe(&self) -> String {
+        format!(
+            "the Parameters and Secrets extension refreshes a secret with {} (secrets_manager.extension_refresh{})",
+            match self.calls {
+                RefreshCalls::DescribeThenGet => {
+                    "DescribeSecret, and GetSecretValue only when the version changed"
+                }
+                RefreshCalls::Get => "GetSecretValue",
+            },
+            if self.confirmed {
+                ""
+            } else {
+                "; unconfirmed: the Lambda guide says only that it \"retrieves it from Secrets Manager\""
+            }
+        )
+    }
 }
 
 /// How a `BatchGetSecretValue` is billed.

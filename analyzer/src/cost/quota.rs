@@ -148,7 +148,7 @@ pub(crate) fn peaks(
     let (first_rate, refresh_rate) = (rates.first_per_second, rates.refresh_per_second);
     let (first_rate, refresh_rate) = (functions * first_rate, functions * refresh_rate);
     let fetch_rate = first_rate + refresh_rate;
-    let refreshes_describe = a.calls().1.contains(&Op::SmDescribeSecret);
+    let refreshes_describe = a.calls(p).1.contains(&Op::SmDescribeSecret);
     let burst = functions * peak_envs * secrets;
     let mut peak: BTreeMap<QuotaKey, f64> = BTreeMap::new();
     let mut feasible = true;
