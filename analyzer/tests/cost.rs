@@ -99,15 +99,21 @@ fn secrets_manager_10m_uncached_is_50_40_before_compute_and_kms() {
     let api = line(&c, "Secrets Manager API calls");
     assert_eq!((api.quantity, api.unit_price_usd), (1000.0, 0.05));
     assert_eq!(cents(c.monthly_cost_usd), 5040, "{:#?}", c.breakdown);
-    // The shipped table prices them free too (the Secrets Manager guide: aws/secretsmanager
-    // costs nothing), and says so without an "unconfirmed" note.
+    // The shipped table charges them, as the KMS pricing page states (+ 10M/10k × $0.03 =
+    // $30.00), and says the reading is unconfirmed (the Secrets Manager guide reads otherwise).
     let shipped = price(
         &w,
         &table("us-east-1"),
         approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
     );
-    assert_eq!(cents(shipped.monthly_cost_usd), 5040);
-    assert!(!shipped.notes.iter().any(|n| n.starts_with("unconfirmed")));
+    assert_eq!(cents(shipped.monthly_cost_usd), 8040);
+    assert!(
+        shipped.notes.iter().any(|n| n.starts_with(
+            "unconfirmed: the KMS requests Secrets Manager makes with aws/secretsmanager are priced as charged"
+        )),
+        "{:?}",
+        shipped.notes
+    );
     // With requests to aws/secretsmanager charged: + 10M/10k × $0.03.
     p.kms.aws_managed_key_requests.secretsmanager.charged = true;
     let c = price(
@@ -379,9 +385,10 @@ fn caches_count_first_fetches_and_refreshes_never_more_than_uncached() {
     assert!((calls(&lib, "Secrets Manager:DescribeSecret") - refreshes).abs() < 1e-6);
     // DescribeSecret is not decrypted: KMS only for the first fetches.
     assert!((lib.kms_requests_per_month - first).abs() < 1e-6);
-    // $1.20 secrets + 350,400 calls × $0.05/10k; the 35,040 KMS requests are made with
-    // aws/secretsmanager, which the shipped table prices free (they were $0.11).
-    assert_eq!(cents(lib.monthly_cost_usd), 295);
+    // $1.20 secrets + 350,400 calls × $0.05/10k ($1.752) + the 35,040 KMS requests made with
+    // aws/secretsmanager, charged as the KMS pricing page states (× $0.03/10k = $0.105):
+    // $3.057.
+    assert_eq!(cents(lib.monthly_cost_usd), 306);
 
     let ttl = price(
         &w,
@@ -389,8 +396,9 @@ fn caches_count_first_fetches_and_refreshes_never_more_than_uncached() {
         approach(Source::SecretsManager, CacheMode::Ttl, FetchAt::Handler),
     );
     assert!((calls(&ttl, "Secrets Manager:GetSecretValue") - (first + refreshes)).abs() < 1e-6);
-    // $1.20 + 350,400 × $0.05/10k; its 350,400 KMS requests are on aws/secretsmanager (free; were $1.05).
-    assert_eq!(cents(ttl.monthly_cost_usd), 295);
+    // $1.20 + 350,400 × $0.05/10k ($1.752) + its 350,400 KMS requests on aws/secretsmanager
+    // (× $0.03/10k = $1.0512): $4.0032.
+    assert_eq!(cents(ttl.monthly_cost_usd), 400);
 
     let init = price(
         &w,
@@ -572,10 +580,12 @@ fn bad_workloads_name_the_field_and_the_range() {
 }
 
 /// Worked by hand from scripts/workloads/example.toml (10M invocations a month, 3 secrets read
-/// per invocation, peak 200/s, AWS managed keys): without a cache, Secrets Manager one call per
-/// secret is 30M calls ($150.00) + 3 secrets ($1.20) = $151.20; BatchGetSecretValue billed per
-/// secret is the same $151.20, per call 10M calls ($50.00) + $1.20 = $51.20, and at 200 calls/s it
-/// exceeds its 100/s quota; a bundle is 10M calls ($50.00) + 1 secret ($0.40) = $50.40. SSM at
+/// per invocation, peak 200/s, AWS managed keys, whose requests are charged as the KMS pricing
+/// page states): without a cache, Secrets Manager one call per secret is 30M calls ($150.00) + 3
+/// secrets ($1.20) + 30M KMS requests on aws/secretsmanager ($90.00) = $241.20; BatchGetSecretValue
+/// billed per secret is the same $241.20, per call 10M calls ($50.00) + $1.20 + the 30M KMS
+/// requests (one per value, $90.00) = $141.20, and at 200 calls/s it exceeds its 100/s quota; a
+/// bundle is 10M calls ($50.00) + 1 secret ($0.40) + 10M KMS requests ($30.00) = $80.40. SSM at
 /// 600 GetParameter/s needs higher throughput: 30M interactions ($150.00) + 30M KMS requests on
 /// aws/ssm ($90.00) = $240.00; GetParameters counts each parameter, so batch costs the same
 /// $240.00 in 10M calls (200/s, within its 1,000/s); a bundle is 10M interactions ($50.00) + 10M
@@ -596,14 +606,14 @@ fn each_way_of_reading_several_secrets_is_priced_by_hand() {
     let usd = |r: &secbench_analyzer::cost::many::ModeCost| cents(r.monthly_cost_usd);
     assert_eq!(
         usd(&find(&rows, Source::SecretsManager, MultiMode::Sequential)),
-        15_120
+        24_120
     );
     assert_eq!(
         usd(&find(&rows, Source::SecretsManager, MultiMode::Concurrent)),
-        15_120
+        24_120
     );
     let batch = find(&rows, Source::SecretsManager, MultiMode::Batch);
-    assert_eq!(usd(&batch), 15_120);
+    assert_eq!(usd(&batch), 24_120);
     assert_eq!(batch.calls_per_fetch, 1);
     assert!(!batch.feasible, "200 BatchGetSecretValue/s > 100/s");
     assert!(
@@ -612,7 +622,7 @@ fn each_way_of_reading_several_secrets_is_priced_by_hand() {
         batch.notes
     );
     let bundle = find(&rows, Source::SecretsManager, MultiMode::Bundle);
-    assert_eq!((usd(&bundle), bundle.secrets_billed), (5_040, 1));
+    assert_eq!((usd(&bundle), bundle.secrets_billed), (8_040, 1));
     assert!(bundle.notes.iter().any(|n| n.contains("rotate together")));
     assert_eq!(
         usd(&find(&rows, Source::Ssm, MultiMode::Sequential)),
@@ -627,7 +637,7 @@ fn each_way_of_reading_several_secrets_is_priced_by_hand() {
     let rows = price_modes(&w, &p);
     assert_eq!(
         usd(&find(&rows, Source::SecretsManager, MultiMode::Batch)),
-        5_120
+        14_120
     );
     // With 12 secrets, GetParameters takes 2 calls per fetch, BatchGetSecretValue 1.
     let mut twelve = w.clone();
@@ -775,8 +785,9 @@ fn a_ttl_cache_in_front_of_the_agent_can_be_stale_for_both_ttls() {
 /// single-secret model's rules. Worked by hand from scripts/workloads/example.toml:
 /// - 10 secrets, 3 read per invocation, a 1 s TTL (shorter than any environment's gap between
 ///   invocations, so every invocation refreshes): 10M rounds, one per invocation; Secrets
-///   Manager one call per value is 30M calls ($150.00) + 10 secrets ($4.00) = $154.00 (dividing
-///   by the 10 secrets counted 3M rounds, $49.00).
+///   Manager one call per value is 30M calls ($150.00) + 10 secrets ($4.00) + 30M KMS requests on
+///   aws/secretsmanager ($90.00, charged as the KMS pricing page states) = $244.00 (dividing by the
+///   10 secrets counted 3M rounds).
 /// - The peak, with the 5-minute TTL: 12 environments on average at 3.805 invocations/s become
 ///   12 × 200 / 3.805 = 630.72 at the 200/s peak; their rounds are 630.72 / 2,700 s (first
 ///   fetches) + 630.72 / 300 s (refreshes) = 2.336/s, 7.008 GetParameter/s for SSM one call per
@@ -799,7 +810,7 @@ fn many_secrets_cached_rounds_and_peak_follow_the_single_secret_rules() {
     let rows = price_modes(&ten, &p);
     let seq = find(&rows, Source::SecretsManager, MultiMode::Sequential);
     assert_eq!(seq.api_calls_per_month.round(), 30_000_000.0, "{seq:#?}");
-    assert_eq!(cents(seq.monthly_cost_usd), 15_400, "{seq:#?}");
+    assert_eq!(cents(seq.monthly_cost_usd), 24_400, "{seq:#?}");
 
     let w = workload("example.toml");
     let rows = price_modes(&w, &p);
