@@ -36,6 +36,16 @@ fn colour(mode: MultiMode) -> RGBColor {
 type LineKey = (Source, MultiMode, Option<CacheMode>, Option<u32>, String);
 type Lines = BTreeMap<LineKey, Vec<(f64, f64)>>;
 
+/// Ticks of a log axis from `lo` to `hi`: 1, 2 and 5 times each power of ten in the range,
+/// each once.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    (first..=last)
+        .flat_map(|k| [1.0, 2.0, 5.0].map(|m| m * 10f64.powi(k)))
+        .filter(|v| (lo..=hi).contains(v))
+        .collect()
+}
+
 fn draw_lines<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     area: &DrawingArea<DB, Shift>,
@@ -56,7 +66,12 @@ fn draw_lines<DB: DrawingBackend>(
         .margin(10)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.5f64..20.5f64, (lo..hi).log_scale())
+        // Ticks of its own: plotters' log axis gave a decade's end and the next one's start
+        // as two ticks (two "$1000.00" drawn on each other).
+        .build_cartesian_2d(
+            0.5f64..20.5f64,
+            (lo..hi).log_scale().with_key_points(log_ticks(lo, hi)),
+        )
         .map_err(e)?;
     chart
         .configure_mesh()
