@@ -86,6 +86,14 @@ impl serde::Serialize for Metric {
 }
 
 impl Metric {
+    /// Whether a cold environment's first invocation waits for its INIT (and a fetch made
+    /// there): on demand, yes; a provisioned environment's INIT ran before traffic, so what its
+    /// first invocation waits for is its handler fetch. The rule behind [`Metric::headline`] and
+    /// [`Metric::ColdAdded`].
+    pub fn waits_for_init(fetch_at: FetchAt, concurrency: ConcurrencyMode) -> bool {
+        fetch_at == FetchAt::Init && concurrency == ConcurrencyMode::OnDemand
+    }
+
     /// Every metric, in output order.
     pub const ALL: [Metric; 26] = [
         Metric::FetchLatency,
@@ -153,11 +161,10 @@ impl Metric {
     /// environment makes, which is the INIT-time fetch for `fetch_at = init` (its handler
     /// fetches are served from memory), else the handler's fetch.
     pub fn headline(key: &GroupKey) -> Metric {
-        // A provisioned environment's INIT (and its fetch) ran before traffic: what its first
-        // invocation waits for is its handler fetch.
         if key.phase == Phase::Cold
-            && key.fetch_at == Some(FetchAt::Init)
-            && key.concurrency == ConcurrencyMode::OnDemand
+            && key
+                .fetch_at
+                .is_some_and(|f| Metric::waits_for_init(f, key.concurrency))
         {
             Metric::InitFetch
         } else {

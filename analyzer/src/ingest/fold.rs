@@ -9,9 +9,7 @@ use super::lite::{parse_lite, Lite, LiteFetch, LiteProbe, RecordError};
 use crate::group::{Connections, Group, GroupKey, Metric};
 use secbench_record::run::Phase;
 use secbench_record::run_dir::{self, Chunk, Chunks};
-use secbench_record::{
-    ConcurrencyMode, FetchAt, FetchPhase, InitializationType, Outcome, ProbeBuild,
-};
+use secbench_record::{ConcurrencyMode, FetchPhase, InitializationType, Outcome, ProbeBuild};
 
 /// How a record's environment started, as a group key holds it.
 fn concurrency(p: &LiteProbe<'_>) -> ConcurrencyMode {
@@ -314,7 +312,7 @@ impl Accum {
 fn cold_added(p: &LiteProbe<'_>, concurrency: ConcurrencyMode) -> Option<u64> {
     let ok = |f: &&LiteFetch<'_>| f.outcome != Outcome::Error && f.outcome != Outcome::Partial;
     let on_demand = concurrency == ConcurrencyMode::OnDemand;
-    let fetch = if on_demand && p.fetch_at == FetchAt::Init {
+    let fetch = if Metric::waits_for_init(p.fetch_at, concurrency) {
         // Records without the INIT fetch's own record give its bare time (as `InitFetch`).
         match p.fetches.iter().find(|f| f.phase == FetchPhase::Init) {
             Some(f) => Some(f).filter(ok)?.latency_ns,

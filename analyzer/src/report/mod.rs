@@ -24,7 +24,6 @@ use crate::view::tags::tags_of_scenario;
 use crate::view::{many, memory};
 pub use data::{relative, ReportData};
 use secbench_record::run::Manifest;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// What to report on: data the caller has read (the report reads no input file itself).
@@ -107,7 +106,6 @@ struct Report<'a> {
     plots: Vec<Rendered>,
     exports: Vec<(String, String)>,
     cost_report: Option<cost::CostReport>,
-    by_size: BTreeMap<u32, cost::CostReport>,
     decision: Option<decision::Decision>,
     by_memory: Vec<memory::MemoryRow>,
     many: Vec<many::ManyRow>,
@@ -148,7 +146,6 @@ impl<'a> Report<'a> {
             plots: Vec::new(),
             exports: Vec::new(),
             cost_report: None,
-            by_size: BTreeMap::new(),
             decision: None,
             by_memory: Vec::new(),
             many: Vec::new(),
@@ -268,9 +265,9 @@ impl<'a> Report<'a> {
     fn decision_and_memory(&mut self) -> Result<(), ReportError> {
         let (s, f, cost) = (&self.summary, &self.families, self.inputs.cost.as_ref());
         let sizes = crate::family::sizes(s, f, cost.map(|(p, _)| p.workload.memory_mb));
-        self.by_size = decision::cost_by_size(s, f, cost, &sizes);
-        self.decision = Some(decision::build_all(s, f, cost, &self.by_size));
-        self.by_memory = memory::rows(s, f, &self.by_size);
+        let by_size = decision::cost_by_size(s, f, cost, &sizes);
+        self.decision = Some(decision::build_all(s, f, cost, &by_size));
+        self.by_memory = memory::rows(s, f, &by_size);
         if !self.by_memory.is_empty() {
             let chart = plot::memory::MemoryChart {
                 rows: self.by_memory.clone(),

@@ -135,7 +135,7 @@ pub(crate) async fn run_scenario(
     result
 }
 
-pub(crate) async fn scenario_phases(
+async fn scenario_phases(
     ctx: &Arc<Ctx>,
     target: &Target,
     s: &Scenario,
@@ -160,7 +160,7 @@ pub(crate) async fn scenario_phases(
     result
 }
 
-pub(crate) async fn phases(
+async fn phases(
     ctx: &Arc<Ctx>,
     target: &Target,
     s: &Scenario,
@@ -309,7 +309,7 @@ pub(crate) struct ScenarioSetup {
 /// Prepares a scenario: the extension layer, the several secrets the stage holds for it, its
 /// rotations' values (not again when a resumed run already rotated it) and the digests its
 /// store holds.
-pub(crate) async fn prepare_scenario(
+async fn prepare_scenario(
     target: &Target,
     s: &Scenario,
     function: &str,
@@ -378,7 +378,7 @@ pub(crate) struct RotationContext {
 /// Makes the prepared rotations at their instants from the start of the warm phase and
 /// appends each one's record to `rotations.jsonl`. Setting the returned flag stops it before
 /// the next one; the task returns how many were not made.
-pub(crate) fn spawn_rotations(
+fn spawn_rotations(
     rotator: Arc<rotate::Rotator>,
     prepared: rotate::Prepared,
     c: RotationContext,
@@ -418,7 +418,7 @@ pub(crate) fn spawn_rotations(
 }
 
 /// Sends the warm phase from `start`; returns how many invocations were sent.
-pub(crate) async fn warm_phase(
+async fn warm_phase(
     ctx: &Arc<Ctx>,
     s: &Scenario,
     qualifier: Option<&str>,
