@@ -121,7 +121,8 @@ pub fn lines(chunk: &Chunk) -> impl Iterator<Item = Line<'_>> {
         })
 }
 
-fn trim_end(buf: &[u8]) -> &[u8] {
+/// `buf` without its trailing ASCII whitespace (a line as [`lines`] yields it).
+pub fn trim_end(buf: &[u8]) -> &[u8] {
     let end = buf
         .iter()
         .rposition(|b| !b.is_ascii_whitespace())
@@ -152,7 +153,7 @@ pub struct Chunks<R> {
 
 impl<R: Read> Chunks<R> {
     /// How much is read at a time.
-    pub const CHUNK_BYTES: usize = 4 << 20;
+    pub const CHUNK_BYTES: usize = 1 << 20;
 
     /// Starts at the first line.
     pub fn new(reader: R) -> Chunks<R> {

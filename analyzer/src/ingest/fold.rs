@@ -5,7 +5,8 @@
 //! the same groups as one sequential fold.
 
 use super::ingested::{Ingested, Observation};
-use super::lite::{parse_lite, Lite, LiteFetch, LiteProbe, RecordError};
+use super::lite::{Lite, LiteFetch, LiteProbe, RecordError};
+use super::read::{as_read, parse_lite};
 use crate::group::{Connections, Group, GroupKey, Metric};
 use secbench_record::run::Phase;
 use secbench_record::run_dir::{self, Chunk, Chunks};
@@ -353,23 +354,42 @@ pub enum FoldError {
     Read(std::io::Error),
 }
 
-/// Folds the lines of `chunk` into `acc`.
+/// Folds the lines of `chunk` into `acc`. When the chunk is UTF-8, records are read in place
+/// one after another (no search for line ends); a line that reader is not sure of is cut out and
+/// read on its own, as every line of a chunk that is not UTF-8 is.
 pub(crate) fn fold_chunk(
     acc: &mut Accum,
     chunk: &Chunk,
     skip_invalid: bool,
 ) -> Result<(), BadLine> {
-    for line in run_dir::lines(chunk) {
-        match parse_lite(line.text) {
-            Ok(r) => acc.add(&r),
-            Err(_) if skip_invalid => acc.skipped += 1,
-            Err(error) => {
-                return Err(BadLine {
-                    line: line.number,
-                    error,
-                })
+    let bytes = &chunk.bytes[..];
+    let text = std::str::from_utf8(bytes).ok();
+    let (mut at, mut number) = (0, chunk.first_line);
+    while at < bytes.len() {
+        let read = text.and_then(|t| super::scan::line_at(t, at));
+        if let Some((r, end)) = read.and_then(|(r, end)| Some((as_read(r)?, end))) {
+            acc.add(&r);
+            (at, number) = (end + 1, number + 1);
+            continue;
+        }
+        let end = bytes[at..]
+            .iter()
+            .position(|b| *b == b'\n')
+            .map_or(bytes.len(), |i| at + i);
+        let line = run_dir::trim_end(&bytes[at..end]);
+        if !line.is_empty() {
+            match parse_lite(line) {
+                Ok(r) => acc.add(&r),
+                Err(_) if skip_invalid => acc.skipped += 1,
+                Err(error) => {
+                    return Err(BadLine {
+                        line: number,
+                        error,
+                    })
+                }
             }
         }
+        (at, number) = (end + 1, number + 1);
     }
     Ok(())
 }

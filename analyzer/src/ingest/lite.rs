@@ -1,15 +1,17 @@
 //! The fields of a record the analysis uses, borrowed from the line (`Lite`): what every
-//! worker parses, fast; and the strict parser ([`parse`]) that reads a whole
-//! [`InvocationRecord`] and names the field that is wrong, used for the error message of a line
-//! the fast view refuses and by `secbench validate`. Both check the run schema version.
+//! worker reads; and the strict parser ([`parse`]) that reads a whole [`InvocationRecord`] and
+//! names the field that is wrong, used for the error message of a line the view refuses and by
+//! `secbench validate`. Both check the run schema version. `ingest::read` says which reader
+//! reads a line.
 
 use secbench_record::run::{InvocationOutcome, InvocationRecord, Phase};
 use secbench_record::{Architecture, CacheMode, ErrorClass, FetchAt, FetchPhase, Outcome, Source};
 use std::collections::BTreeMap;
 
 /// The fields of a record the analysis uses, borrowed from the line: fields it does not use
-/// are skipped, not built. `secbench validate` checks whole records.
-#[derive(serde::Deserialize)]
+/// are skipped, not built. `secbench validate` checks whole records. What most records leave
+/// out (`init`, `environment_usage`) is boxed, so the view is small to move.
+#[derive(Debug, PartialEq, serde::Deserialize)]
 pub(crate) struct Lite<'a> {
     pub(crate) run_schema_version: u32,
     #[serde(default)]
@@ -30,10 +32,10 @@ pub(crate) struct Lite<'a> {
     #[serde(borrow)]
     pub(crate) probe: Option<LiteProbe<'a>>,
     #[serde(default)]
-    pub(crate) environment_usage: Option<secbench_record::run::EnvironmentUsage>,
+    pub(crate) environment_usage: Option<Box<secbench_record::run::EnvironmentUsage>>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, PartialEq, serde::Deserialize)]
 pub(crate) struct LitePlatform<'a> {
     pub(crate) duration_ms: Option<f64>,
     pub(crate) billed_duration_ms: Option<u64>,
@@ -42,7 +44,7 @@ pub(crate) struct LitePlatform<'a> {
     pub(crate) status: Option<std::borrow::Cow<'a, str>>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, PartialEq, serde::Deserialize)]
 pub(crate) struct LiteProbe<'a> {
     #[serde(borrow, default)]
     pub(crate) environment_id: std::borrow::Cow<'a, str>,
@@ -71,12 +73,12 @@ pub(crate) struct LiteProbe<'a> {
     #[serde(default)]
     pub(crate) cpu_work: Option<secbench_record::CpuWork>,
     pub(crate) handler_duration_ns: u64,
-    pub(crate) init: Option<secbench_record::InitBreakdown>,
+    pub(crate) init: Option<Box<secbench_record::InitBreakdown>>,
     #[serde(borrow)]
     pub(crate) fetches: Vec<LiteFetch<'a>>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, PartialEq, serde::Deserialize)]
 pub(crate) struct LiteFetch<'a> {
     pub(crate) phase: FetchPhase,
     pub(crate) outcome: Outcome,
@@ -90,7 +92,7 @@ pub(crate) struct LiteFetch<'a> {
     pub(crate) api_calls: Vec<LiteCall<'a>>,
 }
 
-#[derive(serde::Deserialize)]
+#[derive(Debug, PartialEq, serde::Deserialize)]
 pub(crate) struct LiteCall<'a> {
     #[serde(borrow)]
     pub(crate) service: std::borrow::Cow<'a, str>,
@@ -128,28 +130,6 @@ pub enum RecordError {
     /// The fast view failed and the strict parser did not (cannot happen on valid input).
     #[error("not a record")]
     NotARecord,
-}
-
-/// Parses one line: the fast borrowed parse, and on failure the strict parse for a message that
-/// names the field.
-pub(crate) fn parse_lite(line: &[u8]) -> Result<Lite<'_>, RecordError> {
-    // One UTF-8 check of the whole line (std's, fast on ASCII) instead of one per string.
-    // (sonic-rs's serde reader was 1.2x slower than this on the 1M-record file: docs/benchmarks.md.)
-    let parsed = std::str::from_utf8(line)
-        .ok()
-        .and_then(|text| serde_json::from_str::<Lite<'_>>(text).ok());
-    match parsed {
-        Some(mut r) if secbench_record::run::readable_run_schema(r.run_schema_version) => {
-            r.outcome = secbench_record::run::outcome_as_read(
-                r.run_schema_version,
-                r.outcome,
-                r.error_type.as_deref(),
-                r.platform.as_ref().and_then(|p| p.status.as_deref()),
-            );
-            Ok(r)
-        }
-        _ => Err(parse(line).err().unwrap_or(RecordError::NotARecord)),
-    }
 }
 
 /// Parses one record line; errors name the field. A version-1 function timeout is read as one

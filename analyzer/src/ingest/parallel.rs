@@ -5,7 +5,7 @@
 
 use super::fold::{absorb, fold_chunk, Accum, BadLine};
 use super::ingested::{IngestError, Ingested, RunInfo, RunRotations};
-use super::lite::parse_lite;
+use super::read::parse_lite;
 use secbench_record::run_dir::{self, Chunk, Chunks};
 use secbench_record::sync::lock;
 use std::fs::File;

@@ -1,7 +1,8 @@
 //! The ingest path's own tests: the parallel reader merges to exactly what one sequential fold
 //! gives, and the fast record view reads every fixture record as the strict parser does.
 
-use super::lite::{parse, parse_lite};
+use super::lite::parse;
+use super::read::parse_lite;
 use super::Ingested;
 use crate::group::Metric;
 use std::path::PathBuf;
@@ -115,7 +116,7 @@ fn the_fast_view_reads_every_fixture_record_as_the_strict_parser_does() {
         assert_eq!(lite.caller_latency_ns, strict.caller_latency_ns);
         assert_eq!(lite.intended_send_unix_ms, strict.intended_send_unix_ms);
         assert_eq!(lite.schedule_slip_ns, strict.schedule_slip_ns);
-        assert_eq!(lite.environment_usage, strict.environment_usage);
+        assert_eq!(lite.environment_usage.map(|u| *u), strict.environment_usage);
         match (&lite.platform, &strict.platform) {
             (Some(l), Some(s)) => {
                 assert_eq!(
@@ -136,7 +137,7 @@ fn the_fast_view_reads_every_fixture_record_as_the_strict_parser_does() {
                 assert_eq!((l.memory_mb, l.architecture), (s.memory_mb, s.architecture));
                 assert_eq!((l.multi, l.secrets), (s.multi, s.secrets));
                 assert_eq!(l.handler_duration_ns, s.handler_duration_ns);
-                assert_eq!(l.init, s.init);
+                assert_eq!(l.init.as_deref(), s.init.as_ref());
                 assert_eq!(l.fetches.len(), s.fetches.len());
                 for (lf, sf) in l.fetches.iter().zip(&s.fetches) {
                     assert_eq!(
@@ -214,4 +215,143 @@ fn a_failed_init_fetch_is_not_an_init_fetch_latency_as_a_failed_handler_fetch_is
         longest < 9_000_000_000,
         "its 9 s is not a latency: {longest}"
     );
+}
+
+/// The reader made for the record's layout reads every fixture record itself (it does not
+/// hand them all to serde_json) and reads exactly what serde_json reads, alone and in a chunk.
+#[test]
+fn the_layout_reader_reads_every_fixture_record_as_serde_json_does() {
+    for line in fixture_lines() {
+        let fast = super::scan::lite(&line);
+        assert!(
+            fast.is_some(),
+            "the layout reader declined a fixture record: {line}"
+        );
+        assert!(
+            super::readers_agree(line.as_bytes()),
+            "readers differ on: {line}"
+        );
+    }
+}
+
+/// Damaged lines: wherever a byte is cut out, doubled or replaced, the layout reader either
+/// declines the line (serde_json then decides) or reads what serde_json reads; never more.
+#[test]
+fn on_damaged_lines_the_layout_reader_declines_or_agrees_with_serde_json() {
+    let lines = fixture_lines();
+    // A cold record with its INIT, a warm one, and a failed one: the shapes the reader walks.
+    let samples: Vec<&String> = [
+        lines.iter().find(|l| l.contains("\"init\":{")),
+        lines.iter().find(|l| l.contains("\"cold\":false")),
+        lines.iter().find(|l| !l.contains("\"outcome\":\"ok\"")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    assert_eq!(samples.len(), 3);
+    let mut accepted = 0;
+    for line in samples {
+        let bytes = line.as_bytes();
+        for at in 0..bytes.len() {
+            let mut cut = bytes.to_vec();
+            cut.remove(at);
+            let mut doubled = bytes.to_vec();
+            doubled.insert(at, bytes[at]);
+            let replacements = [b'0', b'"', b'\\', b'{', b']', b' ', b'.', b'-', 0x1f];
+            let mut damaged = vec![cut, doubled];
+            damaged.extend(replacements.iter().map(|&b| {
+                let mut v = bytes.to_vec();
+                v[at] = b;
+                v
+            }));
+            for d in damaged {
+                assert!(
+                    super::readers_agree(&d),
+                    "readers differ on: {}",
+                    String::from_utf8_lossy(&d)
+                );
+                accepted += usize::from(
+                    std::str::from_utf8(&d).is_ok_and(|t| super::scan::lite(t).is_some()),
+                );
+            }
+        }
+    }
+    // Most damage to an unused field's value still leaves a record both readers take.
+    assert!(accepted > 1000, "only {accepted} damaged lines read");
+}
+
+/// What the layout reader leaves to serde_json, each a form its derive treats its own way.
+#[test]
+fn the_layout_reader_declines_what_serde_json_must_decide() {
+    let line = fixture_lines()
+        .into_iter()
+        .find(|l| l.contains("\"cold\":false"))
+        .expect("a warm record");
+    let cases = [
+        (
+            "an escaped string",
+            line.replacen("\"stage\":\"", "\"stage\":\"\\u0041", 1),
+        ),
+        (
+            "an escaped key",
+            line.replacen("\"stage\":", "\"st\\u0061ge\":", 1),
+        ),
+        (
+            "a duplicate field",
+            line.replacen("\"stage\":", "\"stage\":\"x\",\"stage\":", 1),
+        ),
+        (
+            "a leading zero",
+            line.replacen("\"caller_latency_ns\":", "\"caller_latency_ns\":0", 1),
+        ),
+        (
+            "a fraction where an integer is read",
+            line.replacen("\"caller_latency_ns\":1", "\"caller_latency_ns\":1.5", 1),
+        ),
+        ("bytes after the record", format!("{line}x")),
+        (
+            "a missing field",
+            line.replacen("\"caller_latency_ns\":", "\"caller_latency_nz\":", 1),
+        ),
+        (
+            "a newline inside",
+            line.replacen(",\"stage\":", ",\n\"stage\":", 1),
+        ),
+        (
+            "deep nesting",
+            line.replacen(
+                "{",
+                &format!("{{\"deep\":{}0{},", "[".repeat(100), "]".repeat(100)),
+                1,
+            ),
+        ),
+    ];
+    for (what, text) in cases {
+        assert_ne!(text, line, "{what}: the case did not change the line");
+        assert!(
+            super::scan::lite(&text).is_none(),
+            "{what}: the layout reader took it"
+        );
+        assert!(super::readers_agree(text.as_bytes()), "{what}");
+    }
+    // The same line as it is: taken.
+    assert!(super::scan::lite(&line).is_some());
+}
+
+/// Read in place, a chunk's lines keep their numbers: blank lines, a line with leading spaces
+/// (read on its own) and a bad line after them are numbered as in the file.
+#[test]
+fn records_read_in_place_keep_their_line_numbers() {
+    let lines = fixture_lines();
+    let good = &lines[0];
+    let text = format!("{good}\n\n   {good}\r\n{good}\n{{\"run_schema_version\":5}}\n{good}\n");
+    match Ingested::from_bytes(text.as_bytes(), false) {
+        Err(super::FoldError::Line { line, .. }) => assert_eq!(line, 5),
+        other => panic!(
+            "expected line 5 to be refused, got {:?}",
+            other.map(|i| i.input.records)
+        ),
+    }
+    let skipped = Ingested::from_bytes(text.as_bytes(), true).expect("skipping");
+    assert_eq!((skipped.input.records, skipped.input.skipped_lines), (4, 1));
 }
