@@ -82,6 +82,7 @@ fn lat(cold: f64, warm: f64) -> secbench_analyzer::cost::latency::Latency {
         warm_p50_s: warm / 2.0,
         warm_p99_s: warm,
         warm_mean_s: warm / 2.0,
+        extension_init_s: None,
     }
 }
 
@@ -602,7 +603,7 @@ fn each_way_of_reading_several_secrets_is_priced_by_hand() {
             .cloned()
             .expect("row")
     };
-    let rows = price_modes(&w, &p);
+    let rows = price_modes(&w, &p, &Default::default());
     let usd = |r: &secbench_analyzer::cost::many::ModeCost| cents(r.monthly_cost_usd);
     assert_eq!(
         usd(&find(&rows, Source::SecretsManager, MultiMode::Sequential)),
@@ -634,7 +635,7 @@ fn each_way_of_reading_several_secrets_is_priced_by_hand() {
     // The other reading of the switch.
     p.secrets_manager.batch_get_secret_value_billed =
         secbench_analyzer::cost::pricing::BatchBilling::PerCall;
-    let rows = price_modes(&w, &p);
+    let rows = price_modes(&w, &p, &Default::default());
     assert_eq!(
         usd(&find(&rows, Source::SecretsManager, MultiMode::Batch)),
         14_120
@@ -643,7 +644,7 @@ fn each_way_of_reading_several_secrets_is_priced_by_hand() {
     let mut twelve = w.clone();
     twelve.secrets = 12;
     twelve.secrets_per_invocation = 12;
-    let rows = price_modes(&twelve, &p);
+    let rows = price_modes(&twelve, &p, &Default::default());
     assert_eq!(
         find(&rows, Source::Ssm, MultiMode::Batch).calls_per_fetch,
         2
@@ -807,13 +808,13 @@ fn many_secrets_cached_rounds_and_peak_follow_the_single_secret_rules() {
     ten.secrets = 10;
     ten.secrets_per_invocation = 3;
     ten.cache_ttl = std::time::Duration::from_secs(1);
-    let rows = price_modes(&ten, &p);
+    let rows = price_modes(&ten, &p, &Default::default());
     let seq = find(&rows, Source::SecretsManager, MultiMode::Sequential);
     assert_eq!(seq.api_calls_per_month.round(), 30_000_000.0, "{seq:#?}");
     assert_eq!(cents(seq.monthly_cost_usd), 24_400, "{seq:#?}");
 
     let w = workload("example.toml");
-    let rows = price_modes(&w, &p);
+    let rows = price_modes(&w, &p, &Default::default());
     let ssm = find(&rows, Source::Ssm, MultiMode::Sequential);
     assert_eq!(
         (ssm.peak_calls_per_second * 1000.0).round() / 1000.0,
@@ -973,4 +974,340 @@ fn the_extension_s_refresh_call_is_a_switch_priced_either_way() {
         get.monthly_cost_usd,
         describe.monthly_cost_usd
     );
+}
+
+/// Issue 40's hand-worked case: at 10M invocations a month, uncached Secrets Manager with one
+/// extra trail pays the trail line on top of the API line. Each GetSecretValue is a management
+/// event and so is the KMS Decrypt Secrets Manager makes for it: 20M events, 200 × $2.00 =
+/// $400.00 a copy; $200.00 when the trail leaves KMS events out.
+#[test]
+fn an_extra_trail_copies_every_call_and_kms_request_at_2_dollars_per_100k() {
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    let p = table("us-east-1");
+    let sm = approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler);
+    let before = price(&w, &p, sm);
+    assert!(before
+        .breakdown
+        .iter()
+        .all(|l| l.category != "trail_copies"));
+    w.extra_trails = 1;
+    let c = price(&w, &p, sm);
+    let trail = line(
+        &c,
+        "CloudTrail: 1 extra trail copy of the calls' management events",
+    );
+    assert_eq!((trail.quantity, trail.unit_price_usd), (200.0, 2.0));
+    assert_eq!(cents(trail.cost_usd), 40_000);
+    // On top of the API line, which does not move.
+    assert_eq!(cents(line(&c, "Secrets Manager API calls").cost_usd), 5_000);
+    assert_eq!(cents(c.monthly_cost_usd - before.monthly_cost_usd), 40_000);
+    assert_eq!(cents(c.category_usd("trail_copies")), 40_000);
+    // Two copies, KMS events left out: 2 × 10M / 100k × $2.00.
+    w.extra_trails = 2;
+    w.extra_trails_exclude_kms = true;
+    let c = price(&w, &p, sm);
+    let trail = line(
+        &c,
+        "CloudTrail: 2 extra trail copies of the calls' management events (KMS events excluded)",
+    );
+    assert_eq!(cents(trail.cost_usd), 40_000);
+    // The plaintext baseline calls nothing: no line.
+    let plain = price(
+        &w,
+        &p,
+        approach(Source::PlainEnv, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(plain.category_usd("trail_copies"), 0.0);
+}
+
+/// In a VPC an approach pays for the endpoint of each service it calls: 2 AZs × 730 h × $0.01 =
+/// $14.60 a month, plus 10M calls × 4,096 B (the table's assumption, stated) = 38.15 GiB ×
+/// $0.01 = $0.38; through a NAT gateway the same data at $0.045 = $1.72, and a gateway of its
+/// own 730 h × $0.045 = $32.85. Which endpoint depends on the approach.
+#[test]
+fn vpc_endpoints_are_priced_per_service_called_and_nat_per_gb() {
+    use secbench_analyzer::cost::workload::{Vpc, VpcAccess};
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    let p = table("us-east-1");
+    w.vpc = Some(Vpc {
+        access: VpcAccess::Endpoints,
+        availability_zones: 2,
+        nat_gateways: 0,
+        bytes_per_call: None,
+    });
+    let sm = price(
+        &w,
+        &p,
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    let endpoint = line(&sm, "VPC interface endpoint secretsmanager (2 AZs)");
+    assert_eq!((endpoint.quantity, endpoint.unit_price_usd), (1460.0, 0.01));
+    assert_eq!(cents(endpoint.cost_usd), 1_460);
+    assert_eq!(
+        cents(line(&sm, "VPC interface endpoints: data processed").cost_usd),
+        38
+    );
+    assert_eq!(cents(sm.category_usd("vpc_access")), 1_498);
+    assert!(
+        sm.notes
+            .iter()
+            .any(|n| n.contains("4096 bytes per API call assumed")),
+        "{:?}",
+        sm.notes
+    );
+    // KMS-encrypted variables call KMS, not Secrets Manager: the kms endpoint instead.
+    let kms = price(
+        &w,
+        &p,
+        approach(Source::KmsEnv, CacheMode::None, FetchAt::Handler),
+    );
+    assert!(kms
+        .breakdown
+        .iter()
+        .any(|l| l.item == "VPC interface endpoint kms (2 AZs)"));
+    assert!(!kms
+        .breakdown
+        .iter()
+        .any(|l| l.item.contains("secretsmanager")));
+    // Through a NAT gateway of its own, at a stated 2 KiB per call: 10M × 2,048 B = 19.07 GiB
+    // × $0.045 = $0.86, and 730 h × $0.045 = $32.85.
+    w.vpc = Some(Vpc {
+        access: VpcAccess::Nat,
+        availability_zones: 2,
+        nat_gateways: 1,
+        bytes_per_call: Some(2048.0),
+    });
+    let nat = price(
+        &w,
+        &p,
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    assert_eq!(
+        cents(line(&nat, "NAT gateway: data processed").cost_usd),
+        86
+    );
+    assert_eq!(
+        cents(line(&nat, "NAT gateways of these functions").cost_usd),
+        3_285
+    );
+    assert!(!nat
+        .notes
+        .iter()
+        .any(|n| n.contains("bytes per API call assumed")));
+}
+
+/// A customer managed key's automatic rotations: each of the first two adds $1.00 a month for
+/// good (KMS pricing), later ones nothing: at 3 rotations the key costs $1.00 + $2.00.
+#[test]
+fn a_rotated_customer_key_pays_for_its_first_two_rotations() {
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    let p = table("us-east-1");
+    let kms_env = approach(Source::KmsEnv, CacheMode::None, FetchAt::Init);
+    let new_key = price(&w, &p, kms_env);
+    assert!(!new_key
+        .breakdown
+        .iter()
+        .any(|l| l.item.starts_with("KMS key rotations")));
+    w.kms_key_rotations = 1;
+    let once = price(&w, &p, kms_env);
+    assert_eq!(
+        cents(
+            line(
+                &once,
+                "KMS key rotations (1 so far; the first 2 are charged)"
+            )
+            .cost_usd
+        ),
+        100
+    );
+    w.kms_key_rotations = 3;
+    let thrice = price(&w, &p, kms_env);
+    let rotations = line(
+        &thrice,
+        "KMS key rotations (3 so far; the first 2 are charged)",
+    );
+    assert_eq!((rotations.quantity, cents(rotations.cost_usd)), (2.0, 200));
+    assert_eq!(cents(thrice.category_usd("fixed")), 300);
+    assert_eq!(
+        cents(thrice.monthly_cost_usd - new_key.monthly_cost_usd),
+        200
+    );
+}
+
+/// Several secrets with the free tier: the first 20,000 KMS requests of the month are free
+/// here too. Bundle from Secrets Manager at the example workload: 10M invocations × 1 value =
+/// 10M KMS requests; with the free tier (10M − 20k) / 10k × $0.03 = $29.94 instead of $30.00,
+/// so the bundle costs $0.40 + $50.00 + $29.94 = $80.34.
+#[test]
+fn several_secrets_take_the_kms_free_tier_first() {
+    use secbench_analyzer::cost::many::price_modes;
+    use secbench_record::MultiMode;
+    let mut w = workload("example.toml");
+    let p = table(&w.region);
+    let bundle = |w: &Workload| {
+        price_modes(w, &p, &Default::default())
+            .into_iter()
+            .find(|r| {
+                r.source == Source::SecretsManager
+                    && r.mode == MultiMode::Bundle
+                    && r.cache == CacheMode::None
+            })
+            .expect("row")
+    };
+    assert_eq!(cents(bundle(&w).monthly_cost_usd), 8_040);
+    w.free_tier = true;
+    assert_eq!(cents(bundle(&w).monthly_cost_usd), 8_034);
+}
+
+/// Several secrets' Lambda compute: a measured 20 ms uncached round of 3 values from Secrets
+/// Manager as a bundle, 10M rounds a month at 128 MB = 10M × 0.02 s × 0.125 GB = 25,000
+/// GB-seconds × $0.0000133334 (arm64, first tier) = $0.33, on top of $80.40; within the free
+/// tier's 400,000 GB-seconds, $0.00. A mode without a measured round says its compute is left out.
+#[test]
+fn several_secrets_price_the_compute_of_a_measured_round() {
+    use secbench_analyzer::cost::many::{price_modes, RoundTimes};
+    use secbench_record::MultiMode;
+    let mut w = workload("example.toml");
+    let p = table(&w.region);
+    let times = RoundTimes::from([((Source::SecretsManager, MultiMode::Bundle, 3, 128), 0.020)]);
+    let row = |w: &Workload, mode: MultiMode| {
+        price_modes(w, &p, &times)
+            .into_iter()
+            .find(|r| {
+                r.source == Source::SecretsManager && r.mode == mode && r.cache == CacheMode::None
+            })
+            .expect("row")
+    };
+    let bundle = row(&w, MultiMode::Bundle);
+    assert_eq!(bundle.lambda_gb_seconds_per_month, Some(25_000.0));
+    assert_eq!(bundle.lambda_compute_usd.map(cents), Some(33));
+    assert_eq!(cents(bundle.monthly_cost_usd), 8_040 + 33);
+    let sequential = row(&w, MultiMode::Sequential);
+    assert_eq!(sequential.lambda_compute_usd, None);
+    assert!(sequential
+        .notes
+        .iter()
+        .any(|n| n.contains("Lambda compute left out")));
+    w.free_tier = true;
+    assert_eq!(
+        row(&w, MultiMode::Bundle).lambda_compute_usd.map(cents),
+        Some(0)
+    );
+}
+
+/// The extension's share of INIT is billed compute of every new environment: 100 environments
+/// alive, each living 10 minutes, over 730 hours = 438,000 new environments × 0.2 s × 1 GB =
+/// 87,600 GB-seconds × $0.0000133334 (arm64, first tier) = $1.17 a month on the agent's line;
+/// the direct approaches pay no such line, and an agent approach without the figure says so.
+#[test]
+fn the_extension_s_init_share_is_priced_for_every_new_environment() {
+    use secbench_analyzer::cost::workload::LatencyEntry;
+    use std::time::Duration;
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    w.memory_mb = 1024;
+    w.avg_concurrent_environments = Some(100.0);
+    w.environment_lifetime = Duration::from_secs(600);
+    let ms = Duration::from_millis;
+    let entry = |source, extension_init| LatencyEntry {
+        source,
+        cache: CacheMode::None,
+        fetch_at: FetchAt::Handler,
+        cold_p50: ms(30),
+        cold_p99: ms(60),
+        warm_p50: ms(1),
+        warm_p99: ms(3),
+        extension_init,
+    };
+    w.latency = vec![
+        entry(Source::AgentSecretsManager, Some(ms(200))),
+        entry(Source::SecretsManager, None),
+    ];
+    let p = table("us-east-1");
+    let agent = price(
+        &w,
+        &p,
+        approach(
+            Source::AgentSecretsManager,
+            CacheMode::None,
+            FetchAt::Handler,
+        ),
+    );
+    let ext = line(
+        &agent,
+        "Lambda compute of the extension's INIT (its share of Init Duration)",
+    );
+    assert!((ext.quantity - 87_600.0).abs() < 1e-6, "{}", ext.quantity);
+    assert_eq!(cents(ext.cost_usd), 117);
+    let direct = price(
+        &w,
+        &p,
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    assert!(!direct
+        .breakdown
+        .iter()
+        .any(|l| l.item.contains("extension")));
+    w.latency = vec![entry(Source::AgentSecretsManager, None)];
+    let unmeasured = price(
+        &w,
+        &p,
+        approach(
+            Source::AgentSecretsManager,
+            CacheMode::None,
+            FetchAt::Handler,
+        ),
+    );
+    assert!(!unmeasured
+        .breakdown
+        .iter()
+        .any(|l| l.item.contains("extension's INIT")));
+    assert!(unmeasured
+        .notes
+        .iter()
+        .any(|n| n.contains("extension's share of INIT was not measured")));
+}
+
+/// From a run, the extension's share of INIT is the mean platform Init Duration of the agent
+/// approach's cold starts less that of the plaintext baseline's: computed here from the
+/// fixture's records themselves (HdrHistogram keeps 3 significant digits: within 0.5 %).
+#[test]
+fn from_a_run_the_extension_s_init_share_is_its_init_duration_less_the_baseline_s() {
+    let run = fixture("runs/small");
+    let ingested =
+        secbench_analyzer::ingest::read_runs(std::slice::from_ref(&run), false).expect("run");
+    let summary =
+        secbench_analyzer::summary::build(&ingested, secbench_analyzer::stats::DEFAULT_SEED);
+    let w = workload("example.toml");
+    let (lat, notes) = cost::latencies_from_summary(&summary, &w, &Default::default());
+    let agent = approach(
+        Source::AgentSecretsManager,
+        CacheMode::None,
+        FetchAt::Handler,
+    );
+    let share = lat[&agent].extension_init_s.expect("measured share");
+    // By hand: the mean Init Duration of each source's cold starts in the records.
+    let text = std::fs::read_to_string(run.join("records.jsonl")).expect("records");
+    let mean_init = |source: &str| {
+        let v: Vec<f64> = text
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .filter(|r| r["probe"]["cold"] == true && r["probe"]["source"] == source)
+            .filter_map(|r| r["platform"]["init_duration_ms"].as_f64())
+            .collect();
+        assert!(!v.is_empty(), "{source}");
+        v.iter().sum::<f64>() / v.len() as f64 / 1e3
+    };
+    let expected = (mean_init("agent-secrets-manager") - mean_init("plain-env")).max(0.0);
+    assert!(
+        (share - expected).abs() <= expected * 0.005 + 1e-5,
+        "{share} against {expected}"
+    );
+    assert!(
+        notes[&agent].iter().any(|n| n.contains("stand-in")),
+        "{:?}",
+        notes[&agent]
+    );
+    // The direct approaches have none.
+    let direct = approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler);
+    assert_eq!(lat.get(&direct).and_then(|l| l.extension_init_s), None);
 }

@@ -39,12 +39,16 @@ fn report(runs: &[&Path], out: &Path) -> String {
 }
 
 fn report_with(runs: &[&Path], out: &Path, more: &[&str]) -> String {
+    report_in(runs, out, more, &workload())
+}
+
+fn report_in(runs: &[&Path], out: &Path, more: &[&str], workload: &Path) -> String {
     let mut args = vec!["report".to_owned()];
     args.extend(more.iter().map(|a| (*a).to_owned()));
     args.extend(runs.iter().map(|r| r.display().to_string()));
     args.extend([
         "--workload".to_owned(),
-        workload().display().to_string(),
+        workload.display().to_string(),
         "--out".to_owned(),
         out.display().to_string(),
     ]);
@@ -212,10 +216,14 @@ fn check_page(html: &str, dir: &Path) -> serde_json::Value {
 
 /// The explorer at the workload's own values against `secbench cost` on the same runs.
 fn explorer_is_the_cost_model(p: &serde_json::Value, runs: &[&Path]) {
+    explorer_is_the_cost_model_of(p, runs, &workload());
+}
+
+fn explorer_is_the_cost_model_of(p: &serde_json::Value, runs: &[&Path], workload: &Path) {
     let mut args = vec![
         "cost".to_owned(),
         "--workload".to_owned(),
-        workload().display().to_string(),
+        workload.display().to_string(),
         "--format".to_owned(),
         "json".to_owned(),
     ];
@@ -243,6 +251,24 @@ fn explorer_is_the_cost_model(p: &serde_json::Value, runs: &[&Path]) {
         assert_eq!(
             row["text"].as_str().expect("text"),
             format!("{:.2}", a["monthly_cost_usd"].as_f64().expect("cost")),
+            "{name}"
+        );
+        // The lines a team's own account adds, shown beside the total as the model's lines.
+        let category = |c: &str| -> f64 {
+            a["breakdown"]
+                .as_array()
+                .expect("breakdown")
+                .iter()
+                .filter(|l| l["category"] == c && l["included_in_total"] == true)
+                .map(|l| l["cost_usd"].as_f64().expect("cost"))
+                .sum()
+        };
+        assert_eq!(
+            (row["trail_text"].as_str(), row["vpc_text"].as_str()),
+            (
+                Some(format!("{:.2}", category("trail_copies")).as_str()),
+                Some(format!("{:.2}", category("vpc_access")).as_str())
+            ),
             "{name}"
         );
     }
@@ -301,9 +327,18 @@ fn a_three_scenario_plan_and_a_two_run_report_read_as_well() {
         .collect();
     std::fs::write(three.join("records.jsonl"), kept).expect("write");
     let out = dir.path().join("three-report");
-    let html = report(&[&three], &out);
+    // A workload with an extra trail and VPC endpoints: the explorer shows their lines.
+    let account = root().join("secbench/tests/fixtures/workloads/account-lines.toml");
+    let html = report_in(&[&three], &out, &[], &account);
     let p = check_page(&html, dir.path());
-    explorer_is_the_cost_model(&p, &[&three]);
+    explorer_is_the_cost_model_of(&p, &[&three], &account);
+    let explorer = p["explorer"].as_array().expect("explorer");
+    assert!(
+        explorer
+            .iter()
+            .any(|r| r["trail_text"] != "0.00" && r["vpc_text"] != "0.00"),
+        "{explorer:?}"
+    );
 
     // Against a base run: the comparison chart's rows are filterable too (check_page).
     let out = dir.path().join("compared-report");

@@ -97,6 +97,16 @@ impl Op {
             Op::SmDescribeSecret => "Secrets Manager:DescribeSecret",
         }
     }
+
+    /// The service's endpoint name (`com.amazonaws.REGION.NAME`, the interface endpoint a
+    /// function in a VPC calls it through).
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            Op::KmsDecrypt => "kms",
+            Op::SsmGetParameter => "ssm",
+            Op::SmGetSecretValue | Op::SmDescribeSecret => "secretsmanager", // pragma: allowlist secret (an endpoint name)
+        }
+    }
 }
 
 /// Counts per function per month that the pricing multiplies.

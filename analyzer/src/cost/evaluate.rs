@@ -46,6 +46,8 @@ impl PricingInfo {
                 p.quotas.secrets_manager.source.clone(),
             ),
             ("quotas.kms", p.quotas.kms.source.clone()),
+            ("cloudtrail", p.cloudtrail.source.clone()),
+            ("vpc", p.vpc.source.clone()),
         ]);
         let mut assumptions = vec![
             managed_key_assumption("aws/secretsmanager", "secretsmanager", &p.kms.aws_managed_key_requests.secretsmanager),
@@ -70,6 +72,10 @@ impl PricingInfo {
                 }
             ),
             p.secrets_manager.extension_refresh.describe(),
+            format!(
+                "an API call through a VPC endpoint or NAT gateway carries {} bytes unless the workload's [vpc] bytes_per_call says (vpc.assumed_bytes_per_call; AWS publishes no figure)",
+                p.vpc.assumed_bytes_per_call
+            ),
         ];
         assumptions.push(if overridden {
             format!("the table overrides some figures for {region}; the others are us-east-1 list prices and default quotas")
@@ -206,13 +212,34 @@ pub fn latencies_from_summary(
             }
         }
     }
+    let baseline_init = |runtime| {
+        let plain = Approach {
+            source: secbench_record::Source::PlainEnv,
+            cache: secbench_record::CacheMode::None,
+            fetch_at: secbench_record::FetchAt::Handler,
+            concurrency: secbench_record::ConcurrencyMode::OnDemand,
+            runtime,
+        };
+        latency::from_summary(s, w, &plain, exclude)?.platform_init_mean_s
+    };
     for a in approaches {
         let Some(m) = latency::from_summary(s, w, &a, exclude) else {
             continue;
         };
         let n = notes.entry(a).or_default();
         n.push(format!("latency measured in {}", m.scenarios.join(", ")));
-        if let Some(l) = m.latency {
+        if let Some(mut l) = m.latency {
+            // The extension's share of INIT: what its cold starts' Init Duration adds to the
+            // plaintext baseline's in the same runtime.
+            if a.source.is_agent() {
+                l.extension_init_s = m
+                    .platform_init_mean_s
+                    .zip(baseline_init(a.runtime))
+                    .map(|(agent, plain)| (agent - plain).max(0.0));
+                if l.extension_init_s.is_some() && s.local_emulator {
+                    n.push("the extension's INIT share is the local stage's stand-in (secbench-agent), not the AWS layer's".into());
+                }
+            }
             lat.insert(a, l);
         }
         for (op, per_fetch) in &m.cold_calls_per_fetch {
@@ -226,16 +253,31 @@ pub fn latencies_from_summary(
     (lat, notes)
 }
 
+/// What the runs (or the workload's table) measured, as the report prices it.
+#[derive(Debug, Clone, Copy)]
+pub struct Measurements<'a> {
+    /// Latencies per approach.
+    pub latencies: &'a Latencies,
+    /// Notes per approach.
+    pub notes: &'a BTreeMap<Approach, Vec<String>>,
+    /// The rounds of several values.
+    pub round_times: &'a many::RoundTimes,
+}
+
 /// Builds the report.
 pub fn report(
     w: &Workload,
     p: &Pricing,
     info: PricingInfo,
-    latencies: &Latencies,
-    notes: &BTreeMap<Approach, Vec<String>>,
+    measured: Measurements<'_>,
     origin: LatencyOrigin,
     slo: &recommend::Slo,
 ) -> CostReport {
+    let Measurements {
+        latencies,
+        notes,
+        round_times,
+    } = measured;
     let approaches = evaluate(w, p, latencies, notes);
     let recommendation = recommend::recommend(&approaches, slo);
     let c = model::counts(Approach::all()[0], w, p);
@@ -252,6 +294,6 @@ pub fn report(
         approaches,
         recommendation,
         formula: FORMULA,
-        many: many::price_modes(w, p),
+        many: many::price_modes(w, p, round_times),
     }
 }

@@ -27,6 +27,10 @@ pub struct Latency {
     pub warm_p99_s: f64,
     /// Warm: mean.
     pub warm_mean_s: f64,
+    /// The Parameters and Secrets extension's share of a cold start's INIT (agent approaches):
+    /// from a run, the mean platform Init Duration of the approach's cold starts less that of
+    /// the plaintext baseline in the same runtime; from a workload, its `extension_init`.
+    pub extension_init_s: Option<f64>,
 }
 
 /// Where latencies came from.
@@ -60,6 +64,7 @@ pub fn from_workload(w: &Workload, a: &Approach) -> Option<Latency> {
             warm_p50_s: l.warm_p50.as_secs_f64(),
             warm_p99_s: l.warm_p99.as_secs_f64(),
             warm_mean_s: l.warm_p50.as_secs_f64(),
+            extension_init_s: l.extension_init.map(|d| d.as_secs_f64()),
         })
 }
 
@@ -72,6 +77,8 @@ pub struct Measured {
     pub cold_calls_per_fetch: Vec<(String, f64)>,
     /// Which scenario(s) the figures came from.
     pub scenarios: Vec<String>,
+    /// The mean platform Init Duration of its cold starts, s (what REPORT says).
+    pub platform_init_mean_s: Option<f64>,
 }
 
 /// Latencies from a summary: the groups of the approach, preferring the workload's memory
@@ -127,6 +134,7 @@ pub fn from_summary(
                 warm_p50_s: secs(w50),
                 warm_p99_s: secs(w99),
                 warm_mean_s: secs(wmean),
+                extension_init_s: None,
             })
         }
         _ => None,
@@ -146,9 +154,13 @@ pub fn from_summary(
         .map(|g| format!("{}/{}", g.key.stage, g.key.scenario))
         .collect();
     scenarios.dedup();
+    let platform_init_mean_s = cold
+        .and_then(|c| c.metric(Metric::PlatformInitDuration))
+        .map(|m| secs(m.mean_ns));
     Some(Measured {
         latency,
         cold_calls_per_fetch,
         scenarios,
+        platform_init_mean_s,
     })
 }

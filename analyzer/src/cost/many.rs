@@ -5,8 +5,12 @@
 //! `GetParameters` of 10 or `BatchGetSecretValue` of 20, `bundle` one), the billed API units
 //! (SSM counts one interaction per parameter of a `GetParameters`; whether Secrets Manager bills
 //! a `BatchGetSecretValue` per call or per secret is the table's switch), the KMS requests (one
-//! per value decrypted, one for a bundle), and the peak rate against each API's own quota.
-//! Lambda compute is not in these figures (the latency table shows what each mode takes).
+//! per value decrypted, one for a bundle; the account's free tier first, when the workload has
+//! it), and the peak rate against each API's own quota.
+//! Lambda compute is priced from the runs' measured mean time of an uncached warm round of `n`
+//! values at the workload's memory size ([`RoundTimes`]): every round that misses takes that
+//! long (cache hits take microseconds and are left out); without a measurement for a mode, its
+//! compute is left out and its notes say so.
 
 use super::model::{counts, peak_rates};
 use super::pricing::{BatchBilling, Pricing};
@@ -44,19 +48,62 @@ pub struct ModeCost {
     pub quota_api: &'static str,
     /// Whether the peak fits the quota.
     pub feasible: bool,
-    /// Fixed fees + API + KMS charges, per month.
+    /// Lambda GB-seconds its rounds take per month, when a round was measured.
+    pub lambda_gb_seconds_per_month: Option<f64>,
+    /// Their price, through the free tier and the volume tiers.
+    pub lambda_compute_usd: Option<f64>,
+    /// Fixed fees + API + KMS charges + Lambda compute (when measured), per month.
     pub monthly_cost_usd: f64,
     /// What the figure assumes or gives up.
     pub notes: Vec<String>,
 }
 
+/// The measured mean time of an uncached warm round (all `n` values), s, by source, mode, `n`
+/// and memory size.
+pub type RoundTimes = std::collections::BTreeMap<(Source, MultiMode, u32, u32), f64>;
+
+/// The round times the runs measured (the warm, uncached groups that read several values).
+pub fn round_times(summary: &crate::summary::Summary) -> RoundTimes {
+    summary
+        .groups
+        .iter()
+        .filter(|g| {
+            g.key.phase == secbench_record::run::Phase::Warm && g.key.cache == Some(CacheMode::None)
+        })
+        .filter_map(|g| {
+            let key = (
+                g.key.source?,
+                g.key.multi?,
+                g.key.secrets?,
+                g.key.memory_mb?,
+            );
+            let mean = g.metric(crate::group::Metric::FetchLatency)?.mean_ns / 1e9;
+            Some((key, mean))
+        })
+        .collect()
+}
+
 /// Every mode × source × cache at the workload.
-pub fn price_modes(w: &Workload, p: &Pricing) -> Vec<ModeCost> {
+pub fn price_modes(w: &Workload, p: &Pricing, times: &RoundTimes) -> Vec<ModeCost> {
     let mut out = Vec::new();
     for source in [Source::Ssm, Source::SecretsManager] {
         for cache in [CacheMode::None, CacheMode::Ttl] {
             for mode in MultiMode::ALL {
-                out.push(price(w, p, source, cache, *mode));
+                let n = w.secrets_per_invocation.max(1);
+                let round_s = times.get(&(source, *mode, n, w.memory_mb)).copied();
+                let mut row = price(w, p, source, cache, *mode, round_s);
+                // Said per row only where the runs measured other rounds: with none measured,
+                // every row would say it (the report's caption says so once).
+                if round_s.is_none() && !times.is_empty() {
+                    row.notes.insert(
+                        0,
+                        format!(
+                            "no measured round of {n} values at {} MB: Lambda compute left out",
+                            w.memory_mb
+                        ),
+                    );
+                }
+                out.push(row);
             }
         }
     }
@@ -73,7 +120,14 @@ pub fn calls_per_fetch(source: Source, mode: MultiMode, n: u32) -> u32 {
     }
 }
 
-fn price(w: &Workload, p: &Pricing, source: Source, cache: CacheMode, mode: MultiMode) -> ModeCost {
+fn price(
+    w: &Workload,
+    p: &Pricing,
+    source: Source,
+    cache: CacheMode,
+    mode: MultiMode,
+    round_s: Option<f64>,
+) -> ModeCost {
     let n = w.secrets_per_invocation.max(1);
     let functions = f64::from(w.functions);
     let approach = Approach {
@@ -176,11 +230,9 @@ fn price(w: &Workload, p: &Pricing, source: Source, cache: CacheMode, mode: Mult
         _ => &p.kms.aws_managed_key_requests.ssm,
     };
     let kms_charged = w.kms_key == KmsKey::CustomerManaged || switch.charged;
-    let kms_usd = if kms_charged {
-        kms_requests / 1e4 * p.kms.symmetric_requests_per_10k_usd
-    } else {
-        0.0
-    };
+    let charged_requests = if kms_charged { kms_requests } else { 0.0 };
+    let kms_usd = (charged_requests - super::model::kms_free(w, p, charged_requests)) / 1e4
+        * p.kms.symmetric_requests_per_10k_usd;
     let fixed_usd = match source {
         Source::SecretsManager => {
             f64::from(secrets_billed) * p.secrets_manager.secret_per_month_usd
@@ -194,6 +246,9 @@ fn price(w: &Workload, p: &Pricing, source: Source, cache: CacheMode, mode: Mult
     } else {
         0.0
     };
+    // Lambda compute: every round that misses, for its measured time.
+    let gb_seconds = round_s.map(|t| rounds * functions * t * f64::from(w.memory_mb) / 1024.0);
+    let compute_usd = gb_seconds.map(|gbs| super::model::gb_seconds_usd(w, p, gbs));
     if mode == MultiMode::Bundle {
         notes.push(
             "a bundle is one secret: its values rotate together and one IAM grant reads all of them"
@@ -226,19 +281,21 @@ fn price(w: &Workload, p: &Pricing, source: Source, cache: CacheMode, mode: Mult
         quota_per_second: quota,
         quota_api,
         feasible,
-        monthly_cost_usd: fixed_usd + api_usd + kms_usd + 0.0,
+        lambda_gb_seconds_per_month: gb_seconds,
+        lambda_compute_usd: compute_usd,
+        monthly_cost_usd: fixed_usd + api_usd + kms_usd + compute_usd.unwrap_or(0.0) + 0.0,
         notes,
     }
 }
 
 /// The cost of each mode against the number of values, 1 to 20, as the report plots it.
-pub fn against_n(w: &Workload, p: &Pricing) -> Vec<(u32, Vec<ModeCost>)> {
+pub fn against_n(w: &Workload, p: &Pricing, times: &RoundTimes) -> Vec<(u32, Vec<ModeCost>)> {
     (1..=secbench_record::MAX_SECRETS as u32)
         .map(|n| {
             let mut at = w.clone();
             at.secrets = n;
             at.secrets_per_invocation = n;
-            (n, price_modes(&at, p))
+            (n, price_modes(&at, p, times))
         })
         .collect()
 }

@@ -37,7 +37,8 @@ use crate::approach::Approach;
 pub struct Line {
     /// What is charged.
     pub item: String,
-    /// `fixed`, `api_requests`, `kms_requests`, `lambda_compute` or `lambda_requests`.
+    /// `fixed`, `api_requests`, `kms_requests`, `lambda_compute`, `trail_copies`,
+    /// `vpc_access` or `lambda_requests`.
     pub category: &'static str,
     /// How many units.
     pub quantity: f64,
@@ -142,6 +143,8 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         &mut lines,
     );
     compute(&i, &c, &mut lines, &mut notes);
+    trail_copies(w, p, &api_calls, kms, &mut lines);
+    vpc_access(w, p, &api_calls, &mut lines, &mut notes);
     context(a, w, p, &mut lines, &mut notes);
     let monthly_cost_usd = lines
         .iter()
@@ -215,6 +218,20 @@ fn fixed_fees(a: Approach, w: &Workload, p: &Pricing, lines: &mut Vec<Line>) {
             "key-month",
             p.kms.customer_managed_key_per_month_usd,
         ));
+        // Each of the key's first rotations adds to its fee for good; later ones are free.
+        let charged = w.kms_key_rotations.min(p.kms.charged_rotations);
+        if charged > 0 {
+            lines.push(line(
+                &format!(
+                    "KMS key rotations ({} so far; the first {} are charged)",
+                    w.kms_key_rotations, p.kms.charged_rotations
+                ),
+                "fixed",
+                f64::from(charged),
+                "rotation-month",
+                p.kms.rotation_per_month_usd,
+            ));
+        }
     }
     match a.source {
         Source::SecretsManager | Source::AgentSecretsManager => lines.push(line(
@@ -238,6 +255,159 @@ fn fixed_fees(a: Approach, w: &Workload, p: &Pricing, lines: &mut Vec<Line>) {
             lines.push(line(item, "fixed", secrets, "parameter-month", price));
         }
         _ => {}
+    }
+}
+
+/// The copies of the calls' management events that trails beyond the first deliver: every API
+/// call the functions make, and every KMS request (the services' on the function's behalf
+/// included) unless those trails leave KMS events out.
+fn trail_copies(
+    w: &Workload,
+    p: &Pricing,
+    api_calls: &BTreeMap<Op, f64>,
+    kms: Kms,
+    lines: &mut Vec<Line>,
+) {
+    if w.extra_trails == 0 {
+        return;
+    }
+    let not_kms: f64 = api_calls
+        .iter()
+        .filter(|(op, _)| **op != Op::KmsDecrypt)
+        .map(|(_, n)| n)
+        .sum();
+    let events = not_kms
+        + if w.extra_trails_exclude_kms {
+            0.0
+        } else {
+            kms.requests
+        };
+    if events <= 0.0 {
+        return;
+    }
+    lines.push(line(
+        &format!(
+            "CloudTrail: {} extra trail cop{} of the calls' management events{}",
+            w.extra_trails,
+            if w.extra_trails == 1 { "y" } else { "ies" },
+            if w.extra_trails_exclude_kms {
+                " (KMS events excluded)"
+            } else {
+                ""
+            }
+        ),
+        "trail_copies",
+        f64::from(w.extra_trails) * events / 1e5,
+        "100,000 events",
+        p.cloudtrail.additional_copy_per_100k_events_usd,
+    ));
+}
+
+/// A function in a VPC reaches each service it calls through an interface endpoint (per AZ-hour,
+/// and per GB) or a NAT gateway (per GB, and per hour for gateways of its own). Endpoints serve
+/// every function of the workload in the VPC, so they are counted once.
+fn vpc_access(
+    w: &Workload,
+    p: &Pricing,
+    api_calls: &BTreeMap<Op, f64>,
+    lines: &mut Vec<Line>,
+    notes: &mut Vec<String>,
+) {
+    use super::workload::VpcAccess;
+    let Some(vpc) = &w.vpc else { return };
+    let calls: f64 = api_calls.values().sum();
+    let (bytes, assumed) = match vpc.bytes_per_call {
+        Some(b) => (b, false),
+        None => (p.vpc.assumed_bytes_per_call, true),
+    };
+    let gb = calls * bytes / f64::from(1u32 << 30);
+    let azs = f64::from(vpc.availability_zones);
+    match vpc.access {
+        VpcAccess::Endpoints => {
+            let mut endpoints: Vec<&str> = api_calls
+                .iter()
+                .filter(|(_, n)| **n > 0.0)
+                .map(|(op, _)| op.endpoint())
+                .collect();
+            endpoints.dedup();
+            for e in &endpoints {
+                lines.push(line(
+                    &format!(
+                        "VPC interface endpoint {e} ({} AZs)",
+                        vpc.availability_zones
+                    ),
+                    "vpc_access",
+                    azs * p.month_hours,
+                    "AZ-hour",
+                    p.vpc.interface_endpoint_per_az_hour_usd,
+                ));
+            }
+            if !endpoints.is_empty() {
+                lines.push(line(
+                    "VPC interface endpoints: data processed",
+                    "vpc_access",
+                    gb,
+                    "GB",
+                    p.vpc.interface_endpoint_per_gb_usd,
+                ));
+            }
+        }
+        VpcAccess::Nat => {
+            if vpc.nat_gateways > 0 {
+                lines.push(line(
+                    "NAT gateways of these functions",
+                    "vpc_access",
+                    f64::from(vpc.nat_gateways) * p.month_hours,
+                    "gateway-hour",
+                    p.vpc.nat_gateway_per_hour_usd,
+                ));
+            }
+            if calls > 0.0 {
+                lines.push(line(
+                    "NAT gateway: data processed",
+                    "vpc_access",
+                    gb,
+                    "GB",
+                    p.vpc.nat_gateway_per_gb_usd,
+                ));
+            }
+        }
+    }
+    if assumed && calls > 0.0 {
+        notes.push(format!(
+            "VPC data processed: {} bytes per API call assumed (the pricing table's vpc.assumed_bytes_per_call; AWS publishes no figure; set [vpc] bytes_per_call)",
+            p.vpc.assumed_bytes_per_call
+        ));
+    }
+}
+
+/// The price of `gbs` GB-seconds more of the workload's architecture: the free tier left after
+/// the account's other GB-seconds first (when the workload has it), then the volume tiers on
+/// top of those GB-seconds.
+pub(crate) fn gb_seconds_usd(w: &Workload, p: &Pricing, gbs: f64) -> f64 {
+    let (free_left, base) = gb_second_start(w, p);
+    tiered_cost(p.tiers(w.architecture), base, gbs - free_left.min(gbs))
+}
+
+/// Where a workload's compute starts: the free GB-seconds left, and the GB-seconds already in
+/// the tiers.
+fn gb_second_start(w: &Workload, p: &Pricing) -> (f64, f64) {
+    if w.free_tier {
+        (
+            (p.lambda.free_tier_gb_seconds - w.other_gb_seconds()).max(0.0),
+            (w.other_gb_seconds() - p.lambda.free_tier_gb_seconds).max(0.0),
+        )
+    } else {
+        (0.0, w.other_gb_seconds())
+    }
+}
+
+/// The charged KMS requests the account's free tier takes, when the workload still has it.
+pub(crate) fn kms_free(w: &Workload, p: &Pricing, charged: f64) -> f64 {
+    if w.free_tier {
+        p.kms.free_tier_requests.min(charged)
+    } else {
+        0.0
     }
 }
 
@@ -293,11 +463,7 @@ fn api_charges(
         ));
     }
     if kms_requests > 0.0 {
-        let free = if w.free_tier {
-            p.kms.free_tier_requests.min(kms_charged)
-        } else {
-            0.0
-        };
+        let free = kms_free(w, p, kms_charged);
         if free > 0.0 {
             lines.push(line(
                 "KMS requests (free tier)",
@@ -404,26 +570,36 @@ fn compute(i: &Inputs<'_>, c: &Counts, lines: &mut Vec<Line>, notes: &mut Vec<St
             };
             let cold_gbs = cold_s * gb * functions;
             let warm_gbs = warm_s * gb * functions;
+            // The extension starts in every new environment's INIT, billed with it.
+            let extension_gbs = match (a.source.is_agent(), l.extension_init_s) {
+                (false, _) => 0.0,
+                (true, Some(s)) if p.lambda.init_billed => {
+                    c.new_environments * s * gb * functions
+                }
+                (true, Some(_)) => 0.0,
+                (true, None) => {
+                    notes.push("the extension's share of INIT was not measured (no plaintext baseline's cold starts beside it, or no workload extension_init): left out".into());
+                    0.0
+                }
+            };
             let tiers = p.tiers(w.architecture);
-            let mut free_left = if w.free_tier {
-                (p.lambda.free_tier_gb_seconds - w.other_gb_seconds()).max(0.0)
-            } else {
-                0.0
-            };
-            let mut base = if w.free_tier {
-                (w.other_gb_seconds() - p.lambda.free_tier_gb_seconds).max(0.0)
-            } else {
-                w.other_gb_seconds()
-            };
+            let (mut free_left, mut base) = gb_second_start(w, p);
             let cold_item = if p.lambda.init_billed {
                 "Lambda compute fetching at cold start (INIT included)"
             } else {
                 "Lambda compute fetching at cold start (INIT not billed: handler part only)"
             };
-            for (item, gbs) in [
+            let mut items = vec![
                 (cold_item, cold_gbs),
                 ("Lambda compute fetching in warm invocations", warm_gbs),
-            ] {
+            ];
+            if extension_gbs > 0.0 {
+                items.push((
+                    "Lambda compute of the extension's INIT (its share of Init Duration)",
+                    extension_gbs,
+                ));
+            }
+            for (item, gbs) in items {
                 let free = free_left.min(gbs);
                 free_left -= free;
                 if free > 0.0 {
@@ -483,7 +659,7 @@ fn context(a: Approach, w: &Workload, p: &Pricing, lines: &mut Vec<Line>, notes:
             "fetched once per environment at INIT: a rotated value is picked up only by new environments".into(),
         ),
         Kind::Cached if a.source.is_agent() => notes.push(format!(
-            "the agent caches for its TTL ({}); the extension layer itself is free but its INIT and memory are billed with the function",
+            "the agent caches for its TTL ({}); the extension layer itself is free but its INIT and memory are billed with the function: its INIT share is priced when measured, its memory is not (the function's memory size is assumed to have room for it)",
             secbench_record::duration::format(w.cache_ttl)
         )),
         _ => {}

@@ -44,6 +44,8 @@ pub struct Priced {
     pub notes: BTreeMap<Approach, Vec<String>>,
     /// Where the latencies came from.
     pub origin: LatencyOrigin,
+    /// The runs' measured rounds of several values (none from a workload's table).
+    pub round_times: super::many::RoundTimes,
 }
 
 /// Loads the workload and the pricing table (`None`: the shipped one) and takes latencies.
@@ -55,6 +57,10 @@ pub fn prepare(
     let w = Workload::load(workload)?;
     let (p, file, overridden) = super::pricing::load(pricing, &w.region)?;
     let info = PricingInfo::new(&p, &file.display().to_string(), &w.region, overridden);
+    let round_times = match latency {
+        LatencyInput::Runs { summary, .. } => super::many::round_times(summary),
+        LatencyInput::Workload => super::many::RoundTimes::new(),
+    };
     let (latencies, notes, origin) = match latency {
         LatencyInput::Workload => {
             let l = super::evaluate::latencies_from_workload(&w);
@@ -86,6 +92,7 @@ pub fn prepare(
         latencies,
         notes,
         origin,
+        round_times,
     })
 }
 
@@ -108,8 +115,11 @@ impl Priced {
             w,
             &self.pricing,
             self.info.clone(),
-            latencies,
-            notes,
+            super::evaluate::Measurements {
+                latencies,
+                notes,
+                round_times: &self.round_times,
+            },
             self.origin.clone(),
             slo,
         )

@@ -30,6 +30,10 @@ pub struct Pricing {
     pub secrets_manager: SecretsManagerPrices,
     /// SSM Parameter Store.
     pub ssm: SsmPrices,
+    /// AWS CloudTrail.
+    pub cloudtrail: CloudTrailPrices,
+    /// A VPC's ways out to the services: interface endpoints and NAT gateways.
+    pub vpc: VpcPrices,
     /// Request quotas.
     pub quotas: Quotas,
     /// Per-region overrides (consumed by [`load`]; empty once resolved).
@@ -100,6 +104,35 @@ pub struct Tier {
     pub usd: f64,
 }
 
+/// CloudTrail prices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CloudTrailPrices {
+    /// Page the figures come from.
+    pub source: String,
+    /// Per 100,000 management events delivered by a copy beyond the first.
+    pub additional_copy_per_100k_events_usd: f64,
+}
+
+/// VPC access prices.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VpcPrices {
+    /// Pages the figures come from.
+    pub source: String,
+    /// An interface endpoint, per AZ-hour.
+    pub interface_endpoint_per_az_hour_usd: f64,
+    /// Data an interface endpoint processes, per GB.
+    pub interface_endpoint_per_gb_usd: f64,
+    /// A NAT gateway, per hour.
+    pub nat_gateway_per_hour_usd: f64,
+    /// Data a NAT gateway processes, per GB.
+    pub nat_gateway_per_gb_usd: f64,
+    /// Bytes an API call sends and receives through either, when the workload does not say: an
+    /// assumption (AWS publishes none).
+    pub assumed_bytes_per_call: f64,
+}
+
 /// KMS prices.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +145,10 @@ pub struct KmsPrices {
     pub symmetric_requests_per_10k_usd: f64,
     /// Requests free each month.
     pub free_tier_requests: f64,
+    /// What each charged automatic rotation of a customer managed key adds per month.
+    pub rotation_per_month_usd: f64,
+    /// How many rotations are charged (later ones are free).
+    pub charged_rotations: u32,
     /// Whether the requests each service makes with its AWS managed key are charged.
     pub aws_managed_key_requests: AwsManagedKeyRequests,
 }
@@ -416,6 +453,25 @@ fn validate(p: &Pricing) -> Result<(), (String, String)> {
             p.kms.symmetric_requests_per_10k_usd,
         ),
         ("kms.free_tier_requests", p.kms.free_tier_requests),
+        ("kms.rotation_per_month_usd", p.kms.rotation_per_month_usd),
+        (
+            "cloudtrail.additional_copy_per_100k_events_usd",
+            p.cloudtrail.additional_copy_per_100k_events_usd,
+        ),
+        (
+            "vpc.interface_endpoint_per_az_hour_usd",
+            p.vpc.interface_endpoint_per_az_hour_usd,
+        ),
+        (
+            "vpc.interface_endpoint_per_gb_usd",
+            p.vpc.interface_endpoint_per_gb_usd,
+        ),
+        (
+            "vpc.nat_gateway_per_hour_usd",
+            p.vpc.nat_gateway_per_hour_usd,
+        ),
+        ("vpc.nat_gateway_per_gb_usd", p.vpc.nat_gateway_per_gb_usd),
+        ("vpc.assumed_bytes_per_call", p.vpc.assumed_bytes_per_call),
         (
             "secrets_manager.secret_per_month_usd",
             p.secrets_manager.secret_per_month_usd,

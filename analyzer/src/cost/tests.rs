@@ -19,8 +19,11 @@ fn example() -> super::CostReport {
         &w,
         &p,
         info,
-        &lat,
-        &Default::default(),
+        super::evaluate::Measurements {
+            latencies: &lat,
+            notes: &Default::default(),
+            round_times: &Default::default(),
+        },
         super::latency::LatencyOrigin::Workload,
         &Slo::default(),
     )

@@ -101,6 +101,55 @@ pub struct Workload {
     /// its region, which share the quotas the approaches are checked against (default none).
     #[serde(default)]
     pub other_traffic: OtherTraffic,
+    /// Automatic rotations the customer managed key has had (the template's key rotates once a
+    /// year): each of the first two adds to the key's monthly fee (default 0, a new key).
+    #[serde(default)]
+    pub kms_key_rotations: u32,
+    /// CloudTrail trails beyond the first that record the account's read management events in
+    /// the workload's region: each copies every API call and KMS request (default 0).
+    #[serde(default)]
+    pub extra_trails: u32,
+    /// Whether those trails leave out AWS KMS events (a trail setting, "Exclude AWS KMS events").
+    #[serde(default)]
+    pub extra_trails_exclude_kms: bool,
+    /// How the functions reach the services from a VPC (absent: not in a VPC).
+    #[serde(default)]
+    pub vpc: Option<Vpc>,
+}
+
+/// `[vpc]`: the functions run in a VPC and reach Secrets Manager, SSM and KMS through an
+/// interface endpoint per service or through a NAT gateway.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vpc {
+    /// `endpoints` or `nat`.
+    pub access: VpcAccess,
+    /// Availability zones the endpoints (or gateways) are in.
+    #[serde(default = "two")]
+    pub availability_zones: u32,
+    /// NAT gateways charged to these functions alone (default 0: shared gateways, whose hours
+    /// others pay; only the data the calls send through them is priced).
+    #[serde(default)]
+    pub nat_gateways: u32,
+    /// Bytes one API call sends and receives through the endpoint or gateway (TLS, headers and
+    /// body). AWS publishes no figure: unless set, the pricing table's assumption
+    /// (`vpc.assumed_bytes_per_call`), and every output that prices data processing says so.
+    #[serde(default)]
+    pub bytes_per_call: Option<f64>,
+}
+
+/// How a VPC reaches the services.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VpcAccess {
+    /// An interface endpoint per service the approach calls.
+    Endpoints,
+    /// A NAT gateway.
+    Nat,
+}
+
+fn two() -> u32 {
+    2
 }
 
 /// `[other_traffic]`: the account's other requests per second, in the workload's region, on the
@@ -161,6 +210,10 @@ pub struct LatencyEntry {
     /// … 99th percentile.
     #[serde(with = "secbench_record::duration::serde")]
     pub warm_p99: Duration,
+    /// The Parameters and Secrets extension's share of a cold start's INIT (agent approaches):
+    /// priced as INIT compute of every new environment.
+    #[serde(default, with = "secbench_record::duration::option")]
+    pub extension_init: Option<Duration>,
 }
 
 fn one() -> u32 {
@@ -261,6 +314,25 @@ impl Workload {
             ),
         ] {
             range(field, v, 0.0, 1e9)?;
+        }
+        range(
+            "kms_key_rotations",
+            self.kms_key_rotations.into(),
+            0.0,
+            1000.0,
+        )?;
+        range("extra_trails", self.extra_trails.into(), 0.0, 100.0)?;
+        if let Some(vpc) = &self.vpc {
+            range(
+                "vpc.availability_zones",
+                vpc.availability_zones.into(),
+                1.0,
+                32.0,
+            )?;
+            range("vpc.nat_gateways", vpc.nat_gateways.into(), 0.0, 100.0)?;
+            if let Some(b) = vpc.bytes_per_call {
+                range("vpc.bytes_per_call", b, 1.0, 1e9)?;
+            }
         }
         if self.region.is_empty()
             || !self

@@ -214,12 +214,14 @@ pub fn approaches(r: &CostReport) -> Table {
             "API",
             "KMS",
             "compute",
+            "trails",
+            "VPC",
             "feasible",
             "cold p99",
             "warm p99",
             "stale up to",
         ],
-        "LRRRRRRRRR",
+        "LRRRRRRRRRRR",
     );
     for c in &r.approaches {
         let cat = |name: &str| c.category_usd(name);
@@ -230,6 +232,8 @@ pub fn approaches(r: &CostReport) -> Table {
             format!("{:.2}", cat("api_requests")),
             format!("{:.2}", cat("kms_requests")),
             format!("{:.2}", cat("lambda_compute")),
+            format!("{:.2}", cat("trail_copies")),
+            format!("{:.2}", cat("vpc_access")),
             if c.feasible {
                 "yes".into()
             } else {

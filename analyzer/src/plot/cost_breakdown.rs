@@ -1,5 +1,6 @@
 //! Chart 5: the monthly cost at the user's workload per approach, as stacked bars of fixed
-//! fees, API requests, KMS requests and the Lambda compute spent fetching (cheapest on top).
+//! fees, API requests, KMS requests, the Lambda compute spent fetching, CloudTrail's extra trail
+//! copies and VPC access (cheapest on top).
 
 use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
 use crate::cost::CostReport;
@@ -7,7 +8,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// The cost categories, in stacking order, with their colours (Okabe–Ito).
-pub const CATEGORIES: [(&str, &str, RGBColor); 4] = [
+pub const CATEGORIES: [(&str, &str, RGBColor); 6] = [
     (
         "fixed",
         "fixed fees (keys, secrets, parameters)",
@@ -19,6 +20,16 @@ pub const CATEGORIES: [(&str, &str, RGBColor); 4] = [
         "lambda_compute",
         "Lambda compute for fetching",
         RGBColor(0xCC, 0x79, 0xA7),
+    ),
+    (
+        "trail_copies",
+        "CloudTrail extra trail copies",
+        RGBColor(0xD5, 0x5E, 0x00),
+    ),
+    (
+        "vpc_access",
+        "VPC endpoints / NAT",
+        RGBColor(0x56, 0xB4, 0xE9),
     ),
 ];
 

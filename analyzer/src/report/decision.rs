@@ -378,6 +378,13 @@ fn sentences(tables: &[DecisionTable]) -> Vec<String> {
         }
     }
     out.push(format!("The staleness it accepts: {}.", staleness_words(c)));
+    // The lines a team's own account adds, named even at zero so a reader knows they count.
+    out.push(format!(
+        "Of its {}/month, CloudTrail's extra trail copies are {} and VPC access (endpoints or NAT) {}: the workload's extra_trails and [vpc] set them.",
+        usd(c.monthly_cost_usd),
+        usd(c.category_usd("trail_copies")),
+        usd(c.category_usd("vpc_access")),
+    ));
     // Each other runtime measured: its first candidate in the same order.
     let mut runtimes: Vec<secbench_record::Runtime> = Vec::new();
     for r in &first.rows {

@@ -2,7 +2,8 @@
 //! holds no cost rule): each approach's monthly cost and feasibility for every combination of
 //! invocations per month, secrets per invocation, cache TTL and memory size on the grid's axes,
 //! each axis holding the workload's own value, with the latencies measured at each size (main
-//! scenarios only). The page picks the point the reader chose.
+//! scenarios only), and of each cost the lines a team's own account adds (CloudTrail's extra
+//! trail copies, VPC access). The page picks the point the reader chose.
 
 use crate::cost::pipeline::Priced;
 use crate::cost::recommend::Slo;
@@ -27,6 +28,10 @@ pub struct Grid {
     pub approaches: Vec<String>,
     /// Per point (invocations outermost, memory innermost): each approach's monthly cost.
     pub monthly_cost_usd: Vec<Vec<f64>>,
+    /// Per point: of each approach's monthly cost, CloudTrail's extra trail copies.
+    pub trail_copies_usd: Vec<Vec<f64>>,
+    /// Per point: of each approach's monthly cost, VPC access (endpoints or NAT).
+    pub vpc_access_usd: Vec<Vec<f64>>,
     /// Per point: whether each approach is feasible (the quotas allow its peak).
     pub feasible: Vec<Vec<bool>>,
     /// Per point: the recommended approach (an index into `approaches`), if any.
@@ -62,6 +67,8 @@ pub fn grid(summary: &Summary, families: &Families, priced: &Priced, slo: &Slo) 
     let outside = families.outside_main();
     let mut approaches: Vec<String> = Vec::new();
     let mut monthly = Vec::new();
+    let mut trails = Vec::new();
+    let mut vpc = Vec::new();
     let mut feasible = Vec::new();
     let mut recommended = Vec::new();
     for v in &inv {
@@ -82,12 +89,15 @@ pub fn grid(summary: &Summary, families: &Families, priced: &Priced, slo: &Slo) 
                         approaches = r.approaches.iter().map(|a| a.approach.name()).collect();
                     }
                     let at = |name: &str| r.approaches.iter().find(|a| a.approach.name() == name);
-                    monthly.push(
+                    let per = |f: &dyn Fn(&crate::cost::model::ApproachCost) -> f64| {
                         approaches
                             .iter()
-                            .map(|a| at(a).map_or(f64::NAN, |c| c.monthly_cost_usd))
-                            .collect(),
-                    );
+                            .map(|a| at(a).map_or(f64::NAN, f))
+                            .collect::<Vec<f64>>()
+                    };
+                    monthly.push(per(&|c| c.monthly_cost_usd));
+                    trails.push(per(&|c| c.category_usd("trail_copies")));
+                    vpc.push(per(&|c| c.category_usd("vpc_access")));
                     feasible.push(
                         approaches
                             .iter()
@@ -111,6 +121,8 @@ pub fn grid(summary: &Summary, families: &Families, priced: &Priced, slo: &Slo) 
         workload: [i0, s0, t0, m0],
         approaches,
         monthly_cost_usd: monthly,
+        trail_copies_usd: trails,
+        vpc_access_usd: vpc,
         feasible,
         recommended,
     }
@@ -181,7 +193,7 @@ pub fn html(g: &Grid) -> String {
         g.memory_mb.iter().map(|m| format!("{m} MB")).collect(),
         g.workload[3],
     );
-    o.push_str("</form>\n<table class=\"explorer\"><thead><tr><th class=\"l\">approach</th><th class=\"r\">USD/month</th><th class=\"l\">feasible</th></tr></thead><tbody>\n");
+    o.push_str("</form>\n<table class=\"explorer\"><thead><tr><th class=\"l\">approach</th><th class=\"r\">USD/month</th><th class=\"r\">of which trail copies</th><th class=\"r\">VPC access</th><th class=\"l\">feasible</th></tr></thead><tbody>\n");
     let p = g.point(g.workload);
     let mut order: Vec<usize> = (0..g.approaches.len()).collect();
     order.sort_by(|a, b| g.monthly_cost_usd[p][*a].total_cmp(&g.monthly_cost_usd[p][*b]));
@@ -190,11 +202,13 @@ pub fn html(g: &Grid) -> String {
         let rec = g.recommended[p] == Some(i);
         let _ = writeln!(
             o,
-            "<tr data-approach=\"{}\" data-cost=\"{cost}\"{}><td class=\"l\">{}{}</td><td class=\"r cost\">{cost:.2}</td><td class=\"l{}\">{}</td></tr>",
+            "<tr data-approach=\"{}\" data-cost=\"{cost}\"{}><td class=\"l\">{}{}</td><td class=\"r cost\">{cost:.2}</td><td class=\"r trail\">{:.2}</td><td class=\"r vpc\">{:.2}</td><td class=\"l{}\">{}</td></tr>",
             esc(&g.approaches[i]),
             if rec { " class=\"recommended\"" } else { "" },
             if rec { "★ " } else { "" },
             esc(&g.approaches[i]),
+            g.trail_copies_usd[p][i],
+            g.vpc_access_usd[p][i],
             if g.feasible[p][i] { "" } else { " fails" },
             if g.feasible[p][i] { "yes" } else { "✗ no" },
         );

@@ -270,7 +270,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
         ),
         (
             "Many secrets per fetch: monthly cost per mode at the workload",
-            "Reading the workload's secrets per invocation in each mode: secrets billed (a bundle is one secret, giving up per-secret rotation and per-secret IAM), API calls, fixed fees, API and KMS charges (compute not included), and the peak call rate against the quota of the API each mode uses.",
+            "Reading the workload's secrets per invocation in each mode: secrets billed (a bundle is one secret, giving up per-secret rotation and per-secret IAM), API calls, fixed fees, API and KMS charges (after the KMS free tier when the workload has it), the Lambda compute of the rounds where the runs measured an uncached round of that many values at the workload's memory size (left out otherwise, and said so), and the peak call rate against the quota of the API each mode uses.",
             crate::cost::many::table(d.cost.as_ref().map_or(&[][..], |c| &c.many[..]), true),
             d.cost.is_none(),
         ),

@@ -284,7 +284,9 @@ impl<'a> Report<'a> {
             return Ok(());
         }
         let cost = match &self.inputs.cost {
-            Some((priced, _)) => crate::cost::many::against_n(&priced.workload, &priced.pricing),
+            Some((priced, _)) => {
+                crate::cost::many::against_n(&priced.workload, &priced.pricing, &priced.round_times)
+            }
             None => Vec::new(),
         };
         let chart = plot::many::ManyChart {

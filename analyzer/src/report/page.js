@@ -37,8 +37,9 @@
       if(rec){tr.className="recommended";}
       var a=document.createElement("td");a.className="l";a.textContent=(rec?"★ ":"")+g.approaches[i];
       var c=document.createElement("td");c.className="r cost";c.textContent=cost===null?"–":cost.toFixed(2);
+      var money=function(v,cls){var td=document.createElement("td");td.className="r "+cls;td.textContent=v===null?"–":v.toFixed(2);return td;};
       var f=document.createElement("td");f.className="l"+(g.feasible[p][i]?"":" fails");f.textContent=g.feasible[p][i]?"yes":"✗ no";
-      tr.appendChild(a);tr.appendChild(c);tr.appendChild(f);body.appendChild(tr);
+      tr.appendChild(a);tr.appendChild(c);tr.appendChild(money(g.trail_copies_usd[p][i],"trail"));tr.appendChild(money(g.vpc_access_usd[p][i],"vpc"));tr.appendChild(f);body.appendChild(tr);
     });
   }
   ids.forEach(function(id){document.getElementById(id).addEventListener("change",show);});
