@@ -261,7 +261,8 @@ fn explorer_is_the_cost_model_of(p: &serde_json::Value, runs: &[&Path], workload
                 .iter()
                 .filter(|l| l["category"] == c && l["included_in_total"] == true)
                 .map(|l| l["cost_usd"].as_f64().expect("cost"))
-                .sum()
+                .sum::<f64>()
+                + 0.0 // an empty sum is -0.0
         };
         assert_eq!(
             (row["trail_text"].as_str(), row["vpc_text"].as_str()),
