@@ -88,4 +88,30 @@ mod tests {
             "the workspace pins another version than {PROVIDER}"
         );
     }
+
+    #[test]
+    fn the_provider_reads_ignore_transient_errors_where_the_local_stage_writes_it() {
+        let dir = std::env::temp_dir().join(format!("secbench-agent-test-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let read = |line: &str| {
+            let path = dir.join("agent.toml");
+            std::fs::write(
+                &path,
+                format!(
+                    "[capabilities.secrets_manager]\nenabled = true\nhttp_port = 2773\n{line}\n"
+                ),
+            )
+            .expect("write");
+            ConfigValidator::new()
+                .validate(path.to_str())
+                .expect("the provider's validator accepts it")
+                .secrets_manager
+                .ignore_transient_errors
+        };
+        assert!(!read("ignore_transient_errors = false"));
+        assert!(read("ignore_transient_errors = true"));
+        // The provider's default, which the plan's default follows.
+        assert!(read(""));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

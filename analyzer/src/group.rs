@@ -312,6 +312,9 @@ pub struct Group {
     pub api_calls: BTreeMap<String, u64>,
     /// Fetches served from the probe's cache.
     pub cache_hits: u64,
+    /// Fetches whose refresh failed with a transient error and that were served the cached
+    /// value (`ignore_transient_errors`).
+    pub stale_serves: u64,
     /// API calls a prewarm made at INIT (`prewarm = "connection"`; in `api_calls` too).
     pub prewarm_calls: u64,
     /// Connections at the local stage's front, summed over the group's invocations (absent
@@ -346,6 +349,7 @@ impl Group {
             fetches: 0,
             api_calls: BTreeMap::new(),
             cache_hits: 0,
+            stale_serves: 0,
             prewarm_calls: 0,
             connections: None,
             interpreters: Default::default(),

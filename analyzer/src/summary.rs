@@ -104,6 +104,10 @@ pub struct GroupSummary {
     /// API calls a prewarm made at INIT (in `api_calls` too).
     #[serde(skip_serializing_if = "is_zero")]
     pub prewarm_calls: u64,
+    /// Fetches served the cached value after a refresh failed with a transient error
+    /// (`ignore_transient_errors`).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub stale_serves: u64,
     /// Metrics, written by their names (with unit: [`Metric::name`]).
     pub metrics: BTreeMap<Metric, MetricSummary>,
     /// The local stage's front: handshakes and connection reuse (absent on AWS).
@@ -163,6 +167,7 @@ fn group_summary(key: &GroupKey, g: &crate::group::Group, seed: u64) -> GroupSum
         metrics,
         connections: g.connections,
         prewarm_calls: g.prewarm_calls,
+        stale_serves: g.stale_serves,
         interpreters: g.interpreters.iter().cloned().collect(),
         software: g.software.iter().cloned().collect(),
     }

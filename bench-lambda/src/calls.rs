@@ -5,6 +5,7 @@
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::context::{
     BeforeSerializationInterceptorContextRef, BeforeTransmitInterceptorContextRef,
+    FinalizerInterceptorContextRef,
 };
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::orchestrator::Metadata;
@@ -17,6 +18,7 @@ use std::sync::{Arc, Mutex};
 struct Log {
     operations: Vec<(String, String)>,
     attempts: u32,
+    failed: u32,
 }
 
 /// Shared by all clients of one probe. Lambda sends an environment one event at a time and
@@ -33,12 +35,16 @@ pub struct Calls {
     pub api_calls: Vec<ApiCall>,
     /// HTTP attempts, retries included.
     pub attempts: u32,
+    /// Operations that failed after their retries (a caching library may serve its value
+    /// through one: that is how the probe sees it).
+    pub failed: u32,
 }
 
 impl Calls {
     /// Adds `other`'s counts (the calls of several requests of one fetch).
     pub fn add(&mut self, other: Calls) {
         self.attempts += other.attempts;
+        self.failed += other.failed;
         for call in other.api_calls {
             match self
                 .api_calls
@@ -80,9 +86,11 @@ impl CallRecorder {
             }
         }
         let attempts = std::mem::take(&mut log.attempts);
+        let failed = std::mem::take(&mut log.failed);
         Calls {
             api_calls,
             attempts,
+            failed,
         }
     }
 
@@ -121,6 +129,18 @@ impl Intercept for CallRecorder {
         _cfg: &mut ConfigBag,
     ) -> Result<(), BoxError> {
         self.with_log(|log| log.attempts += 1);
+        Ok(())
+    }
+
+    fn read_after_execution(
+        &self,
+        context: &FinalizerInterceptorContextRef<'_>,
+        _runtime_components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        if matches!(context.output_or_error(), Some(Err(_))) {
+            self.with_log(|log| log.failed += 1);
+        }
         Ok(())
     }
 }

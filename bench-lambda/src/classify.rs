@@ -2,6 +2,7 @@
 //! the record's stable error classes. Only the class and the service's error code leave this
 //! module: SDK error messages can echo request data, so they are never logged or recorded.
 
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use secbench_record::ErrorClass;
@@ -13,14 +14,40 @@ pub struct FetchError {
     pub class: ErrorClass,
     /// The service's error code (e.g. `ParameterNotFound`), safe to log.
     pub code: Option<String>,
+    /// A failure a cache with `ignore_transient_errors` serves its value through: a timeout,
+    /// a broken connection, an unreadable response or HTTP 5xx, the rule of
+    /// `aws_secretsmanager_caching`'s `is_transient_error` (a throttle, HTTP 400, is not).
+    pub transient: bool,
 }
 
 impl FetchError {
-    /// A failure with no service code.
+    /// A failure with no service code (transient when its class is a timeout or a broken
+    /// connection).
     pub fn new(class: ErrorClass) -> FetchError {
-        FetchError { class, code: None }
+        FetchError {
+            class,
+            code: None,
+            transient: transient_class(class),
+        }
+    }
+
+    /// A failure with the service's error code and the HTTP status it came with.
+    pub fn of_status(class: ErrorClass, code: Option<String>, status: u16) -> FetchError {
+        FetchError {
+            class,
+            code,
+            transient: transient_class(class) || status >= TRANSIENT_STATUS_FROM,
+        }
     }
 }
+
+/// The classes that are transient whatever the status.
+fn transient_class(class: ErrorClass) -> bool {
+    matches!(class, ErrorClass::Timeout | ErrorClass::Connect)
+}
+
+/// HTTP statuses from this one up are transient (5xx).
+const TRANSIENT_STATUS_FROM: u16 = 500;
 
 /// Classifies a service error code, the same for KMS, SSM, Secrets Manager and the agent.
 pub fn classify_code(code: &str) -> ErrorClass {
@@ -49,9 +76,14 @@ pub fn classify_code(code: &str) -> ErrorClass {
 }
 
 /// Classifies any SDK error.
-pub fn classify_sdk<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> FetchError {
+pub fn classify_sdk<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> FetchError {
     match err {
         SdkError::TimeoutError(_) => FetchError::new(ErrorClass::Timeout),
+        // An answer that did not read: transient, as the caching library counts it.
+        SdkError::ResponseError(_) => FetchError {
+            transient: true,
+            ..FetchError::new(ErrorClass::Other)
+        },
         SdkError::DispatchFailure(failure) => FetchError::new(if failure.is_timeout() {
             ErrorClass::Timeout
         } else if failure.is_io() {
@@ -61,13 +93,11 @@ pub fn classify_sdk<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> FetchEr
         }),
         SdkError::ServiceError(service) => {
             let code = service.err().code().map(str::to_owned);
-            FetchError {
-                class: code
-                    .as_deref()
-                    .map(classify_code)
-                    .unwrap_or(ErrorClass::Other),
-                code,
-            }
+            let class = code
+                .as_deref()
+                .map(classify_code)
+                .unwrap_or(ErrorClass::Other);
+            FetchError::of_status(class, code, service.raw().status().as_u16())
         }
         _ => FetchError::new(ErrorClass::Other),
     }
@@ -139,6 +169,48 @@ mod tests {
             let status: u16 = status.parse().expect("status");
             assert_eq!(classify_http(status, None).as_str(), class, "{status}");
         }
+        // The transient rule: the same classes and the same first status.
+        let transient = &table["transient"];
+        let classes: Vec<&str> = transient["classes"]
+            .as_array()
+            .expect("transient.classes")
+            .iter()
+            .filter_map(|c| c.as_str())
+            .collect();
+        for class in ErrorClass::ALL {
+            assert_eq!(
+                FetchError::new(*class).transient,
+                classes.contains(&class.as_str()),
+                "{class}"
+            );
+        }
+        assert_eq!(
+            transient["http_status_from"].as_u64(),
+            Some(u64::from(TRANSIENT_STATUS_FROM))
+        );
+        assert_eq!(
+            transient["default_max_stale_s"].as_u64(),
+            Some(secbench_record::plan::DEFAULT_MAX_STALE.as_secs())
+        );
+    }
+
+    #[test]
+    fn a_throttle_is_not_transient_and_a_server_error_is() {
+        let throttle = FetchError::of_status(
+            classify_http(400, Some("ThrottlingException")),
+            Some("ThrottlingException".into()),
+            400,
+        );
+        assert!(!throttle.transient);
+        for status in [500, 503] {
+            assert!(
+                FetchError::of_status(classify_http(status, None), None, status).transient,
+                "{status}"
+            );
+        }
+        assert!(!FetchError::of_status(ErrorClass::NotFound, None, 404).transient);
+        assert!(FetchError::of_status(ErrorClass::Timeout, None, 504).transient);
+        assert!(FetchError::new(ErrorClass::Connect).transient);
     }
 
     #[test]

@@ -78,6 +78,7 @@ impl MultiFetcher {
         client: Client,
         bundle: Option<String>,
         ttl: Option<Duration>,
+        max_stale: Option<Duration>,
         #[cfg(feature = "aws-caching-library")] library: Option<
             aws_secretsmanager_caching::SecretsManagerCachingClient,
         >,
@@ -90,7 +91,7 @@ impl MultiFetcher {
             client,
             names: multi.names.clone(),
             bundle,
-            ttl: ttl.map(TtlCache::new),
+            ttl: ttl.map(|t| TtlCache::new(t).serving_stale(max_stale)),
             #[cfg(feature = "aws-caching-library")]
             library: library.map(std::sync::Arc::new),
             recorder,
@@ -154,10 +155,19 @@ impl MultiFetcher {
         let put_at = Instant::now();
         let mut values = Vec::with_capacity(n);
         for (i, r) in results.into_iter().enumerate() {
-            let r = r.unwrap_or_else(|| Err(FetchError::new(ErrorClass::Other)));
-            if let (Some(cache), Ok(s)) = (&self.ttl, &r) {
-                if outcomes[i] != Outcome::Hit {
-                    cache.put(&self.names[i], s.clone(), put_at);
+            let mut r = r.unwrap_or_else(|| Err(FetchError::new(ErrorClass::Other)));
+            if let Some(cache) = &self.ttl {
+                match &r {
+                    Ok(s) if outcomes[i] != Outcome::Hit => {
+                        cache.put(&self.names[i], s.clone(), put_at)
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        if let Some(held) = cache.stale(&self.names[i], e.transient, put_at) {
+                            r = Ok(held);
+                            outcomes[i] = Outcome::Stale;
+                        }
+                    }
                 }
             }
             values.push(self.value_record(i, outcomes[i], &r));
@@ -168,8 +178,14 @@ impl MultiFetcher {
                 + sums.count("DescribeSecret")
                 + sums.count("BatchGetSecretValue")
                 > 0;
+            // A call failed and every value came back: the library served what it held.
+            let stale = sums.failed > 0 && values.iter().all(|v| v.outcome != Outcome::Error);
             for v in values.iter_mut().filter(|v| v.outcome != Outcome::Error) {
-                v.outcome = if called { Outcome::Miss } else { Outcome::Hit };
+                v.outcome = match (stale, called) {
+                    (true, _) => Outcome::Stale,
+                    (false, true) => Outcome::Miss,
+                    (false, false) => Outcome::Hit,
+                };
             }
         }
         let failed = values
@@ -180,6 +196,8 @@ impl MultiFetcher {
             Outcome::Error
         } else if failed > 0 {
             Outcome::Partial
+        } else if values.iter().any(|v| v.outcome == Outcome::Stale) {
+            Outcome::Stale
         } else if sums.api_calls.is_empty() && call_records.is_empty() {
             Outcome::Hit
         } else if self.source.is_agent() {

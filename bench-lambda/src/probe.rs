@@ -199,6 +199,7 @@ impl Probe {
             cache_ttl_ms: s
                 .cache_ttl
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+            ignore_transient_errors: s.ignore_transient_errors,
             fetch_at: s.fetch_at,
             sdk_retry: self.retry.clone(),
             init,
@@ -278,7 +279,7 @@ fn build_multi(
                 settings
                     .cache_ttl
                     .unwrap_or(crate::settings::DEFAULT_CACHE_TTL),
-                false,
+                settings.ignore_transient_errors.unwrap_or(true),
             )
             .map_err(|e| InitError::Sdk(e.to_string()))?,
         ),
@@ -291,6 +292,7 @@ fn build_multi(
         client,
         bundle,
         ttl,
+        settings.cache_max_stale,
         #[cfg(feature = "aws-caching-library")]
         library,
         recorder.clone(),
@@ -305,11 +307,14 @@ fn build_cache(
     Ok(match settings.cache {
         CacheMode::None if settings.fetch_at == FetchAt::Init => Cache::Pinned(Mutex::new(None)),
         CacheMode::None => Cache::None,
-        CacheMode::Ttl => Cache::Ttl(crate::cache::ttl::TtlCache::new(
-            settings
-                .cache_ttl
-                .unwrap_or(crate::settings::DEFAULT_CACHE_TTL),
-        )),
+        CacheMode::Ttl => Cache::Ttl(
+            crate::cache::ttl::TtlCache::new(
+                settings
+                    .cache_ttl
+                    .unwrap_or(crate::settings::DEFAULT_CACHE_TTL),
+            )
+            .serving_stale(settings.cache_max_stale),
+        ),
         #[cfg(feature = "aws-caching-library")]
         CacheMode::AwsCachingLibrary => {
             let sdk =
@@ -327,8 +332,14 @@ fn build_cache(
                 .cache_ttl
                 .unwrap_or(crate::settings::DEFAULT_CACHE_TTL);
             Cache::Library(
-                crate::cache::aws_library::LibraryCache::new(sdk, recorder, id, ttl)
-                    .map_err(InitError::Sdk)?,
+                crate::cache::aws_library::LibraryCache::new(
+                    sdk,
+                    recorder,
+                    id,
+                    ttl,
+                    settings.ignore_transient_errors.unwrap_or(true),
+                )
+                .map_err(InitError::Sdk)?,
             )
         }
         // Refused by the settings (the Node.js and Python probes' cache).

@@ -101,6 +101,12 @@ pub struct Settings {
     pub cache: CacheMode,
     /// TTL for `ttl` and `aws-caching-library`.
     pub cache_ttl: Option<Duration>,
+    /// `ttl`, `aws-caching-library` and the agent: serve the value held when a refresh fails
+    /// with a transient error (`SECBENCH_IGNORE_TRANSIENT_ERRORS`, default `true`, the
+    /// agent's default); `None` where nothing is cached.
+    pub ignore_transient_errors: Option<bool>,
+    /// `ttl` serving stale: the oldest value it serves (`SECBENCH_CACHE_MAX_STALE`).
+    pub cache_max_stale: Option<Duration>,
     /// INIT or handler.
     pub fetch_at: FetchAt,
     /// Where the secret is.
@@ -181,6 +187,32 @@ impl Settings {
             }
             (_, Some(d)) => Some(d),
             (_, None) => Some(DEFAULT_CACHE_TTL),
+        };
+        let cached =
+            matches!(cache, CacheMode::Ttl | CacheMode::AwsCachingLibrary) || source.is_agent();
+        let ignore_transient_errors = match (cached, c.ignore_transient_errors) {
+            (false, Some(_)) => {
+                return Err(InitError::Unsupported(format!(
+                    "{} is set but {}={cache} with {}={source} keeps no value to serve",
+                    var::IGNORE_TRANSIENT_ERRORS,
+                    var::CACHE,
+                    var::SOURCE
+                )))
+            }
+            (false, None) => None,
+            (true, set) => Some(set.unwrap_or(true)),
+        };
+        let cache_max_stale = match (cache, ignore_transient_errors, c.cache_max_stale) {
+            (_, _, Some(d)) if d.is_zero() => {
+                return Err(InitError::Invalid {
+                    var: var::CACHE_MAX_STALE,
+                    reason: "must be more than zero".into(),
+                })
+            }
+            (CacheMode::Ttl, Some(true), set) => {
+                Some(set.unwrap_or(secbench_record::plan::DEFAULT_MAX_STALE))
+            }
+            _ => None,
         };
         if c.sdk_attempt_timeout.is_some_and(|d| d.is_zero()) {
             return Err(InitError::Invalid {
@@ -293,6 +325,8 @@ impl Settings {
             source,
             cache,
             cache_ttl,
+            ignore_transient_errors,
+            cache_max_stale,
             fetch_at,
             target,
             expected_sha256,

@@ -76,7 +76,7 @@ fn cache_hit(c: &mut Criterion) {
         .map(|(k, v)| (k.to_owned(), v.to_owned()))
         .collect();
         let sdk = bench_lambda::sdk::load(&env, None).await;
-        let library = LibraryCache::new(&sdk, &CallRecorder::default(), "bench".into(), Duration::from_secs(3600)).expect("client");
+        let library = LibraryCache::new(&sdk, &CallRecorder::default(), "bench".into(), Duration::from_secs(3600), true).expect("client");
         library.fetch(false).await.expect("first fetch fills the cache");
         library
     });

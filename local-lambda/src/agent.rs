@@ -45,12 +45,19 @@ pub fn args(config: &Path) -> Vec<OsString> {
 }
 
 /// Its configuration file (the provider's nested format): the HTTP server on `port`, a cache
-/// TTL of `ttl_seconds` (at most [`MAX_TTL_SECONDS`]), logs to standard output.
-pub fn config(port: u16, ttl_seconds: u64, region: Option<&str>) -> String {
+/// TTL of `ttl_seconds` (at most [`MAX_TTL_SECONDS`]), the provider's
+/// `ignore_transient_errors` (serve the cached value when a refresh fails with a timeout, a
+/// broken connection or HTTP 5xx; the provider's default is `true`), logs to standard output.
+pub fn config(
+    port: u16,
+    ttl_seconds: u64,
+    ignore_transient_errors: bool,
+    region: Option<&str>,
+) -> String {
     let ttl = ttl_seconds.min(MAX_TTL_SECONDS);
     let region = region.map_or_else(String::new, |r| format!("region = \"{r}\"\n"));
     format!(
-        "[logging]\nlog_level = \"info\"\nlog_to_file = false\n\n[capabilities.secrets_manager]\nenabled = true\nhttp_port = {port}\nvalidate_credentials = false\n{region}\n[capabilities.secrets_manager.cache]\nttl_seconds = {ttl}\n"
+        "[logging]\nlog_level = \"info\"\nlog_to_file = false\n\n[capabilities.secrets_manager]\nenabled = true\nhttp_port = {port}\nvalidate_credentials = false\nignore_transient_errors = {ignore_transient_errors}\n{region}\n[capabilities.secrets_manager.cache]\nttl_seconds = {ttl}\n"
     )
 }
 
@@ -77,11 +84,11 @@ mod tests {
 
     #[test]
     fn the_ttl_is_capped_like_the_extension_s() {
-        let c = config(2773, 900, None);
+        let c = config(2773, 900, true, None);
         assert!(c.contains("ttl_seconds = 300"), "{c}");
         assert!(c.contains("http_port = 2773"), "{c}");
         let parsed: toml::Value =
-            toml::from_str(&config(4000, 5, Some("us-east-1"))).expect("TOML");
+            toml::from_str(&config(4000, 5, false, Some("us-east-1"))).expect("TOML");
         assert_eq!(
             parsed["capabilities"]["secrets_manager"]["cache"]["ttl_seconds"].as_integer(),
             Some(5)
@@ -89,6 +96,10 @@ mod tests {
         assert_eq!(
             parsed["capabilities"]["secrets_manager"]["region"].as_str(),
             Some("us-east-1")
+        );
+        assert_eq!(
+            parsed["capabilities"]["secrets_manager"]["ignore_transient_errors"].as_bool(),
+            Some(false)
         );
     }
 }

@@ -58,6 +58,9 @@ pub struct AgentSpec {
     pub bin: PathBuf,
     /// `SECRETS_MANAGER_TTL` in seconds (the agent is given at most 300).
     pub ttl_seconds: u64,
+    /// The provider's `ignore_transient_errors` (`SECBENCH_IGNORE_TRANSIENT_ERRORS`; the
+    /// provider's default, `true`, when unset).
+    pub ignore_transient_errors: bool,
     /// Variables the agent gets (region, credentials, endpoint).
     pub vars: BTreeMap<String, String>,
     /// Start it this long after the function, and do not wait for it at INIT.
@@ -226,7 +229,10 @@ impl Environment {
             let port = free_port()?;
             let dir = tempfile::tempdir()?;
             let config = dir.path().join("agent.toml");
-            std::fs::write(&config, crate::agent::config(port, a.ttl_seconds, None))?;
+            std::fs::write(
+                &config,
+                crate::agent::config(port, a.ttl_seconds, a.ignore_transient_errors, None),
+            )?;
             // A delayed agent starts through `sh -c 'sleep S; exec AGENT sm start --config FILE'`.
             let mut command = match a.start_delay {
                 None => tokio::process::Command::new(&a.bin),

@@ -198,6 +198,10 @@ pub(crate) async fn spawn(
                 .get(secbench_record::probe_config::var::AGENT_SECRETS_MANAGER_TTL)
                 .and_then(|t| t.parse().ok())
                 .unwrap_or(300),
+            ignore_transient_errors: config
+                .vars
+                .get(secbench_record::probe_config::var::IGNORE_TRANSIENT_ERRORS)
+                .is_none_or(|v| v != "false"),
             vars: p
                 .config
                 .platform_vars

@@ -58,10 +58,13 @@ class InvalidEvent extends Error {
 }
 
 class FetchError extends Error {
-  constructor(errorClass, code) {
+  constructor(errorClass, code, status) {
     super(errorClass);
     this.errorClass = errorClass;
     this.code = code ?? null;
+    // What a cache with ignore_transient_errors serves its value through (error-classes.json).
+    const rule = CLASSES.transient;
+    this.transient = rule.classes.includes(errorClass) || (status != null && status >= rule.http_status_from);
   }
 }
 
@@ -76,7 +79,7 @@ function classifyHttp(status, code) {
 // by their system code; Powertools' wrapping errors by their cause.
 function classify(err) {
   if (err instanceof FetchError) return err;
-  if (err && err.$fault !== undefined && err.name) return new FetchError(classifyCode(err.name), err.name);
+  if (err && err.$fault !== undefined && err.name) return new FetchError(classifyCode(err.name), err.name, err.$metadata?.httpStatusCode);
   const code = err?.code ?? err?.cause?.code;
   if (["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EPIPE", "EHOSTUNREACH"].includes(code)) return new FetchError("connect");
   if (err?.name === "TimeoutError" || code === "ETIMEDOUT" || err?.name === "RequestTimeout") return new FetchError("timeout");
@@ -126,6 +129,17 @@ function settingsFrom(env) {
   s.cacheTtlS = env.SECBENCH_CACHE_TTL ? durationS(env.SECBENCH_CACHE_TTL, "SECBENCH_CACHE_TTL") : null;
   if (s.cache === "powertools" && s.cacheTtlS === null) s.cacheTtlS = POWERTOOLS_DEFAULT_MAX_AGE_S;
   if (s.cache === "ttl" && s.cacheTtlS === null) s.cacheTtlS = 300;
+  const cached = s.cache === "ttl" || s.source.startsWith("agent-");
+  const ignore = env.SECBENCH_IGNORE_TRANSIENT_ERRORS;
+  if (ignore && !["true", "false"].includes(ignore)) throw new ConfigError("SECBENCH_IGNORE_TRANSIENT_ERRORS", `\`${ignore}\` is not true or false`);
+  if (ignore && !cached) throw new ConfigError("SECBENCH_IGNORE_TRANSIENT_ERRORS", `cache = ${s.cache} with source = ${s.source} keeps no value to serve`);
+  s.ignoreTransientErrors = cached ? ignore !== "false" : null;
+  s.maxStaleS = null;
+  if (s.cache === "ttl" && s.ignoreTransientErrors) {
+    const text = env.SECBENCH_CACHE_MAX_STALE;
+    s.maxStaleS = text ? durationS(text, "SECBENCH_CACHE_MAX_STALE") : CLASSES.transient.default_max_stale_s;
+    if (!(s.maxStaleS > 0)) throw new ConfigError("SECBENCH_CACHE_MAX_STALE", "must be more than zero");
+  }
   s.stage = env.SECBENCH_STAGE ?? null;
   s.expected = env.SECBENCH_EXPECTED_SHA256 ? digests(env.SECBENCH_EXPECTED_SHA256, "SECBENCH_EXPECTED_SHA256") : [];
   s.attemptTimeoutS = env.SECBENCH_SDK_ATTEMPT_TIMEOUT ? durationS(env.SECBENCH_SDK_ATTEMPT_TIMEOUT, "SECBENCH_SDK_ATTEMPT_TIMEOUT") : null;
@@ -263,7 +277,7 @@ function agentGet(s, pathAndQuery) {
           } catch {
             // not JSON: the status alone
           }
-          reject(new FetchError(classifyHttp(res.statusCode, code), code));
+          reject(new FetchError(classifyHttp(res.statusCode, code), code, res.statusCode));
         });
       },
     );
@@ -337,18 +351,33 @@ class NoCache {
 }
 
 // The Rust probe's in-process TTL cache, for a like-for-like comparison.
+// With a stale bound (ignore_transient_errors), a refresh that fails with a transient error
+// serves the value held if it is younger than the bound, and the entry is fresh for another TTL.
 class TtlCache {
-  constructor(source, ttlS) {
+  constructor(source, ttlS, maxStaleS) {
     this.source = source;
     this.ttlNs = BigInt(Math.round(ttlS * 1e9));
-    this.entries = new Map();
+    this.maxStaleNs = maxStaleS != null ? BigInt(Math.round(maxStaleS * 1e9)) : null;
+    this.entries = new Map(); // name -> [value, fetchedNs, freshFromNs]
   }
   async get(name, force) {
     const miss = this.source.s.source.startsWith("agent-") ? "delegated" : "miss";
     const entry = this.entries.get(name);
-    if (entry && !force && process.hrtime.bigint() - entry[1] < this.ttlNs) return [entry[0], "hit"];
-    const secret = await this.source.fetch(name);
-    this.entries.set(name, [secret, process.hrtime.bigint()]);
+    if (entry && !force && process.hrtime.bigint() - entry[2] < this.ttlNs) return [entry[0], "hit"];
+    let secret;
+    try {
+      secret = await this.source.fetch(name);
+    } catch (e) {
+      const error = classify(e);
+      const now = process.hrtime.bigint();
+      if (entry && this.maxStaleNs !== null && error.transient && now - entry[1] < this.maxStaleNs) {
+        entry[2] = now;
+        return [entry[0], "stale"];
+      }
+      throw e;
+    }
+    const now = process.hrtime.bigint();
+    this.entries.set(name, [secret, now, now]);
     return [secret, entry ? "refresh" : miss];
   }
 }
@@ -449,7 +478,7 @@ class Probe {
     p.sdkConfigLoadNs = 0;
     t = nowNs();
     p.source = new Source(s, sdk, p.calls);
-    if (s.cache === "ttl") p.cache = new TtlCache(p.source, s.cacheTtlS);
+    if (s.cache === "ttl") p.cache = new TtlCache(p.source, s.cacheTtlS, s.maxStaleS);
     else if (s.cache === "powertools") p.cache = new PowertoolsCache(Provider, p.source, s.cacheTtlS, p.calls);
     else p.cache = new NoCache(p.source, s.fetchAt === "init");
     p.clientConstructionNs = nowNs() - t;
@@ -672,6 +701,7 @@ class Probe {
       runtime_version: `node ${process.version}`,
       libraries: this.libraries,
     };
+    if (s.ignoreTransientErrors !== null) record.ignore_transient_errors = s.ignoreTransientErrors;
     if (s.multi) {
       record.multi = s.multi;
       record.secrets = s.names.length;

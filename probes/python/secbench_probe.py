@@ -69,10 +69,13 @@ class InvalidEvent(Exception):
 class FetchError(Exception):
     """A failed fetch: its record class and the service's error code (never a message)."""
 
-    def __init__(self, error_class, code=None):
+    def __init__(self, error_class, code=None, status=None):
         super().__init__(error_class)
         self.error_class = error_class
         self.code = code
+        # What a cache with ignore_transient_errors serves its value through (error-classes.json).
+        rule = _CLASSES["transient"]
+        self.transient = error_class in rule["classes"] or (status is not None and status >= rule["http_status_from"])
 
 
 def _error_classes():
@@ -86,6 +89,7 @@ def _error_classes():
 
 
 _CLASSES = _error_classes()
+DEFAULT_MAX_STALE_S = _CLASSES["transient"]["default_max_stale_s"]
 
 
 def classify_code(code):
@@ -110,7 +114,8 @@ def classify(err):
     if bx is not None:
         if isinstance(err, bx.ClientError):
             code = err.response.get("Error", {}).get("Code")
-            return FetchError(classify_code(code) if code else "other", code)
+            status = err.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            return FetchError(classify_code(code) if code else "other", code, status)
         if isinstance(err, (bx.ConnectTimeoutError, bx.ReadTimeoutError)):
             return FetchError("timeout")
         if isinstance(err, (bx.EndpointConnectionError, bx.ConnectionClosedError)):
@@ -197,6 +202,21 @@ class Settings:
             # The library takes whole seconds (`secret_refresh_interval`); the record says what
             # it was given.
             self.cache_ttl_s = max(1, round(self.cache_ttl_s))
+        cached = self.cache in ("ttl", "aws-caching-library") or self.source.startswith("agent-")
+        ignore = env.get("SECBENCH_IGNORE_TRANSIENT_ERRORS")
+        if ignore not in (None, "", "true", "false"):
+            raise ConfigError("SECBENCH_IGNORE_TRANSIENT_ERRORS", f"`{ignore}` is not true or false")
+        if ignore and not cached:
+            raise ConfigError("SECBENCH_IGNORE_TRANSIENT_ERRORS", f"cache = {self.cache} with source = {self.source} keeps no value to serve")
+        if ignore == "false" and self.cache == "aws-caching-library":
+            raise ConfigError("SECBENCH_IGNORE_TRANSIENT_ERRORS", "Python's aws-secretsmanager-caching serves its last value on any failed refresh and has no switch")
+        self.ignore_transient_errors = (ignore != "false") if cached else None
+        max_stale = env.get("SECBENCH_CACHE_MAX_STALE")
+        self.max_stale_s = None
+        if self.cache == "ttl" and self.ignore_transient_errors:
+            self.max_stale_s = _duration_s(max_stale, "SECBENCH_CACHE_MAX_STALE") if max_stale else DEFAULT_MAX_STALE_S
+            if self.max_stale_s <= 0:
+                raise ConfigError("SECBENCH_CACHE_MAX_STALE", "must be more than zero")
         self.stage = env.get("SECBENCH_STAGE")
         self.expected = _digests(env["SECBENCH_EXPECTED_SHA256"], "SECBENCH_EXPECTED_SHA256") if env.get("SECBENCH_EXPECTED_SHA256") else []
         timeout = env.get("SECBENCH_SDK_ATTEMPT_TIMEOUT")
@@ -271,6 +291,9 @@ class Calls:
     def __init__(self):
         self.operations = []
         self.attempts = 0
+        # Operations that failed after their retries (a library serving its value through one
+        # is how the probe sees a stale serve).
+        self.failed = 0
 
     def attach(self, client):
         service = self.SERVICES.get(client.meta.service_model.endpoint_prefix, client.meta.service_model.service_name)
@@ -282,8 +305,17 @@ class Calls:
         def on_send(**_):
             self.attempts += 1
 
+        def on_after_call(http_response=None, **_):
+            if http_response is not None and http_response.status_code >= 400:
+                self.failed += 1
+
+        def on_call_error(**_):
+            self.failed += 1
+
         events.register("before-call.*.*", on_call)
         events.register("before-send.*.*", on_send)
+        events.register("after-call.*.*", on_after_call)
+        events.register("after-call-error.*.*", on_call_error)
 
     def drain(self):
         api_calls = []
@@ -329,7 +361,7 @@ def _agent_get(settings, path):
             code = code.rsplit("#", 1)[-1] if code else None
         except (ValueError, AttributeError):
             pass
-        raise FetchError(classify_http(e.code, code), code) from None
+        raise FetchError(classify_http(e.code, code), code, e.code) from None
     except urllib.error.URLError as e:
         reason = getattr(e, "reason", None)
         raise FetchError("timeout" if isinstance(reason, TimeoutError) else "connect") from None
@@ -395,20 +427,32 @@ class NoCache:
 
 
 class TtlCache:
-    """The Rust probe's in-process TTL cache, for a like-for-like comparison."""
+    """The Rust probe's in-process TTL cache, for a like-for-like comparison: with a stale
+    bound (ignore_transient_errors), a refresh that fails with a transient error serves the
+    value held if it is younger than the bound, and the entry is fresh for another TTL."""
 
-    def __init__(self, source, ttl_s):
+    def __init__(self, source, ttl_s, max_stale_s=None):
         self.source, self.ttl_ns, self.entries = source, int(ttl_s * 1e9), {}
+        self.max_stale_ns = int(max_stale_s * 1e9) if max_stale_s is not None else None
 
     def get(self, name, force):
         miss = "delegated" if self.source.settings.source.startswith("agent-") else "miss"
-        entry = self.entries.get(name)
+        entry = self.entries.get(name)  # [value, fetched_ns, fresh_from_ns]
         now = time.monotonic_ns()
-        if entry is not None and not force and now - entry[1] < self.ttl_ns:
+        if entry is not None and not force and now - entry[2] < self.ttl_ns:
             return entry[0], "hit"
         outcome = "refresh" if entry is not None else miss
-        secret = self.source.fetch(name)
-        self.entries[name] = (secret, time.monotonic_ns())
+        try:
+            secret = self.source.fetch(name)
+        except Exception as e:  # noqa: BLE001 - classified to decide, then raised as it was
+            error = classify(e)
+            now = time.monotonic_ns()
+            if entry is not None and self.max_stale_ns is not None and error.transient and now - entry[1] < self.max_stale_ns:
+                entry[2] = now
+                return entry[0], "stale"
+            raise
+        now = time.monotonic_ns()
+        self.entries[name] = [secret, now, now]
         return secret, outcome
 
 
@@ -467,10 +511,13 @@ class LibraryCache:
         if force:
             item = self.cache._get_cached_secret(name)  # the library has no public refresh
             item._refresh_needed = True
-        before = len(self.calls.operations)
+        before, failed = len(self.calls.operations), self.calls.failed
         value = self.cache.get_secret_string(name)
         called = len(self.calls.operations) > before
         outcome = "hit" if not called else ("refresh" if name in self.seen else "miss")
+        if self.calls.failed > failed:
+            # It answered although its call failed: it served what it held.
+            outcome = "stale"
         self.seen.add(name)
         return Secret(value or ""), outcome
 
@@ -533,7 +580,7 @@ class Probe:
         t = time.perf_counter_ns()
         self.source = Source(s, session, self.calls, sdk_config)
         if s.cache == "ttl":
-            self.cache = TtlCache(self.source, s.cache_ttl_s)
+            self.cache = TtlCache(self.source, s.cache_ttl_s, s.max_stale_s)
         elif s.cache == "powertools":
             self.cache = PowertoolsCache(self.source, s.cache_ttl_s, self.calls)
         elif s.cache == "aws-caching-library":
@@ -768,6 +815,8 @@ class Probe:
             "runtime_version": f"{platform.python_implementation()} {platform.python_version()}",
             "libraries": self.libraries,
         }
+        if s.ignore_transient_errors is not None:
+            record["ignore_transient_errors"] = s.ignore_transient_errors
         if s.multi:
             record["multi"] = s.multi
             record["secrets"] = len(s.names)

@@ -222,6 +222,9 @@ closed_enum! {
         Refresh = "refresh",
         /// Served by the local agent, whose cache the probe cannot see into.
         Delegated = "delegated",
+        /// A refresh failed with a transient error (a timeout, a broken connection, HTTP
+        /// 5xx) and the cache served the value it held (`ignore_transient_errors`).
+        Stale = "stale",
         /// The fetch failed; see `error_class`.
         Error = "error",
         /// Some of the fetch's values failed and some did not (many secrets per fetch); see
@@ -563,6 +566,10 @@ pub struct ProbeRecord {
     pub secrets: Option<u32>,
     /// The configured TTL, for `ttl` and `aws-caching-library`.
     pub cache_ttl_ms: Option<u64>,
+    /// Whether the cache serves what it holds when a refresh fails with a transient error
+    /// (`ttl`, `aws-caching-library`, the agent); absent where there is no such choice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_transient_errors: Option<bool>,
     /// When the probe fetches.
     pub fetch_at: FetchAt,
     /// The SDK retry settings in force (absent for sources that use no SDK client).

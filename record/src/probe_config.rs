@@ -48,6 +48,14 @@ pub mod var {
     pub const EXPECTED_SHA256: &str = "SECBENCH_EXPECTED_SHA256";
     /// One digest per value of a several-secrets fetch.
     pub const EXPECTED_SHA256S: &str = "SECBENCH_EXPECTED_SHA256S";
+    /// `true` or `false`: whether a cache serves the value it holds when a refresh fails with
+    /// a transient error (a timeout, a broken connection, HTTP 5xx), as the caching library's
+    /// and the agent's `ignore_transient_errors` (for `ttl`, `aws-caching-library` and, on the
+    /// local stage, the agent).
+    pub const IGNORE_TRANSIENT_ERRORS: &str = "SECBENCH_IGNORE_TRANSIENT_ERRORS";
+    /// How old a `ttl` cache's value may be and still be served after a failed refresh
+    /// (`1h`).
+    pub const CACHE_MAX_STALE: &str = "SECBENCH_CACHE_MAX_STALE";
     /// The SDK's time limit per attempt.
     pub const SDK_ATTEMPT_TIMEOUT: &str = "SECBENCH_SDK_ATTEMPT_TIMEOUT";
     /// A tag the runner changes to force a configuration change (which retires every
@@ -65,10 +73,12 @@ pub mod var {
     pub const CPU_CALIBRATION_ROUNDS: &str = "SECBENCH_CPU_CALIBRATION_ROUNDS";
 
     /// Every name [`super::ProbeConfig`] reads and writes.
-    pub const ALL: [&str; 24] = [
+    pub const ALL: [&str; 26] = [
         SOURCE,
         CACHE,
         CACHE_TTL,
+        IGNORE_TRANSIENT_ERRORS,
+        CACHE_MAX_STALE,
         FETCH_AT,
         STAGE,
         PLAINTEXT,
@@ -263,6 +273,10 @@ pub struct ProbeConfig {
     pub cache: Option<CacheMode>,
     /// [`var::CACHE_TTL`].
     pub cache_ttl: Option<Duration>,
+    /// [`var::IGNORE_TRANSIENT_ERRORS`].
+    pub ignore_transient_errors: Option<bool>,
+    /// [`var::CACHE_MAX_STALE`].
+    pub cache_max_stale: Option<Duration>,
     /// [`var::FETCH_AT`].
     pub fetch_at: Option<FetchAt>,
     /// [`var::STAGE`].
@@ -380,6 +394,19 @@ impl ProbeConfig {
             cache_ttl: get(var::CACHE_TTL)
                 .map(|t| duration(t, var::CACHE_TTL))
                 .transpose()?,
+            ignore_transient_errors: get(var::IGNORE_TRANSIENT_ERRORS)
+                .map(|t| match t.trim() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    other => Err(invalid(
+                        var::IGNORE_TRANSIENT_ERRORS,
+                        format!("`{other}` is not true or false"),
+                    )),
+                })
+                .transpose()?,
+            cache_max_stale: get(var::CACHE_MAX_STALE)
+                .map(|t| duration(t, var::CACHE_MAX_STALE))
+                .transpose()?,
             fetch_at: get(var::FETCH_AT)
                 .map(|t| closed(t, var::FETCH_AT))
                 .transpose()?,
@@ -447,6 +474,14 @@ impl ProbeConfig {
         put(var::SOURCE, self.source.map(|s| s.as_str().to_owned()));
         put(var::CACHE, self.cache.map(|c| c.as_str().to_owned()));
         put(var::CACHE_TTL, self.cache_ttl.map(crate::duration::format));
+        put(
+            var::IGNORE_TRANSIENT_ERRORS,
+            self.ignore_transient_errors.map(|b| b.to_string()),
+        );
+        put(
+            var::CACHE_MAX_STALE,
+            self.cache_max_stale.map(crate::duration::format),
+        );
         put(var::FETCH_AT, self.fetch_at.map(|f| f.as_str().to_owned()));
         put(var::STAGE, self.stage.clone());
         put(var::PLAINTEXT, self.plaintext.as_ref().map(|p| p.0.clone()));
@@ -579,6 +614,8 @@ mod tests {
             source: Some(Source::SecretsManager),
             cache: Some(CacheMode::Ttl),
             cache_ttl: Some(Duration::from_millis(1500)),
+            ignore_transient_errors: Some(false),
+            cache_max_stale: Some(Duration::from_secs(3600)),
             fetch_at: Some(FetchAt::Init),
             stage: Some("dev".into()),
             plaintext: Some(Plaintext("p".into())),

@@ -442,3 +442,113 @@ async fn node_probe() {
 async fn python_probe() {
     each_source_and_cache_behaves_the_same(Runtime::Python313).await;
 }
+
+/// `ignore_transient_errors` in the Node.js and Python probes' TTL cache, as in the Rust
+/// probe's (`bench-lambda/tests/stale.rs`): SSM answers HTTP 500/503 to every request once a
+/// scenario's cold fetch has reached it; a refresh after the TTL then serves the value held
+/// (`stale`) with the default setting and fails with `false`.
+async fn the_ttl_cache_serves_stale_only_when_told_to(runtime: Runtime) {
+    use secbench_record::faults::{Faults, Service};
+    let b = backend().await;
+    let proxy = secbench_local_lambda::front::FaultProxy::start(&b.moto.endpoint)
+        .await
+        .expect("proxy");
+    let platform =
+        secbench_local_lambda::LocalPlatform::start(secbench_local_lambda::PlatformConfig {
+            probe_bin: probe_of(runtime),
+            memory_mb: 1769,
+            platform_vars: secbench::local_stage::platform_vars(&proxy.endpoint, SESSION_TOKEN),
+            ..platform_config(&b, 1, Duration::from_secs(30))
+        })
+        .await
+        .expect("platform");
+    let out = tempfile::tempdir().expect("tempdir");
+    let scenario = |name: &str, extra: &str| {
+        format!(
+            "[[scenario]]\nname = \"{name}\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"300ms\"\nruntime = \"{runtime}\"\n{extra}\n"
+        )
+    };
+    let plan = plan(
+        out.path(),
+        &format!(
+            "[defaults]\ncold_starts = 1\nwarm_invocations = 6\nconcurrency = 1\nrate = \"4/s\"\n{}{}",
+            scenario("stale", ""),
+            scenario("closed", "ignore_transient_errors = false")
+        ),
+    );
+    let mut t = target();
+    let control = proxy.control.clone();
+    t.on_scenario_start = Some(secbench::run::ScenarioHook(std::sync::Arc::new(
+        move |_| {
+            control.set(None);
+            let (control, seen) = (control.clone(), control.requests());
+            // Wait (a thread polling the proxy's counter) for the cold fetch to reach SSM.
+            std::thread::spawn(move || {
+                while control.requests() == seen {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                control.set(Some(Faults {
+                    services: vec![Service::Ssm],
+                    latency: Duration::ZERO,
+                    latency_jitter: Duration::ZERO,
+                    throttle_rate: 0.0,
+                    throttle_above_tps: None,
+                    error_rate: 1.0,
+                    reset_rate: 0.0,
+                    slow_rate: 0.0,
+                    slow_delay: Duration::ZERO,
+                }));
+            });
+        },
+    )));
+    let summary = secbench::run::run(
+        client(&platform).await,
+        &plan,
+        &t,
+        out.path(),
+        None,
+        secbench::run::Cancel::default(),
+    )
+    .await
+    .expect("run");
+    platform.shutdown().await;
+    let records = records(&summary.dir);
+    for (name, serves) in [("stale", true), ("closed", false)] {
+        let mine: Vec<_> = records
+            .iter()
+            .filter(|r| r.scenario == name)
+            .filter_map(|r| r.probe.as_ref())
+            .collect();
+        assert_eq!(mine.len(), 7, "{runtime} {name}");
+        let outcomes: Vec<Outcome> = mine
+            .iter()
+            .flat_map(|p| &p.fetches)
+            .map(|f| f.outcome)
+            .collect();
+        assert_eq!(outcomes[0], Outcome::Miss, "{runtime} {name}: {outcomes:?}");
+        let stale = outcomes.iter().filter(|o| **o == Outcome::Stale).count();
+        let errors = outcomes.iter().filter(|o| **o == Outcome::Error).count();
+        if serves {
+            assert!(stale > 0 && errors == 0, "{runtime} {name}: {outcomes:?}");
+        } else {
+            assert!(stale == 0 && errors > 0, "{runtime} {name}: {outcomes:?}");
+        }
+        for p in &mine {
+            assert_eq!(p.ignore_transient_errors, Some(serves), "{runtime} {name}");
+            for f in p.fetches.iter().filter(|f| f.outcome == Outcome::Stale) {
+                assert_eq!(f.verified, Some(true), "{runtime} {name}");
+            }
+        }
+    }
+    assert_no_canary_in(&summary.dir, &b.canary);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_ttl_cache_serves_stale_only_when_told_to() {
+    the_ttl_cache_serves_stale_only_when_told_to(Runtime::Nodejs22).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_ttl_cache_serves_stale_only_when_told_to() {
+    the_ttl_cache_serves_stale_only_when_told_to(Runtime::Python313).await;
+}

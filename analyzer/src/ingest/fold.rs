@@ -287,8 +287,10 @@ impl Accum {
                     }
                 }
             }
-            if f.outcome == Outcome::Hit {
-                g.cache_hits += 1;
+            match f.outcome {
+                Outcome::Hit => g.cache_hits += 1,
+                Outcome::Stale => g.stale_serves += 1,
+                _ => {}
             }
             if let Some(class) = f.error_class {
                 *g.fetch_errors.entry(class).or_insert(0) += 1;
@@ -493,6 +495,7 @@ pub(crate) fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, 
             }
             g.fetches += group.fetches;
             g.cache_hits += group.cache_hits;
+            g.stale_serves += group.stale_serves;
             g.prewarm_calls += group.prewarm_calls;
             g.interpreters.extend(group.interpreters);
             g.software.extend(group.software);

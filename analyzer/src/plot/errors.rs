@@ -1,5 +1,6 @@
 //! Chart 6: errors and throttles per approach: the share of invocations that did not end `ok`,
-//! stacked by outcome, and the share of fetches that failed, by error class.
+//! stacked by outcome, the share of fetches that failed, by error class, and the share served
+//! a cached value after a failed refresh (`ignore_transient_errors`: what that setting buys).
 
 use super::{stacked_rows, with_legend, Chart, DrawResult, StackedRow};
 use crate::family::Families;
@@ -23,6 +24,8 @@ pub struct Row {
     pub fetches: u64,
     /// Failed fetches by class.
     pub fetch_errors: BTreeMap<ErrorClass, u64>,
+    /// Fetches served the cached value after a transient failure.
+    pub stale_serves: u64,
     /// The page filter's tags.
     pub tags: Vec<(&'static str, String)>,
 }
@@ -32,6 +35,8 @@ pub struct Row {
 enum Kind {
     Invocation(InvocationOutcome),
     Fetch(ErrorClass),
+    /// Served the cached value after a failed refresh.
+    Stale,
 }
 
 impl Kind {
@@ -39,6 +44,7 @@ impl Kind {
         match self {
             Kind::Invocation(o) => format!("invocation: {}", o.as_str()),
             Kind::Fetch(c) => format!("fetch: {c}"),
+            Kind::Stale => "fetch: served stale after a failed refresh".to_owned(),
         }
     }
 
@@ -49,6 +55,7 @@ impl Kind {
         match self {
             Kind::Invocation(o) => pct(r.outcomes.get(&o), r.invocations),
             Kind::Fetch(c) => pct(r.fetch_errors.get(&c), r.fetches),
+            Kind::Stale => pct(Some(&r.stale_serves), r.fetches),
         }
     }
 }
@@ -82,6 +89,7 @@ impl Errors {
                 .keys()
                 .map(|o| Kind::Invocation(*o))
                 .chain(r.fetch_errors.keys().map(|c| Kind::Fetch(*c)))
+                .chain((r.stale_serves > 0).then_some(Kind::Stale))
             {
                 if !kinds.contains(&k) {
                     kinds.push(k);
@@ -131,17 +139,22 @@ impl Chart for Errors {
                     .enumerate()
                     .map(|(k, kind)| (kind.share(r), COLOURS[k % COLOURS.len()]))
                     .collect();
-                if errors == 0 && r.fetch_errors.is_empty() {
+                if errors == 0 && r.fetch_errors.is_empty() && r.stale_serves == 0 {
                     // A sliver, so a clean row still shows where its bar would be.
                     segments.push((0.006, RGBColor(0xBB, 0xBB, 0xBB)));
                 }
                 StackedRow {
                     segments,
                     end_text: format!(
-                        "{errors} of {} invocations failed; {} of {} fetches",
+                        "{errors} of {} invocations failed; {} of {} fetches{}",
                         r.invocations,
                         r.fetch_errors.values().sum::<u64>(),
-                        r.fetches
+                        r.fetches,
+                        if r.stale_serves > 0 {
+                            format!("; {} served stale", r.stale_serves)
+                        } else {
+                            String::new()
+                        }
                     ),
                     tags: r.tags.clone(),
                 }
@@ -185,9 +198,11 @@ pub fn from_summary(
                 outcomes: BTreeMap::new(),
                 fetches: 0,
                 fetch_errors: BTreeMap::new(),
+                stale_serves: 0,
             });
         row.invocations += g.invocations;
         row.fetches += g.fetches;
+        row.stale_serves += g.stale_serves;
         for (o, n) in &g.outcomes {
             if *o != InvocationOutcome::Ok {
                 *row.outcomes.entry(*o).or_default() += n;
@@ -199,7 +214,7 @@ pub fn from_summary(
     }
     let (failed, clean): (Vec<_>, Vec<_>) = rows
         .into_values()
-        .partition(|r| !r.outcomes.is_empty() || !r.fetch_errors.is_empty());
+        .partition(|r| !r.outcomes.is_empty() || !r.fetch_errors.is_empty() || r.stale_serves > 0);
     crate::plot::errors::Errors {
         rows: failed,
         clean: clean.len(),

@@ -1,6 +1,9 @@
 //! `aws-caching-library`: the `aws_secretsmanager_caching` crate. When an entry expires it
 //! calls `DescribeSecret`, then `GetSecretValue` only if the version changed; the call
-//! recorder sees both, and the outcome is read from what was called.
+//! recorder sees both, and the outcome is read from what was called. With
+//! `ignore_transient_errors` it serves its value through a refresh that failed with a timeout,
+//! a broken connection or HTTP 5xx (and re-ups the entry for another TTL); the recorder sees
+//! the failed operation, so such a fetch is recorded `stale`.
 
 use crate::calls::{CallRecorder, Calls};
 use crate::classify::{classify_sdk, FetchError};
@@ -30,13 +33,14 @@ impl LibraryCache {
         recorder: &CallRecorder,
         id: String,
         ttl: Duration,
+        ignore_transient_errors: bool,
     ) -> Result<LibraryCache, String> {
         let max_size = NonZeroUsize::new(16).ok_or("cache size")?;
         let client = SecretsManagerCachingClient::new(
             secrets_manager::client(sdk, recorder),
             max_size,
             ttl,
-            false,
+            ignore_transient_errors,
         )
         .map_err(|e| e.to_string())?;
         Ok(LibraryCache { client, id })
@@ -77,7 +81,12 @@ pub async fn get(
 
 /// What the library did, read from the calls it made.
 pub fn outcome(calls: &Calls, force_refresh: bool) -> Outcome {
-    if calls.count("DescribeSecret") > 0 || (force_refresh && calls.count("GetSecretValue") > 0) {
+    if calls.failed > 0 {
+        // It answered with a value although a call failed: it served what it held.
+        Outcome::Stale
+    } else if calls.count("DescribeSecret") > 0
+        || (force_refresh && calls.count("GetSecretValue") > 0)
+    {
         Outcome::Refresh
     } else if calls.count("GetSecretValue") > 0 {
         Outcome::Miss

@@ -181,11 +181,16 @@ impl Fetcher {
                     Lookup::Hit(_) | Lookup::Expired => Outcome::Refresh,
                     Lookup::Missing => miss,
                 };
-                let result = self.source.fetch().await;
-                if let Ok(secret) = &result {
-                    cache.put(TTL_KEY, secret.clone(), Instant::now());
+                match self.source.fetch().await {
+                    Ok(secret) => {
+                        cache.put(TTL_KEY, secret.clone(), Instant::now());
+                        (Ok(secret), outcome)
+                    }
+                    Err(e) => match cache.stale(TTL_KEY, e.transient, Instant::now()) {
+                        Some(held) => (Ok(held), Outcome::Stale),
+                        None => (Err(e), outcome),
+                    },
                 }
-                (result, outcome)
             }
             #[cfg(feature = "aws-caching-library")]
             Cache::Library(library) => (library.fetch(force_refresh).await, Outcome::Miss),

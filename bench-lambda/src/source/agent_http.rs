@@ -69,10 +69,11 @@ impl AgentClient {
             return Ok(body);
         }
         let code = error_code(&body);
-        Err(FetchError {
-            class: classify_http(status, code.as_deref()),
+        Err(FetchError::of_status(
+            classify_http(status, code.as_deref()),
             code,
-        })
+            status,
+        ))
     }
 }
 

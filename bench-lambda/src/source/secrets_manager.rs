@@ -102,6 +102,8 @@ pub async fn batch_get(
                             .as_deref()
                             .map_or(ErrorClass::NotFound, crate::classify::classify_code),
                         code,
+                        // A per-secret error of a batch answered 200.
+                        transient: false,
                     })
                 }
             }

@@ -314,13 +314,27 @@ pub async fn http_post_json(url: &str, body: &str) -> (u16, String) {
 /// Starts the real agent (the AWS Workload Credentials Provider, configured as the local stage
 /// configures it) against `endpoint`; returns it and its port once it accepts connections.
 pub async fn start_agent(endpoint: &str, ttl_seconds: u32) -> (Managed, u16) {
+    start_agent_with(endpoint, ttl_seconds, true).await
+}
+
+/// [`start_agent`] with the provider's `ignore_transient_errors` set.
+pub async fn start_agent_with(
+    endpoint: &str,
+    ttl_seconds: u32,
+    ignore_transient_errors: bool,
+) -> (Managed, u16) {
     let bin = secbench_test_support::release_bin(secbench_local_lambda::agent::BIN_NAME);
     let port = free_port();
     let dir = tempfile::tempdir().expect("tempdir");
     let config = dir.path().join("agent.toml");
     std::fs::write(
         &config,
-        secbench_local_lambda::agent::config(port, u64::from(ttl_seconds), Some(REGION)),
+        secbench_local_lambda::agent::config(
+            port,
+            u64::from(ttl_seconds),
+            ignore_transient_errors,
+            Some(REGION),
+        ),
     )
     .expect("config");
     let child = Command::new(bin)

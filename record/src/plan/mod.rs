@@ -14,8 +14,8 @@ use std::time::Duration;
 
 pub use resolved::{
     parse_duration, parse_rate, Arrival, Local, Network, PlanError, RateError, ResolvedPlan,
-    Rotation, Scenario, AGENT_MAX_TTL, CPU_CALIBRATION_ROUNDS, DEFAULT_CPU_PERIOD, MAX_INVOCATIONS,
-    MAX_ROTATIONS,
+    Rotation, Scenario, AGENT_MAX_TTL, CPU_CALIBRATION_ROUNDS, DEFAULT_CPU_PERIOD,
+    DEFAULT_MAX_STALE, MAX_INVOCATIONS, MAX_ROTATIONS,
 };
 pub use spec::{
     LocalSpec, MemorySizes, NetworkSpec, OneOrSweep, PlanFile, RotationSpec, Runtimes,

@@ -105,6 +105,11 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
     let (counts, multi) = secrets(spec)?;
     let v = variant(spec)?;
     let runtimes = runtimes(spec, multi)?;
+    let transient = runtimes
+        .iter()
+        .map(|r| ignore_transient_errors(spec, *r))
+        .collect::<Result<Vec<_>, _>>()?;
+    let max_stale = max_stale(spec, transient.contains(&Some(true)))?;
     if t.cold_starts + t.warm_invocations == 0 {
         return Err(fault(
             "warm_invocations",
@@ -158,6 +163,9 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
                     probe_build: v.probe_build,
                     cpu_rounds: v.cpu_rounds,
                     runtime: *runtime,
+                    ignore_transient_errors: transient
+                        [runtimes.iter().position(|r| r == runtime).unwrap_or(0)],
+                    max_stale,
                 });
             }
         }
@@ -364,6 +372,58 @@ fn agent_ttl(spec: &ScenarioSpec) -> Result<Option<Duration>, Fault> {
                     "agent_ttl",
                     "the extension takes whole seconds from 0s to 300s",
                 ));
+            }
+            Ok(Some(d))
+        }
+    }
+}
+
+/// `ignore_transient_errors`: where something is cached (the probe's `ttl` or
+/// `aws-caching-library`, or the agent), default `true` (the agent's default:
+/// `aws_workload_credentials_provider_common` 3.1.2, `ignore_transient_errors: true`);
+/// refused where nothing is cached, and `false` refused for the Python caching library, which
+/// serves its last value on any failed refresh and has no switch.
+fn ignore_transient_errors(spec: &ScenarioSpec, runtime: Runtime) -> Result<Option<bool>, Fault> {
+    let cached = matches!(spec.cache, CacheMode::Ttl | CacheMode::AwsCachingLibrary)
+        || spec.source.is_agent();
+    match (cached, spec.ignore_transient_errors) {
+        (false, None) => Ok(None),
+        (false, Some(_)) => Err(fault(
+            "ignore_transient_errors",
+            format!(
+                "cache = {} with source = {} keeps no value to serve when a refresh fails; \
+                 set cache = ttl or aws-caching-library, or use an agent source",
+                spec.cache, spec.source
+            ),
+        )),
+        (true, Some(false))
+            if runtime == Runtime::Python313 && spec.cache == CacheMode::AwsCachingLibrary =>
+        {
+            Err(fault(
+                "ignore_transient_errors",
+                "Python's aws-secretsmanager-caching serves its last value on any failed \
+                 refresh and has no switch; remove the field for this runtime",
+            ))
+        }
+        (true, set) => Ok(Some(set.unwrap_or(true))),
+    }
+}
+
+/// `max_stale`: for `cache = ttl` serving stale, default [`super::DEFAULT_MAX_STALE`].
+fn max_stale(spec: &ScenarioSpec, serves_stale: bool) -> Result<Option<Duration>, Fault> {
+    let ttl = spec.cache == CacheMode::Ttl && serves_stale;
+    match (&spec.max_stale, ttl) {
+        (None, true) => Ok(Some(super::DEFAULT_MAX_STALE)),
+        (None, false) => Ok(None),
+        (Some(_), false) => Err(fault(
+            "max_stale",
+            "only cache = ttl with ignore_transient_errors = true serves stale values for a \
+             bounded time",
+        )),
+        (Some(text), true) => {
+            let d = parse_duration(text).map_err(|m| fault_of("max_stale", m))?;
+            if d.is_zero() {
+                return Err(fault("max_stale", "must be more than zero"));
             }
             Ok(Some(d))
         }

@@ -136,6 +136,11 @@ pub const MAX_ROTATIONS: usize = 100;
 /// functions", environment variables of the extension).
 pub const AGENT_MAX_TTL: Duration = Duration::from_secs(300);
 
+/// How old a `ttl` cache's value may be and still be served after a refresh failed with a
+/// transient error, when the plan sets no `max_stale`: the probe's choice, not AWS's (the
+/// caching library and the agent serve theirs without a bound).
+pub const DEFAULT_MAX_STALE: Duration = Duration::from_secs(3600);
+
 /// The most invocations one scenario may plan: a guard against a typo of a few zeros.
 pub const MAX_INVOCATIONS: u64 = 100_000_000;
 
@@ -222,6 +227,17 @@ pub struct Scenario {
     /// The runtime its probe runs in.
     #[serde(default = "rust")]
     pub runtime: Runtime,
+    /// Whether its cache (and the local agent) serves the value it holds when a refresh
+    /// fails with a transient error; absent where nothing is cached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_transient_errors: Option<bool>,
+    /// `ttl` serving stale: the oldest value it serves after a failed refresh.
+    #[serde(
+        default,
+        with = "crate::duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub max_stale: Option<Duration>,
 }
 
 fn rust() -> Runtime {

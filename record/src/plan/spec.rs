@@ -243,6 +243,12 @@ pub struct ScenarioSpec {
     pub cache: CacheMode,
     /// TTL for `ttl` and `aws-caching-library`, e.g. `5m`.
     pub cache_ttl: Option<String>,
+    /// Whether a cache serves the value it holds when a refresh fails with a transient error
+    /// (`ttl`, `aws-caching-library`, the agent; default `true`, the agent's default).
+    pub ignore_transient_errors: Option<bool>,
+    /// How old a `ttl` cache's value may be and still be served after a failed refresh
+    /// (default [`super::DEFAULT_MAX_STALE`]).
+    pub max_stale: Option<String>,
     /// `init` or `handler` (default).
     #[serde(default = "fetch_handler")]
     pub fetch_at: FetchAt,

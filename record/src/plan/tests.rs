@@ -349,3 +349,56 @@ fn a_swept_scenario_under_faults_is_faulted_under_every_name_it_ran_as() {
         ["x-n1-128mb", "x-n1-1769mb", "x-n3-128mb", "x-n3-1769mb"]
     );
 }
+
+#[test]
+fn ignore_transient_errors_defaults_to_the_agent_s_where_something_is_cached() {
+    let plan = Plan::parse(
+        Path::new("stale.toml"),
+        "[[scenario]]\nname = \"ttl\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"5s\"\n\
+         [[scenario]]\nname = \"ttl-closed\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"5s\"\nignore_transient_errors = false\n\
+         [[scenario]]\nname = \"ttl-bounded\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"5s\"\nmax_stale = \"10m\"\n\
+         [[scenario]]\nname = \"library\"\nsource = \"secrets-manager\"\ncache = \"aws-caching-library\"\ncache_ttl = \"5s\"\nignore_transient_errors = false\n\
+         [[scenario]]\nname = \"agent\"\nsource = \"agent-secrets-manager\"\n\
+         [[scenario]]\nname = \"none\"\nsource = \"ssm\"\n",
+    )
+    .expect("valid");
+    let got: Vec<(&str, Option<bool>, Option<Duration>)> = plan
+        .scenarios
+        .iter()
+        .map(|s| (s.name.as_str(), s.ignore_transient_errors, s.max_stale))
+        .collect();
+    let hour = Some(crate::plan::DEFAULT_MAX_STALE);
+    assert_eq!(
+        got,
+        [
+            ("ttl", Some(true), hour),
+            ("ttl-closed", Some(false), None),
+            ("ttl-bounded", Some(true), Some(Duration::from_secs(600))),
+            ("library", Some(false), None),
+            ("agent", Some(true), None),
+            ("none", None, None),
+        ]
+    );
+    let bad = |body: &str| {
+        Plan::parse(Path::new("stale.toml"), body)
+            .expect_err(body)
+            .to_string()
+    };
+    let e = bad("[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nignore_transient_errors = true\n");
+    assert!(
+        e.contains("ignore_transient_errors") && e.contains("keeps no value to serve"),
+        "{e}"
+    );
+    let e = bad("[[scenario]]\nname = \"a\"\nsource = \"secrets-manager\"\ncache = \"aws-caching-library\"\ncache_ttl = \"5s\"\nruntime = \"python3.13\"\nignore_transient_errors = false\n");
+    assert!(
+        e.contains("ignore_transient_errors") && e.contains("no switch"),
+        "{e}"
+    );
+    let e = bad("[[scenario]]\nname = \"a\"\nsource = \"secrets-manager\"\ncache = \"aws-caching-library\"\ncache_ttl = \"5s\"\nmax_stale = \"1m\"\n");
+    assert!(e.contains("max_stale") && e.contains("cache = ttl"), "{e}");
+    let e = bad("[[scenario]]\nname = \"a\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"5s\"\nmax_stale = \"0s\"\n");
+    assert!(
+        e.contains("max_stale") && e.contains("more than zero"),
+        "{e}"
+    );
+}

@@ -104,6 +104,8 @@ pub fn scenario_config(
     c.fetch_at = Some(s.fetch_at);
     c.config_round = Some(round_tag.to_owned());
     c.cache_ttl = s.cache_ttl;
+    c.ignore_transient_errors = s.ignore_transient_errors;
+    c.cache_max_stale = s.max_stale;
     c.agent_ttl = s.agent_ttl;
     c.prewarm = s.prewarm;
     c.cpu_calibration_rounds = s.cpu_rounds;

@@ -138,6 +138,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             multi: None,
             secrets: None,
             cache_ttl_ms: (cache != CacheMode::None).then_some(300_000),
+            ignore_transient_errors: None,
             fetch_at: FetchAt::Handler,
             sdk_retry: Some(RetrySettings {
                 mode: "standard".into(),
