@@ -409,11 +409,11 @@ fn ignore_transient_errors(spec: &ScenarioSpec, runtime: Runtime) -> Result<Opti
     }
 }
 
-/// `max_stale`: for `cache = ttl` serving stale, default [`super::DEFAULT_MAX_STALE`].
+/// `max_stale`: for `cache = ttl` serving stale, default [`super::resolved::DEFAULT_MAX_STALE`].
 fn max_stale(spec: &ScenarioSpec, serves_stale: bool) -> Result<Option<Duration>, Fault> {
     let ttl = spec.cache == CacheMode::Ttl && serves_stale;
     match (&spec.max_stale, ttl) {
-        (None, true) => Ok(Some(super::DEFAULT_MAX_STALE)),
+        (None, true) => Ok(Some(super::resolved::DEFAULT_MAX_STALE)),
         (None, false) => Ok(None),
         (Some(_), false) => Err(fault(
             "max_stale",

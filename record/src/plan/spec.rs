@@ -247,7 +247,7 @@ pub struct ScenarioSpec {
     /// (`ttl`, `aws-caching-library`, the agent; default `true`, the agent's default).
     pub ignore_transient_errors: Option<bool>,
     /// How old a `ttl` cache's value may be and still be served after a failed refresh
-    /// (default [`super::DEFAULT_MAX_STALE`]).
+    /// (default [`super::resolved::DEFAULT_MAX_STALE`]).
     pub max_stale: Option<String>,
     /// `init` or `handler` (default).
     #[serde(default = "fetch_handler")]
