@@ -158,11 +158,16 @@ def check_key_policy(resources):
     return problems
 
 
-# The probe in each runtime: (runtime, handler).
+# The probe in each runtime: (runtime, handler). The Node.js and Python probes' runtimes are
+# parameters: the runtimes the probes and the plan know, the current one by default.
 FUNCTIONS = {
     "ProbeFunction": ("provided.al2023", "bootstrap"),
-    "ProbeFunctionNode": ("nodejs22.x", "index.handler"),
-    "ProbeFunctionPython": ("python3.13", "secbench_probe.handler"),
+    "ProbeFunctionNode": ({"Ref": "NodeRuntime"}, "index.handler"),
+    "ProbeFunctionPython": ({"Ref": "PythonRuntime"}, "secbench_probe.handler"),
+}
+RUNTIME_PARAMETERS = {
+    "NodeRuntime": (["nodejs22.x", "nodejs24.x"], "nodejs24.x"),
+    "PythonRuntime": (["python3.13", "python3.14"], "python3.14"),
 }
 
 
@@ -192,6 +197,10 @@ def check_function(transformed):
                 problems.append(f"{name}.Environment sets {k}: values come from `secbench provision`, never the template")
     if transformed["Parameters"]["Architecture"].get("Default") != "arm64":
         problems.append("the Architecture parameter must default to arm64")
+    for name, (allowed, default) in RUNTIME_PARAMETERS.items():
+        p = transformed["Parameters"].get(name, {})
+        if p.get("AllowedValues") != allowed or p.get("Default") != default:
+            problems.append(f"the {name} parameter must allow {allowed} and default to {default}")
     return problems
 
 

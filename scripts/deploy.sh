@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Deploys the probe for one stage: scripts/deploy.sh STAGE [--x86-64] [--extension-layer ARN]
 #   [--value-stdin | --new-value] [--plain-env-baseline]
+#   [--node-runtime nodejs22.x|nodejs24.x] [--python-runtime python3.13|python3.14]
+#   (the Node.js and Python probes' runtimes; default the current ones, nodejs24.x and python3.14)
 # 1. builds the probe with cargo-lambda (scripts/build-lambda.sh), arm64 unless --x86-64, and
 #    packages the Node.js and Python probes from their lock files (scripts/build-probes.sh);
 # 2. deploys scripts/template.yaml with `sam deploy --config-env STAGE` (scripts/samconfig.toml;
@@ -17,12 +19,14 @@ usage() { sed -n '2,3p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 stage="$1"; shift
 [[ "$stage" =~ ^[a-z][a-z0-9-]{0,19}$ ]] || { echo "deploy.sh: stage '$stage' must match ^[a-z][a-z0-9-]{0,19}\$" >&2; exit 2; }
-arch="arm64"; layer=""; provision_args=()
+arch="arm64"; layer=""; provision_args=(); node_runtime="nodejs24.x"; python_runtime="python3.14"
 while [ $# -gt 0 ]; do
   case "$1" in
     --x86-64) arch="x86_64" ;;
     --arm64) arch="arm64" ;;
     --extension-layer) layer="${2:?--extension-layer needs an ARN}"; shift ;;
+    --node-runtime) node_runtime="${2:?--node-runtime needs nodejs22.x or nodejs24.x}"; shift ;;
+    --python-runtime) python_runtime="${2:?--python-runtime needs python3.13 or python3.14}"; shift ;;
     --value-stdin|--new-value|--plain-env-baseline) provision_args+=("$1") ;;
     *) echo "deploy.sh: unknown option $1" >&2; usage ;;
   esac
@@ -33,7 +37,7 @@ for tool in aws sam cargo rustup python3 npm; do
 done
 cd "$root"
 "$root/scripts/build-lambda.sh" "$arch"
-"$root/scripts/build-probes.sh" "$arch"
+"$root/scripts/build-probes.sh" "$arch" "$python_runtime"
 
 config=(--config-file "$root/scripts/samconfig.toml")
 if grep -q "^\[$stage\.deploy\.parameters\]" scripts/samconfig.toml; then
@@ -45,7 +49,7 @@ else
   region="${AWS_REGION:?no [$stage.deploy.parameters] in scripts/samconfig.toml: set AWS_REGION}"
   config+=(--stack-name "$stack" --region "$region" --capabilities CAPABILITY_IAM --resolve-s3 --no-confirm-changeset --no-fail-on-empty-changeset)
 fi
-overrides=("Stage=$stage" "Architecture=$arch")
+overrides=("Stage=$stage" "Architecture=$arch" "NodeRuntime=$node_runtime" "PythonRuntime=$python_runtime")
 [ -n "$layer" ] && overrides+=("ExtensionLayerArn=$layer")
 sam deploy --template-file "$root/scripts/template.yaml" "${config[@]}" --region "$region" \
   --parameter-overrides "${overrides[@]}"

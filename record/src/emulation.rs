@@ -42,6 +42,51 @@ pub struct Emulation {
     /// The run on AWS whose service times (and CPU) the local stage took over.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub calibrated_from: Option<Calibration>,
+    /// The interpreter that ran each managed runtime the plan ran (Node.js and Python).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runtimes: Vec<RuntimeInterpreter>,
+}
+
+/// A managed runtime on the local stage and the interpreter that ran it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuntimeInterpreter {
+    /// The runtime the plan named.
+    pub runtime: crate::Runtime,
+    /// What ran it (`node v24.19.0`, `CPython 3.13.0`).
+    pub interpreter: String,
+}
+
+impl RuntimeInterpreter {
+    /// Whether the interpreter is the runtime's own major (and minor, for Python) version.
+    pub fn matches(&self) -> bool {
+        let name = self.runtime.as_str();
+        if let Some(major) = name
+            .strip_prefix("nodejs")
+            .and_then(|r| r.strip_suffix(".x"))
+        {
+            return self.interpreter.starts_with(&format!("node v{major}."));
+        }
+        match name.strip_prefix("python") {
+            Some(version) => self
+                .interpreter
+                .split(' ')
+                .nth(1)
+                .is_some_and(|v| v == version || v.starts_with(&format!("{version}."))),
+            None => true,
+        }
+    }
+
+    fn text(&self) -> String {
+        if self.matches() {
+            format!("{} by {}", self.runtime, self.interpreter)
+        } else {
+            format!(
+                "{} by {} (this machine has no {} interpreter: its figures are not {}'s)",
+                self.runtime, self.interpreter, self.runtime, self.runtime
+            )
+        }
+    }
 }
 
 /// The CPU an on-demand INIT got on the local stage.
@@ -175,6 +220,16 @@ impl Emulation {
                 "the Parameters and Secrets extension by {agent} on localhost (TTL at most 300 s, as the extension's)"
             ));
         }
+        if !self.runtimes.is_empty() {
+            emulated.push(format!(
+                "the managed runtimes {}",
+                self.runtimes
+                    .iter()
+                    .map(RuntimeInterpreter::text)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
         if self.rtt_ns > 0 || self.connection_setup_ns > 0 {
             emulated.push(format!(
                 "an assumed network round trip of {:.3} ms per request and {:.3} ms per new connection",
@@ -292,7 +347,39 @@ mod tests {
             init_cpu: None,
             entropy: Vec::new(),
             calibrated_from: None,
+            runtimes: Vec::new(),
         }
+    }
+
+    #[test]
+    fn the_statement_names_each_runtime_s_interpreter_and_says_when_it_is_not_the_runtime_s() {
+        let mut e = constrained();
+        e.runtimes = vec![
+            RuntimeInterpreter {
+                runtime: crate::Runtime::Nodejs24,
+                interpreter: "node v24.19.0".into(),
+            },
+            RuntimeInterpreter {
+                runtime: crate::Runtime::Python313,
+                interpreter: "CPython 3.13.0".into(),
+            },
+            RuntimeInterpreter {
+                runtime: crate::Runtime::Python314,
+                interpreter: "CPython 3.13.0".into(),
+            },
+        ];
+        let s = e.statement();
+        assert!(
+            s.contains("the managed runtimes nodejs24.x by node v24.19.0, python3.13 by CPython 3.13.0, python3.14 by CPython 3.13.0 (this machine has no python3.14 interpreter: its figures are not python3.14's)"),
+            "{s}"
+        );
+        let node = |runtime, interpreter: &str| RuntimeInterpreter {
+            runtime,
+            interpreter: interpreter.into(),
+        };
+        assert!(!node(crate::Runtime::Nodejs22, "node v20.20.2").matches());
+        assert!(node(crate::Runtime::Nodejs22, "node v22.20.0").matches());
+        assert!(!node(crate::Runtime::Python313, "CPython 3.1.0").matches());
     }
 
     #[test]

@@ -153,29 +153,73 @@ closed_enum! {
     Runtime {
         /// The Rust probe (`bench-lambda`), a custom runtime (`provided.al2023`).
         Rust = "rust",
-        /// The Node.js probe (`probes/node`), AWS SDK for JavaScript v3; `nodejs22.x` on AWS.
+        /// The Node.js probe (`probes/node`), AWS SDK for JavaScript v3, on Node.js 22.
         Nodejs22 = "nodejs22.x",
-        /// The Python probe (`probes/python`), boto3; `python3.13` on AWS.
+        /// The Node.js probe on Node.js 24 (Lambda's current Node.js runtime).
+        Nodejs24 = "nodejs24.x",
+        /// The Python probe (`probes/python`), boto3, on Python 3.13.
         Python313 = "python3.13",
+        /// The Python probe on Python 3.14 (Lambda's current Python runtime).
+        Python314 = "python3.14",
+    }
+}
+
+/// The language of a runtime's probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Language {
+    /// `bench-lambda`.
+    Rust,
+    /// `probes/node`.
+    Node,
+    /// `probes/python`.
+    Python,
+}
+
+impl Language {
+    /// The probe's folder under `probes/` (none for Rust).
+    pub fn probe_dir(self) -> Option<&'static str> {
+        match self {
+            Language::Rust => None,
+            Language::Node => Some("node"),
+            Language::Python => Some("python"),
+        }
     }
 }
 
 impl Runtime {
-    /// The short word a swept scenario's name gets (`ssm-node`, `ssm-python`).
+    /// The short word a swept scenario's name gets (`ssm-node`, `ssm-node24`, `ssm-python`).
     pub fn short(self) -> &'static str {
         match self {
             Runtime::Rust => "rust",
             Runtime::Nodejs22 => "node",
+            Runtime::Nodejs24 => "node24",
             Runtime::Python313 => "python",
+            Runtime::Python314 => "python314",
         }
+    }
+
+    /// The language of its probe.
+    pub fn language(self) -> Language {
+        match self {
+            Runtime::Rust => Language::Rust,
+            Runtime::Nodejs22 | Runtime::Nodejs24 => Language::Node,
+            Runtime::Python313 | Runtime::Python314 => Language::Python,
+        }
+    }
+
+    /// `AWS_EXECUTION_ENV` in a managed runtime (`AWS_Lambda_nodejs24.x`); none for Rust's
+    /// custom runtime.
+    pub fn execution_env(self) -> Option<String> {
+        (self.language() != Language::Rust).then(|| format!("AWS_Lambda_{}", self.as_str()))
     }
 
     /// The cache modes the runtime's probe has.
     pub fn has_cache(self, cache: CacheMode) -> bool {
+        let l = self.language();
         match cache {
             CacheMode::None | CacheMode::Ttl => true,
-            CacheMode::AwsCachingLibrary => matches!(self, Runtime::Rust | Runtime::Python313),
-            CacheMode::Powertools => matches!(self, Runtime::Nodejs22 | Runtime::Python313),
+            CacheMode::AwsCachingLibrary => matches!(l, Language::Rust | Language::Python),
+            CacheMode::Powertools => matches!(l, Language::Node | Language::Python),
         }
     }
 }

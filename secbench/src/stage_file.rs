@@ -40,15 +40,17 @@ pub struct StageFile {
     /// What `secbench provision --many` made for plans that read several secrets per fetch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub many: Option<StageMany>,
-    /// The probe in the other runtimes (`nodejs22.x`, `python3.13`): their functions.
+    /// The probe in the other runtimes (`nodejs24.x`, `python3.14`, ...): their functions.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<Runtime, String>,
 }
 
-/// The stack outputs naming the probe's function in each runtime other than Rust.
-pub const RUNTIME_OUTPUTS: [(Runtime, &str); 2] = [
-    (Runtime::Nodejs22, "NodeFunctionName"),
-    (Runtime::Python313, "PythonFunctionName"),
+/// The stack outputs naming the probe's function in each language other than Rust, the output
+/// naming its runtime (the template's `NodeRuntime`, `PythonRuntime`), and the runtime of a
+/// stack deployed before the template had that output.
+pub const RUNTIME_OUTPUTS: [(&str, &str, Runtime); 2] = [
+    ("NodeFunctionName", "NodeRuntime", Runtime::Nodejs22),
+    ("PythonFunctionName", "PythonRuntime", Runtime::Python313),
 ];
 
 /// Gives each scenario of another runtime than Rust that names no function of its own the
@@ -257,8 +259,19 @@ pub fn from_outputs(path: &Path, stack_name: Option<&str>) -> Result<StageFile, 
         many: None,
         functions: RUNTIME_OUTPUTS
             .iter()
-            .filter_map(|(r, key)| get(key).map(|f| (*r, f)))
-            .collect(),
+            .filter_map(|(function, runtime, before)| {
+                let f = get(function)?;
+                let runtime = match get(runtime) {
+                    None => Ok(*before),
+                    Some(r) => r.parse::<Runtime>().map_err(|_| {
+                        fail(format!(
+                            "output {runtime}: `{r}` is not a runtime secbench knows"
+                        ))
+                    }),
+                };
+                Some(runtime.map(|r| (r, f)))
+            })
+            .collect::<Result<_, _>>()?,
     })
 }
 

@@ -181,6 +181,60 @@ fn stage_file_from_a_recorded_describe_stacks_answer() {
     );
 }
 
+#[test]
+fn the_stage_file_names_each_function_with_the_runtime_the_stack_deployed_it_on() {
+    use secbench_record::Runtime;
+    let fixtures = root().join("secbench/tests/fixtures/deploy");
+    let f = stage_file::from_outputs(&fixtures.join("describe-stacks-runtimes.json"), None)
+        .expect("outputs");
+    // NodeRuntime says nodejs24.x; no PythonRuntime output: a stack from before it, python3.13.
+    assert_eq!(
+        f.functions,
+        [
+            (Runtime::Nodejs24, "secbench-probe-dev-node".to_owned()),
+            (Runtime::Python313, "secbench-probe-dev-python".to_owned()),
+        ]
+        .into()
+    );
+    let e = stage_file::from_outputs(&fixtures.join("describe-stacks-unknown-runtime.json"), None)
+        .expect_err("an unknown runtime")
+        .to_string();
+    assert!(
+        e.contains("output NodeRuntime: `nodejs26.x` is not a runtime secbench knows"),
+        "{e}"
+    );
+}
+
+#[test]
+fn the_template_offers_every_managed_runtime_the_probes_run_in() {
+    let template = std::fs::read_to_string(template()).expect("template");
+    let checker =
+        std::fs::read_to_string(root().join("scripts/check_template.py")).expect("checker");
+    for (parameter, language) in [
+        ("NodeRuntime", secbench_record::Language::Node),
+        ("PythonRuntime", secbench_record::Language::Python),
+    ] {
+        let runtimes: Vec<&str> = secbench_record::Runtime::ALL
+            .iter()
+            .filter(|r| r.language() == language)
+            .map(|r| r.as_str())
+            .collect();
+        let allowed = format!("AllowedValues: [{}]", runtimes.join(", "));
+        let at = template
+            .find(&format!("  {parameter}:\n    Type: String"))
+            .unwrap_or_else(|| panic!("no {parameter} parameter"));
+        assert!(
+            template[at..].lines().take(5).any(|l| l.trim() == allowed),
+            "{parameter} does not allow {runtimes:?}"
+        );
+        let quoted: Vec<String> = runtimes.iter().map(|r| format!("\"{r}\"")).collect();
+        assert!(
+            checker.contains(&format!("\"{parameter}\": ([{}]", quoted.join(", "))),
+            "check_template.py's {parameter} is not {runtimes:?}"
+        );
+    }
+}
+
 /// A function in moto (its role too), as the stack would have made it.
 fn create_function(endpoint: &str, region: &str, name: &str) {
     let status = Command::new(venv("python"))

@@ -231,6 +231,14 @@ async fn each_source_and_cache_behaves_the_same(runtime: Runtime) {
                 v.starts_with("node v") || v.starts_with("CPython 3."),
                 "{v}"
             );
+            // Node.js runs its runtime's own major (Python as this machine has it).
+            if runtime.language() == secbench_record::Language::Node {
+                let ran = secbench_record::emulation::RuntimeInterpreter {
+                    runtime,
+                    interpreter: v.to_owned(),
+                };
+                assert!(ran.matches(), "{runtime} ran {v}");
+            }
             assert!(!p.libraries.is_empty(), "{runtime}: no library versions");
             if p.cold {
                 let init = p.init.as_ref().expect("INIT breakdown");
@@ -436,6 +444,11 @@ async fn rust_probe() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn node_probe() {
     each_source_and_cache_behaves_the_same(Runtime::Nodejs22).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node24_probe() {
+    each_source_and_cache_behaves_the_same(Runtime::Nodejs24).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -296,12 +296,7 @@ pub fn from_groups(
             .iter()
             .filter(|(k, _)| families.of(k) == crate::family::Family::Main)
     };
-    let runtime_of = |k: &GroupKey| {
-        secbench_record::Runtime::ALL
-            .iter()
-            .position(|r| *r == k.runtime)
-            .unwrap_or(0)
-    };
+    let runtime_of = |k: &GroupKey| k.runtime.language() as usize;
     let mut lines: Vec<(Option<usize>, String, plotters::style::RGBColor, usize)> = main()
         .map(|(k, _)| {
             let a = Approach::of(k);

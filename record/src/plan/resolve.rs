@@ -397,7 +397,8 @@ fn ignore_transient_errors(spec: &ScenarioSpec, runtime: Runtime) -> Result<Opti
             ),
         )),
         (true, Some(false))
-            if runtime == Runtime::Python313 && spec.cache == CacheMode::AwsCachingLibrary =>
+            if runtime.language() == crate::Language::Python
+                && spec.cache == CacheMode::AwsCachingLibrary =>
         {
             Err(fault(
                 "ignore_transient_errors",

@@ -22,7 +22,7 @@ pub enum OneOrSweep<T> {
 
 /// What a "value or sweep" field accepts, as its error says it.
 pub trait Accepted {
-    /// E.g. "a whole number" or "one of rust, nodejs22.x, python3.13".
+    /// E.g. "a whole number" or "one of rust, nodejs22.x, nodejs24.x, python3.13, python3.14".
     fn accepted() -> String;
 }
 
@@ -296,7 +296,8 @@ pub struct ScenarioSpec {
     /// `cpu-calibration`: rounds of the fixed workload (default
     /// [`super::CPU_CALIBRATION_ROUNDS`]).
     pub cpu_rounds: Option<u32>,
-    /// The probe's runtime, or a sweep: `rust` (default), `nodejs22.x`, `python3.13`.
+    /// The probe's runtime, or a sweep: `rust` (default), `nodejs22.x`, `nodejs24.x`,
+    /// `python3.13`, `python3.14`.
     pub runtime: Option<Runtimes>,
 }
 

@@ -81,13 +81,13 @@ fn a_wrong_value_or_sweep_names_the_field_what_it_got_and_what_it_accepts() {
         (
             "unknown-runtime.toml",
             "scenario[0].runtime",
-            "`java21` is not one of rust, nodejs22.x, python3.13 (or a list of them)",
+            "`java21` is not one of rust, nodejs22.x, nodejs24.x, python3.13, python3.14 (or a list of them)",
             "line 6",
         ),
         (
             "runtime-sweep-unknown.toml",
             "scenario[0].runtime",
-            "`java21` is not one of rust, nodejs22.x, python3.13 (or a list of them)",
+            "`java21` is not one of rust, nodejs22.x, nodejs24.x, python3.13, python3.14 (or a list of them)",
             "line 6",
         ),
         (

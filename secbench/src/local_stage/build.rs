@@ -340,13 +340,40 @@ fn package_name(id: &str) -> String {
     }
 }
 
-/// The Node.js or Python probe's start script (`probes/<node|python>/bootstrap`): the local
-/// stage runs it as the function's code, as Lambda runs a managed runtime's bootstrap.
+/// A managed runtime's start script (`.tools/runtimes/<runtime>/bootstrap`, written by
+/// `scripts/install-probes.sh`): it sets `AWS_EXECUTION_ENV` as Lambda does and starts the
+/// Node.js or Python probe's `bootstrap` with the runtime's interpreter. The local stage runs
+/// it as the function's code, as Lambda runs a managed runtime's bootstrap.
 pub fn runtime_probe(root: &Path, runtime: Runtime) -> Option<PathBuf> {
-    match runtime {
-        Runtime::Rust => None,
-        other => Some(root.join("probes").join(other.short()).join("bootstrap")),
-    }
+    runtime.language().probe_dir()?;
+    Some(runtime_dir(root, runtime).join("bootstrap"))
+}
+
+fn runtime_dir(root: &Path, runtime: Runtime) -> PathBuf {
+    root.join(".tools/runtimes").join(runtime.as_str())
+}
+
+/// The interpreter of each managed runtime `plan` runs, as `scripts/install-probes.sh` wrote
+/// it beside the runtime's start script, for the emulation statement.
+pub fn runtime_interpreters(
+    root: &Path,
+    plan: &Plan,
+) -> Result<Vec<secbench_record::emulation::RuntimeInterpreter>, LocalError> {
+    runtime_probes(root, plan)
+        .into_keys()
+        .map(|runtime| {
+            let path = runtime_dir(root, runtime).join("interpreter");
+            let text = std::fs::read_to_string(&path).map_err(|source| LocalError::NoRuntime {
+                runtime,
+                path: path.clone(),
+                source,
+            })?;
+            Ok(secbench_record::emulation::RuntimeInterpreter {
+                runtime,
+                interpreter: text.trim().to_owned(),
+            })
+        })
+        .collect()
 }
 
 /// The runtimes other than Rust that `plan` runs, with their probes' start scripts.

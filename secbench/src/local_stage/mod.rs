@@ -69,6 +69,7 @@ pub async fn run_local(
         .is_file()
         .then(secbench_local_lambda::agent::describe);
     let mut emulation = emulation(plan, &front, &constraints, agent);
+    emulation.runtimes = build::runtime_interpreters(root, plan)?;
     let codes = build::probe_codes(plan, &builds, sysgenid)?;
     emulation.entropy = calibrate::measure_entropy(plan, &codes, &constraints).await?;
     emulation.calibrated_from = calibration

@@ -75,6 +75,16 @@ pub enum LocalError {
     /// The run failed.
     #[error(transparent)]
     Run(#[from] run::RunError),
+    /// A managed runtime's interpreter is not installed.
+    #[error("{runtime} has no interpreter at {path}: run scripts/install-probes.sh ({source})")]
+    NoRuntime {
+        /// The runtime.
+        runtime: secbench_record::Runtime,
+        /// Where `scripts/install-probes.sh` writes what runs it.
+        path: PathBuf,
+        /// Why it does not read.
+        source: std::io::Error,
+    },
 }
 
 /// Options of `secbench local`.

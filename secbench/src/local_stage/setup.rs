@@ -149,6 +149,7 @@ pub fn emulation(
         }),
         entropy: Vec::new(),
         calibrated_from: None,
+        runtimes: Vec::new(),
     }
 }
 
