@@ -3,7 +3,8 @@
 //! *main* scenarios: one per stage, approach and memory size, single secret, no injected faults,
 //! no cold-start remedy. The rest have sections of their own: the remedies (the cold-start
 //! section), other settings of an approach (another TTL, such as Powertools' 5 s default),
-//! several secrets per fetch, and scenarios under injected faults (the throttling storm).
+//! several secrets per fetch, warm requests far enough apart that the connection was closed in
+//! between (idle), and scenarios under injected faults (the throttling storm).
 
 use crate::approach::Approach;
 use crate::group::GroupKey;
@@ -22,6 +23,9 @@ pub enum Family {
     Remedy,
     /// Another setting of an approach already measured at that stage and size (another TTL).
     Variant,
+    /// Warm requests to an environment further apart than the idle timeout: each warm fetch
+    /// finds its connection closed.
+    Idle,
     /// Several secrets per fetch.
     Many,
     /// Under injected faults (their latencies are the faults').
@@ -30,10 +34,11 @@ pub enum Family {
 
 impl Family {
     /// Every family, in the report's order.
-    pub const ALL: [Family; 5] = [
+    pub const ALL: [Family; 6] = [
         Family::Main,
         Family::Remedy,
         Family::Variant,
+        Family::Idle,
         Family::Many,
         Family::Faults,
     ];
@@ -44,6 +49,7 @@ impl Family {
             Family::Main => "main",
             Family::Remedy => "cold-start-remedy",
             Family::Variant => "other-setting",
+            Family::Idle => "idle",
             Family::Many => "many-secrets",
             Family::Faults => "faults",
         }
@@ -55,6 +61,7 @@ impl Family {
             Family::Main => "approaches",
             Family::Remedy => "cold-start remedies",
             Family::Variant => "other settings (e.g. a 5 s TTL)",
+            Family::Idle => "warm, connection idle past the idle timeout",
             Family::Many => "several secrets per fetch",
             Family::Faults => "under injected faults",
         }
@@ -65,6 +72,8 @@ impl Family {
 #[derive(Debug, Clone, Default)]
 pub struct Families {
     by_scenario: BTreeMap<(String, String), Family>,
+    /// The idle timeout the runs assumed (which scenarios are [`Family::Idle`]).
+    idle_timeout: Option<Duration>,
 }
 
 impl Families {
@@ -74,6 +83,7 @@ impl Families {
     /// invocations; the others are [`Family::Variant`].
     pub fn new(summary: &Summary, ingested: &Ingested, reference_ttl: Duration) -> Families {
         let faults = ingested.fault_scenarios();
+        let idle = ingested.idle_scenarios();
         let ttl = scenario_ttls(ingested);
         let mut by_scenario = BTreeMap::new();
         // (stage, approach, memory) → (scenario, its TTL distance, invocations)
@@ -84,6 +94,8 @@ impl Families {
             let id = (k.stage.clone(), k.scenario.clone());
             let family = if faults.contains(&k.scenario) {
                 Family::Faults
+            } else if idle.contains(&k.scenario) {
+                Family::Idle
             } else if k.multi.is_some() {
                 Family::Many
             } else if k.remedy().is_some() {
@@ -134,7 +146,10 @@ impl Families {
                 }
             }
         }
-        Families { by_scenario }
+        Families {
+            by_scenario,
+            idle_timeout: ingested.idle_timeout(),
+        }
     }
 
     /// The family of a group.
@@ -143,6 +158,20 @@ impl Families {
             .get(&(key.stage.clone(), key.scenario.clone()))
             .copied()
             .unwrap_or(Family::Main)
+    }
+
+    /// The idle timeout the runs assumed.
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.idle_timeout
+    }
+
+    /// The scenarios of `family`.
+    pub fn scenarios_of(&self, family: Family) -> BTreeSet<String> {
+        self.by_scenario
+            .iter()
+            .filter(|(_, f)| **f == family)
+            .map(|((_, s), _)| s.clone())
+            .collect()
     }
 
     /// The scenarios outside the main family (left out of the cost model's latencies).

@@ -315,6 +315,9 @@ pub struct Group {
     /// Fetches whose refresh failed with a transient error and that were served the cached
     /// value (`ignore_transient_errors`).
     pub stale_serves: u64,
+    /// First invocations of environments Lambda initialised ahead of any request (their
+    /// records carry `proactive`): counted here, kept out of every metric.
+    pub proactive_inits: u64,
     /// API calls a prewarm made at INIT (`prewarm = "connection"`; in `api_calls` too).
     pub prewarm_calls: u64,
     /// Connections at the local stage's front, summed over the group's invocations (absent
@@ -350,6 +353,7 @@ impl Group {
             api_calls: BTreeMap::new(),
             cache_hits: 0,
             stale_serves: 0,
+            proactive_inits: 0,
             prewarm_calls: 0,
             connections: None,
             interpreters: Default::default(),

@@ -38,8 +38,29 @@ pub struct Summary {
     pub staleness: Vec<crate::staleness::RotationStaleness>,
 }
 
+/// What every output says about how the runs ran beside what the local stage emulated: each
+/// runtime's interpreter and libraries, and the first invocations Lambda initialised ahead of
+/// any request (kept out of the cold figures).
+pub fn run_statements(s: &Summary) -> Vec<String> {
+    let mut out = runtime_statements(s);
+    let proactive: u64 = s.groups.iter().map(|g| g.proactive_inits).sum();
+    if proactive > 0 {
+        let scenarios: std::collections::BTreeSet<&str> = s
+            .groups
+            .iter()
+            .filter(|g| g.proactive_inits > 0)
+            .map(|g| g.key.scenario.as_str())
+            .collect();
+        out.push(format!(
+            "{proactive} first invocation(s) ran in environments Lambda initialised ahead of any request (no Init Duration in REPORT; {}): counted, kept out of the cold-start figures.",
+            scenarios.into_iter().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    out
+}
+
 /// One sentence per runtime other than Rust that ran: the interpreter and the SDK and library
-/// versions its probe loaded (a local Node.js 20 figure is never `nodejs22.x`'s on AWS).
+/// versions its probe loaded.
 pub fn runtime_statements(s: &Summary) -> Vec<String> {
     type Seen<'a> = (
         std::collections::BTreeSet<&'a str>,
@@ -108,6 +129,10 @@ pub struct GroupSummary {
     /// (`ignore_transient_errors`).
     #[serde(skip_serializing_if = "is_zero")]
     pub stale_serves: u64,
+    /// First invocations of environments Lambda initialised ahead of any request (no Init
+    /// Duration in REPORT): counted, kept out of the cold metrics.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub proactive_inits: u64,
     /// Metrics, written by their names (with unit: [`Metric::name`]).
     pub metrics: BTreeMap<Metric, MetricSummary>,
     /// The local stage's front: handshakes and connection reuse (absent on AWS).
@@ -168,6 +193,7 @@ fn group_summary(key: &GroupKey, g: &crate::group::Group, seed: u64) -> GroupSum
         connections: g.connections,
         prewarm_calls: g.prewarm_calls,
         stale_serves: g.stale_serves,
+        proactive_inits: g.proactive_inits,
         interpreters: g.interpreters.iter().cloned().collect(),
         software: g.software.iter().cloned().collect(),
     }

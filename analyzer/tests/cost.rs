@@ -1278,7 +1278,7 @@ fn from_a_run_the_extension_s_init_share_is_its_init_duration_less_the_baseline_
     let summary =
         secbench_analyzer::summary::build(&ingested, secbench_analyzer::stats::DEFAULT_SEED);
     let w = workload("example.toml");
-    let (lat, notes) = cost::latencies_from_summary(&summary, &w, &Default::default());
+    let (lat, notes) = cost::latencies_from_summary(&summary, &w, &Default::default(), None);
     let agent = approach(
         Source::AgentSecretsManager,
         CacheMode::None,

@@ -4,7 +4,10 @@
 //! generated for the run, the plan's network round trip, and the fault proxy's faults. moto
 //! closes its connection after every answer; the front keeps the client's connection alive
 //! (as AWS's endpoints do) and reconnects to moto itself, so a cold fetch opens one connection
-//! and makes one handshake and warm fetches reuse it.
+//! and makes one handshake and warm fetches reuse it, until the connection sits idle longer
+//! than the plan's `[network] idle_timeout`: then the front closes it (on tokio's timer: its
+//! 1 ms granularity is nothing beside an idle timeout of seconds), and the next fetch opens
+//! another.
 //!
 //! Delays are slept on a blocking thread (nanosleep, then a spin to the deadline), not on
 //! tokio's timer (1 ms granularity, which is larger than the round trips it would add); see
@@ -673,7 +676,14 @@ impl Front {
         let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
             request(front.clone(), c.clone(), on_this.clone(), req)
         });
-        let http = hyper::server::conn::http1::Builder::new();
+        let mut http = hyper::server::conn::http1::Builder::new();
+        // An endpoint closes a connection idle longer than the idle timeout: hyper's timer for
+        // the next request's head starts as soon as a response is written, so it runs through
+        // the client's idle time (and its freeze) and closes the connection when it fires.
+        if let Some(idle) = self.network.idle_timeout {
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(idle);
+        }
         match &self.tls {
             Some(tls) => {
                 let Ok(stream) = tls.acceptor.accept(stream).await else {

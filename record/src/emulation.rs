@@ -22,6 +22,10 @@ pub struct Emulation {
     pub rtt_ns: u64,
     /// Added per new connection (TCP and TLS set-up), ns.
     pub connection_setup_ns: u64,
+    /// The endpoints closed connections idle this long, ns (absent: never, or a run from before
+    /// it was a setting).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_timeout_ns: Option<u64>,
     /// The CPU quotas of the environments that could run at once, summed, in thousandths of
     /// a CPU, per scenario where that exceeds the host's CPUs (those figures include host
     /// contention).
@@ -237,6 +241,12 @@ impl Emulation {
                 self.connection_setup_ns as f64 / 1e6
             ));
         }
+        if let Some(idle) = self.idle_timeout_ns {
+            emulated.push(format!(
+                "connections idle longer than {} closed by the endpoint (an assumption: AWS does not publish its endpoints' idle timeout; the plan's [network] idle_timeout)",
+                crate::duration::format(std::time::Duration::from_nanos(idle))
+            ));
+        }
         let not_emulated = match &self.calibrated_from {
             Some(c) => {
                 let own = if c.client_side_ns.is_empty() {
@@ -341,6 +351,7 @@ mod tests {
             tls: true,
             rtt_ns: 1_000_000,
             connection_setup_ns: 2_000_000,
+            idle_timeout_ns: None,
             oversubscribed: vec![],
             host_cpus: 2,
             agent: None,

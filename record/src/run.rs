@@ -200,6 +200,28 @@ pub struct InvocationRecord {
     /// absent on AWS, where Lambda reports none of it, and in version-1 and -2 records.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub environment_usage: Option<EnvironmentUsage>,
+    /// The first invocation of an on-demand environment whose REPORT has no Init Duration:
+    /// Lambda initialised it before any request needed it (AWS, "Understanding the Lambda
+    /// execution environment lifecycle"), so nobody waited for its INIT. Kept out of the cold
+    /// groups and counted ([`InvocationRecord::is_proactive`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub proactive: bool,
+}
+
+impl InvocationRecord {
+    /// Whether Lambda initialised this invocation's environment ahead of it: the probe's first
+    /// invocation in an on-demand environment (not provisioned, not restored from a snapshot)
+    /// with a REPORT line that has no Init Duration. No REPORT (a log line lost) says nothing.
+    pub fn is_proactive(&self) -> bool {
+        let (Some(p), Some(report)) = (&self.probe, &self.platform) else {
+            return false;
+        };
+        p.cold
+            && p.initialization_type
+                .is_none_or(|t| t == crate::InitializationType::OnDemand)
+            && report.init_duration_ms.is_none()
+            && report.restore_duration_ms.is_none()
+    }
 }
 
 /// The local platform's counters for one invocation, from the environment's cgroup and from
@@ -417,6 +439,21 @@ impl Manifest {
             .flat_map(|p| p.fault_scenarios())
             .map(str::to_owned)
             .collect()
+    }
+
+    /// The scenarios whose connections sat idle past the idle timeout between warm requests
+    /// ([`crate::plan::ResolvedPlan::idle_scenarios`]).
+    pub fn idle_scenarios(&self) -> std::collections::BTreeSet<String> {
+        self.resolved_plan
+            .iter()
+            .flat_map(|p| p.idle_scenarios())
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// The idle timeout the run assumed (the plan's `[network] idle_timeout`).
+    pub fn idle_timeout(&self) -> Option<std::time::Duration> {
+        self.resolved_plan.as_ref()?.network.idle_timeout
     }
 }
 

@@ -144,3 +144,34 @@ fn schema_enums_list_every_closed_name() {
         names(Runtime::ALL.iter().map(|s| s.as_str()).collect())
     );
 }
+
+/// A first invocation whose REPORT has no Init Duration is `proactive` (Lambda initialised the
+/// environment ahead of it), unless the environment was provisioned; without a REPORT nothing
+/// is concluded, and a warm invocation never is.
+#[test]
+fn a_first_invocation_without_init_duration_is_proactive_unless_provisioned() {
+    let text = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../analyzer/tests/fixtures/runs/small/records.jsonl"),
+    )
+    .expect("fixture");
+    let line = text
+        .lines()
+        .find(|l| l.contains("\"cold\":true"))
+        .expect("a cold record");
+    let mut r: crate::run::InvocationRecord = serde_json::from_str(line).expect("record");
+    assert!(!r.is_proactive(), "it has an Init Duration");
+    r.platform.as_mut().expect("REPORT").init_duration_ms = None;
+    assert!(r.is_proactive());
+    let probe = r.probe.as_mut().expect("probe");
+    probe.initialization_type = Some(crate::InitializationType::ProvisionedConcurrency);
+    assert!(!r.is_proactive(), "provisioned: INIT ran ahead by design");
+    let probe = r.probe.as_mut().expect("probe");
+    probe.initialization_type = Some(crate::InitializationType::OnDemand);
+    assert!(r.is_proactive());
+    let report = r.platform.take();
+    assert!(!r.is_proactive(), "no REPORT says nothing");
+    r.platform = report;
+    r.probe.as_mut().expect("probe").cold = false;
+    assert!(!r.is_proactive(), "a warm invocation");
+}

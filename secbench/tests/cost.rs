@@ -327,3 +327,110 @@ fn bad_options_are_named() {
         "{err}"
     );
 }
+
+/// The warm latency matches the workload's requests per environment: a copy of the default
+/// run with an `ssm-idle` scenario (the warm records of `ssm-none-128mb`, each fetch 40 ms
+/// slower, at one request per 100 s, past a 60 s idle timeout). A workload whose environments
+/// see a request every 263 s (10,000 a month on one environment) takes ssm's warm figures from
+/// it, and says so; the example workload (a request every 3.1 s per environment) keeps the hot
+/// ones.
+#[test]
+fn a_workload_whose_environments_idle_past_the_timeout_takes_the_idle_warm_latency() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let run = dir.path().join("run");
+    std::fs::create_dir_all(&run).expect("run dir");
+    let from = root().join("secbench/tests/fixtures/runs/default-local");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(from.join("manifest.json")).expect("m"))
+            .expect("manifest");
+    let plan = &mut manifest["resolved_plan"];
+    plan["network"]["idle_timeout"] = "60s".into();
+    let scenarios = plan["scenarios"].as_array_mut().expect("scenarios");
+    let mut idle = scenarios
+        .iter()
+        .find(|s| s["name"] == "ssm-none-128mb")
+        .expect("ssm-none-128mb")
+        .clone();
+    idle["name"] = "ssm-idle".into();
+    idle["swept_from"] = serde_json::Value::Null;
+    idle["arrival"] = serde_json::json!({"open": {"per_second": 0.01}});
+    scenarios.push(idle);
+    std::fs::write(run.join("manifest.json"), manifest.to_string()).expect("write");
+    let text = std::fs::read_to_string(from.join("records.jsonl")).expect("records");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let mut added = 0;
+    for l in text.lines() {
+        let mut r: serde_json::Value = serde_json::from_str(l).expect("record");
+        if r["scenario"] == "ssm-none-128mb" && r["phase"] == "warm" {
+            r["scenario"] = "ssm-idle".into();
+            for f in r["probe"]["fetches"].as_array_mut().expect("fetches") {
+                let ns = f["latency_ns"].as_u64().expect("latency") + 40_000_000;
+                f["latency_ns"] = ns.into();
+            }
+            lines.push(r.to_string());
+            added += 1;
+        }
+    }
+    assert!(added >= 3, "{added}");
+    std::fs::write(run.join("records.jsonl"), lines.join("\n") + "\n").expect("write");
+    std::fs::copy(from.join("rotations.jsonl"), run.join("rotations.jsonl")).expect("copy");
+    let run = run.to_str().expect("utf-8");
+    let ssm_warm_p50 = |workload: &std::path::Path| {
+        let json = ok(&secbench(&[
+            "cost",
+            "--workload",
+            workload.to_str().expect("utf-8"),
+            "--latency",
+            run,
+            "--format",
+            "json",
+        ]));
+        let v: serde_json::Value = serde_json::from_str(&json).expect("json");
+        let ssm = v["approaches"]
+            .as_array()
+            .expect("approaches")
+            .iter()
+            .find(|a| a["approach"] == "ssm")
+            .expect("ssm")
+            .clone();
+        (
+            ssm["latency"]["warm_p50_s"].as_f64().expect("warm p50"),
+            ssm["notes"]
+                .as_array()
+                .expect("notes")
+                .iter()
+                .filter_map(|n| n.as_str().map(str::to_owned))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let example = root().join("scripts/workloads/example.toml");
+    let (hot, hot_notes) = ssm_warm_p50(&example);
+    assert!(hot < 0.030, "{hot}");
+    assert!(
+        !hot_notes.iter().any(|n| n.contains("ssm-idle")),
+        "{hot_notes:?}"
+    );
+    let sparse = dir.path().join("sparse.toml");
+    let body = std::fs::read_to_string(&example)
+        .expect("example")
+        .replace(
+            "invocations_per_month = 10_000_000",
+            "invocations_per_month = 10_000",
+        )
+        .replace(
+            "avg_concurrent_environments = 12",
+            "avg_concurrent_environments = 1",
+        );
+    assert!(body.contains("invocations_per_month = 10_000\n"));
+    std::fs::write(&sparse, body).expect("write");
+    let (idle_p50, notes) = ssm_warm_p50(&sparse);
+    // 40 ms slower per fetch: the idle figure, not the hot one.
+    assert!(
+        (idle_p50 - hot - 0.040).abs() < 0.002,
+        "idle {idle_p50} against hot {hot}"
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with("warm latency from local/ssm-idle: the workload's environments see a request every 263 s, longer than the idle timeout the runs assumed (1m)")),
+        "{notes:?}"
+    );
+}

@@ -1,7 +1,8 @@
 //! The local stage as `secbench local` runs it, with Lambda's constraints: the real release
 //! probe and agent in a cgroup per execution environment at 128 MB and 1,769 MB (a memory
 //! sweep), frozen between invocations, reaching moto over TLS 1.3 through the front. Checked:
-//! a cold fetch makes exactly one TLS handshake and warm fetches none; every record carries the
+//! a cold fetch makes exactly one TLS handshake and warm fetches none, unless the connection
+//! sat idle past the idle timeout (then each warm fetch makes one); every record carries the
 //! environment's CPU counters; every output (the manifest, the analysis in each format, the
 //! report) says what was emulated and what was not; no output holds the secret.
 
@@ -53,12 +54,14 @@ async fn a_constrained_tls_run_counts_handshakes_and_says_what_was_emulated() {
     assert!(emulation.tls && emulation.frozen_between_invocations);
     assert_eq!(emulation.rtt_ns, 1_000_000);
     assert_eq!(emulation.connection_setup_ns, 2_000_000);
+    assert_eq!(emulation.idle_timeout_ns, Some(1_000_000_000));
     let statement = emulation.statement();
     for part in [
         "CPU share by memory size",
         "frozen between invocations",
         "TLS 1.3",
         "1.000 ms per request",
+        "connections idle longer than 1s closed by the endpoint",
         "Not emulated: AWS's own service time",
         "Firecracker",
     ] {
@@ -103,6 +106,14 @@ async fn a_constrained_tls_run_counts_handshakes_and_says_what_was_emulated() {
                 );
                 assert!(u.init_cpu_ns.is_some() && u.init_ns.is_some());
             }
+            // A request every 2 s (a cold start at 128 MB takes well under 1 s), an idle timeout
+            // of 1 s: the front closed the connection,
+            // and each warm fetch opens another (no cold round: the first request starts the
+            // environment, and every later one comes after an idle gap).
+            Phase::Warm if r.scenario == "kms-idle" => {
+                assert_eq!(handshakes, 1, "{} warm, idle: {u:?}", r.scenario);
+                assert_eq!(u.reused_connection_requests, Some(0), "{u:?}");
+            }
             Phase::Warm => {
                 assert_eq!(handshakes, 0, "{} warm: {u:?}", r.scenario);
                 assert_eq!(
@@ -124,6 +135,13 @@ async fn a_constrained_tls_run_counts_handshakes_and_says_what_was_emulated() {
             .count()
     };
     assert_eq!((at(128), at(1769)), (14, 14), "the sweep ran both sizes");
+    assert_eq!(
+        manifest(&summary.dir)
+            .idle_scenarios()
+            .into_iter()
+            .collect::<Vec<_>>(),
+        ["kms-idle"]
+    );
 
     // Every output says what was emulated.
     let dir = summary.dir.to_str().expect("utf-8");

@@ -166,6 +166,13 @@ pub fn environments(w: &Workload) -> f64 {
     }
 }
 
+/// How long each environment waits between two requests on average: its share of the month's
+/// invocations spread over the month (`environments / (invocations / month)`), seconds.
+pub fn seconds_between_requests(w: &Workload, p: &Pricing) -> f64 {
+    let per_second = w.invocations_per_month / (p.month_hours * 3600.0);
+    environments(w) / per_second.max(1e-12)
+}
+
 /// Calls of `op` in a month's count.
 pub(crate) fn calls(api_calls: &BTreeMap<Op, f64>, op: Op) -> f64 {
     api_calls.get(&op).copied().unwrap_or(0.0)

@@ -194,10 +194,14 @@ pub fn latencies_from_workload(w: &Workload) -> Latencies {
 
 /// Latencies from a summary, plus notes where the measured API calls per first fetch differ
 /// from what the model assumes.
+/// `idle`: when the workload's environments see requests further apart than the runs' idle
+/// timeout, the scenarios whose warm fetches found their connection closed; an approach
+/// measured there takes its warm figures from them.
 pub fn latencies_from_summary(
     s: &crate::summary::Summary,
     w: &Workload,
     exclude: &std::collections::BTreeSet<String>,
+    idle: Option<&IdleWorkload>,
 ) -> (Latencies, BTreeMap<Approach, Vec<String>>) {
     let mut lat = Latencies::new();
     let mut notes: BTreeMap<Approach, Vec<String>> = BTreeMap::new();
@@ -229,6 +233,18 @@ pub fn latencies_from_summary(
         let n = notes.entry(a).or_default();
         n.push(format!("latency measured in {}", m.scenarios.join(", ")));
         if let Some(mut l) = m.latency {
+            if let Some((warm, scenario)) =
+                idle.and_then(|i| latency::idle_warm(s, w, &a, &i.scenarios))
+            {
+                [l.warm_p50_s, l.warm_p99_s, l.warm_mean_s] = warm;
+                if let Some(i) = idle {
+                    n.push(format!(
+                        "warm latency from {scenario}: the workload's environments see a request every {:.0} s, longer than the idle timeout the runs assumed ({}), so a warm fetch finds its connection closed",
+                        i.seconds_between_requests,
+                        secbench_record::duration::format(i.timeout)
+                    ));
+                }
+            }
             // The extension's share of INIT: what its cold starts' Init Duration adds to the
             // plaintext baseline's in the same runtime.
             if a.source.is_agent() {
@@ -251,6 +267,35 @@ pub fn latencies_from_summary(
         }
     }
     (lat, notes)
+}
+
+/// A workload whose environments idle past the runs' idle timeout between requests.
+#[derive(Debug, Clone)]
+pub struct IdleWorkload {
+    /// Seconds between two requests of one environment ([`super::counts::seconds_between_requests`]).
+    pub seconds_between_requests: f64,
+    /// The runs' idle timeout.
+    pub timeout: std::time::Duration,
+    /// The scenarios measured idle.
+    pub scenarios: std::collections::BTreeSet<String>,
+}
+
+impl IdleWorkload {
+    /// `Some` when `w`'s environments wait at least the runs' idle timeout between requests.
+    pub fn of(
+        w: &Workload,
+        p: &super::pricing::Pricing,
+        families: &crate::family::Families,
+    ) -> Option<IdleWorkload> {
+        let timeout = families.idle_timeout()?;
+        let scenarios = families.scenarios_of(crate::family::Family::Idle);
+        let between = super::counts::seconds_between_requests(w, p);
+        (between >= timeout.as_secs_f64()).then_some(IdleWorkload {
+            seconds_between_requests: between,
+            timeout,
+            scenarios,
+        })
+    }
 }
 
 /// What the runs (or the workload's table) measured, as the report prices it.

@@ -68,6 +68,40 @@ pub fn from_workload(w: &Workload, a: &Approach) -> Option<Latency> {
         })
 }
 
+/// The warm figures of `a` measured in one of the `idle` scenarios (warm requests further apart
+/// than the idle timeout), preferring the workload's memory size: (p50, p99, mean) in seconds
+/// and the scenario. What an environment that sees a request only every so often pays.
+pub fn idle_warm(
+    s: &Summary,
+    w: &Workload,
+    a: &Approach,
+    idle: &std::collections::BTreeSet<String>,
+) -> Option<([f64; 3], String)> {
+    let g = s
+        .groups
+        .iter()
+        .filter(|g| {
+            g.key.phase == Phase::Warm
+                && idle.contains(&g.key.scenario)
+                && crate::approach::Approach::of(&g.key).as_ref() == Some(a)
+        })
+        .max_by_key(|g| {
+            (
+                u8::from(g.key.memory_mb == Some(w.memory_mb)),
+                g.invocations,
+            )
+        })?;
+    let m = g.headline()?;
+    Some((
+        [
+            m.p50_ns as f64 / 1e9,
+            m.p99_ns as f64 / 1e9,
+            m.mean_ns / 1e9,
+        ],
+        format!("{}/{}", g.key.stage, g.key.scenario),
+    ))
+}
+
 /// What a run says about one approach: latencies and the API calls it measured per fetch.
 #[derive(Debug, Clone)]
 pub struct Measured {

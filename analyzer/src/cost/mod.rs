@@ -18,7 +18,7 @@ pub mod workload;
 pub use error::CostError;
 pub use evaluate::{
     evaluate, latencies_from_summary, latencies_from_workload, report, CostReport, Derived,
-    Latencies, PricingInfo, COST_SCHEMA_VERSION, FORMULA,
+    IdleWorkload, Latencies, PricingInfo, COST_SCHEMA_VERSION, FORMULA,
 };
 pub use latency::{Latency, LatencyOrigin};
 

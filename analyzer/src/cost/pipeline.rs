@@ -74,9 +74,11 @@ pub fn prepare(
         LatencyInput::Runs { ingested, summary } => {
             // The main scenarios only: not those under faults, the remedies, several secrets
             // per fetch, or another TTL than the workload's where both were measured.
-            let exclude =
-                crate::family::Families::new(summary, ingested, w.cache_ttl).outside_main();
-            let (l, n) = super::evaluate::latencies_from_summary(summary, &w, &exclude);
+            let families = crate::family::Families::new(summary, ingested, w.cache_ttl);
+            let exclude = families.outside_main();
+            let idle = super::evaluate::IdleWorkload::of(&w, &p, &families);
+            let (l, n) =
+                super::evaluate::latencies_from_summary(summary, &w, &exclude, idle.as_ref());
             let origin = LatencyOrigin::Runs {
                 runs: ingested.input.runs.iter().map(|r| r.dir.clone()).collect(),
                 local_emulator: summary.local_emulator,

@@ -62,7 +62,7 @@ pub fn render(summary: &Summary) -> String {
         for e in summary
             .emulation
             .iter()
-            .chain(&crate::summary::runtime_statements(summary))
+            .chain(&crate::summary::run_statements(summary))
         {
             out.push_str(&format!("{e}\n"));
         }

@@ -160,6 +160,11 @@ impl Accum {
         };
         let g = self.group(&r.stage, &r.scenario, phase, probe);
         *g.outcomes.entry(r.outcome).or_insert(0) += 1;
+        if r.proactive {
+            // Nobody waited for this environment's INIT: counted, not measured as a cold start.
+            g.proactive_inits += 1;
+            return;
+        }
         g.record(Metric::CallerRoundTrip, r.caller_latency_ns);
         if let Some(slip) = r.schedule_slip_ns {
             g.record(Metric::ScheduleSlip, slip);
@@ -496,6 +501,7 @@ pub(crate) fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, 
             g.fetches += group.fetches;
             g.cache_hits += group.cache_hits;
             g.stale_serves += group.stale_serves;
+            g.proactive_inits += group.proactive_inits;
             g.prewarm_calls += group.prewarm_calls;
             g.interpreters.extend(group.interpreters);
             g.software.extend(group.software);

@@ -123,4 +123,24 @@ impl Ingested {
             .flat_map(|m| m.fault_scenarios())
             .collect()
     }
+
+    /// The scenarios whose environments sat idle past the idle timeout between warm requests
+    /// (their warm fetches found the connection closed), from the manifests.
+    pub fn idle_scenarios(&self) -> std::collections::BTreeSet<String> {
+        self.input
+            .runs
+            .iter()
+            .filter_map(|r| r.manifest.as_ref())
+            .flat_map(|m| m.idle_scenarios())
+            .collect()
+    }
+
+    /// The idle timeout the runs assumed (the longest, when they differ).
+    pub fn idle_timeout(&self) -> Option<std::time::Duration> {
+        self.input
+            .runs
+            .iter()
+            .filter_map(|r| r.manifest.as_ref()?.idle_timeout())
+            .max()
+    }
 }

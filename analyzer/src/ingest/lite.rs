@@ -33,6 +33,8 @@ pub(crate) struct Lite<'a> {
     pub(crate) probe: Option<LiteProbe<'a>>,
     #[serde(default)]
     pub(crate) environment_usage: Option<Box<secbench_record::run::EnvironmentUsage>>,
+    #[serde(default)]
+    pub(crate) proactive: bool,
 }
 
 #[derive(Debug, PartialEq, serde::Deserialize)]

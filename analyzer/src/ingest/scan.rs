@@ -386,6 +386,7 @@ impl<'a> Cursor<'a> {
         let (mut version, mut intended, mut stage, mut scenario) = (None, None, None, None);
         let (mut phase, mut outcome, mut error_type, mut caller) = (None, None, None, None);
         let (mut slip, mut platform, mut probe, mut usage) = (None, None, None, None);
+        let mut proactive = None;
         self.object_of(Some(Kind::Record), |cur, key| {
             match key {
                 "run_schema_version" => {
@@ -436,6 +437,10 @@ impl<'a> Cursor<'a> {
                     once(&mut seen, 11)?;
                     usage = cur.opt(Self::whole)?;
                 }
+                "proactive" => {
+                    once(&mut seen, 12)?;
+                    proactive = Some(cur.bool()?);
+                }
                 _ => cur.skip(1)?,
             }
             Some(())
@@ -453,6 +458,7 @@ impl<'a> Cursor<'a> {
             platform,
             probe,
             environment_usage: usage,
+            proactive: proactive.unwrap_or_default(),
         })
     }
 

@@ -355,3 +355,49 @@ fn records_read_in_place_keep_their_line_numbers() {
     let skipped = Ingested::from_bytes(text.as_bytes(), true).expect("skipping");
     assert_eq!((skipped.input.records, skipped.input.skipped_lines), (4, 1));
 }
+
+/// A first invocation whose environment Lambda initialised ahead of it (`proactive`, no Init
+/// Duration in REPORT) is counted in its cold group and kept out of every cold metric; both
+/// readers read the field.
+#[test]
+fn a_proactive_first_invocation_is_counted_not_measured_as_a_cold_start() {
+    let text =
+        std::fs::read_to_string(fixtures().join("small").join("records.jsonl")).expect("fixture");
+    let mut marked = 0;
+    let lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut r: serde_json::Value = serde_json::from_str(l).expect("json");
+            if marked == 0 && r["probe"]["cold"] == true {
+                r["proactive"] = true.into();
+                r["platform"]["init_duration_ms"] = serde_json::Value::Null;
+                marked += 1;
+            }
+            r.to_string()
+        })
+        .collect();
+    assert_eq!(marked, 1);
+    let marked_line = lines
+        .iter()
+        .find(|l| l.contains("\"proactive\":true"))
+        .expect("marked");
+    assert!(parse_lite(marked_line.as_bytes()).expect("lite").proactive);
+    let cold = |text: &str| {
+        let ingested = Ingested::from_bytes(text.as_bytes(), false).expect("fold");
+        ingested
+            .groups
+            .iter()
+            .filter(|(k, _)| k.phase == secbench_record::run::Phase::Cold)
+            .fold((0u64, 0u64, 0u64), |(inv, added, pro), (_, g)| {
+                (
+                    inv + g.invocations(),
+                    added + g.histogram(Metric::ColdAdded).map_or(0, |h| h.len()),
+                    pro + g.proactive_inits,
+                )
+            })
+    };
+    let (invocations, measured, proactive) = cold(&text);
+    assert_eq!(proactive, 0);
+    assert_eq!(cold(&lines.join("\n")), (invocations, measured - 1, 1));
+}

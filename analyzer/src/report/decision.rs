@@ -95,7 +95,9 @@ pub fn cost_by_size(
     for m in sizes {
         let mut w = priced.workload.clone();
         w.memory_mb = *m;
-        let (mut latencies, notes) = crate::cost::latencies_from_summary(summary, &w, &outside);
+        let idle = crate::cost::IdleWorkload::of(&w, &priced.pricing, families);
+        let (mut latencies, notes) =
+            crate::cost::latencies_from_summary(summary, &w, &outside, idle.as_ref());
         // At this size only the approaches measured at it are candidates (the cost model
         // would take another size's latencies for the others).
         let here: BTreeSet<Approach> = summary

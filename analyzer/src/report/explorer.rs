@@ -82,8 +82,9 @@ pub fn grid(summary: &Summary, families: &Families, priced: &Priced, slo: &Slo) 
                     w.secrets = w.secrets.max(*n);
                     w.cache_ttl = std::time::Duration::from_secs_f64(*t);
                     w.memory_mb = *m;
+                    let idle = crate::cost::IdleWorkload::of(&w, &priced.pricing, families);
                     let (latencies, notes) =
-                        crate::cost::latencies_from_summary(summary, &w, &outside);
+                        crate::cost::latencies_from_summary(summary, &w, &outside, idle.as_ref());
                     let r = priced.report_with(&w, &latencies, &notes, slo);
                     if approaches.is_empty() {
                         approaches = r.approaches.iter().map(|a| a.approach.name()).collect();

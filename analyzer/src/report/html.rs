@@ -102,7 +102,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             .summary
             .emulation
             .iter()
-            .chain(&crate::summary::runtime_statements(&d.summary))
+            .chain(&crate::summary::run_statements(&d.summary))
         {
             let _ = writeln!(o, "<p class=\"emulation\">{}</p>", esc(e));
         }

@@ -15,7 +15,7 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             .summary
             .emulation
             .iter()
-            .chain(&crate::summary::runtime_statements(&d.summary))
+            .chain(&crate::summary::run_statements(&d.summary))
         {
             o.push_str(&format!("> {e}\n\n"));
         }

@@ -216,7 +216,7 @@ impl<'a> Report<'a> {
         let others = plot::percentiles::from_summary(
             s,
             f,
-            &[Family::Variant, Family::Faults],
+            &[Family::Variant, Family::Idle, Family::Faults],
             plot::percentiles::Percentiles::OTHERS,
         );
         let cold = plot::cold_start::from_summary(s, &self.labels, &self.manifests, f);

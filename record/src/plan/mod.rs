@@ -15,7 +15,7 @@ use std::time::Duration;
 pub use resolved::{
     parse_duration, parse_rate, Arrival, Local, Network, PlanError, RateError, ResolvedPlan,
     Rotation, Scenario, AGENT_MAX_TTL, CPU_CALIBRATION_ROUNDS, DEFAULT_CPU_PERIOD,
-    DEFAULT_MAX_STALE, MAX_INVOCATIONS, MAX_ROTATIONS,
+    DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_STALE, MAX_INVOCATIONS, MAX_ROTATIONS,
 };
 pub use spec::{
     LocalSpec, MemorySizes, NetworkSpec, OneOrSweep, PlanFile, RotationSpec, Runtimes,

@@ -624,6 +624,11 @@ fn network(file: &PlanFile) -> Result<Network, Fault> {
     let n = file.network.clone().unwrap_or_default();
     let tls = n.tls.unwrap_or(true);
     let rtt = duration("network.rtt", &n.rtt, Duration::ZERO)?;
+    let idle = duration(
+        "network.idle_timeout",
+        &n.idle_timeout,
+        super::resolved::DEFAULT_IDLE_TIMEOUT,
+    )?;
     Ok(Network {
         tls,
         rtt,
@@ -632,6 +637,7 @@ fn network(file: &PlanFile) -> Result<Network, Fault> {
             &n.connection_setup,
             Network::default_connection_setup(tls, rtt),
         )?,
+        idle_timeout: (!idle.is_zero()).then_some(idle),
     })
 }
 

@@ -53,7 +53,21 @@ pub struct Network {
     /// Added per new connection.
     #[serde(with = "crate::duration::serde")]
     pub connection_setup: Duration,
+    /// The endpoints close a connection idle this long (`None`: never; absent in manifests from
+    /// before it was a setting, whose front never closed one).
+    #[serde(
+        default,
+        with = "crate::duration::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub idle_timeout: Option<Duration>,
 }
+
+/// How long an endpoint keeps an idle connection open when the plan does not say: AWS does
+/// not publish its endpoints' idle timeout; 60 s is Elastic Load Balancing's default idle
+/// timeout ("Configure the idle connection timeout for your Application Load Balancer"), below
+/// the AWS SDK for Rust's own 90 s (hyper-util's pool idle timeout, which the SDK keeps).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
 impl Network {
     /// Plain HTTP, nothing added (the fault tests' proxy).
@@ -61,6 +75,7 @@ impl Network {
         tls: false,
         rtt: Duration::ZERO,
         connection_setup: Duration::ZERO,
+        idle_timeout: None,
     };
 
     /// The connection set-up a new connection costs when `[network] connection_setup` is not
@@ -271,6 +286,19 @@ impl Scenario {
         }
     }
 
+    /// The shortest wait an environment can have between two warm requests: the open loop's
+    /// interval (Lambda may send every request to the same environment, so more concurrency
+    /// does not lengthen it); `None` for a closed loop, which sends the next request as soon
+    /// as one returns.
+    pub fn warm_request_interval(&self) -> Option<Duration> {
+        match self.arrival {
+            Arrival::Open { per_second } if per_second > 0.0 => {
+                Some(Duration::from_secs_f64(1.0 / per_second))
+            }
+            _ => None,
+        }
+    }
+
     /// Invocations this scenario plans.
     pub fn planned(&self) -> u64 {
         self.cold_starts + self.warm_invocations
@@ -300,6 +328,19 @@ impl ResolvedPlan {
         self.scenarios
             .iter()
             .filter(|s| s.faults.is_some())
+            .map(|s| s.name.as_str())
+    }
+
+    /// The scenarios whose environments sit idle longer than the idle timeout between warm
+    /// requests ([`Scenario::warm_request_interval`] at least [`Network::idle_timeout`]):
+    /// their warm fetches find the connection closed. By resolved names.
+    pub fn idle_scenarios(&self) -> impl Iterator<Item = &str> {
+        let timeout = self.network.idle_timeout;
+        self.scenarios
+            .iter()
+            .filter(move |s| {
+                matches!((s.warm_request_interval(), timeout), (Some(i), Some(t)) if i >= t)
+            })
             .map(|s| s.name.as_str())
     }
 

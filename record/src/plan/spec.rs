@@ -178,6 +178,10 @@ pub struct NetworkSpec {
     /// Added once per new connection (default: two round trips, TCP's and TLS 1.3's; one
     /// without TLS).
     pub connection_setup: Option<String>,
+    /// The endpoints close a connection idle longer than this (default
+    /// [`super::resolved::DEFAULT_IDLE_TIMEOUT`]; `0s`: never). An assumption AWS does not
+    /// publish; it also decides which scenarios are "warm but idle".
+    pub idle_timeout: Option<String>,
     /// A run on AWS whose service times (per API operation) and CPU (its `cpu-calibration`
     /// scenarios) the local stage takes over (`secbench local --service-time-from`).
     pub service_time_from: Option<String>,

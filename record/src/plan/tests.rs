@@ -142,7 +142,8 @@ fn a_memory_sweep_expands_each_scenario_per_size() {
         Network {
             tls: true,
             rtt: Duration::from_millis(1),
-            connection_setup: Duration::from_millis(2)
+            connection_setup: Duration::from_millis(2),
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
         }
     );
     assert_eq!(plan.local.cpu_period, Duration::from_millis(20));

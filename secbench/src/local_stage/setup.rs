@@ -138,6 +138,10 @@ pub fn emulation(
         rtt_ns: u64::try_from(front.network().rtt.as_nanos()).unwrap_or(u64::MAX),
         connection_setup_ns: u64::try_from(front.network().connection_setup.as_nanos())
             .unwrap_or(u64::MAX),
+        idle_timeout_ns: front
+            .network()
+            .idle_timeout
+            .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)),
         oversubscribed,
         host_cpus: u32::try_from(host_cpus).unwrap_or(u32::MAX),
         agent,

@@ -89,11 +89,13 @@ pub(crate) async fn one(
         init_report: r.init_report,
         environment_usage: r.environment_usage,
         probe: r.probe,
+        proactive: false,
     };
     // A probe of another build than the scenario's (on AWS: the function named is not the
     // variant's: deploy it with `scripts/build-lambda.sh --no-jitter-entropy` and name its
     // function in the scenario) measured something else: its record is kept, as an error.
     let mut record = record;
+    record.proactive = record.is_proactive();
     if let Some(ran) = record.probe.as_ref().and_then(|p| p.probe_build) {
         if record.outcome == InvocationOutcome::Ok && ran != slot.probe_build {
             record.outcome = InvocationOutcome::FunctionError;

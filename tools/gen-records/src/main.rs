@@ -189,6 +189,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             init_report: None,
             probe: Some(probe),
             environment_usage: None,
+            proactive: false,
         };
         serde_json::to_writer(&mut out, &record)?;
         out.write_all(b"\n")?;
