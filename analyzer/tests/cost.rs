@@ -39,6 +39,68 @@ fn approach(source: Source, cache: CacheMode, fetch_at: FetchAt) -> Approach {
     }
 }
 
+/// The extension's memory is configured on top of the function's: 10,000,000 invocations ×
+/// 0.1 s (avg_duration) × 64 MB / 1,024 = 62,500 GB-seconds × $0.0000133334 (arm64, first
+/// tier) = $0.83 a month on the agent's line; without the footprint, or without the billed
+/// duration, the agent approach says it is not priced; a direct approach has no such line.
+#[test]
+fn the_extension_s_memory_is_priced_as_configured_memory_over_the_billed_duration() {
+    use secbench_analyzer::cost::workload::LatencyEntry;
+    use std::time::Duration;
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    w.avg_concurrent_environments = None;
+    w.avg_duration = Some(Duration::from_millis(100));
+    w.extension_memory_mb = Some(64.0);
+    let ms = Duration::from_millis;
+    let entry = |source| LatencyEntry {
+        source,
+        cache: CacheMode::None,
+        fetch_at: FetchAt::Handler,
+        cold_p50: ms(30),
+        cold_p99: ms(60),
+        warm_p50: ms(1),
+        warm_p99: ms(3),
+        extension_init: None,
+    };
+    w.latency = vec![
+        entry(Source::AgentSecretsManager),
+        entry(Source::SecretsManager),
+    ];
+    let p = table("us-east-1");
+    let agent_approach = approach(
+        Source::AgentSecretsManager,
+        CacheMode::None,
+        FetchAt::Handler,
+    );
+    let agent = price(&w, &p, agent_approach);
+    let item =
+        "Lambda compute of the extension's memory (configured on top, over the billed duration)";
+    let mem = line(&agent, item);
+    assert!((mem.quantity - 62_500.0).abs() < 1e-6, "{}", mem.quantity);
+    assert_eq!(cents(mem.cost_usd), 83);
+    let direct = price(
+        &w,
+        &p,
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler),
+    );
+    assert!(!direct.breakdown.iter().any(|l| l.item == item));
+    // Without the billed duration, or without the footprint: not priced, and said.
+    w.avg_duration = None;
+    w.avg_concurrent_environments = Some(4.0);
+    let no_duration = price(&w, &p, agent_approach);
+    assert!(!no_duration.breakdown.iter().any(|l| l.item == item));
+    assert!(no_duration
+        .notes
+        .iter()
+        .any(|n| n.contains("needs the function's billed duration")));
+    w.extension_memory_mb = None;
+    let no_footprint = price(&w, &p, agent_approach);
+    assert!(no_footprint
+        .notes
+        .iter()
+        .any(|n| n.contains("give the workload's extension_memory_mb")));
+}
+
 fn price(w: &Workload, p: &Pricing, a: Approach) -> model::ApproachCost {
     let lat = cost::latencies_from_workload(w);
     model::price(model::Inputs {

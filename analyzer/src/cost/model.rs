@@ -582,6 +582,24 @@ fn compute(i: &Inputs<'_>, c: &Counts, lines: &mut Vec<Line>, notes: &mut Vec<St
                     0.0
                 }
             };
+            // The extension's memory: that much more configured memory over the function's
+            // billed duration (Lambda bills the configured size, not what is used).
+            let extension_memory_gbs = match (a.source.is_agent(), w.extension_memory_mb) {
+                (false, _) => 0.0,
+                (true, None) => {
+                    notes.push("the extension's memory is not priced: give the workload's extension_memory_mb (AWS documents no footprint)".into());
+                    0.0
+                }
+                (true, Some(mb)) => match w.avg_duration {
+                    Some(d) => {
+                        w.invocations_per_month * functions * d.as_secs_f64() * mb / 1024.0
+                    }
+                    None => {
+                        notes.push("the extension's memory is not priced: it needs the function's billed duration (the workload's avg_duration)".into());
+                        0.0
+                    }
+                },
+            };
             let tiers = p.tiers(w.architecture);
             let (mut free_left, mut base) = gb_second_start(w, p);
             let cold_item = if p.lambda.init_billed {
@@ -597,6 +615,12 @@ fn compute(i: &Inputs<'_>, c: &Counts, lines: &mut Vec<Line>, notes: &mut Vec<St
                 items.push((
                     "Lambda compute of the extension's INIT (its share of Init Duration)",
                     extension_gbs,
+                ));
+            }
+            if extension_memory_gbs > 0.0 {
+                items.push((
+                    "Lambda compute of the extension's memory (configured on top, over the billed duration)",
+                    extension_memory_gbs,
                 ));
             }
             for (item, gbs) in items {

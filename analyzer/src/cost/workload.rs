@@ -115,6 +115,13 @@ pub struct Workload {
     /// How the functions reach the services from a VPC (absent: not in a VPC).
     #[serde(default)]
     pub vpc: Option<Vpc>,
+    /// The memory the Parameters and Secrets extension takes in each environment, MB (AWS
+    /// documents no footprint; the local stage's Max Memory Used of the agent scenarios less
+    /// the plaintext baseline's is one measure). Lambda bills the configured size, so the
+    /// agent approaches are priced that much more configured memory over the function's billed
+    /// duration (`avg_duration`). Absent: not priced, and the agent approaches say so.
+    #[serde(default)]
+    pub extension_memory_mb: Option<f64>,
 }
 
 /// `[vpc]`: the functions run in a VPC and reach Secrets Manager, SSM and KMS through an
@@ -322,6 +329,9 @@ impl Workload {
             1000.0,
         )?;
         range("extra_trails", self.extra_trails.into(), 0.0, 100.0)?;
+        if let Some(m) = self.extension_memory_mb {
+            range("extension_memory_mb", m, 0.0, 10_240.0)?;
+        }
         if let Some(vpc) = &self.vpc {
             range(
                 "vpc.availability_zones",
