@@ -200,6 +200,7 @@ impl Probe {
                 .cache_ttl
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             ignore_transient_errors: s.ignore_transient_errors,
+            single_flight: s.single_flight,
             fetch_at: s.fetch_at,
             sdk_retry: self.retry.clone(),
             init,
@@ -313,7 +314,8 @@ fn build_cache(
                     .cache_ttl
                     .unwrap_or(crate::settings::DEFAULT_CACHE_TTL),
             )
-            .serving_stale(settings.cache_max_stale),
+            .serving_stale(settings.cache_max_stale)
+            .single_flight(settings.single_flight == Some(true)),
         ),
         #[cfg(feature = "aws-caching-library")]
         CacheMode::AwsCachingLibrary => {

@@ -107,6 +107,8 @@ pub struct Settings {
     pub ignore_transient_errors: Option<bool>,
     /// `ttl` serving stale: the oldest value it serves (`SECBENCH_CACHE_MAX_STALE`).
     pub cache_max_stale: Option<Duration>,
+    /// `ttl`: concurrent misses wait for one fetch (`SECBENCH_SINGLE_FLIGHT`).
+    pub single_flight: Option<bool>,
     /// INIT or handler.
     pub fetch_at: FetchAt,
     /// Where the secret is.
@@ -214,6 +216,13 @@ impl Settings {
             }
             _ => None,
         };
+        if c.single_flight.is_some() && cache != CacheMode::Ttl {
+            return Err(InitError::Unsupported(format!(
+                "{} is set but {}={cache}: single flight is the ttl cache's",
+                var::SINGLE_FLIGHT,
+                var::CACHE
+            )));
+        }
         if c.sdk_attempt_timeout.is_some_and(|d| d.is_zero()) {
             return Err(InitError::Invalid {
                 var: var::SDK_ATTEMPT_TIMEOUT,
@@ -327,6 +336,7 @@ impl Settings {
             cache_ttl,
             ignore_transient_errors,
             cache_max_stale,
+            single_flight: c.single_flight,
             fetch_at,
             target,
             expected_sha256,

@@ -614,6 +614,9 @@ pub struct ProbeRecord {
     /// (`ttl`, `aws-caching-library`, the agent); absent where there is no such choice.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore_transient_errors: Option<bool>,
+    /// The `ttl` cache coalesces concurrent misses into one fetch (absent: not set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_flight: Option<bool>,
     /// When the probe fetches.
     pub fetch_at: FetchAt,
     /// The SDK retry settings in force (absent for sources that use no SDK client).

@@ -56,6 +56,9 @@ pub mod var {
     /// How old a `ttl` cache's value may be and still be served after a failed refresh
     /// (`1h`).
     pub const CACHE_MAX_STALE: &str = "SECBENCH_CACHE_MAX_STALE";
+    /// `true` or `false`: whether the `ttl` cache coalesces concurrent misses into one fetch
+    /// (single flight) when an environment serves several invocations at once.
+    pub const SINGLE_FLIGHT: &str = "SECBENCH_SINGLE_FLIGHT";
     /// The SDK's time limit per attempt.
     pub const SDK_ATTEMPT_TIMEOUT: &str = "SECBENCH_SDK_ATTEMPT_TIMEOUT";
     /// A tag the runner changes to force a configuration change (which retires every
@@ -73,12 +76,13 @@ pub mod var {
     pub const CPU_CALIBRATION_ROUNDS: &str = "SECBENCH_CPU_CALIBRATION_ROUNDS";
 
     /// Every name [`super::ProbeConfig`] reads and writes.
-    pub const ALL: [&str; 26] = [
+    pub const ALL: [&str; 27] = [
         SOURCE,
         CACHE,
         CACHE_TTL,
         IGNORE_TRANSIENT_ERRORS,
         CACHE_MAX_STALE,
+        SINGLE_FLIGHT,
         FETCH_AT,
         STAGE,
         PLAINTEXT,
@@ -277,6 +281,8 @@ pub struct ProbeConfig {
     pub ignore_transient_errors: Option<bool>,
     /// [`var::CACHE_MAX_STALE`].
     pub cache_max_stale: Option<Duration>,
+    /// [`var::SINGLE_FLIGHT`].
+    pub single_flight: Option<bool>,
     /// [`var::FETCH_AT`].
     pub fetch_at: Option<FetchAt>,
     /// [`var::STAGE`].
@@ -395,17 +401,13 @@ impl ProbeConfig {
                 .map(|t| duration(t, var::CACHE_TTL))
                 .transpose()?,
             ignore_transient_errors: get(var::IGNORE_TRANSIENT_ERRORS)
-                .map(|t| match t.trim() {
-                    "true" => Ok(true),
-                    "false" => Ok(false),
-                    other => Err(invalid(
-                        var::IGNORE_TRANSIENT_ERRORS,
-                        format!("`{other}` is not true or false"),
-                    )),
-                })
+                .map(|t| boolean(t, var::IGNORE_TRANSIENT_ERRORS))
                 .transpose()?,
             cache_max_stale: get(var::CACHE_MAX_STALE)
                 .map(|t| duration(t, var::CACHE_MAX_STALE))
+                .transpose()?,
+            single_flight: get(var::SINGLE_FLIGHT)
+                .map(|t| boolean(t, var::SINGLE_FLIGHT))
                 .transpose()?,
             fetch_at: get(var::FETCH_AT)
                 .map(|t| closed(t, var::FETCH_AT))
@@ -481,6 +483,10 @@ impl ProbeConfig {
         put(
             var::CACHE_MAX_STALE,
             self.cache_max_stale.map(crate::duration::format),
+        );
+        put(
+            var::SINGLE_FLIGHT,
+            self.single_flight.map(|b| b.to_string()),
         );
         put(var::FETCH_AT, self.fetch_at.map(|f| f.as_str().to_owned()));
         put(var::STAGE, self.stage.clone());
@@ -593,6 +599,14 @@ fn parse_context(text: &str) -> Result<EncryptionContext, ConfigError> {
     Ok(EncryptionContext::Pairs(pairs))
 }
 
+fn boolean(text: &str, var: &'static str) -> Result<bool, ConfigError> {
+    match text.trim() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        other => Err(invalid(var, format!("`{other}` is not true or false"))),
+    }
+}
+
 fn format_context(c: &EncryptionContext) -> String {
     match c {
         EncryptionContext::LambdaFunctionName => "LambdaFunctionName".to_owned(),
@@ -616,6 +630,7 @@ mod tests {
             cache_ttl: Some(Duration::from_millis(1500)),
             ignore_transient_errors: Some(false),
             cache_max_stale: Some(Duration::from_secs(3600)),
+            single_flight: Some(true),
             fetch_at: Some(FetchAt::Init),
             stage: Some("dev".into()),
             plaintext: Some(Plaintext("p".into())),

@@ -181,6 +181,13 @@ impl Fetcher {
                     Lookup::Hit(_) | Lookup::Expired => Outcome::Refresh,
                     Lookup::Missing => miss,
                 };
+                // Single flight: one miss fetches; the others wait here and then find its value.
+                let _turn = cache.refresh_lock().await;
+                if _turn.is_some() && !force_refresh {
+                    if let Lookup::Hit(secret) = cache.get(TTL_KEY, Instant::now()) {
+                        return (Ok(secret), Outcome::Hit);
+                    }
+                }
                 match self.source.fetch().await {
                     Ok(secret) => {
                         cache.put(TTL_KEY, secret.clone(), Instant::now());

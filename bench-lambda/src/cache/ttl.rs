@@ -2,7 +2,9 @@
 //! served without calling AWS; an older one is fetched again. With a stale bound
 //! (`ignore_transient_errors`), a refresh that fails with a transient error serves the value
 //! held, if it is younger than the bound, and the entry is fresh for another TTL, as the
-//! caching library re-ups an entry it serves through a transient error.
+//! caching library re-ups an entry it serves through a transient error. With single flight,
+//! the fetches of an environment that serves several invocations at once take turns at a
+//! refresh lock ([`TtlCache::refresh_lock`]): the first fetches, the others find its value.
 
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -34,6 +36,8 @@ pub struct TtlCache<V> {
     ttl: Duration,
     max_stale: Option<Duration>,
     entries: RwLock<HashMap<String, Entry<V>>>,
+    /// Single flight: held by the one fetch of a miss while the others wait.
+    single_flight: Option<tokio::sync::Mutex<()>>,
 }
 
 impl<V: Clone> TtlCache<V> {
@@ -43,6 +47,22 @@ impl<V: Clone> TtlCache<V> {
             ttl,
             max_stale: None,
             entries: RwLock::new(HashMap::new()),
+            single_flight: None,
+        }
+    }
+
+    /// The same cache coalescing concurrent misses into one fetch when `on`.
+    pub fn single_flight(mut self, on: bool) -> TtlCache<V> {
+        self.single_flight = on.then(|| tokio::sync::Mutex::new(()));
+        self
+    }
+
+    /// With single flight, the lock a miss holds while it fetches (look the key up again once
+    /// it is held: the fetch before may have filled it); `None` without.
+    pub async fn refresh_lock(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.single_flight {
+            Some(m) => Some(m.lock().await),
+            None => None,
         }
     }
 

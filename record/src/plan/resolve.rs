@@ -110,6 +110,14 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
         .map(|r| ignore_transient_errors(spec, *r))
         .collect::<Result<Vec<_>, _>>()?;
     let max_stale = max_stale(spec, transient.contains(&Some(true)))?;
+    if spec.single_flight.is_some()
+        && (spec.cache != CacheMode::Ttl || runtimes.iter().any(|r| *r != Runtime::Rust))
+    {
+        return Err(fault(
+            "single_flight",
+            "single flight is the Rust probe's ttl cache's setting (cache = ttl, runtime = rust)",
+        ));
+    }
     if t.cold_starts + t.warm_invocations == 0 {
         return Err(fault(
             "warm_invocations",
@@ -166,6 +174,7 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
                     ignore_transient_errors: transient
                         [runtimes.iter().position(|r| r == runtime).unwrap_or(0)],
                     max_stale,
+                    single_flight: spec.single_flight,
                 });
             }
         }

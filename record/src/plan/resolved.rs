@@ -253,6 +253,9 @@ pub struct Scenario {
         skip_serializing_if = "Option::is_none"
     )]
     pub max_stale: Option<Duration>,
+    /// `ttl` in the Rust probe: whether concurrent misses wait for one fetch (absent: not set).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub single_flight: Option<bool>,
 }
 
 fn rust() -> Runtime {

@@ -253,6 +253,9 @@ pub struct ScenarioSpec {
     /// How old a `ttl` cache's value may be and still be served after a failed refresh
     /// (default [`super::resolved::DEFAULT_MAX_STALE`]).
     pub max_stale: Option<String>,
+    /// `ttl` in the Rust probe: concurrent misses of an environment that serves several
+    /// invocations at once wait for one fetch (default `false`: each misses on its own).
+    pub single_flight: Option<bool>,
     /// `init` or `handler` (default).
     #[serde(default = "fetch_handler")]
     pub fetch_at: FetchAt,

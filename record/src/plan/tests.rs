@@ -403,3 +403,25 @@ fn ignore_transient_errors_defaults_to_the_agent_s_where_something_is_cached() {
         "{e}"
     );
 }
+
+#[test]
+fn single_flight_is_the_rust_ttl_cache_s_setting() {
+    let plan = Plan::parse(
+        Path::new("sf.toml"),
+        "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"5s\"\nsingle_flight = true\n",
+    )
+    .expect("valid");
+    assert_eq!(plan.scenarios[0].single_flight, Some(true));
+    for body in [
+        "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nsingle_flight = true\n",
+        "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"5s\"\nruntime = \"python3.13\"\nsingle_flight = true\n",
+    ] {
+        let e = Plan::parse(Path::new("sf.toml"), body)
+            .expect_err(body)
+            .to_string();
+        assert!(
+            e.contains("single_flight") && e.contains("runtime = rust"),
+            "{e}"
+        );
+    }
+}

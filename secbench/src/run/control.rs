@@ -106,6 +106,7 @@ pub fn scenario_config(
     c.cache_ttl = s.cache_ttl;
     c.ignore_transient_errors = s.ignore_transient_errors;
     c.cache_max_stale = s.max_stale;
+    c.single_flight = s.single_flight;
     c.agent_ttl = s.agent_ttl;
     c.prewarm = s.prewarm;
     c.cpu_calibration_rounds = s.cpu_rounds;
