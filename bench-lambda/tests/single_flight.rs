@@ -15,15 +15,8 @@ use std::time::Duration;
 
 fn slow_ssm() -> Faults {
     Faults {
-        services: vec![Service::Ssm],
         latency: Duration::from_millis(200),
-        latency_jitter: Duration::ZERO,
-        throttle_rate: 0.0,
-        throttle_above_tps: None,
-        error_rate: 0.0,
-        reset_rate: 0.0,
-        slow_rate: 0.0,
-        slow_delay: Duration::ZERO,
+        ..Faults::none_on(vec![Service::Ssm])
     }
 }
 

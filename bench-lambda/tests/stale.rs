@@ -13,15 +13,9 @@ use std::time::Duration;
 
 fn faults(service: Service, error_rate: f64, throttle_rate: f64) -> Faults {
     Faults {
-        services: vec![service],
-        latency: Duration::ZERO,
-        latency_jitter: Duration::ZERO,
         throttle_rate,
-        throttle_above_tps: None,
         error_rate,
-        reset_rate: 0.0,
-        slow_rate: 0.0,
-        slow_delay: Duration::ZERO,
+        ..Faults::none_on(vec![service])
     }
 }
 

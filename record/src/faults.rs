@@ -120,6 +120,23 @@ pub struct Faults {
     pub slow_delay: Duration,
 }
 
+impl Faults {
+    /// No fault yet on `services`: the starting point of a test that sets the fields it wants.
+    pub fn none_on(services: Vec<Service>) -> Faults {
+        Faults {
+            services,
+            latency: Duration::ZERO,
+            latency_jitter: Duration::ZERO,
+            throttle_rate: 0.0,
+            throttle_above_tps: None,
+            error_rate: 0.0,
+            reset_rate: 0.0,
+            slow_rate: 0.0,
+            slow_delay: Duration::ZERO,
+        }
+    }
+}
+
 impl FaultSpec {
     /// Checks the values; the error is (field, message).
     pub fn resolve(&self) -> Result<Faults, (String, String)> {

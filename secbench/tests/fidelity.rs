@@ -106,8 +106,9 @@ async fn a_constrained_tls_run_counts_handshakes_and_says_what_was_emulated() {
                 );
                 assert!(u.init_cpu_ns.is_some() && u.init_ns.is_some());
             }
-            // A request every 2 s (a cold start at 128 MB takes well under 1 s), an idle timeout
-            // of 1 s: the front closed the connection,
+            // A request every 2 s (at 1,769 MB the cold start takes tens of ms, so each gap is
+            // nearly 2 s even on a busy host), an idle timeout of 1 s: the front closed the
+            // connection,
             // and each warm fetch opens another (no cold round: the first request starts the
             // environment, and every later one comes after an idle gap).
             Phase::Warm if r.scenario == "kms-idle" => {

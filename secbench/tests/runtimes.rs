@@ -501,15 +501,8 @@ async fn the_ttl_cache_serves_stale_only_when_told_to(runtime: Runtime) {
                     std::thread::sleep(Duration::from_millis(2));
                 }
                 control.set(Some(Faults {
-                    services: vec![Service::Ssm],
-                    latency: Duration::ZERO,
-                    latency_jitter: Duration::ZERO,
-                    throttle_rate: 0.0,
-                    throttle_above_tps: None,
                     error_rate: 1.0,
-                    reset_rate: 0.0,
-                    slow_rate: 0.0,
-                    slow_delay: Duration::ZERO,
+                    ..Faults::none_on(vec![Service::Ssm])
                 }));
             });
         },

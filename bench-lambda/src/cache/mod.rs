@@ -182,8 +182,8 @@ impl Fetcher {
                     Lookup::Missing => miss,
                 };
                 // Single flight: one miss fetches; the others wait here and then find its value.
-                let _turn = cache.refresh_lock().await;
-                if _turn.is_some() && !force_refresh {
+                let turn = cache.refresh_lock().await;
+                if turn.is_some() && !force_refresh {
                     if let Lookup::Hit(secret) = cache.get(TTL_KEY, Instant::now()) {
                         return (Ok(secret), Outcome::Hit);
                     }
