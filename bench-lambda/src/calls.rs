@@ -21,11 +21,18 @@ struct Log {
     failed: u32,
 }
 
-/// Shared by all clients of one probe. Lambda sends an environment one event at a time and
-/// fetches are sequential, so draining after each fetch attributes calls to that fetch.
+/// Shared by all clients of one probe. Calls made inside [`CallRecorder::scope`] (one
+/// invocation: on Lambda Managed Instances several run at once in one process) go to that
+/// invocation's own log; calls outside any scope (INIT) go to the probe's. Draining after each
+/// fetch attributes calls to that fetch, since one invocation's fetches are sequential.
 #[derive(Debug, Clone, Default)]
 pub struct CallRecorder {
     log: Arc<Mutex<Log>>,
+}
+
+tokio::task_local! {
+    /// The log of the invocation the current task serves.
+    static INVOCATION: Arc<Mutex<Log>>;
 }
 
 /// What one fetch made.
@@ -68,9 +75,25 @@ impl Calls {
 }
 
 impl CallRecorder {
-    /// Takes everything recorded since the last call.
+    /// Runs `fut` (one invocation) with a log of its own: its calls are not mixed with those
+    /// of invocations running beside it. The SDK's interceptors run in the task that awaits
+    /// the operation, so the task-local log sees exactly this invocation's calls.
+    pub async fn scope<F: std::future::Future>(fut: F) -> F::Output {
+        INVOCATION
+            .scope(Arc::new(Mutex::new(Log::default())), fut)
+            .await
+    }
+
+    /// Takes everything recorded since the last call (in this invocation's scope, if any).
     pub fn drain(&self) -> Calls {
-        let mut log = secbench_record::sync::lock(&self.log);
+        match INVOCATION.try_with(Arc::clone) {
+            Ok(log) => Self::drain_log(&log),
+            Err(_) => Self::drain_log(&self.log),
+        }
+    }
+
+    fn drain_log(log: &Mutex<Log>) -> Calls {
+        let mut log = secbench_record::sync::lock(log);
         let mut api_calls: Vec<ApiCall> = Vec::new();
         for (service, operation) in log.operations.drain(..) {
             match api_calls
@@ -100,7 +123,10 @@ impl CallRecorder {
     }
 
     fn with_log(&self, f: impl FnOnce(&mut Log)) {
-        f(&mut secbench_record::sync::lock(&self.log))
+        match INVOCATION.try_with(Arc::clone) {
+            Ok(log) => f(&mut secbench_record::sync::lock(&log)),
+            Err(_) => f(&mut secbench_record::sync::lock(&self.log)),
+        }
     }
 }
 

@@ -43,10 +43,17 @@ fn main() {
         }
         return;
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-    {
+    // On Lambda Managed Instances (`AWS_LAMBDA_MAX_CONCURRENCY` > 1) invocations run at once
+    // on Tokio's worker threads, one per CPU, as AWS's Rust runtime runs them; otherwise one
+    // thread serves one invocation at a time.
+    let concurrent =
+        secbench_record::lambda::max_concurrency(std::env::vars()).is_some_and(|n| n > 1);
+    let mut builder = if concurrent {
+        tokio::runtime::Builder::new_multi_thread()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("cannot start the async runtime: {e}");
@@ -81,14 +88,17 @@ async fn run(clock: InitClock) -> i32 {
             return 1;
         }
     };
-    let probe = &probe;
+    // The probe lives as long as the process: the concurrent runtime's workers each hold it.
+    let probe: &'static Probe = Box::leak(Box::new(probe));
     let handler = service_fn(move |event: LambdaEvent<serde_json::Value>| async move {
         probe
             .handle(event.payload, &event.context.request_id)
             .await
             .map_err(Diagnostic::from)
     });
-    match lambda_runtime::run(handler).await {
+    // `run_concurrent` runs one long-poll loop per `AWS_LAMBDA_MAX_CONCURRENCY` and falls back
+    // to `run`'s sequential loop when it is unset or 1.
+    match lambda_runtime::run_concurrent(handler).await {
         Ok(()) => 0,
         Err(e) => {
             tracing::error!("runtime loop ended: {e}");

@@ -44,6 +44,7 @@ pub struct Probe {
     multi: Option<crate::multi::MultiFetcher>,
     environment_id: String,
     invocations: AtomicU64,
+    max_concurrency: Option<u32>,
     pending_init: Mutex<Option<(InitBreakdown, Option<FetchRecord>)>>,
     retry: Option<RetrySettings>,
     sink: LogSink,
@@ -135,6 +136,8 @@ impl Probe {
             fetcher,
             multi,
             invocations: AtomicU64::new(0),
+            max_concurrency: secbench_record::lambda::max_concurrency(env.iter())
+                .filter(|n| *n > 1),
             pending_init: Mutex::new(Some((breakdown, init_fetch))),
             retry,
             sink,
@@ -146,16 +149,32 @@ impl Probe {
         &self.environment_id
     }
 
-    /// Handles one invocation.
+    /// Handles one invocation, its API calls counted apart from those of invocations running
+    /// beside it (Lambda Managed Instances).
     pub async fn handle(
+        &self,
+        payload: serde_json::Value,
+        request_id: &str,
+    ) -> Result<ProbeRecord, InvocationError> {
+        CallRecorder::scope(self.handle_scoped(payload, request_id)).await
+    }
+
+    async fn handle_scoped(
         &self,
         payload: serde_json::Value,
         request_id: &str,
     ) -> Result<ProbeRecord, InvocationError> {
         let start = Instant::now();
         let event = crate::event::from_value(payload)?;
-        let seq = self.invocations.fetch_add(1, Ordering::Relaxed) + 1;
-        let pending = secbench_record::sync::lock(&self.pending_init).take();
+        // The sequence number and INIT's breakdown are taken together, so the invocation
+        // numbered 1 is the one that reports INIT when several arrive at once.
+        let (seq, pending) = {
+            let mut pending = secbench_record::sync::lock(&self.pending_init);
+            (
+                self.invocations.fetch_add(1, Ordering::Relaxed) + 1,
+                pending.take(),
+            )
+        };
         let (init, mut fetches) = match pending {
             Some((breakdown, init_fetch)) => (Some(breakdown), init_fetch.into_iter().collect()),
             None => (None, Vec::new()),
@@ -201,6 +220,10 @@ impl Probe {
                 .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
             ignore_transient_errors: s.ignore_transient_errors,
             single_flight: s.single_flight,
+            max_concurrency: self.max_concurrency,
+            worker: self
+                .max_concurrency
+                .map(|_| format!("pid:{}", std::process::id())),
             fetch_at: s.fetch_at,
             sdk_retry: self.retry.clone(),
             init,

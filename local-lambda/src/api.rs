@@ -1,6 +1,7 @@
 //! The platform's HTTP front door on 127.0.0.1: routes the Lambda API calls it serves (Invoke,
-//! `GET`/`PUT` of the function's configuration, `PublishVersion`, the alias calls, and
-//! `Put`/`Get`/`DeleteProvisionedConcurrencyConfig`) to their handlers, and answers the rest
+//! `GET`/`PUT` of the function's configuration, `PublishVersion`, the alias calls,
+//! `Put`/`Get`/`DeleteProvisionedConcurrencyConfig`, `Put`/`GetFunctionScalingConfig` and
+//! `DeleteFunction` of a version) to their handlers, and answers the rest
 //! with Lambda's error shape (REST-JSON, `x-amzn-errortype`) the SDK reads.
 
 use crate::configuration::{configuration, update_configuration};
@@ -20,6 +21,7 @@ pub(crate) async fn handle(
     let Some(rest) = path
         .strip_prefix("/2015-03-31/functions/")
         .or_else(|| path.strip_prefix("/2019-09-30/functions/"))
+        .or_else(|| path.strip_prefix("/2025-11-30/functions/"))
     else {
         return Ok(service_error(
             StatusCode::NOT_FOUND,
@@ -42,6 +44,9 @@ pub(crate) async fn handle(
     let q = qualifier.as_deref();
     match (req.method().clone(), op) {
         (Method::POST, "invocations") => invoke(p, req).await,
+        (Method::GET, "configuration") if q.is_some() => {
+            Ok(crate::configuration::version_configuration(&p, q))
+        }
         (Method::GET, "configuration") => Ok(json_response(StatusCode::OK, &configuration(&p))),
         (Method::PUT, "configuration") => {
             let body = read_body(req).await?;
@@ -69,6 +74,12 @@ pub(crate) async fn handle(
         (Method::DELETE, "provisioned-concurrency") => {
             Ok(versions::delete_provisioned(&p, q).await)
         }
+        (Method::PUT, "function-scaling-config") => {
+            let body = read_body(req).await?;
+            Ok(crate::managed::put_scaling(&p, q, &body))
+        }
+        (Method::GET, "function-scaling-config") => Ok(crate::managed::get_scaling(&p, q)),
+        (Method::DELETE, "") => Ok(crate::managed::delete_version(&p, q).await),
         _ => Ok(service_error(
             StatusCode::NOT_FOUND,
             "UnknownOperationException",

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 pub(crate) fn configuration(p: &Platform) -> serde_json::Value {
     let s = lock(&p.state).clone();
-    serde_json::json!({
+    let mut c = serde_json::json!({
         "FunctionName": p.config.function_name,
         "FunctionArn": function_arn(&p.config.region, &p.config.function_name),
         "Runtime": "provided.al2023",
@@ -31,7 +31,47 @@ pub(crate) fn configuration(p: &Platform) -> serde_json::Value {
         "LastUpdateStatus": if s.updating { "InProgress" } else { "Successful" },
         "PackageType": "Zip",
         "Architectures": [architecture()],
-    })
+    });
+    if let Some(m) = &s.managed {
+        c["CapacityProviderConfig"] = m.document();
+    }
+    c
+}
+
+/// `GetFunctionConfiguration` with a `Qualifier`: a published version's configuration and,
+/// on a capacity provider, its state while its environments start.
+pub(crate) fn version_configuration(p: &Platform, qualifier: Option<&str>) -> Response<Body> {
+    let target = match crate::versions::target(p, qualifier) {
+        Ok(t) => t,
+        Err(e) => return e.response(),
+    };
+    let mut c = configuration(p);
+    if let Some(v) = target.version {
+        let config = &target.config;
+        c["Version"] = serde_json::json!(v.to_string());
+        c["FunctionArn"] = serde_json::json!(format!(
+            "{}:{v}",
+            function_arn(&p.config.region, &p.config.function_name)
+        ));
+        c["MemorySize"] = serde_json::json!(config.memory_mb);
+        c["Timeout"] = serde_json::json!(config.timeout.as_secs());
+        c["Environment"] = serde_json::json!({"Variables": config.vars});
+        match &config.managed {
+            Some(m) => c["CapacityProviderConfig"] = m.document(),
+            None => {
+                if let Some(o) = c.as_object_mut() {
+                    o.remove("CapacityProviderConfig");
+                }
+            }
+        }
+        if let Some((state, reason)) = crate::managed::version_state(p, v) {
+            c["State"] = serde_json::json!(state);
+            if let Some(r) = reason {
+                c["StateReason"] = serde_json::json!(r);
+            }
+        }
+    }
+    json_response(StatusCode::OK, &c)
 }
 
 pub(crate) fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Body> {
@@ -45,8 +85,21 @@ pub(crate) fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Bo
             )
         }
     };
+    let managed = match crate::managed::ManagedInstances::from_request(&request) {
+        Ok(m) => m,
+        Err(e) => {
+            return service_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                &e,
+            )
+        }
+    };
     {
         let mut s = lock(&p.state);
+        if let Some(m) = managed {
+            s.managed = Some(m);
+        }
         if let Some(memory) = request.get("MemorySize").and_then(|m| m.as_u64()) {
             if !u32::try_from(memory).is_ok_and(secbench_record::lambda::memory_allowed) {
                 return service_error(

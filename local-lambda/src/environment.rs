@@ -26,6 +26,11 @@ use tokio::sync::{mpsc, oneshot, watch};
 /// Lambda's limit on INIT for on-demand functions.
 pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Lambda Managed Instances' shortest limit on INIT ("the maximum of 130 seconds or the
+/// configured function timeout", "Understanding the Lambda Managed Instances execution
+/// environment"); the local platform uses this floor.
+pub const MANAGED_INIT_TIMEOUT: Duration = Duration::from_secs(130);
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct EnvSpec {
@@ -49,6 +54,10 @@ pub struct EnvSpec {
     pub initialization_type: secbench_record::InitializationType,
     /// The front the environment reaches the services through (its `AWS_ENDPOINT_URL`).
     pub front: Option<Arc<Front>>,
+    /// Lambda Managed Instances: the most invocations it serves at once. Such an environment
+    /// is never frozen (it runs continuously, as AWS's "Lambda Managed Instances execution
+    /// environment" page says) and its Runtime API serves that many `/next` long-polls at once.
+    pub managed_concurrency: Option<u32>,
 }
 
 /// The agent standing in for the Parameters and Secrets extension (see [`crate::agent`]).
@@ -98,6 +107,13 @@ pub struct Environment {
     pub version: Option<u32>,
     /// Invocations delivered to it so far.
     invocations: std::sync::atomic::AtomicU64,
+    /// Lambda Managed Instances: the most invocations at once (None: one at a time, frozen
+    /// between them).
+    pub managed_concurrency: Option<u32>,
+    /// Invocations delivered and not yet answered.
+    in_flight: std::sync::atomic::AtomicU32,
+    /// Invocations answered so far.
+    answered: std::sync::atomic::AtomicU64,
     shared: Arc<Shared>,
     next_tx: mpsc::Sender<Delivery>,
     exited: watch::Receiver<Option<String>>,
@@ -340,6 +356,9 @@ impl Environment {
             generation,
             version,
             invocations: std::sync::atomic::AtomicU64::new(0),
+            managed_concurrency: spec.managed_concurrency,
+            in_flight: std::sync::atomic::AtomicU32::new(0),
+            answered: std::sync::atomic::AtomicU64::new(0),
             shared,
             next_tx,
             exited: exit_rx,
@@ -405,6 +424,9 @@ impl Environment {
     }
 
     fn freeze(&self) {
+        if self.managed_concurrency.is_some() {
+            return;
+        }
         if let Some(c) = lock(&self.cgroup).as_ref() {
             if let Err(e) = c.freeze() {
                 lock(&self.logs).push(format!("secbench platform: cannot freeze: {e}"));
@@ -413,6 +435,9 @@ impl Environment {
     }
 
     fn thaw(&self) {
+        if self.managed_concurrency.is_some() {
+            return;
+        }
         if let Some(c) = lock(&self.cgroup).as_ref() {
             if let Err(e) = c.thaw() {
                 lock(&self.logs).push(format!("secbench platform: cannot thaw: {e}"));
@@ -441,6 +466,13 @@ impl Environment {
         state
     }
 
+    fn init_timeout(&self) -> Duration {
+        match self.managed_concurrency {
+            Some(_) => MANAGED_INIT_TIMEOUT,
+            None => INIT_TIMEOUT,
+        }
+    }
+
     /// Freezes an environment that waits for its first event (a provisioned one).
     pub fn park(&self) {
         self.freeze();
@@ -448,23 +480,21 @@ impl Environment {
 
     async fn wait_ready_inner(&self) -> InitState {
         let mut rx = self.shared.init.subscribe();
+        let limit = self.init_timeout();
         let state = {
             let waited =
-                tokio::time::timeout(INIT_TIMEOUT, rx.wait_for(|s| *s != InitState::Starting))
-                    .await;
+                tokio::time::timeout(limit, rx.wait_for(|s| *s != InitState::Starting)).await;
             match waited {
                 Ok(Ok(s)) => s.clone(),
                 Ok(Err(_)) => InitState::Exited("the environment went away".into()),
                 Err(_) => {
-                    return InitState::Exited(format!(
-                        "INIT did not finish within {INIT_TIMEOUT:?}"
-                    ))
+                    return InitState::Exited(format!("INIT did not finish within {limit:?}"))
                 }
             }
         };
         // Lambda waits for every extension's INIT too: the agent must be listening.
         if let (InitState::Ready(_), Some(port)) = (&state, self.agent_port) {
-            let deadline = self.shared.spawned_at + INIT_TIMEOUT;
+            let deadline = self.shared.spawned_at + limit;
             loop {
                 if tokio::net::TcpStream::connect(("127.0.0.1", port))
                     .await
@@ -489,6 +519,36 @@ impl Environment {
         self.invocations.load(std::sync::atomic::Ordering::SeqCst) <= 1
     }
 
+    /// Invocations delivered and not yet answered.
+    pub fn in_flight(&self) -> u32 {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Claims a place for one more invocation when fewer than `max` are in flight.
+    pub(crate) fn claim(&self, max: u32) -> bool {
+        self.in_flight
+            .fetch_update(
+                std::sync::atomic::Ordering::SeqCst,
+                std::sync::atomic::Ordering::SeqCst,
+                |n| (n < max).then_some(n + 1),
+            )
+            .is_ok()
+    }
+
+    /// Gives back a place [`Environment::claim`] took.
+    pub(crate) fn unclaim(&self) {
+        let _ = self.in_flight.fetch_update(
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+            |n| Some(n.saturating_sub(1)),
+        );
+    }
+
+    /// Invocations it has answered so far.
+    pub fn answered(&self) -> u64 {
+        self.answered.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Whether the process is still running.
     pub fn alive(&self) -> bool {
         self.exited.borrow().is_none()
@@ -509,6 +569,8 @@ impl Environment {
         let before = self.counters();
         let result = self.invoke_inner(request_id, payload, timeout).await;
         let window = self.counters().since(&before);
+        self.answered
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let result = match result {
             InvokeResult::Exited(message) if self.out_of_memory() => {
                 InvokeResult::OutOfMemory(message)

@@ -42,6 +42,13 @@ pub(crate) async fn invoke(
                 "Rate Exceeded.",
             ))
         }
+        Acquired::NotInvocable(message) => {
+            return Ok(service_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                &message,
+            ))
+        }
         Acquired::SpawnFailed(message) => {
             return Ok(service_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -92,12 +99,20 @@ pub(crate) async fn invoke(
         }
     };
     let mark = lock(&env.logs).mark();
+    let in_flight = env.managed_concurrency.map(|_| env.in_flight());
     let started = Instant::now();
     let (result, window) = env
         .invoke(&request_id, payload, target.config.timeout)
         .await;
     let duration = started.elapsed();
-    let usage = usage(&p, &env, window, init.is_some());
+    let usage = usage(&p, &env, window, init.is_some()).map(|mut u| {
+        if in_flight.is_some() {
+            u.in_flight = in_flight;
+            u.environment_cpu_ns = env.cpu_usage().map(|c| c.cpu_ns);
+            u.environment_answered = Some(env.answered());
+        }
+        u
+    });
     let mut error_type_field = None;
     let (body, function_error, status, reusable) = match result {
         InvokeResult::Response(body) => (body, None, None, true),
@@ -202,6 +217,7 @@ fn usage(
             .map(|c| c.handshakes),
         requests: connections.map(|c| c.requests),
         reused_connection_requests: connections.map(|c| c.reused),
+        ..Default::default()
     })
 }
 

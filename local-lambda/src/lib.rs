@@ -30,6 +30,7 @@ mod api;
 mod configuration;
 mod constraints;
 mod invoke;
+mod managed;
 mod platform;
 mod pool;
 mod runtime_api;
@@ -96,6 +97,8 @@ impl LocalPlatform {
             versions: BTreeMap::new(),
             aliases: BTreeMap::new(),
             provisioned: BTreeMap::new(),
+            managed: None,
+            managed_versions: BTreeMap::new(),
         };
         let platform = Arc::new(Platform {
             code: Mutex::new(Code {
@@ -106,6 +109,7 @@ impl LocalPlatform {
             state: Mutex::new(state),
             idle: Mutex::new(Vec::new()),
             provisioned_idle: Mutex::new(Vec::new()),
+            managed: Mutex::new(Vec::new()),
             live: AtomicUsize::new(0),
             all: Mutex::new(Vec::new()),
         });

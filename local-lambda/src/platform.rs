@@ -54,6 +54,8 @@ pub(crate) struct Published {
     pub(crate) memory_mb: u32,
     pub(crate) timeout: Duration,
     pub(crate) layers: Vec<String>,
+    /// On a capacity provider (Lambda Managed Instances), with its shape.
+    pub(crate) managed: Option<crate::managed::ManagedInstances>,
 }
 
 /// A version's provisioned concurrency (`PutProvisionedConcurrencyConfig`).
@@ -104,6 +106,10 @@ pub(crate) struct FunctionState {
     pub(crate) aliases: BTreeMap<String, u32>,
     /// Provisioned concurrency, by version.
     pub(crate) provisioned: BTreeMap<u32, Provisioning>,
+    /// `CapacityProviderConfig` (Lambda Managed Instances) of `$LATEST`.
+    pub(crate) managed: Option<crate::managed::ManagedInstances>,
+    /// Managed-instances versions: the environments asked for and where they stand.
+    pub(crate) managed_versions: BTreeMap<u32, crate::managed::VersionEnvironments>,
 }
 
 impl FunctionState {
@@ -114,6 +120,7 @@ impl FunctionState {
             memory_mb: self.memory_mb,
             timeout: self.timeout,
             layers: self.layers.clone(),
+            managed: self.managed.clone(),
         }
     }
 }
@@ -127,6 +134,9 @@ pub(crate) struct Platform {
     pub(crate) idle: Mutex<Vec<Arc<Environment>>>,
     /// Environments provisioned ahead of traffic and waiting for an invocation.
     pub(crate) provisioned_idle: Mutex<Vec<Arc<Environment>>>,
+    /// Managed-instances environments: each serves many invocations at once and stays here,
+    /// busy or not, for its version's life.
+    pub(crate) managed: Mutex<Vec<Arc<Environment>>>,
     pub(crate) live: AtomicUsize,
     pub(crate) all: Mutex<Vec<Arc<Environment>>>,
 }

@@ -55,9 +55,24 @@ pub(crate) enum Acquired {
     },
     Throttled,
     SpawnFailed(String),
+    /// The function runs on a capacity provider and `$LATEST` was invoked.
+    NotInvocable(String),
 }
 
 pub(crate) async fn acquire(p: &Arc<Platform>, target: &Target) -> Acquired {
+    // Lambda Managed Instances: environments started at publish, shared by concurrent
+    // invocations; none starts on demand.
+    if target.config.managed.is_some() {
+        if target.version.is_none() {
+            return Acquired::NotInvocable(
+                "the function runs on a capacity provider: invoke a published version".into(),
+            );
+        }
+        return match crate::managed::acquire(p, target) {
+            Some(env) => Acquired::Warm(env),
+            None => Acquired::Throttled,
+        };
+    }
     if target.version.is_some() {
         let provisioned = {
             let mut idle = lock(&p.provisioned_idle);
@@ -184,6 +199,12 @@ pub(crate) async fn spawn(
         "/usr/local/bin:/usr/bin/:/bin:/opt/bin".into(),
     );
     vars.insert("LANG".into(), "en_US.UTF-8".into());
+    if let Some(m) = &config.managed {
+        vars.insert(
+            secbench_record::lambda::MAX_CONCURRENCY_VAR.into(),
+            m.max_concurrency.to_string(),
+        );
+    }
     let agent = match (
         &p.config.agent_bin,
         config
@@ -235,7 +256,12 @@ pub(crate) async fn spawn(
             Constraints::None(_) => None,
         },
         init_cpus,
-        share_cpus: p.config.constraints.cpus_for(config.memory_mb).0,
+        // Managed instances: the environment's vCPUs, INIT and after.
+        share_cpus: match &config.managed {
+            Some(m) => Some(m.vcpus(config.memory_mb)),
+            None => p.config.constraints.cpus_for(config.memory_mb).0,
+        },
+        managed_concurrency: config.managed.as_ref().map(|m| m.max_concurrency),
         initialization_type,
         front: p.config.front.clone(),
     };
@@ -255,6 +281,9 @@ pub(crate) async fn spawn(
 /// provisioned concurrency stands) or the idle ones (while its configuration is in force), or
 /// retired.
 pub(crate) async fn release(p: &Arc<Platform>, env: Arc<Environment>, reusable: bool) {
+    if env.managed_concurrency.is_some() {
+        return crate::managed::release(p, env, reusable).await;
+    }
     let (current, provisioned) = {
         let s = lock(&p.state);
         (

@@ -76,13 +76,21 @@ pub(crate) fn target(p: &Platform, qualifier: Option<&str>) -> Result<Target, Un
 }
 
 /// `PublishVersion`: a new version with `$LATEST`'s configuration.
-pub(crate) fn publish_version(p: &Platform) -> Response<Body> {
+pub(crate) fn publish_version(p: &Arc<Platform>) -> Response<Body> {
     let mut s = lock(&p.state);
     let next = s.versions.keys().next_back().map_or(1, |v| v + 1);
     let published = s.published();
+    let managed = published.managed.is_some();
     s.versions.insert(next, published);
     drop(s);
+    // On a capacity provider, publishing starts the version's environments.
+    if managed {
+        crate::managed::published(p, next);
+    }
     let mut c = crate::configuration::configuration(p);
+    if managed {
+        c["State"] = serde_json::json!("Pending");
+    }
     c["Version"] = serde_json::json!(next.to_string());
     c["FunctionArn"] = serde_json::json!(format!(
         "{}:{next}",

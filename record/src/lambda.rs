@@ -5,6 +5,20 @@
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+/// The variable Lambda Managed Instances sets to the most invocations an execution environment
+/// serves at once (the function's `PerExecutionEnvironmentMaxConcurrency`); the runtimes run
+/// that many at once (aws-lambda-rust-runtime's `run_concurrent` reads it).
+pub const MAX_CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
+
+/// `AWS_LAMBDA_MAX_CONCURRENCY` from an environment's variables, when set to a number.
+pub fn max_concurrency<K: AsRef<str>, V: AsRef<str>>(
+    vars: impl IntoIterator<Item = (K, V)>,
+) -> Option<u32> {
+    vars.into_iter()
+        .find(|(k, _)| k.as_ref() == MAX_CONCURRENCY_VAR)
+        .and_then(|(_, v)| v.as_ref().trim().parse().ok())
+}
+
 /// The memory sizes a function may have, MB (AWS Lambda developer guide, "Configure Lambda
 /// function memory": 128 MB to 10,240 MB in 1-MB increments).
 pub const MEMORY_MB: RangeInclusive<u32> = 128..=10_240;

@@ -617,6 +617,15 @@ pub struct ProbeRecord {
     /// The `ttl` cache coalesces concurrent misses into one fetch (absent: not set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_flight: Option<bool>,
+    /// Lambda Managed Instances: the most invocations the environment serves at once
+    /// (`AWS_LAMBDA_MAX_CONCURRENCY`); absent when it serves one at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<u32>,
+    /// Lambda Managed Instances: the process (`pid:N`) or worker thread (`pid:N/thread:M`) of
+    /// the environment that served the invocation, each with its own INIT and cache where the
+    /// runtime runs processes or workers; absent when the environment serves one at a time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worker: Option<String>,
     /// When the probe fetches.
     pub fetch_at: FetchAt,
     /// The SDK retry settings in force (absent for sources that use no SDK client).

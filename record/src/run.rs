@@ -266,6 +266,20 @@ pub struct EnvironmentUsage {
     /// Of those, requests on a connection that had already carried one (kept alive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reused_connection_requests: Option<u64>,
+    /// Lambda Managed Instances: invocations in the environment when this one was delivered,
+    /// itself included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub in_flight: Option<u32>,
+    /// Lambda Managed Instances: CPU time the environment's processes used from its spawn to
+    /// this invocation's answer, ns (its invocations overlap, so a window per invocation would
+    /// count the same CPU twice; this total over [`EnvironmentUsage::environment_answered`] is
+    /// the CPU per invocation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_cpu_ns: Option<u64>,
+    /// Lambda Managed Instances: invocations the environment had answered by then, this one
+    /// included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment_answered: Option<u64>,
 }
 
 /// Counts of invocations by outcome. `sent` is the sum of the others, always.

@@ -140,6 +140,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             cache_ttl_ms: (cache != CacheMode::None).then_some(300_000),
             ignore_transient_errors: None,
             single_flight: None,
+            max_concurrency: None,
+            worker: None,
             fetch_at: FetchAt::Handler,
             sdk_retry: Some(RetrySettings {
                 mode: "standard".into(),
