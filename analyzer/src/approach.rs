@@ -19,6 +19,9 @@ pub struct Approach {
     pub concurrency: ConcurrencyMode,
     /// The runtime the function is written for (its SDK, its caching library, its INIT).
     pub runtime: Runtime,
+    /// The TTL cache coalesces concurrent misses into one fetch (single flight): what an
+    /// environment serving many invocations at once (Managed Instances) needs.
+    pub single_flight: bool,
 }
 
 impl Approach {
@@ -33,6 +36,7 @@ impl Approach {
             fetch_at,
             concurrency: ConcurrencyMode::OnDemand,
             runtime: Runtime::Rust,
+            single_flight: false,
         };
         let mut v = vec![a(S::PlainEnv, C::None, A::Handler)];
         for s in [S::KmsEnv, S::Ssm, S::SecretsManager] {
@@ -68,6 +72,7 @@ impl Approach {
             fetch_at: key.fetch_at?,
             concurrency: key.concurrency,
             runtime: key.runtime,
+            single_flight: key.single_flight,
         })
     }
 
@@ -90,6 +95,19 @@ impl Approach {
         }
     }
 
+    /// The same approach on demand (Managed Instances' rows take their on-demand twin's
+    /// colour).
+    pub fn on_demand(&self) -> Approach {
+        match self.concurrency {
+            ConcurrencyMode::ManagedInstances => Approach {
+                concurrency: ConcurrencyMode::OnDemand,
+                single_flight: false,
+                ..*self
+            },
+            _ => *self,
+        }
+    }
+
     fn rust_name(&self) -> String {
         let base = match (self.cache, self.fetch_at) {
             (CacheMode::None, FetchAt::Handler) => self.source.as_str().to_owned(),
@@ -97,9 +115,15 @@ impl Approach {
             (c, FetchAt::Handler) => format!("{}+{}", self.source, c),
             (c, FetchAt::Init) => format!("{}+{}@init", self.source, c),
         };
+        let base = if self.single_flight {
+            format!("{base}+single-flight")
+        } else {
+            base
+        };
         match self.concurrency {
             ConcurrencyMode::OnDemand => base,
             ConcurrencyMode::Provisioned => format!("{base}+provisioned"),
+            ConcurrencyMode::ManagedInstances => format!("{base}+lmi"),
         }
     }
 
@@ -109,18 +133,31 @@ impl Approach {
             Some((base, r)) => (base, r.parse().ok()?),
             None => (name, Runtime::Rust),
         };
+        let (base, concurrency) = match base.strip_suffix("+lmi") {
+            Some(b) => (b, Some(ConcurrencyMode::ManagedInstances)),
+            None => (base, None),
+        };
+        let (base, single_flight) = match base.strip_suffix("+single-flight") {
+            Some(b) if concurrency.is_some() => (b, true),
+            _ => (base, false),
+        };
         Approach::all()
             .into_iter()
             .chain(Approach::other_runtimes())
             .find(|a| a.rust_name() == base)
-            .map(|a| Approach { runtime, ..a })
+            .map(|a| Approach {
+                runtime,
+                concurrency: concurrency.unwrap_or(a.concurrency),
+                single_flight,
+                ..a
+            })
     }
 
     /// Its place in [`Approach::all`] (what keeps its colour in every chart); an approach in
     /// another runtime takes its Rust twin's place, or one after the list for the caches only
     /// those runtimes have.
     pub fn index(&self) -> Option<usize> {
-        let rust = self.in_rust();
+        let rust = self.on_demand().in_rust();
         Approach::all().iter().position(|a| *a == rust).or_else(|| {
             Approach::other_runtimes()
                 .iter()
@@ -140,6 +177,7 @@ impl Approach {
                 fetch_at: FetchAt::Handler,
                 concurrency: ConcurrencyMode::OnDemand,
                 runtime: Runtime::Rust,
+                single_flight: false,
             })
             .collect()
     }
@@ -155,8 +193,12 @@ impl Approach {
             source,
             cache: CacheMode::None,
             fetch_at: FetchAt::Handler,
-            concurrency: ConcurrencyMode::OnDemand,
+            concurrency: match self.concurrency {
+                ConcurrencyMode::ManagedInstances => ConcurrencyMode::ManagedInstances,
+                _ => ConcurrencyMode::OnDemand,
+            },
             runtime: self.runtime,
+            single_flight: false,
         }
     }
 }

@@ -215,6 +215,9 @@ pub struct GroupKey {
     /// The probe's runtime.
     #[serde(skip_serializing_if = "is_rust")]
     pub runtime: Runtime,
+    /// The TTL cache coalesced concurrent misses (single flight; Managed Instances).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub single_flight: bool,
 }
 
 fn is_rust(r: &Runtime) -> bool {
@@ -328,6 +331,8 @@ pub struct Group {
     pub interpreters: std::collections::BTreeSet<String>,
     /// Node.js and Python probes: the SDK and library versions that ran (`boto3 1.44.8`).
     pub software: std::collections::BTreeSet<String>,
+    /// Lambda Managed Instances: what the cost model needs of the group's environments.
+    pub managed: Option<Managed>,
 }
 
 /// What the local stage's front counted for a group's invocations.
@@ -358,6 +363,7 @@ impl Group {
             connections: None,
             interpreters: Default::default(),
             software: Default::default(),
+            managed: None,
         }
     }
 
@@ -377,6 +383,50 @@ impl Group {
     /// Invocations in this group.
     pub fn invocations(&self) -> u64 {
         self.outcomes.values().sum()
+    }
+}
+
+/// A Lambda Managed Instances group's environments, as its records show them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Managed {
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`.
+    pub max_concurrency: u32,
+    /// The workers (processes or threads) seen, each `environment/worker`.
+    pub workers: std::collections::BTreeSet<String>,
+    /// Per environment: the CPU it used after INIT and the invocations it had answered, at
+    /// its latest answer (the usage line's totals).
+    pub environment_cpu: BTreeMap<String, (u64, u64)>,
+    /// The environment's CPU quota, thousandths of a CPU (its vCPUs), when constrained.
+    pub cpu_share_millis: Option<u32>,
+    /// API calls of fetches that refreshed an expired entry.
+    pub refresh_calls: u64,
+    /// The TTL, ms.
+    pub ttl_ms: Option<u64>,
+    /// The first and last intended send of the group's invocations, Unix ms.
+    pub span_ms: Option<(u64, u64)>,
+    /// The most invocations one environment had in flight.
+    pub peak_in_flight: u32,
+}
+
+impl Managed {
+    /// Adds `other`'s (a merge of two folds).
+    pub fn add(&mut self, other: Managed) {
+        self.max_concurrency = self.max_concurrency.max(other.max_concurrency);
+        self.workers.extend(other.workers);
+        for (env, (cpu, answered)) in other.environment_cpu {
+            let e = self.environment_cpu.entry(env).or_insert((0, 0));
+            if answered > e.1 {
+                *e = (cpu, answered);
+            }
+        }
+        self.cpu_share_millis = self.cpu_share_millis.or(other.cpu_share_millis);
+        self.refresh_calls += other.refresh_calls;
+        self.ttl_ms = self.ttl_ms.or(other.ttl_ms);
+        self.span_ms = match (self.span_ms, other.span_ms) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (a, b) => a.or(b),
+        };
+        self.peak_in_flight = self.peak_in_flight.max(other.peak_in_flight);
     }
 }
 

@@ -123,6 +123,7 @@ pub fn analyze(ingested: &Ingested) -> Vec<RotationStaleness> {
                 fetch_at: s.fetch_at,
                 concurrency: s.concurrency_mode,
                 runtime: s.runtime,
+                single_flight: s.single_flight == Some(true),
             });
             let empty = Vec::new();
             let obs = run.observations.get(scenario).unwrap_or(&empty);

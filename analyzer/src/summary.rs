@@ -141,6 +141,9 @@ pub struct GroupSummary {
     /// Node.js and Python probes: the interpreter that ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub interpreters: Vec<String>,
+    /// Lambda Managed Instances: what the cost model reads of the group's environments.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed: Option<ManagedSummary>,
     /// Node.js and Python probes: the SDK and library versions that ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub software: Vec<String>,
@@ -196,6 +199,61 @@ fn group_summary(key: &GroupKey, g: &crate::group::Group, seed: u64) -> GroupSum
         proactive_inits: g.proactive_inits,
         interpreters: g.interpreters.iter().cloned().collect(),
         software: g.software.iter().cloned().collect(),
+        managed: g.managed.as_ref().map(ManagedSummary::of),
+    }
+}
+
+/// A Lambda Managed Instances group's environments, summarized for the cost model.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ManagedSummary {
+    /// `AWS_LAMBDA_MAX_CONCURRENCY`.
+    pub max_concurrency: u32,
+    /// Environments seen.
+    pub environments: u64,
+    /// Workers (processes or threads, each with its own cache) seen.
+    pub workers: u64,
+    /// The environments' CPU after INIT over the invocations they answered, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms_per_invocation: Option<f64>,
+    /// Each environment's CPU quota, vCPUs (local stage).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vcpus: Option<f64>,
+    /// API calls of refreshes per TTL period per worker (1: one call per expiry; more: a herd
+    /// of concurrent misses each calling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_calls_per_ttl_per_worker: Option<f64>,
+    /// The most invocations one environment had in flight.
+    pub peak_in_flight: u32,
+}
+
+impl ManagedSummary {
+    /// From the group's accumulated figures.
+    pub fn of(m: &crate::group::Managed) -> ManagedSummary {
+        let (cpu, answered) = m
+            .environment_cpu
+            .values()
+            .fold((0u64, 0u64), |(c, a), (ec, ea)| (c + ec, a + ea));
+        let environments: std::collections::BTreeSet<&str> = m
+            .workers
+            .iter()
+            .filter_map(|w| w.split_once('/').map(|(e, _)| e))
+            .collect();
+        let workers = m.workers.len() as u64;
+        let periods = match (m.span_ms, m.ttl_ms) {
+            (Some((a, b)), Some(ttl)) if ttl > 0 => Some(((b - a) as f64 / ttl as f64).max(1.0)),
+            _ => None,
+        };
+        ManagedSummary {
+            max_concurrency: m.max_concurrency,
+            environments: environments.len() as u64,
+            workers,
+            cpu_ms_per_invocation: (answered > 0).then(|| cpu as f64 / answered as f64 / 1e6),
+            vcpus: m.cpu_share_millis.map(|c| f64::from(c) / 1000.0),
+            refresh_calls_per_ttl_per_worker: periods
+                .filter(|_| workers > 0)
+                .map(|p| m.refresh_calls as f64 / p / workers as f64),
+            peak_in_flight: m.peak_in_flight,
+        }
     }
 }
 

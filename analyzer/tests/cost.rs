@@ -36,6 +36,7 @@ fn approach(source: Source, cache: CacheMode, fetch_at: FetchAt) -> Approach {
         fetch_at,
         concurrency: ConcurrencyMode::OnDemand,
         runtime: secbench_record::Runtime::Rust,
+        single_flight: false,
     }
 }
 
@@ -145,6 +146,7 @@ fn lat(cold: f64, warm: f64) -> secbench_analyzer::cost::latency::Latency {
         warm_p99_s: warm,
         warm_mean_s: warm / 2.0,
         extension_init_s: None,
+        managed: None,
     }
 }
 
@@ -1372,4 +1374,141 @@ fn from_a_run_the_extension_s_init_share_is_its_init_duration_less_the_baseline_
     // The direct approaches have none.
     let direct = approach(Source::SecretsManager, CacheMode::None, FetchAt::Handler);
     assert_eq!(lat.get(&direct).and_then(|l| l.extension_init_s), None);
+}
+
+/// A Lambda Managed Instances approach with what its run measured.
+fn lmi_price(
+    w: &Workload,
+    p: &Pricing,
+    cache: CacheMode,
+    single_flight: bool,
+    measure: secbench_analyzer::cost::managed::ManagedMeasure,
+) -> model::ApproachCost {
+    let a = Approach {
+        concurrency: ConcurrencyMode::ManagedInstances,
+        single_flight,
+        ..approach(Source::SecretsManager, cache, FetchAt::Handler)
+    };
+    let l = secbench_analyzer::cost::latency::Latency {
+        managed: Some(measure),
+        ..lat(0.0, 0.004)
+    };
+    model::price(model::Inputs {
+        approach: a,
+        latency: Some(l),
+        miss_latency: None,
+        workload: w,
+        pricing: p,
+    })
+}
+
+fn measure(
+    max_concurrency: u32,
+    workers: f64,
+    cpu_ms: f64,
+    refresh_calls_per_ttl: f64,
+) -> secbench_analyzer::cost::managed::ManagedMeasure {
+    secbench_analyzer::cost::managed::ManagedMeasure {
+        max_concurrency,
+        vcpus: 1.0,
+        workers_per_environment: workers,
+        cpu_s_per_invocation: cpu_ms / 1e3,
+        refresh_calls_per_ttl,
+    }
+}
+
+/// Rust, one cache per environment with single flight, 4 ms of CPU per invocation:
+/// environments = max(2,000 × 0.004 / (1 vCPU × 0.5), 80 / 16) = 16; instances = ⌈16 × 1 / 2⌉
+/// = 8; 8 × 730 h = 5,840 instance-hours × $0.0816 = $476.544, the fee 15 % = $71.4816.
+/// Calls: 16 caches × 2,628,000 s / 300 s = 140,160 refreshes + 16 × 2,628,000 / 14,400 =
+/// 2,920 first fetches = 143,080 GetSecretValue × $0.05 / 10,000 = $0.7154.
+#[test]
+fn managed_instances_price_instances_fee_and_a_shared_cache_s_calls_to_the_cent() {
+    let w = workload("hand-managed-instances.toml");
+    let p = table("us-east-1");
+    let c = lmi_price(&w, &p, CacheMode::Ttl, true, measure(16, 1.0, 4.0, 1.0));
+    let instances = line(
+        &c,
+        "Lambda Managed Instances: 8 × m7g.large (2 vCPUs) × 730 h (EC2 on-demand)",
+    );
+    assert_eq!(instances.quantity, 5840.0);
+    assert_eq!(cents(instances.cost_usd), 47654);
+    let fee = line(
+        &c,
+        "Lambda Managed Instances management fee (15 % of the instances' on-demand price)",
+    );
+    assert_eq!(cents(fee.cost_usd), 7148);
+    assert_eq!(cents(c.category_usd("lmi_capacity")), 54803);
+    assert_eq!(
+        c.api_calls_per_month[&model::Op::SmGetSecretValue],
+        143_080.0
+    );
+    assert_eq!(cents(c.category_usd("api_requests")), 72);
+    // No duration charge on Managed Instances.
+    assert_eq!(c.category_usd("lambda_compute"), 0.0);
+    assert!(c.notes.iter().any(|n| n.contains("16 environment(s)")));
+}
+
+/// Python, a cache per process (16 processes per environment), 12 ms of CPU: environments =
+/// 2,000 × 0.012 / 0.5 = 48, instances 24: 17,520 h × $0.0816 = $1,429.632 + fee $214.4448.
+/// Calls: 48 × 16 = 768 caches × 8,760 TTL periods = 6,727,680 refreshes + 48 × 182.5 × 16 =
+/// 140,160 first fetches = 6,867,840 × $0.05 / 10,000 = $34.3392: 48 times the shared cache's.
+/// And the herd: the shared cache without single flight, 3.5 calls per expiry, makes 16 ×
+/// 8,760 × 3.5 = 490,560 refreshes + 2,920 = 493,480 calls = $2.4674.
+#[test]
+fn per_process_caches_and_the_herd_multiply_the_calls_to_the_cent() {
+    let w = workload("hand-managed-instances.toml");
+    let p = table("us-east-1");
+    let python = lmi_price(&w, &p, CacheMode::Ttl, false, measure(16, 16.0, 12.0, 1.0));
+    assert_eq!(cents(python.category_usd("lmi_capacity")), 164408);
+    assert_eq!(
+        python.api_calls_per_month[&model::Op::SmGetSecretValue],
+        6_867_840.0
+    );
+    assert_eq!(cents(python.category_usd("api_requests")), 3434);
+    let herd = lmi_price(&w, &p, CacheMode::Ttl, false, measure(16, 1.0, 4.0, 3.5));
+    assert_eq!(
+        herd.api_calls_per_month[&model::Op::SmGetSecretValue],
+        493_480.0
+    );
+    assert_eq!(cents(herd.category_usd("api_requests")), 247);
+    assert_eq!(herd.approach.name(), "secrets-manager+ttl+lmi");
+    let shared = lmi_price(&w, &p, CacheMode::Ttl, true, measure(16, 1.0, 4.0, 1.0));
+    assert_eq!(
+        shared.approach.name(),
+        "secrets-manager+ttl+single-flight+lmi"
+    );
+    assert_eq!(
+        Approach::parse(&shared.approach.name()),
+        Some(shared.approach)
+    );
+}
+
+/// A small workload still pays for the three instances AWS launches at publish: 10 requests/s
+/// need one environment's CPU, but 3 × 730 h × $0.0816 = $178.704 + 15 % = $26.8056; and an
+/// unset target utilisation is the model's assumption, said in the notes.
+#[test]
+fn managed_instances_pay_for_three_instances_at_least_and_say_what_they_assume() {
+    let mut w = workload("hand-managed-instances.toml");
+    w.peak_rps = 10.0;
+    w.managed_instances.target_cpu_utilization = None;
+    let p = table("us-east-1");
+    let c = lmi_price(&w, &p, CacheMode::None, false, measure(16, 1.0, 4.0, 1.0));
+    assert_eq!(cents(c.category_usd("lmi_capacity")), 20551);
+    assert!(c
+        .notes
+        .iter()
+        .any(|n| n.contains("assumed: AWS does not document the default target")));
+    // Uncached: every invocation's fetch is a call, as on demand.
+    assert_eq!(
+        c.api_calls_per_month[&model::Op::SmGetSecretValue],
+        100_000_000.0
+    );
+    // An instance type the table does not price is named, and the row falls back to on demand.
+    w.managed_instances.instance_type = Some("z9.huge".into());
+    let c = lmi_price(&w, &p, CacheMode::None, false, measure(16, 1.0, 4.0, 1.0));
+    assert!(c
+        .notes
+        .iter()
+        .any(|n| n.contains("z9.huge is not in the pricing table")));
 }

@@ -97,8 +97,10 @@ pub(crate) fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Bo
     };
     {
         let mut s = lock(&p.state);
-        if let Some(m) = managed {
-            s.managed = Some(m);
+        match managed {
+            crate::managed::Change::Keep => {}
+            crate::managed::Change::Set(m) => s.managed = Some(m),
+            crate::managed::Change::Clear => s.managed = None,
         }
         if let Some(memory) = request.get("MemorySize").and_then(|m| m.as_u64()) {
             if !u32::try_from(memory).is_ok_and(secbench_record::lambda::memory_allowed) {

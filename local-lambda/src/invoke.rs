@@ -108,7 +108,11 @@ pub(crate) async fn invoke(
     let usage = usage(&p, &env, window, init.is_some()).map(|mut u| {
         if in_flight.is_some() {
             u.in_flight = in_flight;
-            u.environment_cpu_ns = env.cpu_usage().map(|c| c.cpu_ns);
+            let init_cpu = env
+                .init_window()
+                .and_then(|(w, _)| w.cpu)
+                .map_or(0, |c| c.cpu_ns);
+            u.environment_cpu_ns = env.cpu_usage().map(|c| c.cpu_ns.saturating_sub(init_cpu));
             u.environment_answered = Some(env.answered());
         }
         u

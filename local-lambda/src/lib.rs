@@ -110,6 +110,7 @@ impl LocalPlatform {
             idle: Mutex::new(Vec::new()),
             provisioned_idle: Mutex::new(Vec::new()),
             managed: Mutex::new(Vec::new()),
+            scaling: tokio::sync::Mutex::new(()),
             live: AtomicUsize::new(0),
             all: Mutex::new(Vec::new()),
         });

@@ -33,30 +33,33 @@ pub(crate) const ENVIRONMENTS_AT_PUBLISH: u32 = 1;
 pub(crate) struct ManagedInstances {
     /// `CapacityProviderArn`.
     pub(crate) capacity_provider_arn: String,
-    /// `PerExecutionEnvironmentMaxConcurrency` (1–1,600).
-    pub(crate) max_concurrency: u32,
-    /// `ExecutionEnvironmentMemoryGiBPerVCpu` (2–8).
-    pub(crate) memory_gib_per_vcpu: f64,
+    /// `PerExecutionEnvironmentMaxConcurrency` and `ExecutionEnvironmentMemoryGiBPerVCpu`.
+    pub(crate) shape: secbench_record::lambda::ManagedInstances,
 }
 
-/// The Lambda API's range of `PerExecutionEnvironmentMaxConcurrency`.
-pub const MAX_CONCURRENCY: std::ops::RangeInclusive<u32> = 1..=1600;
-
-/// The Lambda API's range of `ExecutionEnvironmentMemoryGiBPerVCpu`.
-pub const MEMORY_GIB_PER_VCPU: std::ops::RangeInclusive<f64> = 2.0..=8.0;
+/// What an `UpdateFunctionConfiguration` does to the capacity provider config.
+pub(crate) enum Change {
+    /// Leaves it (the body does not name it).
+    Keep,
+    /// Sets it.
+    Set(ManagedInstances),
+    /// Removes it: `"CapacityProviderConfig": {}`. On AWS a function stays on (or off) a
+    /// capacity provider for its life (the template makes a function of each kind); the local
+    /// platform's one function takes this so that the scenarios after a managed-instances one
+    /// run on demand again.
+    Clear,
+}
 
 impl ManagedInstances {
-    /// Reads `CapacityProviderConfig` from an `UpdateFunctionConfiguration` body: `Ok(None)`
-    /// when the body does not set it.
-    pub(crate) fn from_request(
-        request: &serde_json::Value,
-    ) -> Result<Option<ManagedInstances>, String> {
+    /// Reads `CapacityProviderConfig` from an `UpdateFunctionConfiguration` body.
+    pub(crate) fn from_request(request: &serde_json::Value) -> Result<Change, String> {
+        use secbench_record::lambda::{MANAGED_MAX_CONCURRENCY, MANAGED_MEMORY_GIB_PER_VCPU};
         let Some(config) = request.get("CapacityProviderConfig") else {
-            return Ok(None);
+            return Ok(Change::Keep);
         };
-        let lmi = config
-            .get("LambdaManagedInstancesCapacityProviderConfig")
-            .ok_or("CapacityProviderConfig needs LambdaManagedInstancesCapacityProviderConfig")?;
+        let Some(lmi) = config.get("LambdaManagedInstancesCapacityProviderConfig") else {
+            return Ok(Change::Clear);
+        };
         let arn = lmi["CapacityProviderArn"]
             .as_str()
             .filter(|a| a.contains(":capacity-provider:"))
@@ -68,20 +71,22 @@ impl ManagedInstances {
             Some(v) => v
                 .as_u64()
                 .and_then(|n| u32::try_from(n).ok())
-                .filter(|n| MAX_CONCURRENCY.contains(n))
+                .filter(|n| MANAGED_MAX_CONCURRENCY.contains(n))
                 .ok_or("PerExecutionEnvironmentMaxConcurrency must be between 1 and 1600")?,
         };
         let memory_gib_per_vcpu = match lmi.get("ExecutionEnvironmentMemoryGiBPerVCpu") {
-            None => *MEMORY_GIB_PER_VCPU.start(),
+            None => *MANAGED_MEMORY_GIB_PER_VCPU.start(),
             Some(v) => v
                 .as_f64()
-                .filter(|r| MEMORY_GIB_PER_VCPU.contains(r))
+                .filter(|r| MANAGED_MEMORY_GIB_PER_VCPU.contains(r))
                 .ok_or("ExecutionEnvironmentMemoryGiBPerVCpu must be between 2.0 and 8.0")?,
         };
-        Ok(Some(ManagedInstances {
+        Ok(Change::Set(ManagedInstances {
             capacity_provider_arn: arn.to_owned(),
-            max_concurrency,
-            memory_gib_per_vcpu,
+            shape: secbench_record::lambda::ManagedInstances {
+                max_concurrency,
+                memory_gib_per_vcpu,
+            },
         }))
     }
 
@@ -90,15 +95,20 @@ impl ManagedInstances {
         serde_json::json!({
             "LambdaManagedInstancesCapacityProviderConfig": {
                 "CapacityProviderArn": self.capacity_provider_arn,
-                "PerExecutionEnvironmentMaxConcurrency": self.max_concurrency,
-                "ExecutionEnvironmentMemoryGiBPerVCpu": self.memory_gib_per_vcpu,
+                "PerExecutionEnvironmentMaxConcurrency": self.shape.max_concurrency,
+                "ExecutionEnvironmentMemoryGiBPerVCpu": self.shape.memory_gib_per_vcpu,
             }
         })
     }
 
-    /// The vCPUs an environment of `memory_mb` gets: its memory over the GiB per vCPU.
+    /// The vCPUs an environment of `memory_mb` gets.
     pub(crate) fn vcpus(&self, memory_mb: u32) -> f64 {
-        f64::from(memory_mb) / 1024.0 / self.memory_gib_per_vcpu
+        self.shape.vcpus(memory_mb)
+    }
+
+    /// `PerExecutionEnvironmentMaxConcurrency`.
+    pub(crate) fn max_concurrency(&self) -> u32 {
+        self.shape.max_concurrency
     }
 }
 
@@ -151,6 +161,7 @@ fn environments_of(p: &Platform, version: u32) -> Vec<Arc<Environment>> {
 /// Brings `version`'s environments to what its scaling config asks: starts the missing ones
 /// (INIT with the environment's vCPUs), retires idle extra ones.
 async fn scale(p: &Arc<Platform>, version: u32) {
+    let _one_at_a_time = p.scaling.lock().await;
     let Ok(target) = crate::versions::target(p, Some(&version.to_string())) else {
         return;
     };
@@ -225,7 +236,7 @@ async fn retire(p: &Platform, env: &Arc<Environment>) {
 /// least busy), claimed; `None` when all are full or none has started.
 pub(crate) fn acquire(p: &Platform, target: &Target) -> Option<Arc<Environment>> {
     let version = target.version?;
-    let max = target.config.managed.as_ref()?.max_concurrency;
+    let max = target.config.managed.as_ref()?.max_concurrency();
     let mut candidates: Vec<Arc<Environment>> = lock(&p.managed)
         .iter()
         .filter(|e| e.version == Some(version) && e.alive())

@@ -137,6 +137,9 @@ pub(crate) struct Platform {
     /// Managed-instances environments: each serves many invocations at once and stays here,
     /// busy or not, for its version's life.
     pub(crate) managed: Mutex<Vec<Arc<Environment>>>,
+    /// Held while managed-instances environments are started or retired, so that a scaling
+    /// config put while the version's first environment starts does not start a second.
+    pub(crate) scaling: tokio::sync::Mutex<()>,
     pub(crate) live: AtomicUsize,
     pub(crate) all: Mutex<Vec<Arc<Environment>>>,
 }

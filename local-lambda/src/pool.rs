@@ -202,7 +202,7 @@ pub(crate) async fn spawn(
     if let Some(m) = &config.managed {
         vars.insert(
             secbench_record::lambda::MAX_CONCURRENCY_VAR.into(),
-            m.max_concurrency.to_string(),
+            m.max_concurrency().to_string(),
         );
     }
     let agent = match (
@@ -261,7 +261,7 @@ pub(crate) async fn spawn(
             Some(m) => Some(m.vcpus(config.memory_mb)),
             None => p.config.constraints.cpus_for(config.memory_mb).0,
         },
-        managed_concurrency: config.managed.as_ref().map(|m| m.max_concurrency),
+        managed_concurrency: config.managed.as_ref().map(|m| m.max_concurrency()),
         initialization_type,
         front: p.config.front.clone(),
     };

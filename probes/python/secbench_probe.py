@@ -57,6 +57,15 @@ AGENT_TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 POWERTOOLS_DEFAULT_MAX_AGE_S = 5
 
 
+def _max_concurrency():
+    """AWS_LAMBDA_MAX_CONCURRENCY when above 1 (Lambda Managed Instances), else None."""
+    try:
+        n = int(os.environ.get("AWS_LAMBDA_MAX_CONCURRENCY", ""))
+    except ValueError:
+        return None
+    return n if n > 1 else None
+
+
 class ConfigError(Exception):
     """A variable that does not read: names the variable, never its value."""
 
@@ -603,7 +612,17 @@ class Probe:
         else:
             self.cache = NoCache(self.source, pinned=s.fetch_at == "init")
         self.client_construction_ns = time.perf_counter_ns() - t
-        self.environment_id = _random.token_hex(8)
+        # Lambda Managed Instances: the runtime interface client forks one process per
+        # AWS_LAMBDA_MAX_CONCURRENCY, each with its own INIT and cache; the environment is
+        # what they share (their parent and the log stream), the worker is the process.
+        self.max_concurrency = _max_concurrency()
+        if self.max_concurrency is None:
+            self.environment_id = _random.token_hex(8)
+            self.worker = None
+        else:
+            shared = f"{os.environ.get('AWS_LAMBDA_LOG_STREAM_NAME', '')}/{os.getppid()}"
+            self.environment_id = hashlib.sha256(shared.encode()).hexdigest()[:16]
+            self.worker = f"pid:{os.getpid()}"
         self.invocations = 0
         self.libraries = _libraries(s)
         init_fetch = self.fetch("init", False) if s.fetch_at == "init" else None
@@ -832,6 +851,9 @@ class Probe:
         }
         if s.ignore_transient_errors is not None:
             record["ignore_transient_errors"] = s.ignore_transient_errors
+        if self.max_concurrency is not None:
+            record["max_concurrency"] = self.max_concurrency
+            record["worker"] = self.worker
         if s.multi:
             record["multi"] = s.multi
             record["secrets"] = len(s.names)

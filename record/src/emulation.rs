@@ -49,6 +49,23 @@ pub struct Emulation {
     /// The interpreter that ran each managed runtime the plan ran (Node.js and Python).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub runtimes: Vec<RuntimeInterpreter>,
+    /// The scenarios run as Lambda Managed Instances, each environment's shape.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub managed_instances: Vec<ManagedInstancesEmulation>,
+}
+
+/// A Lambda Managed Instances scenario on the local stage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedInstancesEmulation {
+    /// The scenario.
+    pub scenario: String,
+    /// Environments of its version.
+    pub environments: u32,
+    /// Invocations each serves at once at most.
+    pub max_concurrency: u32,
+    /// vCPUs of each (its cgroup's quota).
+    pub vcpus: f64,
 }
 
 /// A managed runtime on the local stage and the interpreter that ran it.
@@ -327,6 +344,22 @@ impl Emulation {
         {
             s.push_str(" The no-jitter-entropy build is the default probe in environments that see a VM generation counter (/dev/sysgenid, mounted for them alone), where aws-lc takes the entropy source a build with AWS_LC_SYS_NO_JITTER_ENTROPY=1 takes; on AWS it is a build of its own.");
         }
+        if !self.managed_instances.is_empty() {
+            let each: Vec<String> = self
+                .managed_instances
+                .iter()
+                .map(|m| {
+                    format!(
+                        "{} ({} environment(s) of {} vCPU(s), up to {} invocations each)",
+                        m.scenario, m.environments, m.vcpus, m.max_concurrency
+                    )
+                })
+                .collect();
+            s.push_str(&format!(
+                " Lambda Managed Instances: {}; each environment started when its version was published, before traffic, serves its invocations at once through as many /next long-polls, is never frozen, and has its vCPUs (memory over GiB per vCPU) as its CPU quota. Not emulated: the capacity provider's EC2 instances (their type, the three AWS launches across Availability Zones, other functions sharing them) and the scaling on CPU utilisation (the version keeps the environments asked for).",
+                each.join(", ")
+            ));
+        }
         for o in &self.oversubscribed {
             s.push_str(&format!(
                 " Scenario {}: its environments' CPU quotas add up to {:.2} CPUs, more than the host's {}: its figures include host contention.",
@@ -359,6 +392,7 @@ mod tests {
             entropy: Vec::new(),
             calibrated_from: None,
             runtimes: Vec::new(),
+            managed_instances: Vec::new(),
         }
     }
 

@@ -19,6 +19,36 @@ pub fn max_concurrency<K: AsRef<str>, V: AsRef<str>>(
         .and_then(|(_, v)| v.as_ref().trim().parse().ok())
 }
 
+/// Lambda Managed Instances' `PerExecutionEnvironmentMaxConcurrency` (Lambda API reference,
+/// `LambdaManagedInstancesCapacityProviderConfig`).
+pub const MANAGED_MAX_CONCURRENCY: RangeInclusive<u32> = 1..=1600;
+
+/// Lambda Managed Instances' `ExecutionEnvironmentMemoryGiBPerVCpu` (same page).
+pub const MANAGED_MEMORY_GIB_PER_VCPU: RangeInclusive<f64> = 2.0..=8.0;
+
+/// The smallest function on Lambda Managed Instances: 2 GB and one vCPU ("Best practices for
+/// Lambda Managed Instances": "The minimum supported function size is 2GB and 1 vCPU").
+pub const MANAGED_MIN_MEMORY_MB: u32 = 2048;
+
+/// A function's shape on Lambda Managed Instances: how many invocations an execution
+/// environment serves at once and how much memory each of its vCPUs comes with.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedInstances {
+    /// `PerExecutionEnvironmentMaxConcurrency`.
+    pub max_concurrency: u32,
+    /// `ExecutionEnvironmentMemoryGiBPerVCpu`.
+    pub memory_gib_per_vcpu: f64,
+}
+
+impl ManagedInstances {
+    /// The vCPUs an execution environment of `memory_mb` gets: its memory over the GiB per
+    /// vCPU.
+    pub fn vcpus(&self, memory_mb: u32) -> f64 {
+        f64::from(memory_mb) / 1024.0 / self.memory_gib_per_vcpu
+    }
+}
+
 /// The memory sizes a function may have, MB (AWS Lambda developer guide, "Configure Lambda
 /// function memory": 128 MB to 10,240 MB in 1-MB increments).
 pub const MEMORY_MB: RangeInclusive<u32> = 128..=10_240;

@@ -299,6 +299,21 @@ closed_enum! {
         /// Started ahead of traffic by provisioned concurrency (INIT before the first
         /// invocation, which is warm-started).
         Provisioned = "provisioned",
+        /// Lambda Managed Instances: started when the version is published, before traffic,
+        /// each serving many invocations at once (a scenario's `execution`; records say it
+        /// with `max_concurrency`).
+        ManagedInstances = "managed-instances",
+    }
+}
+
+closed_enum! {
+    /// How the function runs (a scenario's `execution`).
+    Execution {
+        /// Lambda's default: one invocation per execution environment at a time.
+        OnDemand = "on-demand",
+        /// Lambda Managed Instances: execution environments on EC2 instances of a capacity
+        /// provider, each serving many invocations at once, started before traffic.
+        ManagedInstances = "managed-instances",
     }
 }
 

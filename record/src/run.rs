@@ -270,8 +270,8 @@ pub struct EnvironmentUsage {
     /// itself included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub in_flight: Option<u32>,
-    /// Lambda Managed Instances: CPU time the environment's processes used from its spawn to
-    /// this invocation's answer, ns (its invocations overlap, so a window per invocation would
+    /// Lambda Managed Instances: CPU time the environment's processes used from the end of its
+    /// INIT (the first worker's first `/next`) to this invocation's answer, ns (its invocations overlap, so a window per invocation would
     /// count the same CPU twice; this total over [`EnvironmentUsage::environment_answered`] is
     /// the CPU per invocation).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -43,6 +43,42 @@ pub struct StageFile {
     /// The probe in the other runtimes (`nodejs24.x`, `python3.14`, ...): their functions.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub functions: BTreeMap<Runtime, String>,
+    /// The stage's capacity provider (Lambda Managed Instances), when deployed with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity_provider_arn: Option<String>,
+    /// The probe's functions on that capacity provider, by runtime.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub managed_functions: BTreeMap<Runtime, String>,
+}
+
+/// The stack outputs naming the probe's functions on the capacity provider, by runtime (the
+/// template's `ManagedInstances=true`).
+pub const MANAGED_OUTPUTS: [(&str, Runtime); 2] = [
+    ("ManagedFunctionName", Runtime::Rust),
+    ("ManagedPythonFunctionName", Runtime::Python313),
+];
+
+/// Gives each managed-instances scenario that names no function of its own the stage's
+/// function of its runtime on the capacity provider; says which scenario the stage has none for.
+pub fn assign_managed_functions(
+    scenarios: &mut [crate::plan::Scenario],
+    functions: &BTreeMap<Runtime, String>,
+) -> Result<(), String> {
+    for s in scenarios {
+        if s.function.is_some() || s.managed_instances.is_none() {
+            continue;
+        }
+        match functions.get(&s.runtime) {
+            Some(f) => s.function = Some(f.clone()),
+            None => {
+                return Err(format!(
+                    "scenario {} runs on Lambda Managed Instances in {}, and the stage file names no function of that runtime on a capacity provider: deploy the stage with ManagedInstances=true (scripts/deploy.sh --managed-instances), or name the scenario's `function`",
+                    s.name, s.runtime
+                ))
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The stack outputs naming the probe's function in each language other than Rust, the output
@@ -272,6 +308,11 @@ pub fn from_outputs(path: &Path, stack_name: Option<&str>) -> Result<StageFile, 
                 Some(runtime.map(|r| (r, f)))
             })
             .collect::<Result<_, _>>()?,
+        capacity_provider_arn: get("CapacityProviderArn"),
+        managed_functions: MANAGED_OUTPUTS
+            .iter()
+            .filter_map(|(output, runtime)| Some((*runtime, get(output)?)))
+            .collect(),
     })
 }
 

@@ -161,7 +161,10 @@ pub fn evaluate(
     // approach measured in another runtime.
     let measured_elsewhere = latencies
         .keys()
-        .filter(|a| a.runtime != secbench_record::Runtime::Rust)
+        .filter(|a| {
+            a.runtime != secbench_record::Runtime::Rust
+                || a.concurrency == secbench_record::ConcurrencyMode::ManagedInstances
+        })
         .copied();
     let mut out: Vec<ApproachCost> = Approach::all()
         .into_iter()
@@ -208,9 +211,10 @@ pub fn latencies_from_summary(
     // The Rust approaches, and those the run measured in the Node.js and Python probes.
     let mut approaches = Approach::all();
     for g in &s.groups {
-        if let Some(a) =
-            Approach::of(&g.key).filter(|a| a.runtime != secbench_record::Runtime::Rust)
-        {
+        if let Some(a) = Approach::of(&g.key).filter(|a| {
+            a.runtime != secbench_record::Runtime::Rust
+                || a.concurrency == secbench_record::ConcurrencyMode::ManagedInstances
+        }) {
             if !approaches.contains(&a) {
                 approaches.push(a);
             }
@@ -223,6 +227,7 @@ pub fn latencies_from_summary(
             fetch_at: secbench_record::FetchAt::Handler,
             concurrency: secbench_record::ConcurrencyMode::OnDemand,
             runtime,
+            single_flight: false,
         };
         latency::from_summary(s, w, &plain, exclude)?.platform_init_mean_s
     };

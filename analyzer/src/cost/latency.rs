@@ -31,6 +31,9 @@ pub struct Latency {
     /// from a run, the mean platform Init Duration of the approach's cold starts less that of
     /// the plaintext baseline in the same runtime; from a workload, its `extension_init`.
     pub extension_init_s: Option<f64>,
+    /// A Lambda Managed Instances approach: what its run measured of its environments.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub managed: Option<super::managed::ManagedMeasure>,
 }
 
 /// Where latencies came from.
@@ -65,6 +68,7 @@ pub fn from_workload(w: &Workload, a: &Approach) -> Option<Latency> {
             warm_p99_s: l.warm_p99.as_secs_f64(),
             warm_mean_s: l.warm_p50.as_secs_f64(),
             extension_init_s: l.extension_init.map(|d| d.as_secs_f64()),
+            managed: None,
         })
 }
 
@@ -100,6 +104,27 @@ pub fn idle_warm(
         ],
         format!("{}/{}", g.key.stage, g.key.scenario),
     ))
+}
+
+/// A Lambda Managed Instances group's measure for the cost model: absent without a CPU figure.
+fn managed_measure(
+    m: &crate::summary::ManagedSummary,
+    g: &GroupSummary,
+) -> Option<super::managed::ManagedMeasure> {
+    let cpu_ms = m.cpu_ms_per_invocation?;
+    // Off the local stage no quota is read: the memory over 2 GiB per vCPU, the API's default.
+    let vcpus = m.vcpus.or_else(|| {
+        g.key.memory_mb.map(|mb| {
+            f64::from(mb) / 1024.0 / secbench_record::lambda::MANAGED_MEMORY_GIB_PER_VCPU.start()
+        })
+    })?;
+    Some(super::managed::ManagedMeasure {
+        max_concurrency: m.max_concurrency,
+        vcpus,
+        workers_per_environment: m.workers as f64 / (m.environments.max(1)) as f64,
+        cpu_s_per_invocation: cpu_ms / 1e3,
+        refresh_calls_per_ttl: m.refresh_calls_per_ttl_per_worker.unwrap_or(1.0).max(1.0),
+    })
 }
 
 /// What a run says about one approach: latencies and the API calls it measured per fetch.
@@ -169,6 +194,7 @@ pub fn from_summary(
                 warm_p99_s: secs(w99),
                 warm_mean_s: secs(wmean),
                 extension_init_s: None,
+                managed: wg.managed.as_ref().and_then(|m| managed_measure(m, wg)),
             })
         }
         _ => None,

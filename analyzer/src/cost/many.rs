@@ -136,6 +136,7 @@ fn price(
         fetch_at: FetchAt::Handler,
         concurrency: secbench_record::ConcurrencyMode::OnDemand,
         runtime: secbench_record::Runtime::Rust,
+        single_flight: false,
     };
     // A round reads all `n` values at once: the counting and peak rules of the single-secret
     // model, applied to rounds (one "secret" read once per invocation).

@@ -6,6 +6,7 @@ pub mod counts;
 pub mod error;
 pub mod evaluate;
 pub mod latency;
+pub mod managed;
 pub mod many;
 pub mod model;
 pub mod pipeline;

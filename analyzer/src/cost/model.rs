@@ -38,7 +38,8 @@ pub struct Line {
     /// What is charged.
     pub item: String,
     /// `fixed`, `api_requests`, `kms_requests`, `lambda_compute`, `trail_copies`,
-    /// `vpc_access` or `lambda_requests`.
+    /// `vpc_access`, `lmi_capacity` (Lambda Managed Instances' instances and fee) or
+    /// `lambda_requests`.
     pub category: &'static str,
     /// How many units.
     pub quantity: f64,
@@ -126,9 +127,29 @@ pub struct Inputs<'a> {
 /// request charge for context; each a section below.
 pub fn price(i: Inputs<'_>) -> ApproachCost {
     let (a, w, p) = (i.approach, i.workload, i.pricing);
-    let c = counts(a, w, p);
     let mut notes = Vec::new();
     let mut lines = Vec::new();
+    // Lambda Managed Instances: the capacity the peak needs decides the counts and the price.
+    let lmi = match (a.concurrency, i.latency.and_then(|l| l.managed)) {
+        (secbench_record::ConcurrencyMode::ManagedInstances, Some(m)) => {
+            match super::managed::capacity(w, p, &m) {
+                Ok(capacity) => Some((m, capacity)),
+                Err(why) => {
+                    notes.push(format!("not priced as Lambda Managed Instances: {}", why.0));
+                    None
+                }
+            }
+        }
+        (secbench_record::ConcurrencyMode::ManagedInstances, None) => {
+            notes.push("no Lambda Managed Instances measurement (CPU per invocation, workers per environment): priced as on demand".into());
+            None
+        }
+        _ => None,
+    };
+    let c = match &lmi {
+        Some((m, capacity)) => super::managed::counts(a, w, p, m, capacity),
+        None => counts(a, w, p),
+    };
     let api_calls = api_calls(a, &c, w, p);
     let kms = kms_requests(&api_calls, w, p);
     fixed_fees(a, w, p, &mut lines);
@@ -142,7 +163,14 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         peaks.ssm_higher_throughput,
         &mut lines,
     );
-    compute(&i, &c, &mut lines, &mut notes);
+    match &lmi {
+        Some((m, capacity)) => {
+            let (capacity_lines, capacity_notes) = super::managed::lines(w, p, capacity, m);
+            lines.extend(capacity_lines);
+            notes.extend(capacity_notes);
+        }
+        None => compute(&i, &c, &mut lines, &mut notes),
+    }
     trail_copies(w, p, &api_calls, kms, &mut lines);
     vpc_access(w, p, &api_calls, &mut lines, &mut notes);
     context(a, w, p, &mut lines, &mut notes);
@@ -722,7 +750,7 @@ fn context(a: Approach, w: &Workload, p: &Pricing, lines: &mut Vec<Line>, notes:
     }
 }
 
-fn line(
+pub(crate) fn line(
     item: &str,
     category: &'static str,
     quantity: f64,

@@ -4,6 +4,7 @@
 
 use super::error::CostError;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// The table shipped with secbench.
@@ -57,6 +58,8 @@ pub struct LambdaPrices {
     pub init_billed: bool,
     /// Provisioned concurrency, per architecture.
     pub provisioned: ProvisionedPrices,
+    /// Lambda Managed Instances: the capacity provider's instances and Lambda's fee.
+    pub managed_instances: ManagedInstancesPrices,
     /// Compute price tiers per architecture.
     pub gb_second_tiers: GbSecondTiers,
 }
@@ -82,6 +85,40 @@ pub struct ProvisionedRates {
     /// Per GB-second of invocation on a provisioned environment (instead of the on-demand
     /// duration price; the free tier does not apply).
     pub duration_usd_per_gb_second: f64,
+}
+
+/// Lambda Managed Instances' prices: the EC2 instances a capacity provider runs (on-demand,
+/// Linux), Lambda's management fee on them and its request charge; no duration charge.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedInstancesPrices {
+    /// The pages the figures come from.
+    pub source: String,
+    /// The management fee, as a fraction of the instances' on-demand price.
+    pub management_fee_fraction: f64,
+    /// Per million requests.
+    pub requests_per_million_usd: f64,
+    /// Instances a capacity provider runs at least (AWS launches three, one per Availability
+    /// Zone, when a version is published).
+    pub minimum_instances: u32,
+    /// The instance type each architecture is priced with unless the workload names one.
+    pub default_instance: BTreeMap<String, String>,
+    /// Instance types by name.
+    pub instances: BTreeMap<String, Instance>,
+}
+
+/// One EC2 instance type a capacity provider can use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Instance {
+    /// `x86_64` or `arm64`.
+    pub architecture: String,
+    /// vCPUs.
+    pub vcpus: u32,
+    /// Memory, GiB.
+    pub memory_gib: f64,
+    /// On-demand price per hour (Linux).
+    pub usd_per_hour: f64,
 }
 
 /// Compute tiers per architecture.

@@ -122,7 +122,29 @@ pub struct Workload {
     /// duration (`avg_duration`). Absent: not priced, and the agent approaches say so.
     #[serde(default)]
     pub extension_memory_mb: Option<f64>,
+    /// `[managed_instances]`: how Lambda Managed Instances rows are priced.
+    #[serde(default)]
+    pub managed_instances: ManagedInstancesWorkload,
 }
+
+/// `[managed_instances]`: the capacity provider the Lambda Managed Instances rows are priced on.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ManagedInstancesWorkload {
+    /// The instance type (a key of the pricing table's `lambda.managed_instances.instances`;
+    /// absent: the table's default for the workload's architecture).
+    #[serde(default)]
+    pub instance_type: Option<String>,
+    /// The average CPU utilisation the capacity provider scales its instances to, 0–1. AWS
+    /// does not document the target it uses by default (a scaling policy's
+    /// `LambdaCapacityProviderAverageCPUUtilization` sets one): absent, the model assumes
+    /// [`ASSUMED_TARGET_CPU_UTILIZATION`] and every output that prices instances says so.
+    #[serde(default)]
+    pub target_cpu_utilization: Option<f64>,
+}
+
+/// The target CPU utilisation assumed when the workload sets none.
+pub const ASSUMED_TARGET_CPU_UTILIZATION: f64 = 0.5;
 
 /// `[vpc]`: the functions run in a VPC and reach Secrets Manager, SSM and KMS through an
 /// interface endpoint per service or through a NAT gateway.
@@ -321,6 +343,9 @@ impl Workload {
             ),
         ] {
             range(field, v, 0.0, 1e9)?;
+        }
+        if let Some(t) = self.managed_instances.target_cpu_utilization {
+            range("managed_instances.target_cpu_utilization", t, 0.01, 1.0)?;
         }
         range(
             "kms_key_rotations",

@@ -14,6 +14,9 @@ use secbench_record::{ConcurrencyMode, FetchPhase, InitializationType, Outcome, 
 
 /// How a record's environment started, as a group key holds it.
 fn concurrency(p: &LiteProbe<'_>) -> ConcurrencyMode {
+    if p.max_concurrency.is_some() {
+        return ConcurrencyMode::ManagedInstances;
+    }
     match p.initialization_type {
         Some(InitializationType::ProvisionedConcurrency) => ConcurrencyMode::Provisioned,
         _ => ConcurrencyMode::OnDemand,
@@ -107,6 +110,7 @@ impl Accum {
                     runtime: probe
                         .and_then(|p| p.runtime)
                         .unwrap_or(secbench_record::Runtime::Rust),
+                    single_flight: probe.is_some_and(|p| p.single_flight == Some(true)),
                 };
                 self.groups.push((key, Group::new()));
                 self.index
@@ -203,6 +207,9 @@ impl Accum {
         }
         let Some(p) = probe else { return };
         g.record(Metric::HandlerDuration, p.handler_duration_ns);
+        if let Some(max) = p.max_concurrency {
+            managed(g, r, p, max);
+        }
         // What ran does not change within an environment: read from its first record.
         if p.cold {
             if let Some(v) = p.runtime_version.as_deref() {
@@ -473,6 +480,49 @@ pub(crate) fn attach_unidentified(groups: &mut BTreeMap<GroupKey, Group>) {
     }
 }
 
+/// What a Lambda Managed Instances record adds to its group: its worker, its environment's CPU
+/// totals, the calls of its refreshes, its send time and the environment's load.
+fn managed(g: &mut Group, r: &Lite<'_>, p: &LiteProbe<'_>, max: u32) {
+    let m = g.managed.get_or_insert_with(Default::default);
+    m.max_concurrency = m.max_concurrency.max(max);
+    let worker = format!(
+        "{}/{}",
+        p.environment_id,
+        p.worker.as_deref().unwrap_or_default()
+    );
+    if !m.workers.contains(&worker) {
+        m.workers.insert(worker);
+    }
+    if let Some(u) = &r.environment_usage {
+        if let (Some(cpu), Some(answered)) = (u.environment_cpu_ns, u.environment_answered) {
+            let e = m
+                .environment_cpu
+                .entry(p.environment_id.to_string())
+                .or_insert((0, 0));
+            if answered > e.1 {
+                *e = (cpu, answered);
+            }
+        }
+        m.cpu_share_millis = m.cpu_share_millis.or(u.cpu_share_millis);
+        m.peak_in_flight = m.peak_in_flight.max(u.in_flight.unwrap_or(0));
+    }
+    m.refresh_calls += p
+        .fetches
+        .iter()
+        .filter(|f| f.outcome == Outcome::Refresh)
+        .flat_map(|f| f.api_calls.iter())
+        .map(|c| u64::from(c.count))
+        .sum::<u64>();
+    m.ttl_ms = m.ttl_ms.or(p.cache_ttl_ms);
+    if r.intended_send_unix_ms > 0 {
+        let t = r.intended_send_unix_ms;
+        m.span_ms = Some(match m.span_ms {
+            Some((a, b)) => (a.min(t), b.max(t)),
+            None => (t, t),
+        });
+    }
+}
+
 pub(crate) fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, group: Group) {
     match groups.get_mut(&key) {
         None => {
@@ -505,6 +555,9 @@ pub(crate) fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, 
             g.prewarm_calls += group.prewarm_calls;
             g.interpreters.extend(group.interpreters);
             g.software.extend(group.software);
+            if let Some(t) = group.managed {
+                g.managed.get_or_insert_with(Default::default).add(t);
+            }
             if let Some(t) = group.connections {
                 let c = g.connections.get_or_insert_with(Connections::default);
                 c.invocations += t.invocations;

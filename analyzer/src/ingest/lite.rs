@@ -63,6 +63,14 @@ pub(crate) struct LiteProbe<'a> {
     #[serde(default)]
     pub(crate) initialization_type: Option<secbench_record::InitializationType>,
     #[serde(default)]
+    pub(crate) single_flight: Option<bool>,
+    #[serde(default)]
+    pub(crate) max_concurrency: Option<u32>,
+    #[serde(default, borrow)]
+    pub(crate) worker: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    pub(crate) cache_ttl_ms: Option<u64>,
+    #[serde(default)]
     pub(crate) prewarm: Option<secbench_record::Prewarm>,
     #[serde(default)]
     pub(crate) probe_build: Option<secbench_record::ProbeBuild>,

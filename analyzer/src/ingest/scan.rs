@@ -502,6 +502,8 @@ impl<'a> Cursor<'a> {
         let (mut secrets, mut init_type, mut prewarm, mut build) = (None, None, None, None);
         let (mut runtime, mut runtime_version, mut libraries) = (None, None, None);
         let (mut cpu_work, mut handler, mut init, mut fetches) = (None, None, None, None);
+        let (mut single_flight, mut max_concurrency, mut worker, mut ttl) =
+            (None, None, None, None);
         self.object_of(Some(Kind::Probe), |cur, key| {
             match key {
                 "environment_id" => {
@@ -576,6 +578,22 @@ impl<'a> Cursor<'a> {
                     once(&mut seen, 17)?;
                     init = cur.opt(Self::whole)?;
                 }
+                "single_flight" => {
+                    once(&mut seen, 19)?;
+                    single_flight = cur.opt(Self::bool)?;
+                }
+                "max_concurrency" => {
+                    once(&mut seen, 20)?;
+                    max_concurrency = cur.opt(Self::u32)?;
+                }
+                "worker" => {
+                    once(&mut seen, 21)?;
+                    worker = cur.opt(Self::str)?;
+                }
+                "cache_ttl_ms" => {
+                    once(&mut seen, 22)?;
+                    ttl = cur.opt(Self::u64)?;
+                }
                 "fetches" => {
                     once(&mut seen, 18)?;
                     let mut list = Vec::with_capacity(1);
@@ -600,6 +618,10 @@ impl<'a> Cursor<'a> {
             multi,
             secrets,
             initialization_type: init_type,
+            single_flight,
+            max_concurrency,
+            worker: worker.map(Cow::Borrowed),
+            cache_ttl_ms: ttl,
             prewarm,
             probe_build: build,
             runtime,

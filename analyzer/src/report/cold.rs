@@ -191,6 +191,7 @@ pub fn prewarm_cost(source: Source, priced: &crate::cost::pipeline::Priced) -> O
         fetch_at: FetchAt::Handler,
         concurrency: ConcurrencyMode::OnDemand,
         runtime: secbench_record::Runtime::Rust,
+        single_flight: false,
     };
     let calls = crate::cost::model::counts(a, w, p).new_environments * f64::from(w.functions);
     Some(PrewarmCost {

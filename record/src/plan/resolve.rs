@@ -118,6 +118,7 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
             "single flight is the Rust probe's ttl cache's setting (cache = ttl, runtime = rust)",
         ));
     }
+    let managed = managed_instances(spec, &runtimes, &t, v.concurrency_mode)?;
     if t.cold_starts + t.warm_invocations == 0 {
         return Err(fault(
             "warm_invocations",
@@ -166,7 +167,10 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
                     secrets: *secrets,
                     multi,
                     kind: v.kind,
-                    concurrency_mode: v.concurrency_mode,
+                    concurrency_mode: match managed {
+                        Some(_) => ConcurrencyMode::ManagedInstances,
+                        None => v.concurrency_mode,
+                    },
                     prewarm: spec.prewarm,
                     probe_build: v.probe_build,
                     cpu_rounds: v.cpu_rounds,
@@ -175,11 +179,96 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
                         [runtimes.iter().position(|r| r == runtime).unwrap_or(0)],
                     max_stale,
                     single_flight: spec.single_flight,
+                    managed_instances: managed,
                 });
             }
         }
     }
     Ok(out)
+}
+
+/// `execution = "managed-instances"` with its shape, checked against what Lambda Managed
+/// Instances allow and what the probes can run.
+fn managed_instances(
+    spec: &ScenarioSpec,
+    runtimes: &[Runtime],
+    t: &ResolvedTraffic,
+    mode: ConcurrencyMode,
+) -> Result<Option<crate::lambda::ManagedInstances>, Fault> {
+    use crate::lambda::{
+        ManagedInstances, MANAGED_MAX_CONCURRENCY, MANAGED_MEMORY_GIB_PER_VCPU,
+        MANAGED_MIN_MEMORY_MB,
+    };
+    if mode == ConcurrencyMode::ManagedInstances {
+        return Err(fault(
+            "concurrency_mode",
+            "Lambda Managed Instances are a scenario's execution: write execution = \"managed-instances\"",
+        ));
+    }
+    if spec.execution != Some(crate::Execution::ManagedInstances) {
+        for (field, set) in [
+            ("max_concurrency", spec.max_concurrency.is_some()),
+            ("memory_gib_per_vcpu", spec.memory_gib_per_vcpu.is_some()),
+        ] {
+            if set {
+                return Err(fault(
+                    field,
+                    "is a Lambda Managed Instances setting: add execution = \"managed-instances\"",
+                ));
+            }
+        }
+        return Ok(None);
+    }
+    if mode == ConcurrencyMode::Provisioned {
+        return Err(fault(
+            "concurrency_mode",
+            "Lambda Managed Instances start their environments before traffic: provisioned concurrency does not apply",
+        ));
+    }
+    if t.cold_starts > 0 {
+        return Err(fault(
+            "cold_starts",
+            "Lambda Managed Instances have no cold starts (environments start when the version is published): set cold_starts = 0 and measure INIT with execution = \"on-demand\"",
+        ));
+    }
+    if let Some(r) = runtimes
+        .iter()
+        .find(|r| r.language() == crate::Language::Node)
+    {
+        return Err(fault(
+            "runtime",
+            format!("{} on Lambda Managed Instances runs worker threads (aws-lambda-ric 4.x); the Node.js probe's runtime interface client (aws-lambda-ric 3.3.0) serves one invocation at a time, so its figures would not be Managed Instances' (run it with execution = \"on-demand\")", r.as_str()),
+        ));
+    }
+    let Some(max_concurrency) = spec.max_concurrency else {
+        return Err(fault(
+            "max_concurrency",
+            "is required with execution = \"managed-instances\" (PerExecutionEnvironmentMaxConcurrency: AWS's default is 16 per vCPU for Python and 64 per vCPU for Node.js)",
+        ));
+    };
+    if !MANAGED_MAX_CONCURRENCY.contains(&max_concurrency) {
+        return Err(fault("max_concurrency", "must be between 1 and 1600"));
+    }
+    let memory_gib_per_vcpu = spec
+        .memory_gib_per_vcpu
+        .unwrap_or(*MANAGED_MEMORY_GIB_PER_VCPU.start());
+    if !MANAGED_MEMORY_GIB_PER_VCPU.contains(&memory_gib_per_vcpu) {
+        return Err(fault("memory_gib_per_vcpu", "must be between 2 and 8"));
+    }
+    let m = ManagedInstances {
+        max_concurrency,
+        memory_gib_per_vcpu,
+    };
+    for memory_mb in &t.sizes {
+        let vcpus = m.vcpus(*memory_mb);
+        if *memory_mb < MANAGED_MIN_MEMORY_MB || vcpus < 1.0 || vcpus.fract() != 0.0 {
+            return Err(fault(
+                "memory_mb",
+                format!("{memory_mb} MB at {memory_gib_per_vcpu} GiB per vCPU is {vcpus:.2} vCPUs: Lambda Managed Instances need at least {MANAGED_MIN_MEMORY_MB} MB and a whole number of vCPUs"),
+            ));
+        }
+    }
+    Ok(Some(m))
 }
 
 /// `runtime`: the runtimes the scenario runs in, each able to run it.

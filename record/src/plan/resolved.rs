@@ -256,6 +256,22 @@ pub struct Scenario {
     /// `ttl` in the Rust probe: whether concurrent misses wait for one fetch (absent: not set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub single_flight: Option<bool>,
+    /// Runs on Lambda Managed Instances with this shape (absent: on demand).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub managed_instances: Option<crate::lambda::ManagedInstances>,
+}
+
+impl Scenario {
+    /// The execution environments a managed-instances scenario asks for: enough for its
+    /// in-flight invocations at `max_concurrency` each.
+    pub fn managed_environments(&self) -> Option<u32> {
+        self.managed_instances.map(|m| {
+            let n = self
+                .concurrency
+                .div_ceil(u64::from(m.max_concurrency.max(1)));
+            u32::try_from(n.max(1)).unwrap_or(u32::MAX)
+        })
+    }
 }
 
 fn rust() -> Runtime {

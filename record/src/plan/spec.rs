@@ -295,6 +295,15 @@ pub struct ScenarioSpec {
     pub kind: Option<ScenarioKind>,
     /// `on-demand` (default) or `provisioned`.
     pub concurrency_mode: Option<ConcurrencyMode>,
+    /// `on-demand` (default) or `managed-instances` (Lambda Managed Instances: environments
+    /// on the stage's capacity provider, each serving `max_concurrency` invocations at once).
+    pub execution: Option<crate::Execution>,
+    /// Managed instances: `PerExecutionEnvironmentMaxConcurrency` (1–1,600; required: AWS's
+    /// default depends on the runtime).
+    pub max_concurrency: Option<u32>,
+    /// Managed instances: `ExecutionEnvironmentMemoryGiBPerVCpu` (2–8, default 2): with
+    /// `memory_mb` it gives the environment's vCPUs.
+    pub memory_gib_per_vcpu: Option<f64>,
     /// What INIT does ahead of the first handler fetch: `entropy` or `connection`.
     pub prewarm: Option<Prewarm>,
     /// Which build of the probe: `default` or `no-jitter-entropy` (the local stage builds it;

@@ -91,9 +91,30 @@ pub fn run(args: RunArgs) -> Result<i32> {
             .as_ref()
             .map(|f| f.functions.clone())
             .unwrap_or_default();
+        let managed = stage_file
+            .as_ref()
+            .map(|f| f.managed_functions.clone())
+            .unwrap_or_default();
+        // Managed-instances scenarios first: they drive the functions on the capacity provider.
+        crate::stage_file::assign_managed_functions(&mut plan.scenarios, &managed)
+            .map_err(|e| anyhow::anyhow!("plan {}: {e}", plan.path.display()))?;
         crate::stage_file::assign_runtime_functions(&mut plan.scenarios, &functions)
             .map_err(|e| anyhow::anyhow!("plan {}: {e}", plan.path.display()))?;
     }
+    let capacity_provider = if local {
+        Some(crate::run::control::CapacityProvider {
+            arn: crate::local_stage::LOCAL_CAPACITY_PROVIDER.into(),
+            one_function: true,
+        })
+    } else {
+        stage_file
+            .as_ref()
+            .and_then(|f| f.capacity_provider_arn.clone())
+            .map(|arn| crate::run::control::CapacityProvider {
+                arn,
+                one_function: false,
+            })
+    };
     let target = crate::run::Target {
         stage,
         region: region.clone(),
@@ -105,6 +126,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         emulation: None,
         rotator: None,
         many,
+        capacity_provider,
     };
     let longest = plan.longest_timeout();
     let rt = super::support::runtime()?;

@@ -13,7 +13,7 @@ pub use build::{
     build, build_all, install, install_and_build, install_probes, runtime_probe, runtime_probes,
     sysgenid_for, variant_builds, variant_setting, Binaries, Builds, Variant, BUILD_COMMAND,
 };
-pub use options::{find_root, LocalError, LocalOptions, FUNCTION, REGION};
+pub use options::{find_root, LocalError, LocalOptions, FUNCTION, LOCAL_CAPACITY_PROVIDER, REGION};
 pub use setup::{
     emulation, emulator_sdk, fault_hook, function_vars, platform_vars, rotator, scenario_hook,
     start_moto,
@@ -120,6 +120,10 @@ pub async fn run_local(
         emulation: Some(emulation),
         rotator: Some(Arc::new(rotator(sdk, &provisioned, opts.value.clone()))),
         many,
+        capacity_provider: Some(run::control::CapacityProvider {
+            arn: LOCAL_CAPACITY_PROVIDER.into(),
+            one_function: true,
+        }),
     };
     let summary = run::run(
         client,

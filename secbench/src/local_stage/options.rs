@@ -12,6 +12,11 @@ pub const FUNCTION: &str = "secbench-probe-local";
 /// The region the local stage pretends to be in.
 pub const REGION: &str = "us-east-1";
 
+/// The capacity provider the local stage's managed-instances scenarios name (the local platform
+/// places nothing on it: see `secbench_local_lambda`'s `managed` module).
+pub const LOCAL_CAPACITY_PROVIDER: &str =
+    "arn:aws:lambda:us-east-1:000000000000:capacity-provider:secbench-local";
+
 /// What went wrong setting up the local stage.
 #[derive(Debug, thiserror::Error)]
 pub enum LocalError {

@@ -122,7 +122,11 @@ pub fn emulation(
                 cpu_period,
             }
             .cpus();
-            let total = share * s.concurrency as f64;
+            // Managed instances: the version's environments, each with its vCPUs.
+            let total = match (s.managed_instances, s.managed_environments()) {
+                (Some(m), Some(n)) => m.vcpus(s.memory_mb) * f64::from(n),
+                _ => share * s.concurrency as f64,
+            };
             (total > host_cpus as f64).then(|| Oversubscribed {
                 scenario: s.name.clone(),
                 cpu_millis: (total * 1000.0).round() as u32,
@@ -154,6 +158,19 @@ pub fn emulation(
         entropy: Vec::new(),
         calibrated_from: None,
         runtimes: Vec::new(),
+        managed_instances: plan
+            .scenarios
+            .iter()
+            .filter_map(|s| {
+                let m = s.managed_instances?;
+                Some(secbench_record::emulation::ManagedInstancesEmulation {
+                    scenario: s.name.clone(),
+                    environments: s.managed_environments()?,
+                    max_concurrency: m.max_concurrency,
+                    vcpus: m.vcpus(s.memory_mb),
+                })
+            })
+            .collect(),
     }
 }
 

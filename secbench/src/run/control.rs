@@ -38,6 +38,12 @@ pub enum ControlError {
         /// The variable and what is wrong with it.
         source: secbench_record::probe_config::ConfigError,
     },
+    /// A managed-instances scenario on a stage without a capacity provider.
+    #[error("{function}: the scenario runs on Lambda Managed Instances and the stage has no capacity provider (deploy the template with ManagedInstances=true and run `secbench provision --outputs` again)")]
+    NoCapacityProvider {
+        /// The function.
+        function: String,
+    },
     /// The update stayed `InProgress` too long.
     #[error("the update of {function} was still in progress after {waited:?}")]
     Stuck {
@@ -86,6 +92,19 @@ pub struct StageSettings {
     /// Where the secrets are (the one secret and parameter, or a several-secrets scenario's),
     /// when the stage names them.
     pub targets: Option<crate::targets::Targets>,
+    /// The stage's capacity provider, for managed-instances scenarios.
+    pub capacity_provider: Option<CapacityProvider>,
+}
+
+/// A stage's capacity provider (Lambda Managed Instances).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CapacityProvider {
+    /// Its ARN.
+    pub arn: String,
+    /// The local platform's one function takes the config for a managed-instances scenario
+    /// and gives it up for the next scenario (`"CapacityProviderConfig": {}`); on AWS each
+    /// function stays what the template made it.
+    pub one_function: bool,
 }
 
 /// The probe configuration for `s` on top of the function's `current` one: the scenario's
@@ -222,6 +241,20 @@ pub async fn apply(
         .memory_size(i32::try_from(s.memory_mb).unwrap_or(i32::MAX))
         .timeout(i32::try_from(s.timeout.as_secs()).unwrap_or(900))
         .set_layers(layers);
+    let update = match (s.managed_instances, &stage.capacity_provider) {
+        (Some(m), Some(p)) => {
+            update.capacity_provider_config(super::managed::capacity_provider_config(&p.arn, m))
+        }
+        (Some(_), None) => {
+            return Err(ControlError::NoCapacityProvider {
+                function: function.to_owned(),
+            })
+        }
+        (None, Some(p)) if p.one_function => update.capacity_provider_config(
+            aws_sdk_lambda::types::CapacityProviderConfig::builder().build(),
+        ),
+        (None, _) => update,
+    };
     update_and_wait(client, function, update, vars, poll).await
 }
 

@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod clock;
 pub mod control;
 pub mod invoke;
+pub mod managed;
 pub mod pacer;
 pub mod progress;
 pub mod provisioned;

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::send::{one, slot, Ctx, Slot};
 use super::target::Target;
-use super::{control, pacer, progress, provisioned, rotate};
+use super::{control, managed, pacer, progress, provisioned, rotate};
 
 /// The invocations of a scenario still to send.
 pub(crate) struct Pending {
@@ -145,7 +145,28 @@ async fn scenario_phases(
 ) -> Result<WarmRate, ScenarioError> {
     let function = s.function.as_deref().unwrap_or(&target.function);
     let provisioned = s.concurrency_mode == secbench_record::ConcurrencyMode::Provisioned;
-    let result = phases(ctx, target, s, pending, resumed_after_rotation, bar).await;
+    let published = std::sync::Mutex::new(Vec::new());
+    let result = phases(
+        ctx,
+        target,
+        s,
+        pending,
+        resumed_after_rotation,
+        bar,
+        &published,
+    )
+    .await;
+    // A managed-instances version's environments run (and its instances are billed) until
+    // it goes: retired whatever happened.
+    let versions = std::mem::take(&mut *secbench_record::sync::lock(&published));
+    for version in versions {
+        if let Err(e) = managed::retire(&ctx.client, function, &version).await {
+            eprintln!(
+                "note: scenario {}: could not delete its managed-instances version {version}: {e} (delete it with `aws lambda delete-function --function-name {function} --qualifier {version}`)",
+                s.name
+            );
+        }
+    }
     // Provisioned concurrency is billed while it stands: removed whatever happened (an error,
     // Ctrl-C).
     if provisioned {
@@ -167,6 +188,7 @@ async fn phases(
     pending: &Pending,
     resumed_after_rotation: bool,
     bar: &indicatif::ProgressBar,
+    published: &std::sync::Mutex<Vec<String>>,
 ) -> Result<WarmRate, ScenarioError> {
     let errors = Arc::new(AtomicU64::new(0));
     let function = s.function.as_deref().unwrap_or(&target.function);
@@ -201,6 +223,16 @@ async fn phases(
                 scenario: s.name.clone(),
                 error,
             })?;
+            if let Some(environments) = s.managed_environments() {
+                let version = managed::publish(client, function, environments, target.poll)
+                    .await
+                    .map_err(|error| ScenarioError::Provisioning {
+                        scenario: s.name.clone(),
+                        error,
+                    })?;
+                secbench_record::sync::lock(published).push(version.clone());
+                return Ok(Some(version));
+            }
             if !provisioned {
                 return Ok(None);
             }
@@ -339,7 +371,10 @@ async fn prepare_scenario(
             s.name
         );
     }
-    let mut stage = control::StageSettings::default();
+    let mut stage = control::StageSettings {
+        capacity_provider: target.capacity_provider.clone(),
+        ..Default::default()
+    };
     match (&target.many, s.multi) {
         (Some(m), _) => stage.targets = Some(m.targets(s)?),
         (None, Some(_)) => {

@@ -32,6 +32,8 @@ pub struct Target {
     /// The secrets, parameters and bundles of the scenarios that read several secrets; a plan
     /// with such scenarios needs them.
     pub many: Option<crate::targets::ManySecrets>,
+    /// The stage's capacity provider, which managed-instances scenarios run on.
+    pub capacity_provider: Option<super::control::CapacityProvider>,
 }
 
 /// What the runner calls as each scenario starts.

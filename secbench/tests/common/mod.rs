@@ -79,6 +79,10 @@ pub fn target() -> Target {
         emulation: None,
         rotator: None,
         many: None,
+        capacity_provider: Some(secbench::run::control::CapacityProvider {
+            arn: secbench::local_stage::LOCAL_CAPACITY_PROVIDER.into(),
+            one_function: true,
+        }),
     }
 }
 
@@ -126,6 +130,7 @@ pub fn dev_target(function: &str) -> Target {
         emulation: None,
         rotator: None,
         many: None,
+        capacity_provider: None,
     }
 }
 
