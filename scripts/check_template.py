@@ -3,9 +3,11 @@
 
 1. Transforms the SAM template with aws-sam-translator (what CloudFormation runs) and checks the
    probe function's critical properties in the transformed AWS::Lambda::Function.
-2. Reads every IAM policy statement (role inline policies and AWS::IAM::Policy resources) and
-   fails if a KMS, Secrets Manager or SSM action is granted on "*" or on a wildcard other than
-   the stage's parameter path, or if such an action is itself a wildcard.
+2. Reads every IAM policy statement (role inline policies, AWS::IAM::Policy and
+   AWS::IAM::ManagedPolicy resources) and fails if a KMS, Secrets Manager or SSM action is
+   granted on "*" or on a wildcard other than the stage's parameter path, or if such an action
+   is itself a wildcard; and if lambda:PassCapacityProvider is granted on anything but the
+   stage's capacity provider.
 
 Usage: check_template.py [TEMPLATE]   (exit 0: all good; 1: problems, each printed on a line)
 """
@@ -55,7 +57,7 @@ def statements(resources):
             for p in props.get("Policies", []):
                 for i, s in enumerate(as_list(p["PolicyDocument"]["Statement"])):
                     yield f"{name}.Policies[{p.get('PolicyName')}].Statement[{i}]", s
-        if r.get("Type") == "AWS::IAM::Policy":
+        if r.get("Type") in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
             for i, s in enumerate(as_list(props["PolicyDocument"]["Statement"])):
                 yield f"{name}.Statement[{i}]", s
 
@@ -112,6 +114,28 @@ def check_least_privilege(resources):
     return problems
 
 
+def check_pass_capacity_provider(resources):
+    """lambda:PassCapacityProvider puts a function on a capacity provider (on instances others'
+    functions may share): granted on the stage's provider alone, never on "*" or a wildcard."""
+    problems = []
+    for where, s in statements(resources):
+        if s.get("Effect") != "Allow":
+            continue
+        actions = [a.lower() for a in as_list(s.get("Action", []))]
+        passes = any(
+            a == "lambda:passcapacityprovider" or (a.endswith("*") and "lambda:passcapacityprovider".startswith(a[:-1]))
+            for a in actions
+        )
+        if not passes:
+            continue
+        for res in as_list(s.get("Resource", [])):
+            if res != {"Fn::GetAtt": ["ProbeCapacityProvider", "Arn"]}:
+                problems.append(
+                    f"{where}: lambda:PassCapacityProvider granted on {resource_text(res)}, not only the stage's capacity provider (ProbeCapacityProvider.Arn)"
+                )
+    return problems
+
+
 def grants_decrypt(s):
     """Whether an Allow statement grants kms:Decrypt (named, or through a wildcard)."""
     return s.get("Effect") == "Allow" and any(
@@ -165,6 +189,12 @@ FUNCTIONS = {
     "ProbeFunctionNode": ({"Ref": "NodeRuntime"}, "index.handler"),
     "ProbeFunctionPython": ({"Ref": "PythonRuntime"}, "secbench_probe.handler"),
 }
+# The probes on the capacity provider (ManagedInstances=true): (runtime, handler, memory,
+# GiB per vCPU). Lambda Managed Instances need 2 GB and a whole vCPU at least.
+MANAGED_FUNCTIONS = {
+    "ProbeFunctionManaged": ("provided.al2023", "bootstrap", 2048, 2),
+    "ProbeFunctionManagedPython": ({"Ref": "PythonRuntime"}, "secbench_probe.handler", 4096, 4),
+}
 RUNTIME_PARAMETERS = {
     "NodeRuntime": (["nodejs22.x", "nodejs24.x"], "nodejs24.x"),
     "PythonRuntime": (["python3.13", "python3.14"], "python3.14"),
@@ -174,8 +204,31 @@ RUNTIME_PARAMETERS = {
 def check_function(transformed):
     problems = []
     functions = {n: r for n, r in transformed["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
-    if sorted(functions) != sorted(FUNCTIONS):
-        return [f"expected the functions {sorted(FUNCTIONS)}, found {sorted(functions)}"]
+    if sorted(functions) != sorted([*FUNCTIONS, *MANAGED_FUNCTIONS]):
+        return [f"expected the functions {sorted([*FUNCTIONS, *MANAGED_FUNCTIONS])}, found {sorted(functions)}"]
+    for name, (runtime, handler, memory, ratio) in MANAGED_FUNCTIONS.items():
+        r = functions[name]
+        p = r["Properties"]
+        expect = {
+            "Runtime": runtime,
+            "Handler": handler,
+            "Architectures": [{"Ref": "Architecture"}],
+            "MemorySize": memory,
+            "Role": {"Fn::GetAtt": ["ProbeRole", "Arn"]},
+            "LoggingConfig": {"LogGroup": {"Ref": "ProbeLogGroup"}, "LogFormat": "Text"},
+            "CapacityProviderConfig": {
+                "LambdaManagedInstancesCapacityProviderConfig": {
+                    "CapacityProviderArn": {"Fn::GetAtt": ["ProbeCapacityProvider", "Arn"]},
+                    "PerExecutionEnvironmentMaxConcurrency": 8,
+                    "ExecutionEnvironmentMemoryGiBPerVCpu": ratio,
+                }
+            },
+        }
+        for k, v in expect.items():
+            if p.get(k) != v:
+                problems.append(f"{name}.{k} is {p.get(k)!r}, expected {v!r}")
+        if r.get("Condition") != "WithManagedInstances":
+            problems.append(f"{name} must exist only with ManagedInstances=true (Condition WithManagedInstances)")
     for name, (runtime, handler) in FUNCTIONS.items():
         p = functions[name]["Properties"]
         expect = {
@@ -213,6 +266,7 @@ def main():
         print(f"{path}: SAM transform failed: {e}")
         return 1
     problems = check_least_privilege(transformed["Resources"]) + check_key_policy(transformed["Resources"])
+    problems += check_pass_capacity_provider(transformed["Resources"])
     problems += check_function(transformed)
     for p in problems:
         print(f"{path}: {p}")

@@ -2,6 +2,7 @@
 # Deploys the probe for one stage: scripts/deploy.sh STAGE [--x86-64] [--extension-layer ARN]
 #   [--value-stdin | --new-value] [--plain-env-baseline]
 #   [--node-runtime nodejs22.x|nodejs24.x] [--python-runtime python3.13|python3.14]
+#   [--managed-instances --subnets subnet-a,subnet-b,subnet-c --security-groups sg-x]
 #   (the Node.js and Python probes' runtimes; default the current ones, nodejs24.x and python3.14)
 # 1. builds the probe with cargo-lambda (scripts/build-lambda.sh), arm64 unless --x86-64, and
 #    packages the Node.js and Python probes from their lock files (scripts/build-probes.sh);
@@ -15,11 +16,12 @@
 # Then: secbench run --stage STAGE --plan PLAN
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-usage() { sed -n '2,3p' "$0" >&2; exit 2; }
+usage() { sed -n '2,5p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 stage="$1"; shift
 [[ "$stage" =~ ^[a-z][a-z0-9-]{0,19}$ ]] || { echo "deploy.sh: stage '$stage' must match ^[a-z][a-z0-9-]{0,19}\$" >&2; exit 2; }
 arch="arm64"; layer=""; provision_args=(); node_runtime="nodejs24.x"; python_runtime="python3.14"
+managed="false"; subnets=""; security_groups=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --x86-64) arch="x86_64" ;;
@@ -28,10 +30,17 @@ while [ $# -gt 0 ]; do
     --node-runtime) node_runtime="${2:?--node-runtime needs nodejs22.x or nodejs24.x}"; shift ;;
     --python-runtime) python_runtime="${2:?--python-runtime needs python3.13 or python3.14}"; shift ;;
     --value-stdin|--new-value|--plain-env-baseline) provision_args+=("$1") ;;
+    # Lambda Managed Instances: a capacity provider in these subnets and the probes on it.
+    --managed-instances) managed="true" ;;
+    --subnets) subnets="${2:?--subnets needs subnet ids, comma-separated}"; shift ;;
+    --security-groups) security_groups="${2:?--security-groups needs security group ids, comma-separated}"; shift ;;
     *) echo "deploy.sh: unknown option $1" >&2; usage ;;
   esac
   shift
 done
+if [ "$managed" = "true" ] && { [ -z "$subnets" ] || [ -z "$security_groups" ]; }; then
+  echo "deploy.sh: --managed-instances needs --subnets and --security-groups (the capacity provider's instances run there)" >&2; exit 2
+fi
 for tool in aws sam cargo rustup python3 npm; do
   command -v "$tool" >/dev/null || { echo "deploy.sh: $tool is not installed (see scripts/README.md, Prerequisites)" >&2; exit 1; }
 done
@@ -51,6 +60,9 @@ else
 fi
 overrides=("Stage=$stage" "Architecture=$arch" "NodeRuntime=$node_runtime" "PythonRuntime=$python_runtime")
 [ -n "$layer" ] && overrides+=("ExtensionLayerArn=$layer")
+if [ "$managed" = "true" ]; then
+  overrides+=("ManagedInstances=true" "ManagedSubnetIds=$subnets" "ManagedSecurityGroupIds=$security_groups")
+fi
 sam deploy --template-file "$root/scripts/template.yaml" "${config[@]}" --region "$region" \
   --parameter-overrides "${overrides[@]}"
 

@@ -238,6 +238,7 @@ impl Environment {
             spawned_at,
             function_arn: spec.function_arn.clone(),
             logs: logs.clone(),
+            waiting: std::sync::atomic::AtomicU32::new(0),
         });
 
         let (mut agent, mut agent_port, mut agent_dir, mut pids) = (None, None, None, Vec::new());
@@ -517,6 +518,15 @@ impl Environment {
     /// Whether the invocation being delivered (or the last one) is its first.
     pub fn first_invocation(&self) -> bool {
         self.invocations.load(std::sync::atomic::Ordering::SeqCst) <= 1
+    }
+
+    /// The runtime's workers waiting for an event (`/invocation/next` requests held open): on
+    /// Lambda Managed Instances, how many of its processes or threads have finished INIT and
+    /// are idle.
+    pub fn workers_waiting(&self) -> u32 {
+        self.shared
+            .waiting
+            .load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Invocations delivered and not yet answered.

@@ -68,6 +68,8 @@ pub(crate) struct Shared {
     pub(crate) spawned_at: Instant,
     pub(crate) function_arn: String,
     pub(crate) logs: Arc<Mutex<LogBuffer>>,
+    /// `/invocation/next` requests waiting for an event (the runtime's idle workers).
+    pub(crate) waiting: std::sync::atomic::AtomicU32,
 }
 
 const PREFIX: &str = "/2018-06-01/runtime";
@@ -100,7 +102,11 @@ pub(crate) async fn serve(
                     false
                 }
             });
-            let delivery = shared.next_rx.lock().await.recv().await;
+            let delivery = {
+                // Counted while it waits, also when the runtime hangs up mid-wait.
+                let _waiting = Waiting::new(&shared.waiting);
+                shared.next_rx.lock().await.recv().await
+            };
             let Some(d) = delivery else {
                 return Ok(text_response(StatusCode::GONE, "environment shutting down"));
             };
@@ -174,6 +180,22 @@ pub(crate) async fn serve(
             Ok(accepted())
         }
         _ => Ok(text_response(StatusCode::NOT_FOUND, "unknown path")),
+    }
+}
+
+/// One `/invocation/next` waiting: counted from its start until it is answered or dropped.
+struct Waiting<'a>(&'a std::sync::atomic::AtomicU32);
+
+impl<'a> Waiting<'a> {
+    fn new(count: &'a std::sync::atomic::AtomicU32) -> Waiting<'a> {
+        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Waiting(count)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
     }
 }
 

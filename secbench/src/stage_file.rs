@@ -51,11 +51,12 @@ pub struct StageFile {
     pub managed_functions: BTreeMap<Runtime, String>,
 }
 
-/// The stack outputs naming the probe's functions on the capacity provider, by runtime (the
-/// template's `ManagedInstances=true`).
-pub const MANAGED_OUTPUTS: [(&str, Runtime); 2] = [
-    ("ManagedFunctionName", Runtime::Rust),
-    ("ManagedPythonFunctionName", Runtime::Python313),
+/// The stack outputs naming the probe's functions on the capacity provider (the template's
+/// `ManagedInstances=true`): the Rust probe's, and the Python probe's, whose runtime the
+/// `PythonRuntime` output names.
+pub const MANAGED_OUTPUTS: [(&str, Option<&str>); 2] = [
+    ("ManagedFunctionName", None),
+    ("ManagedPythonFunctionName", Some("PythonRuntime")),
 ];
 
 /// Gives each managed-instances scenario that names no function of its own the stage's
@@ -311,8 +312,20 @@ pub fn from_outputs(path: &Path, stack_name: Option<&str>) -> Result<StageFile, 
         capacity_provider_arn: get("CapacityProviderArn"),
         managed_functions: MANAGED_OUTPUTS
             .iter()
-            .filter_map(|(output, runtime)| Some((*runtime, get(output)?)))
-            .collect(),
+            .filter_map(|(output, runtime)| {
+                let f = get(output)?;
+                let runtime = match runtime.and_then(get) {
+                    None if runtime.is_none() => Ok(Runtime::Rust),
+                    None => Ok(Runtime::Python313),
+                    Some(r) => r.parse::<Runtime>().map_err(|_| {
+                        fail(format!(
+                            "output PythonRuntime: `{r}` is not a runtime secbench knows"
+                        ))
+                    }),
+                };
+                Some(runtime.map(|r| (r, f)))
+            })
+            .collect::<Result<_, _>>()?,
     })
 }
 

@@ -137,6 +137,22 @@ fn the_template_check_fails_on_wildcards_and_wrong_properties() {
             "          SECBENCH_STAGE: !Ref Stage\n          SECBENCH_PLAINTEXT: hunter2",
             "sets SECBENCH_PLAINTEXT",
         ),
+        // Putting functions on any capacity provider: on instances other functions may share.
+        (
+            "            Action: lambda:PassCapacityProvider\n            Resource: !GetAtt ProbeCapacityProvider.Arn",
+            "            Action: lambda:PassCapacityProvider\n            Resource: \"*\"",
+            "lambda:PassCapacityProvider granted on *, not only the stage's capacity provider",
+        ),
+        (
+            "            Action: lambda:PassCapacityProvider\n            Resource: !GetAtt ProbeCapacityProvider.Arn",
+            "            Action: lambda:Pass*\n            Resource: !Sub \"arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:capacity-provider:*\"",
+            "lambda:PassCapacityProvider granted on arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:capacity-provider:*",
+        ),
+        (
+            "        PerExecutionEnvironmentMaxConcurrency: 8\n        ExecutionEnvironmentMemoryGiBPerVCpu: 2",
+            "        PerExecutionEnvironmentMaxConcurrency: 8\n        ExecutionEnvironmentMemoryGiBPerVCpu: 3",
+            "ProbeFunctionManaged.CapacityProviderConfig is",
+        ),
         // The key policy as it was: the role may decrypt with no condition, which cancels the
         // conditions of its IAM policy (KMS allows what the key policy or IAM allows).
         (

@@ -98,6 +98,26 @@ async fn publish_on_capacity_provider(
     panic!("version {version} never became Active: {state:?}");
 }
 
+/// `DeleteFunction` of a published version: its environments go with it.
+async fn delete_version(client: &aws_sdk_lambda::Client, version: &str) {
+    client
+        .delete_function()
+        .function_name(secbench::local_stage::FUNCTION)
+        .qualifier(version)
+        .send()
+        .await
+        .expect("DeleteFunction of the version");
+}
+
+/// The GetParameter calls moto recorded since the recorder started.
+fn get_parameter_calls(recorder: &MotoRecorder) -> usize {
+    recorder
+        .operations()
+        .iter()
+        .filter(|o| o.as_str() == "GetParameter")
+        .count()
+}
+
 async fn invoke(client: &aws_sdk_lambda::Client, version: &str) -> ProbeRecord {
     let out = client
         .invoke()
@@ -161,11 +181,7 @@ async fn concurrent_invocations_share_one_environment_and_the_herd_is_one_call_w
             invoke(&client, &version)
         );
         proxy.control.set(None);
-        let seen = recorder
-            .operations()
-            .iter()
-            .filter(|o| o.as_str() == "GetParameter")
-            .count();
+        let seen = get_parameter_calls(&recorder);
         assert_eq!(
             seen, herd_calls,
             "single_flight = {single_flight}: moto saw {seen} GetParameter calls"
@@ -194,17 +210,245 @@ async fn concurrent_invocations_share_one_environment_and_the_herd_is_one_call_w
             .filter(|r| r.fetches[0].outcome == Outcome::Hit)
             .count();
         assert_eq!(hits, 4 - herd_calls, "single_flight = {single_flight}");
-        client
-            .delete_function()
-            .function_name(secbench::local_stage::FUNCTION)
-            .qualifier(&version)
-            .send()
-            .await
-            .expect("DeleteFunction of the version");
+        delete_version(&client, &version).await;
     }
     let logs = tempfile::tempdir().expect("tempdir");
     p.write_logs(&logs.path().join("environments.log"))
         .expect("logs");
     assert_no_canary_in(logs.path(), &b.canary);
+    p.shutdown().await;
+}
+
+/// The AWS path with the calls Lambda offers for Managed Instances (moto has none of them: the
+/// local platform's Lambda API, which follows AWS's documented shapes, stands in): `secbench
+/// run` puts the stage's function on the capacity provider the stage file names with the
+/// plan's shape, publishes a version, asks for one environment, waits for `Active`, invokes the
+/// version, and deletes the version when the scenario is over; the scenario after it, on
+/// demand, leaves the capacity provider config alone (on AWS a function stays what the
+/// template made it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_path_uses_the_stage_s_capacity_provider_and_deletes_the_version_it_published() {
+    let b = backend().await;
+    let p = platform(&b, 4, Duration::from_secs(30)).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(
+        dir.path(),
+        r#"
+[defaults]
+cold_starts = 0
+warm_invocations = 12
+concurrency = 4
+memory_mb = 2048
+
+[[scenario]]
+name = "lmi-ssm-ttl"
+source = "ssm"
+cache = "ttl"
+cache_ttl = "5m"
+single_flight = true
+execution = "managed-instances"
+max_concurrency = 4
+"#,
+    );
+    let mut target = target();
+    // The AWS stage's settings: a capacity provider of its own, functions kept as deployed.
+    target.local_emulator = false;
+    target.capacity_provider = Some(secbench::run::control::CapacityProvider {
+        arn: CAPACITY_PROVIDER.into(),
+        one_function: false,
+    });
+    let out = dir.path().join("runs");
+    let client = client(&p).await;
+    let summary = secbench::run::run(
+        client.clone(),
+        &plan,
+        &target,
+        &out,
+        None,
+        secbench::run::Cancel::default(),
+    )
+    .await
+    .expect("run");
+    let runs: Vec<_> = std::fs::read_dir(&out)
+        .expect("out")
+        .flat_map(|e| std::fs::read_dir(e.expect("stage").path()).expect("runs"))
+        .map(|e| e.expect("run").path())
+        .collect();
+    let records = records(&runs[0]);
+    assert_eq!(records.len(), 12, "{summary:?}");
+    let probes: Vec<_> = records.iter().filter_map(|r| r.probe.as_ref()).collect();
+    assert_eq!(probes.len(), 12);
+    // One environment, shared by the invocations of the published version.
+    let envs: BTreeSet<_> = probes.iter().map(|r| r.environment_id.clone()).collect();
+    assert_eq!(envs.len(), 1);
+    assert!(probes.iter().all(|r| r.max_concurrency == Some(4)));
+    let version = records[0]
+        .executed_version
+        .clone()
+        .expect("executed version");
+    assert_ne!(version, "$LATEST");
+    // The function is on the stage's capacity provider with the plan's shape...
+    let c = client
+        .get_function_configuration()
+        .function_name(secbench::local_stage::FUNCTION)
+        .send()
+        .await
+        .expect("configuration");
+    let lmi = c
+        .capacity_provider_config
+        .and_then(|c| c.lambda_managed_instances_capacity_provider_config)
+        .expect("a capacity provider config");
+    assert_eq!(lmi.capacity_provider_arn, CAPACITY_PROVIDER);
+    assert_eq!(lmi.per_execution_environment_max_concurrency, Some(4));
+    assert_eq!(lmi.execution_environment_memory_gib_per_v_cpu, Some(2.0));
+    // ...and the version it published is gone, its environment with it.
+    let gone = client
+        .get_function_configuration()
+        .function_name(secbench::local_stage::FUNCTION)
+        .qualifier(&version)
+        .send()
+        .await
+        .expect_err("the version was deleted");
+    assert_eq!(
+        gone.as_service_error()
+            .and_then(aws_smithy_types::error::metadata::ProvideErrorMetadata::code),
+        Some("ResourceNotFoundException")
+    );
+    assert!(p.environments().iter().all(|e| !e.alive()));
+    assert_no_canary_in(&runs[0], &b.canary);
+    p.shutdown().await;
+}
+
+/// A stage deployed with ManagedInstances=true: the stage file names the capacity provider and
+/// the probe of each runtime on it, and `secbench run` gives each managed-instances scenario
+/// its runtime's function; a stage without them says what to deploy.
+#[test]
+fn the_stage_file_names_the_capacity_provider_and_the_managed_functions() {
+    use secbench::stage_file;
+    use secbench_record::Runtime;
+    let fixtures = root().join("secbench/tests/fixtures/deploy");
+    let f = stage_file::from_outputs(&fixtures.join("describe-stacks-managed.json"), None)
+        .expect("outputs");
+    assert_eq!(
+        f.capacity_provider_arn.as_deref(),
+        Some("arn:aws:lambda:eu-central-1:123456789012:capacity-provider:secbench-dev")
+    );
+    assert_eq!(
+        f.managed_functions,
+        [
+            (Runtime::Rust, "secbench-probe-dev-lmi".to_owned()),
+            (
+                Runtime::Python314,
+                "secbench-probe-dev-lmi-python".to_owned()
+            ),
+        ]
+        .into()
+    );
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut plan = plan(
+        dir.path(),
+        r#"
+[[scenario]]
+name = "lmi"
+source = "ssm"
+cold_starts = 0
+warm_invocations = 1
+memory_mb = 2048
+runtime = ["rust", "python3.14"]
+execution = "managed-instances"
+max_concurrency = 8
+
+[[scenario]]
+name = "on-demand"
+source = "ssm"
+"#,
+    );
+    stage_file::assign_managed_functions(&mut plan.scenarios, &f.managed_functions)
+        .expect("assigned");
+    let functions: Vec<_> = plan
+        .scenarios
+        .iter()
+        .map(|s| (s.name.as_str(), s.function.as_deref()))
+        .collect();
+    assert_eq!(
+        functions,
+        [
+            ("lmi-rust", Some("secbench-probe-dev-lmi")),
+            ("lmi-python314", Some("secbench-probe-dev-lmi-python")),
+            ("on-demand", None),
+        ]
+    );
+    let e = stage_file::assign_managed_functions(&mut plan.scenarios.clone(), &Default::default());
+    assert!(e.is_ok(), "assigned scenarios keep their function");
+    let mut fresh = plan.scenarios.clone();
+    for s in &mut fresh {
+        s.function = None;
+    }
+    let e = stage_file::assign_managed_functions(&mut fresh, &Default::default())
+        .expect_err("no managed functions");
+    assert!(
+        e.contains("deploy the stage with ManagedInstances=true"),
+        "{e}"
+    );
+}
+
+/// Python on Lambda Managed Instances: the runtime interface client forks one process per
+/// `AWS_LAMBDA_MAX_CONCURRENCY`, each with its own INIT and cache, so one TTL period's calls
+/// grow with the processes: with every process idle and waiting, as many concurrent invocations
+/// as processes make that many GetParameter calls (moto's recorder counts them), one per
+/// process, where the Rust probe's shared cache with single flight makes one per environment
+/// (the herd test above).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn python_calls_per_ttl_grow_with_its_processes() {
+    let b = backend().await;
+    let proxy = FaultProxy::start(&b.moto.endpoint).await.expect("proxy");
+    let mut config = platform_config(&b, 4, Duration::from_secs(60));
+    config
+        .platform_vars
+        .insert("AWS_ENDPOINT_URL".into(), proxy.endpoint.clone());
+    config.probe_bin =
+        secbench::local_stage::runtime_probe(&root(), secbench_record::Runtime::Python313)
+            .expect("the Python probe's start script (scripts/install-probes.sh)");
+    let p = LocalPlatform::start(config).await.expect("platform");
+    let client = client(&p).await;
+    for processes in [2u32, 4] {
+        proxy.control.set(None);
+        let mut vars = ssm_ttl_vars(&b, false);
+        vars.remove("SECBENCH_SINGLE_FLIGHT");
+        vars.insert("SECBENCH_CACHE_TTL".into(), "5m".into());
+        let version =
+            publish_on_capacity_provider(&client, vars, i32::try_from(processes).expect("n")).await;
+        // Every process has finished its INIT and waits for an event.
+        let env = p
+            .environments()
+            .into_iter()
+            .find(|e| e.alive() && e.version.map(|v| v.to_string()) == Some(version.clone()))
+            .expect("the version's environment");
+        let mut idle = 0;
+        for _ in 0..1200 {
+            idle = env.workers_waiting();
+            if idle == processes {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(idle, processes, "processes waiting for an event");
+        proxy.control.set(Some(slow_ssm()));
+        let recorder = MotoRecorder::started(&b.moto.endpoint);
+        let mut burst = tokio::task::JoinSet::new();
+        for _ in 0..processes {
+            let (client, version) = (client.clone(), version.clone());
+            burst.spawn(async move { invoke(&client, &version).await });
+        }
+        let records: Vec<ProbeRecord> = burst.join_all().await;
+        proxy.control.set(None);
+        let seen = get_parameter_calls(&recorder);
+        assert_eq!(seen, processes as usize, "{processes} processes");
+        let workers: BTreeSet<_> = records.iter().map(|r| r.worker.clone()).collect();
+        assert_eq!(workers.len(), processes as usize);
+        assert!(records.iter().all(|r| r.max_concurrency == Some(processes)
+            && r.runtime == Some(secbench_record::Runtime::Python313)));
+        delete_version(&client, &version).await;
+    }
     p.shutdown().await;
 }

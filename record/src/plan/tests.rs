@@ -425,3 +425,84 @@ fn single_flight_is_the_rust_ttl_cache_s_setting() {
         );
     }
 }
+
+#[test]
+fn managed_instances_scenarios_are_checked_against_what_lambda_allows() {
+    let base = "stage = \"local\"\n[[scenario]]\nname = \"lmi\"\nsource = \"ssm\"\ncold_starts = 0\nwarm_invocations = 10\nmemory_mb = 2048\n";
+    let ok = Plan::parse(
+        Path::new("lmi.toml"),
+        &format!("{base}execution = \"managed-instances\"\nmax_concurrency = 8\n"),
+    )
+    .expect("valid");
+    let s = &ok.scenarios[0];
+    assert_eq!(s.concurrency_mode, crate::ConcurrencyMode::ManagedInstances);
+    assert_eq!(
+        s.managed_instances,
+        Some(crate::lambda::ManagedInstances {
+            max_concurrency: 8,
+            memory_gib_per_vcpu: 2.0
+        })
+    );
+    assert_eq!(s.managed_environments(), Some(1));
+    let cases = [
+        ("execution = \"managed-instances\"\n", "max_concurrency", "is required"),
+        (
+            "execution = \"managed-instances\"\nmax_concurrency = 2000\n",
+            "max_concurrency",
+            "between 1 and 1600",
+        ),
+        (
+            "execution = \"managed-instances\"\nmax_concurrency = 8\nmemory_gib_per_vcpu = 3\n",
+            "memory_mb",
+            "whole number of vCPUs",
+        ),
+        (
+            "execution = \"managed-instances\"\nmax_concurrency = 8\ncold_starts = 2\n",
+            "cold_starts",
+            "no cold starts",
+        ),
+        (
+            "execution = \"managed-instances\"\nmax_concurrency = 8\nruntime = \"nodejs24.x\"\n",
+            "runtime",
+            "aws-lambda-ric 3.3.0",
+        ),
+        (
+            "execution = \"managed-instances\"\nmax_concurrency = 8\nconcurrency_mode = \"provisioned\"\n",
+            "concurrency_mode",
+            "provisioned concurrency does not apply",
+        ),
+        ("max_concurrency = 8\n", "max_concurrency", "add execution"),
+        (
+            "concurrency_mode = \"managed-instances\"\n",
+            "concurrency_mode",
+            "write execution",
+        ),
+    ];
+    for (extra, field, says) in cases {
+        // A later key of the same table replaces the base's (cold_starts) in TOML only once:
+        // build the scenario with the case's lines first.
+        let text = base.replace(
+            "cold_starts = 0\n",
+            if extra.contains("cold_starts") {
+                ""
+            } else {
+                "cold_starts = 0\n"
+            },
+        ) + extra;
+        let err = Plan::parse(Path::new("lmi.toml"), &text)
+            .expect_err(extra)
+            .to_string();
+        assert!(
+            err.contains(field) && err.contains(says),
+            "{extra:?}: {err}"
+        );
+    }
+    let small = base.replace("memory_mb = 2048", "memory_mb = 1024");
+    let err = Plan::parse(
+        Path::new("lmi.toml"),
+        &format!("{small}execution = \"managed-instances\"\nmax_concurrency = 8\n"),
+    )
+    .expect_err("1 GB")
+    .to_string();
+    assert!(err.contains("at least 2048 MB"), "{err}");
+}
