@@ -551,6 +551,33 @@ fn validate(p: &Pricing) -> Result<(), (String, String)> {
             return bad(field, format!("{v} is outside 0..=1e12"));
         }
     }
+    let lmi = &p.lambda.managed_instances;
+    if !(0.0..=1.0).contains(&lmi.management_fee_fraction) {
+        return bad(
+            "lambda.managed_instances.management_fee_fraction",
+            format!("{} is outside 0..=1", lmi.management_fee_fraction),
+        );
+    }
+    for (name, i) in &lmi.instances {
+        let at = format!("lambda.managed_instances.instances.\"{name}\"");
+        if i.vcpus == 0 || !i.usd_per_hour.is_finite() || i.usd_per_hour <= 0.0 {
+            return bad(&at, "needs vcpus > 0 and usd_per_hour > 0".into());
+        }
+        if !["arm64", "x86_64"].contains(&i.architecture.as_str()) {
+            return bad(
+                &format!("{at}.architecture"),
+                format!("`{}` is not arm64 or x86_64", i.architecture),
+            );
+        }
+    }
+    for (arch, name) in &lmi.default_instance {
+        if !lmi.instances.contains_key(name) {
+            return bad(
+                &format!("lambda.managed_instances.default_instance.{arch}"),
+                format!("`{name}` is not in lambda.managed_instances.instances"),
+            );
+        }
+    }
     let quotas = [
         (
             "quotas.ssm.get_parameter_standard_tps",
