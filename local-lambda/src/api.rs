@@ -44,15 +44,20 @@ pub(crate) async fn handle(
     let q = qualifier.as_deref();
     match (req.method().clone(), op) {
         (Method::POST, "invocations") => invoke(p, req).await,
-        (Method::GET, "configuration") if q.is_some() => {
-            Ok(crate::configuration::version_configuration(&p, q))
-        }
+        (Method::GET, "configuration") if q.is_some() => Ok(versions::version_configuration(&p, q)),
         (Method::GET, "configuration") => Ok(json_response(StatusCode::OK, &configuration(&p))),
         (Method::PUT, "configuration") => {
             let body = read_body(req).await?;
             Ok(update_configuration(p, &body))
         }
-        (Method::POST, "versions") => Ok(versions::publish_version(&p)),
+        (Method::POST, "versions") => {
+            let (response, managed) = versions::publish_version(&p);
+            // On a capacity provider, publishing starts the version's environments.
+            if let Some(version) = managed {
+                crate::managed::published(&p, version);
+            }
+            Ok(response)
+        }
         (Method::POST, "aliases") => {
             let body = read_body(req).await?;
             Ok(versions::put_alias(&p, None, &body, true))

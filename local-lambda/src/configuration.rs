@@ -38,42 +38,6 @@ pub(crate) fn configuration(p: &Platform) -> serde_json::Value {
     c
 }
 
-/// `GetFunctionConfiguration` with a `Qualifier`: a published version's configuration and,
-/// on a capacity provider, its state while its environments start.
-pub(crate) fn version_configuration(p: &Platform, qualifier: Option<&str>) -> Response<Body> {
-    let target = match crate::versions::target(p, qualifier) {
-        Ok(t) => t,
-        Err(e) => return e.response(),
-    };
-    let mut c = configuration(p);
-    if let Some(v) = target.version {
-        let config = &target.config;
-        c["Version"] = serde_json::json!(v.to_string());
-        c["FunctionArn"] = serde_json::json!(format!(
-            "{}:{v}",
-            function_arn(&p.config.region, &p.config.function_name)
-        ));
-        c["MemorySize"] = serde_json::json!(config.memory_mb);
-        c["Timeout"] = serde_json::json!(config.timeout.as_secs());
-        c["Environment"] = serde_json::json!({"Variables": config.vars});
-        match &config.managed {
-            Some(m) => c["CapacityProviderConfig"] = m.document(),
-            None => {
-                if let Some(o) = c.as_object_mut() {
-                    o.remove("CapacityProviderConfig");
-                }
-            }
-        }
-        if let Some((state, reason)) = crate::managed::version_state(p, v) {
-            c["State"] = serde_json::json!(state);
-            if let Some(r) = reason {
-                c["StateReason"] = serde_json::json!(r);
-            }
-        }
-    }
-    json_response(StatusCode::OK, &c)
-}
-
 pub(crate) fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Body> {
     let request: serde_json::Value = match serde_json::from_slice(body) {
         Ok(v) => v,
@@ -85,7 +49,7 @@ pub(crate) fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Bo
             )
         }
     };
-    let managed = match crate::managed::ManagedInstances::from_request(&request) {
+    let managed = match crate::capacity::ManagedInstances::from_request(&request) {
         Ok(m) => m,
         Err(e) => {
             return service_error(
@@ -98,9 +62,9 @@ pub(crate) fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Bo
     {
         let mut s = lock(&p.state);
         match managed {
-            crate::managed::Change::Keep => {}
-            crate::managed::Change::Set(m) => s.managed = Some(m),
-            crate::managed::Change::Clear => s.managed = None,
+            crate::capacity::Change::Keep => {}
+            crate::capacity::Change::Set(m) => s.managed = Some(m),
+            crate::capacity::Change::Clear => s.managed = None,
         }
         if let Some(memory) = request.get("MemorySize").and_then(|m| m.as_u64()) {
             if !u32::try_from(memory).is_ok_and(secbench_record::lambda::memory_allowed) {

@@ -27,6 +27,7 @@ pub mod moto;
 pub mod sysgenid;
 
 mod api;
+mod capacity;
 mod configuration;
 mod constraints;
 mod invoke;

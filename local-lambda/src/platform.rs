@@ -55,7 +55,7 @@ pub(crate) struct Published {
     pub(crate) timeout: Duration,
     pub(crate) layers: Vec<String>,
     /// On a capacity provider (Lambda Managed Instances), with its shape.
-    pub(crate) managed: Option<crate::managed::ManagedInstances>,
+    pub(crate) managed: Option<crate::capacity::ManagedInstances>,
 }
 
 /// A version's provisioned concurrency (`PutProvisionedConcurrencyConfig`).
@@ -107,9 +107,9 @@ pub(crate) struct FunctionState {
     /// Provisioned concurrency, by version.
     pub(crate) provisioned: BTreeMap<u32, Provisioning>,
     /// `CapacityProviderConfig` (Lambda Managed Instances) of `$LATEST`.
-    pub(crate) managed: Option<crate::managed::ManagedInstances>,
+    pub(crate) managed: Option<crate::capacity::ManagedInstances>,
     /// Managed-instances versions: the environments asked for and where they stand.
-    pub(crate) managed_versions: BTreeMap<u32, crate::managed::VersionEnvironments>,
+    pub(crate) managed_versions: BTreeMap<u32, crate::capacity::VersionEnvironments>,
 }
 
 impl FunctionState {

@@ -68,7 +68,7 @@ pub(crate) async fn acquire(p: &Arc<Platform>, target: &Target) -> Acquired {
                 "the function runs on a capacity provider: invoke a published version".into(),
             );
         }
-        return match crate::managed::acquire(p, target) {
+        return match acquire_managed(p, target) {
             Some(env) => Acquired::Warm(env),
             None => Acquired::Throttled,
         };
@@ -282,7 +282,7 @@ pub(crate) async fn spawn(
 /// retired.
 pub(crate) async fn release(p: &Arc<Platform>, env: Arc<Environment>, reusable: bool) {
     if env.managed_concurrency.is_some() {
-        return crate::managed::release(p, env, reusable).await;
+        return release_managed(p, env, reusable).await;
     }
     let (current, provisioned) = {
         let s = lock(&p.state);
@@ -301,5 +301,35 @@ pub(crate) async fn release(p: &Arc<Platform>, env: Arc<Environment>, reusable: 
     } else {
         env.kill().await;
         p.live.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Takes a managed-instances environment out of its version and kills it.
+pub(crate) async fn retire(p: &Platform, env: &Arc<Environment>) {
+    lock(&p.managed).retain(|e| !Arc::ptr_eq(e, env));
+    env.kill().await;
+    p.live.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// An environment of the managed-instances `target` with room for one more invocation (the
+/// least busy), claimed; `None` when all are full or none has started.
+fn acquire_managed(p: &Platform, target: &Target) -> Option<Arc<Environment>> {
+    let version = target.version?;
+    let max = target.config.managed.as_ref()?.max_concurrency();
+    let mut candidates: Vec<Arc<Environment>> = lock(&p.managed)
+        .iter()
+        .filter(|e| e.version == Some(version) && e.alive())
+        .cloned()
+        .collect();
+    candidates.sort_by_key(|e| e.in_flight());
+    candidates.into_iter().find(|e| e.claim(max))
+}
+
+/// After an invocation on a managed-instances environment: its place is free again; an
+/// environment that crashed is retired.
+async fn release_managed(p: &Platform, env: Arc<Environment>, reusable: bool) {
+    env.unclaim();
+    if !(reusable && env.alive()) {
+        retire(p, &env).await;
     }
 }

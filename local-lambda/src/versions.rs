@@ -75,18 +75,15 @@ pub(crate) fn target(p: &Platform, qualifier: Option<&str>) -> Result<Target, Un
     })
 }
 
-/// `PublishVersion`: a new version with `$LATEST`'s configuration.
-pub(crate) fn publish_version(p: &Arc<Platform>) -> Response<Body> {
+/// `PublishVersion`: a new version with `$LATEST`'s configuration; its number, and whether it
+/// runs on a capacity provider (whose environments the caller then starts).
+pub(crate) fn publish_version(p: &Platform) -> (Response<Body>, Option<u32>) {
     let mut s = lock(&p.state);
     let next = s.versions.keys().next_back().map_or(1, |v| v + 1);
     let published = s.published();
     let managed = published.managed.is_some();
     s.versions.insert(next, published);
     drop(s);
-    // On a capacity provider, publishing starts the version's environments.
-    if managed {
-        crate::managed::published(p, next);
-    }
     let mut c = crate::configuration::configuration(p);
     if managed {
         c["State"] = serde_json::json!("Pending");
@@ -96,7 +93,10 @@ pub(crate) fn publish_version(p: &Arc<Platform>) -> Response<Body> {
         "{}:{next}",
         function_arn(&p.config.region, &p.config.function_name)
     ));
-    json_response(StatusCode::CREATED, &c)
+    (
+        json_response(StatusCode::CREATED, &c),
+        managed.then_some(next),
+    )
 }
 
 fn alias_document(p: &Platform, name: &str, version: u32) -> serde_json::Value {
@@ -366,4 +366,42 @@ pub(crate) async fn delete_provisioned(
     let mut r = Response::new(crate::http::full(bytes::Bytes::new()));
     *r.status_mut() = StatusCode::NO_CONTENT;
     r
+}
+
+/// `GetFunctionConfiguration` with a `Qualifier`: a published version's configuration and,
+/// on a capacity provider, its state while its environments start.
+pub(crate) fn version_configuration(p: &Platform, qualifier: Option<&str>) -> Response<Body> {
+    let target = match target(p, qualifier) {
+        Ok(t) => t,
+        Err(e) => return e.response(),
+    };
+    let mut c = crate::configuration::configuration(p);
+    if let Some(v) = target.version {
+        let config = &target.config;
+        c["Version"] = serde_json::json!(v.to_string());
+        c["FunctionArn"] = serde_json::json!(format!(
+            "{}:{v}",
+            function_arn(&p.config.region, &p.config.function_name)
+        ));
+        c["MemorySize"] = serde_json::json!(config.memory_mb);
+        c["Timeout"] = serde_json::json!(config.timeout.as_secs());
+        c["Environment"] = serde_json::json!({"Variables": config.vars});
+        match &config.managed {
+            Some(m) => c["CapacityProviderConfig"] = m.document(),
+            None => {
+                if let Some(o) = c.as_object_mut() {
+                    o.remove("CapacityProviderConfig");
+                }
+            }
+        }
+        let managed = lock(&p.state).managed_versions.get(&v).cloned();
+        if let Some(environments) = managed {
+            let (state, reason) = environments.state();
+            c["State"] = serde_json::json!(state);
+            if let Some(r) = reason {
+                c["StateReason"] = serde_json::json!(r);
+            }
+        }
+    }
+    json_response(StatusCode::OK, &c)
 }

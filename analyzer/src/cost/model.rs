@@ -165,7 +165,7 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
     );
     match &lmi {
         Some((m, capacity)) => {
-            let (capacity_lines, capacity_notes) = super::managed::lines(w, p, capacity, m);
+            let (capacity_lines, capacity_notes) = managed_lines(w, p, capacity, m);
             lines.extend(capacity_lines);
             notes.extend(capacity_notes);
         }
@@ -520,6 +520,57 @@ fn api_charges(
             ));
         }
     }
+}
+
+/// Lambda Managed Instances: the instances and the management fee ([`super::managed`]).
+fn managed_lines(
+    w: &Workload,
+    p: &Pricing,
+    c: &super::managed::Capacity,
+    m: &super::managed::ManagedMeasure,
+) -> (Vec<Line>, Vec<String>) {
+    let prices = &p.lambda.managed_instances;
+    let hours = c.instances * p.month_hours;
+    let instances = line(
+        &format!(
+            "Lambda Managed Instances: {} × {} ({} vCPUs) × {} h (EC2 on-demand)",
+            c.instances, c.instance_type, c.instance_vcpus, p.month_hours
+        ),
+        "lmi_capacity",
+        hours,
+        "instance-hour",
+        c.usd_per_hour,
+    );
+    let fee = line(
+        &format!(
+            "Lambda Managed Instances management fee ({} % of the instances' on-demand price)",
+            prices.management_fee_fraction * 100.0
+        ),
+        "lmi_capacity",
+        hours,
+        "instance-hour",
+        c.usd_per_hour * prices.management_fee_fraction,
+    );
+    let (target, assumed) = c.target_cpu_utilization;
+    let notes = vec![format!(
+        "Lambda Managed Instances: {} environment(s) per function ({} vCPU(s), up to {} invocations at once, {} cache(s) each) for a peak of {} requests/s at {:.3} ms of CPU per invocation and {:.0} % CPU utilisation{}, on {} {} instance(s) (at least {}: AWS launches three at publish); no duration charge; the request charge is the on-demand one",
+        c.environments,
+        m.vcpus,
+        m.max_concurrency,
+        m.workers_per_environment,
+        w.peak_rps,
+        m.cpu_s_per_invocation * 1e3,
+        target * 100.0,
+        if assumed {
+            " (assumed: AWS does not document the default target; the workload's [managed_instances] target_cpu_utilization)"
+        } else {
+            ""
+        },
+        c.instances,
+        c.instance_type,
+        prices.minimum_instances
+    )];
+    (vec![instances, fee], notes)
 }
 
 /// Provisioned concurrency: the environments kept provisioned all month, and the fetches at

@@ -242,9 +242,7 @@ pub async fn apply(
         .timeout(i32::try_from(s.timeout.as_secs()).unwrap_or(900))
         .set_layers(layers);
     let update = match (s.managed_instances, &stage.capacity_provider) {
-        (Some(m), Some(p)) => {
-            update.capacity_provider_config(super::managed::capacity_provider_config(&p.arn, m))
-        }
+        (Some(m), Some(p)) => update.capacity_provider_config(capacity_provider_config(&p.arn, m)),
         (Some(_), None) => {
             return Err(ControlError::NoCapacityProvider {
                 function: function.to_owned(),
@@ -256,6 +254,28 @@ pub async fn apply(
         (None, _) => update,
     };
     update_and_wait(client, function, update, vars, poll).await
+}
+
+/// The `CapacityProviderConfig` of a managed-instances scenario on the capacity provider `arn`.
+pub fn capacity_provider_config(
+    arn: &str,
+    m: secbench_record::lambda::ManagedInstances,
+) -> aws_sdk_lambda::types::CapacityProviderConfig {
+    use aws_sdk_lambda::types::{
+        CapacityProviderConfig, LambdaManagedInstancesCapacityProviderConfig,
+    };
+    CapacityProviderConfig::builder()
+        .set_lambda_managed_instances_capacity_provider_config(
+            LambdaManagedInstancesCapacityProviderConfig::builder()
+                .capacity_provider_arn(arn)
+                .per_execution_environment_max_concurrency(
+                    i32::try_from(m.max_concurrency).unwrap_or(i32::MAX),
+                )
+                .execution_environment_memory_gib_per_v_cpu(m.memory_gib_per_vcpu)
+                .build()
+                .ok(),
+        )
+        .build()
 }
 
 /// Sends `update` with `vars` as the function's whole environment and waits for `Successful`.

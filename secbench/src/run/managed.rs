@@ -112,25 +112,3 @@ pub async fn retire(
         }
     }
 }
-
-/// The `CapacityProviderConfig` of a managed-instances scenario on the capacity provider `arn`.
-pub fn capacity_provider_config(
-    arn: &str,
-    m: secbench_record::lambda::ManagedInstances,
-) -> aws_sdk_lambda::types::CapacityProviderConfig {
-    use aws_sdk_lambda::types::{
-        CapacityProviderConfig, LambdaManagedInstancesCapacityProviderConfig,
-    };
-    CapacityProviderConfig::builder()
-        .set_lambda_managed_instances_capacity_provider_config(
-            LambdaManagedInstancesCapacityProviderConfig::builder()
-                .capacity_provider_arn(arn)
-                .per_execution_environment_max_concurrency(
-                    i32::try_from(m.max_concurrency).unwrap_or(i32::MAX),
-                )
-                .execution_environment_memory_gib_per_v_cpu(m.memory_gib_per_vcpu)
-                .build()
-                .ok(),
-        )
-        .build()
-}
