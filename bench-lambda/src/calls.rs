@@ -84,6 +84,20 @@ impl CallRecorder {
             .await
     }
 
+    /// `fut` with the log of the invocation the current task serves (if any), for a task it
+    /// spawns: a task does not inherit its spawner's task-local log.
+    pub fn in_this_scope<F: std::future::Future>(
+        fut: F,
+    ) -> impl std::future::Future<Output = F::Output> {
+        let log = INVOCATION.try_with(Arc::clone).ok();
+        async move {
+            match log {
+                Some(log) => INVOCATION.scope(log, fut).await,
+                None => fut.await,
+            }
+        }
+    }
+
     /// Takes everything recorded since the last call (in this invocation's scope, if any).
     pub fn drain(&self) -> Calls {
         match INVOCATION.try_with(Arc::clone) {

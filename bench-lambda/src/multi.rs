@@ -294,7 +294,10 @@ impl MultiFetcher {
                 let mut set = tokio::task::JoinSet::new();
                 for &i in pending {
                     let me = self.detached(i);
-                    set.spawn(async move { me.run(force_refresh).await });
+                    // The spawned call counts into this invocation's log.
+                    set.spawn(CallRecorder::in_this_scope(async move {
+                        me.run(force_refresh).await
+                    }));
                 }
                 while let Some(r) = set.join_next().await {
                     if let Ok(r) = r {
