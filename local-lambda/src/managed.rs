@@ -1,12 +1,13 @@
-//! Lambda Managed Instances on the local platform, through the Lambda API calls AWS offers for
-//! them: a function's `CapacityProviderConfig` (`UpdateFunctionConfiguration`), a published
-//! version whose environments start when it is published and before any traffic (its state
-//! `Pending`, then `Active`), `Put`/`GetFunctionScalingConfig` for how many environments the
-//! version keeps, and `DeleteFunction` with a `Qualifier` to retire the version. Each
-//! environment serves up to `PerExecutionEnvironmentMaxConcurrency` invocations at once, is
-//! never frozen, and gets the vCPUs its memory and `ExecutionEnvironmentMemoryGiBPerVCpu` give
-//! it (not the on-demand memory share). Invocations go to the least busy environment; when all
-//! are full the invocation is throttled, as the router does while the scaler catches up.
+//! Lambda Managed Instances' environments on the local platform, through the Lambda API calls
+//! AWS offers for them: a published version whose environments start when it is published and
+//! before any traffic (its state `Pending`, then `Active`), `Put`/`GetFunctionScalingConfig` for
+//! how many environments the version keeps, and `DeleteFunction` with a `Qualifier` to retire
+//! the version. (A function's `CapacityProviderConfig` is kept in [`crate::capacity`]'s types;
+//! the pool hands a version's environments to invocations.) Each environment serves up to
+//! `PerExecutionEnvironmentMaxConcurrency` invocations at once, is never frozen, and gets the
+//! vCPUs its memory and `ExecutionEnvironmentMemoryGiBPerVCpu` give it (not the on-demand memory
+//! share). Invocations go to the least busy environment; when all are full the invocation is
+//! throttled, as the router does while the scaler catches up.
 //!
 //! Not emulated: the capacity provider's instances (their types, placement across
 //! Availability Zones, the three instances AWS launches at publish) and the asynchronous
