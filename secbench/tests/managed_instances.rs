@@ -452,3 +452,50 @@ async fn python_calls_per_ttl_grow_with_its_processes() {
     }
     p.shutdown().await;
 }
+
+/// The whole local stage with an on-demand and a managed-instances scenario: the report's
+/// decision has the `+lmi` row at its own size, priced as instances, and a sentence sets its
+/// price beside the recommendation on demand; no canary anywhere in the run or the report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_decision_prices_the_managed_instances_row_beside_the_on_demand_recommendation() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        r#"stage = "local"
+
+[[scenario]]
+name = "ssm-init"
+source = "ssm"
+fetch_at = "init"
+cold_starts = 2
+warm_invocations = 10
+memory_mb = 128
+
+[[scenario]]
+name = "lmi-ssm-init"
+source = "ssm"
+fetch_at = "init"
+execution = "managed-instances"
+max_concurrency = 4
+memory_mb = 2048
+cold_starts = 0
+warm_invocations = 20
+concurrency = 4
+"#,
+    )
+    .expect("plan");
+    let out = dir.path().join("runs");
+    let value = canary();
+    let summary = run_local(&plan, &out, &value, None).await.expect("run");
+    let run = summary.dir.clone();
+    let files = write_report(&run);
+    let md = std::fs::read_to_string(&files.markdown).expect("report.md");
+    assert!(md.contains("ssm@init+lmi"), "{md}");
+    assert!(
+        md.contains("On Lambda Managed Instances (at 2048 MB), ssm@init+lmi comes first: $206/month, $205 more than ssm@init on demand"),
+        "{md}"
+    );
+    assert_no_canary_in(&run, &value);
+    assert_no_canary_in(files.html.parent().expect("report dir"), &value);
+}

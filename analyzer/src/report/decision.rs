@@ -406,6 +406,26 @@ fn sentences(tables: &[DecisionTable]) -> Vec<String> {
             ));
         }
     }
+    // Lambda Managed Instances, measured at a size of their own: their first row against the
+    // recommendation on demand, so the move's price is read beside it.
+    let lmi = tables.iter().find_map(|t| {
+        let r = t.rows.iter().find(|r| {
+            r.approach.concurrency == secbench_record::ConcurrencyMode::ManagedInstances
+                && matches!(r.verdict, Verdict::Recommended | Verdict::Candidate)
+        })?;
+        Some((t.memory_mb, r, r.cost.as_ref()?))
+    });
+    let on_demand = rec.approach.concurrency != secbench_record::ConcurrencyMode::ManagedInstances;
+    if let Some((mb, r, rc)) = lmi.filter(|_| on_demand) {
+        out.push(format!(
+            "On Lambda Managed Instances (at {mb} MB), {} comes first: {}/month, {} more than {} on demand, a warm fetch of {} (p50); the instances (at least the three AWS launches) are most of it.",
+            r.approach,
+            usd(rc.monthly_cost_usd),
+            usd((rc.monthly_cost_usd - c.monthly_cost_usd).max(0.0)),
+            rec.approach,
+            human_ns_or_dash(r.warm_ns[0]),
+        ));
+    }
     let failing: Vec<String> = first
         .rows
         .iter()
