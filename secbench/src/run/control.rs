@@ -182,6 +182,26 @@ pub(crate) fn api_message<
     }
 }
 
+/// `PublishVersion` of the configuration in force; returns the version's number.
+pub async fn publish_version(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+) -> Result<String, ControlError> {
+    let version = client
+        .publish_version()
+        .function_name(function)
+        .send()
+        .await
+        .map_err(api_error("PublishVersion", function))?
+        .version
+        .ok_or_else(|| ControlError::Api {
+            operation: "PublishVersion",
+            function: function.to_owned(),
+            message: "no version in the answer".into(),
+        })?;
+    Ok(version)
+}
+
 /// `GetFunctionConfiguration`.
 pub async fn get_configuration(
     client: &aws_sdk_lambda::Client,

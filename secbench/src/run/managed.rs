@@ -8,7 +8,7 @@
 //! version retires its environments. The capacity provider's instances stay while it has
 //! capacity (see scripts/README.md for what that costs).
 
-use super::control::{api_error, ControlError};
+use super::control::{api_error, publish_version, ControlError};
 use std::time::{Duration, Instant};
 
 /// The longest wait for `Active` (AWS launches instances and starts environments in minutes).
@@ -23,18 +23,7 @@ pub async fn publish(
     poll: Duration,
 ) -> Result<String, ControlError> {
     use aws_sdk_lambda::types::{FunctionScalingConfig, State};
-    let version = client
-        .publish_version()
-        .function_name(function)
-        .send()
-        .await
-        .map_err(api_error("PublishVersion", function))?
-        .version
-        .ok_or_else(|| ControlError::Api {
-            operation: "PublishVersion",
-            function: function.to_owned(),
-            message: "no version in the answer".into(),
-        })?;
+    let version = publish_version(client, function).await?;
     let n = i32::try_from(environments).unwrap_or(i32::MAX);
     client
         .put_function_scaling_config()

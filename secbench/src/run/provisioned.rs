@@ -5,7 +5,7 @@
 //! after Ctrl-C, and when a run is resumed) `DeleteProvisionedConcurrencyConfig`. The version
 //! stays (Lambda keeps versions; they cost nothing while nothing is provisioned on them).
 
-use super::control::{api_error, ControlError};
+use super::control::{api_error, publish_version, ControlError};
 use std::time::{Duration, Instant};
 
 /// The alias the runner provisions.
@@ -31,18 +31,7 @@ pub async fn provision(
     environments: u32,
     poll: Duration,
 ) -> Result<Provisioned, ControlError> {
-    let version = client
-        .publish_version()
-        .function_name(function)
-        .send()
-        .await
-        .map_err(api_error("PublishVersion", function))?
-        .version
-        .ok_or_else(|| ControlError::Api {
-            operation: "PublishVersion",
-            function: function.to_owned(),
-            message: "no version in the answer".into(),
-        })?;
+    let version = publish_version(client, function).await?;
     let exists = client
         .get_alias()
         .function_name(function)
