@@ -194,6 +194,7 @@ FUNCTIONS = {
 MANAGED_FUNCTIONS = {
     "ProbeFunctionManaged": ("provided.al2023", "bootstrap", 2048, 2),
     "ProbeFunctionManagedPython": ({"Ref": "PythonRuntime"}, "secbench_probe.handler", 4096, 4),
+    "ProbeFunctionManagedNode": ({"Ref": "NodeRuntime"}, "index.handler", 4096, 4),
 }
 RUNTIME_PARAMETERS = {
     "NodeRuntime": (["nodejs22.x", "nodejs24.x"], "nodejs24.x"),

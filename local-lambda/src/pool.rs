@@ -204,6 +204,14 @@ pub(crate) async fn spawn(
             secbench_record::lambda::MAX_CONCURRENCY_VAR.into(),
             m.max_concurrency().to_string(),
         );
+        // aws-lambda-ric 4.x counts its worker threads from `/sys/fs/cgroup/cpu.max`, which
+        // inside an environment here is the host's (or absent: cgroup v1), not the
+        // environment's vCPUs; the platform tells it those (a function's own setting wins).
+        let vcpus = m.vcpus(config.memory_mb).ceil() as u32;
+        vars.entry(secbench_record::lambda::NODE_WORKER_COUNT_VAR.into())
+            .or_insert_with(|| {
+                (secbench_record::lambda::NODE_WORKERS_PER_VCPU * vcpus.max(1)).to_string()
+            });
     }
     let agent = match (
         &p.config.agent_bin,

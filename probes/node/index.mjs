@@ -21,6 +21,8 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { AsyncLocalStorage } from "node:async_hooks";
+import { isMainThread, threadId } from "node:worker_threads";
 
 const SCHEMA_VERSION = 5;
 // The Lambda runtimes this probe runs in; which one, Lambda says in AWS_EXECUTION_ENV
@@ -151,6 +153,12 @@ function settingsFrom(env) {
     s.maxStaleS = text ? durationS(text, "SECBENCH_CACHE_MAX_STALE") : CLASSES.transient.default_max_stale_s;
     if (!(s.maxStaleS > 0)) throw new ConfigError("SECBENCH_CACHE_MAX_STALE", "must be more than zero");
   }
+  const sf = env.SECBENCH_SINGLE_FLIGHT;
+  if (sf && !["true", "false"].includes(sf)) throw new ConfigError("SECBENCH_SINGLE_FLIGHT", `\`${sf}\` is not true or false`);
+  if (sf && s.cache !== "ttl") throw new ConfigError("SECBENCH_SINGLE_FLIGHT", "single flight is the ttl cache's setting");
+  s.singleFlight = sf ? sf === "true" : null;
+  const mc = env.AWS_LAMBDA_MAX_CONCURRENCY;
+  s.maxConcurrency = mc && /^[0-9]+$/.test(mc.trim()) && Number(mc) > 1 ? Number(mc) : null;
   s.stage = env.SECBENCH_STAGE ?? null;
   s.expected = env.SECBENCH_EXPECTED_SHA256 ? digests(env.SECBENCH_EXPECTED_SHA256, "SECBENCH_EXPECTED_SHA256") : [];
   s.attemptTimeoutS = env.SECBENCH_SDK_ATTEMPT_TIMEOUT ? durationS(env.SECBENCH_SDK_ATTEMPT_TIMEOUT, "SECBENCH_SDK_ATTEMPT_TIMEOUT") : null;
@@ -206,23 +214,44 @@ function settingsFrom(env) {
 
 const SERVICE_NAMES = { SSMClient: "SSM", SecretsManagerClient: "Secrets Manager", KMSClient: "KMS" };
 
+// Each invocation's calls apart: on Lambda Managed Instances one worker thread serves several
+// invocations at once, so the log is per asynchronous context (AsyncLocalStorage, as AWS's
+// Node.js page for Managed Instances advises for per-request state); INIT's calls go to the
+// root log.
 class Calls {
   constructor() {
-    this.operations = [];
-    this.attempts = 0;
+    this.root = { operations: [], attempts: 0 };
+    this.als = new AsyncLocalStorage();
+  }
+
+  get log() {
+    return this.als.getStore() ?? this.root;
+  }
+
+  get operations() {
+    return this.log.operations;
+  }
+
+  get attempts() {
+    return this.log.attempts;
+  }
+
+  // Runs `fn` with a log of its own.
+  scope(fn) {
+    return this.als.run({ operations: [], attempts: 0 }, fn);
   }
 
   attach(client) {
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        this.operations.push([SERVICE_NAMES[context.clientName] ?? context.clientName, context.commandName.replace(/Command$/, "")]);
+        this.log.operations.push([SERVICE_NAMES[context.clientName] ?? context.clientName, context.commandName.replace(/Command$/, "")]);
         return next(args);
       },
       { step: "initialize", name: "secbenchCalls" },
     );
     client.middlewareStack.addRelativeTo(
       (next) => async (args) => {
-        this.attempts += 1;
+        this.log.attempts += 1;
         return next(args);
       },
       { relation: "after", toMiddleware: "retryMiddleware", name: "secbenchAttempts" },
@@ -230,15 +259,16 @@ class Calls {
   }
 
   drain() {
+    const log = this.log;
     const apiCalls = [];
-    for (const [service, operation] of this.operations) {
+    for (const [service, operation] of log.operations) {
       const c = apiCalls.find((x) => x.service === service && x.operation === operation);
       if (c) c.count += 1;
       else apiCalls.push({ service, operation, count: 1 });
     }
-    const attempts = this.attempts;
-    this.operations = [];
-    this.attempts = 0;
+    const attempts = log.attempts;
+    log.operations = [];
+    log.attempts = 0;
     return [apiCalls, attempts];
   }
 }
@@ -365,8 +395,10 @@ class NoCache {
 // With a stale bound (ignore_transient_errors), a refresh that fails with a transient error
 // serves the value held if it is younger than the bound, and the entry is fresh for another TTL.
 class TtlCache {
-  constructor(source, ttlS, maxStaleS) {
+  constructor(source, ttlS, maxStaleS, singleFlight) {
     this.source = source;
+    // Single flight: a miss while another is fetching the same name waits for that fetch.
+    this.inFlight = singleFlight ? new Map() : null;
     this.ttlNs = BigInt(Math.round(ttlS * 1e9));
     this.maxStaleNs = maxStaleS != null ? BigInt(Math.round(maxStaleS * 1e9)) : null;
     this.entries = new Map(); // name -> [value, fetchedNs, freshFromNs]
@@ -375,6 +407,23 @@ class TtlCache {
     const miss = this.source.s.source.startsWith("agent-") ? "delegated" : "miss";
     const entry = this.entries.get(name);
     if (entry && !force && process.hrtime.bigint() - entry[2] < this.ttlNs) return [entry[0], "hit"];
+    if (this.inFlight) {
+      const pending = this.inFlight.get(name);
+      if (pending) {
+        await pending.catch(() => null);
+        return this.get(name, false);
+      }
+      const fetching = this.refresh(name, entry, miss);
+      this.inFlight.set(name, fetching);
+      try {
+        return await fetching;
+      } finally {
+        this.inFlight.delete(name);
+      }
+    }
+    return this.refresh(name, entry, miss);
+  }
+  async refresh(name, entry, miss) {
     let secret;
     try {
       secret = await this.source.fetch(name);
@@ -456,8 +505,10 @@ function libraries(s) {
 }
 
 const nowNs = () => Math.round(performance.now() * 1e6);
+// The process's CPU; in a worker thread (Lambda Managed Instances) the thread's own, since the
+// process's counts every thread's INIT and invocations.
 const cpuNs = () => {
-  const u = process.cpuUsage();
+  const u = isMainThread || !process.threadCpuUsage ? process.cpuUsage() : process.threadCpuUsage();
   return (u.user + u.system) * 1000;
 };
 
@@ -489,12 +540,22 @@ class Probe {
     p.sdkConfigLoadNs = 0;
     t = nowNs();
     p.source = new Source(s, sdk, p.calls);
-    if (s.cache === "ttl") p.cache = new TtlCache(p.source, s.cacheTtlS, s.maxStaleS);
+    if (s.cache === "ttl") p.cache = new TtlCache(p.source, s.cacheTtlS, s.maxStaleS, s.singleFlight);
     else if (s.cache === "powertools") p.cache = new PowertoolsCache(Provider, p.source, s.cacheTtlS, p.calls);
     else p.cache = new NoCache(p.source, s.fetchAt === "init");
     p.clientConstructionNs = nowNs() - t;
     p.retry = s.usesSdk ? { mode: "standard", max_attempts: 3, attempt_timeout_ms: s.attemptTimeoutS ? Math.round(s.attemptTimeoutS * 1000) : null } : null;
-    p.environmentId = randomBytes(8).toString("hex");
+    // On Lambda Managed Instances the runtime interface client starts worker threads, each
+    // with its own INIT and cache; the environment is what they share (the process and the
+    // log stream), the worker is the thread.
+    if (s.maxConcurrency === null) {
+      p.environmentId = randomBytes(8).toString("hex");
+      p.worker = null;
+    } else {
+      const shared = `${process.env.AWS_LAMBDA_LOG_STREAM_NAME ?? ""}/${process.pid}`;
+      p.environmentId = createHash("sha256").update(shared).digest("hex").slice(0, 16);
+      p.worker = isMainThread ? `pid:${process.pid}` : `pid:${process.pid}/thread:${threadId}`;
+    }
     p.invocations = 0;
     p.libraries = libraries(s);
     const initFetch = s.fetchAt === "init" ? await p.fetch("init", false) : null;
@@ -660,7 +721,12 @@ class Probe {
     return out;
   }
 
-  async handle(event, requestId) {
+  // One invocation, its API calls logged apart from any other in flight on this thread.
+  handle(event, requestId) {
+    return this.calls.scope(() => this.invoke(event, requestId));
+  }
+
+  async invoke(event, requestId) {
     const start = process.hrtime.bigint();
     if (typeof event !== "object" || event === null || Array.isArray(event)) throw new InvalidEvent("invalid event: not a JSON object");
     const unknown = Object.keys(event).filter((k) => !["run_id", "scenario", "fetches", "force_refresh"].includes(k));
@@ -713,6 +779,11 @@ class Probe {
       libraries: this.libraries,
     };
     if (s.ignoreTransientErrors !== null) record.ignore_transient_errors = s.ignoreTransientErrors;
+    if (s.singleFlight !== null) record.single_flight = s.singleFlight;
+    if (s.maxConcurrency !== null) {
+      record.max_concurrency = s.maxConcurrency;
+      record.worker = this.worker;
+    }
     if (s.multi) {
       record.multi = s.multi;
       record.secrets = s.names.length;

@@ -356,7 +356,7 @@ impl Emulation {
                 })
                 .collect();
             s.push_str(&format!(
-                " Lambda Managed Instances: {}; each environment started when its version was published, before traffic, serves its invocations at once through as many /next long-polls, is never frozen, and has its vCPUs (memory over GiB per vCPU) as its CPU quota. Not emulated: the capacity provider's EC2 instances (their type, the three AWS launches across Availability Zones, other functions sharing them) and the scaling on CPU utilisation (the version keeps the environments asked for).",
+                " Lambda Managed Instances: {}; each environment started when its version was published, before traffic, serves its invocations at once through as many /next long-polls, is never frozen, and has its vCPUs (memory over GiB per vCPU) as its CPU quota; the Node.js runtime interface client is told to start 8 worker threads per vCPU (AWS_LAMBDA_NODEJS_WORKER_COUNT, unless the function sets it: aws-lambda-ric 4.0.2 counts them from cgroup v2's cpu.max, which an environment here lacks). Not emulated: the capacity provider's EC2 instances (their type, the three AWS launches across Availability Zones, other functions sharing them) and the scaling on CPU utilisation (the version keeps the environments asked for).",
                 each.join(", ")
             ));
         }

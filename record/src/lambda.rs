@@ -10,6 +10,16 @@ use std::time::Duration;
 /// that many at once (aws-lambda-rust-runtime's `run_concurrent` reads it).
 pub const MAX_CONCURRENCY_VAR: &str = "AWS_LAMBDA_MAX_CONCURRENCY";
 
+/// The variable that sets how many worker threads AWS's Node.js runtime interface client
+/// (`aws-lambda-ric` 4.x) starts on Lambda Managed Instances ("Node.js runtime for Lambda
+/// Managed Instances"); without it the client starts [`NODE_WORKERS_PER_VCPU`] per vCPU it
+/// reads from cgroup v2's `cpu.max`.
+pub const NODE_WORKER_COUNT_VAR: &str = "AWS_LAMBDA_NODEJS_WORKER_COUNT";
+
+/// Worker threads per vCPU `aws-lambda-ric` 4.0.2 starts when [`NODE_WORKER_COUNT_VAR`] is
+/// unset (its `getWorkerCount`: `8 * detectedCpus`).
+pub const NODE_WORKERS_PER_VCPU: u32 = 8;
+
 /// `AWS_LAMBDA_MAX_CONCURRENCY` from an environment's variables, when set to a number.
 pub fn max_concurrency<K: AsRef<str>, V: AsRef<str>>(
     vars: impl IntoIterator<Item = (K, V)>,

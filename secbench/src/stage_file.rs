@@ -52,11 +52,12 @@ pub struct StageFile {
 }
 
 /// The stack outputs naming the probe's functions on the capacity provider (the template's
-/// `ManagedInstances=true`): the Rust probe's, and the Python probe's, whose runtime the
-/// `PythonRuntime` output names.
-pub const MANAGED_OUTPUTS: [(&str, Option<&str>); 2] = [
+/// `ManagedInstances=true`): the Rust probe's, and the Python and Node.js probes', whose
+/// runtimes the `PythonRuntime` and `NodeRuntime` outputs name.
+pub const MANAGED_OUTPUTS: [(&str, Option<&str>); 3] = [
     ("ManagedFunctionName", None),
     ("ManagedPythonFunctionName", Some("PythonRuntime")),
+    ("ManagedNodeFunctionName", Some("NodeRuntime")),
 ];
 
 /// Gives each managed-instances scenario that names no function of its own the stage's

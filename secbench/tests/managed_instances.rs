@@ -341,6 +341,7 @@ fn the_stage_file_names_the_capacity_provider_and_the_managed_functions() {
                 Runtime::Python314,
                 "secbench-probe-dev-lmi-python".to_owned()
             ),
+            (Runtime::Nodejs24, "secbench-probe-dev-lmi-node".to_owned()),
         ]
         .into()
     );
@@ -354,7 +355,7 @@ source = "ssm"
 cold_starts = 0
 warm_invocations = 1
 memory_mb = 2048
-runtime = ["rust", "python3.14"]
+runtime = ["rust", "python3.14", "nodejs24.x"]
 execution = "managed-instances"
 max_concurrency = 8
 
@@ -375,6 +376,7 @@ source = "ssm"
         [
             ("lmi-rust", Some("secbench-probe-dev-lmi")),
             ("lmi-python314", Some("secbench-probe-dev-lmi-python")),
+            ("lmi-node24", Some("secbench-probe-dev-lmi-node")),
             ("on-demand", None),
         ]
     );
@@ -453,8 +455,96 @@ async fn python_calls_per_ttl_grow_with_its_processes() {
     p.shutdown().await;
 }
 
-/// The whole local stage with an on-demand and a managed-instances scenario: the report's
-/// decision has the `+lmi` row at its own size, priced as instances, and a sentence sets its
+/// The Node.js probe as Lambda Managed Instances runs Node.js: aws-lambda-ric 4.x starts
+/// `AWS_LAMBDA_NODEJS_WORKER_COUNT` worker threads, each with its own INIT and cache, and each
+/// thread serves several invocations at once. A burst of four concurrent invocations on two
+/// threads, with every fetch slowed so all four overlap: without single flight every one misses
+/// (four calls: the herd inside each thread); with it, one call per thread that served the
+/// burst. moto's recorder counts the calls, and each record's own calls (the probe's
+/// AsyncLocalStorage log) add up to what moto saw.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn node_calls_per_ttl_are_one_per_worker_thread_with_single_flight() {
+    const THREADS: u32 = 2;
+    let b = backend().await;
+    let proxy = FaultProxy::start(&b.moto.endpoint).await.expect("proxy");
+    let mut config = platform_config(&b, 4, Duration::from_secs(60));
+    config
+        .platform_vars
+        .insert("AWS_ENDPOINT_URL".into(), proxy.endpoint.clone());
+    config.probe_bin =
+        secbench::local_stage::runtime_probe(&root(), secbench_record::Runtime::Nodejs22)
+            .expect("the Node.js probe's start script (scripts/install-probes.sh)");
+    let p = LocalPlatform::start(config).await.expect("platform");
+    let client = client(&p).await;
+    for single_flight in [false, true] {
+        proxy.control.set(None);
+        let mut vars = ssm_ttl_vars(&b, single_flight);
+        vars.insert("SECBENCH_CACHE_TTL".into(), "5m".into());
+        vars.insert(
+            secbench_record::lambda::NODE_WORKER_COUNT_VAR.into(),
+            THREADS.to_string(),
+        );
+        let version = publish_on_capacity_provider(&client, vars, 4).await;
+        let env = p
+            .environments()
+            .into_iter()
+            .find(|e| e.alive() && e.version.map(|v| v.to_string()) == Some(version.clone()))
+            .expect("the version's environment");
+        let mut idle = 0;
+        for _ in 0..1200 {
+            idle = env.workers_waiting();
+            if idle == THREADS {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(idle, THREADS, "worker threads waiting for an event");
+        proxy.control.set(Some(slow_ssm()));
+        let recorder = MotoRecorder::started(&b.moto.endpoint);
+        let mut burst = tokio::task::JoinSet::new();
+        for _ in 0..4 {
+            let (client, version) = (client.clone(), version.clone());
+            burst.spawn(async move { invoke(&client, &version).await });
+        }
+        let records: Vec<ProbeRecord> = burst.join_all().await;
+        proxy.control.set(None);
+        let seen = get_parameter_calls(&recorder);
+        let threads: BTreeSet<_> = records.iter().map(|r| r.worker.clone()).collect();
+        assert!(
+            threads.len() as u32 <= THREADS
+                && threads.iter().all(|w| w
+                    .as_deref()
+                    .is_some_and(|w| w.starts_with("pid:") && w.contains("/thread:"))),
+            "{threads:?}"
+        );
+        let envs: BTreeSet<_> = records.iter().map(|r| r.environment_id.clone()).collect();
+        assert_eq!(envs.len(), 1, "one environment for its threads");
+        assert!(records.iter().all(|r| r.max_concurrency == Some(4)
+            && r.single_flight == Some(single_flight)
+            && r.fetches[0].verified == Some(true)));
+        let expected = if single_flight { threads.len() } else { 4 };
+        assert_eq!(
+            seen,
+            expected,
+            "single_flight = {single_flight}: moto saw {seen} GetParameter calls from {} threads",
+            threads.len()
+        );
+        let counted: u32 = records
+            .iter()
+            .map(|r| r.fetches[0].api_calls.iter().map(|c| c.count).sum::<u32>())
+            .sum();
+        assert_eq!(counted as usize, seen, "each record counts its own calls");
+        delete_version(&client, &version).await;
+    }
+    let logs = tempfile::tempdir().expect("tempdir");
+    p.write_logs(&logs.path().join("environments.log"))
+        .expect("logs");
+    assert_no_canary_in(logs.path(), &b.canary);
+    p.shutdown().await;
+}
+
+/// The whole local stage with an on-demand and two managed-instances scenarios (Rust, and
+/// Node.js on its worker threads): the report's decision has the `+lmi` rows at their own size, priced as instances, and a sentence sets its
 /// price beside the recommendation on demand; no canary anywhere in the run or the report.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_decision_prices_the_managed_instances_row_beside_the_on_demand_recommendation() {
@@ -482,6 +572,20 @@ memory_mb = 2048
 cold_starts = 0
 warm_invocations = 20
 concurrency = 4
+
+[[scenario]]
+name = "lmi-node-ttl"
+source = "ssm"
+cache = "ttl"
+cache_ttl = "5m"
+single_flight = true
+runtime = "nodejs22.x"
+execution = "managed-instances"
+max_concurrency = 4
+memory_mb = 2048
+cold_starts = 0
+warm_invocations = 20
+concurrency = 4
 "#,
     )
     .expect("plan");
@@ -492,6 +596,10 @@ concurrency = 4
     let files = write_report(&run);
     let md = std::fs::read_to_string(&files.markdown).expect("report.md");
     assert!(md.contains("ssm@init+lmi"), "{md}");
+    assert!(
+        md.contains("ssm+ttl+single-flight+lmi [nodejs22.x]"),
+        "{md}"
+    );
     assert!(
         md.contains("On Lambda Managed Instances (at 2048 MB), ssm@init+lmi comes first: $206/month, $205 more than ssm@init on demand"),
         "{md}"

@@ -12,8 +12,8 @@
 //!   peak_rps × avg_duration`; the minimum is the three AWS starts at publish;
 //! - instances `I = max(minimum, ⌈functions × E × vCPUs / instance vCPUs⌉)`;
 //! - capacity `I × month_hours × hourly price`, and the fee `× management_fee_fraction`;
-//! - caches `E × workers per environment` (one per process for Python, one per environment
-//!   for Rust's shared cache), each refreshed every TTL with `refresh calls per TTL` calls (1
+//! - caches `E × workers per environment` (one per process for Python, one per worker thread
+//!   for Node.js, one per environment for Rust's shared cache), each refreshed every TTL with `refresh calls per TTL` calls (1
 //!   with single flight; the measured herd without);
 //! - environments replaced every `environment_lifetime`, each worker fetching again.
 

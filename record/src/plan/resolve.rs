@@ -111,14 +111,17 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
         .collect::<Result<Vec<_>, _>>()?;
     let max_stale = max_stale(spec, transient.contains(&Some(true)))?;
     if spec.single_flight.is_some()
-        && (spec.cache != CacheMode::Ttl || runtimes.iter().any(|r| *r != Runtime::Rust))
+        && (spec.cache != CacheMode::Ttl
+            || runtimes
+                .iter()
+                .any(|r| r.language() == crate::Language::Python))
     {
         return Err(fault(
             "single_flight",
-            "single flight is the Rust probe's ttl cache's setting (cache = ttl, runtime = rust)",
+            "single flight is the ttl cache's setting in the Rust and Node.js probes (cache = ttl; a Python process serves one invocation at a time)",
         ));
     }
-    let managed = managed_instances(spec, &runtimes, &t, v.concurrency_mode)?;
+    let managed = managed_instances(spec, &t, v.concurrency_mode)?;
     if t.cold_starts + t.warm_invocations == 0 {
         return Err(fault(
             "warm_invocations",
@@ -188,10 +191,10 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
 }
 
 /// `execution = "managed-instances"` with its shape, checked against what Lambda Managed
-/// Instances allow and what the probes can run.
+/// Instances allow (every runtime the probes run in supports them: Rust on provided.al2023,
+/// Node.js 22+, Python 3.13+).
 fn managed_instances(
     spec: &ScenarioSpec,
-    runtimes: &[Runtime],
     t: &ResolvedTraffic,
     mode: ConcurrencyMode,
 ) -> Result<Option<crate::lambda::ManagedInstances>, Fault> {
@@ -229,15 +232,6 @@ fn managed_instances(
         return Err(fault(
             "cold_starts",
             "Lambda Managed Instances have no cold starts (environments start when the version is published): set cold_starts = 0 and measure INIT with execution = \"on-demand\"",
-        ));
-    }
-    if let Some(r) = runtimes
-        .iter()
-        .find(|r| r.language() == crate::Language::Node)
-    {
-        return Err(fault(
-            "runtime",
-            format!("{} on Lambda Managed Instances runs worker threads (aws-lambda-ric 4.x); the Node.js probe's runtime interface client (aws-lambda-ric 3.3.0) serves one invocation at a time, so its figures would not be Managed Instances' (run it with execution = \"on-demand\")", r.as_str()),
         ));
     }
     let Some(max_concurrency) = spec.max_concurrency else {

@@ -405,13 +405,15 @@ fn ignore_transient_errors_defaults_to_the_agent_s_where_something_is_cached() {
 }
 
 #[test]
-fn single_flight_is_the_rust_ttl_cache_s_setting() {
-    let plan = Plan::parse(
-        Path::new("sf.toml"),
-        "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"5s\"\nsingle_flight = true\n",
-    )
-    .expect("valid");
-    assert_eq!(plan.scenarios[0].single_flight, Some(true));
+fn single_flight_is_the_rust_and_node_ttl_cache_s_setting() {
+    for runtime in ["rust", "nodejs24.x"] {
+        let plan = Plan::parse(
+            Path::new("sf.toml"),
+            &format!("[[scenario]]\nname = \"a\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"5s\"\nruntime = \"{runtime}\"\nsingle_flight = true\n"),
+        )
+        .expect("valid");
+        assert_eq!(plan.scenarios[0].single_flight, Some(true));
+    }
     for body in [
         "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\nsingle_flight = true\n",
         "[[scenario]]\nname = \"a\"\nsource = \"ssm\"\ncache = \"ttl\"\ncache_ttl = \"5s\"\nruntime = \"python3.13\"\nsingle_flight = true\n",
@@ -420,7 +422,7 @@ fn single_flight_is_the_rust_ttl_cache_s_setting() {
             .expect_err(body)
             .to_string();
         assert!(
-            e.contains("single_flight") && e.contains("runtime = rust"),
+            e.contains("single_flight") && e.contains("Rust and Node.js probes"),
             "{e}"
         );
     }
@@ -436,6 +438,13 @@ fn managed_instances_scenarios_are_checked_against_what_lambda_allows() {
     .expect("valid");
     let s = &ok.scenarios[0];
     assert_eq!(s.concurrency_mode, crate::ConcurrencyMode::ManagedInstances);
+    for runtime in ["nodejs22.x", "python3.13"] {
+        Plan::parse(
+            Path::new("lmi.toml"),
+            &format!("{base}execution = \"managed-instances\"\nmax_concurrency = 8\nruntime = \"{runtime}\"\n"),
+        )
+        .expect(runtime);
+    }
     assert_eq!(
         s.managed_instances,
         Some(crate::lambda::ManagedInstances {
@@ -460,11 +469,6 @@ fn managed_instances_scenarios_are_checked_against_what_lambda_allows() {
             "execution = \"managed-instances\"\nmax_concurrency = 8\ncold_starts = 2\n",
             "cold_starts",
             "no cold starts",
-        ),
-        (
-            "execution = \"managed-instances\"\nmax_concurrency = 8\nruntime = \"nodejs24.x\"\n",
-            "runtime",
-            "aws-lambda-ric 3.3.0",
         ),
         (
             "execution = \"managed-instances\"\nmax_concurrency = 8\nconcurrency_mode = \"provisioned\"\n",
