@@ -95,11 +95,12 @@ impl Approach {
         }
     }
 
-    /// The same approach on demand (Managed Instances' rows take their on-demand twin's
-    /// colour).
+    /// The same approach on demand (Managed Instances' and SnapStart's rows take their
+    /// on-demand twin's colour; `@restore` has none and keeps its own).
     pub fn on_demand(&self) -> Approach {
         match self.concurrency {
-            ConcurrencyMode::ManagedInstances => Approach {
+            ConcurrencyMode::SnapStart if self.fetch_at == FetchAt::Restore => *self,
+            ConcurrencyMode::ManagedInstances | ConcurrencyMode::SnapStart => Approach {
                 concurrency: ConcurrencyMode::OnDemand,
                 single_flight: false,
                 ..*self
@@ -111,9 +112,9 @@ impl Approach {
     fn rust_name(&self) -> String {
         let base = match (self.cache, self.fetch_at) {
             (CacheMode::None, FetchAt::Handler) => self.source.as_str().to_owned(),
-            (CacheMode::None, FetchAt::Init) => format!("{}@init", self.source),
+            (CacheMode::None, at) => format!("{}@{at}", self.source),
             (c, FetchAt::Handler) => format!("{}+{}", self.source, c),
-            (c, FetchAt::Init) => format!("{}+{}@init", self.source, c),
+            (c, at) => format!("{}+{}@{at}", self.source, c),
         };
         let base = if self.single_flight {
             format!("{base}+single-flight")
@@ -124,6 +125,7 @@ impl Approach {
             ConcurrencyMode::OnDemand => base,
             ConcurrencyMode::Provisioned => format!("{base}+provisioned"),
             ConcurrencyMode::ManagedInstances => format!("{base}+lmi"),
+            ConcurrencyMode::SnapStart => format!("{base}+snapstart"),
         }
     }
 
@@ -133,9 +135,11 @@ impl Approach {
             Some((base, r)) => (base, r.parse().ok()?),
             None => (name, Runtime::Rust),
         };
-        let (base, concurrency) = match base.strip_suffix("+lmi") {
-            Some(b) => (b, Some(ConcurrencyMode::ManagedInstances)),
-            None => (base, None),
+        let (base, concurrency) = match (base.strip_suffix("+lmi"), base.strip_suffix("+snapstart"))
+        {
+            (Some(b), _) => (b, Some(ConcurrencyMode::ManagedInstances)),
+            (None, Some(b)) => (b, Some(ConcurrencyMode::SnapStart)),
+            (None, None) => (base, None),
         };
         let (base, single_flight) = match base.strip_suffix("+single-flight") {
             Some(b) if concurrency.is_some() => (b, true),
@@ -168,8 +172,9 @@ impl Approach {
 
     /// The approaches only the Node.js and Python probes have (Powertools' cache), in Rust's
     /// clothes (their runtime is set by the group measured).
+    /// and the fetch in SnapStart's after-restore hook (`@restore`, Python's).
     fn other_runtimes() -> Vec<Approach> {
-        [Source::Ssm, Source::SecretsManager]
+        let powertools = [Source::Ssm, Source::SecretsManager]
             .into_iter()
             .map(|source| Approach {
                 source,
@@ -178,8 +183,18 @@ impl Approach {
                 concurrency: ConcurrencyMode::OnDemand,
                 runtime: Runtime::Rust,
                 single_flight: false,
-            })
-            .collect()
+            });
+        let restore = [Source::KmsEnv, Source::Ssm, Source::SecretsManager]
+            .into_iter()
+            .map(|source| Approach {
+                source,
+                cache: CacheMode::None,
+                fetch_at: FetchAt::Restore,
+                concurrency: ConcurrencyMode::SnapStart,
+                runtime: Runtime::Rust,
+                single_flight: false,
+            });
+        powertools.chain(restore).collect()
     }
 
     /// The uncached approach of the same service (whose warm fetch is a cache miss here).
@@ -220,6 +235,9 @@ pub enum StalenessBound {
     AgentAndCacheTtl,
     /// Fetched once at INIT and kept: stale until the environment is retired.
     EnvironmentLifetime,
+    /// SnapStart: fetched once at INIT, into the version's snapshot, and served by every
+    /// environment restored from it: stale until the version is republished (a new snapshot).
+    VersionLifetime,
     /// The value is in the function's configuration: a rotation is a configuration change,
     /// which retires every environment (its cost is the forced cold starts).
     ConfigurationChange,
@@ -241,6 +259,10 @@ impl StalenessBound {
             StalenessBound::AgentTtl => ttl.min(secbench_record::plan::AGENT_MAX_TTL),
             StalenessBound::AgentAndCacheTtl => ttl + ttl.min(secbench_record::plan::AGENT_MAX_TTL),
             StalenessBound::EnvironmentLifetime => lifetime,
+            // At least an environment's life (a restore made just before the version goes
+            // serves the frozen value for its own life too); the version's own life is the
+            // team's release cadence, which the workload does not set.
+            StalenessBound::VersionLifetime => lifetime,
         }
     }
 
@@ -252,6 +274,7 @@ impl StalenessBound {
             StalenessBound::AgentTtl => "agent TTL",
             StalenessBound::AgentAndCacheTtl => "agent TTL + cache TTL",
             StalenessBound::EnvironmentLifetime => "environment lifetime",
+            StalenessBound::VersionLifetime => "version lifetime (SnapStart's snapshot)",
             StalenessBound::ConfigurationChange => "configuration change (retires environments)",
         }
     }
@@ -271,7 +294,15 @@ impl Approach {
             (_, CacheMode::Ttl | CacheMode::AwsCachingLibrary | CacheMode::Powertools, _) => {
                 StalenessBound::CacheTtl
             }
-            (_, CacheMode::None, FetchAt::Init) => StalenessBound::EnvironmentLifetime,
+            // SnapStart: INIT's value is in the snapshot, every restore's until the version goes.
+            (_, CacheMode::None, FetchAt::Init)
+                if self.concurrency == ConcurrencyMode::SnapStart =>
+            {
+                StalenessBound::VersionLifetime
+            }
+            (_, CacheMode::None, FetchAt::Init | FetchAt::Restore) => {
+                StalenessBound::EnvironmentLifetime
+            }
             (_, CacheMode::None, FetchAt::Handler) => StalenessBound::NextFetch,
         }
     }

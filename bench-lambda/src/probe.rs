@@ -93,7 +93,8 @@ impl Probe {
             (_, _, Some(_)) => None,
             (FetchAt::Init, Some(m), _) => Some(m.fetch(FetchPhase::Init, false).await),
             (FetchAt::Init, None, _) => Some(fetcher.fetch(FetchPhase::Init, false).await),
-            (FetchAt::Handler, _, _) => None,
+            // `Restore` is refused with the settings (no SnapStart for provided.al2023).
+            (FetchAt::Handler | FetchAt::Restore, _, _) => None,
         };
         let (prewarm_ns, prewarm_calls) = match settings.prewarm {
             None => (None, Vec::new()),
@@ -225,6 +226,7 @@ impl Probe {
                 .max_concurrency
                 .map(|_| format!("pid:{}", std::process::id())),
             fetch_at: s.fetch_at,
+            snapstart: None,
             sdk_retry: self.retry.clone(),
             init,
             fetches,

@@ -170,6 +170,12 @@ impl Settings {
         })?;
         let cache = c.cache.unwrap_or(CacheMode::None);
         let fetch_at = c.fetch_at.unwrap_or(FetchAt::Handler);
+        if fetch_at == FetchAt::Restore {
+            return Err(InitError::Unsupported(format!(
+                "{}=restore fetches in SnapStart's after-restore hook, and Lambda has no SnapStart for the OS-only runtime the Rust probe runs on (provided.al2023)",
+                var::FETCH_AT
+            )));
+        }
         let function_name = lambda_var(env, "AWS_LAMBDA_FUNCTION_NAME").map(str::to_owned);
 
         let cache_ttl = match (cache, c.cache_ttl) {

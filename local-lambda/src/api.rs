@@ -51,10 +51,21 @@ pub(crate) async fn handle(
             Ok(update_configuration(p, &body))
         }
         (Method::POST, "versions") => {
-            let (response, managed) = versions::publish_version(&p);
-            // On a capacity provider, publishing starts the version's environments.
-            if let Some(version) = managed {
-                crate::managed::published(&p, version);
+            let (response, version, publishing) = versions::publish_version(&p);
+            match publishing {
+                // On a capacity provider, publishing starts the version's environments.
+                versions::Publishing::Managed => crate::managed::published(&p, version),
+                // With SnapStart, it runs INIT once for the version's snapshot.
+                versions::Publishing::Snapshot => {
+                    if let Err(e) = crate::snapstart::published(&p, version) {
+                        return Ok(service_error(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            "ServiceException",
+                            &format!("cannot make the snapshot's socket: {e}"),
+                        ));
+                    }
+                }
+                versions::Publishing::Ready => {}
             }
             Ok(response)
         }

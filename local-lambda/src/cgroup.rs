@@ -385,6 +385,11 @@ pub struct Cgroup {
 }
 
 impl Cgroup {
+    /// Its `cgroup.procs` files (one per hierarchy): writing a pid there moves that process in.
+    pub fn procs_files(&self) -> Vec<PathBuf> {
+        self.dirs.iter().map(|d| d.join("cgroup.procs")).collect()
+    }
+
     /// Its name (the directory's).
     pub fn name(&self) -> &str {
         &self.name

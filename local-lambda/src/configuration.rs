@@ -35,6 +35,7 @@ pub(crate) fn configuration(p: &Platform) -> serde_json::Value {
     if let Some(m) = &s.managed {
         c["CapacityProviderConfig"] = m.document();
     }
+    c["SnapStart"] = crate::snapstart::document(s.snapstart, false);
     c
 }
 
@@ -59,8 +60,21 @@ pub(crate) fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Bo
             )
         }
     };
+    let snapstart = match crate::snapstart::from_request(&request) {
+        Ok(s) => s,
+        Err(e) => {
+            return service_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidParameterValueException",
+                &e,
+            )
+        }
+    };
     {
         let mut s = lock(&p.state);
+        if let Some(on) = snapstart {
+            s.snapstart = on;
+        }
         match managed {
             crate::capacity::Change::Keep => {}
             crate::capacity::Change::Set(m) => s.managed = Some(m),

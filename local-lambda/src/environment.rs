@@ -31,6 +31,29 @@ pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 /// environment"); the local platform uses this floor.
 pub const MANAGED_INIT_TIMEOUT: Duration = Duration::from_secs(130);
 
+/// SnapStart INIT's shortest limit when a version is published ("the maximum of 130 seconds or
+/// the configured function timeout", "Lambda SnapStart runtime hooks for Python"); the local
+/// platform uses this floor. A restore has [`INIT_TIMEOUT`] (10 s, the same page).
+pub const SNAPSHOT_INIT_TIMEOUT: Duration = Duration::from_secs(130);
+
+/// The variable naming the Unix socket a SnapStart snapshot serves restores on (the local
+/// stage's protocol with `probes/python/local_snapstart.py`; Lambda has none).
+pub const SNAPSHOT_SOCKET_VAR: &str = "SECBENCH_LOCAL_SNAPSHOT_SOCKET";
+/// The variable naming the snapshot's socket a restored environment restores from.
+pub const RESTORE_FROM_VAR: &str = "SECBENCH_LOCAL_RESTORE_FROM";
+/// The variable listing (`:`-separated) the `cgroup.procs` files the restored process joins.
+pub const CGROUP_PROCS_VAR: &str = "SECBENCH_LOCAL_CGROUP_PROCS";
+
+/// A SnapStart environment's part: the snapshot a published version's INIT makes, or an
+/// environment restored from one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SnapStartRole {
+    /// Runs INIT once and then serves restores on this socket; its `/restore/next` is held.
+    Snapshot(PathBuf),
+    /// Restored from the snapshot serving on this socket; its `/restore/next` answers at once.
+    RestoreFrom(PathBuf),
+}
+
 /// What to start.
 #[derive(Debug, Clone)]
 pub struct EnvSpec {
@@ -58,6 +81,8 @@ pub struct EnvSpec {
     /// is never frozen (it runs continuously, as AWS's "Lambda Managed Instances execution
     /// environment" page says) and its Runtime API serves that many `/next` long-polls at once.
     pub managed_concurrency: Option<u32>,
+    /// SnapStart: a snapshot, or restored from one.
+    pub snapstart: Option<SnapStartRole>,
 }
 
 /// The agent standing in for the Parameters and Secrets extension (see [`crate::agent`]).
@@ -239,6 +264,7 @@ impl Environment {
             function_arn: spec.function_arn.clone(),
             logs: logs.clone(),
             waiting: std::sync::atomic::AtomicU32::new(0),
+            snapshot: matches!(spec.snapstart, Some(SnapStartRole::Snapshot(_))),
         });
 
         let (mut agent, mut agent_port, mut agent_dir, mut pids) = (None, None, None, Vec::new());
@@ -294,6 +320,21 @@ impl Environment {
             agent_dir = Some(dir);
         }
 
+        match &spec.snapstart {
+            Some(SnapStartRole::Snapshot(socket)) => {
+                vars.insert(SNAPSHOT_SOCKET_VAR.into(), socket.display().to_string());
+            }
+            Some(SnapStartRole::RestoreFrom(socket)) => {
+                vars.insert(RESTORE_FROM_VAR.into(), socket.display().to_string());
+                let procs: Vec<String> = cgroup
+                    .iter()
+                    .flat_map(Cgroup::procs_files)
+                    .map(|p| p.display().to_string())
+                    .collect();
+                vars.insert(CGROUP_PROCS_VAR.into(), procs.join(":"));
+            }
+            None => {}
+        }
         let mut probe = tokio::process::Command::new(&spec.code.bin);
         if let Some(cg) = &cgroup {
             cg.enter_on_spawn(&mut probe);
@@ -468,9 +509,10 @@ impl Environment {
     }
 
     fn init_timeout(&self) -> Duration {
-        match self.managed_concurrency {
-            Some(_) => MANAGED_INIT_TIMEOUT,
-            None => INIT_TIMEOUT,
+        match (self.managed_concurrency, self.shared.snapshot) {
+            (Some(_), _) => MANAGED_INIT_TIMEOUT,
+            (None, true) => SNAPSHOT_INIT_TIMEOUT,
+            (None, false) => INIT_TIMEOUT,
         }
     }
 

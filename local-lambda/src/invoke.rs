@@ -49,6 +49,9 @@ pub(crate) async fn invoke(
                 &message,
             ))
         }
+        Acquired::NoSnapshot(error_type, message) => {
+            return Ok(service_error(StatusCode::CONFLICT, error_type, &message));
+        }
         Acquired::SpawnFailed(message) => {
             return Ok(service_error(
                 StatusCode::INTERNAL_SERVER_ERROR,
@@ -70,6 +73,7 @@ pub(crate) async fn invoke(
                 memory_size_mb: target.config.memory_mb,
                 max_memory_used_mb: env.max_memory_used_mb(),
                 init_duration_ms: Some(init.as_secs_f64() * 1e3),
+                restored: env.initialization_type == secbench_record::InitializationType::SnapStart,
                 status: Some("error"),
                 error_type: None,
             };
@@ -171,6 +175,7 @@ pub(crate) async fn invoke(
         memory_size_mb: target.config.memory_mb,
         max_memory_used_mb: env.max_memory_used_mb(),
         init_duration_ms: init.map(|d| d.as_secs_f64() * 1e3),
+        restored: env.initialization_type == secbench_record::InitializationType::SnapStart,
         status,
         error_type: error_type_field,
     };

@@ -35,6 +35,8 @@ mod managed;
 mod platform;
 mod pool;
 mod runtime_api;
+mod snapshot;
+mod snapstart;
 mod versions;
 
 use environment::Environment;
@@ -100,6 +102,7 @@ impl LocalPlatform {
             provisioned: BTreeMap::new(),
             managed: None,
             managed_versions: BTreeMap::new(),
+            snapstart: false,
         };
         let platform = Arc::new(Platform {
             code: Mutex::new(Code {
@@ -112,6 +115,7 @@ impl LocalPlatform {
             provisioned_idle: Mutex::new(Vec::new()),
             managed: Mutex::new(Vec::new()),
             scaling: tokio::sync::Mutex::new(()),
+            snapshots: Mutex::new(Default::default()),
             live: AtomicUsize::new(0),
             all: Mutex::new(Vec::new()),
         });

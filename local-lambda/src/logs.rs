@@ -54,6 +54,9 @@ pub struct Measured {
     pub max_memory_used_mb: u32,
     /// Spawn → ready, on cold starts.
     pub init_duration_ms: Option<f64>,
+    /// A SnapStart restore: the cold start's time is the `Restore Duration` (billed apart), not
+    /// an `Init Duration`.
+    pub restored: bool,
     /// `timeout` or `error` where the invocation did not succeed.
     pub status: Option<&'static str>,
     /// `Error Type` where Lambda writes one (`Runtime.OutOfMemory`).
@@ -64,9 +67,12 @@ impl Measured {
     /// Billed duration: INIT is billed together with the invocation (as for custom runtimes),
     /// rounded up to the next millisecond.
     pub fn billed_duration_ms(&self) -> u64 {
-        (self.duration_ms + self.init_duration_ms.unwrap_or(0.0))
-            .ceil()
-            .max(1.0) as u64
+        let init = if self.restored {
+            0.0
+        } else {
+            self.init_duration_ms.unwrap_or(0.0)
+        };
+        (self.duration_ms + init).ceil().max(1.0) as u64
     }
 
     /// The REPORT line, tab-separated as Lambda writes it.
@@ -77,10 +83,14 @@ impl Measured {
             billed_duration_ms: Some(self.billed_duration_ms()),
             memory_size_mb: Some(self.memory_size_mb),
             max_memory_used_mb: Some(self.max_memory_used_mb),
-            init_duration_ms: self.init_duration_ms,
+            init_duration_ms: self.init_duration_ms.filter(|_| !self.restored),
+            restore_duration_ms: self.init_duration_ms.filter(|_| self.restored),
+            billed_restore_duration_ms: self
+                .init_duration_ms
+                .filter(|_| self.restored)
+                .map(|d| d.ceil() as u64),
             status: self.status.map(str::to_owned),
             error_type: self.error_type.map(str::to_owned),
-            ..PlatformReport::default()
         })
     }
 }
@@ -118,6 +128,7 @@ mod tests {
             memory_size_mb: 128,
             max_memory_used_mb: 19,
             init_duration_ms: init,
+            restored: false,
             status: None,
             error_type: None,
         }

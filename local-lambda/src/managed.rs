@@ -245,6 +245,7 @@ pub(crate) async fn delete_version(p: &Arc<Platform>, qualifier: Option<&str>) -
         s.managed_versions.remove(&version);
         s.aliases.retain(|_, v| *v != version);
     }
+    crate::snapstart::forget(p, version).await;
     for env in environments_of(p, version) {
         retire(p, &env).await;
     }

@@ -56,6 +56,8 @@ pub(crate) struct Published {
     pub(crate) layers: Vec<String>,
     /// On a capacity provider (Lambda Managed Instances), with its shape.
     pub(crate) managed: Option<crate::capacity::ManagedInstances>,
+    /// SnapStart on published versions (`ApplyOn: PublishedVersions`).
+    pub(crate) snapstart: bool,
 }
 
 /// A version's provisioned concurrency (`PutProvisionedConcurrencyConfig`).
@@ -110,6 +112,8 @@ pub(crate) struct FunctionState {
     pub(crate) managed: Option<crate::capacity::ManagedInstances>,
     /// Managed-instances versions: the environments asked for and where they stand.
     pub(crate) managed_versions: BTreeMap<u32, crate::capacity::VersionEnvironments>,
+    /// SnapStart on published versions (`ApplyOn: PublishedVersions`).
+    pub(crate) snapstart: bool,
 }
 
 impl FunctionState {
@@ -121,6 +125,7 @@ impl FunctionState {
             timeout: self.timeout,
             layers: self.layers.clone(),
             managed: self.managed.clone(),
+            snapstart: self.snapstart,
         }
     }
 }
@@ -140,6 +145,8 @@ pub(crate) struct Platform {
     /// Held while managed-instances environments are started or retired, so that a scaling
     /// config put while the version's first environment starts does not start a second.
     pub(crate) scaling: tokio::sync::Mutex<()>,
+    /// The snapshots of SnapStart versions.
+    pub(crate) snapshots: Mutex<crate::snapshot::Snapshots>,
     pub(crate) live: AtomicUsize,
     pub(crate) all: Mutex<Vec<Arc<Environment>>>,
 }

@@ -8,7 +8,7 @@
 
 use crate::cgroup;
 use crate::constraints::Constraints;
-use crate::environment::{AgentSpec, EnvSpec, Environment, InitState};
+use crate::environment::{AgentSpec, EnvSpec, Environment, InitState, SnapStartRole};
 use crate::http::function_arn;
 use crate::platform::{Platform, Published, EXTENSION_LAYER_NAME};
 use bytes::Bytes;
@@ -57,6 +57,8 @@ pub(crate) enum Acquired {
     SpawnFailed(String),
     /// The function runs on a capacity provider and `$LATEST` was invoked.
     NotInvocable(String),
+    /// SnapStart: the version's snapshot is not ready or failed (error type, message).
+    NoSnapshot(&'static str, String),
 }
 
 pub(crate) async fn acquire(p: &Arc<Platform>, target: &Target) -> Acquired {
@@ -106,11 +108,23 @@ pub(crate) async fn acquire(p: &Arc<Platform>, target: &Target) -> Acquired {
             None => break,
         }
     }
+    // SnapStart: a published version's cold start is a restore of its snapshot.
+    let restore = match target.version.filter(|_| target.config.snapstart) {
+        Some(v) => match lock(&p.snapshots).restore_from(v) {
+            Ok(role) => Some(role),
+            Err((error_type, message)) => return Acquired::NoSnapshot(error_type, message),
+        },
+        None => None,
+    };
     if !reserve(p) {
         return Acquired::Throttled;
     }
     let (_, init_cpus) = p.config.constraints.cpus_for(target.config.memory_mb);
-    let env = match spawn(p, target, InitializationType::OnDemand, init_cpus).await {
+    let kind = match restore {
+        Some(_) => InitializationType::SnapStart,
+        None => InitializationType::OnDemand,
+    };
+    let env = match spawn_as(p, target, kind, init_cpus, restore).await {
         Ok(env) => env,
         Err(message) => return Acquired::SpawnFailed(message),
     };
@@ -167,6 +181,17 @@ pub(crate) async fn spawn(
     target: &Target,
     initialization_type: InitializationType,
     init_cpus: Option<f64>,
+) -> Result<Arc<Environment>, String> {
+    spawn_as(p, target, initialization_type, init_cpus, None).await
+}
+
+/// [`spawn`], with a SnapStart part: a version's snapshot, or a restore of one.
+pub(crate) async fn spawn_as(
+    p: &Arc<Platform>,
+    target: &Target,
+    initialization_type: InitializationType,
+    init_cpus: Option<f64>,
+    snapstart: Option<SnapStartRole>,
 ) -> Result<Arc<Environment>, String> {
     let config = &target.config;
     let qualifier = target.executed_version();
@@ -272,6 +297,7 @@ pub(crate) async fn spawn(
         managed_concurrency: config.managed.as_ref().map(|m| m.max_concurrency()),
         initialization_type,
         front: p.config.front.clone(),
+        snapstart,
     };
     match Environment::spawn(&spec, target.generation, target.version).await {
         Ok(env) => {

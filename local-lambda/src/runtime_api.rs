@@ -1,6 +1,6 @@
 //! An environment's Runtime API (`/2018-06-01/runtime/…`) as Lambda serves it to the runtime:
 //! the next event (`/invocation/next`, which also marks INIT done), the invocation's response or
-//! error, and INIT's error; what INIT and an invocation came to ([`InitState`],
+//! error, INIT's error, and SnapStart's `/restore/next` and `/restore/error`; what INIT and an invocation came to ([`InitState`],
 //! [`InvokeResult`]); and the state the server shares with its environment.
 
 use crate::http::{full, read_body, text_response, Body};
@@ -70,6 +70,9 @@ pub(crate) struct Shared {
     pub(crate) logs: Arc<Mutex<LogBuffer>>,
     /// `/invocation/next` requests waiting for an event (the runtime's idle workers).
     pub(crate) waiting: std::sync::atomic::AtomicU32,
+    /// SnapStart: this environment is a version's snapshot (its `/restore/next` ends INIT and
+    /// is never answered: the snapshot itself is not restored).
+    pub(crate) snapshot: bool,
 }
 
 const PREFIX: &str = "/2018-06-01/runtime";
@@ -131,6 +134,34 @@ pub(crate) async fn serve(
                 .body(full(d.payload));
             Ok(response
                 .unwrap_or_else(|_| text_response(StatusCode::INTERNAL_SERVER_ERROR, "response")))
+        }
+        // SnapStart ("Runtime API", "/runtime/restore/next"): the runtime calls it when INIT
+        // and the before-snapshot hooks are done; Lambda answers it when the environment is
+        // restored, and the runtime then runs the after-restore hooks.
+        (Method::GET, "/restore/next") => {
+            if shared.snapshot {
+                shared.init.send_if_modified(|s| {
+                    if *s == InitState::Starting {
+                        *s = InitState::Ready(shared.spawned_at.elapsed());
+                        true
+                    } else {
+                        false
+                    }
+                });
+                std::future::pending::<()>().await;
+            }
+            Ok(text_response(StatusCode::OK, ""))
+        }
+        // An after-restore hook failed: the restore fails (`SnapStartException`).
+        (Method::POST, "/restore/error") => {
+            let body = read_body(req).await?;
+            let after = shared.spawned_at.elapsed();
+            shared.init.send_replace(InitState::Failed {
+                error_type: error_type.unwrap_or_else(|| "Runtime.AfterRestoreError".into()),
+                body,
+                after,
+            });
+            Ok(accepted())
         }
         (Method::POST, "/init/error") => {
             let body = read_body(req).await?;

@@ -75,28 +75,44 @@ pub(crate) fn target(p: &Platform, qualifier: Option<&str>) -> Result<Target, Un
     })
 }
 
-/// `PublishVersion`: a new version with `$LATEST`'s configuration; its number, and whether it
-/// runs on a capacity provider (whose environments the caller then starts).
-pub(crate) fn publish_version(p: &Platform) -> (Response<Body>, Option<u32>) {
+/// What a new version needs before it serves: nothing, its environments started (on a
+/// capacity provider), or its snapshot taken (SnapStart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Publishing {
+    /// Ready at once.
+    Ready,
+    /// Lambda Managed Instances: the environments start.
+    Managed,
+    /// SnapStart: INIT runs once, for the snapshot.
+    Snapshot,
+}
+
+/// `PublishVersion`: a new version with `$LATEST`'s configuration; its number, and what the
+/// caller starts for it.
+pub(crate) fn publish_version(p: &Platform) -> (Response<Body>, u32, Publishing) {
     let mut s = lock(&p.state);
     let next = s.versions.keys().next_back().map_or(1, |v| v + 1);
     let published = s.published();
-    let managed = published.managed.is_some();
+    let publishing = match (published.managed.is_some(), published.snapstart) {
+        (true, _) => Publishing::Managed,
+        (false, true) => Publishing::Snapshot,
+        (false, false) => Publishing::Ready,
+    };
     s.versions.insert(next, published);
     drop(s);
     let mut c = crate::configuration::configuration(p);
-    if managed {
+    if publishing != Publishing::Ready {
         c["State"] = serde_json::json!("Pending");
+    }
+    if publishing == Publishing::Snapshot {
+        c["SnapStart"] = crate::snapstart::document(true, true);
     }
     c["Version"] = serde_json::json!(next.to_string());
     c["FunctionArn"] = serde_json::json!(format!(
         "{}:{next}",
         function_arn(&p.config.region, &p.config.function_name)
     ));
-    (
-        json_response(StatusCode::CREATED, &c),
-        managed.then_some(next),
-    )
+    (json_response(StatusCode::CREATED, &c), next, publishing)
 }
 
 fn alias_document(p: &Platform, name: &str, version: u32) -> serde_json::Value {
@@ -392,6 +408,13 @@ pub(crate) fn version_configuration(p: &Platform, qualifier: Option<&str>) -> Re
                 if let Some(o) = c.as_object_mut() {
                     o.remove("CapacityProviderConfig");
                 }
+            }
+        }
+        c["SnapStart"] = crate::snapstart::document(config.snapstart, true);
+        if let Some((state, reason)) = lock(&p.snapshots).state(v) {
+            c["State"] = serde_json::json!(state);
+            if let Some(r) = reason {
+                c["StateReason"] = serde_json::json!(r);
             }
         }
         let managed = lock(&p.state).managed_versions.get(&v).cloned();

@@ -38,6 +38,7 @@ import base64  # noqa: E402
 import hashlib  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
+import random  # noqa: E402
 import secrets as _random  # noqa: E402
 import sys  # noqa: E402
 import urllib.error  # noqa: E402
@@ -208,13 +209,16 @@ class Settings:
         if self.cache not in CACHES:
             raise ConfigError("SECBENCH_CACHE", f"`{self.cache}` is not one of {', '.join(CACHES)}")
         self.fetch_at = env.get("SECBENCH_FETCH_AT", "handler")
-        if self.fetch_at not in ("init", "handler"):
-            raise ConfigError("SECBENCH_FETCH_AT", "is not init or handler")
+        if self.fetch_at not in ("init", "handler", "restore"):
+            raise ConfigError("SECBENCH_FETCH_AT", "is not init, handler or restore")
+        self.snapstart = env.get("AWS_LAMBDA_INITIALIZATION_TYPE") == "snap-start"
+        if self.fetch_at == "restore" and not self.snapstart:
+            raise ConfigError("SECBENCH_FETCH_AT", "restore fetches in SnapStart's after-restore hook: the function has no SnapStart")
         if self.cache == "powertools" and self.source not in ("ssm", "secrets-manager"):
             raise ConfigError("SECBENCH_CACHE", "powertools reads ssm and secrets-manager")
         if self.cache == "aws-caching-library" and self.source != "secrets-manager":
             raise ConfigError("SECBENCH_CACHE", "aws-caching-library caches Secrets Manager only")
-        if self.source.startswith("agent-") and self.fetch_at == "init":
+        if self.source.startswith("agent-") and self.fetch_at in ("init", "restore"):
             raise ConfigError("SECBENCH_FETCH_AT", "the extension answers only in the INVOKE phase")
         ttl = env.get("SECBENCH_CACHE_TTL")
         self.cache_ttl_s = _duration_s(ttl, "SECBENCH_CACHE_TTL") if ttl else None
@@ -570,6 +574,21 @@ def _libraries(settings):
     return out
 
 
+def _digest(data):
+    """The first 16 hex digits of `data`'s SHA-256: which values were drawn, not the values."""
+    return hashlib.sha256(data).hexdigest()[:16]
+
+
+def _connections_opened(client):
+    """Connections the SDK client's pools have opened so far (urllib3's `num_connections`);
+    None without a client or where botocore keeps them elsewhere."""
+    try:
+        pools = client._endpoint.http_session._manager.pools
+        return sum(p.num_connections for p in pools._container.values())
+    except AttributeError:
+        return None
+
+
 class Probe:
     def __init__(self):
         self.age_at_start, self.age_resolution = _PROCESS_AGE
@@ -610,7 +629,7 @@ class Probe:
         elif s.cache == "aws-caching-library":
             self.cache = LibraryCache(self.source, s.cache_ttl_s, self.calls)
         else:
-            self.cache = NoCache(self.source, pinned=s.fetch_at == "init")
+            self.cache = NoCache(self.source, pinned=s.fetch_at in ("init", "restore"))
         self.client_construction_ns = time.perf_counter_ns() - t
         # Lambda Managed Instances: the runtime interface client forks one process per
         # AWS_LAMBDA_MAX_CONCURRENCY, each with its own INIT and cache; the environment is
@@ -626,6 +645,14 @@ class Probe:
         self.invocations = 0
         self.libraries = _libraries(s)
         init_fetch = self.fetch("init", False) if s.fetch_at == "init" else None
+        # SnapStart: randomness drawn at INIT is in the snapshot, the same in every restore.
+        self.snapstart = None
+        if s.snapstart:
+            self.init_random = _digest(random.getrandbits(128).to_bytes(16, "big"))
+            self.init_urandom = _digest(os.urandom(16))
+            from snapshot_restore_py import register_after_restore
+
+            register_after_restore(self.after_restore)
         self.pending_init = (
             {
                 "process_start_to_main_ns": self.age_at_start,
@@ -639,6 +666,27 @@ class Probe:
             },
             init_fetch,
         )
+
+    def after_restore(self):
+        """SnapStart's after-restore hook: a restored environment's own identity and
+        randomness, and the `fetch_at = restore` fetch."""
+        start = time.perf_counter_ns()
+        # INIT's identity is every restore's: each restored environment draws its own.
+        self.environment_id = _random.token_hex(8)
+        self.connections_at_restore = _connections_opened(self.source.client)
+        restore_random = _digest(random.getrandbits(128).to_bytes(16, "big"))
+        restore_urandom = _digest(os.urandom(16))
+        restore_fetch = self.fetch("restore", False) if self.settings.fetch_at == "restore" else None
+        init, init_fetch = self.pending_init
+        # INIT's fetch happened once, in the snapshot: not this environment's call.
+        self.pending_init = (init, restore_fetch)
+        self.snapstart = {
+            "restore_hooks_ns": time.perf_counter_ns() - start,
+            "init_random": self.init_random,
+            "init_urandom": self.init_urandom,
+            "restore_random": restore_random,
+            "restore_urandom": restore_urandom,
+        }
 
     def verify(self, secret, expected):
         if not expected:
@@ -859,6 +907,13 @@ class Probe:
             record["secrets"] = len(s.names)
         if s.initialization_type:
             record["initialization_type"] = s.initialization_type
+        if self.snapstart is not None and self.invocations == 1:
+            opened = _connections_opened(self.source.client)
+            if opened is not None and self.connections_at_restore is not None:
+                made_call = any(f["api_calls"] for f in records)
+                if made_call:
+                    self.snapstart["reconnected"] = opened > self.connections_at_restore
+            record["snapstart"] = self.snapstart
         print(json.dumps({"secbench_record": record}), flush=True)
         return record
 

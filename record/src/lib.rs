@@ -231,6 +231,9 @@ closed_enum! {
         Init = "init",
         /// In the handler, on each invocation.
         Handler = "handler",
+        /// SnapStart: in the after-restore hook, once per restored environment (INIT runs
+        /// once per published version, and its memory is every restore's).
+        Restore = "restore",
     }
 }
 
@@ -303,6 +306,10 @@ closed_enum! {
         /// each serving many invocations at once (a scenario's `execution`; records say it
         /// with `max_concurrency`).
         ManagedInstances = "managed-instances",
+        /// SnapStart: restored from the snapshot of a published version, whose INIT ran once
+        /// when it was published (a scenario's `snapstart`; records say it with
+        /// `initialization_type = snap-start`).
+        SnapStart = "snapstart",
     }
 }
 
@@ -451,6 +458,8 @@ closed_enum! {
         Init = "init",
         /// In the handler.
         Handler = "handler",
+        /// SnapStart: in the after-restore hook (`fetch_at = restore`).
+        Restore = "restore",
     }
 }
 
@@ -583,6 +592,29 @@ pub struct FetchRecord {
     pub cpu_ns: Option<u64>,
 }
 
+/// What a SnapStart environment's restore kept from its snapshot: digests (the first 16 hex
+/// digits of a SHA-256) of randomness drawn at INIT and after the restore, from the language's
+/// generator (Python's `random`) and the kernel's (`os.urandom`); equal digests in two
+/// environments mean they drew the same values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapStartRestore {
+    /// The after-restore hooks' time, from the first hook's start to the last one's end.
+    pub restore_hooks_ns: u64,
+    /// `random` drawn at INIT (in the snapshot).
+    pub init_random: String,
+    /// `os.urandom` drawn at INIT (in the snapshot).
+    pub init_urandom: String,
+    /// `random` drawn in the after-restore hook.
+    pub restore_random: String,
+    /// `os.urandom` drawn in the after-restore hook.
+    pub restore_urandom: String,
+    /// Whether the first API call after the restore opened a new connection (absent: no call
+    /// by the end of the first invocation).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reconnected: Option<bool>,
+}
+
 /// One invocation of the probe, as returned and logged by it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -643,6 +675,10 @@ pub struct ProbeRecord {
     pub worker: Option<String>,
     /// When the probe fetches.
     pub fetch_at: FetchAt,
+    /// SnapStart, on the first invocation of a restored environment: what the restore kept
+    /// from the snapshot and what it did not (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapstart: Option<SnapStartRestore>,
     /// The SDK retry settings in force (absent for sources that use no SDK client).
     pub sdk_retry: Option<RetrySettings>,
     /// On cold invocations, how INIT was spent.
@@ -774,9 +810,14 @@ pub fn check_combination(
             "cache = powertools reads through Powertools' SSM and Secrets Manager providers, but source = {source}"
         ));
     }
-    if source.is_agent() && fetch_at == FetchAt::Init {
+    if source.is_agent() && fetch_at != FetchAt::Handler {
         return Err(format!(
-            "source = {source} with fetch_at = init: the Parameters and Secrets extension answers only in the INVOKE phase, so fetch in the handler"
+            "source = {source} with fetch_at = {fetch_at}: the Parameters and Secrets extension answers only in the INVOKE phase, so fetch in the handler"
+        ));
+    }
+    if fetch_at == FetchAt::Restore && cache != CacheMode::None {
+        return Err(format!(
+            "fetch_at = restore with cache = {cache}: the after-restore hook's fetch is kept for the environment's life (cache = none)"
         ));
     }
     Ok(())

@@ -29,6 +29,10 @@ fn staleness(c: &crate::cost::model::ApproachCost) -> String {
             "{} (longest env lifetime)",
             span_label(c.longest_staleness_s)
         ),
+        B::VersionLifetime => format!(
+            "≥ {} (the version's life: SnapStart)",
+            span_label(c.longest_staleness_s)
+        ),
     }
 }
 

@@ -19,6 +19,7 @@ fn concurrency(p: &LiteProbe<'_>) -> ConcurrencyMode {
     }
     match p.initialization_type {
         Some(InitializationType::ProvisionedConcurrency) => ConcurrencyMode::Provisioned,
+        Some(InitializationType::SnapStart) => ConcurrencyMode::SnapStart,
         _ => ConcurrencyMode::OnDemand,
     }
 }

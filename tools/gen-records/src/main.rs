@@ -143,6 +143,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             max_concurrency: None,
             worker: None,
             fetch_at: FetchAt::Handler,
+            snapstart: None,
             sdk_retry: Some(RetrySettings {
                 mode: "standard".into(),
                 max_attempts: 3,

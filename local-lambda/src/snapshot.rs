@@ -1,0 +1,60 @@
+//! The snapshots of a function's SnapStart versions (see [`crate::snapstart`]): where each
+//! serves restores, the environment that took it, and what a version's state and a cold start
+//! of it come to.
+
+use crate::environment::{Environment, SnapStartRole};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// A published version's snapshot.
+pub(crate) struct Snapshot {
+    /// Where its process serves restores.
+    pub(crate) socket: PathBuf,
+    pub(crate) _dir: tempfile::TempDir,
+    /// The environment that ran INIT and serves restores, once INIT is over.
+    pub(crate) env: Option<Arc<Environment>>,
+    /// Why it could not be taken.
+    pub(crate) failure: Option<String>,
+}
+
+/// The snapshots of the function's SnapStart versions, by version.
+#[derive(Default)]
+pub(crate) struct Snapshots(pub(crate) BTreeMap<u32, Snapshot>);
+
+impl Snapshots {
+    /// The version's state as `GetFunctionConfiguration` reports it: `Pending` while the
+    /// snapshot is taken, `Active`, or `Failed` with the reason; `None` without a snapshot.
+    pub(crate) fn state(&self, version: u32) -> Option<(&'static str, Option<String>)> {
+        let s = self.0.get(&version)?;
+        Some(match (&s.env, &s.failure) {
+            (_, Some(reason)) => ("Failed", Some(reason.clone())),
+            (Some(_), None) => ("Active", None),
+            (None, None) => ("Pending", None),
+        })
+    }
+
+    /// What a cold start of the SnapStart `version` restores from; the error Lambda answers
+    /// while the snapshot is not ready (`SnapStartNotReadyException`) or failed
+    /// (`SnapStartException`), as (error type, message).
+    pub(crate) fn restore_from(
+        &self,
+        version: u32,
+    ) -> Result<SnapStartRole, (&'static str, String)> {
+        match self.0.get(&version) {
+            Some(Snapshot {
+                env: Some(env),
+                socket,
+                ..
+            }) if env.alive() => Ok(SnapStartRole::RestoreFrom(socket.clone())),
+            Some(Snapshot {
+                failure: Some(reason),
+                ..
+            }) => Err(("SnapStartException", reason.clone())),
+            _ => Err((
+                "SnapStartNotReadyException",
+                format!("Lambda is initializing your function. It will be ready to invoke once the version {version} is Active."),
+            )),
+        }
+    }
+}

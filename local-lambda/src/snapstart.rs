@@ -1,0 +1,136 @@
+//! SnapStart on the local platform: a function's `SnapStart` setting (`ApplyOn`
+//! `PublishedVersions` on `UpdateFunctionConfiguration`), the snapshot `PublishVersion` makes of
+//! such a version (INIT runs once, in an environment started with `AWS_LAMBDA_INITIALIZATION_TYPE
+//! = snap-start`, which ends INIT at `/restore/next` and then serves restores), the version's
+//! `State` (`Pending` until the snapshot is taken, as Lambda's "optimization") and its
+//! `SnapStart.OptimizationStatus`, and the socket a cold start of the version restores from.
+//!
+//! What a restore is here: the runtime's start script hands the new environment's variables and
+//! log stream to the snapshot's process, which forks its initialised interpreter
+//! (`probes/python/local_snapstart.py`): the memory after INIT is every restore's, as in a
+//! snapshot; Firecracker's restore is not emulated (its time is the fork's).
+
+use crate::environment::{Environment, SnapStartRole};
+use crate::platform::Platform;
+use crate::pool::spawn_as;
+use crate::runtime_api::InitState;
+use crate::snapshot::Snapshot;
+use secbench_record::sync::lock;
+use secbench_record::InitializationType;
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+/// `ApplyOn` from an `UpdateFunctionConfiguration` request: `Some(true)` for
+/// `PublishedVersions`, `Some(false)` for `None`, `None` when the request leaves it alone.
+pub(crate) fn from_request(request: &serde_json::Value) -> Result<Option<bool>, String> {
+    let Some(s) = request.get("SnapStart") else {
+        return Ok(None);
+    };
+    match s.get("ApplyOn").and_then(|a| a.as_str()) {
+        Some("PublishedVersions") => Ok(Some(true)),
+        Some("None") => Ok(Some(false)),
+        other => Err(format!(
+            "SnapStart.ApplyOn must be PublishedVersions or None, not {other:?}"
+        )),
+    }
+}
+
+/// The `SnapStart` of a configuration document (`OptimizationStatus` is `On` for a version
+/// published with it, `Off` for `$LATEST`, as Lambda reports them).
+pub(crate) fn document(on: bool, version: bool) -> serde_json::Value {
+    serde_json::json!({
+        "ApplyOn": if on { "PublishedVersions" } else { "None" },
+        "OptimizationStatus": if on && version { "On" } else { "Off" },
+    })
+}
+
+/// After `PublishVersion` of a SnapStart configuration: takes the version's snapshot (INIT
+/// once) in the background; the version is `Pending` until then.
+pub(crate) fn published(p: &Arc<Platform>, version: u32) -> std::io::Result<()> {
+    let dir = tempfile::Builder::new()
+        .prefix("secbench-snap-")
+        .tempdir()?;
+    let socket = dir.path().join("restore.sock");
+    lock(&p.snapshots).0.insert(
+        version,
+        Snapshot {
+            socket: socket.clone(),
+            _dir: dir,
+            env: None,
+            failure: None,
+        },
+    );
+    let p = p.clone();
+    tokio::spawn(async move {
+        let outcome = take(&p, version, socket).await;
+        let mut snapshots = lock(&p.snapshots);
+        match (snapshots.0.get_mut(&version), outcome) {
+            (Some(s), Ok(env)) => s.env = Some(env),
+            (Some(s), Err(reason)) => s.failure = Some(reason),
+            // Deleted meanwhile.
+            (None, Ok(env)) => {
+                drop(snapshots);
+                tokio::spawn(async move { env.kill().await });
+            }
+            (None, Err(_)) => {}
+        }
+    });
+    Ok(())
+}
+
+async fn take(
+    p: &Arc<Platform>,
+    version: u32,
+    socket: PathBuf,
+) -> Result<Arc<Environment>, String> {
+    let target = crate::versions::target(p, Some(&version.to_string()))
+        .map_err(|_| "the version is gone".to_owned())?;
+    // The snapshot is not one of the function's environments: it takes no concurrency.
+    p.live.fetch_add(1, Ordering::SeqCst);
+    let (_, init_cpus) = p.config.constraints.cpus_for(target.config.memory_mb);
+    let env = spawn_as(
+        p,
+        &target,
+        InitializationType::SnapStart,
+        init_cpus,
+        Some(SnapStartRole::Snapshot(socket)),
+    )
+    .await?;
+    p.live.fetch_sub(1, Ordering::SeqCst);
+    match env.wait_ready().await {
+        InitState::Ready(_) => Ok(env),
+        other => {
+            env.kill().await;
+            Err(format!("INIT of the snapshot did not finish: {other:?}"))
+        }
+    }
+}
+
+/// A deleted version's snapshot goes (its process, and so what it could restore).
+pub(crate) async fn forget(p: &Platform, version: u32) {
+    let gone = lock(&p.snapshots).0.remove(&version);
+    if let Some(Snapshot { env: Some(env), .. }) = gone {
+        env.kill().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_on_is_read_as_lambda_spells_it() {
+        let on = serde_json::json!({"SnapStart": {"ApplyOn": "PublishedVersions"}});
+        assert_eq!(from_request(&on), Ok(Some(true)));
+        let off = serde_json::json!({"SnapStart": {"ApplyOn": "None"}});
+        assert_eq!(from_request(&off), Ok(Some(false)));
+        assert_eq!(from_request(&serde_json::json!({})), Ok(None));
+        let bad = serde_json::json!({"SnapStart": {"ApplyOn": "Always"}});
+        assert!(from_request(&bad)
+            .expect_err("not an ApplyOn")
+            .contains("PublishedVersions"));
+        assert_eq!(document(true, true)["OptimizationStatus"], "On");
+        assert_eq!(document(true, false)["OptimizationStatus"], "Off");
+    }
+}

@@ -1,0 +1,229 @@
+//! SnapStart on the local stage, with the real Python probe under awslambdaric: a function
+//! configured with `SnapStart: ApplyOn PublishedVersions` through the Lambda API, a published
+//! version whose INIT runs once (the snapshot), cold starts that restore it (the initialised
+//! interpreter forked: its memory is every restore's), a rotation that restored environments do
+//! not see when the value was fetched at INIT and do see when it is fetched after the restore,
+//! connections that do not survive a restore, and randomness that does; calls counted by moto's
+//! recorder, not by the probe.
+
+mod common;
+
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::{Environment, SnapStart, SnapStartApplyOn, State};
+use common::*;
+use secbench_local_lambda::LocalPlatform;
+use secbench_record::{FetchPhase, InitializationType, Outcome, ProbeRecord};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+fn get_parameter_calls(recorder: &MotoRecorder) -> usize {
+    recorder
+        .operations()
+        .iter()
+        .filter(|o| o.as_str() == "GetParameter")
+        .count()
+}
+
+/// Configures SnapStart with `vars`, publishes, and waits until the snapshot is taken
+/// (`State` `Active`); returns the version.
+async fn publish_snapstart(
+    client: &aws_sdk_lambda::Client,
+    vars: BTreeMap<String, String>,
+) -> String {
+    client
+        .update_function_configuration()
+        .function_name(secbench::local_stage::FUNCTION)
+        .environment(
+            Environment::builder()
+                .set_variables(Some(vars.into_iter().collect()))
+                .build(),
+        )
+        .snap_start(
+            SnapStart::builder()
+                .apply_on(SnapStartApplyOn::PublishedVersions)
+                .build(),
+        )
+        .send()
+        .await
+        .expect("UpdateFunctionConfiguration");
+    let published = client
+        .publish_version()
+        .function_name(secbench::local_stage::FUNCTION)
+        .send()
+        .await
+        .expect("PublishVersion");
+    assert_eq!(published.state, Some(State::Pending));
+    let version = published.version.expect("a version");
+    for _ in 0..1200 {
+        let c = client
+            .get_function_configuration()
+            .function_name(secbench::local_stage::FUNCTION)
+            .qualifier(&version)
+            .send()
+            .await
+            .expect("GetFunctionConfiguration");
+        match c.state {
+            Some(State::Active) => {
+                let s = c.snap_start.expect("SnapStart");
+                assert_eq!(
+                    s.optimization_status,
+                    Some(aws_sdk_lambda::types::SnapStartOptimizationStatus::On)
+                );
+                return version;
+            }
+            Some(State::Failed) => panic!("the snapshot failed: {:?}", c.state_reason),
+            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+        }
+    }
+    panic!("version {version} did not become Active");
+}
+
+async fn invoke(client: &aws_sdk_lambda::Client, version: &str) -> ProbeRecord {
+    let out = client
+        .invoke()
+        .function_name(secbench::local_stage::FUNCTION)
+        .qualifier(version)
+        .payload(Blob::new(
+            r#"{"run_id":"snap","scenario":"snap","fetches":1}"#,
+        ))
+        .send()
+        .await
+        .expect("Invoke");
+    assert_eq!(out.function_error, None, "{:?}", out.payload);
+    serde_json::from_slice(out.payload.expect("payload").as_ref()).expect("a probe record")
+}
+
+/// `n` invocations at once: with no environment idle, each is a restore.
+async fn burst(client: &aws_sdk_lambda::Client, version: &str, n: usize) -> Vec<ProbeRecord> {
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        let (client, version) = (client.clone(), version.to_owned());
+        set.spawn(async move { invoke(&client, &version).await });
+    }
+    set.join_all().await
+}
+
+async fn python_platform(b: &Backend) -> LocalPlatform {
+    let mut config = platform_config(b, 16, Duration::from_secs(60));
+    config.probe_bin =
+        secbench::local_stage::runtime_probe(&root(), secbench_record::Runtime::Python313)
+            .expect("the Python probe's start script (scripts/install-probes.sh)");
+    LocalPlatform::start(config).await.expect("platform")
+}
+
+/// Rotates the parameter to a value of its own; returns the new value's digest (hex).
+async fn rotate(b: &Backend) -> String {
+    let sdk = secbench::local_stage::emulator_sdk(&b.moto.endpoint).await;
+    let value = format!("{}-rotated", b.canary);
+    aws_sdk_ssm::Client::new(&sdk)
+        .put_parameter()
+        .name(&b.provisioned.parameter_name)
+        .value(&value)
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .key_id(&b.provisioned.key_id)
+        .overwrite(true)
+        .send()
+        .await
+        .expect("PutParameter");
+    secbench_test_support::sha256_hex(&value)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn init_runs_once_per_version_and_restores_serve_its_memory() {
+    let b = backend().await;
+    let p = python_platform(&b).await;
+    let client = client(&p).await;
+    let mut vars = function_vars(&b);
+    vars.insert("SECBENCH_SOURCE".into(), "ssm".into());
+    vars.insert("SECBENCH_FETCH_AT".into(), "init".into());
+    let old = b.provisioned.digest.to_string();
+    let rotated = secbench_test_support::sha256_hex(&format!("{}-rotated", b.canary));
+    vars.insert(
+        "SECBENCH_EXPECTED_SHA256".into(),
+        format!("{old},{rotated}"),
+    );
+
+    // @init: INIT's one fetch, in the snapshot; three restores make none.
+    let recorder = MotoRecorder::started(&b.moto.endpoint);
+    let at_init = publish_snapstart(&client, vars.clone()).await;
+    let first = burst(&client, &at_init, 3).await;
+    assert_eq!(
+        get_parameter_calls(&recorder),
+        1,
+        "INIT once, for the snapshot"
+    );
+    let envs: BTreeSet<_> = first.iter().map(|r| r.environment_id.clone()).collect();
+    assert_eq!(
+        envs.len(),
+        3,
+        "three restored environments, each its own id"
+    );
+    for r in &first {
+        assert!(r.cold);
+        assert_eq!(r.initialization_type, Some(InitializationType::SnapStart));
+        assert_eq!(
+            r.fetches.len(),
+            1,
+            "INIT's fetch is the snapshot's, not the restore's"
+        );
+        assert_eq!(r.fetches[0].phase, FetchPhase::Handler);
+        assert_eq!(r.fetches[0].outcome, Outcome::Hit);
+        assert_eq!(r.fetches[0].version_index, Some(0));
+    }
+    // Randomness: what INIT drew, and what Python's generator draws after the restore, is the
+    // same in every restore (the generator's state is in the snapshot); the kernel's is not.
+    let snap: Vec<_> = first
+        .iter()
+        .map(|r| r.snapstart.clone().expect("snapstart"))
+        .collect();
+    let distinct = |f: fn(&secbench_record::SnapStartRestore) -> &String| {
+        snap.iter().map(f).collect::<BTreeSet<_>>().len()
+    };
+    assert_eq!(distinct(|s| &s.init_random), 1);
+    assert_eq!(distinct(|s| &s.init_urandom), 1);
+    assert_eq!(
+        distinct(|s| &s.restore_random),
+        1,
+        "random's state is restored, not reseeded"
+    );
+    assert_eq!(
+        distinct(|s| &s.restore_urandom),
+        3,
+        "os.urandom differs in every restore"
+    );
+
+    // A rotation: environments restored after it still serve INIT's value.
+    assert_eq!(rotate(&b).await, rotated);
+    let after = burst(&client, &at_init, 6).await;
+    let restored: Vec<_> = after.iter().filter(|r| r.cold).collect();
+    assert!(!restored.is_empty(), "six at once need new environments");
+    for r in &restored {
+        assert_eq!(
+            r.fetches[0].version_index,
+            Some(0),
+            "the value frozen at INIT"
+        );
+    }
+    assert_eq!(get_parameter_calls(&recorder), 1);
+
+    // @restore: no fetch at INIT; one per restore, of the value in force, on a new connection.
+    vars.insert("SECBENCH_FETCH_AT".into(), "restore".into());
+    let recorder = MotoRecorder::started(&b.moto.endpoint);
+    let at_restore = publish_snapstart(&client, vars).await;
+    assert_eq!(get_parameter_calls(&recorder), 0, "nothing fetched at INIT");
+    let records = burst(&client, &at_restore, 3).await;
+    assert_eq!(get_parameter_calls(&recorder), 3, "one fetch per restore");
+    for r in &records {
+        assert!(r.cold);
+        assert_eq!(r.fetches[0].phase, FetchPhase::Restore);
+        assert_eq!(r.fetches[0].version_index, Some(1), "the rotated value");
+        assert_eq!(r.fetches[1].outcome, Outcome::Hit);
+        assert_eq!(r.snapstart.as_ref().and_then(|s| s.reconnected), Some(true));
+    }
+
+    let logs = tempfile::tempdir().expect("tempdir");
+    p.write_logs(&logs.path().join("environments.log"))
+        .expect("logs");
+    assert_no_canary_in(logs.path(), &b.canary);
+    p.shutdown().await;
+}
