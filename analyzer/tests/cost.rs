@@ -1512,3 +1512,80 @@ fn managed_instances_pay_for_three_instances_at_least_and_say_what_they_assume()
         .iter()
         .any(|n| n.contains("z9.huge is not in the pricing table")));
 }
+
+/// SnapStart's charges, by hand (hand-secrets-manager-10m at 512 MB: 4 environments alive,
+/// each living 1 h, so 4 × 2,628,000 / 3,600 = 2,920 new environments a month, each a restore):
+///   restores: 2,920 × 0.5 GB = 1,460 GB × $0.0001397998 = $0.20411
+///   cache: one version all month (2,628,000 s) beats 30 versions × 3 h (324,000 s):
+///     2,628,000 × 0.5 GB = 1,314,000 GB-s × $0.0000015046 = $1.97704
+///   Secrets Manager calls: @init once per version (30 a month, the assumed default) where
+///   @restore calls once per restore (2,920): $0.05 per 10,000 → $0.00015 and $0.0146.
+/// With the workload's own counts (2 versions a month, 3 kept) the cache is 3 × 2,628,000 ×
+/// 0.5 GB = 3,942,000 GB-s = $5.93113, and nothing is said to be assumed.
+#[test]
+fn snapstart_restores_and_its_snapshot_cache_are_priced_to_the_cent() {
+    let mut w = workload("hand-secrets-manager-10m.toml");
+    w.memory_mb = 512;
+    let p = table("us-east-1");
+    let snap = |fetch_at| Approach {
+        concurrency: ConcurrencyMode::SnapStart,
+        runtime: secbench_record::Runtime::Python313,
+        ..approach(Source::SecretsManager, CacheMode::None, fetch_at)
+    };
+    let price = |w: &Workload, a| {
+        model::price(model::Inputs {
+            approach: a,
+            latency: Some(lat(0.050, 0.004)),
+            miss_latency: None,
+            workload: w,
+            pricing: &p,
+        })
+    };
+    let at_init = price(&w, snap(FetchAt::Init));
+    let restores = line(&at_init, "SnapStart restores: 2920 × 0.5 GB");
+    assert!((restores.quantity - 1_460.0).abs() < 1e-6, "{restores:?}");
+    assert_eq!(restores.unit_price_usd, 0.0001397998);
+    assert_eq!(cents(restores.cost_usd), 20);
+    let cache = at_init
+        .breakdown
+        .iter()
+        .find(|l| l.item.starts_with("SnapStart snapshot cache"))
+        .expect("a cache line");
+    assert!((cache.quantity - 1_314_000.0).abs() < 1e-6, "{cache:?}");
+    assert_eq!(cents(cache.cost_usd), 198);
+    let calls =
+        |c: &model::ApproachCost| c.api_calls_per_month[&cost::counts::Op::SmGetSecretValue];
+    assert!((calls(&at_init) - 30.0).abs() < 1e-9);
+    let at_restore = price(&w, snap(FetchAt::Restore));
+    assert!((calls(&at_restore) - 2_920.0).abs() < 1e-6);
+    assert!(
+        at_init
+            .notes
+            .iter()
+            .any(|n| n.contains("assumes 30 versions published a month")),
+        "{:?}",
+        at_init.notes
+    );
+    // The workload's own counts.
+    w.snapstart.versions_per_month = Some(2.0);
+    w.snapstart.active_versions = Some(3.0);
+    let kept = price(&w, snap(FetchAt::Init));
+    let cache = kept
+        .breakdown
+        .iter()
+        .find(|l| l.item.starts_with("SnapStart snapshot cache"))
+        .expect("a cache line");
+    assert!((cache.quantity - 3_942_000.0).abs() < 1e-6, "{cache:?}");
+    assert_eq!(cents(cache.cost_usd), 593);
+    assert!((calls(&kept) - 2.0).abs() < 1e-9);
+    assert!(!kept.notes.iter().any(|n| n.contains("SnapStart assumes")));
+    // On demand, the same approach has neither line.
+    let on_demand = price(
+        &w,
+        approach(Source::SecretsManager, CacheMode::None, FetchAt::Init),
+    );
+    assert!(!on_demand
+        .breakdown
+        .iter()
+        .any(|l| l.category == "snapstart"));
+}

@@ -82,6 +82,10 @@ pub(crate) async fn handle(
             let body = read_body(req).await?;
             Ok(versions::put_alias(&p, Some(&name), &body, false))
         }
+        (Method::DELETE, op) if op.starts_with("aliases/") => Ok(versions::delete_alias(
+            &p,
+            &percent_decode(&op["aliases/".len()..]),
+        )),
         (Method::PUT, "provisioned-concurrency") => {
             let body = read_body(req).await?;
             Ok(versions::put_provisioned(&p, q, &body))

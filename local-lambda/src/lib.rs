@@ -98,6 +98,7 @@ impl LocalPlatform {
             updating: false,
             revision: 1,
             versions: BTreeMap::new(),
+            last_version: 0,
             aliases: BTreeMap::new(),
             provisioned: BTreeMap::new(),
             managed: None,

@@ -246,6 +246,17 @@ pub(crate) async fn delete_version(p: &Arc<Platform>, qualifier: Option<&str>) -
         s.aliases.retain(|_, v| *v != version);
     }
     crate::snapstart::forget(p, version).await;
+    // Its idle on-demand environments go with it.
+    let idle: Vec<_> = {
+        let mut idle = lock(&p.idle);
+        let (gone, kept) = idle.drain(..).partition(|e| e.version == Some(version));
+        *idle = kept;
+        gone
+    };
+    p.live.fetch_sub(idle.len(), Ordering::SeqCst);
+    for env in idle {
+        env.kill().await;
+    }
     for env in environments_of(p, version) {
         retire(p, &env).await;
     }

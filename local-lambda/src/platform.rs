@@ -104,6 +104,9 @@ pub(crate) struct FunctionState {
     pub(crate) revision: u64,
     /// Published versions, by number (`PublishVersion`).
     pub(crate) versions: BTreeMap<u32, Published>,
+    /// The last version number given: Lambda never gives a number twice, also after the
+    /// version is deleted.
+    pub(crate) last_version: u32,
     /// Aliases and the version each points to.
     pub(crate) aliases: BTreeMap<String, u32>,
     /// Provisioned concurrency, by version.

@@ -91,7 +91,8 @@ pub(crate) enum Publishing {
 /// caller starts for it.
 pub(crate) fn publish_version(p: &Platform) -> (Response<Body>, u32, Publishing) {
     let mut s = lock(&p.state);
-    let next = s.versions.keys().next_back().map_or(1, |v| v + 1);
+    s.last_version += 1;
+    let next = s.last_version;
     let published = s.published();
     let publishing = match (published.managed.is_some(), published.snapstart) {
         (true, _) => Publishing::Managed,
@@ -191,6 +192,20 @@ pub(crate) fn put_alias(
 }
 
 /// `GetAlias`.
+/// `DeleteAlias`.
+pub(crate) fn delete_alias(p: &Platform, name: &str) -> Response<Body> {
+    if lock(&p.state).aliases.remove(name).is_none() {
+        return service_error(
+            StatusCode::NOT_FOUND,
+            "ResourceNotFoundException",
+            &format!("Alias not found: {name}"),
+        );
+    }
+    let mut r = Response::new(crate::http::full(bytes::Bytes::new()));
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    r
+}
+
 pub(crate) fn get_alias(p: &Platform, name: &str) -> Response<Body> {
     let version = lock(&p.state).aliases.get(name).copied();
     match version {

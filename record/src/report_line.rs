@@ -118,6 +118,14 @@ pub fn format_report_line(r: &PlatformReport) -> String {
     if let Some(i) = r.init_duration_ms {
         let _ = write!(line, "Init Duration: {i:.2} ms\t");
     }
+    // SnapStart: "Restore Duration: 345.43 ms\tBilled Restore Duration: 189 ms" (Lambda
+    // SnapStart's "Monitoring" page).
+    if let Some(d) = r.restore_duration_ms {
+        let _ = write!(line, "Restore Duration: {d:.2} ms\t");
+    }
+    if let Some(b) = r.billed_restore_duration_ms {
+        let _ = write!(line, "Billed Restore Duration: {b} ms\t");
+    }
     if let Some(s) = &r.status {
         let _ = write!(line, "Status: {s}");
         if let Some(e) = &r.error_type {

@@ -227,3 +227,87 @@ async fn init_runs_once_per_version_and_restores_serve_its_memory() {
     assert_no_canary_in(logs.path(), &b.canary);
     p.shutdown().await;
 }
+
+/// The whole local stage with SnapStart scenarios beside their on-demand twin: `secbench run`
+/// publishes a version per cold round, waits for its snapshot, invokes it through its alias and
+/// deletes what it published; the report names the SnapStart rows; no canary anywhere.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plan_runs_snapstart_scenarios_and_the_report_names_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = dir.path().join("plan.toml");
+    std::fs::write(
+        &plan,
+        r#"stage = "local"
+
+[defaults]
+memory_mb = 512
+cold_starts = 3
+concurrency = 3
+warm_invocations = 9
+
+[[scenario]]
+name = "ssm-init"
+source = "ssm"
+runtime = "python3.13"
+fetch_at = "init"
+
+[[scenario]]
+name = "snap-init"
+source = "ssm"
+runtime = "python3.13"
+fetch_at = "init"
+snapstart = true
+
+[[scenario]]
+name = "snap-restore"
+source = "ssm"
+runtime = "python3.13"
+fetch_at = "restore"
+snapstart = true
+"#,
+    )
+    .expect("plan");
+    let out = dir.path().join("runs");
+    let value = canary();
+    let summary = run_local(&plan, &out, &value, None).await.expect("run");
+    let run = summary.dir.clone();
+    let records = records(&run);
+    assert_eq!(records.len(), 36, "{summary:?}");
+    let failed: Vec<_> = records
+        .iter()
+        .filter(|r| r.outcome != secbench_record::run::InvocationOutcome::Ok)
+        .map(|r| {
+            (
+                r.scenario.clone(),
+                r.phase,
+                r.error_type.clone(),
+                r.status_code,
+            )
+        })
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}");
+    let restored: Vec<_> = records
+        .iter()
+        .filter_map(|r| r.probe.as_ref())
+        .filter(|p| p.snapstart.is_some())
+        .collect();
+    assert_eq!(restored.len(), 6, "3 restores in each SnapStart scenario");
+    let reports: Vec<_> = records
+        .iter()
+        .filter(|r| r.probe.as_ref().is_some_and(|p| p.snapstart.is_some()))
+        .filter_map(|r| r.platform.as_ref())
+        .collect();
+    assert!(
+        reports
+            .iter()
+            .all(|r| r.restore_duration_ms.is_some() && r.init_duration_ms.is_none()),
+        "{reports:?}"
+    );
+    let files = write_report(&run);
+    let md = std::fs::read_to_string(&files.markdown).expect("report.md");
+    std::fs::write("/tmp/snap-report.md", &md).ok();
+    assert!(md.contains("ssm@init+snapstart [python3.13]"), "{md}");
+    assert!(md.contains("ssm@restore+snapstart [python3.13]"), "{md}");
+    assert_no_canary_in(&run, &value);
+    assert_no_canary_in(files.html.parent().expect("report dir"), &value);
+}

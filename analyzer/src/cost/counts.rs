@@ -5,7 +5,7 @@
 use super::pricing::{Pricing, RefreshCalls};
 use super::workload::Workload;
 use crate::approach::Approach;
-use secbench_record::{CacheMode, FetchAt, Source};
+use secbench_record::{CacheMode, ConcurrencyMode, FetchAt, Source};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -21,7 +21,7 @@ impl Modelled for Approach {
             Kind::Baseline
         } else if self.source.is_agent() || self.cache != CacheMode::None {
             Kind::Cached
-        } else if self.fetch_at == FetchAt::Init {
+        } else if matches!(self.fetch_at, FetchAt::Init | FetchAt::Restore) {
             Kind::AtInit
         } else {
             Kind::Uncached
@@ -139,6 +139,15 @@ pub fn counts(a: Approach, w: &Workload, p: &Pricing) -> Counts {
     let (misses, refreshes) = match a.kind() {
         Kind::Baseline => (0.0, 0.0),
         Kind::Uncached => (fetches, 0.0),
+        // SnapStart: INIT (and its fetch) runs once per published version, not per restore.
+        Kind::AtInit
+            if a.concurrency == ConcurrencyMode::SnapStart && a.fetch_at == FetchAt::Init =>
+        {
+            (
+                (w.snapstart_versions_per_month().0 * secrets).min(fetches),
+                0.0,
+            )
+        }
         Kind::AtInit => ((new_environments * secrets).min(fetches), 0.0),
         Kind::Cached => {
             let misses = (new_environments * secrets).min(fetches);

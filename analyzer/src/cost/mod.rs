@@ -13,6 +13,7 @@ pub mod pipeline;
 pub mod pricing;
 pub mod quota;
 pub mod recommend;
+pub mod snapstart;
 pub mod sweep;
 pub mod workload;
 

@@ -171,6 +171,28 @@ pub fn price(i: Inputs<'_>) -> ApproachCost {
         }
         None => compute(&i, &c, &mut lines, &mut notes),
     }
+    if a.concurrency == secbench_record::ConcurrencyMode::SnapStart {
+        let s = super::snapstart::charges(w, p, &c);
+        let gb = f64::from(w.memory_mb) / 1024.0;
+        lines.push(line(
+            &format!("SnapStart restores: {:.0} × {gb} GB", s.restores),
+            "snapstart",
+            s.gb_restored,
+            "GB restored",
+            p.lambda.snapstart.restore_usd_per_gb,
+        ));
+        lines.push(line(
+            &format!(
+                "SnapStart snapshot cache: {} version(s) all month (at least {} × 3 h) × {gb} GB",
+                s.active_versions, s.versions_per_month
+            ),
+            "snapstart",
+            s.cached_gb_seconds,
+            "GB-second",
+            p.lambda.snapstart.cache_usd_per_gb_second,
+        ));
+        notes.extend(s.notes);
+    }
     trail_copies(w, p, &api_calls, kms, &mut lines);
     vpc_access(w, p, &api_calls, &mut lines, &mut notes);
     context(a, w, p, &mut lines, &mut notes);

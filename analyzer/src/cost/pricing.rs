@@ -60,8 +60,24 @@ pub struct LambdaPrices {
     pub provisioned: ProvisionedPrices,
     /// Lambda Managed Instances: the capacity provider's instances and Lambda's fee.
     pub managed_instances: ManagedInstancesPrices,
+    /// SnapStart: the snapshot's cache and its restores.
+    pub snapstart: SnapStartPrices,
     /// Compute price tiers per architecture.
     pub gb_second_tiers: GbSecondTiers,
+}
+
+/// SnapStart's charges (Python and .NET; Java's are not charged).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapStartPrices {
+    /// The pages the figures come from.
+    pub source: String,
+    /// Per GB-second of memory a published version's snapshot is cached.
+    pub cache_usd_per_gb_second: f64,
+    /// Per GB of memory restored, each restore.
+    pub restore_usd_per_gb: f64,
+    /// The shortest cache charge per version, seconds (three hours).
+    pub minimum_cache_seconds: f64,
 }
 
 /// Provisioned concurrency's prices.

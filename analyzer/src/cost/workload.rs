@@ -125,7 +125,49 @@ pub struct Workload {
     /// `[managed_instances]`: how Lambda Managed Instances rows are priced.
     #[serde(default)]
     pub managed_instances: ManagedInstancesWorkload,
+    /// `[snapstart]`: how SnapStart rows are priced.
+    #[serde(default)]
+    pub snapstart: SnapStartWorkload,
 }
+
+/// `[snapstart]`: the versions a SnapStart function publishes and keeps. Neither is on any AWS
+/// page: each absent one is assumed ([`ASSUMED_VERSIONS_PER_MONTH`], one active version) and
+/// every SnapStart row says so.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapStartWorkload {
+    /// Versions published a month: each is a snapshot (INIT, and a fetch at INIT, once) and
+    /// is cached for three hours at least.
+    #[serde(default)]
+    pub versions_per_month: Option<f64>,
+    /// Versions whose snapshots are cached at once (a version stays cached until it is
+    /// deleted or unused for 14 days).
+    #[serde(default)]
+    pub active_versions: Option<f64>,
+}
+
+impl Workload {
+    /// SnapStart's versions published a month, and whether that is assumed.
+    pub fn snapstart_versions_per_month(&self) -> (f64, bool) {
+        match self.snapstart.versions_per_month {
+            Some(v) => (v, false),
+            None => (ASSUMED_VERSIONS_PER_MONTH, true),
+        }
+    }
+
+    /// SnapStart's versions cached at once, and whether that is assumed.
+    pub fn snapstart_active_versions(&self) -> (f64, bool) {
+        match self.snapstart.active_versions {
+            Some(v) => (v, false),
+            None => (ASSUMED_ACTIVE_VERSIONS, true),
+        }
+    }
+}
+
+/// Versions published a month when the workload sets none: a deploy a day.
+pub const ASSUMED_VERSIONS_PER_MONTH: f64 = 30.0;
+/// Versions cached at once when the workload sets none: the one serving.
+pub const ASSUMED_ACTIVE_VERSIONS: f64 = 1.0;
 
 /// `[managed_instances]`: the capacity provider the Lambda Managed Instances rows are priced on.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -346,6 +388,12 @@ impl Workload {
         }
         if let Some(t) = self.managed_instances.target_cpu_utilization {
             range("managed_instances.target_cpu_utilization", t, 0.01, 1.0)?;
+        }
+        if let Some(v) = self.snapstart.versions_per_month {
+            range("snapstart.versions_per_month", v, 0.0, 1e6)?;
+        }
+        if let Some(v) = self.snapstart.active_versions {
+            range("snapstart.active_versions", v, 1.0, 1e4)?;
         }
         range(
             "kms_key_rotations",

@@ -182,7 +182,8 @@ impl Accum {
             if let Some(b) = pl.billed_duration_ms {
                 g.record(Metric::BilledDuration, b.saturating_mul(1_000_000));
             }
-            if let Some(i) = pl.init_duration_ms {
+            // SnapStart: the cold start's platform time is the restore's.
+            if let Some(i) = pl.init_duration_ms.or(pl.restore_duration_ms) {
                 g.record(Metric::PlatformInitDuration, ms(i));
             }
         }
@@ -229,7 +230,8 @@ impl Accum {
             g.record(Metric::CpuWorkWall, w.wall_ns);
             g.record(Metric::CpuWorkCpu, w.cpu_ns);
         }
-        if let Some(init) = &p.init {
+        // A restored environment's INIT is its snapshot's (once per version): not counted again.
+        if let Some(init) = p.init.as_ref().filter(|_| p.snapstart.is_none()) {
             g.record(Metric::InitTotal, init.main_to_ready_ns);
             let platform_init_ns = r
                 .environment_usage
@@ -327,6 +329,12 @@ impl Accum {
 /// or the record has none.
 fn cold_added(p: &LiteProbe<'_>, concurrency: ConcurrencyMode) -> Option<u64> {
     let ok = |f: &&LiteFetch<'_>| f.outcome != Outcome::Error && f.outcome != Outcome::Partial;
+    // SnapStart: what the restore's hooks spent (the after-restore fetch, for `@restore`) and
+    // the first handler fetch (a new connection: the snapshot's are dead).
+    if let Some(s) = &p.snapstart {
+        let first = p.fetches.iter().find(|f| f.phase == FetchPhase::Handler);
+        return Some(s.restore_hooks_ns + first.filter(ok)?.latency_ns);
+    }
     let on_demand = concurrency == ConcurrencyMode::OnDemand;
     let fetch = if Metric::waits_for_init(p.fetch_at, concurrency) {
         // Records without the INIT fetch's own record give its bare time (as `InitFetch`).

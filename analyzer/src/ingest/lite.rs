@@ -42,6 +42,9 @@ pub(crate) struct LitePlatform<'a> {
     pub(crate) duration_ms: Option<f64>,
     pub(crate) billed_duration_ms: Option<u64>,
     pub(crate) init_duration_ms: Option<f64>,
+    /// SnapStart: the restore's `Restore Duration`.
+    #[serde(default)]
+    pub(crate) restore_duration_ms: Option<f64>,
     #[serde(borrow, default)]
     pub(crate) status: Option<std::borrow::Cow<'a, str>>,
 }
@@ -84,6 +87,9 @@ pub(crate) struct LiteProbe<'a> {
     pub(crate) cpu_work: Option<secbench_record::CpuWork>,
     pub(crate) handler_duration_ns: u64,
     pub(crate) init: Option<Box<secbench_record::InitBreakdown>>,
+    /// SnapStart: what the restore kept (the first invocation of a restored environment).
+    #[serde(default)]
+    pub(crate) snapstart: Option<Box<secbench_record::SnapStartRestore>>,
     #[serde(borrow)]
     pub(crate) fetches: Vec<LiteFetch<'a>>,
 }

@@ -465,6 +465,7 @@ impl<'a> Cursor<'a> {
     fn platform(&mut self) -> Option<LitePlatform<'a>> {
         let mut seen = 0u32;
         let (mut duration, mut billed, mut init, mut status) = (None, None, None, None);
+        let mut restore = None;
         self.object_of(Some(Kind::Platform), |cur, key| {
             match key {
                 "duration_ms" => {
@@ -483,6 +484,10 @@ impl<'a> Cursor<'a> {
                     once(&mut seen, 3)?;
                     status = cur.opt(Self::str)?;
                 }
+                "restore_duration_ms" => {
+                    once(&mut seen, 4)?;
+                    restore = cur.opt(Self::f64)?;
+                }
                 _ => cur.skip(2)?,
             }
             Some(())
@@ -491,6 +496,7 @@ impl<'a> Cursor<'a> {
             duration_ms: duration,
             billed_duration_ms: billed,
             init_duration_ms: init,
+            restore_duration_ms: restore,
             status: status.map(Cow::Borrowed),
         })
     }
@@ -504,6 +510,7 @@ impl<'a> Cursor<'a> {
         let (mut cpu_work, mut handler, mut init, mut fetches) = (None, None, None, None);
         let (mut single_flight, mut max_concurrency, mut worker, mut ttl) =
             (None, None, None, None);
+        let mut snapstart = None;
         self.object_of(Some(Kind::Probe), |cur, key| {
             match key {
                 "environment_id" => {
@@ -594,6 +601,10 @@ impl<'a> Cursor<'a> {
                     once(&mut seen, 22)?;
                     ttl = cur.opt(Self::u64)?;
                 }
+                "snapstart" => {
+                    once(&mut seen, 23)?;
+                    snapstart = cur.opt(Self::whole)?;
+                }
                 "fetches" => {
                     once(&mut seen, 18)?;
                     let mut list = Vec::with_capacity(1);
@@ -630,6 +641,7 @@ impl<'a> Cursor<'a> {
             cpu_work,
             handler_duration_ns: handler?,
             init,
+            snapstart,
             fetches: fetches?,
         })
     }

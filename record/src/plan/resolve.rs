@@ -122,6 +122,7 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
         ));
     }
     let managed = managed_instances(spec, &t, v.concurrency_mode)?;
+    let snapstart = snapstart(spec, &runtimes, managed.is_some(), v.concurrency_mode)?;
     if t.cold_starts + t.warm_invocations == 0 {
         return Err(fault(
             "warm_invocations",
@@ -170,9 +171,10 @@ fn scenario(spec: &ScenarioSpec, defaults: &Traffic) -> Result<Vec<Scenario>, Fa
                     secrets: *secrets,
                     multi,
                     kind: v.kind,
-                    concurrency_mode: match managed {
-                        Some(_) => ConcurrencyMode::ManagedInstances,
-                        None => v.concurrency_mode,
+                    concurrency_mode: match (&managed, snapstart) {
+                        (Some(_), _) => ConcurrencyMode::ManagedInstances,
+                        (None, true) => ConcurrencyMode::SnapStart,
+                        (None, false) => v.concurrency_mode,
                     },
                     prewarm: spec.prewarm,
                     probe_build: v.probe_build,
@@ -263,6 +265,55 @@ fn managed_instances(
         }
     }
     Ok(Some(m))
+}
+
+/// `snapstart = true`, checked against what SnapStart supports ("Improving startup performance
+/// with Lambda SnapStart": Java 11+, Python 3.12+ and .NET 8+; published versions only; not with
+/// provisioned concurrency), and `fetch_at = "restore"`, which needs it.
+fn snapstart(
+    spec: &ScenarioSpec,
+    runtimes: &[Runtime],
+    managed: bool,
+    mode: ConcurrencyMode,
+) -> Result<bool, Fault> {
+    if mode == ConcurrencyMode::SnapStart {
+        return Err(fault(
+            "concurrency_mode",
+            "SnapStart is a scenario's setting: write snapstart = true",
+        ));
+    }
+    let on = spec.snapstart == Some(true);
+    if !on {
+        if spec.fetch_at == FetchAt::Restore {
+            return Err(fault(
+                "fetch_at",
+                "restore fetches in SnapStart's after-restore hook: add snapstart = true",
+            ));
+        }
+        return Ok(false);
+    }
+    if let Some(r) = runtimes
+        .iter()
+        .find(|r| r.language() != crate::Language::Python)
+    {
+        return Err(fault(
+            "runtime",
+            format!("{r}: Lambda SnapStart supports Java 11 and later, Python 3.12 and later and .NET 8 and later (\"Improving startup performance with Lambda SnapStart\"), not Node.js or the OS-only runtime the Rust probe runs on; run it with runtime = \"python3.13\""),
+        ));
+    }
+    if mode == ConcurrencyMode::Provisioned {
+        return Err(fault(
+            "concurrency_mode",
+            "SnapStart cannot be used with provisioned concurrency",
+        ));
+    }
+    if managed {
+        return Err(fault(
+            "execution",
+            "Lambda Managed Instances start their environments at publish and have no SnapStart",
+        ));
+    }
+    Ok(true)
 }
 
 /// `runtime`: the runtimes the scenario runs in, each able to run it.

@@ -304,6 +304,10 @@ pub struct ScenarioSpec {
     /// Managed instances: `ExecutionEnvironmentMemoryGiBPerVCpu` (2–8, default 2): with
     /// `memory_mb` it gives the environment's vCPUs.
     pub memory_gib_per_vcpu: Option<f64>,
+    /// SnapStart on the function's published versions (Python): INIT runs once per version,
+    /// and every cold start restores its snapshot; `fetch_at = "restore"` fetches in the
+    /// after-restore hook.
+    pub snapstart: Option<bool>,
     /// What INIT does ahead of the first handler fetch: `entropy` or `connection`.
     pub prewarm: Option<Prewarm>,
     /// Which build of the probe: `default` or `no-jitter-entropy` (the local stage builds it;

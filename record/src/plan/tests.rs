@@ -510,3 +510,55 @@ fn managed_instances_scenarios_are_checked_against_what_lambda_allows() {
     .to_string();
     assert!(err.contains("at least 2048 MB"), "{err}");
 }
+
+#[test]
+fn snapstart_scenarios_are_python_on_published_versions() {
+    let base = "[[scenario]]\nname = \"snap\"\nsource = \"ssm\"\n";
+    for fetch_at in ["init", "restore", "handler"] {
+        let plan = Plan::parse(
+            Path::new("snap.toml"),
+            &format!(
+                "{base}runtime = \"python3.13\"\nsnapstart = true\nfetch_at = \"{fetch_at}\"\n"
+            ),
+        )
+        .expect(fetch_at);
+        assert_eq!(
+            plan.scenarios[0].concurrency_mode,
+            crate::ConcurrencyMode::SnapStart
+        );
+    }
+    let cases = [
+        ("snapstart = true\n", "runtime", "Python 3.12 and later"),
+        (
+            "runtime = \"nodejs24.x\"\nsnapstart = true\n",
+            "runtime",
+            "not Node.js",
+        ),
+        (
+            "runtime = \"python3.13\"\nfetch_at = \"restore\"\n",
+            "fetch_at",
+            "add snapstart = true",
+        ),
+        (
+            "runtime = \"python3.13\"\nsnapstart = true\nconcurrency_mode = \"provisioned\"\n",
+            "concurrency_mode",
+            "provisioned concurrency",
+        ),
+        (
+            "runtime = \"python3.13\"\nsnapstart = true\nfetch_at = \"restore\"\ncache = \"ttl\"\n",
+            "cache",
+            "kept for the environment's life",
+        ),
+        (
+            "runtime = \"python3.13\"\nconcurrency_mode = \"snapstart\"\n",
+            "concurrency_mode",
+            "write snapstart = true",
+        ),
+    ];
+    for (body, field, why) in cases {
+        let e = Plan::parse(Path::new("snap.toml"), &format!("{base}{body}"))
+            .expect_err(body)
+            .to_string();
+        assert!(e.contains(field) && e.contains(why), "{body}: {e}");
+    }
+}

@@ -273,6 +273,15 @@ pub async fn apply(
         ),
         (None, _) => update,
     };
+    // SnapStart as the scenario has it: on the function's published versions, or off (a
+    // function shared by scenarios is what each one needs).
+    use aws_sdk_lambda::types::{SnapStart, SnapStartApplyOn};
+    let apply_on = if s.concurrency_mode == secbench_record::ConcurrencyMode::SnapStart {
+        SnapStartApplyOn::PublishedVersions
+    } else {
+        SnapStartApplyOn::None
+    };
+    let update = update.snap_start(SnapStart::builder().apply_on(apply_on).build());
     update_and_wait(client, function, update, vars, poll).await
 }
 

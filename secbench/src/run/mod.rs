@@ -16,6 +16,7 @@ pub mod provisioned;
 pub mod rotate;
 pub mod scenario;
 pub mod send;
+pub mod snapstart;
 pub mod target;
 
 use crate::plan::Plan;

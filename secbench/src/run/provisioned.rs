@@ -23,6 +23,71 @@ pub struct Provisioned {
     pub qualifier: String,
 }
 
+/// Points `alias` of `function` at `version`, creating it the first time.
+pub async fn point_alias(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    alias: &str,
+    version: &str,
+) -> Result<(), ControlError> {
+    let exists = client
+        .get_alias()
+        .function_name(function)
+        .name(alias)
+        .send()
+        .await
+        .is_ok();
+    if exists {
+        client
+            .update_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(version)
+            .send()
+            .await
+            .map_err(api_error("UpdateAlias", function))?;
+    } else {
+        client
+            .create_alias()
+            .function_name(function)
+            .name(alias)
+            .function_version(version)
+            .send()
+            .await
+            .map_err(api_error("CreateAlias", function))?;
+    }
+    Ok(())
+}
+
+/// Deletes `alias` of `function`; an alias already gone is not an error.
+pub async fn delete_alias(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    alias: &str,
+) -> Result<(), ControlError> {
+    match client
+        .delete_alias()
+        .function_name(function)
+        .name(alias)
+        .send()
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
+            if e.as_service_error().and_then(|s| s.code()) == Some("ResourceNotFoundException") {
+                Ok(())
+            } else {
+                Err(ControlError::Api {
+                    operation: "DeleteAlias",
+                    function: function.to_owned(),
+                    message: super::control::api_message(&e),
+                })
+            }
+        }
+    }
+}
+
 /// Publishes the function's configuration as a version, points [`ALIAS`] at it, provisions
 /// `environments` on it and waits until they are `READY`.
 pub async fn provision(
@@ -32,32 +97,7 @@ pub async fn provision(
     poll: Duration,
 ) -> Result<Provisioned, ControlError> {
     let version = publish_version(client, function).await?;
-    let exists = client
-        .get_alias()
-        .function_name(function)
-        .name(ALIAS)
-        .send()
-        .await
-        .is_ok();
-    if exists {
-        client
-            .update_alias()
-            .function_name(function)
-            .name(ALIAS)
-            .function_version(&version)
-            .send()
-            .await
-            .map_err(api_error("UpdateAlias", function))?;
-    } else {
-        client
-            .create_alias()
-            .function_name(function)
-            .name(ALIAS)
-            .function_version(&version)
-            .send()
-            .await
-            .map_err(api_error("CreateAlias", function))?;
-    }
+    point_alias(client, function, ALIAS, &version).await?;
     client
         .put_provisioned_concurrency_config()
         .function_name(function)

@@ -16,7 +16,7 @@ use tokio::task::JoinSet;
 
 use super::send::{one, slot, Ctx, Slot};
 use super::target::Target;
-use super::{control, managed, pacer, progress, provisioned, rotate};
+use super::{control, managed, pacer, progress, provisioned, rotate, snapstart};
 
 /// The invocations of a scenario still to send.
 pub(crate) struct Pending {
@@ -157,12 +157,22 @@ async fn scenario_phases(
     )
     .await;
     // A managed-instances version's environments run (and its instances are billed) until
-    // it goes: retired whatever happened.
+    // it goes, as a SnapStart version's snapshot is cached (and billed): retired whatever
+    // happened, the alias first (AWS deletes no version an alias names).
     let versions = std::mem::take(&mut *secbench_record::sync::lock(&published));
+    if s.concurrency_mode == secbench_record::ConcurrencyMode::SnapStart && !versions.is_empty() {
+        if let Err(e) = provisioned::delete_alias(&ctx.client, function, snapstart::ALIAS).await {
+            eprintln!(
+                "note: scenario {}: could not delete the alias {}: {e}",
+                s.name,
+                snapstart::ALIAS
+            );
+        }
+    }
     for version in versions {
         if let Err(e) = managed::retire(&ctx.client, function, &version).await {
             eprintln!(
-                "note: scenario {}: could not delete its managed-instances version {version}: {e} (delete it with `aws lambda delete-function --function-name {function} --qualifier {version}`)",
+                "note: scenario {}: could not delete its version {version}: {e} (delete it with `aws lambda delete-function --function-name {function} --qualifier {version}`)",
                 s.name
             );
         }
@@ -223,6 +233,16 @@ async fn phases(
                 scenario: s.name.clone(),
                 error,
             })?;
+            if s.concurrency_mode == secbench_record::ConcurrencyMode::SnapStart {
+                let v = snapstart::publish(client, function, target.poll)
+                    .await
+                    .map_err(|error| ScenarioError::Provisioning {
+                        scenario: s.name.clone(),
+                        error,
+                    })?;
+                secbench_record::sync::lock(published).push(v.version);
+                return Ok(Some(v.qualifier));
+            }
             if let Some(environments) = s.managed_environments() {
                 let version = managed::publish(client, function, environments, target.poll)
                     .await
