@@ -299,6 +299,13 @@ pub(crate) async fn spawn_as(
         front: p.config.front.clone(),
         snapstart,
     };
+    let mut spec = spec;
+    if spec.snapstart.is_some() {
+        // "The AWS_LAMBDA_LOG_GROUP_NAME and AWS_LAMBDA_LOG_STREAM_NAME environment variables
+        // are not available in Lambda SnapStart functions" ("Monitoring for Lambda SnapStart").
+        spec.vars.remove("AWS_LAMBDA_LOG_GROUP_NAME");
+        spec.vars.remove("AWS_LAMBDA_LOG_STREAM_NAME");
+    }
     match Environment::spawn(&spec, target.generation, target.version).await {
         Ok(env) => {
             lock(&p.all).push(env.clone());

@@ -52,6 +52,9 @@ pub struct Emulation {
     /// The scenarios run as Lambda Managed Instances, each environment's shape.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub managed_instances: Vec<ManagedInstancesEmulation>,
+    /// The scenarios run with SnapStart (their names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub snapstart: Vec<String>,
 }
 
 /// A Lambda Managed Instances scenario on the local stage.
@@ -360,6 +363,12 @@ impl Emulation {
                 each.join(", ")
             ));
         }
+        if !self.snapstart.is_empty() {
+            s.push_str(&format!(
+                " SnapStart ({}): a version's INIT runs once, when it is published, and each cold start forks that initialised interpreter (Debian's CRIU cannot checkpoint on this kernel): emulated are the memory after INIT (the value fetched there, the random module's state), the before-snapshot and after-restore hooks where Lambda runs them, the Runtime API's /restore/next, and connections opened at INIT that no longer work after a restore (every inherited socket reads as closed, so the SDK reconnects rather than failing a first request as a stale connection on AWS may); not emulated: Firecracker's restore (the Restore Duration here is the fork's, not AWS's, and Billed Restore Duration is all of it), the snapshot's disk (/tmp) and AWS's patching of snapshots.",
+                self.snapstart.join(", ")
+            ));
+        }
         for o in &self.oversubscribed {
             s.push_str(&format!(
                 " Scenario {}: its environments' CPU quotas add up to {:.2} CPUs, more than the host's {}: its figures include host contention.",
@@ -393,6 +402,7 @@ mod tests {
             calibrated_from: None,
             runtimes: Vec::new(),
             managed_instances: Vec::new(),
+            snapstart: Vec::new(),
         }
     }
 

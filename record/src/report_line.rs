@@ -310,6 +310,12 @@ mod tests {
         assert_eq!(r.billed_restore_duration_ms, Some(323));
         assert_eq!(r.duration_ms, Some(20.46));
         assert_eq!(r.billed_duration_ms, Some(344));
+        assert_eq!(
+            r.init_duration_ms, None,
+            "INIT ran when the version was published"
+        );
+        // What the local platform writes reads back the same.
+        assert_eq!(parse_report_line(&format_report_line(&r)), Some(r));
     }
 
     #[test]

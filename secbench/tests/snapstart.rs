@@ -305,9 +305,119 @@ snapstart = true
     );
     let files = write_report(&run);
     let md = std::fs::read_to_string(&files.markdown).expect("report.md");
-    std::fs::write("/tmp/snap-report.md", &md).ok();
     assert!(md.contains("ssm@init+snapstart [python3.13]"), "{md}");
     assert!(md.contains("ssm@restore+snapstart [python3.13]"), "{md}");
+    // What the fork-based emulation is and is not, in the report.
+    assert!(
+        md.contains("SnapStart (snap-init, snap-restore): a version's INIT runs once")
+            && md.contains("not emulated: Firecracker's restore"),
+        "{md}"
+    );
     assert_no_canary_in(&run, &value);
     assert_no_canary_in(files.html.parent().expect("report dir"), &value);
+}
+
+/// The AWS path with the calls Lambda offers for SnapStart (moto runs no code: the local
+/// platform's Lambda API, which follows AWS's documented shapes, stands in): `secbench run`
+/// turns SnapStart on with the scenario's configuration, publishes a version, waits for
+/// `Active`, points the alias `secbench-snapstart` at it and invokes the alias (so the
+/// version is what executed), reads `Restore Duration` from the log tail, and afterwards
+/// deletes the alias and then the version (AWS deletes no version an alias names).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_aws_path_publishes_invokes_the_alias_and_deletes_what_it_made() {
+    let b = backend().await;
+    let p = python_platform(&b).await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plan = plan(
+        dir.path(),
+        &format!(
+            r#"
+[[scenario]]
+name = "snap"
+source = "ssm"
+fetch_at = "restore"
+runtime = "python3.13"
+snapstart = true
+function = "{}"
+cold_starts = 2
+concurrency = 2
+warm_invocations = 4
+memory_mb = 512
+"#,
+            secbench::local_stage::FUNCTION
+        ),
+    );
+    let mut target = target();
+    target.local_emulator = false;
+    let out = dir.path().join("runs");
+    let client = client(&p).await;
+    let summary = secbench::run::run(
+        client.clone(),
+        &plan,
+        &target,
+        &out,
+        None,
+        secbench::run::Cancel::default(),
+    )
+    .await
+    .expect("run");
+    let runs: Vec<_> = std::fs::read_dir(&out)
+        .expect("out")
+        .flat_map(|e| std::fs::read_dir(e.expect("stage").path()).expect("runs"))
+        .map(|e| e.expect("run").path())
+        .collect();
+    let records = records(&runs[0]);
+    assert_eq!(records.len(), 6, "{summary:?}");
+    let version = records[0].executed_version.clone().expect("a version");
+    assert_ne!(version, "$LATEST");
+    assert!(records
+        .iter()
+        .all(|r| r.executed_version.as_deref() == Some(&version)));
+    let restores: Vec<_> = records
+        .iter()
+        .filter(|r| r.probe.as_ref().is_some_and(|p| p.snapstart.is_some()))
+        .collect();
+    assert_eq!(restores.len(), 2);
+    assert!(restores.iter().all(|r| r
+        .platform
+        .as_ref()
+        .and_then(|p| p.restore_duration_ms)
+        .is_some()));
+    // SnapStart is on for the function's published versions...
+    let c = client
+        .get_function_configuration()
+        .function_name(secbench::local_stage::FUNCTION)
+        .send()
+        .await
+        .expect("configuration");
+    assert_eq!(
+        c.snap_start.and_then(|s| s.apply_on),
+        Some(SnapStartApplyOn::PublishedVersions)
+    );
+    // ...and the alias and the version are gone (their snapshot with them).
+    use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
+    let alias = client
+        .get_alias()
+        .function_name(secbench::local_stage::FUNCTION)
+        .name(secbench::run::snapstart::ALIAS)
+        .send()
+        .await
+        .expect_err("the alias was deleted");
+    assert_eq!(
+        alias.as_service_error().and_then(|e| e.code()),
+        Some("ResourceNotFoundException")
+    );
+    let gone = client
+        .get_function_configuration()
+        .function_name(secbench::local_stage::FUNCTION)
+        .qualifier(&version)
+        .send()
+        .await
+        .expect_err("the version was deleted");
+    assert_eq!(
+        gone.as_service_error().and_then(|e| e.code()),
+        Some("ResourceNotFoundException")
+    );
+    assert_no_canary_in(&runs[0], &b.canary);
+    p.shutdown().await;
 }

@@ -171,6 +171,12 @@ pub fn emulation(
                 })
             })
             .collect(),
+        snapstart: plan
+            .scenarios
+            .iter()
+            .filter(|s| s.concurrency_mode == secbench_record::ConcurrencyMode::SnapStart)
+            .map(|s| s.name.clone())
+            .collect(),
     }
 }
 
