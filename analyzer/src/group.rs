@@ -333,6 +333,40 @@ pub struct Group {
     pub software: std::collections::BTreeSet<String>,
     /// Lambda Managed Instances: what the cost model needs of the group's environments.
     pub managed: Option<Managed>,
+    /// SnapStart: what its restores kept from their snapshot.
+    pub restores: Option<Restores>,
+}
+
+/// A SnapStart group's restored environments, as their first records show them: the
+/// randomness digests each drew (which the report compares across restores) and whether the
+/// first call after the restore opened a new connection.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Restores {
+    /// Restored environments.
+    pub restores: u64,
+    /// Distinct digests of `random` drawn at INIT.
+    pub init_random: std::collections::BTreeSet<String>,
+    /// Distinct digests of `os.urandom` drawn at INIT.
+    pub init_urandom: std::collections::BTreeSet<String>,
+    /// Distinct digests of `random` drawn after the restore.
+    pub restore_random: std::collections::BTreeSet<String>,
+    /// Distinct digests of `os.urandom` drawn after the restore.
+    pub restore_urandom: std::collections::BTreeSet<String>,
+    /// Restores whose first call opened a new connection, of those that made one.
+    pub reconnected: (u64, u64),
+}
+
+impl Restores {
+    /// Adds `other`'s (a merge of two folds).
+    pub fn add(&mut self, other: Restores) {
+        self.restores += other.restores;
+        self.init_random.extend(other.init_random);
+        self.init_urandom.extend(other.init_urandom);
+        self.restore_random.extend(other.restore_random);
+        self.restore_urandom.extend(other.restore_urandom);
+        self.reconnected.0 += other.reconnected.0;
+        self.reconnected.1 += other.reconnected.1;
+    }
 }
 
 /// What the local stage's front counted for a group's invocations.
@@ -364,6 +398,7 @@ impl Group {
             interpreters: Default::default(),
             software: Default::default(),
             managed: None,
+            restores: None,
         }
     }
 

@@ -144,6 +144,9 @@ pub struct GroupSummary {
     /// Lambda Managed Instances: what the cost model reads of the group's environments.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub managed: Option<ManagedSummary>,
+    /// SnapStart: what the group's restores kept from their snapshot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapstart: Option<SnapStartSummary>,
     /// Node.js and Python probes: the SDK and library versions that ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub software: Vec<String>,
@@ -200,6 +203,47 @@ fn group_summary(key: &GroupKey, g: &crate::group::Group, seed: u64) -> GroupSum
         interpreters: g.interpreters.iter().cloned().collect(),
         software: g.software.iter().cloned().collect(),
         managed: g.managed.as_ref().map(ManagedSummary::of),
+        snapstart: g.restores.as_ref().map(SnapStartSummary::of),
+    }
+}
+
+/// A SnapStart group's restores: how many, how many distinct values each kind of randomness
+/// took across them (1 for `n` restores: every restore drew the same), and how many reconnected.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SnapStartSummary {
+    /// Restored environments.
+    pub restores: u64,
+    /// Distinct `random` draws made at INIT.
+    pub distinct_init_random: u64,
+    /// Distinct `os.urandom` draws made at INIT.
+    pub distinct_init_urandom: u64,
+    /// Distinct `random` draws made after the restore.
+    pub distinct_restore_random: u64,
+    /// Distinct `os.urandom` draws made after the restore.
+    pub distinct_restore_urandom: u64,
+    /// Restores whose first API call opened a new connection.
+    pub reconnected: u64,
+    /// Restores that made an API call by the end of their first invocation.
+    pub called: u64,
+}
+
+impl SnapStartSummary {
+    /// From the group's accumulated figures.
+    pub fn of(r: &crate::group::Restores) -> SnapStartSummary {
+        SnapStartSummary {
+            restores: r.restores,
+            distinct_init_random: r.init_random.len() as u64,
+            distinct_init_urandom: r.init_urandom.len() as u64,
+            distinct_restore_random: r.restore_random.len() as u64,
+            distinct_restore_urandom: r.restore_urandom.len() as u64,
+            reconnected: r.reconnected.0,
+            called: r.reconnected.1,
+        }
+    }
+
+    /// Whether a kind of randomness was the same in every restore (with two or more).
+    pub fn shared(&self, distinct: u64) -> Option<bool> {
+        (self.restores >= 2).then_some(distinct == 1)
     }
 }
 

@@ -35,7 +35,7 @@ pub(crate) fn configuration(p: &Platform) -> serde_json::Value {
     if let Some(m) = &s.managed {
         c["CapacityProviderConfig"] = m.document();
     }
-    c["SnapStart"] = crate::snapstart::document(s.snapstart, false);
+    c["SnapStart"] = crate::snapshot::document(s.snapstart, false);
     c
 }
 
@@ -60,7 +60,7 @@ pub(crate) fn update_configuration(p: Arc<Platform>, body: &[u8]) -> Response<Bo
             )
         }
     };
-    let snapstart = match crate::snapstart::from_request(&request) {
+    let snapstart = match crate::snapshot::from_request(&request) {
         Ok(s) => s,
         Err(e) => {
             return service_error(

@@ -1,11 +1,35 @@
 //! The snapshots of a function's SnapStart versions (see [`crate::snapstart`]): where each
 //! serves restores, the environment that took it, and what a version's state and a cold start
-//! of it come to.
+//! of it come to; and the `SnapStart` setting as the Lambda API reads and writes it.
 
 use crate::environment::{Environment, SnapStartRole};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
+
+/// `ApplyOn` from an `UpdateFunctionConfiguration` request: `Some(true)` for
+/// `PublishedVersions`, `Some(false)` for `None`, `None` when the request leaves it alone.
+pub(crate) fn from_request(request: &serde_json::Value) -> Result<Option<bool>, String> {
+    let Some(s) = request.get("SnapStart") else {
+        return Ok(None);
+    };
+    match s.get("ApplyOn").and_then(|a| a.as_str()) {
+        Some("PublishedVersions") => Ok(Some(true)),
+        Some("None") => Ok(Some(false)),
+        other => Err(format!(
+            "SnapStart.ApplyOn must be PublishedVersions or None, not {other:?}"
+        )),
+    }
+}
+
+/// The `SnapStart` of a configuration document (`OptimizationStatus` is `On` for a version
+/// published with it, `Off` for `$LATEST`, as Lambda reports them).
+pub(crate) fn document(on: bool, version: bool) -> serde_json::Value {
+    serde_json::json!({
+        "ApplyOn": if on { "PublishedVersions" } else { "None" },
+        "OptimizationStatus": if on && version { "On" } else { "Off" },
+    })
+}
 
 /// A published version's snapshot.
 pub(crate) struct Snapshot {
@@ -56,5 +80,25 @@ impl Snapshots {
                 format!("Lambda is initializing your function. It will be ready to invoke once the version {version} is Active."),
             )),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apply_on_is_read_as_lambda_spells_it() {
+        let on = serde_json::json!({"SnapStart": {"ApplyOn": "PublishedVersions"}});
+        assert_eq!(from_request(&on), Ok(Some(true)));
+        let off = serde_json::json!({"SnapStart": {"ApplyOn": "None"}});
+        assert_eq!(from_request(&off), Ok(Some(false)));
+        assert_eq!(from_request(&serde_json::json!({})), Ok(None));
+        let bad = serde_json::json!({"SnapStart": {"ApplyOn": "Always"}});
+        assert!(from_request(&bad)
+            .expect_err("not an ApplyOn")
+            .contains("PublishedVersions"));
+        assert_eq!(document(true, true)["OptimizationStatus"], "On");
+        assert_eq!(document(true, false)["OptimizationStatus"], "Off");
     }
 }

@@ -106,7 +106,7 @@ pub(crate) fn publish_version(p: &Platform) -> (Response<Body>, u32, Publishing)
         c["State"] = serde_json::json!("Pending");
     }
     if publishing == Publishing::Snapshot {
-        c["SnapStart"] = crate::snapstart::document(true, true);
+        c["SnapStart"] = crate::snapshot::document(true, true);
     }
     c["Version"] = serde_json::json!(next.to_string());
     c["FunctionArn"] = serde_json::json!(format!(
@@ -425,7 +425,7 @@ pub(crate) fn version_configuration(p: &Platform, qualifier: Option<&str>) -> Re
                 }
             }
         }
-        c["SnapStart"] = crate::snapstart::document(config.snapstart, true);
+        c["SnapStart"] = crate::snapshot::document(config.snapstart, true);
         if let Some((state, reason)) = lock(&p.snapshots).state(v) {
             c["State"] = serde_json::json!(state);
             if let Some(r) = reason {

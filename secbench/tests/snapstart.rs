@@ -307,6 +307,27 @@ snapstart = true
     let md = std::fs::read_to_string(&files.markdown).expect("report.md");
     assert!(md.contains("ssm@init+snapstart [python3.13]"), "{md}");
     assert!(md.contains("ssm@restore+snapstart [python3.13]"), "{md}");
+    // The decision sets SnapStart's first row beside the runtime's first on demand.
+    assert!(
+        md.contains(
+            "With SnapStart (python3.13 at 512 MB), ssm@init+snapstart [python3.13] comes first:"
+        ) && md.contains("than ssm@init [python3.13] on demand, a cold start adding"),
+        "{md}"
+    );
+    // What restores share, in a table of its own: INIT's draws and random's state after the
+    // restore are the same in the three restores of each scenario, os.urandom's are not.
+    let shares = md
+        .split("## SnapStart: what restores share")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no SnapStart table in {md}"));
+    let row = shares
+        .lines()
+        .find(|l| l.contains("ssm@restore+snapstart [python3.13]") && l.contains("| cold |"))
+        .unwrap_or_else(|| panic!("no @restore row in {shares}"));
+    assert!(
+        row.contains("| 3 | same in every restore | same in every restore | same in every restore | 3 distinct of 3 | 3 of 3 |"),
+        "{row}"
+    );
     // What the fork-based emulation is and is not, in the report.
     assert!(
         md.contains("SnapStart (snap-init, snap-restore): a version's INIT runs once")

@@ -212,6 +212,18 @@ impl Accum {
         if let Some(max) = p.max_concurrency {
             managed(g, r, p, max);
         }
+        if let Some(s) = &p.snapstart {
+            let t = g.restores.get_or_insert_with(Default::default);
+            t.restores += 1;
+            t.init_random.insert(s.init_random.clone());
+            t.init_urandom.insert(s.init_urandom.clone());
+            t.restore_random.insert(s.restore_random.clone());
+            t.restore_urandom.insert(s.restore_urandom.clone());
+            if let Some(r) = s.reconnected {
+                t.reconnected.0 += u64::from(r);
+                t.reconnected.1 += 1;
+            }
+        }
         // What ran does not change within an environment: read from its first record.
         if p.cold {
             if let Some(v) = p.runtime_version.as_deref() {
@@ -566,6 +578,9 @@ pub(crate) fn merge_into(groups: &mut BTreeMap<GroupKey, Group>, key: GroupKey, 
             g.software.extend(group.software);
             if let Some(t) = group.managed {
                 g.managed.get_or_insert_with(Default::default).add(t);
+            }
+            if let Some(t) = group.restores {
+                g.restores.get_or_insert_with(Default::default).add(t);
             }
             if let Some(t) = group.connections {
                 let c = g.connections.get_or_insert_with(Connections::default);

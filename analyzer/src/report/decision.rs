@@ -426,6 +426,36 @@ fn sentences(tables: &[DecisionTable]) -> Vec<String> {
             human_ns_or_dash(r.warm_ns[0]),
         ));
     }
+    // SnapStart: its first row against the same runtime's first on demand at that size, so a
+    // restore's cold start is read beside an INIT's and the snapshot's price beside it.
+    let snapstart = tables.iter().find_map(|t| {
+        let is_ok =
+            |r: &&DecisionRow| matches!(r.verdict, Verdict::Recommended | Verdict::Candidate);
+        let r = t
+            .rows
+            .iter()
+            .filter(is_ok)
+            .find(|r| r.approach.concurrency == secbench_record::ConcurrencyMode::SnapStart)?;
+        let twin = t.rows.iter().filter(is_ok).find(|o| {
+            o.approach.concurrency == secbench_record::ConcurrencyMode::OnDemand
+                && o.approach.runtime == r.approach.runtime
+        })?;
+        Some((t.memory_mb, r, r.cost.as_ref()?, twin, twin.cost.as_ref()?))
+    });
+    if let Some((mb, r, rc, twin, tc)) = snapstart {
+        let delta = rc.monthly_cost_usd - tc.monthly_cost_usd;
+        out.push(format!(
+            "With SnapStart ({} at {mb} MB), {} comes first: {}/month, {} {} than {} on demand, a cold start adding {} instead of {} (p50); restores and the snapshot's cache are its price, and a value fetched at INIT is every restore's until the version is replaced.",
+            r.approach.runtime,
+            r.approach,
+            usd(rc.monthly_cost_usd),
+            usd(delta.abs()),
+            if delta >= 0.0 { "more" } else { "less" },
+            twin.approach,
+            human_ns_or_dash(r.cold_ns[0]),
+            human_ns_or_dash(twin.cold_ns[0]),
+        ));
+    }
     let failing: Vec<String> = first
         .rows
         .iter()

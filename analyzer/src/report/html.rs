@@ -263,6 +263,12 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             d.staleness.is_empty(),
         ),
         (
+            "SnapStart: what restores share",
+            crate::view::snapstart::EXPLANATION,
+            crate::view::snapstart::table(&d.summary),
+            crate::view::snapstart::table(&d.summary).is_empty(),
+        ),
+        (
             "Many secrets per fetch: all values ready",
             "Per source, mode and count N: the time until all N values were ready (the first fetch of a new environment, and warm fetches), the AWS API calls per warm fetch the probe counted, and the fetches in which a value failed (a partial failure).",
             crate::view::many::table(&d.many),

@@ -107,6 +107,11 @@ pub fn render(d: &ReportData, plots: &[Rendered], out: &Path) -> String {
             d.staleness.is_empty(),
         ),
         (
+            "SnapStart: what restores share",
+            crate::view::snapstart::table(&d.summary),
+            crate::view::snapstart::table(&d.summary).is_empty(),
+        ),
+        (
             "Many secrets per fetch: all values ready",
             crate::view::many::table(&d.many),
             d.many.is_empty(),
