@@ -435,6 +435,15 @@ mod tests {
     #[test]
     fn each_misconfiguration_names_its_variable() {
         assert!(err(&[]).contains("SECBENCH_SOURCE"));
+        let restore = err(&[
+            ("SECBENCH_SOURCE", "ssm"),
+            ("SECBENCH_PARAMETER_NAME", "/p"),
+            ("SECBENCH_FETCH_AT", "restore"),
+        ]);
+        assert!(
+            restore.contains("SECBENCH_FETCH_AT") && restore.contains("no SnapStart"),
+            "{restore}"
+        );
         assert!(err(&[("SECBENCH_SOURCE", "vault")]).contains("secrets-manager"));
         assert!(err(&[("SECBENCH_SOURCE", "ssm")]).contains("SECBENCH_PARAMETER_NAME"));
         assert!(err(&[("SECBENCH_SOURCE", "secrets-manager")]).contains("SECBENCH_SECRET_ID"));
