@@ -207,8 +207,12 @@ fn usage(
     let init = (cold || env.first_invocation())
         .then(|| env.init_window())
         .flatten();
-    // Connections of a cold invocation count from the spawn: INIT's fetch is its fetch.
+    // Connections of a cold invocation count from the spawn: INIT's fetch is its fetch. A
+    // SnapStart restore's SDK clients are its snapshot's, built with the snapshot environment's
+    // endpoint: the front counts their connections there, so none is this environment's to
+    // report (the probe's record says whether its first call reconnected).
     let connections = match (init, window.connections) {
+        _ if env.initialization_type == secbench_record::InitializationType::SnapStart => None,
         (Some((w, _)), Some(c)) => w.connections.map(|i| i.plus(&c)),
         (_, c) => c,
     };
