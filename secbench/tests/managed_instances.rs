@@ -109,15 +109,6 @@ async fn delete_version(client: &aws_sdk_lambda::Client, version: &str) {
         .expect("DeleteFunction of the version");
 }
 
-/// The GetParameter calls moto recorded since the recorder started.
-fn get_parameter_calls(recorder: &MotoRecorder) -> usize {
-    recorder
-        .operations()
-        .iter()
-        .filter(|o| o.as_str() == "GetParameter")
-        .count()
-}
-
 async fn invoke(client: &aws_sdk_lambda::Client, version: &str) -> ProbeRecord {
     let out = client
         .invoke()
@@ -132,6 +123,25 @@ async fn invoke(client: &aws_sdk_lambda::Client, version: &str) -> ProbeRecord {
     assert_eq!(out.function_error, None, "{:?}", out.payload);
     let payload = out.payload.expect("payload");
     serde_json::from_slice(payload.as_ref()).expect("a probe record")
+}
+
+/// Waits until every worker (process or thread) of `version`'s environment has finished its INIT
+/// and waits for an event (its `/next` long-polls, which the platform counts).
+async fn wait_for_idle_workers(p: &LocalPlatform, version: &str, workers: u32) {
+    let env = p
+        .environments()
+        .into_iter()
+        .find(|e| e.alive() && e.version.map(|v| v.to_string()).as_deref() == Some(version))
+        .expect("the version's environment");
+    let mut idle = 0;
+    for _ in 0..1200 {
+        idle = env.workers_waiting();
+        if idle == workers {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(idle, workers, "workers waiting for an event");
 }
 
 async fn platform_through(b: &Backend, proxy: &FaultProxy) -> LocalPlatform {
@@ -257,24 +267,10 @@ max_concurrency = 4
         arn: CAPACITY_PROVIDER.into(),
         one_function: false,
     });
-    let out = dir.path().join("runs");
+    let summary = run_as(&p, &plan, &target, &dir.path().join("runs")).await;
+    let run = summary.dir.clone();
     let client = client(&p).await;
-    let summary = secbench::run::run(
-        client.clone(),
-        &plan,
-        &target,
-        &out,
-        None,
-        secbench::run::Cancel::default(),
-    )
-    .await
-    .expect("run");
-    let runs: Vec<_> = std::fs::read_dir(&out)
-        .expect("out")
-        .flat_map(|e| std::fs::read_dir(e.expect("stage").path()).expect("runs"))
-        .map(|e| e.expect("run").path())
-        .collect();
-    let records = records(&runs[0]);
+    let records = records(&run);
     assert_eq!(records.len(), 12, "{summary:?}");
     let probes: Vec<_> = records.iter().filter_map(|r| r.probe.as_ref()).collect();
     assert_eq!(probes.len(), 12);
@@ -315,7 +311,7 @@ max_concurrency = 4
         Some("ResourceNotFoundException")
     );
     assert!(p.environments().iter().all(|e| !e.alive()));
-    assert_no_canary_in(&runs[0], &b.canary);
+    assert_no_canary_in(&run, &b.canary);
     p.shutdown().await;
 }
 
@@ -421,20 +417,7 @@ async fn python_calls_per_ttl_grow_with_its_processes() {
         let version =
             publish_on_capacity_provider(&client, vars, i32::try_from(processes).expect("n")).await;
         // Every process has finished its INIT and waits for an event.
-        let env = p
-            .environments()
-            .into_iter()
-            .find(|e| e.alive() && e.version.map(|v| v.to_string()) == Some(version.clone()))
-            .expect("the version's environment");
-        let mut idle = 0;
-        for _ in 0..1200 {
-            idle = env.workers_waiting();
-            if idle == processes {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(idle, processes, "processes waiting for an event");
+        wait_for_idle_workers(&p, &version, processes).await;
         proxy.control.set(Some(slow_ssm()));
         let recorder = MotoRecorder::started(&b.moto.endpoint);
         let mut burst = tokio::task::JoinSet::new();
@@ -485,20 +468,7 @@ async fn node_calls_per_ttl_are_one_per_worker_thread_with_single_flight() {
             THREADS.to_string(),
         );
         let version = publish_on_capacity_provider(&client, vars, 4).await;
-        let env = p
-            .environments()
-            .into_iter()
-            .find(|e| e.alive() && e.version.map(|v| v.to_string()) == Some(version.clone()))
-            .expect("the version's environment");
-        let mut idle = 0;
-        for _ in 0..1200 {
-            idle = env.workers_waiting();
-            if idle == THREADS {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        assert_eq!(idle, THREADS, "worker threads waiting for an event");
+        wait_for_idle_workers(&p, &version, THREADS).await;
         proxy.control.set(Some(slow_ssm()));
         let recorder = MotoRecorder::started(&b.moto.endpoint);
         let mut burst = tokio::task::JoinSet::new();

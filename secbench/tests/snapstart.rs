@@ -16,14 +16,6 @@ use secbench_record::{FetchPhase, InitializationType, Outcome, ProbeRecord};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-fn get_parameter_calls(recorder: &MotoRecorder) -> usize {
-    recorder
-        .operations()
-        .iter()
-        .filter(|o| o.as_str() == "GetParameter")
-        .count()
-}
-
 /// Configures SnapStart with `vars`, publishes, and waits until the snapshot is taken
 /// (`State` `Active`); returns the version.
 async fn publish_snapstart(
@@ -402,24 +394,10 @@ memory_mb = 512
     );
     let mut target = target();
     target.local_emulator = false;
-    let out = dir.path().join("runs");
+    let summary = run_as(&p, &plan, &target, &dir.path().join("runs")).await;
+    let run = summary.dir.clone();
     let client = client(&p).await;
-    let summary = secbench::run::run(
-        client.clone(),
-        &plan,
-        &target,
-        &out,
-        None,
-        secbench::run::Cancel::default(),
-    )
-    .await
-    .expect("run");
-    let runs: Vec<_> = std::fs::read_dir(&out)
-        .expect("out")
-        .flat_map(|e| std::fs::read_dir(e.expect("stage").path()).expect("runs"))
-        .map(|e| e.expect("run").path())
-        .collect();
-    let records = records(&runs[0]);
+    let records = records(&run);
     assert_eq!(records.len(), 6, "{summary:?}");
     let version = records[0].executed_version.clone().expect("a version");
     assert_ne!(version, "$LATEST");
@@ -471,6 +449,6 @@ memory_mb = 512
         gone.as_service_error().and_then(|e| e.code()),
         Some("ResourceNotFoundException")
     );
-    assert_no_canary_in(&runs[0], &b.canary);
+    assert_no_canary_in(&run, &b.canary);
     p.shutdown().await;
 }

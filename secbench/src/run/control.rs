@@ -182,6 +182,75 @@ pub(crate) fn api_message<
     }
 }
 
+/// The longest wait for a published version to be `Active` (on Lambda Managed Instances AWS
+/// launches instances and starts environments; with SnapStart it runs INIT and takes the
+/// snapshot: minutes either way).
+pub const ACTIVE_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+/// Polls `version` of `function` until it is `Active`; `Failed` is an error with Lambda's
+/// reason (or `failed` when it gives none), and so is a wait past [`ACTIVE_LIMIT`].
+pub async fn wait_active(
+    client: &aws_sdk_lambda::Client,
+    function: &str,
+    version: &str,
+    poll: Duration,
+    failed: &str,
+) -> Result<(), ControlError> {
+    use aws_sdk_lambda::types::State;
+    let start = Instant::now();
+    loop {
+        let c = client
+            .get_function_configuration()
+            .function_name(function)
+            .qualifier(version)
+            .send()
+            .await
+            .map_err(api_error("GetFunctionConfiguration", function))?;
+        match c.state {
+            Some(State::Active) => return Ok(()),
+            Some(State::Failed) => {
+                return Err(ControlError::UpdateFailed {
+                    function: format!("{function}:{version}"),
+                    reason: c.state_reason.unwrap_or_else(|| failed.to_owned()),
+                })
+            }
+            _ if start.elapsed() > ACTIVE_LIMIT => {
+                return Err(ControlError::Stuck {
+                    function: format!("{function}:{version}"),
+                    waited: start.elapsed(),
+                })
+            }
+            _ => tokio::time::sleep(poll).await,
+        }
+    }
+}
+
+/// A delete's result with "already gone" (`ResourceNotFoundException`) taken as done.
+pub(crate) fn gone_is_done<T, E, R>(
+    result: Result<T, aws_smithy_runtime_api::client::result::SdkError<E, R>>,
+    operation: &'static str,
+    what: String,
+) -> Result<(), ControlError>
+where
+    E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::fmt::Debug,
+    R: std::fmt::Debug,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) => {
+            if e.as_service_error().and_then(|s| s.code()) == Some("ResourceNotFoundException") {
+                Ok(())
+            } else {
+                Err(ControlError::Api {
+                    operation,
+                    function: what,
+                    message: api_message(&e),
+                })
+            }
+        }
+    }
+}
+
 /// `PublishVersion` of the configuration in force; returns the version's number.
 pub async fn publish_version(
     client: &aws_sdk_lambda::Client,

@@ -8,11 +8,8 @@
 //! version retires its environments. The capacity provider's instances stay while it has
 //! capacity (see scripts/README.md for what that costs).
 
-use super::control::{api_error, publish_version, ControlError};
-use std::time::{Duration, Instant};
-
-/// The longest wait for `Active` (AWS launches instances and starts environments in minutes).
-pub const ACTIVE_LIMIT: Duration = Duration::from_secs(20 * 60);
+use super::control::{api_error, gone_is_done, publish_version, wait_active, ControlError};
+use std::time::Duration;
 
 /// Publishes the function's configuration as a version, asks for `environments` of it and
 /// waits until it is `Active`; returns the version.
@@ -22,7 +19,7 @@ pub async fn publish(
     environments: u32,
     poll: Duration,
 ) -> Result<String, ControlError> {
-    use aws_sdk_lambda::types::{FunctionScalingConfig, State};
+    use aws_sdk_lambda::types::FunctionScalingConfig;
     let version = publish_version(client, function).await?;
     let n = i32::try_from(environments).unwrap_or(i32::MAX);
     client
@@ -38,34 +35,15 @@ pub async fn publish(
         .send()
         .await
         .map_err(api_error("PutFunctionScalingConfig", function))?;
-    let start = Instant::now();
-    loop {
-        let c = client
-            .get_function_configuration()
-            .function_name(function)
-            .qualifier(&version)
-            .send()
-            .await
-            .map_err(api_error("GetFunctionConfiguration", function))?;
-        match c.state {
-            Some(State::Active) => return Ok(version),
-            Some(State::Failed) => {
-                return Err(ControlError::UpdateFailed {
-                    function: format!("{function}:{version}"),
-                    reason: c
-                        .state_reason
-                        .unwrap_or_else(|| "the version's environments did not start".into()),
-                })
-            }
-            _ if start.elapsed() > ACTIVE_LIMIT => {
-                return Err(ControlError::Stuck {
-                    function: format!("{function}:{version}"),
-                    waited: start.elapsed(),
-                })
-            }
-            _ => tokio::time::sleep(poll).await,
-        }
-    }
+    wait_active(
+        client,
+        function,
+        &version,
+        poll,
+        "the version's environments did not start",
+    )
+    .await?;
+    Ok(version)
 }
 
 /// Deletes `version` of `function` (its environments with it); a version already gone is not
@@ -75,29 +53,11 @@ pub async fn retire(
     function: &str,
     version: &str,
 ) -> Result<(), ControlError> {
-    match client
+    let result = client
         .delete_function()
         .function_name(function)
         .qualifier(version)
         .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
-            let gone = e
-                .as_service_error()
-                .and_then(|s| s.code())
-                .is_some_and(|c| c == "ResourceNotFoundException");
-            if gone {
-                Ok(())
-            } else {
-                Err(ControlError::Api {
-                    operation: "DeleteFunction",
-                    function: format!("{function}:{version}"),
-                    message: super::control::api_message(&e),
-                })
-            }
-        }
-    }
+        .await;
+    gone_is_done(result, "DeleteFunction", format!("{function}:{version}"))
 }

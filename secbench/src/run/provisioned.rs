@@ -65,27 +65,13 @@ pub async fn delete_alias(
     function: &str,
     alias: &str,
 ) -> Result<(), ControlError> {
-    match client
+    let result = client
         .delete_alias()
         .function_name(function)
         .name(alias)
         .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(e) => {
-            use aws_smithy_types::error::metadata::ProvideErrorMetadata as _;
-            if e.as_service_error().and_then(|s| s.code()) == Some("ResourceNotFoundException") {
-                Ok(())
-            } else {
-                Err(ControlError::Api {
-                    operation: "DeleteAlias",
-                    function: function.to_owned(),
-                    message: super::control::api_message(&e),
-                })
-            }
-        }
-    }
+        .await;
+    super::control::gone_is_done(result, "DeleteAlias", function.to_owned())
 }
 
 /// Publishes the function's configuration as a version, points [`ALIAS`] at it, provisions

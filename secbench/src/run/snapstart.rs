@@ -8,14 +8,11 @@
 //! version is a new snapshot). Afterwards (and after an error or Ctrl-C) `DeleteFunction` of
 //! each version published ends its snapshot's cache charge.
 
-use super::control::{api_error, publish_version, ControlError};
-use std::time::{Duration, Instant};
+use super::control::{publish_version, wait_active, ControlError};
+use std::time::Duration;
 
 /// The alias the runner invokes a SnapStart version through.
 pub const ALIAS: &str = "secbench-snapstart";
-
-/// The longest wait for `Active` (AWS takes a snapshot in minutes; INIT alone may take 15).
-pub const ACTIVE_LIMIT: Duration = Duration::from_secs(20 * 60);
 
 /// A SnapStart version, ready, behind [`ALIAS`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,36 +30,15 @@ pub async fn publish(
     function: &str,
     poll: Duration,
 ) -> Result<Snapshotted, ControlError> {
-    use aws_sdk_lambda::types::State;
     let version = publish_version(client, function).await?;
-    let start = Instant::now();
-    loop {
-        let c = client
-            .get_function_configuration()
-            .function_name(function)
-            .qualifier(&version)
-            .send()
-            .await
-            .map_err(api_error("GetFunctionConfiguration", function))?;
-        match c.state {
-            Some(State::Active) => break,
-            Some(State::Failed) => {
-                return Err(ControlError::UpdateFailed {
-                    function: format!("{function}:{version}"),
-                    reason: c
-                        .state_reason
-                        .unwrap_or_else(|| "the version's snapshot was not taken".into()),
-                })
-            }
-            _ if start.elapsed() > ACTIVE_LIMIT => {
-                return Err(ControlError::Stuck {
-                    function: format!("{function}:{version}"),
-                    waited: start.elapsed(),
-                })
-            }
-            _ => tokio::time::sleep(poll).await,
-        }
-    }
+    wait_active(
+        client,
+        function,
+        &version,
+        poll,
+        "the version's snapshot was not taken",
+    )
+    .await?;
     super::provisioned::point_alias(client, function, ALIAS, &version).await?;
     Ok(Snapshotted {
         version,

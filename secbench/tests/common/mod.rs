@@ -94,16 +94,35 @@ pub fn plan(dir: &Path, text: &str) -> Plan {
 
 /// Runs `plan` against the local platform into `out` (no resume, no cancel).
 pub async fn run_plan(p: &LocalPlatform, plan: &Plan, out: &Path) -> run::RunSummary {
+    run_as(p, plan, &target(), out).await
+}
+
+/// [`run_plan`] as `target` (the AWS path's settings, a capacity provider).
+pub async fn run_as(
+    p: &LocalPlatform,
+    plan: &Plan,
+    target: &Target,
+    out: &Path,
+) -> run::RunSummary {
     run::run(
         client(p).await,
         plan,
-        &target(),
+        target,
         out,
         None,
         run::Cancel::default(),
     )
     .await
     .expect("run")
+}
+
+/// The `GetParameter` calls moto's recorder saw.
+pub fn get_parameter_calls(recorder: &MotoRecorder) -> usize {
+    recorder
+        .operations()
+        .iter()
+        .filter(|o| o.as_str() == "GetParameter")
+        .count()
 }
 
 /// A Lambda client for moto's Lambda in eu-central-1, as the AWS-path tests use it.
