@@ -8,6 +8,11 @@
    granted on "*" or on a wildcard other than the stage's parameter path, or if such an action
    is itself a wildcard; and if lambda:PassCapacityProvider is granted on anything but the
    stage's capacity provider.
+3. SnapStart: on the Python probe only (the runtimes AWS's SnapStart pages name: Java 11+,
+   Python 3.12+, .NET 8+; not provided.al2023 or Node.js, not on a capacity provider), on its
+   published versions only and only with SnapStart=true; a version or alias of it exists only
+   with SnapStart=true (a published SnapStart version's snapshot is billed while it exists),
+   and no provisioned concurrency is configured on it (SnapStart does not support it).
 
 Usage: check_template.py [TEMPLATE]   (exit 0: all good; 1: problems, each printed on a line)
 """
@@ -258,6 +263,37 @@ def check_function(transformed):
     return problems
 
 
+SNAPSTART_FUNCTION = "ProbeFunctionPython"
+SNAPSTART_SETTING = {"Fn::If": ["WithSnapStart", {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]}
+
+
+def refers_to(value, name):
+    """Whether a property names the resource `name` (Ref or GetAtt)."""
+    return value == {"Ref": name} or (isinstance(value, dict) and value.get("Fn::GetAtt", [None])[0] == name)
+
+
+def check_snapstart(transformed):
+    resources = transformed["Resources"]
+    problems = []
+    if transformed["Parameters"].get("SnapStart", {}).get("Default") != "false":
+        problems.append("the SnapStart parameter must default to \"false\" (a published snapshot is billed)")
+    for name, r in resources.items():
+        p = r.get("Properties", {})
+        if r["Type"] == "AWS::Lambda::Function" and "SnapStart" in p:
+            if name != SNAPSTART_FUNCTION:
+                problems.append(f"{name}.SnapStart: SnapStart is for the Python probe only ({SNAPSTART_FUNCTION})")
+            elif p["SnapStart"] != SNAPSTART_SETTING:
+                problems.append(f"{name}.SnapStart is {p['SnapStart']!r}, expected {SNAPSTART_SETTING!r}")
+        if r["Type"] in ("AWS::Lambda::Version", "AWS::Lambda::Alias") and refers_to(p.get("FunctionName"), SNAPSTART_FUNCTION):
+            if r.get("Condition") != "WithSnapStart":
+                problems.append(f"{name}: a version or alias of {SNAPSTART_FUNCTION} must exist only with SnapStart=true (Condition WithSnapStart): its snapshot is billed while it exists")
+            if "ProvisionedConcurrencyConfig" in p:
+                problems.append(f"{name}.ProvisionedConcurrencyConfig: SnapStart does not support provisioned concurrency")
+    if "SnapStart" not in resources.get(SNAPSTART_FUNCTION, {}).get("Properties", {}):
+        problems.append(f"{SNAPSTART_FUNCTION}.SnapStart is missing: SnapStart=true must turn it on")
+    return problems
+
+
 def main():
     path = sys.argv[1] if len(sys.argv) > 1 else "scripts/template.yaml"
     template = cfn_yaml.load(path)
@@ -269,6 +305,7 @@ def main():
     problems = check_least_privilege(transformed["Resources"]) + check_key_policy(transformed["Resources"])
     problems += check_pass_capacity_provider(transformed["Resources"])
     problems += check_function(transformed)
+    problems += check_snapstart(transformed)
     for p in problems:
         print(f"{path}: {p}")
     if not problems:

@@ -3,6 +3,7 @@
 #   [--value-stdin | --new-value] [--plain-env-baseline]
 #   [--node-runtime nodejs22.x|nodejs24.x] [--python-runtime python3.13|python3.14]
 #   [--managed-instances --subnets subnet-a,subnet-b,subnet-c --security-groups sg-x]
+#   [--snapstart]   (the Python probe with SnapStart, a version and its alias `snapstart`)
 #   (the Node.js and Python probes' runtimes; default the current ones, nodejs24.x and python3.14)
 # 1. builds the probe with cargo-lambda (scripts/build-lambda.sh), arm64 unless --x86-64, and
 #    packages the Node.js and Python probes from their lock files (scripts/build-probes.sh);
@@ -16,12 +17,12 @@
 # Then: secbench run --stage STAGE --plan PLAN
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-usage() { sed -n '2,5p' "$0" >&2; exit 2; }
+usage() { sed -n '2,6p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 stage="$1"; shift
 [[ "$stage" =~ ^[a-z][a-z0-9-]{0,19}$ ]] || { echo "deploy.sh: stage '$stage' must match ^[a-z][a-z0-9-]{0,19}\$" >&2; exit 2; }
 arch="arm64"; layer=""; provision_args=(); node_runtime="nodejs24.x"; python_runtime="python3.14"
-managed="false"; subnets=""; security_groups=""
+managed="false"; subnets=""; security_groups=""; snapstart="false"
 while [ $# -gt 0 ]; do
   case "$1" in
     --x86-64) arch="x86_64" ;;
@@ -32,6 +33,7 @@ while [ $# -gt 0 ]; do
     --value-stdin|--new-value|--plain-env-baseline) provision_args+=("$1") ;;
     # Lambda Managed Instances: a capacity provider in these subnets and the probes on it.
     --managed-instances) managed="true" ;;
+    --snapstart) snapstart="true" ;;
     --subnets) subnets="${2:?--subnets needs subnet ids, comma-separated}"; shift ;;
     --security-groups) security_groups="${2:?--security-groups needs security group ids, comma-separated}"; shift ;;
     *) echo "deploy.sh: unknown option $1" >&2; usage ;;
@@ -60,6 +62,7 @@ else
 fi
 overrides=("Stage=$stage" "Architecture=$arch" "NodeRuntime=$node_runtime" "PythonRuntime=$python_runtime")
 [ -n "$layer" ] && overrides+=("ExtensionLayerArn=$layer")
+[ "$snapstart" = "true" ] && overrides+=("SnapStart=true")
 if [ "$managed" = "true" ]; then
   overrides+=("ManagedInstances=true" "ManagedSubnetIds=$subnets" "ManagedSecurityGroupIds=$security_groups")
 fi

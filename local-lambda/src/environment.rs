@@ -8,8 +8,9 @@
 //! reaches the emulated services through a listener of its own.
 
 use crate::cgroup::{Cgroup, CgroupRoot, Limits, Usage};
-use crate::front::{ConnSnapshot, Front, Listener};
+use crate::front::{ConnCounts, ConnSnapshot, Front, Listener};
 use crate::logs::LogBuffer;
+use crate::peer::Restores;
 use crate::runtime_api::{Delivery, Shared};
 pub use crate::runtime_api::{InitState, InvokeResult};
 use bytes::Bytes;
@@ -46,12 +47,24 @@ pub const CGROUP_PROCS_VAR: &str = "SECBENCH_LOCAL_CGROUP_PROCS";
 
 /// A SnapStart environment's part: the snapshot a published version's INIT makes, or an
 /// environment restored from one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum SnapStartRole {
-    /// Runs INIT once and then serves restores on this socket; its `/restore/next` is held.
-    Snapshot(PathBuf),
-    /// Restored from the snapshot serving on this socket; its `/restore/next` answers at once.
-    RestoreFrom(PathBuf),
+    /// Runs INIT once and then serves restores on `socket`; its `/restore/next` is held. Its
+    /// front listener hands the connections of the environments in `restores` to theirs.
+    Snapshot {
+        /// The fork server's socket.
+        socket: PathBuf,
+        /// The environments restored from it.
+        restores: Arc<Restores<ConnCounts>>,
+    },
+    /// Restored from the snapshot serving on `socket`; its `/restore/next` answers at once. It
+    /// joins `restores` before its process starts.
+    RestoreFrom {
+        /// The snapshot's fork server.
+        socket: PathBuf,
+        /// The snapshot's restored environments.
+        restores: Arc<Restores<ConnCounts>>,
+    },
 }
 
 /// What to start.
@@ -237,7 +250,12 @@ impl Environment {
         );
         let front_listener = match &spec.front {
             Some(front) => {
-                let l = front.listen().await?;
+                let l = match &spec.snapstart {
+                    Some(SnapStartRole::Snapshot { restores, .. }) => {
+                        front.listen_for(Some(restores.clone())).await?
+                    }
+                    _ => front.listen().await?,
+                };
                 vars.insert("AWS_ENDPOINT_URL".into(), l.endpoint.clone());
                 // The run's CA, the way each SDK reads it: rustls' native roots and OpenSSL
                 // (`SSL_CERT_FILE`), boto3 (`AWS_CA_BUNDLE`), Node.js (`NODE_EXTRA_CA_CERTS`).
@@ -264,7 +282,7 @@ impl Environment {
             function_arn: spec.function_arn.clone(),
             logs: logs.clone(),
             waiting: std::sync::atomic::AtomicU32::new(0),
-            snapshot: matches!(spec.snapstart, Some(SnapStartRole::Snapshot(_))),
+            snapshot: matches!(spec.snapstart, Some(SnapStartRole::Snapshot { .. })),
         });
 
         let (mut agent, mut agent_port, mut agent_dir, mut pids) = (None, None, None, Vec::new());
@@ -321,16 +339,16 @@ impl Environment {
         }
 
         match &spec.snapstart {
-            Some(SnapStartRole::Snapshot(socket)) => {
+            Some(SnapStartRole::Snapshot { socket, .. }) => {
                 vars.insert(SNAPSHOT_SOCKET_VAR.into(), socket.display().to_string());
             }
-            Some(SnapStartRole::RestoreFrom(socket)) => {
+            Some(SnapStartRole::RestoreFrom { socket, restores }) => {
                 vars.insert(RESTORE_FROM_VAR.into(), socket.display().to_string());
-                let procs: Vec<String> = cgroup
-                    .iter()
-                    .flat_map(Cgroup::procs_files)
-                    .map(|p| p.display().to_string())
-                    .collect();
+                let procs: Vec<PathBuf> = cgroup.iter().flat_map(Cgroup::procs_files).collect();
+                if let Some(l) = &front_listener {
+                    restores.join(procs.clone(), &l.counts);
+                }
+                let procs: Vec<String> = procs.iter().map(|p| p.display().to_string()).collect();
                 vars.insert(CGROUP_PROCS_VAR.into(), procs.join(":"));
             }
             None => {}

@@ -17,6 +17,7 @@
 
 use crate::faults::{FaultControl, Verdict};
 use crate::http::{full, Body};
+use crate::peer::Restores;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::{Request, Response, StatusCode};
@@ -159,6 +160,14 @@ impl std::fmt::Debug for Front {
             .field("network", &self.network)
             .finish()
     }
+}
+
+/// An accepted connection, after the handshake (when TLS).
+enum Stream {
+    Tls(Box<tokio_rustls::server::TlsStream<tokio::net::TcpStream>>),
+    Plain(tokio::net::TcpStream),
+    /// The handshake failed: counted, not served.
+    Closed,
 }
 
 /// One listener: an environment's endpoint.
@@ -648,15 +657,29 @@ impl Front {
 
     /// Opens a listener on 127.0.0.1 (one per environment).
     pub async fn listen(self: &Arc<Self>) -> std::io::Result<Listener> {
+        self.listen_for(None).await
+    }
+
+    /// [`Front::listen`], for a SnapStart snapshot's environment: a connection one of
+    /// `restores` holds is counted on that environment's listener (see [`crate::peer`]).
+    pub async fn listen_for(
+        self: &Arc<Self>,
+        restores: Option<Arc<Restores<ConnCounts>>>,
+    ) -> std::io::Result<Listener> {
         let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let local = tcp.local_addr()?;
         let scheme = if self.tls.is_some() { "https" } else { "http" };
-        let endpoint = format!("{scheme}://{}", tcp.local_addr()?);
+        let endpoint = format!("{scheme}://{local}");
         let counts = Arc::new(ConnCounts::default());
         let (front, c) = (self.clone(), counts.clone());
         let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = tcp.accept().await {
+            while let Ok((stream, peer)) = tcp.accept().await {
                 let (front, c) = (front.clone(), c.clone());
-                tokio::spawn(async move { front.serve(stream, c).await });
+                // Whose connection it is, looked up beside the handshake.
+                let owner = restores
+                    .clone()
+                    .map(|r| tokio::task::spawn_blocking(move || r.counts_for(peer, local)));
+                tokio::spawn(async move { front.serve(stream, c, owner).await });
             }
         });
         Ok(Listener {
@@ -666,10 +689,29 @@ impl Front {
         })
     }
 
-    async fn serve(self: Arc<Self>, stream: tokio::net::TcpStream, counts: Arc<ConnCounts>) {
+    async fn serve(
+        self: Arc<Self>,
+        stream: tokio::net::TcpStream,
+        counts: Arc<ConnCounts>,
+        owner: Option<tokio::task::JoinHandle<Option<Arc<ConnCounts>>>>,
+    ) {
         let _ = stream.set_nodelay(true);
-        counts.connections.fetch_add(1, Ordering::SeqCst);
         precise_sleep(self.network.connection_setup).await;
+        let (stream, shaken) = match &self.tls {
+            Some(tls) => match tls.acceptor.accept(stream).await {
+                Ok(s) => (Stream::Tls(Box::new(s)), true),
+                Err(_) => (Stream::Closed, false),
+            },
+            None => (Stream::Plain(stream), false),
+        };
+        let counts = match owner {
+            Some(o) => o.await.ok().flatten().unwrap_or(counts),
+            None => counts,
+        };
+        counts.connections.fetch_add(1, Ordering::SeqCst);
+        if shaken {
+            counts.handshakes.fetch_add(1, Ordering::SeqCst);
+        }
         let on_this = Arc::new(AtomicU64::new(0));
         let front = self.clone();
         let c = counts.clone();
@@ -684,17 +726,10 @@ impl Front {
             http.timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(idle);
         }
-        match &self.tls {
-            Some(tls) => {
-                let Ok(stream) = tls.acceptor.accept(stream).await else {
-                    return;
-                };
-                counts.handshakes.fetch_add(1, Ordering::SeqCst);
-                let _ = http.serve_connection(TokioIo::new(stream), service).await;
-            }
-            None => {
-                let _ = http.serve_connection(TokioIo::new(stream), service).await;
-            }
-        }
+        let _ = match stream {
+            Stream::Tls(s) => http.serve_connection(TokioIo::new(s), service).await,
+            Stream::Plain(s) => http.serve_connection(TokioIo::new(s), service).await,
+            Stream::Closed => Ok(()),
+        };
     }
 }

@@ -50,7 +50,11 @@ pub(crate) async fn invoke(
             ))
         }
         Acquired::NoSnapshot(error_type, message) => {
-            return Ok(service_error(StatusCode::CONFLICT, error_type, &message));
+            return Ok(service_error(
+                crate::snapshot::status_of(error_type),
+                error_type,
+                &message,
+            ));
         }
         Acquired::SpawnFailed(message) => {
             return Ok(service_error(
@@ -66,6 +70,17 @@ pub(crate) async fn invoke(
             init,
             env,
         } => {
+            // A restore that failed (an after-restore hook raised: the runtime's
+            // `/restore/error`, or the restored process exited) is the Invoke's error, as
+            // Lambda answers it: `SnapStartException`, the hook's error in the environment's log.
+            if env.initialization_type == secbench_record::InitializationType::SnapStart {
+                release(&p, env, false).await;
+                return Ok(service_error(
+                    crate::snapshot::status_of(crate::snapshot::RESTORE_FAILED),
+                    crate::snapshot::RESTORE_FAILED,
+                    &format!("The afterRestore() runtime hook failed ({error_type}). Check the function's logs."),
+                ));
+            }
             let mut lines = lock(&env.logs).since(0);
             let measured = Measured {
                 request_id: request_id.clone(),
@@ -209,10 +224,15 @@ fn usage(
         .flatten();
     // Connections of a cold invocation count from the spawn: INIT's fetch is its fetch. A
     // SnapStart restore's SDK clients are its snapshot's, built with the snapshot environment's
-    // endpoint: the front counts their connections there, so none is this environment's to
-    // report (the probe's record says whether its first call reconnected).
+    // endpoint: the snapshot's listener hands their connections to this environment's when its
+    // cgroup shows whose they are (`crate::peer`); without a cgroup none is reported (the
+    // probe's record says whether its first call reconnected).
     let connections = match (init, window.connections) {
-        _ if env.initialization_type == secbench_record::InitializationType::SnapStart => None,
+        _ if env.initialization_type == secbench_record::InitializationType::SnapStart
+            && env.limits().is_none() =>
+        {
+            None
+        }
         (Some((w, _)), Some(c)) => w.connections.map(|i| i.plus(&c)),
         (_, c) => c,
     };

@@ -24,6 +24,7 @@ pub mod http;
 pub mod logs;
 pub mod measure;
 pub mod moto;
+pub mod peer;
 pub mod sysgenid;
 
 mod api;

@@ -3,6 +3,8 @@
 //! of it come to; and the `SnapStart` setting as the Lambda API reads and writes it.
 
 use crate::environment::{Environment, SnapStartRole};
+use crate::front::ConnCounts;
+use crate::peer::Restores;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,10 +33,26 @@ pub(crate) fn document(on: bool, version: bool) -> serde_json::Value {
     })
 }
 
+/// The error Invoke answers when a restore failed or the version's snapshot did.
+pub(crate) const RESTORE_FAILED: &str = "SnapStartException";
+
+/// The HTTP status of a SnapStart error of Invoke (the Lambda API reference's Invoke errors:
+/// `SnapStartException` 400, `SnapStartNotReadyException` 409, `SnapStartTimeoutException`
+/// 408).
+pub(crate) fn status_of(error_type: &str) -> hyper::StatusCode {
+    match error_type {
+        "SnapStartNotReadyException" => hyper::StatusCode::CONFLICT,
+        "SnapStartTimeoutException" => hyper::StatusCode::REQUEST_TIMEOUT,
+        _ => hyper::StatusCode::BAD_REQUEST,
+    }
+}
+
 /// A published version's snapshot.
 pub(crate) struct Snapshot {
     /// Where its process serves restores.
     pub(crate) socket: PathBuf,
+    /// The environments restored from it (their connections reach its front listener).
+    pub(crate) restores: Arc<Restores<ConnCounts>>,
     pub(crate) _dir: tempfile::TempDir,
     /// The environment that ran INIT and serves restores, once INIT is over.
     pub(crate) env: Option<Arc<Environment>>,
@@ -69,12 +87,16 @@ impl Snapshots {
             Some(Snapshot {
                 env: Some(env),
                 socket,
+                restores,
                 ..
-            }) if env.alive() => Ok(SnapStartRole::RestoreFrom(socket.clone())),
+            }) if env.alive() => Ok(SnapStartRole::RestoreFrom {
+                socket: socket.clone(),
+                restores: restores.clone(),
+            }),
             Some(Snapshot {
                 failure: Some(reason),
                 ..
-            }) => Err(("SnapStartException", reason.clone())),
+            }) => Err((RESTORE_FAILED, reason.clone())),
             _ => Err((
                 "SnapStartNotReadyException",
                 format!("Lambda is initializing your function. It will be ready to invoke once the version {version} is Active."),

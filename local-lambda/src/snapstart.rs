@@ -11,13 +11,13 @@
 //! snapshot; Firecracker's restore is not emulated (its time is the fork's).
 
 use crate::environment::{Environment, SnapStartRole};
+use crate::peer::Restores;
 use crate::platform::Platform;
 use crate::pool::spawn_as;
 use crate::runtime_api::InitState;
 use crate::snapshot::Snapshot;
 use secbench_record::sync::lock;
 use secbench_record::InitializationType;
-use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -28,10 +28,12 @@ pub(crate) fn published(p: &Arc<Platform>, version: u32) -> std::io::Result<()> 
         .prefix("secbench-snap-")
         .tempdir()?;
     let socket = dir.path().join("restore.sock");
+    let restores = Arc::new(Restores::default());
     lock(&p.snapshots).0.insert(
         version,
         Snapshot {
             socket: socket.clone(),
+            restores: restores.clone(),
             _dir: dir,
             env: None,
             failure: None,
@@ -39,7 +41,7 @@ pub(crate) fn published(p: &Arc<Platform>, version: u32) -> std::io::Result<()> 
     );
     let p = p.clone();
     tokio::spawn(async move {
-        let outcome = take(&p, version, socket).await;
+        let outcome = take(&p, version, SnapStartRole::Snapshot { socket, restores }).await;
         let mut snapshots = lock(&p.snapshots);
         match (snapshots.0.get_mut(&version), outcome) {
             (Some(s), Ok(env)) => s.env = Some(env),
@@ -58,7 +60,7 @@ pub(crate) fn published(p: &Arc<Platform>, version: u32) -> std::io::Result<()> 
 async fn take(
     p: &Arc<Platform>,
     version: u32,
-    socket: PathBuf,
+    role: SnapStartRole,
 ) -> Result<Arc<Environment>, String> {
     let target = crate::versions::target(p, Some(&version.to_string()))
         .map_err(|_| "the version is gone".to_owned())?;
@@ -70,7 +72,7 @@ async fn take(
         &target,
         InitializationType::SnapStart,
         init_cpus,
-        Some(SnapStartRole::Snapshot(socket)),
+        Some(role),
     )
     .await?;
     p.live.fetch_sub(1, Ordering::SeqCst);

@@ -153,6 +153,24 @@ fn the_template_check_fails_on_wildcards_and_wrong_properties() {
             "        PerExecutionEnvironmentMaxConcurrency: 8\n        ExecutionEnvironmentMemoryGiBPerVCpu: 3",
             "ProbeFunctionManaged.CapacityProviderConfig is",
         ),
+        // SnapStart where AWS does not support it (provided.al2023), on every deploy (not
+        // only with SnapStart=true), and a published version whose snapshot is billed on
+        // every stage.
+        (
+            "      Runtime: provided.al2023",
+            "      Runtime: provided.al2023\n      SnapStart:\n        ApplyOn: PublishedVersions",
+            "ProbeFunction.SnapStart: SnapStart is for the Python probe only",
+        ),
+        (
+            "      SnapStart: !If\n        - WithSnapStart\n        - ApplyOn: PublishedVersions\n        - !Ref AWS::NoValue",
+            "      SnapStart:\n        ApplyOn: PublishedVersions",
+            "ProbeFunctionPython.SnapStart is {'ApplyOn': 'PublishedVersions'}",
+        ),
+        (
+            "    Type: AWS::Lambda::Version\n    Condition: WithSnapStart\n",
+            "    Type: AWS::Lambda::Version\n",
+            "ProbeFunctionPythonSnapStartVersion: a version or alias of ProbeFunctionPython must exist only with SnapStart=true",
+        ),
         // The key policy as it was: the role may decrypt with no condition, which cancels the
         // conditions of its IAM policy (KMS allows what the key policy or IAM allows).
         (

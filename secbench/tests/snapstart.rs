@@ -22,6 +22,17 @@ async fn publish_snapstart(
     client: &aws_sdk_lambda::Client,
     vars: BTreeMap<String, String>,
 ) -> String {
+    let (version, state, reason) = publish_and_settle(client, vars).await;
+    assert_eq!(state, State::Active, "the snapshot: {reason:?}");
+    version
+}
+
+/// Configures SnapStart with `vars`, publishes, and waits until the version leaves `Pending`;
+/// returns the version, its state and the state's reason.
+async fn publish_and_settle(
+    client: &aws_sdk_lambda::Client,
+    vars: BTreeMap<String, String>,
+) -> (String, State, Option<String>) {
     client
         .update_function_configuration()
         .function_name(secbench::local_stage::FUNCTION)
@@ -57,17 +68,18 @@ async fn publish_snapstart(
         match c.state {
             Some(State::Active) => {
                 let s = c.snap_start.expect("SnapStart");
+                assert_eq!(s.apply_on, Some(SnapStartApplyOn::PublishedVersions));
                 assert_eq!(
                     s.optimization_status,
                     Some(aws_sdk_lambda::types::SnapStartOptimizationStatus::On)
                 );
-                return version;
+                return (version, State::Active, None);
             }
-            Some(State::Failed) => panic!("the snapshot failed: {:?}", c.state_reason),
-            _ => tokio::time::sleep(Duration::from_millis(50)).await,
+            Some(State::Pending) | None => tokio::time::sleep(Duration::from_millis(50)).await,
+            Some(other) => return (version, other, c.state_reason),
         }
     }
-    panic!("version {version} did not become Active");
+    panic!("version {version} did not leave Pending");
 }
 
 async fn invoke(client: &aws_sdk_lambda::Client, version: &str) -> ProbeRecord {
@@ -316,15 +328,25 @@ snapstart = true
             .all(|r| r.restore_duration_ms.is_some() && r.init_duration_ms.is_none()),
         "{reports:?}"
     );
-    // A restore's connections are counted on its snapshot's listener, not reported as its own;
-    // an on-demand cold start's are.
-    for r in &records {
-        let restored = r.probe.as_ref().is_some_and(|p| p.snapstart.is_some());
-        let requests = r.environment_usage.as_ref().and_then(|u| u.requests);
-        if restored {
-            assert_eq!(requests, None, "{:?}", r.environment_usage);
-        } else if r.scenario == "ssm-init" && r.phase == secbench_record::run::Phase::Cold {
-            assert!(requests.is_some(), "{:?}", r.environment_usage);
+    // The front's counters: a restore's SDK clients were built at the snapshot's INIT with the
+    // snapshot's endpoint, and their connections are counted as the restored environment's
+    // (its cgroup holds the client socket). @restore: the after-restore fetch opens one new
+    // connection (one TLS handshake, one request) and the handler's is a hit; @init: the value
+    // is in memory, nothing reaches the network.
+    for r in records
+        .iter()
+        .filter(|r| r.phase == secbench_record::run::Phase::Cold)
+    {
+        let u = r.environment_usage.as_ref().expect("usage");
+        assert!(
+            u.constrained,
+            "the local stage constrains every environment here"
+        );
+        let counted = (u.tls_handshakes, u.requests);
+        match r.scenario.as_str() {
+            "snap-restore" => assert_eq!(counted, (Some(1), Some(1)), "{u:?}"),
+            "snap-init" => assert_eq!(counted, (Some(0), Some(0)), "{u:?}"),
+            _ => assert_eq!(counted, (Some(1), Some(1)), "on demand: INIT's fetch {u:?}"),
         }
     }
     let files = write_report(&run);
@@ -450,5 +472,207 @@ memory_mb = 512
         Some("ResourceNotFoundException")
     );
     assert_no_canary_in(&run, &b.canary);
+    p.shutdown().await;
+}
+
+/// A function of the test's own with SnapStart hooks, run by the Python probe's interpreter and
+/// the local stage's snapshot and restore (`probes/python/local_snapstart.py`): each hook leaves
+/// a file named for the process it ran in; `HOOKS_FAIL` names the hook that raises.
+const HOOKS_FIXTURE: &str = r#"
+import os
+from snapshot_restore_py import register_before_snapshot, register_after_restore
+
+DIR = os.environ["HOOKS_DIR"]
+state = {"init_pid": os.getpid(), "before_pid": None}
+
+
+def _mark(name):
+    open(os.path.join(DIR, f"{name}-{os.getpid()}"), "w").close()
+
+
+@register_before_snapshot
+def before():
+    _mark("before")
+    state["before_pid"] = os.getpid()
+    if os.environ.get("HOOKS_FAIL") == "before":
+        raise RuntimeError("before-snapshot hook failed on purpose")
+
+
+@register_after_restore
+def after():
+    _mark("after")
+    if os.environ.get("HOOKS_FAIL") == "after":
+        raise RuntimeError("after-restore hook failed on purpose")
+
+
+def handler(event, context):
+    return {"pid": os.getpid(), **state}
+"#;
+
+/// A start script for [`HOOKS_FIXTURE`], as the probe's `bootstrap` starts the probe.
+fn hooks_function(dir: &std::path::Path) -> std::path::PathBuf {
+    let probe = root().join("probes/python");
+    std::fs::write(dir.join("hooks_fixture.py"), HOOKS_FIXTURE).expect("fixture");
+    let bootstrap = dir.join("bootstrap");
+    std::fs::write(
+        &bootstrap,
+        format!(
+            r#"#!/bin/sh
+here='{here}'; probe='{probe}'
+export LAMBDA_TASK_ROOT="$here" _HANDLER=hooks_fixture.handler PYTHONPATH="$here:$probe"
+cd "$here" || exit 1
+if [ -n "$SECBENCH_LOCAL_RESTORE_FROM" ]; then
+  exec "$probe/.venv/bin/python" -I "$probe/local_snapstart.py" restore
+elif [ -n "$SECBENCH_LOCAL_SNAPSHOT_SOCKET" ]; then
+  exec "$probe/.venv/bin/python" "$probe/local_snapstart.py" snapshot hooks_fixture.handler
+fi
+exec "$probe/.venv/bin/python" -m awslambdaric hooks_fixture.handler
+"#,
+            here = dir.display(),
+            probe = probe.display()
+        ),
+    )
+    .expect("bootstrap");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&bootstrap, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    bootstrap
+}
+
+/// The files the hooks left, by hook: the pids they ran in.
+fn hook_pids(dir: &std::path::Path, hook: &str) -> BTreeSet<u32> {
+    std::fs::read_dir(dir)
+        .expect("hooks dir")
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_prefix(&format!("{hook}-"))?
+                .parse()
+                .ok()
+        })
+        .collect()
+}
+
+/// The hooks run where Lambda runs them: the before-snapshot hooks once, in the snapshot, at
+/// publish (INIT's report is the snapshot's); the after-restore hooks once in each restore, in
+/// the restored process, whose memory is the snapshot's (what the before-snapshot hook wrote).
+/// A hook that raises fails what Lambda says it fails: before the snapshot, the version
+/// (`State` `Failed`, Invoke `SnapStartException`); after a restore, that restore (the runtime
+/// posts `/restore/error`; Invoke answers `SnapStartException`, and the next invocation is
+/// another restore, which fails the same way).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hooks_run_where_lambda_runs_them_and_a_failing_hook_fails_the_restore() {
+    let b = backend().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (code, hooks) = (dir.path().join("code"), dir.path().join("hooks"));
+    std::fs::create_dir_all(&code).expect("code dir");
+    let mut config = platform_config(&b, 16, Duration::from_secs(60));
+    config.probe_bin = hooks_function(&code);
+    let p = LocalPlatform::start(config).await.expect("platform");
+    let client = client(&p).await;
+    let vars_with = |fail: Option<&str>, hooks: &std::path::Path| {
+        let d = hooks.join(fail.unwrap_or("none"));
+        std::fs::create_dir_all(&d).expect("hooks dir");
+        let mut v = BTreeMap::from([("HOOKS_DIR".to_owned(), d.display().to_string())]);
+        v.extend(fail.map(|f| ("HOOKS_FAIL".to_owned(), f.to_owned())));
+        (v, d)
+    };
+
+    // Before-snapshot: once, at publish, before any restore.
+    let (vars, marks) = vars_with(None, &hooks);
+    let version = publish_snapstart(&client, vars).await;
+    let snapshot = hook_pids(&marks, "before");
+    assert_eq!(snapshot.len(), 1, "the before-snapshot hook ran once");
+    assert!(hook_pids(&marks, "after").is_empty(), "no restore yet");
+    let snapshot_pid = *snapshot.first().expect("the snapshot's pid");
+
+    // After-restore: once per restore, in the restored process, which has the snapshot's memory.
+    let mut set = tokio::task::JoinSet::new();
+    for _ in 0..2 {
+        let (client, version) = (client.clone(), version.clone());
+        set.spawn(async move {
+            let out = client
+                .invoke()
+                .function_name(secbench::local_stage::FUNCTION)
+                .qualifier(version)
+                .payload(Blob::new("{}"))
+                .send()
+                .await
+                .expect("Invoke");
+            assert_eq!(out.function_error, None, "{:?}", out.payload);
+            serde_json::from_slice::<serde_json::Value>(out.payload.expect("payload").as_ref())
+                .expect("json")
+        });
+    }
+    let answers = set.join_all().await;
+    let restored: BTreeSet<u32> = answers
+        .iter()
+        .map(|a| a["pid"].as_u64().expect("pid") as u32)
+        .collect();
+    assert_eq!(restored.len(), 2, "two restores: {answers:?}");
+    assert!(!restored.contains(&snapshot_pid));
+    assert_eq!(
+        hook_pids(&marks, "after"),
+        restored,
+        "each restore ran its hook"
+    );
+    assert_eq!(
+        hook_pids(&marks, "before"),
+        snapshot,
+        "and no before-snapshot hook"
+    );
+    for a in &answers {
+        assert_eq!(
+            a["before_pid"].as_u64(),
+            Some(u64::from(snapshot_pid)),
+            "{a}"
+        );
+        assert_eq!(a["init_pid"].as_u64(), Some(u64::from(snapshot_pid)), "{a}");
+    }
+
+    // An after-restore hook that raises: SnapStartException, each time (another restore).
+    let (vars, marks) = vars_with(Some("after"), &hooks);
+    let failing = publish_snapstart(&client, vars).await;
+    for attempt in 1..=2 {
+        let e = client
+            .invoke()
+            .function_name(secbench::local_stage::FUNCTION)
+            .qualifier(&failing)
+            .payload(Blob::new("{}"))
+            .send()
+            .await
+            .expect_err("the restore fails");
+        let e = e.into_service_error();
+        assert!(e.is_snap_start_exception(), "{e:?}");
+        assert_eq!(
+            hook_pids(&marks, "after").len(),
+            attempt,
+            "a restore each time"
+        );
+    }
+    let logs = dir.path().join("environments.log");
+    p.write_logs(&logs).expect("logs");
+    let text = std::fs::read_to_string(&logs).expect("logs");
+    assert!(
+        text.contains("after-restore hook failed on purpose"),
+        "the hook's error is in the restored environment's log"
+    );
+
+    // A before-snapshot hook that raises: the version fails, and so does its Invoke.
+    let (vars, marks) = vars_with(Some("before"), &hooks);
+    let (broken, state, reason) = publish_and_settle(&client, vars).await;
+    assert_eq!(state, State::Failed, "{reason:?}");
+    assert_eq!(hook_pids(&marks, "before").len(), 1);
+    let e = client
+        .invoke()
+        .function_name(secbench::local_stage::FUNCTION)
+        .qualifier(&broken)
+        .payload(Blob::new("{}"))
+        .send()
+        .await
+        .expect_err("no snapshot")
+        .into_service_error();
+    assert!(e.is_snap_start_exception(), "{e:?}");
+    assert!(hook_pids(&marks, "after").is_empty());
     p.shutdown().await;
 }
