@@ -6,7 +6,19 @@ moto 5.2 does not serve Lambda's provisioned-concurrency calls, which the runner
 for a `concurrency_mode = "provisioned"` scenario: this launcher adds them, as the Lambda API
 reference describes them (`Put`, `Get` and `DeleteProvisionedConcurrencyConfig` on
 `/2019-09-30/functions/{FunctionName}/provisioned-concurrency?Qualifier=...`; moto runs no
-code, so a config is `READY` at once). moto's request recorder (`/moto-api/recorder/`, which the
+code, so a config is `READY` at once).
+
+moto 5.x executes Step Functions state machines with its ASL interpreter when its config says
+so (`{"stepfunctions": {"execute_state_machine": true}}` posted to `/moto-api/config`); the
+interpreter invokes a Lambda task through boto3 at moto's own endpoint, where moto's Lambda runs
+no code without Docker. This launcher routes those invocations elsewhere when the config names
+an endpoint (`{"lambda": {"use_docker": false, "secbench_invoke_endpoint": URL}}`): the local
+Lambda platform running the driver of a run inside AWS (secbench's `in-aws` tests). Everything
+else the interpreter calls (S3 for a Distributed Map's items, Step Functions for its child
+executions) stays on moto, whose port it is told (MOTO_PORT). And it keeps a stopped execution
+stopped: moto 5.2.5's interpreter fails an execution stopped while a Map state iterates (the
+Map reads the stop's details as a failure's and its error replaces the stop), where
+StopExecution makes it ABORTED on AWS. moto's request recorder (`/moto-api/recorder/`, which the
 tests use to check the order of the runner's calls) records them like any call; each server
 records into a file of its own: the one its caller names in MOTO_RECORDER_FILEPATH (and removes),
 else one in a folder made here and removed when it stops.
@@ -86,6 +98,53 @@ def delete_provisioned_concurrency_config(self):
     return _answer(204, "") if config else _not_found(qualifier)
 
 
+def route_state_machine_lambda_tasks():
+    """Sends the ASL interpreter's Lambda invocations to the endpoint moto's config names."""
+    from botocore.config import Config
+    import boto3
+    from moto.core.config import default_user_config
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    original = lambda_eval_utils.boto_client_for
+
+    def boto_client_for(region, service, state_credentials=None):
+        endpoint = default_user_config.get("lambda", {}).get("secbench_invoke_endpoint")
+        if service != "lambda" or not endpoint:
+            return original(region, service, state_credentials)
+        return boto3.client(
+            "lambda",
+            endpoint_url=endpoint,
+            region_name=region,
+            aws_access_key_id="local",
+            aws_secret_access_key="local",  # pragma: allowlist secret
+            # One attempt (the state machine's Retry decides), and a slice's whole time.
+            config=Config(
+                parameter_validation=False,
+                retries={"max_attempts": 0, "total_max_attempts": 1},
+                connect_timeout=10,
+                read_timeout=900,
+            ),
+        )
+
+    lambda_eval_utils.boto_client_for = boto_client_for
+
+
+def keep_stopped_executions_stopped():
+    """An error raised while a stopped execution unwinds does not turn it from ABORTED into
+    FAILED (the Step Functions API reference: StopExecution aborts the execution)."""
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    set_error = Environment.set_error
+
+    def set_error_unless_stopped(self, error):
+        if isinstance(self._program_state, ProgramStopped):  # noqa: SLF001 - moto's own state
+            return None
+        return set_error(self, error)
+
+    Environment.set_error = set_error_unless_stopped
+
+
 def add_provisioned_concurrency():
     pattern = r"{0}/(?P<api_version>[^/]+)/functions/(?P<function_name>[\w_:%-]+)/provisioned-concurrency$"
     lambda_urls.url_paths[pattern] = LambdaResponse.dispatch
@@ -101,9 +160,13 @@ def main() -> int:
     args = parser.parse_args()
 
     add_provisioned_concurrency()
+    route_state_machine_lambda_tasks()
+    keep_stopped_executions_stopped()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=args.port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
+    # The ASL interpreter reaches moto itself (S3, child executions) at localhost:MOTO_PORT.
+    os.environ["MOTO_PORT"] = str(port)
     endpoint = f"http://{host}:{port}"
     # Answering HTTP, not just bound: ask moto for its own state.
     with urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=30) as response:

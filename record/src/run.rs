@@ -305,6 +305,17 @@ pub struct Accounting {
 }
 
 impl Accounting {
+    /// Adds another part's counts (a slice of a run inside AWS) to these.
+    pub fn merge(&mut self, other: &Accounting) {
+        self.sent += other.sent;
+        self.ok += other.ok;
+        self.function_error += other.function_error;
+        self.throttled += other.throttled;
+        self.function_timeout += other.function_timeout;
+        self.caller_timeout += other.caller_timeout;
+        self.transport += other.transport;
+    }
+
     /// Counts one invocation.
     pub fn add(&mut self, outcome: InvocationOutcome) {
         self.sent += 1;

@@ -141,14 +141,17 @@ pub fn run(args: RunArgs) -> Result<i32> {
         let mut target = target;
         if let Some(resources) = resources {
             target.rotator = Some(std::sync::Arc::new(
-                rotator_on_aws(
+                crate::run::rotate::on_stage(
                     &client,
                     &target.function,
                     &region,
                     endpoint_url.as_deref(),
                     resources,
                 )
-                .await?,
+                .await
+                .context(
+                    "reading what the stage's secret, parameter and function hold before rotating",
+                )?,
             ));
         }
         let cancel = super::support::interrupt_on_ctrl_c();
@@ -157,31 +160,4 @@ pub fn run(args: RunArgs) -> Result<i32> {
         )
     })?;
     Ok(super::support::print_run_end(&summary, local))
-}
-
-/// The rotator of a deployed stage: random values (never printed), written with the
-/// operator's credentials; each store starts at the digest of the value it holds now (read at
-/// the start, so a stage rotated by an earlier run, or a resumed run, is given the right ones).
-async fn rotator_on_aws(
-    lambda: &aws_sdk_lambda::Client,
-    function: &str,
-    region: &str,
-    endpoint_url: Option<&str>,
-    resources: crate::run::rotate::Resources,
-) -> Result<crate::run::rotate::Rotator> {
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .region(aws_config::Region::new(region.to_owned()));
-    if let Some(url) = endpoint_url {
-        loader = loader.endpoint_url(url);
-    }
-    let sdk = loader.load().await;
-    let current = crate::run::rotate::read_current(&sdk, &resources, lambda, function)
-        .await
-        .context("reading what the stage's secret, parameter and function hold before rotating")?;
-    Ok(crate::run::rotate::Rotator::with_current(
-        sdk,
-        resources,
-        current,
-        Box::new(|_| crate::provision::Value::new(crate::provision::random_value())),
-    ))
 }

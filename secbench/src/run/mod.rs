@@ -16,6 +16,7 @@ pub mod provisioned;
 pub mod rotate;
 pub mod scenario;
 pub mod send;
+pub mod slice;
 pub mod snapstart;
 pub mod target;
 
@@ -56,6 +57,9 @@ pub enum RunError {
     /// The function could not be read before the run.
     #[error(transparent)]
     Control(#[from] control::ControlError),
+    /// A slice of a run inside AWS could not be run (it is run again).
+    #[error("slice: {0}")]
+    Slice(String),
 }
 
 /// What a run came to.
@@ -139,8 +143,18 @@ pub async fn run(
             continue;
         }
         let resumed_after_rotation = rotated_before.contains(&s.name);
-        match run_scenario(&ctx, target, s, &pending, resumed_after_rotation).await {
-            Ok(w) => warm.add(w),
+        match run_scenario(
+            &ctx,
+            target,
+            s,
+            &pending,
+            &scenario::Part::Whole {
+                resumed_after_rotation,
+            },
+        )
+        .await
+        {
+            Ok((w, _)) => warm.add(w),
             Err(why) => {
                 stop = Some(why.to_string());
                 break;
@@ -224,29 +238,9 @@ async fn start_or_resume(
         }
         None => {
             // Read the function first: a wrong name fails here, before a run directory exists.
-            let configuration = describe_function(client, &target.function).await?;
             let run_id = new_run_id();
+            let manifest = new_manifest(client, plan, target, &run_id).await?;
             let dir = RunDir::create(out_dir, &target.stage, &run_id)?;
-            let manifest = Manifest {
-                run_schema_version: RUN_SCHEMA_VERSION,
-                run_id,
-                stage: target.stage.clone(),
-                local_emulator: target.local_emulator,
-                region: target.region.clone(),
-                function: target.function.clone(),
-                tool_version: env!("CARGO_PKG_VERSION").to_owned(),
-                git_commit: git_commit(),
-                plan: serde_json::to_value(&plan.file).unwrap_or_default(),
-                function_configuration: configuration,
-                started_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-                ended_at: None,
-                status: RunStatus::Running,
-                status_message: None,
-                accounting: Accounting::default(),
-                planned: plan.planned(),
-                emulation: target.emulation.clone(),
-                resolved_plan: Some(plan.resolved()),
-            };
             (dir, manifest, HashSet::new())
         }
     };
@@ -277,6 +271,37 @@ async fn start_or_resume(
         manifest,
         done,
         rotated_before,
+    })
+}
+
+/// A new run's manifest (`running`), with the function's configuration read first: a wrong
+/// name fails here, before anything is written.
+pub async fn new_manifest(
+    client: &aws_sdk_lambda::Client,
+    plan: &Plan,
+    target: &Target,
+    run_id: &str,
+) -> Result<Manifest, RunError> {
+    let configuration = describe_function(client, &target.function).await?;
+    Ok(Manifest {
+        run_schema_version: RUN_SCHEMA_VERSION,
+        run_id: run_id.to_owned(),
+        stage: target.stage.clone(),
+        local_emulator: target.local_emulator,
+        region: target.region.clone(),
+        function: target.function.clone(),
+        tool_version: env!("CARGO_PKG_VERSION").to_owned(),
+        git_commit: git_commit(),
+        plan: serde_json::to_value(&plan.file).unwrap_or_default(),
+        function_configuration: configuration,
+        started_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        ended_at: None,
+        status: RunStatus::Running,
+        status_message: None,
+        accounting: Accounting::default(),
+        planned: plan.planned(),
+        emulation: target.emulation.clone(),
+        resolved_plan: Some(plan.resolved()),
     })
 }
 

@@ -19,7 +19,7 @@ use std::time::{Duration, SystemTime};
 
 /// What the rotator writes to, on AWS (the stage file's resources) or on the local stage
 /// (what provisioning created in moto).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Resources {
     /// The secret (`secrets-manager`, `agent-secrets-manager`).
     pub secret_id: String,
@@ -340,4 +340,30 @@ impl Rotator {
             }
         }
     }
+}
+
+/// The rotator of a deployed stage: random values (never printed), written with the caller's
+/// credentials (the operator's for `secbench run`, the driver's role inside AWS); each store
+/// starts at the digest of the value it holds now (read at the start, so a stage rotated by an
+/// earlier run, or a resumed run, is given the right ones).
+pub async fn on_stage(
+    lambda: &aws_sdk_lambda::Client,
+    function: &str,
+    region: &str,
+    endpoint_url: Option<&str>,
+    resources: Resources,
+) -> Result<Rotator, ProvisionError> {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new(region.to_owned()));
+    if let Some(url) = endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let sdk = loader.load().await;
+    let current = read_current(&sdk, &resources, lambda, function).await?;
+    Ok(Rotator::with_current(
+        sdk,
+        resources,
+        current,
+        Box::new(|_| crate::provision::Value::new(crate::provision::random_value())),
+    ))
 }

@@ -46,6 +46,24 @@ impl Pending {
     }
 }
 
+/// Which part of a scenario one process runs: all of it (`secbench run`), or a slice of it
+/// (a driver inside AWS, `run::slice`): the lead (its configuration and cold rounds, which
+/// leave its environments warm) or a share of its warm phase (no configuration change, which
+/// would retire the environments the other shares are using).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Part {
+    /// Preparation, cold rounds, warm phase, rotations and the clean-up; `resumed_after_rotation`:
+    /// a resumed run already rotated it (it is not rotated again).
+    Whole {
+        /// See above.
+        resumed_after_rotation: bool,
+    },
+    /// The configuration (once, or once per cold round) and the cold rounds.
+    Lead,
+    /// A share of the warm phase, invoking this qualifier (`None`: `$LATEST`).
+    Warm(Option<String>),
+}
+
 /// Warm-phase invocations sent and the time the warm phases took, over the run.
 #[derive(Default)]
 pub(crate) struct WarmRate {
@@ -120,14 +138,14 @@ pub(crate) async fn run_scenario(
     target: &Target,
     s: &Scenario,
     pending: &Pending,
-    resumed_after_rotation: bool,
-) -> Result<WarmRate, ScenarioError> {
+    part: &Part,
+) -> Result<(WarmRate, Option<String>), ScenarioError> {
     if let Some(hook) = &target.on_scenario_start {
         (hook.0)(s);
     }
     let bar = progress::scenario_bar(&s.name, s.planned());
     bar.set_position(s.planned() - pending.len());
-    let result = scenario_phases(ctx, target, s, pending, resumed_after_rotation, &bar).await;
+    let result = scenario_phases(ctx, target, s, pending, &bar, part).await;
     match &result {
         Ok(_) if !ctx.cancel.is_cancelled() => bar.finish(),
         _ => bar.abandon(),
@@ -140,22 +158,13 @@ async fn scenario_phases(
     target: &Target,
     s: &Scenario,
     pending: &Pending,
-    resumed_after_rotation: bool,
     bar: &indicatif::ProgressBar,
-) -> Result<WarmRate, ScenarioError> {
+    part: &Part,
+) -> Result<(WarmRate, Option<String>), ScenarioError> {
     let function = s.function.as_deref().unwrap_or(&target.function);
     let provisioned = s.concurrency_mode == secbench_record::ConcurrencyMode::Provisioned;
     let published = std::sync::Mutex::new(Vec::new());
-    let result = phases(
-        ctx,
-        target,
-        s,
-        pending,
-        resumed_after_rotation,
-        bar,
-        &published,
-    )
-    .await;
+    let result = phases(ctx, target, s, pending, bar, &published, part).await;
     // A managed-instances version's environments run (and its instances are billed) until
     // it goes, as a SnapStart version's snapshot is cached (and billed): retired whatever
     // happened, the alias first (AWS deletes no version an alias names).
@@ -196,13 +205,24 @@ async fn phases(
     target: &Target,
     s: &Scenario,
     pending: &Pending,
-    resumed_after_rotation: bool,
     bar: &indicatif::ProgressBar,
     published: &std::sync::Mutex<Vec<String>>,
-) -> Result<WarmRate, ScenarioError> {
+    part: &Part,
+) -> Result<(WarmRate, Option<String>), ScenarioError> {
     let errors = Arc::new(AtomicU64::new(0));
     let function = s.function.as_deref().unwrap_or(&target.function);
-    let prepared = prepare_scenario(target, s, function, resumed_after_rotation).await?;
+    // A warm share changes nothing: the lead configured the function for it.
+    let prepared = match part {
+        Part::Warm(_) => ScenarioSetup {
+            layers: None,
+            stage: control::StageSettings::default(),
+            rotation: None,
+        },
+        Part::Whole {
+            resumed_after_rotation,
+        } => prepare_scenario(target, s, function, *resumed_after_rotation).await?,
+        Part::Lead => prepare_scenario(target, s, function, false).await?,
+    };
     let provisioned = s.concurrency_mode == secbench_record::ConcurrencyMode::Provisioned;
     // Applies the scenario under a new tag (a configuration change, which retires every
     // environment) and, for provisioned concurrency, provisions a version of it; returns the
@@ -296,10 +316,19 @@ async fn phases(
         }
         while set.join_next().await.is_some() {}
     }
-    if ctx.cancel.is_cancelled() || pending.warm.is_empty() {
-        return Ok(WarmRate::default());
+    match part {
+        Part::Lead if !applied && !ctx.cancel.is_cancelled() => {
+            qualifier = apply(format!("{}-{}-{}-warm", ctx.run_id, s.name, ctx.nonce)).await?;
+            return Ok((WarmRate::default(), qualifier));
+        }
+        Part::Lead => return Ok((WarmRate::default(), qualifier)),
+        Part::Warm(q) => qualifier = q.clone(),
+        Part::Whole { .. } => {}
     }
-    if !applied {
+    if ctx.cancel.is_cancelled() || pending.warm.is_empty() {
+        return Ok((WarmRate::default(), qualifier));
+    }
+    if !applied && matches!(part, Part::Whole { .. }) {
         qualifier = apply(format!("{}-{}-{}-warm", ctx.run_id, s.name, ctx.nonce)).await?;
     }
     let warm_start = (Instant::now(), SystemTime::now());
@@ -348,7 +377,7 @@ async fn phases(
             _ => {}
         }
     }
-    Ok(WarmRate { sent, time })
+    Ok((WarmRate { sent, time }, qualifier))
 }
 
 /// What a scenario is applied with: its layers, what the stage holds for it, its rotations.
