@@ -8,7 +8,11 @@
    granted on "*" or on a wildcard other than the stage's parameter path, or if such an action
    is itself a wildcard; and if lambda:PassCapacityProvider is granted on anything but the
    stage's capacity provider.
-3. SnapStart: on the Python probe only (the runtimes AWS's SnapStart pages name: Java 11+,
+3. Runs inside AWS: every IAM action named (no wildcard action anywhere but the bucket
+   policy's deny), every state machine, driver and schedule permission on the stage's own
+   resources; the state machine's tasks (scripts/statemachine/run.asl.json) invoke the driver and
+   nothing else, and the driver has the template's expected properties.
+4. SnapStart: on the Python probe only (the runtimes AWS's SnapStart pages name: Java 11+,
    Python 3.12+, .NET 8+; not provided.al2023 or Node.js, not on a capacity provider), on its
    published versions only and only with SnapStart=true; a version or alias of it exists only
    with SnapStart=true (a published SnapStart version's snapshot is billed while it exists),
@@ -17,6 +21,7 @@
 Usage: check_template.py [TEMPLATE]   (exit 0: all good; 1: problems, each printed on a line)
 """
 import copy
+import json
 import os
 import sys
 
@@ -43,6 +48,8 @@ def transform(template):
     for r in template["Resources"].values():
         if r.get("Type") == "AWS::Serverless::Function":
             r["Properties"]["CodeUri"] = "s3://secbench-artifacts/bench-lambda.zip"
+        if r.get("Type") == "AWS::Serverless::StateMachine":
+            r["Properties"]["DefinitionUri"] = "s3://secbench-artifacts/run.asl.json"
     translator = Translator(NoManagedPolicies(), Parser())
     return translator.translate(
         template,
@@ -210,8 +217,9 @@ RUNTIME_PARAMETERS = {
 def check_function(transformed):
     problems = []
     functions = {n: r for n, r in transformed["Resources"].items() if r["Type"] == "AWS::Lambda::Function"}
-    if sorted(functions) != sorted([*FUNCTIONS, *MANAGED_FUNCTIONS]):
-        return [f"expected the functions {sorted([*FUNCTIONS, *MANAGED_FUNCTIONS])}, found {sorted(functions)}"]
+    expected = sorted([*FUNCTIONS, *MANAGED_FUNCTIONS, "DriverFunction"])
+    if sorted(functions) != expected:
+        return [f"expected the functions {expected}, found {sorted(functions)}"]
     for name, (runtime, handler, memory, ratio) in MANAGED_FUNCTIONS.items():
         r = functions[name]
         p = r["Properties"]
@@ -263,6 +271,61 @@ def check_function(transformed):
     return problems
 
 
+IN_AWS_ROLES = ("DriverRole", "RunStateMachineRole", "RunScheduleRole")
+
+
+def tasks(states):
+    """Every Task state of an ASL definition, nested Map processors included."""
+    for name, state in states.items():
+        if state.get("Type") == "Task":
+            yield name, state
+        for key in ("ItemProcessor", "Iterator"):
+            if key in state:
+                yield from tasks(state[key]["States"])
+        for branch in state.get("Branches", []):
+            yield from tasks(branch["States"])
+
+
+def check_in_aws(template, transformed, path):
+    resources = transformed["Resources"]
+    problems = []
+    for where, s in statements(resources):
+        if s.get("Effect") != "Allow":
+            continue
+        for a in as_list(s.get("Action", [])):
+            if "*" in a:
+                problems.append(f"{where}: action {a} is a wildcard; name the operations")
+        if where.split(".")[0] in IN_AWS_ROLES:
+            for res in as_list(s.get("Resource", [])):
+                if resource_text(res) == "*":
+                    problems.append(f"{where}: {', '.join(as_list(s.get('Action', [])))} granted on *")
+    for name in IN_AWS_ROLES + ("DriverFunction", "ResultsBucket", "RunStateMachine"):
+        r = resources.get(name)
+        if r is None:
+            problems.append(f"{name} is missing: InAws=true must create it")
+        elif r.get("Condition") not in ("WithInAws", "WithSchedule"):
+            problems.append(f"{name} must exist only with InAws=true (Condition WithInAws)")
+    driver = resources.get("DriverFunction", {}).get("Properties", {})
+    for k, v in {"Runtime": "provided.al2023", "Handler": "bootstrap", "Timeout": 900, "MemorySize": 1024, "Role": {"Fn::GetAtt": ["DriverRole", "Arn"]}}.items():
+        if driver.get(k) != v:
+            problems.append(f"DriverFunction.{k} is {driver.get(k)!r}, expected {v!r}")
+    machine = template["Resources"].get("RunStateMachine", {}).get("Properties", {})
+    if machine.get("DefinitionSubstitutions") != {"DriverArn": {"Fn::GetAtt": ["DriverFunction", "Arn"]}}:
+        problems.append("RunStateMachine.DefinitionSubstitutions must map DriverArn to DriverFunction.Arn and nothing else")
+    uri = machine.get("DefinitionUri", "")
+    asl = os.path.join(os.path.dirname(os.path.abspath(path)), uri)
+    try:
+        with open(asl) as f:
+            definition = json.load(f)
+    except (OSError, ValueError) as e:
+        return problems + [f"RunStateMachine.DefinitionUri {uri}: {e}"]
+    for name, state in tasks(definition["States"]):
+        params = state.get("Parameters", {})
+        if state.get("Resource") != "arn:aws:states:::lambda:invoke" or params.get("FunctionName") != "${DriverArn}":
+            problems.append(f"{uri}: task {name} invokes {state.get('Resource')} {params.get('FunctionName')!r}, not the driver")
+    return problems
+
+
 SNAPSTART_FUNCTION = "ProbeFunctionPython"
 SNAPSTART_SETTING = {"Fn::If": ["WithSnapStart", {"ApplyOn": "PublishedVersions"}, {"Ref": "AWS::NoValue"}]}
 
@@ -306,6 +369,7 @@ def main():
     problems += check_pass_capacity_provider(transformed["Resources"])
     problems += check_function(transformed)
     problems += check_snapstart(transformed)
+    problems += check_in_aws(template, transformed, path)
     for p in problems:
         print(f"{path}: {p}")
     if not problems:

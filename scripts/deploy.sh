@@ -4,6 +4,7 @@
 #   [--node-runtime nodejs22.x|nodejs24.x] [--python-runtime python3.13|python3.14]
 #   [--managed-instances --subnets subnet-a,subnet-b,subnet-c --security-groups sg-x]
 #   [--snapstart]   (the Python probe with SnapStart, a version and its alias `snapstart`)
+#   [--in-aws [--schedule 'cron(0 6 * * ? *)']]   (runs inside AWS: docs/in-aws.md)
 #   (the Node.js and Python probes' runtimes; default the current ones, nodejs24.x and python3.14)
 # 1. builds the probe with cargo-lambda (scripts/build-lambda.sh), arm64 unless --x86-64, and
 #    packages the Node.js and Python probes from their lock files (scripts/build-probes.sh);
@@ -17,12 +18,12 @@
 # Then: secbench run --stage STAGE --plan PLAN
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-usage() { sed -n '2,6p' "$0" >&2; exit 2; }
+usage() { sed -n '2,7p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 stage="$1"; shift
 [[ "$stage" =~ ^[a-z][a-z0-9-]{0,19}$ ]] || { echo "deploy.sh: stage '$stage' must match ^[a-z][a-z0-9-]{0,19}\$" >&2; exit 2; }
 arch="arm64"; layer=""; provision_args=(); node_runtime="nodejs24.x"; python_runtime="python3.14"
-managed="false"; subnets=""; security_groups=""; snapstart="false"
+managed="false"; subnets=""; security_groups=""; snapstart="false"; in_aws="false"; schedule=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --x86-64) arch="x86_64" ;;
@@ -34,12 +35,17 @@ while [ $# -gt 0 ]; do
     # Lambda Managed Instances: a capacity provider in these subnets and the probes on it.
     --managed-instances) managed="true" ;;
     --snapstart) snapstart="true" ;;
+    --in-aws) in_aws="true" ;;
+    --schedule) schedule="${2:?--schedule needs an EventBridge Scheduler expression}"; shift ;;
     --subnets) subnets="${2:?--subnets needs subnet ids, comma-separated}"; shift ;;
     --security-groups) security_groups="${2:?--security-groups needs security group ids, comma-separated}"; shift ;;
     *) echo "deploy.sh: unknown option $1" >&2; usage ;;
   esac
   shift
 done
+if [ -n "$schedule" ] && [ "$in_aws" != "true" ]; then
+  echo "deploy.sh: --schedule needs --in-aws (the schedule starts the stage's state machine)" >&2; exit 2
+fi
 if [ "$managed" = "true" ] && { [ -z "$subnets" ] || [ -z "$security_groups" ]; }; then
   echo "deploy.sh: --managed-instances needs --subnets and --security-groups (the capacity provider's instances run there)" >&2; exit 2
 fi
@@ -48,6 +54,13 @@ for tool in aws sam cargo rustup python3 npm; do
 done
 cd "$root"
 "$root/scripts/build-lambda.sh" "$arch"
+# The driver's package: built for InAws=true; else a placeholder (SAM packages every CodeUri,
+# and the function is not created).
+if [ "$in_aws" = "true" ]; then
+  "$root/scripts/build-lambda.sh" "$arch" --driver
+else
+  mkdir -p "$root/scripts/.build/driver" && echo "InAws=false: not deployed" > "$root/scripts/.build/driver/README"
+fi
 "$root/scripts/build-probes.sh" "$arch" "$python_runtime"
 
 config=(--config-file "$root/scripts/samconfig.toml")
@@ -63,6 +76,7 @@ fi
 overrides=("Stage=$stage" "Architecture=$arch" "NodeRuntime=$node_runtime" "PythonRuntime=$python_runtime")
 [ -n "$layer" ] && overrides+=("ExtensionLayerArn=$layer")
 [ "$snapstart" = "true" ] && overrides+=("SnapStart=true")
+[ "$in_aws" = "true" ] && overrides+=("InAws=true" "RunSchedule=$schedule")
 if [ "$managed" = "true" ]; then
   overrides+=("ManagedInstances=true" "ManagedSubnetIds=$subnets" "ManagedSecurityGroupIds=$security_groups")
 fi

@@ -207,6 +207,7 @@ async fn a_plan_runs_on_the_state_machine_and_pulls_into_the_run_a_local_run_mak
     );
     let total: usize = all.iter().map(|sc| 1 + sc.warm.len()).sum();
 
+    let recorder = MotoRecorder::started(&s.b.moto.endpoint);
     let started = start(&s.sfn, &s.store, &s.state_machine, &input)
         .await
         .expect("StartExecution");
@@ -243,6 +244,19 @@ async fn a_plan_runs_on_the_state_machine_and_pulls_into_the_run_a_local_run_mak
         "every invocation recorded once"
     );
     let wall = started_at.elapsed();
+    // The cost model's PUTs are the ones moto saw: the input, the manifest twice, and each
+    // slice's records and summary (its LIST is prepare's; follow's polls are the caller's).
+    let puts = recorder
+        .entries()
+        .iter()
+        .filter(|e| e["method"] == "PUT" && e["url"].as_str().is_some_and(|u| u.contains("/runs/")))
+        .count() as u64;
+    let shape = secbench::in_aws::cost::shape(&input, &pulled.summaries, 0, 0);
+    assert_eq!(puts, 3 + 2 * total as u64);
+    assert_eq!(shape.s3_put_list_requests, puts + 1);
+    assert_eq!(shape.state_transitions, 3 + 2 * 3 + 6);
+    assert_eq!(shape.driver_invocations, 2 + total as u64);
+    assert!(shape.driver_gb_seconds > 0.0);
 
     // The same plan by `secbench run`'s code on the local platform.
     let local = run_plan(&s.probes, &plan, &dir.path().join("local")).await;
@@ -271,6 +285,10 @@ async fn a_plan_runs_on_the_state_machine_and_pulls_into_the_run_a_local_run_mak
         .write_logs(&dir.path().join("probes.log"))
         .expect("probe logs");
     assert_no_canary_in(dir.path(), &s.b.canary);
+    // The driver ran prepare, the nine slices, the first attempt of 001-sm-ttl-warm-1-of-2
+    // (which failed: its records are those of the second), and finish.
+    let driver_invocations: u64 = s.driver.environments().iter().map(|e| e.answered()).sum();
+    assert_eq!(driver_invocations, 1 + total as u64 + 1 + 1);
     eprintln!(
         "in-aws run: {} records in {total} slices, {:.1} s (wall, with the setup)",
         progress.accounting.sent,
@@ -282,7 +300,15 @@ async fn a_plan_runs_on_the_state_machine_and_pulls_into_the_run_a_local_run_mak
 async fn a_stopped_execution_pulls_as_partial_and_resume_records_every_invocation_once() {
     let s = stage("").await;
     let dir = tempfile::tempdir().expect("tempdir");
-    let plan = plan(dir.path(), PLAN);
+    // Every warm slice paced to take two seconds (4 invocations at 2/s): the stop lands while
+    // slices are left, however fast the machine.
+    let paced = PLAN
+        .replace(
+            "warm_invocations = 8\n",
+            "warm_invocations = 8\nrate = \"4/s\"\n",
+        )
+        .replace("rate = \"40/s\"\n", "");
+    let plan = plan(dir.path(), &paced);
     let input = input(&plan);
     let total: usize = input.slices().iter().map(|sc| 1 + sc.warm.len()).sum();
     let started = start(&s.sfn, &s.store, &s.state_machine, &input)

@@ -36,6 +36,22 @@ pub enum Command {
     Cost(CostArgs),
     /// Check run record files (records.jsonl) strictly, every field, and count the records.
     Validate(ValidateArgs),
+    /// Bring a run made inside AWS (`run --in-aws`) from S3 into a run directory, where every
+    /// other command reads it (built with `--features in-aws`; docs/in-aws.md).
+    Pull(PullArgs),
+}
+
+/// `secbench pull`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PullArgs {
+    /// The run: `s3://BUCKET/runs/STAGE/RUN_ID` (`run --in-aws` prints it).
+    pub url: String,
+    /// Where runs are written (the run goes to OUT_DIR/STAGE/RUN_ID).
+    #[arg(long, default_value = "reports")]
+    pub out_dir: PathBuf,
+    /// A Step Functions and S3 endpoint other than AWS's (moto).
+    #[arg(long)]
+    pub endpoint_url: Option<String>,
 }
 
 /// `secbench analyze`.
@@ -255,9 +271,23 @@ pub struct RunArgs {
     /// Where runs are written.
     #[arg(long, default_value = "reports")]
     pub out_dir: PathBuf,
-    /// Complete an interrupted run.
-    #[arg(long, value_name = "RUN_DIR")]
+    /// Complete an interrupted run: its directory, or with --in-aws its S3 URL
+    /// (s3://BUCKET/runs/STAGE/RUN_ID: only the slices not recorded run again).
+    #[arg(long, value_name = "RUN_DIR|S3_URL")]
     pub resume: Option<PathBuf>,
+    /// Run the plan inside AWS: the stage's state machine fans it out over driver functions in
+    /// the function's region and the records go to the stage's results bucket; followed here
+    /// and pulled into OUT_DIR when it ends (built with `--features in-aws`; docs/in-aws.md).
+    #[arg(long)]
+    pub in_aws: bool,
+    /// With --in-aws: warm slices per scenario that can be cut (default: as many as keep each
+    /// within 10 minutes at its rate; one for a closed loop).
+    #[arg(long, requires = "in_aws", value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub warm_slices: Option<u32>,
+    /// With --in-aws: write the run's input to this S3 URL (s3://BUCKET/plans/NAME.json) and
+    /// start nothing: the stage's schedule (`deploy.sh --in-aws --schedule ...`) runs it.
+    #[arg(long, requires = "in_aws", value_name = "S3_URL")]
+    pub save_input: Option<String>,
 }
 
 /// The formats of `secbench cost --format`.

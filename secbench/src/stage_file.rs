@@ -49,6 +49,12 @@ pub struct StageFile {
     /// The probe's functions on that capacity provider, by runtime.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub managed_functions: BTreeMap<Runtime, String>,
+    /// The bucket runs inside AWS write their records to (`InAws=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub results_bucket: Option<String>,
+    /// The state machine that runs a plan inside AWS (`InAws=true`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_machine_arn: Option<String>,
 }
 
 /// The stack outputs naming the probe's functions on the capacity provider (the template's
@@ -311,6 +317,8 @@ pub fn from_outputs(path: &Path, stack_name: Option<&str>) -> Result<StageFile, 
             })
             .collect::<Result<_, _>>()?,
         capacity_provider_arn: get("CapacityProviderArn"),
+        results_bucket: get("ResultsBucketName"),
+        state_machine_arn: get("RunStateMachineArn"),
         managed_functions: MANAGED_OUTPUTS
             .iter()
             .filter_map(|(output, runtime)| {

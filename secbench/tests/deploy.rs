@@ -71,6 +71,48 @@ fn template_passes_checkov_with_every_skip_justified() {
     );
 }
 
+/// A directory for copies of the template, with the state machine's definition beside them as
+/// beside the template (its `DefinitionUri`).
+fn template_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let machines = dir.path().join("statemachine");
+    std::fs::create_dir_all(&machines).expect("statemachine dir");
+    std::fs::copy(
+        root().join("scripts/statemachine/run.asl.json"),
+        machines.join("run.asl.json"),
+    )
+    .expect("copy the state machine");
+    dir
+}
+
+/// The state machine's tasks invoke the driver and nothing else: a definition whose task names
+/// another function fails the check.
+#[test]
+fn the_template_check_fails_on_a_state_machine_task_that_is_not_the_driver() {
+    let dir = template_dir();
+    let asl = dir.path().join("statemachine/run.asl.json");
+    let definition = std::fs::read_to_string(&asl).expect("asl");
+    let first = "\"FunctionName\": \"${DriverArn}\"";
+    assert!(
+        definition.contains(first),
+        "the definition names the driver"
+    );
+    std::fs::write(
+        &asl,
+        definition.replacen(first, "\"FunctionName\": \"secbench-probe-dev\"", 1),
+    )
+    .expect("write");
+    let path = dir.path().join("template.yaml");
+    std::fs::copy(template(), &path).expect("copy");
+    let o = check_template(&path);
+    assert!(!o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("task Prepare invokes arn:aws:states:::lambda:invoke 'secbench-probe-dev', not the driver"),
+        "{}",
+        text(&o)
+    );
+}
+
 #[test]
 fn transformed_template_keeps_least_privilege_and_the_function_properties() {
     let o = check_template(&template());
@@ -90,7 +132,7 @@ fn a_key_policy_grant_with_the_iam_policy_s_conditions_passes_the_check() {
     let yaml = std::fs::read_to_string(template()).expect("template");
     assert!(yaml.contains(KEY_POLICY_END), "the key policy's end moved");
     let conditioned = "            Action: \"kms:*\"\n            Resource: \"*\"\n          - Sid: ProbeDecryptsViaTheServices\n            Effect: Allow\n            Principal:\n              AWS: !GetAtt ProbeRole.Arn\n            Action: kms:Decrypt\n            Resource: \"*\"\n            Condition:\n              StringEquals:\n                kms:ViaService:\n                  - !Sub \"ssm.${AWS::Region}.amazonaws.com\"\n\n  ProbeKeyAlias:";
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = template_dir();
     let path = dir.path().join("conditioned.yaml");
     std::fs::write(&path, yaml.replacen(KEY_POLICY_END, conditioned, 1)).expect("write");
     let o = check_template(&path);
@@ -100,7 +142,7 @@ fn a_key_policy_grant_with_the_iam_policy_s_conditions_passes_the_check() {
 #[test]
 fn the_template_check_fails_on_wildcards_and_wrong_properties() {
     let yaml = std::fs::read_to_string(template()).expect("template");
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = template_dir();
     let cases = [
         (
             "            Resource: !Ref ProbeSecret",
@@ -170,6 +212,23 @@ fn the_template_check_fails_on_wildcards_and_wrong_properties() {
             "    Type: AWS::Lambda::Version\n    Condition: WithSnapStart\n",
             "    Type: AWS::Lambda::Version\n",
             "ProbeFunctionPythonSnapStartVersion: a version or alias of ProbeFunctionPython must exist only with SnapStart=true",
+        ),
+        // Runs inside AWS: the state machine starting any execution, the driver writing
+        // anywhere in S3.
+        (
+            "                Action: states:StartExecution\n                Resource: !Sub \"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:secbench-run-${Stage}\"",
+            "                Action: states:*\n                Resource: !Sub \"arn:${AWS::Partition}:states:${AWS::Region}:${AWS::AccountId}:stateMachine:secbench-run-${Stage}\"",
+            "action states:* is a wildcard",
+        ),
+        (
+            "                  - s3:PutObject\n                Resource: !Sub \"${ResultsBucket.Arn}/runs/*\"",
+            "                  - s3:PutObject\n                Resource: \"*\"",
+            "DriverRole.Policies[driver].Statement[1]: s3:GetObject, s3:PutObject granted on *",
+        ),
+        (
+            "      DefinitionSubstitutions:\n        DriverArn: !GetAtt DriverFunction.Arn",
+            "      DefinitionSubstitutions:\n        DriverArn: !GetAtt ProbeFunction.Arn",
+            "RunStateMachine.DefinitionSubstitutions must map DriverArn to DriverFunction.Arn",
         ),
         // The key policy as it was: the role may decrypt with no condition, which cancels the
         // conditions of its IAM policy (KMS allows what the key policy or IAM allows).

@@ -5,6 +5,7 @@
 pub mod counts;
 pub mod error;
 pub mod evaluate;
+pub mod in_aws;
 pub mod latency;
 pub mod managed;
 pub mod many;

@@ -35,6 +35,8 @@ pub struct Pricing {
     pub cloudtrail: CloudTrailPrices,
     /// A VPC's ways out to the services: interface endpoints and NAT gateways.
     pub vpc: VpcPrices,
+    /// Runs inside AWS: the state machine's transitions and the results bucket.
+    pub in_aws: InAwsPrices,
     /// Request quotas.
     pub quotas: Quotas,
     /// Per-region overrides (consumed by [`load`]; empty once resolved).
@@ -155,6 +157,22 @@ pub struct Tier {
     pub up_to_gb_seconds: Option<f64>,
     /// Price per GB-second.
     pub usd: f64,
+}
+
+/// What a run inside AWS adds besides the driver's Lambda time (`secbench run --in-aws`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InAwsPrices {
+    /// The pages the figures come from.
+    pub source: String,
+    /// Step Functions Standard, per state transition.
+    pub state_transition_usd: f64,
+    /// S3 Standard, per 1,000 PUT, COPY, POST or LIST requests.
+    pub s3_put_list_per_1000_usd: f64,
+    /// S3 Standard, per 1,000 GET requests.
+    pub s3_get_per_1000_usd: f64,
+    /// S3 Standard storage, per GB-month (first 50 TB).
+    pub s3_gb_month_usd: f64,
 }
 
 /// CloudTrail prices.
@@ -525,6 +543,13 @@ fn validate(p: &Pricing) -> Result<(), (String, String)> {
         ),
         ("vpc.nat_gateway_per_gb_usd", p.vpc.nat_gateway_per_gb_usd),
         ("vpc.assumed_bytes_per_call", p.vpc.assumed_bytes_per_call),
+        ("in_aws.state_transition_usd", p.in_aws.state_transition_usd),
+        (
+            "in_aws.s3_put_list_per_1000_usd",
+            p.in_aws.s3_put_list_per_1000_usd,
+        ),
+        ("in_aws.s3_get_per_1000_usd", p.in_aws.s3_get_per_1000_usd),
+        ("in_aws.s3_gb_month_usd", p.in_aws.s3_gb_month_usd),
         (
             "secrets_manager.secret_per_month_usd",
             p.secrets_manager.secret_per_month_usd,

@@ -14,7 +14,19 @@ pub fn run(args: RunArgs) -> Result<i32> {
         endpoint_url,
         out_dir,
         resume,
+        in_aws,
+        warm_slices,
+        save_input,
     } = args;
+    if in_aws {
+        if let Some(url) = &resume {
+            return super::pull::resume_in_aws(
+                &url.to_string_lossy(),
+                &out_dir,
+                endpoint_url.as_deref(),
+            );
+        }
+    }
     let (mut plan, resumed) = match &resume {
         Some(dir) => {
             let (plan, manifest) = crate::run::plan_of(dir)?;
@@ -128,6 +140,17 @@ pub fn run(args: RunArgs) -> Result<i32> {
         many,
         capacity_provider,
     };
+    if in_aws {
+        let input = InAwsInput {
+            plan: &plan,
+            target: &target,
+            stage_file: stage_file.clone(),
+            rotation: resources,
+            warm_slices,
+            save_input,
+        };
+        return super::pull::run_in_aws(input, &out_dir, endpoint_url.as_deref());
+    }
     let longest = plan.longest_timeout();
     let rt = super::support::runtime()?;
     let summary = rt.block_on(async {
@@ -160,4 +183,16 @@ pub fn run(args: RunArgs) -> Result<i32> {
         )
     })?;
     Ok(super::support::print_run_end(&summary, local))
+}
+
+/// What `run --in-aws` hands on: the plan and target resolved here, as `secbench run` resolves
+/// them.
+#[cfg_attr(not(feature = "in-aws"), allow(dead_code))]
+pub(super) struct InAwsInput<'a> {
+    pub(super) plan: &'a crate::plan::Plan,
+    pub(super) target: &'a crate::run::Target,
+    pub(super) stage_file: Option<crate::stage_file::StageFile>,
+    pub(super) rotation: Option<crate::run::rotate::Resources>,
+    pub(super) warm_slices: Option<u32>,
+    pub(super) save_input: Option<String>,
 }

@@ -336,6 +336,7 @@ async fn run_one(
     let plan = input.plan();
     let client = lambda(env, &input).await;
     let target = target_of(env, &input, &client).await?;
+    let began = std::time::Instant::now();
     let cancel = Cancel::default();
     if let Some(at) = deadline.and_then(|d| d.checked_sub(DEADLINE_MARGIN)) {
         let cancel = cancel.clone();
@@ -386,6 +387,7 @@ async fn run_one(
                     accounting: outcome.accounting.clone(),
                     qualifier: outcome.qualifier.clone(),
                     stopped: outcome.stopped.clone(),
+                    seconds: began.elapsed().as_secs_f64(),
                 },
             )
             .await?;

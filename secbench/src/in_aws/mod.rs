@@ -15,6 +15,7 @@
 //! runs/S/R/slices/ID.rotations.jsonl  a whole slice's rotations, when it rotated
 //! ```
 
+pub mod cost;
 pub mod driver;
 pub mod execution;
 pub mod pull;
@@ -203,7 +204,7 @@ impl RunRef {
 }
 
 /// A slice's summary object: what it sent and what the warm slices after it invoke.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SliceSummary {
     /// The slice.
@@ -214,6 +215,9 @@ pub struct SliceSummary {
     pub qualifier: Option<String>,
     /// Why it stopped before sending all it planned, if it did.
     pub stopped: Option<String>,
+    /// Its wall time on the driver, seconds (what its invocation is billed for, about).
+    #[serde(default)]
+    pub seconds: f64,
 }
 
 #[cfg(test)]

@@ -21,6 +21,10 @@ pub struct Pulled {
     pub manifest: Manifest,
     /// Slices recorded, of the plan's.
     pub slices: (usize, usize),
+    /// The run's input.
+    pub input: RunInput,
+    /// The recorded slices' summaries.
+    pub summaries: Vec<super::SliceSummary>,
 }
 
 /// Pulls `run` into `out/STAGE/RUN/` (replacing an earlier pull of it).
@@ -48,13 +52,13 @@ pub async fn pull(store: &Store, run: &RunRef, out: &Path) -> Result<Pulled, InA
         .iter()
         .flat_map(|s| std::iter::once(s.lead.id.clone()).chain(s.warm.iter().map(|w| w.id.clone())))
         .collect();
-    let mut recorded = 0;
+    let mut summaries = Vec::new();
     for id in &ids {
         // A slice counts once its summary is there (written after its records).
-        if store.get(&run.summary_key(id)).await?.is_none() {
+        let Some(summary) = store.get_json(&run.summary_key(id)).await? else {
             continue;
-        }
-        recorded += 1;
+        };
+        summaries.push(summary);
         let body = store
             .get(&run.records_key(id))
             .await?
@@ -88,6 +92,8 @@ pub async fn pull(store: &Store, run: &RunRef, out: &Path) -> Result<Pulled, InA
     Ok(Pulled {
         dir,
         manifest,
-        slices: (recorded, ids.len()),
+        slices: (summaries.len(), ids.len()),
+        input,
+        summaries,
     })
 }
