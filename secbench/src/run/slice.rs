@@ -1,7 +1,7 @@
 //! A plan in slices, for a run inside AWS (`secbench run --in-aws`: a Step Functions state
 //! machine fans the slices out over driver functions, `crate::in_aws`): what a slice is, how a
 //! plan is cut into slices, and running one slice with the runner's own code (the same
-//! scenario phases `secbench run` runs, [`super::scenario::Part`]), its records written to a
+//! scenario phases `secbench run` runs, `scenario::Part`), its records written to a
 //! `records.jsonl` of its own.
 //!
 //! A scenario is cut only where cutting does not change what it measures: an on-demand
