@@ -3,9 +3,9 @@
 mod analyze;
 mod compare;
 mod cost;
+mod in_aws;
 mod local;
 mod provision;
-mod pull;
 pub mod report;
 mod run_plan;
 pub mod support;
@@ -25,6 +25,6 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Validate(args) => validate::run(args),
         Command::Local(args) => local::run(args),
         Command::Run(args) => run_plan::run(args),
-        Command::Pull(args) => pull::run(args),
+        Command::Pull(args) => in_aws::run(args),
     }
 }

@@ -20,7 +20,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
     } = args;
     if in_aws {
         if let Some(url) = &resume {
-            return super::pull::resume_in_aws(
+            return super::in_aws::resume_in_aws(
                 &url.to_string_lossy(),
                 &out_dir,
                 endpoint_url.as_deref(),
@@ -141,7 +141,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
         capacity_provider,
     };
     if in_aws {
-        let input = InAwsInput {
+        let input = super::in_aws::InAwsInput {
             plan: &plan,
             target: &target,
             stage_file: stage_file.clone(),
@@ -149,7 +149,7 @@ pub fn run(args: RunArgs) -> Result<i32> {
             warm_slices,
             save_input,
         };
-        return super::pull::run_in_aws(input, &out_dir, endpoint_url.as_deref());
+        return super::in_aws::run_in_aws(input, &out_dir, endpoint_url.as_deref());
     }
     let longest = plan.longest_timeout();
     let rt = super::support::runtime()?;
@@ -183,16 +183,4 @@ pub fn run(args: RunArgs) -> Result<i32> {
         )
     })?;
     Ok(super::support::print_run_end(&summary, local))
-}
-
-/// What `run --in-aws` hands on: the plan and target resolved here, as `secbench run` resolves
-/// them.
-#[cfg_attr(not(feature = "in-aws"), allow(dead_code))]
-pub(super) struct InAwsInput<'a> {
-    pub(super) plan: &'a crate::plan::Plan,
-    pub(super) target: &'a crate::run::Target,
-    pub(super) stage_file: Option<crate::stage_file::StageFile>,
-    pub(super) rotation: Option<crate::run::rotate::Resources>,
-    pub(super) warm_slices: Option<u32>,
-    pub(super) save_input: Option<String>,
 }
