@@ -368,7 +368,27 @@ async fn a_stopped_execution_pulls_as_partial_and_resume_records_every_invocatio
     );
     assert!(keys(&first.dir).values().all(|n| *n == 1));
 
-    // --resume: the missing slices only.
+    // A slice its driver's deadline stopped is run again on resume (its summary says so):
+    // one recorded slice's summary is made to say it.
+    let rerun = secbench::in_aws::driver::recorded(&s.store, &run)
+        .await
+        .expect("list")
+        .into_iter()
+        .next()
+        .expect("a recorded slice");
+    let mut summary: secbench::in_aws::SliceSummary = s
+        .store
+        .get_json(&run.summary_key(&rerun))
+        .await
+        .expect("get")
+        .expect("its summary");
+    summary.stopped = Some("stopped 60 s before its deadline".into());
+    s.store
+        .put_json(&run.summary_key(&rerun), &summary)
+        .await
+        .expect("put");
+
+    // --resume: the missing slices only, and the stopped one.
     let again = resume(
         &s.sfn,
         &s.state_machine,
@@ -389,6 +409,13 @@ async fn a_stopped_execution_pulls_as_partial_and_resume_records_every_invocatio
         "{:?}",
         done.manifest.status_message
     );
+    let again_summary: secbench::in_aws::SliceSummary = s
+        .store
+        .get_json(&run.summary_key(&rerun))
+        .await
+        .expect("get")
+        .expect("its summary");
+    assert_eq!(again_summary.stopped, None, "{rerun} ran again");
     let seen = keys(&done.dir);
     assert_eq!(
         seen.len() as u64,

@@ -255,6 +255,21 @@ pub async fn recorded(store: &Store, run: &RunRef) -> Result<BTreeSet<String>, I
         .collect())
 }
 
+/// The slices a run has recorded whole: a slice that stopped early (its driver's deadline) is
+/// run again, and its new object replaces the old.
+async fn complete(store: &Store, run: &RunRef) -> Result<BTreeSet<String>, InAwsError> {
+    let mut done = BTreeSet::new();
+    for id in recorded(store, run).await? {
+        let summary = store
+            .get_json::<SliceSummary>(&run.summary_key(&id))
+            .await?;
+        if summary.is_some_and(|s| s.stopped.is_none()) {
+            done.insert(id);
+        }
+    }
+    Ok(done)
+}
+
 async fn prepare(
     env: &DriverEnv,
     bucket: &str,
@@ -287,7 +302,7 @@ async fn prepare(
         }
     };
     store.put_json(&run.manifest_key(), &manifest).await?;
-    let done = recorded(&store, &run).await?;
+    let done = complete(&store, &run).await?;
     let all = input.slices();
     let slices = all.iter().map(|s| 1 + s.warm.len()).sum();
     let scenarios = all
@@ -416,7 +431,8 @@ pub async fn ending(
     for id in &ids {
         if let Some(summary) = store.get_json::<SliceSummary>(&run.summary_key(id)).await? {
             accounting.merge(&summary.accounting);
-            recorded += 1;
+            // A slice that stopped early is in the accounting, and is run again on resume.
+            recorded += usize::from(summary.stopped.is_none());
         }
     }
     let planned = input.plan().planned();
