@@ -246,14 +246,24 @@ async fn a_plan_runs_on_the_state_machine_and_pulls_into_the_run_a_local_run_mak
     let wall = started_at.elapsed();
     // The cost model's PUTs are the ones moto saw: the input, the manifest twice, and each
     // slice's records and summary (its LIST is prepare's; follow's polls are the caller's).
-    let puts = recorder
+    // An SDK retry of a PUT on a busy machine is a second request for the same object, which
+    // the model does not count: the objects are compared, and the requests at least.
+    let puts: Vec<String> = recorder
         .entries()
         .iter()
-        .filter(|e| e["method"] == "PUT" && e["url"].as_str().is_some_and(|u| u.contains("/runs/")))
-        .count() as u64;
+        .filter(|e| e["method"] == "PUT")
+        .filter_map(|e| e["url"].as_str().map(str::to_owned))
+        .filter(|u| u.contains("/runs/"))
+        .collect();
+    let objects: BTreeSet<&String> = puts.iter().collect();
     let shape = secbench::in_aws::cost::shape(&input, &pulled.summaries, 0, 0);
-    assert_eq!(puts, 3 + 2 * total as u64);
-    assert_eq!(shape.s3_put_list_requests, puts + 1);
+    // The input, the manifest, and each slice's two objects; the manifest written twice.
+    assert_eq!(objects.len(), 2 + 2 * total, "{puts:#?}");
+    assert!(
+        puts.len() as u64 + 1 >= shape.s3_put_list_requests,
+        "{puts:#?}"
+    );
+    assert_eq!(shape.s3_put_list_requests, (objects.len() + 1 + 1) as u64);
     assert_eq!(shape.state_transitions, 3 + 2 * 3 + 6);
     assert_eq!(shape.driver_invocations, 2 + total as u64);
     assert!(shape.driver_gb_seconds > 0.0);
