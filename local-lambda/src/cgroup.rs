@@ -541,20 +541,7 @@ impl Cgroup {
 
     /// The processes in it.
     pub fn pids(&self) -> Vec<i32> {
-        let mut pids: Vec<i32> = self
-            .dirs
-            .iter()
-            .flat_map(|d| {
-                std::fs::read_to_string(d.join("cgroup.procs"))
-                    .unwrap_or_default()
-                    .lines()
-                    .filter_map(|l| l.trim().parse().ok())
-                    .collect::<Vec<i32>>()
-            })
-            .collect();
-        pids.sort_unstable();
-        pids.dedup();
-        pids
+        pids_in(&self.procs_files())
     }
 
     /// Thaws, kills whatever is left with SIGKILL, waits until the cgroup is empty (at most
@@ -627,6 +614,23 @@ impl Drop for Cgroup {
             self.delete();
         }
     }
+}
+
+/// The processes listed in these `cgroup.procs` files (one per hierarchy), each once.
+pub fn pids_in(procs_files: &[PathBuf]) -> Vec<i32> {
+    let mut pids: Vec<i32> = procs_files
+        .iter()
+        .flat_map(|p| {
+            std::fs::read_to_string(p)
+                .unwrap_or_default()
+                .lines()
+                .filter_map(|l| l.trim().parse().ok())
+                .collect::<Vec<i32>>()
+        })
+        .collect();
+    pids.sort_unstable();
+    pids.dedup();
+    pids
 }
 
 #[cfg(test)]

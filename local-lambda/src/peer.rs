@@ -66,7 +66,11 @@ impl<C> Restores<C> {
             .collect();
         members
             .into_iter()
-            .find(|(procs, _)| pids(procs).into_iter().any(|pid| holds(pid, &link)))
+            .find(|(procs, _)| {
+                crate::cgroup::pids_in(procs)
+                    .into_iter()
+                    .any(|pid| holds(pid, &link))
+            })
             .map(|(_, counts)| counts)
     }
 }
@@ -95,24 +99,8 @@ fn hex_address(a: SocketAddr) -> Option<String> {
     }
 }
 
-fn pids(procs: &[PathBuf]) -> Vec<u32> {
-    let mut pids: Vec<u32> = procs
-        .iter()
-        .flat_map(|p| {
-            std::fs::read_to_string(p)
-                .unwrap_or_default()
-                .lines()
-                .filter_map(|l| l.trim().parse().ok())
-                .collect::<Vec<u32>>()
-        })
-        .collect();
-    pids.sort_unstable();
-    pids.dedup();
-    pids
-}
-
 /// Whether one of `pid`'s descriptors is the socket `link` (`socket:[INODE]`).
-fn holds(pid: u32, link: &str) -> bool {
+fn holds(pid: i32, link: &str) -> bool {
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
         return false;
     };
@@ -132,7 +120,10 @@ mod tests {
         let (_accepted, peer) = server.accept().expect("accept");
         assert_eq!(peer, client.local_addr().expect("client address"));
         let inode = socket_inode(peer, at).expect("in /proc/net/tcp");
-        assert!(holds(std::process::id(), &format!("socket:[{inode}]")));
+        assert!(holds(
+            std::process::id() as i32,
+            &format!("socket:[{inode}]")
+        ));
         // The accepted end is another socket (another inode).
         let other = socket_inode(at, peer).expect("the accepted end");
         assert_ne!(other, inode);

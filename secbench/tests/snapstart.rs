@@ -298,19 +298,7 @@ snapstart = true
     assert!(failed.is_empty(), "{failed:?}");
     // Every probe record (the restores' `snapstart`, the `restore` phase) validates against the
     // one schema.
-    let schema: serde_json::Value =
-        serde_json::from_str(secbench_record::PROBE_RECORD_SCHEMA).expect("schema");
-    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
-    let text =
-        std::fs::read_to_string(run.join(secbench_record::run_dir::RECORDS_FILE)).expect("records");
-    for line in text.lines() {
-        let v: serde_json::Value = serde_json::from_str(line).expect("json");
-        let errors: Vec<String> = validator
-            .iter_errors(&v["probe"])
-            .map(|e| format!("{} at {}", e, e.instance_path()))
-            .collect();
-        assert!(errors.is_empty(), "{errors:#?}");
-    }
+    assert_probe_records_schema_valid(&run);
     let restored: Vec<_> = records
         .iter()
         .filter_map(|r| r.probe.as_ref())

@@ -44,21 +44,8 @@ impl Store {
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<(), InAwsError> {
-        self.client
-            .put_object()
-            .bucket(&self.bucket)
-            .key(key)
-            .content_type(content_type)
-            .body(ByteStream::from(body))
-            .send()
+        self.put_stream(key, ByteStream::from(body), content_type)
             .await
-            .map_err(|e| {
-                self.error(
-                    key,
-                    aws_smithy_types::error::display::DisplayErrorContext(e),
-                )
-            })?;
-        Ok(())
     }
 
     /// Writes a file at `key`.
@@ -66,11 +53,20 @@ impl Store {
         let body = ByteStream::from_path(path)
             .await
             .map_err(|e| self.error(key, e))?;
+        self.put_stream(key, body, "application/x-ndjson").await
+    }
+
+    async fn put_stream(
+        &self,
+        key: &str,
+        body: ByteStream,
+        content_type: &str,
+    ) -> Result<(), InAwsError> {
         self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
-            .content_type("application/x-ndjson")
+            .content_type(content_type)
             .body(body)
             .send()
             .await

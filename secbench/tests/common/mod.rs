@@ -219,3 +219,24 @@ pub async fn run_local(
     let plan = opts.load_plan()?;
     secbench::local_stage::run_local(&opts, &plan, run::Cancel::default()).await
 }
+
+/// Every probe record of a run (a record without one is an invocation that failed before the
+/// probe answered) validates against the one probe-record schema.
+pub fn assert_probe_records_schema_valid(run: &Path) {
+    let schema: serde_json::Value =
+        serde_json::from_str(secbench_record::PROBE_RECORD_SCHEMA).expect("schema");
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let text =
+        std::fs::read_to_string(run.join(secbench_record::run_dir::RECORDS_FILE)).expect("records");
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        if v["probe"].is_null() {
+            continue;
+        }
+        let errors: Vec<String> = validator
+            .iter_errors(&v["probe"])
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+}
