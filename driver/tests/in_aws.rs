@@ -179,7 +179,7 @@ async fn a_plan_runs_on_the_state_machine_and_pulls_into_the_run_a_local_run_mak
         all.iter().all(|sc| sc.warm.len() == 2),
         "a lead and two warm slices each"
     );
-    let total: usize = all.iter().map(|sc| 1 + sc.warm.len()).sum();
+    let total = input.slice_ids().len();
 
     let started = start(&s.sfn, &s.store, &s.state_machine, &input)
         .await
@@ -281,7 +281,7 @@ async fn a_stopped_execution_pulls_as_partial_and_resume_records_every_invocatio
         .replace("rate = \"40/s\"\n", "");
     let plan = plan(dir.path(), &paced);
     let input = input(&plan);
-    let total: usize = input.slices().iter().map(|sc| 1 + sc.warm.len()).sum();
+    let total = input.slice_ids().len();
     let started = start(&s.sfn, &s.store, &s.state_machine, &input)
         .await
         .expect("StartExecution");

@@ -78,7 +78,7 @@ pub fn run_in_aws(input: InAwsInput<'_>, out_dir: &Path, endpoint: Option<&str>)
         warm_slices: input.warm_slices,
         local_emulator: false,
     };
-    let total = run_input.slices().iter().map(|s| 1 + s.warm.len()).sum();
+    let total = run_input.slice_ids().len();
     runtime()?.block_on(async {
         let sdk = sdk(Some(&region), endpoint).await;
         if let Some(url) = &input.save_input {
@@ -113,7 +113,7 @@ pub fn resume_in_aws(url: &str, out_dir: &Path, endpoint: Option<&str>) -> Resul
             .get_json::<RunInput>(&run.input_key())
             .await?
             .with_context(|| format!("{url}: no run input there"))?;
-        let total = input.slices().iter().map(|s| 1 + s.warm.len()).sum();
+        let total = input.slice_ids().len();
         let started = resume(&sfn, &state_machine, &run).await?;
         drive(&sfn, &store, started, total, out_dir).await
     })

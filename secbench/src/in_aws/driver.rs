@@ -304,7 +304,7 @@ async fn prepare(
     store.put_json(&run.manifest_key(), &manifest).await?;
     let done = complete(&store, &run).await?;
     let all = input.slices();
-    let slices = all.iter().map(|s| 1 + s.warm.len()).sum();
+    let slices = input.slice_ids().len();
     let scenarios = all
         .into_iter()
         .filter_map(
@@ -421,11 +421,7 @@ pub async fn ending(
     run: &RunRef,
     input: &RunInput,
 ) -> Result<(Accounting, RunStatus, Option<String>), InAwsError> {
-    let all = input.slices();
-    let ids: Vec<String> = all
-        .iter()
-        .flat_map(|s| std::iter::once(s.lead.id.clone()).chain(s.warm.iter().map(|w| w.id.clone())))
-        .collect();
+    let ids = input.slice_ids();
     let mut accounting = Accounting::default();
     let mut recorded = 0usize;
     for id in &ids {

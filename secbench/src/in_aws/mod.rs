@@ -124,6 +124,15 @@ impl RunInput {
     pub fn slices(&self) -> Vec<crate::run::slice::ScenarioSlices> {
         crate::run::slice::slices(&self.plan(), self.warm_slices)
     }
+
+    /// The ids of its slices in the plan's order (each scenario's lead, then its warm slices).
+    pub fn slice_ids(&self) -> Vec<String> {
+        self.slices()
+            .iter()
+            .flat_map(|s| std::iter::once(&s.lead).chain(&s.warm))
+            .map(|s| s.id.clone())
+            .collect()
+    }
 }
 
 /// Where a run's objects are.

@@ -47,11 +47,7 @@ pub async fn pull(store: &Store, run: &RunRef, out: &Path) -> Result<Pulled, InA
         source,
     })?;
     let (mut records, mut rotations) = (Vec::new(), Vec::new());
-    let all = input.slices();
-    let ids: Vec<String> = all
-        .iter()
-        .flat_map(|s| std::iter::once(s.lead.id.clone()).chain(s.warm.iter().map(|w| w.id.clone())))
-        .collect();
+    let ids = input.slice_ids();
     let mut summaries = Vec::new();
     for id in &ids {
         // A slice counts once its summary is there (written after its records).

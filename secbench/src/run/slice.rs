@@ -17,7 +17,7 @@ use super::scenario::{run_scenario, Part, Pending};
 use super::send::Ctx;
 use super::{Cancel, RunError, Target};
 use crate::plan::{Arrival, Plan, Scenario};
-use secbench_record::run::{Accounting, Phase};
+use secbench_record::run::Accounting;
 use secbench_record::run_dir::{RunDir, RECORDS_FILE};
 use secbench_record::sync::lock;
 use serde::{Deserialize, Serialize};
@@ -157,7 +157,10 @@ impl Slice {
     /// The same scenario's configuration step (see [`SliceKind::Configure`]).
     pub fn configure_only(&self) -> Slice {
         Slice {
-            id: self.id.replace("-lead", "-configure"),
+            id: format!(
+                "{}-configure",
+                self.id.strip_suffix("-lead").unwrap_or(&self.id)
+            ),
             scenario: self.scenario.clone(),
             kind: SliceKind::Configure,
         }
@@ -186,13 +189,6 @@ impl Slice {
                     .collect(),
             },
         }
-    }
-
-    /// The invocations it plans.
-    pub fn planned(&self, plan: &Plan) -> Result<u64, SliceError> {
-        let s = self.scenario_in(plan)?;
-        let p = self.pending(s);
-        Ok(p.len())
     }
 
     fn scenario_in<'a>(&self, plan: &'a Plan) -> Result<&'a Scenario, SliceError> {
@@ -307,34 +303,35 @@ pub async fn run_slice(
     })
 }
 
-/// Every (scenario, phase, index) a plan's slices send, once each (the slices partition the
-/// plan).
-pub fn partition_is_exact(plan: &Plan, all: &[ScenarioSlices]) -> bool {
-    let mut seen = HashSet::new();
-    for sc in all {
-        let Some(s) = plan.scenarios.iter().find(|s| s.name == sc.scenario) else {
-            return false;
-        };
-        for slice in std::iter::once(&sc.lead).chain(&sc.warm) {
-            let p = slice.pending(s);
-            let keys = p
-                .cold
-                .iter()
-                .map(|i| (Phase::Cold, *i))
-                .chain(p.warm.iter().map(|i| (Phase::Warm, *i)));
-            for (phase, i) in keys {
-                if !seen.insert((s.name.clone(), phase, i)) {
-                    return false;
-                }
-            }
-        }
-    }
-    seen.len() as u64 == plan.planned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use secbench_record::run::Phase;
+
+    /// Every (scenario, phase, index) a plan's slices send, once each (the slices partition the
+    /// plan).
+    pub fn partition_is_exact(plan: &Plan, all: &[ScenarioSlices]) -> bool {
+        let mut seen = HashSet::new();
+        for sc in all {
+            let Some(s) = plan.scenarios.iter().find(|s| s.name == sc.scenario) else {
+                return false;
+            };
+            for slice in std::iter::once(&sc.lead).chain(&sc.warm) {
+                let p = slice.pending(s);
+                let keys = p
+                    .cold
+                    .iter()
+                    .map(|i| (Phase::Cold, *i))
+                    .chain(p.warm.iter().map(|i| (Phase::Warm, *i)));
+                for (phase, i) in keys {
+                    if !seen.insert((s.name.clone(), phase, i)) {
+                        return false;
+                    }
+                }
+            }
+        }
+        seen.len() as u64 == plan.planned()
+    }
 
     fn plan(text: &str) -> Plan {
         Plan::parse(Path::new("plan.toml"), text).expect("plan")
